@@ -1,0 +1,157 @@
+package store
+
+import (
+	"encoding/binary"
+	"strings"
+	"time"
+)
+
+// This file is the schema: every key prefix and every key builder lives here.
+//
+// Layout rules (see docs/STORAGE.md):
+//   - A prefix is a short ASCII name ended by ':'; no prefix is a prefix of another.
+//   - Records live under their prefix plus their id: "lead:" + id.
+//   - Ids are fixed-length ULIDs and need no terminator; free-form strings
+//     (emails, codes, order ids, visitor ids) are normalised and ended by 0x00.
+//   - Times inside keys are 8 bytes big-endian Unix microseconds, so byte
+//     order is time order; an index entry ends with time + id and has an
+//     empty value (one key per entry, never a list-valued index).
+//   - Unique keys ("u-…:") map a normalised value to the id that owns it.
+const (
+	// Meta and counters.
+	pMeta    = "m:"   // m:<name> -> value (schema version, session secret, …)
+	pCounter = "cnt:" // cnt:<name>\0 -> int64 big-endian
+
+	// Records.
+	pAdmin      = "adm:"  // adm:<id> -> Admin (JSON)
+	pAPIKey     = "key:"  // key:<id> -> APIKey (JSON)
+	pProgram    = "prg:"  // prg:<id> -> Program (JSON)
+	pAffiliate  = "aff:"  // aff:<id> -> Affiliate (JSON)
+	pEnrollment = "enr:"  // enr:<program id><affiliate id> -> Enrollment (JSON)
+	pInvite     = "inv:"  // inv:<sha256 of token, hex>\0 -> Invite (JSON)
+	pClick      = "clk:"  // clk:<id> -> Click (binary)
+	pLead       = "lead:" // lead:<id> -> Lead (binary)
+	pPurchase   = "pur:"  // pur:<id> -> Purchase (binary)
+	pEndpoint   = "whe:"  // whe:<id> -> WebhookEndpoint (JSON)
+	pMessage    = "whm:"  // whm:<id> -> WebhookMessage (JSON)
+	pExport     = "exp:"  // exp:<id> -> Export (JSON)
+	pRollup     = "r:"    // r:<day uint32><program id><affiliate id> -> Rollup (binary)
+
+	// Unique keys: value is the owner's id (or ids).
+	uAdminEmail     = "u-adm-email:"  // <email>\0 -> admin id
+	uAPIKeyHash     = "u-key-hash:"   // <sha256 hex>\0 -> api key id
+	uAffiliateEmail = "u-aff-email:"  // <email>\0 -> affiliate id
+	uCode           = "u-code:"       // <code lower>\0 -> program id + affiliate id
+	uLeadEmail      = "u-lead-email:" // <program id><email>\0 -> lead id
+	uOrder          = "u-order:"      // <program id><order id>\0 -> purchase id
+
+	// Secondary indexes: empty values.
+	iEnrollmentByAffiliate = "i-enr-aff:"  // <affiliate id><program id>
+	iClickByVisitor        = "i-clk-vis:"  // <program id><vid>\0<time><click id>
+	iLeadAll               = "i-lead-all:" // <time><lead id>
+	iLeadByProgram         = "i-lead-prg:" // <program id><time><lead id>
+	iLeadByAffiliate       = "i-lead-aff:" // <affiliate id><time><lead id>
+	iLeadByAffProgram      = "i-lead-ap:"  // <affiliate id><program id><time><lead id>
+	iLeadByEmail           = "i-lead-em:"  // <email>\0<time><lead id>
+	iPurchaseAll           = "i-pur-all:"  // <purchased_at><purchase id>
+	iPurchaseByProgram     = "i-pur-prg:"  // <program id><purchased_at><purchase id>
+	iPurchaseByAffiliate   = "i-pur-aff:"  // <affiliate id><purchased_at><purchase id>
+	iPurchaseByAffProgram  = "i-pur-ap:"   // <affiliate id><program id><purchased_at><purchase id>
+	iPurchaseByEmail       = "i-pur-em:"   // <email>\0<purchased_at><purchase id>
+	iEndpointByAffiliate   = "i-whe-aff:"  // <affiliate id><endpoint id>
+	iMessageDue            = "i-whm-due:"  // <next attempt time><message id> (pending only)
+	iMessageByEndpoint     = "i-whm-ep:"   // <endpoint id><time><message id>
+	iMessageAll            = "i-whm-all:"  // <time><message id>
+	iExportByOwner         = "i-exp-own:"  // <owner>\0<time><export id>
+	iExportByExpiry        = "i-exp-ttl:"  // <expires_at><export id>
+)
+
+// allPrefixes lists every prefix above; keys_test.go checks that none is a
+// prefix of another and derived.go uses the index ones for reindexing.
+var allPrefixes = []string{
+	pMeta, pCounter, pAdmin, pAPIKey, pProgram, pAffiliate, pEnrollment, pInvite,
+	pClick, pLead, pPurchase, pEndpoint, pMessage, pExport, pRollup,
+	uAdminEmail, uAPIKeyHash, uAffiliateEmail, uCode, uLeadEmail, uOrder,
+	iEnrollmentByAffiliate, iClickByVisitor, iLeadAll, iLeadByProgram, iLeadByAffiliate,
+	iLeadByAffProgram, iLeadByEmail, iPurchaseAll, iPurchaseByProgram, iPurchaseByAffiliate,
+	iPurchaseByAffProgram, iPurchaseByEmail, iEndpointByAffiliate, iMessageDue,
+	iMessageByEndpoint, iMessageAll, iExportByOwner, iExportByExpiry,
+}
+
+// kb builds a key. Methods append one typed field each.
+type kb []byte
+
+func key(prefix string) kb { return append(make(kb, 0, 64), prefix...) }
+
+// id appends a fixed-length record id (no terminator needed).
+func (k kb) id(id string) kb { return append(k, id...) }
+
+// str appends a free-form string and its 0x00 terminator. Callers normalise
+// first (NormEmail, NormCode); NUL bytes are dropped so the terminator stays
+// unambiguous.
+func (k kb) str(s string) kb {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return append(append(k, s...), 0)
+}
+
+// time appends t as 8 bytes big-endian Unix microseconds. Times before 1970
+// are clamped to zero so byte order stays time order.
+func (k kb) time(t time.Time) kb { return binary.BigEndian.AppendUint64(k, timeKey(t)) }
+
+func timeKey(t time.Time) uint64 {
+	us := t.UnixMicro()
+	if us < 0 {
+		return 0
+	}
+	return uint64(us)
+}
+
+// day appends a day number (days since 1970-01-01 UTC) as 4 bytes big-endian.
+func (k kb) day(d uint32) kb { return binary.BigEndian.AppendUint32(k, d) }
+
+// DayNumber is the UTC day of t counted from 1970-01-01.
+func DayNumber(t time.Time) uint32 {
+	s := t.Unix()
+	if s < 0 {
+		return 0
+	}
+	return uint32(s / 86400)
+}
+
+// DayTime is the start (00:00 UTC) of day number d.
+func DayTime(d uint32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// NormEmail is the form emails are compared and indexed in: trimmed and lower-cased.
+func NormEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// NormCode is the form referral codes are compared in: codes are case-insensitive.
+func NormCode(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Key builders. Each returns a fresh slice.
+
+func metaKey(name string) []byte           { return key(pMeta).str(name) }
+func counterKey(name string) []byte        { return key(pCounter).str(name) }
+func adminKey(id string) []byte            { return key(pAdmin).id(id) }
+func apiKeyKey(id string) []byte           { return key(pAPIKey).id(id) }
+func programKey(id string) []byte          { return key(pProgram).id(id) }
+func affiliateKey(id string) []byte        { return key(pAffiliate).id(id) }
+func enrollmentKey(prg, aff string) []byte { return key(pEnrollment).id(prg).id(aff) }
+func inviteKey(tokenHash string) []byte    { return key(pInvite).str(tokenHash) }
+func clickKey(id string) []byte            { return key(pClick).id(id) }
+func leadKey(id string) []byte             { return key(pLead).id(id) }
+func purchaseKey(id string) []byte         { return key(pPurchase).id(id) }
+func endpointKey(id string) []byte         { return key(pEndpoint).id(id) }
+func messageKey(id string) []byte          { return key(pMessage).id(id) }
+func exportKey(id string) []byte           { return key(pExport).id(id) }
+func rollupKey(day uint32, prg, aff string) []byte {
+	return key(pRollup).day(day).id(prg).id(aff)
+}
+
+func adminEmailKey(email string) []byte     { return key(uAdminEmail).str(NormEmail(email)) }
+func apiKeyHashKey(hash string) []byte      { return key(uAPIKeyHash).str(hash) }
+func affiliateEmailKey(email string) []byte { return key(uAffiliateEmail).str(NormEmail(email)) }
+func codeKey(code string) []byte            { return key(uCode).str(NormCode(code)) }
+func leadEmailKey(prg, email string) []byte { return key(uLeadEmail).id(prg).str(NormEmail(email)) }
+func orderKey(prg, orderID string) []byte   { return key(uOrder).id(prg).str(orderID) }

@@ -1,0 +1,274 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Clicks, leads, purchases and their daily rollups. Each insert or update
+// writes the record, its index entries, its unique keys and its rollup delta
+// in the same operation, so they can never disagree.
+
+// NoAffiliate stands for "unattributed" in rollup keys, whose fields are
+// fixed-length ids.
+const NoAffiliate = "00000000000000000000000000"
+
+func init() {
+	reindexers = append(reindexers,
+		reindexer{kind: "click", prefix: pClick, derive: func(tx *Tx, v []byte) ([]derivedKey, error) {
+			var c Click
+			if err := c.unmarshal(v); err != nil {
+				return nil, err
+			}
+			return c.derived(), tx.addRollup(c.CreatedAt, c.ProgramID, c.AffiliateID, &Rollup{Clicks: 1})
+		}},
+		reindexer{kind: "lead", prefix: pLead, derive: func(tx *Tx, v []byte) ([]derivedKey, error) {
+			var l Lead
+			if err := l.unmarshal(v); err != nil {
+				return nil, err
+			}
+			return l.derived(), tx.addRollup(l.CreatedAt, l.ProgramID, l.AffiliateID, &Rollup{Leads: 1})
+		}},
+		reindexer{kind: "purchase", prefix: pPurchase, derive: func(tx *Tx, v []byte) ([]derivedKey, error) {
+			var p Purchase
+			if err := p.unmarshal(v); err != nil {
+				return nil, err
+			}
+			return p.derived(), tx.addRollup(p.PurchasedAt, p.ProgramID, p.AffiliateID, p.contribution(1))
+		}},
+	)
+}
+
+// Clicks.
+
+func (c *Click) derived() []derivedKey {
+	if c.VisitorID == "" {
+		return nil
+	}
+	return []derivedKey{indexEntry(key(iClickByVisitor).id(c.ProgramID).str(c.VisitorID).time(c.CreatedAt).id(c.ID))}
+}
+
+// InsertClick stores a new click and counts it in the day's rollup.
+func (tx *Tx) InsertClick(c *Click) error {
+	if err := tx.putDerived(nil, c.derived()); err != nil {
+		return err
+	}
+	tx.set(clickKey(c.ID), c.marshal())
+	return tx.addRollup(c.CreatedAt, c.ProgramID, c.AffiliateID, &Rollup{Clicks: 1})
+}
+
+// Click returns a click (a referral) by id.
+func (tx *Tx) Click(id string) (*Click, error) {
+	b, err := tx.get(clickKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: click %s: %w", id, err)
+	}
+	var c Click
+	return &c, c.unmarshal(b)
+}
+
+// VisitorClicks calls fn with the visitor's clicks in a program made at or
+// before `at`, newest first, until fn returns false.
+func (tx *Tx) VisitorClicks(programID, visitorID string, at time.Time, fn func(*Click) bool) error {
+	prefix := key(iClickByVisitor).id(programID).str(visitorID)
+	start := append(kb(append([]byte(nil), prefix...)).time(at), 0xff)
+	return tx.scan(prefix, start, true, false, func(k []byte, _ *badger.Item) (bool, error) {
+		c, err := tx.Click(string(k[len(k)-IDLen:]))
+		if err != nil {
+			return false, err
+		}
+		return fn(c), nil
+	})
+}
+
+// Leads.
+
+func (l *Lead) derived() []derivedKey {
+	d := []derivedKey{
+		uniqueEntry("email", leadEmailKey(l.ProgramID, l.Email), l.ID),
+		indexEntry(key(iLeadAll).time(l.CreatedAt).id(l.ID)),
+		indexEntry(key(iLeadByProgram).id(l.ProgramID).time(l.CreatedAt).id(l.ID)),
+		indexEntry(key(iLeadByEmail).str(NormEmail(l.Email)).time(l.CreatedAt).id(l.ID)),
+	}
+	if l.AffiliateID != "" {
+		d = append(d,
+			indexEntry(key(iLeadByAffiliate).id(l.AffiliateID).time(l.CreatedAt).id(l.ID)),
+			indexEntry(key(iLeadByAffProgram).id(l.AffiliateID).id(l.ProgramID).time(l.CreatedAt).id(l.ID)))
+	}
+	return d
+}
+
+// InsertLead stores a new lead. A lead with the same email in the same
+// program fails with ErrDuplicate.
+func (tx *Tx) InsertLead(l *Lead) error {
+	if err := tx.putDerived(nil, l.derived()); err != nil {
+		return err
+	}
+	tx.set(leadKey(l.ID), l.marshal())
+	return tx.addRollup(l.CreatedAt, l.ProgramID, l.AffiliateID, &Rollup{Leads: 1})
+}
+
+// UpdateLead replaces a stored lead (same id), moving its index entries.
+func (tx *Tx) UpdateLead(l *Lead) error {
+	old, err := tx.Lead(l.ID)
+	if err != nil {
+		return err
+	}
+	if err := tx.putDerived(old.derived(), l.derived()); err != nil {
+		return err
+	}
+	tx.set(leadKey(l.ID), l.marshal())
+	return nil
+}
+
+// Lead returns a lead by id.
+func (tx *Tx) Lead(id string) (*Lead, error) {
+	b, err := tx.get(leadKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: lead %s: %w", id, err)
+	}
+	var l Lead
+	return &l, l.unmarshal(b)
+}
+
+// LeadByEmail returns the program's lead with that email (compared normalised).
+func (tx *Tx) LeadByEmail(programID, email string) (*Lead, error) {
+	id, err := tx.get(leadEmailKey(programID, email))
+	if err != nil {
+		return nil, fmt.Errorf("store: lead %q: %w", email, err)
+	}
+	return tx.Lead(string(id))
+}
+
+// Purchases.
+
+func (p *Purchase) derived() []derivedKey {
+	t := p.PurchasedAt
+	d := []derivedKey{
+		uniqueEntry("order_id", orderKey(p.ProgramID, p.OrderID), p.ID),
+		indexEntry(key(iPurchaseAll).time(t).id(p.ID)),
+		indexEntry(key(iPurchaseByProgram).id(p.ProgramID).time(t).id(p.ID)),
+	}
+	if p.Email != "" {
+		d = append(d, indexEntry(key(iPurchaseByEmail).str(NormEmail(p.Email)).time(t).id(p.ID)))
+	}
+	if p.AffiliateID != "" {
+		d = append(d,
+			indexEntry(key(iPurchaseByAffiliate).id(p.AffiliateID).time(t).id(p.ID)),
+			indexEntry(key(iPurchaseByAffProgram).id(p.AffiliateID).id(p.ProgramID).time(t).id(p.ID)))
+	}
+	return d
+}
+
+// contribution is what the purchase adds to its day's rollup, times sign.
+func (p *Purchase) contribution(sign int64) *Rollup {
+	r := &Rollup{Purchases: sign}
+	if p.Status == "refunded" {
+		r.Refunds = sign
+	} else {
+		r.Money = []RollupMoney{{Currency: p.Currency, Amount: sign * p.Amount, Commission: sign * p.Commission}}
+	}
+	return r
+}
+
+// InsertPurchase stores a new purchase. The same order id in the same
+// program fails with ErrDuplicate.
+func (tx *Tx) InsertPurchase(p *Purchase) error {
+	if err := tx.putDerived(nil, p.derived()); err != nil {
+		return err
+	}
+	tx.set(purchaseKey(p.ID), p.marshal())
+	return tx.addRollup(p.PurchasedAt, p.ProgramID, p.AffiliateID, p.contribution(1))
+}
+
+// UpdatePurchase replaces a stored purchase (same id), moving its index
+// entries and correcting the rollups (a refund, for example).
+func (tx *Tx) UpdatePurchase(p *Purchase) error {
+	old, err := tx.Purchase(p.ID)
+	if err != nil {
+		return err
+	}
+	if err := tx.putDerived(old.derived(), p.derived()); err != nil {
+		return err
+	}
+	tx.set(purchaseKey(p.ID), p.marshal())
+	if err := tx.addRollup(old.PurchasedAt, old.ProgramID, old.AffiliateID, old.contribution(-1)); err != nil {
+		return err
+	}
+	return tx.addRollup(p.PurchasedAt, p.ProgramID, p.AffiliateID, p.contribution(1))
+}
+
+// Purchase returns a purchase by id.
+func (tx *Tx) Purchase(id string) (*Purchase, error) {
+	b, err := tx.get(purchaseKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: purchase %s: %w", id, err)
+	}
+	var p Purchase
+	return &p, p.unmarshal(b)
+}
+
+// PurchaseByOrder returns the program's purchase with that order id.
+func (tx *Tx) PurchaseByOrder(programID, orderID string) (*Purchase, error) {
+	id, err := tx.get(orderKey(programID, orderID))
+	if err != nil {
+		return nil, fmt.Errorf("store: order %q: %w", orderID, err)
+	}
+	return tx.Purchase(string(id))
+}
+
+// Rollups.
+
+func (tx *Tx) addRollup(t time.Time, programID, affiliateID string, delta *Rollup) error {
+	if affiliateID == "" {
+		affiliateID = NoAffiliate
+	}
+	k := rollupKey(DayNumber(t), programID, affiliateID)
+	var r Rollup
+	b, err := tx.get(k)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		if err := r.unmarshal(b); err != nil {
+			return err
+		}
+	}
+	r.Add(delta)
+	tx.set(k, r.marshal())
+	return nil
+}
+
+// Rollups calls fn for every stored rollup of the days from..to (both
+// included), in day order. programID filters when not empty.
+func (tx *Tx) Rollups(from, to uint32, programID string, fn func(day uint32, programID, affiliateID string, r *Rollup)) error {
+	prefix := []byte(pRollup)
+	start := key(pRollup).day(from)
+	return tx.scan(prefix, start, false, true, func(k []byte, item *badger.Item) (bool, error) {
+		rest := k[len(pRollup):]
+		if len(rest) != 4+2*IDLen {
+			return false, errCorrupt
+		}
+		day := uint32(rest[0])<<24 | uint32(rest[1])<<16 | uint32(rest[2])<<8 | uint32(rest[3])
+		if day > to {
+			return false, nil
+		}
+		prg, aff := string(rest[4:4+IDLen]), string(rest[4+IDLen:])
+		if programID != "" && prg != programID {
+			return true, nil
+		}
+		var r Rollup
+		if err := item.Value(r.unmarshal); err != nil {
+			return false, err
+		}
+		if aff == NoAffiliate {
+			aff = ""
+		}
+		fn(day, prg, aff, &r)
+		return true, nil
+	})
+}

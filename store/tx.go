@@ -1,0 +1,178 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Tx is one caller's view of a transaction. Read-only Txs come from View.
+// Writable Txs come from Update: their writes are buffered per operation and
+// reach the shared Badger transaction only if the operation returns nil, so a
+// failed operation leaves nothing behind even though it shares a batch.
+//
+// Reads see committed data, the writes of earlier operations in the same
+// batch, and (for Get) the operation's own buffered writes. Iterators do not
+// see the operation's own buffered writes.
+type Tx struct {
+	txn         *badger.Txn
+	writable    bool
+	buf         map[string][]byte // pending writes of this operation; nil value = delete
+	afterCommit []func()
+}
+
+func (tx *Tx) get(k []byte) ([]byte, error) {
+	if tx.buf != nil {
+		if v, ok := tx.buf[string(k)]; ok {
+			if v == nil {
+				return nil, ErrNotFound
+			}
+			return v, nil
+		}
+	}
+	item, err := tx.txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get: %w", err)
+	}
+	return item.ValueCopy(nil)
+}
+
+func (tx *Tx) exists(k []byte) (bool, error) {
+	_, err := tx.get(k)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (tx *Tx) set(k, v []byte) {
+	if !tx.writable {
+		panic("store: write in a read-only transaction")
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	tx.buf[string(k)] = v
+}
+
+func (tx *Tx) del(k []byte) {
+	if !tx.writable {
+		panic("store: write in a read-only transaction")
+	}
+	tx.buf[string(k)] = nil
+}
+
+// AfterCommit registers fn to run once the batch holding this operation has
+// been committed and synced (for example to wake a dispatcher). It is not run
+// when the operation fails.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
+
+// flush moves the operation's buffered writes into the Badger transaction.
+func (tx *Tx) flush() error {
+	for k, v := range tx.buf {
+		var err error
+		if v == nil {
+			err = tx.txn.Delete([]byte(k))
+		} else {
+			err = tx.txn.Set([]byte(k), v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) getJSON(k []byte, v any) error {
+	b, err := tx.get(k)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("store: decode %q: %w", k, err)
+	}
+	return nil
+}
+
+func (tx *Tx) setJSON(k []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode %q: %w", k, err)
+	}
+	tx.set(k, b)
+	return nil
+}
+
+// getInt64 reads a big-endian counter; a missing key is 0.
+func (tx *Tx) getInt64(k []byte) (int64, error) {
+	b, err := tx.get(k)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(b) != 8 {
+		return 0, errCorrupt
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+func (tx *Tx) addInt64(k []byte, delta int64) error {
+	v, err := tx.getInt64(k)
+	if err != nil {
+		return err
+	}
+	tx.set(k, binary.BigEndian.AppendUint64(nil, uint64(v+delta)))
+	return nil
+}
+
+// Counter returns the value of the named counter (0 when never set).
+func (tx *Tx) Counter(name string) (int64, error) { return tx.getInt64(counterKey(name)) }
+
+// AddCounter adds delta to the named counter.
+func (tx *Tx) AddCounter(name string, delta int64) error {
+	return tx.addInt64(counterKey(name), delta)
+}
+
+// scan calls fn for each key with the given prefix, in key order or reverse.
+// When start is non-nil iteration begins there (inclusive; for reverse scans,
+// at the greatest key <= start). fn returns false to stop. With values false
+// only keys are read (a key-only scan never touches the value log).
+func (tx *Tx) scan(prefix, start []byte, reverse, values bool, fn func(k []byte, item *badger.Item) (bool, error)) error {
+	opts := badger.IteratorOptions{Prefix: prefix, Reverse: reverse, PrefetchValues: values, PrefetchSize: 64}
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	seek := start
+	if seek == nil {
+		seek = prefix
+		if reverse {
+			seek = prefixEnd(prefix)
+		}
+	}
+	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		more, err := fn(item.Key(), item)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	return nil
+}
+
+// prefixEnd returns a key greater than every key with prefix p, for reverse seeks.
+func prefixEnd(p []byte) []byte {
+	return append(bytes.Clone(p), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The single writer (group commit). Update hands an operation to the writer
+// goroutine; the writer takes everything that queued up while the previous
+// batch was being committed, runs those operations in one Badger transaction,
+// commits it (one fsync for the whole batch) and only then answers each
+// caller. Under load this turns thousands of requests per second into a few
+// hundred commits, and because there is only one writer, counters and unique
+// keys never conflict.
+
+type writeOp struct {
+	fn   func(*Tx) error
+	done chan error
+}
+
+type writerStats struct {
+	batches atomic.Int64
+	ops     atomic.Int64
+}
+
+// WriterStats reports how many batches and operations the writer has
+// committed, for the metrics endpoint.
+func (db *DB) WriterStats() (batches, ops int64) {
+	return db.stats.batches.Load(), db.stats.ops.Load()
+}
+
+// Update runs fn as one atomic operation and returns after it has been
+// committed (and synced, when SyncWrites is on). If fn returns an error none
+// of its writes are applied and that error is returned.
+func (db *DB) Update(fn func(*Tx) error) error {
+	op := writeOp{fn: fn, done: make(chan error, 1)}
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return ErrClosed
+	}
+	db.ops <- op
+	db.closeMu.RUnlock()
+	return <-op.done
+}
+
+func (db *DB) runWriter() {
+	defer db.writerWG.Done()
+	batch := make([]writeOp, 0, db.maxBatch)
+	for first := range db.ops {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case op, ok := <-db.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		db.commitBatch(batch)
+	}
+}
+
+func (db *DB) commitBatch(batch []writeOp) {
+	results := make([]error, len(batch))
+	var after []func()
+	for start := 0; start < len(batch); {
+		n, hooks := db.commitSome(batch[start:], results[start:])
+		after = append(after, hooks...)
+		start += n
+	}
+	db.stats.batches.Add(1)
+	db.stats.ops.Add(int64(len(batch)))
+	for i, op := range batch {
+		op.done <- results[i]
+	}
+	for _, fn := range after {
+		fn()
+	}
+}
+
+// commitSome commits a prefix of ops in one transaction and returns how many
+// it consumed (succeeded or failed) plus their after-commit hooks. When the
+// transaction grows too big it is thrown away and the operations that fitted
+// are run again in a fresh one, so no operation is ever half applied.
+func (db *DB) commitSome(ops []writeOp, results []error) (int, []func()) {
+	limit := len(ops)
+	for attempt := 0; ; attempt++ {
+		txn := db.bdb.NewTransaction(true)
+		n, hooks, tooBig := applyOps(txn, ops[:limit], results)
+		if tooBig {
+			txn.Discard()
+			if n == 0 {
+				results[0] = ErrTooLarge
+				return 1, nil
+			}
+			limit = n
+			continue
+		}
+		err := txn.Commit()
+		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
+			continue // another writer (restore, migration) touched our keys: rerun
+		}
+		if err != nil {
+			hooks = nil
+			for i := 0; i < n; i++ {
+				if results[i] == nil {
+					results[i] = fmt.Errorf("store: commit: %w", err)
+				}
+			}
+		}
+		return n, hooks
+	}
+}
+
+// applyOps runs ops against txn. It returns how many ran and whether it
+// stopped because the transaction is full (the op at index n did not fit).
+func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, hooks []func(), tooBig bool) {
+	for i, op := range ops {
+		tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, 8)}
+		err := runOp(op.fn, tx)
+		if err == nil {
+			err = tx.flush()
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				return i, hooks, true
+			}
+		}
+		results[i] = err
+		if err == nil {
+			hooks = append(hooks, tx.afterCommit...)
+		}
+	}
+	return len(ops), hooks, false
+}
+
+// runOp calls fn, turning a panic into an error so one bad operation cannot
+// stop the writer that every other request depends on.
+func runOp(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: panic in write operation: %v", r)
+		}
+	}()
+	return fn(tx)
+}
