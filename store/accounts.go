@@ -64,7 +64,9 @@ func (a *Admin) derived() []derivedKey {
 }
 
 // Admin returns an admin by id.
-func (tx *Tx) Admin(id string) (*Admin, error) { return getRecord[Admin](tx, "admin", id, adminKey(id)) }
+func (tx *Tx) Admin(id string) (*Admin, error) {
+	return getRecord[Admin](tx, "admin", id, adminKey(id))
+}
 
 // AdminByEmail returns the admin with that email (compared normalised).
 func (tx *Tx) AdminByEmail(email string) (*Admin, error) {

@@ -174,10 +174,16 @@ func (db *DB) IsEmpty() (bool, error) {
 
 type badgerLogger struct{ log *slog.Logger }
 
-func (l badgerLogger) Errorf(f string, a ...any)   { l.log.Error("badger: " + trimNL(fmt.Sprintf(f, a...))) }
-func (l badgerLogger) Warningf(f string, a ...any) { l.log.Warn("badger: " + trimNL(fmt.Sprintf(f, a...))) }
-func (l badgerLogger) Infof(f string, a ...any)    { l.log.Debug("badger: " + trimNL(fmt.Sprintf(f, a...))) }
-func (l badgerLogger) Debugf(f string, a ...any)   {}
+func (l badgerLogger) Errorf(f string, a ...any) {
+	l.log.Error("badger: " + trimNL(fmt.Sprintf(f, a...)))
+}
+func (l badgerLogger) Warningf(f string, a ...any) {
+	l.log.Warn("badger: " + trimNL(fmt.Sprintf(f, a...)))
+}
+func (l badgerLogger) Infof(f string, a ...any) {
+	l.log.Debug("badger: " + trimNL(fmt.Sprintf(f, a...)))
+}
+func (l badgerLogger) Debugf(f string, a ...any) {}
 
 func trimNL(s string) string {
 	for len(s) > 0 && s[len(s)-1] == '\n' {

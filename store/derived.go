@@ -25,7 +25,7 @@ func uniqueEntry(field string, k []byte, owner string) derivedKey {
 // DuplicateError says which unique field collided. It matches ErrDuplicate.
 type DuplicateError struct{ Field string }
 
-func (e *DuplicateError) Error() string { return "store: duplicate " + e.Field }
+func (e *DuplicateError) Error() string        { return "store: duplicate " + e.Field }
 func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }
 
 // putDerived replaces the derived keys of a record's old version by those of

@@ -17,8 +17,8 @@ var ErrBadCursor = errors.New("store: bad cursor")
 type LeadQuery struct {
 	ProgramID   string
 	AffiliateID string
-	Email       string // exact match, compared normalised
-	EmailPrefix string // prefix match, compared normalised
+	Email       string    // exact match, compared normalised
+	EmailPrefix string    // prefix match, compared normalised
 	From, To    time.Time // From inclusive, To exclusive
 	Cursor      string    // from a previous page's next cursor
 	Limit       int

@@ -26,17 +26,17 @@ type APIKey struct {
 
 // Program is an affiliate program.
 type Program struct {
-	ID              string    `json:"id"`
-	Name            string    `json:"name"`
-	Description     string    `json:"description,omitempty"`
-	LandingURL      string    `json:"landing_url"`
-	CookieDays      int       `json:"cookie_days"`
-	Attribution     string    `json:"attribution"` // last_click | first_click
-	TrackLeads      bool      `json:"track_leads"`
-	ShareLeads      bool      `json:"share_leads"`
-	SharePurchasers bool      `json:"share_purchasers"`
-	AutoApprove     bool      `json:"auto_approve"`
-	CommissionType  string    `json:"commission_type"` // percent | flat
+	ID              string `json:"id"`
+	Name            string `json:"name"`
+	Description     string `json:"description,omitempty"`
+	LandingURL      string `json:"landing_url"`
+	CookieDays      int    `json:"cookie_days"`
+	Attribution     string `json:"attribution"` // last_click | first_click
+	TrackLeads      bool   `json:"track_leads"`
+	ShareLeads      bool   `json:"share_leads"`
+	SharePurchasers bool   `json:"share_purchasers"`
+	AutoApprove     bool   `json:"auto_approve"`
+	CommissionType  string `json:"commission_type"` // percent | flat
 	// CommissionValue is hundredths of a percent for percent commissions
 	// ("30" -> 3000, "12.5" -> 1250) and minor units of Currency for flat ones.
 	CommissionValue int64      `json:"commission_value"`
@@ -118,7 +118,7 @@ type Purchase struct {
 	Product      string
 	Amount       int64 // minor units of Currency
 	Currency     string
-	Commission   int64 // minor units of Currency
+	Commission   int64  // minor units of Currency
 	Status       string // paid | refunded
 	SelfReferral bool
 	VisitorID    string

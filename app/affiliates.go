@@ -1,0 +1,327 @@
+package app
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// Affiliate statuses.
+const (
+	StatusPending = "pending"
+	StatusActive  = "active"
+	StatusBlocked = "blocked"
+)
+
+// InviteTTL is how long an invite (or password reset) link works.
+const InviteTTL = 7 * 24 * time.Hour
+
+// AffiliateInput carries an affiliate create or partial update; nil = not given.
+type AffiliateInput struct {
+	Name     *string `json:"name" form:"name"`
+	Email    *string `json:"email" form:"email"`
+	Status   *string `json:"status" form:"status"`
+	Password *string `json:"password" form:"password"`
+}
+
+func (in *AffiliateInput) apply(af *store.Affiliate) error {
+	if in.Name != nil {
+		af.Name = strings.TrimSpace(*in.Name)
+	}
+	if err := validateText("name", af.Name, true, 100); err != nil {
+		return err
+	}
+	if in.Email != nil {
+		af.Email = strings.TrimSpace(*in.Email)
+	}
+	if err := validateEmail("email", af.Email); err != nil {
+		return err
+	}
+	if in.Status != nil {
+		switch *in.Status {
+		case StatusPending, StatusActive, StatusBlocked:
+			af.Status = *in.Status
+		default:
+			return Invalid("status", "invalid_status", "status must be pending, active or blocked")
+		}
+	}
+	if in.Password != nil {
+		h, err := hashPassword(*in.Password)
+		if err != nil {
+			return err
+		}
+		af.PasswordHash = h
+	}
+	return nil
+}
+
+func affiliateConflict(err error) error {
+	if errors.Is(err, store.ErrDuplicate) {
+		return Conflict("email", "duplicate_email", "an affiliate with this email already exists")
+	}
+	return err
+}
+
+// CreateAffiliate adds an affiliate (active unless a status is given). With
+// no password it also issues an invite link where the affiliate sets one.
+func (a *App) CreateAffiliate(in AffiliateInput) (af *store.Affiliate, inviteURL string, err error) {
+	now := a.Now()
+	af = &store.Affiliate{ID: store.NewID(now), Status: StatusActive, CreatedAt: now}
+	if in.Name == nil {
+		return nil, "", Invalid("name", "invalid_name", "name is required")
+	}
+	if in.Email == nil {
+		return nil, "", Invalid("email", "invalid_email", "email is required")
+	}
+	if err := in.apply(af); err != nil {
+		return nil, "", err
+	}
+	var token string
+	err = a.DB.Update(func(tx *store.Tx) error {
+		if err := tx.PutAffiliate(af); err != nil {
+			return affiliateConflict(err)
+		}
+		if af.PasswordHash == "" {
+			token = a.putInvite(tx, af.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if token != "" {
+		inviteURL = a.InviteURL(token)
+	}
+	return af, inviteURL, nil
+}
+
+// Affiliate returns an affiliate by id.
+func (a *App) Affiliate(id string) (*store.Affiliate, error) {
+	var af *store.Affiliate
+	err := a.DB.View(func(tx *store.Tx) (err error) { af, err = getAffiliate(tx, id); return })
+	return af, err
+}
+
+func getAffiliate(tx *store.Tx, id string) (*store.Affiliate, error) {
+	if !store.ValidID(id) {
+		return nil, NotFound("affiliate_not_found", "affiliate not found")
+	}
+	af, err := tx.Affiliate(id)
+	return af, notFoundAs(err, "affiliate_not_found", "affiliate")
+}
+
+// Affiliates lists every affiliate, newest first.
+func (a *App) Affiliates() ([]*store.Affiliate, error) {
+	var out []*store.Affiliate
+	err := a.DB.View(func(tx *store.Tx) (err error) { out, err = tx.Affiliates(); return })
+	return out, err
+}
+
+// AffiliatesPage lists affiliates for the API's cursor pagination.
+func (a *App) AffiliatesPage(cursor string, limit int) ([]*store.Affiliate, string, error) {
+	if cursor != "" && !store.ValidID(cursor) {
+		return nil, "", Invalid("cursor", "invalid_cursor", "cursor is not valid")
+	}
+	var out []*store.Affiliate
+	var next string
+	err := a.DB.View(func(tx *store.Tx) (err error) { out, next, err = tx.AffiliatesPage(cursor, limit); return })
+	return out, next, err
+}
+
+// UpdateAffiliate applies a partial update (name, email, status, password).
+func (a *App) UpdateAffiliate(id string, in AffiliateInput) (*store.Affiliate, error) {
+	var af *store.Affiliate
+	err := a.DB.Update(func(tx *store.Tx) error {
+		var err error
+		if af, err = getAffiliate(tx, id); err != nil {
+			return err
+		}
+		if err := in.apply(af); err != nil {
+			return err
+		}
+		return affiliateConflict(tx.PutAffiliate(af))
+	})
+	return af, err
+}
+
+// Invites.
+
+func hashToken(t string) string {
+	sum := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(sum[:])
+}
+
+// putInvite stores a fresh invite for the affiliate and returns its token.
+func (a *App) putInvite(tx *store.Tx, affiliateID string) string {
+	token := randomToken(24)
+	tx.PutInvite(hashToken(token), &store.Invite{AffiliateID: affiliateID, ExpiresAt: a.Now().Add(InviteTTL)})
+	return token
+}
+
+// InviteURL is the page where an invited affiliate sets a password.
+func (a *App) InviteURL(token string) string { return a.Config.BaseURL + "/portal/invite/" + token }
+
+// IssueInvite makes a fresh invite link for an affiliate: the merchant's way
+// to onboard or to reset a forgotten password.
+func (a *App) IssueInvite(affiliateID string) (string, error) {
+	var token string
+	err := a.DB.Update(func(tx *store.Tx) error {
+		if _, err := getAffiliate(tx, affiliateID); err != nil {
+			return err
+		}
+		token = a.putInvite(tx, affiliateID)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return a.InviteURL(token), nil
+}
+
+// InviteAffiliate returns the affiliate an unexpired invite token belongs to.
+func (a *App) InviteAffiliate(token string) (*store.Affiliate, error) {
+	var af *store.Affiliate
+	err := a.DB.View(func(tx *store.Tx) error {
+		inv, err := tx.Invite(hashToken(token))
+		if err != nil || a.Now().After(inv.ExpiresAt) {
+			return NotFound("invite_not_found", "this invite link is invalid or has expired")
+		}
+		af, err = getAffiliate(tx, inv.AffiliateID)
+		return err
+	})
+	return af, err
+}
+
+// AcceptInvite sets the affiliate's password and uses up the token.
+func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
+	hash, err := hashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	var af *store.Affiliate
+	err = a.DB.Update(func(tx *store.Tx) error {
+		inv, err := tx.Invite(hashToken(token))
+		if err != nil || a.Now().After(inv.ExpiresAt) {
+			return NotFound("invite_not_found", "this invite link is invalid or has expired")
+		}
+		if af, err = getAffiliate(tx, inv.AffiliateID); err != nil {
+			return err
+		}
+		af.PasswordHash = hash
+		tx.DeleteInvite(hashToken(token))
+		return tx.PutAffiliate(af)
+	})
+	return af, err
+}
+
+// AuthenticateAffiliate checks a portal sign-in. Blocked affiliates are
+// refused with ErrForbidden; pending ones may sign in and see that they wait.
+func (a *App) AuthenticateAffiliate(email, password, ip string) (*store.Affiliate, error) {
+	var af *store.Affiliate
+	err := a.checkLogin("affiliate", email, ip, func() bool {
+		err := a.DB.View(func(tx *store.Tx) (err error) { af, err = tx.AffiliateByEmail(email); return })
+		if err != nil {
+			checkPassword("", password)
+			return false
+		}
+		return checkPassword(af.PasswordHash, password)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if af.Status == StatusBlocked {
+		return nil, ErrForbidden
+	}
+	return af, nil
+}
+
+// Enrollments.
+
+// Enroll puts an affiliate in a program under code (generated from the
+// affiliate's name when empty). Codes are unique across all programs and
+// case-insensitive. Enrolling again returns the existing enrollment unless a
+// different code is asked for, which replaces it.
+func (a *App) Enroll(programID, affiliateID, code string) (*store.Enrollment, *store.Program, error) {
+	code = strings.TrimSpace(code)
+	if code != "" {
+		if err := validateCode("code", code); err != nil {
+			return nil, nil, err
+		}
+	}
+	var e *store.Enrollment
+	var p *store.Program
+	err := a.DB.Update(func(tx *store.Tx) error {
+		var err error
+		if p, err = liveProgram(tx, programID); err != nil {
+			return err
+		}
+		af, err := getAffiliate(tx, affiliateID)
+		if err != nil {
+			return err
+		}
+		if old, err := tx.Enrollment(programID, affiliateID); err == nil && (code == "" || strings.EqualFold(code, old.Code)) {
+			e = old
+			return nil
+		}
+		e = &store.Enrollment{ProgramID: programID, AffiliateID: affiliateID, Code: code, CreatedAt: a.Now()}
+		if code != "" {
+			if err := tx.PutEnrollment(e); err != nil {
+				if errors.Is(err, store.ErrDuplicate) {
+					return Conflict("code", "duplicate_code", "referral code %q is already taken", code)
+				}
+				return err
+			}
+			return nil
+		}
+		base := codeBase(af.Name)
+		for i := 0; i < 50; i++ {
+			e.Code = base
+			if i > 0 {
+				e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
+			}
+			err := tx.PutEnrollment(e)
+			if !errors.Is(err, store.ErrDuplicate) {
+				return err
+			}
+		}
+		e.Code = base + strings.ToLower(randomToken(6))
+		return tx.PutEnrollment(e)
+	})
+	return e, p, err
+}
+
+// codeBase makes a URL-safe code stem from a name: "Jane O'Neil" -> "janeoneil".
+func codeBase(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+		if b.Len() >= 20 {
+			break
+		}
+	}
+	if b.Len() < 2 {
+		return "ref" + strings.ToLower(randomToken(3))
+	}
+	return b.String()
+}
+
+// EnrollmentsOfProgram lists a program's affiliates with their codes.
+func (a *App) EnrollmentsOfProgram(programID string) ([]*store.Enrollment, error) {
+	var out []*store.Enrollment
+	err := a.DB.View(func(tx *store.Tx) (err error) { out, err = tx.ProgramEnrollments(programID); return })
+	return out, err
+}
+
+// EnrollmentsOfAffiliate lists the programs an affiliate belongs to.
+func (a *App) EnrollmentsOfAffiliate(affiliateID string) ([]*store.Enrollment, error) {
+	var out []*store.Enrollment
+	err := a.DB.View(func(tx *store.Tx) (err error) { out, err = tx.AffiliateEnrollments(affiliateID); return })
+	return out, err
+}

@@ -1,0 +1,94 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// App is the product: every rule is a method on it. It holds no global
+// state; tests build one per data dir.
+type App struct {
+	Config Config
+	DB     *store.DB
+	Log    *slog.Logger
+	// Now is the clock; tests replace it to move time.
+	Now func() time.Time
+
+	loginThrottle *throttle
+	sessionSecret []byte
+}
+
+// New wires an App over an open store. It loads (or creates and keeps) the
+// session secret.
+func New(cfg Config, db *store.DB, log *slog.Logger) (*App, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &App{
+		Config:        cfg,
+		DB:            db,
+		Log:           log,
+		Now:           func() time.Time { return time.Now().UTC() },
+		loginThrottle: newThrottle(5, 15*time.Minute),
+	}
+	secret, err := a.loadSessionSecret()
+	if err != nil {
+		return nil, err
+	}
+	a.sessionSecret = secret
+	return a, nil
+}
+
+// SessionSecret is the key sessions are signed with: the configured one, or
+// one generated on first start and kept in the store.
+func (a *App) SessionSecret() []byte { return a.sessionSecret }
+
+func (a *App) loadSessionSecret() ([]byte, error) {
+	if a.Config.SessionSecret != "" {
+		return []byte(a.Config.SessionSecret), nil
+	}
+	var secret []byte
+	err := a.DB.Update(func(tx *store.Tx) error {
+		b, err := tx.Meta("session_secret")
+		if err == nil {
+			secret = b
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		tx.SetMeta("session_secret", secret)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: session secret: %w", err)
+	}
+	return secret, nil
+}
+
+// randomToken returns n random bytes, URL-safe base64 encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("app: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func randomUint32() uint32 {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("app: crypto/rand failed: " + err.Error())
+	}
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}

@@ -1,0 +1,174 @@
+// Package apptest builds a real App over Badger in a temporary directory for
+// tests, and offers small helpers to call the real Echo router.
+package apptest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/store"
+)
+
+// Env is one test's appliance: config, store, app and server.
+type Env struct {
+	T      testing.TB
+	Config app.Config
+	DB     *store.DB
+	App    *app.App
+	Server *app.Server
+	// APIKey is a valid bearer key for /api/v1.
+	APIKey string
+}
+
+// New opens a fresh store in t.TempDir() and builds the app and server.
+// configure, when given, may change the config first. Everything is closed
+// when the test ends.
+func New(t testing.TB, configure ...func(*app.Config)) *Env {
+	t.Helper()
+	cfg := app.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.BaseURL = "http://spiffy.test"
+	for _, f := range configure {
+		f(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	db, err := store.Open(store.Options{Dir: cfg.DBDir(), Logger: log})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	a, err := app.New(cfg, db, log)
+	if err != nil {
+		db.Close()
+		t.Fatalf("new app: %v", err)
+	}
+	env := &Env{T: t, Config: cfg, DB: db, App: a, Server: app.NewServer(a)}
+	_, env.APIKey, err = a.CreateAPIKey("test")
+	if err != nil {
+		t.Fatalf("create api key: %v", err)
+	}
+	t.Cleanup(func() {
+		a.Stop()
+		if err := db.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return env
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+// Request sends a request through the real router. body may be nil, a
+// string (sent as is) or any other value (sent as JSON). headers come in
+// name, value pairs.
+func (e *Env) Request(method, path string, body any, headers ...string) *httptest.ResponseRecorder {
+	e.T.Helper()
+	var r io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+		ct = "application/json"
+	case []byte:
+		r = bytes.NewReader(b)
+		ct = "application/json"
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatalf("marshal body: %v", err)
+		}
+		r = bytes.NewReader(j)
+		ct = "application/json"
+	}
+	req := httptest.NewRequest(method, path, r)
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.Server.Echo.ServeHTTP(rec, req)
+	return rec
+}
+
+// API sends an authenticated /api/v1 request (path relative to /api/v1).
+func (e *Env) API(method, path string, body any) *httptest.ResponseRecorder {
+	e.T.Helper()
+	return e.Request(method, "/api/v1"+path, body, "Authorization", "Bearer "+e.APIKey)
+}
+
+// Decode unmarshals a recorder's JSON body into v, failing the test on error.
+func Decode[T any](t testing.TB, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("decode %d response %q: %v", rec.Code, rec.Body.String(), err)
+	}
+	return v
+}
+
+// Expect fails the test unless the response has the wanted status.
+func Expect(t testing.TB, rec *httptest.ResponseRecorder, status int) {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status %d, want %d; body: %s", rec.Code, status, rec.Body.String())
+	}
+}
+
+// Program creates a program through the app with sensible defaults.
+func (e *Env) Program(name string, mutate ...func(*app.ProgramInput)) *store.Program {
+	e.T.Helper()
+	landing := "https://shop.example.com/"
+	in := app.ProgramInput{Name: &name, LandingURL: &landing}
+	for _, m := range mutate {
+		m(&in)
+	}
+	p, err := e.App.CreateProgram(in)
+	if err != nil {
+		e.T.Fatalf("create program: %v", err)
+	}
+	return p
+}
+
+// Affiliate creates an active affiliate with a password and enrols it in
+// the given programs under code (or generated codes when code is "").
+func (e *Env) Affiliate(name, email, code string, programs ...*store.Program) *store.Affiliate {
+	e.T.Helper()
+	pw := "password123"
+	af, _, err := e.App.CreateAffiliate(app.AffiliateInput{Name: &name, Email: &email, Password: &pw})
+	if err != nil {
+		e.T.Fatalf("create affiliate: %v", err)
+	}
+	for i, p := range programs {
+		c := code
+		if c != "" && i > 0 {
+			c = code + "-" + p.ID[len(p.ID)-4:]
+		}
+		if _, _, err := e.App.Enroll(p.ID, af.ID, c); err != nil {
+			e.T.Fatalf("enroll: %v", err)
+		}
+	}
+	return af
+}
+
+// Ptr returns a pointer to v, for input structs.
+func Ptr[T any](v T) *T { return &v }
+
+// SetClock fixes the app's clock at t; the returned func moves it.
+func (e *Env) SetClock(t time.Time) func(d time.Duration) {
+	e.App.Now = func() time.Time { return t }
+	return func(d time.Duration) { t = t.Add(d) }
+}

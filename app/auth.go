@@ -1,0 +1,251 @@
+package app
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// MinPasswordLen is the shortest password accepted for admins and affiliates.
+const MinPasswordLen = 8
+
+// bcryptCost is bcrypt's default; tests may lower it through the App.
+const bcryptCost = bcrypt.DefaultCost
+
+// dummyHash is compared against when the account does not exist, so that a
+// wrong email and a wrong password take the same time.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("spiffy-dummy-password"), bcryptCost)
+
+func hashPassword(pw string) (string, error) {
+	if len(pw) < MinPasswordLen {
+		return "", Invalid("password", "invalid_password", "password must be at least %d characters", MinPasswordLen)
+	}
+	if len(pw) > 72 {
+		return "", Invalid("password", "invalid_password", "password must be at most 72 bytes")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	return string(h), err
+}
+
+func checkPassword(hash, pw string) bool {
+	if hash == "" {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
+}
+
+// throttle limits failed sign-ins per key (an email, an IP): after max
+// failures within window, further attempts fail until the window passes.
+type throttle struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	fails  map[string][]time.Time
+}
+
+func newThrottle(max int, window time.Duration) *throttle {
+	return &throttle{max: max, window: window, fails: map[string][]time.Time{}}
+}
+
+func (t *throttle) blocked(key string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	recent := t.fails[key][:0]
+	for _, f := range t.fails[key] {
+		if now.Sub(f) < t.window {
+			recent = append(recent, f)
+		}
+	}
+	if len(recent) == 0 {
+		delete(t.fails, key)
+	} else {
+		t.fails[key] = recent
+	}
+	return len(recent) >= t.max
+}
+
+func (t *throttle) fail(key string, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.fails) > 100000 { // bound memory under a spray of random keys
+		t.fails = map[string][]time.Time{}
+	}
+	t.fails[key] = append(t.fails[key], now)
+}
+
+func (t *throttle) reset(key string) {
+	t.mu.Lock()
+	delete(t.fails, key)
+	t.mu.Unlock()
+}
+
+// checkLogin applies the throttle around a credential check keyed by both
+// the account and the client IP.
+func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
+	now := a.Now()
+	keys := []string{kind + ":email:" + store.NormEmail(email), kind + ":ip:" + ip}
+	for _, k := range keys {
+		if a.loginThrottle.blocked(k, now) {
+			return ErrThrottled
+		}
+	}
+	if !check() {
+		for _, k := range keys {
+			a.loginThrottle.fail(k, now)
+		}
+		return ErrUnauthorized
+	}
+	a.loginThrottle.reset(keys[0])
+	return nil
+}
+
+// Admins.
+
+// HasAdmin reports whether setup has been done.
+func (a *App) HasAdmin() (bool, error) {
+	var has bool
+	err := a.DB.View(func(tx *store.Tx) (err error) { has, err = tx.HasAdmin(); return })
+	return has, err
+}
+
+// CreateAdmin adds a merchant admin.
+func (a *App) CreateAdmin(email, password string) (*store.Admin, error) {
+	email = strings.TrimSpace(email)
+	if err := validateEmail("email", email); err != nil {
+		return nil, err
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Now()
+	adm := &store.Admin{ID: store.NewID(now), Email: email, PasswordHash: hash, CreatedAt: now}
+	err = a.DB.Update(func(tx *store.Tx) error { return tx.PutAdmin(adm) })
+	if errors.Is(err, store.ErrDuplicate) {
+		return nil, Conflict("email", "duplicate_email", "an admin with this email already exists")
+	}
+	return adm, err
+}
+
+// SetupAdmin creates the first admin; once one exists it fails with ErrForbidden.
+func (a *App) SetupAdmin(email, password string) (*store.Admin, error) {
+	email = strings.TrimSpace(email)
+	if err := validateEmail("email", email); err != nil {
+		return nil, err
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Now()
+	adm := &store.Admin{ID: store.NewID(now), Email: email, PasswordHash: hash, CreatedAt: now}
+	err = a.DB.Update(func(tx *store.Tx) error {
+		has, err := tx.HasAdmin()
+		if err != nil {
+			return err
+		}
+		if has {
+			return ErrForbidden
+		}
+		return tx.PutAdmin(adm)
+	})
+	return adm, err
+}
+
+// AuthenticateAdmin checks an admin's email and password, throttling repeated
+// failures by email and IP.
+func (a *App) AuthenticateAdmin(email, password, ip string) (*store.Admin, error) {
+	var adm *store.Admin
+	err := a.checkLogin("admin", email, ip, func() bool {
+		err := a.DB.View(func(tx *store.Tx) (err error) { adm, err = tx.AdminByEmail(email); return })
+		if err != nil {
+			checkPassword("", password)
+			return false
+		}
+		return checkPassword(adm.PasswordHash, password)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return adm, nil
+}
+
+// Admin returns an admin by id (for the session middleware).
+func (a *App) Admin(id string) (*store.Admin, error) {
+	var adm *store.Admin
+	err := a.DB.View(func(tx *store.Tx) (err error) { adm, err = tx.Admin(id); return })
+	return adm, err
+}
+
+// API keys.
+
+// apiKeyPrefix starts every key, so leaked keys are recognisable.
+const apiKeyPrefix = "spf_"
+
+func hashAPIKey(k string) string {
+	sum := sha256.Sum256([]byte(k))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateAPIKey makes a key and returns the record and the secret, which is
+// never stored and cannot be shown again.
+func (a *App) CreateAPIKey(name string) (*store.APIKey, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, "", Invalid("name", "invalid_name", "name is required")
+	}
+	if len(name) > 100 {
+		return nil, "", Invalid("name", "invalid_name", "name must be at most 100 characters")
+	}
+	secret := apiKeyPrefix + randomToken(24)
+	now := a.Now()
+	k := &store.APIKey{ID: store.NewID(now), Name: name, Hash: hashAPIKey(secret), Prefix: secret[:len(apiKeyPrefix)+6], CreatedAt: now}
+	if err := a.DB.Update(func(tx *store.Tx) error { return tx.PutAPIKey(k) }); err != nil {
+		return nil, "", err
+	}
+	return k, secret, nil
+}
+
+// APIKeys lists the keys, newest first.
+func (a *App) APIKeys() ([]*store.APIKey, error) {
+	var ks []*store.APIKey
+	err := a.DB.View(func(tx *store.Tx) (err error) { ks, err = tx.APIKeys(); return })
+	return ks, err
+}
+
+// RevokeAPIKey stops a key from working; revoking twice is harmless.
+func (a *App) RevokeAPIKey(id string) error {
+	return a.DB.Update(func(tx *store.Tx) error {
+		k, err := tx.APIKey(id)
+		if err != nil {
+			return notFoundAs(err, "api_key_not_found", "API key")
+		}
+		if k.RevokedAt == nil {
+			t := a.Now()
+			k.RevokedAt = &t
+		}
+		return tx.PutAPIKey(k)
+	})
+}
+
+// AuthenticateAPIKey returns the key record for a bearer secret, or
+// ErrUnauthorized when it is unknown or revoked.
+func (a *App) AuthenticateAPIKey(secret string) (*store.APIKey, error) {
+	if !strings.HasPrefix(secret, apiKeyPrefix) {
+		return nil, ErrUnauthorized
+	}
+	var k *store.APIKey
+	err := a.DB.View(func(tx *store.Tx) (err error) { k, err = tx.APIKeyByHash(hashAPIKey(secret)); return })
+	if errors.Is(err, store.ErrNotFound) || err == nil && k.RevokedAt != nil {
+		return nil, ErrUnauthorized
+	}
+	return k, err
+}

@@ -1,0 +1,354 @@
+package app
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything Spiffy reads from defaults, a YAML file, the
+// environment and flags, in that order of precedence (later wins).
+type Config struct {
+	Listen        string
+	BaseURL       string
+	DataDir       string
+	SessionSecret string
+
+	Tracking struct {
+		AllowedOrigins []string // empty = any origin
+		RateLimit      float64  // requests per second per IP; burst is twice this
+	}
+	Exports struct {
+		TTL time.Duration
+	}
+	Webhooks struct {
+		Timeout             time.Duration
+		AllowPrivateTargets bool
+		Concurrency         int
+	}
+	Jobs struct {
+		WebhookRetries string // cron specs; "" disables a job
+		ExportCleanup  string
+		StoreGC        string
+		Backup         string
+	}
+	Backups struct {
+		Keep int
+	}
+	Log struct {
+		Level  string // debug | info | warn | error
+		Format string // text | json
+	}
+}
+
+// DBDir is where Badger keeps its files.
+func (c *Config) DBDir() string { return c.DataDir + "/db" }
+
+// ExportsDir is where export files are written.
+func (c *Config) ExportsDir() string { return c.DataDir + "/exports" }
+
+// BackupsDir is where the scheduled backup job writes.
+func (c *Config) BackupsDir() string { return c.DataDir + "/backups" }
+
+// configKey describes one setting: its dotted name, default and parser. The
+// same table drives YAML, environment variables, flags and config.example.yaml.
+type configKey struct {
+	Name    string
+	Default string
+	Help    string
+	set     func(c *Config, v string) error
+}
+
+// EnvName is the environment variable for the key: SPIFFY_ + upper-cased, '.' → '_'.
+func (k configKey) EnvName() string {
+	return "SPIFFY_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(k.Name))
+}
+
+// FlagName is the command-line flag for the key: '.' and '_' → '-'.
+func (k configKey) FlagName() string { return strings.NewReplacer(".", "-", "_", "-").Replace(k.Name) }
+
+func str(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+func dur(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 10s, 5m or 24h")
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func boolean(dst func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		*dst(c) = b
+		return nil
+	}
+}
+
+func positiveInt(dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a whole number of at least 1")
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func oneOf(dst func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if v == a {
+				*dst(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+// ConfigKeys lists every setting, in the order config.example.yaml documents them.
+var ConfigKeys = []configKey{
+	{"listen", ":8080", "address the HTTP server listens on", str(func(c *Config) *string { return &c.Listen })},
+	{"base_url", "http://localhost:8080", "public URL of this server, used in links, the install code and cookie security",
+		func(c *Config, v string) error {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("want an absolute http or https URL")
+			}
+			c.BaseURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+	{"data_dir", "./data", "directory for the database (db/), exports (exports/) and backups (backups/)",
+		func(c *Config, v string) error {
+			if v == "" {
+				return fmt.Errorf("must not be empty")
+			}
+			c.DataDir = strings.TrimRight(v, "/")
+			if c.DataDir == "" {
+				c.DataDir = "/"
+			}
+			return nil
+		}},
+	{"session_secret", "", "secret for signing session cookies; empty = generated on first start and kept in the store",
+		func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return fmt.Errorf("want at least 32 characters")
+			}
+			c.SessionSecret = v
+			return nil
+		}},
+	{"tracking.allowed_origins", "", "origins allowed to call /t/* (comma-separated); empty = any origin",
+		func(c *Config, v string) error {
+			c.Tracking.AllowedOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+					c.Tracking.AllowedOrigins = append(c.Tracking.AllowedOrigins, o)
+				}
+			}
+			return nil
+		}},
+	{"tracking.rate_limit", "20", "tracking requests per second per IP (burst twice that)",
+		func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 {
+				return fmt.Errorf("want a positive number")
+			}
+			c.Tracking.RateLimit = f
+			return nil
+		}},
+	{"exports.ttl", "24h", "how long export files are kept", dur(func(c *Config) *time.Duration { return &c.Exports.TTL })},
+	{"webhooks.timeout", "10s", "how long a webhook receiver has to answer", dur(func(c *Config) *time.Duration { return &c.Webhooks.Timeout })},
+	{"webhooks.allow_private_targets", "false", "allow webhook URLs on loopback and private networks",
+		boolean(func(c *Config) *bool { return &c.Webhooks.AllowPrivateTargets })},
+	{"webhooks.concurrency", "16", "webhook deliveries in flight at once", positiveInt(func(c *Config) *int { return &c.Webhooks.Concurrency })},
+	{"jobs.webhook_retries", "@every 5s", "cron spec: deliver webhook messages that are due", cronSpec(func(c *Config) *string { return &c.Jobs.WebhookRetries })},
+	{"jobs.export_cleanup", "@every 10m", "cron spec: delete expired export files", cronSpec(func(c *Config) *string { return &c.Jobs.ExportCleanup })},
+	{"jobs.store_gc", "@every 15m", "cron spec: Badger value-log garbage collection", cronSpec(func(c *Config) *string { return &c.Jobs.StoreGC })},
+	{"jobs.backup", "", "cron spec: write a backup into data_dir/backups (e.g. \"0 3 * * *\"); empty = off",
+		cronSpec(func(c *Config) *string { return &c.Jobs.Backup })},
+	{"backups.keep", "7", "how many scheduled backups to keep", positiveInt(func(c *Config) *int { return &c.Backups.Keep })},
+	{"log.level", "info", "debug, info, warn or error", oneOf(func(c *Config) *string { return &c.Log.Level }, "debug", "info", "warn", "error")},
+	{"log.format", "text", "text or json", oneOf(func(c *Config) *string { return &c.Log.Format }, "text", "json")},
+}
+
+// cronSpec checks a spec with the same parser the scheduler uses.
+func cronSpec(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		v = strings.TrimSpace(v)
+		if v != "" {
+			if _, err := ParseCronSpec(v); err != nil {
+				return fmt.Errorf("want a cron spec (\"*/5 * * * *\", \"@every 5s\") or empty: %v", err)
+			}
+		}
+		*dst(c) = v
+		return nil
+	}
+}
+
+// ConfigError names the key or flag whose value is wrong.
+type ConfigError struct {
+	Source string // "flag --listen", "SPIFFY_LISTEN", "config.yaml: listen"
+	Err    error
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("invalid %s: %v", e.Source, e.Err) }
+
+// DefaultConfig is the configuration with nothing but built-in defaults.
+func DefaultConfig() Config {
+	var c Config
+	for _, k := range ConfigKeys {
+		if err := k.set(&c, k.Default); err != nil {
+			panic("app: bad default for " + k.Name + ": " + err.Error())
+		}
+	}
+	return c
+}
+
+// LoadConfig builds the configuration: defaults, then the YAML file (when
+// file is not empty), then SPIFFY_* variables from env, then flags (keyed by
+// dotted name). Every error names the key and where it came from.
+func LoadConfig(file string, env []string, flags map[string]string) (Config, error) {
+	c := DefaultConfig()
+	byName := map[string]configKey{}
+	for _, k := range ConfigKeys {
+		byName[k.Name] = k
+	}
+	if file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return c, &ConfigError{Source: "config file " + file, Err: err}
+		}
+		var tree map[string]any
+		if err := yaml.Unmarshal(raw, &tree); err != nil {
+			return c, &ConfigError{Source: "config file " + file, Err: fmt.Errorf("unreadable YAML: %v", err)}
+		}
+		flat := map[string]string{}
+		if err := flatten("", tree, flat); err != nil {
+			return c, &ConfigError{Source: "config file " + file, Err: err}
+		}
+		names := make([]string, 0, len(flat))
+		for n := range flat {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			k, ok := byName[n]
+			if !ok {
+				return c, &ConfigError{Source: file + ": " + n, Err: fmt.Errorf("unknown key")}
+			}
+			if err := k.set(&c, flat[n]); err != nil {
+				return c, &ConfigError{Source: file + ": " + n, Err: err}
+			}
+		}
+	}
+	envMap := map[string]string{}
+	for _, kv := range env {
+		if i := strings.IndexByte(kv, '='); i > 0 {
+			envMap[kv[:i]] = kv[i+1:]
+		}
+	}
+	for _, k := range ConfigKeys {
+		if v, ok := envMap[k.EnvName()]; ok {
+			if err := k.set(&c, v); err != nil {
+				return c, &ConfigError{Source: k.EnvName(), Err: err}
+			}
+		}
+	}
+	for _, k := range ConfigKeys {
+		if v, ok := flags[k.Name]; ok {
+			if err := k.set(&c, v); err != nil {
+				return c, &ConfigError{Source: "flag --" + k.FlagName(), Err: err}
+			}
+		}
+	}
+	return c, nil
+}
+
+// flatten turns nested YAML maps into dotted keys; lists become
+// comma-separated values.
+func flatten(prefix string, v any, out map[string]string) error {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, sub := range t {
+			name := k
+			if prefix != "" {
+				name = prefix + "." + k
+			}
+			if err := flatten(name, sub, out); err != nil {
+				return err
+			}
+		}
+	case []any:
+		parts := make([]string, 0, len(t))
+		for _, e := range t {
+			parts = append(parts, fmt.Sprint(e))
+		}
+		out[prefix] = strings.Join(parts, ",")
+	case nil:
+		out[prefix] = ""
+	case map[any]any:
+		return fmt.Errorf("%s: keys must be strings", prefix)
+	default:
+		if prefix == "" {
+			return fmt.Errorf("want a mapping of keys to values")
+		}
+		out[prefix] = fmt.Sprint(t)
+	}
+	return nil
+}
+
+// ExampleYAML renders config.example.yaml from ConfigKeys, so the file can
+// never drift from the code (a test compares them).
+func ExampleYAML() string {
+	var b strings.Builder
+	b.WriteString("# Spiffy configuration. Every key with its default.\n")
+	b.WriteString("# Precedence: defaults < this file (--config FILE or SPIFFY_CONFIG) < SPIFFY_<KEY> env < --flags.\n")
+	b.WriteString("# Env: upper-case, '.' -> '_' (tracking.rate_limit -> SPIFFY_TRACKING_RATE_LIMIT); lists comma-separated.\n")
+	b.WriteString("# Flags: '.' and '_' -> '-' (--tracking-rate-limit). Durations: 10s, 5m, 24h.\n")
+	section := ""
+	for _, k := range ConfigKeys {
+		name := k.Name
+		if i := strings.IndexByte(name, '.'); i > 0 {
+			if sec := name[:i]; sec != section {
+				section = sec
+				fmt.Fprintf(&b, "\n%s:\n", sec)
+			}
+			fmt.Fprintf(&b, "  # %s\n  %s: %s\n", k.Help, name[i+1:], yamlValue(k))
+			continue
+		}
+		fmt.Fprintf(&b, "\n# %s\n%s: %s\n", k.Help, name, yamlValue(k))
+	}
+	return b.String()
+}
+
+func yamlValue(k configKey) string {
+	if k.Name == "tracking.allowed_origins" {
+		return "[]"
+	}
+	if k.Default == "" {
+		return `""`
+	}
+	if strings.ContainsAny(k.Default, "@:*# ") || k.Default == "true" || k.Default == "false" {
+		if _, err := strconv.ParseBool(k.Default); err == nil {
+			return k.Default
+		}
+		return strconv.Quote(k.Default)
+	}
+	return k.Default
+}

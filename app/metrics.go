@@ -1,0 +1,57 @@
+package app
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics is the server's own Prometheus registry (no global default
+// registry, so tests can build many servers).
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(a *App) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "spiffy_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "spiffy_http_request_duration_seconds",
+			Help:    "HTTP request latency by method and route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"method", "route"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spiffy_store_lsm_bytes", Help: "Size of Badger's LSM tree on disk."},
+			func() float64 { l, _ := a.DB.Size(); return float64(l) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spiffy_store_vlog_bytes", Help: "Size of Badger's value log on disk."},
+			func() float64 { _, v := a.DB.Size(); return float64(v) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_store_write_batches_total", Help: "Transactions committed by the store's writer."},
+			func() float64 { b, _ := a.DB.WriterStats(); return float64(b) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_store_write_ops_total", Help: "Write operations committed by the store's writer."},
+			func() float64 { _, o := a.DB.WriterStats(); return float64(o) }),
+	)
+	return m
+}
+
+// Registry lets other packages (jobs, webhooks) register their collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+func (m *metrics) handler() echo.HandlerFunc {
+	return echo.WrapHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}

@@ -1,0 +1,10 @@
+// Package embedded holds the files built into the binary: HTML templates,
+// CSS, small scripts and SpiffyJS. It has no code beyond this declaration.
+package embedded
+
+import "embed"
+
+// FS holds templates/, static/ and spiffy.js.
+//
+//go:embed templates static
+var FS embed.FS

@@ -1,0 +1,109 @@
+// Package jobs runs Spiffy's background work on robfig/cron schedules:
+// webhook retries, export cleanup, Badger value-log GC and the optional
+// scheduled backup. Each job is a Job whose Run(ctx) tests call directly.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/spiffy/spiffy/app"
+)
+
+// Job is one named piece of background work.
+type Job interface {
+	Name() string
+	Run(ctx context.Context) error
+}
+
+// Scheduler runs jobs on their cron specs.
+type Scheduler struct {
+	cron   *cron.Cron
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	jobs   map[string]Job
+	mu     sync.Mutex
+}
+
+// Entry pairs a job with its cron spec ("" = not scheduled).
+type Entry struct {
+	Spec string
+	Job  Job
+}
+
+// Default returns the standard jobs with the specs from the config.
+func Default(a *app.App) []Entry {
+	c := a.Config
+	return []Entry{
+		{c.Jobs.WebhookRetries, &WebhookRetries{App: a}},
+		{c.Jobs.ExportCleanup, &ExportCleanup{App: a}},
+		{c.Jobs.StoreGC, &StoreGC{App: a}},
+		{c.Jobs.Backup, &Backup{App: a}},
+	}
+}
+
+// New builds a scheduler. Every job is wrapped to recover from panics (cron
+// v3 does not by default) and to skip a run while the previous one is still
+// going.
+func New(log *slog.Logger, entries []Entry) (*Scheduler, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Scheduler{log: log, ctx: ctx, cancel: cancel, jobs: map[string]Job{}}
+	clog := cronLogger{log}
+	s.cron = cron.New(
+		cron.WithParser(app.CronParser),
+		cron.WithChain(cron.Recover(clog), cron.SkipIfStillRunning(clog)),
+		cron.WithLogger(clog),
+	)
+	for _, e := range entries {
+		s.jobs[e.Job.Name()] = e.Job
+		if e.Spec == "" {
+			continue
+		}
+		job := e.Job
+		if _, err := s.cron.AddFunc(e.Spec, func() { s.run(job) }); err != nil {
+			cancel()
+			return nil, fmt.Errorf("jobs: schedule %s %q: %w", job.Name(), e.Spec, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Scheduler) run(j Job) {
+	start := time.Now()
+	if err := j.Run(s.ctx); err != nil && s.ctx.Err() == nil {
+		s.log.Error("job failed", "job", j.Name(), "err", err)
+		return
+	}
+	s.log.Debug("job done", "job", j.Name(), "ms", time.Since(start).Milliseconds())
+}
+
+// Start begins running jobs on their schedules.
+func (s *Scheduler) Start() { s.cron.Start() }
+
+// RunNow runs the named job once, now, in the caller's goroutine.
+func (s *Scheduler) RunNow(ctx context.Context, name string) error {
+	j, ok := s.jobs[name]
+	if !ok {
+		return fmt.Errorf("jobs: no job named %q", name)
+	}
+	return j.Run(ctx)
+}
+
+// Stop cancels running jobs' context and waits for them to return.
+func (s *Scheduler) Stop() {
+	s.cancel()
+	<-s.cron.Stop().Done()
+}
+
+type cronLogger struct{ log *slog.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, kv...) }
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("cron: "+msg, append(kv, "err", err)...)
+}

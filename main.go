@@ -1,0 +1,419 @@
+// Command spiffy is a self-hosted affiliate program appliance: one binary
+// with its store, admin UI, affiliate portal, tracking script and jobs.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/jobs"
+	"github.com/spiffy/spiffy/store"
+	"github.com/spiffy/spiffy/ui"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: spiffy [command] [flags]
+
+commands:
+  serve                     run the server (the default)
+  admin create --email E    create an admin (password on stdin)
+  apikey create --name N    create an API key (printed once)
+  backup --out FILE         write a backup (server stopped)
+  restore --in FILE         restore a backup into an empty data dir (--force to replace)
+  demo                      fill the data dir with a realistic demo account
+  reindex                   rebuild every index and roll-up from the records
+  version                   print the version
+
+every command takes --config FILE, --data-dir DIR and the settings of
+config.example.yaml as flags (--listen, --base-url, --tracking-rate-limit, …)`
+
+// exitError carries an exit code; usage problems exit 2.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	err := run(os.Args[1:], os.Stdin, os.Stdout, os.Environ())
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "spiffy: "+err.Error())
+	var ee *exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	os.Exit(1)
+}
+
+// command is one subcommand: its extra flags and what it does.
+type command struct {
+	flags func(fs *flag.FlagSet) // subcommand-specific flags
+	run   func(env *cmdEnv) error
+}
+
+// cmdEnv is what a subcommand gets: the loaded config and its I/O.
+type cmdEnv struct {
+	cfg    app.Config
+	fs     *flag.FlagSet
+	stdin  io.Reader
+	stdout io.Writer
+	log    *slog.Logger
+}
+
+func (e *cmdEnv) str(name string) string { return e.fs.Lookup(name).Value.String() }
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve": {run: cmdServe},
+		"admin create": {
+			flags: func(fs *flag.FlagSet) { fs.String("email", "", "admin email") },
+			run:   cmdAdminCreate,
+		},
+		"apikey create": {
+			flags: func(fs *flag.FlagSet) { fs.String("name", "", "a name to tell the key apart") },
+			run:   cmdAPIKeyCreate,
+		},
+		"backup": {
+			flags: func(fs *flag.FlagSet) { fs.String("out", "", "backup file to write") },
+			run:   cmdBackup,
+		},
+		"restore": {
+			flags: func(fs *flag.FlagSet) {
+				fs.String("in", "", "backup file to read")
+				fs.Bool("force", false, "replace a data dir that is not empty")
+			},
+			run: cmdRestore,
+		},
+		"demo": {
+			flags: func(fs *flag.FlagSet) {
+				fs.Int("leads", 20000, "number of leads to create")
+				fs.Int("clicks", 100000, "number of clicks to create")
+				fs.Int("purchases", 2000, "number of purchases to create")
+				fs.Int("affiliates", 50, "number of affiliates to create")
+			},
+			run: cmdDemo,
+		},
+		"reindex": {run: cmdReindex},
+		"version": {run: func(e *cmdEnv) error { fmt.Fprintln(e.stdout, "spiffy", versionString()); return nil }},
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout io.Writer, environ []string) error {
+	name, rest := "serve", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, rest = args[0], args[1:]
+		if name == "admin" || name == "apikey" {
+			if len(rest) == 0 || rest[0] != "create" {
+				return usageErr("unknown command %q: did you mean '%s create'?", strings.Join(args[:min(2, len(args))], " "), name)
+			}
+			name, rest = name+" create", rest[1:]
+		}
+		if name == "help" {
+			fmt.Fprintln(stdout, usage)
+			return nil
+		}
+	}
+	cmd, ok := commands()[name]
+	if !ok {
+		return usageErr("unknown command %q (try 'spiffy help')", name)
+	}
+	fs := flag.NewFlagSet("spiffy "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.String("config", "", "YAML config file (or SPIFFY_CONFIG)")
+	for _, k := range app.ConfigKeys {
+		fs.String(k.FlagName(), "", k.Help)
+	}
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, usage)
+			return nil
+		}
+		return usageErr("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	flagValues := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		for _, k := range app.ConfigKeys {
+			if k.FlagName() == f.Name {
+				flagValues[k.Name] = f.Value.String()
+			}
+		}
+	})
+	configFile := fs.Lookup("config").Value.String()
+	if configFile == "" {
+		configFile = lookupEnv(environ, "SPIFFY_CONFIG")
+	}
+	cfg, err := app.LoadConfig(configFile, environ, flagValues)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	return cmd.run(&cmdEnv{cfg: cfg, fs: fs, stdin: stdin, stdout: stdout, log: newLogger(cfg, os.Stderr)})
+}
+
+func lookupEnv(environ []string, name string) string {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func newLogger(cfg app.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func versionString() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
+
+// openStore opens the data dir's database with production settings.
+func openStore(cfg app.Config, log *slog.Logger) (*store.DB, error) {
+	if err := os.MkdirAll(cfg.DBDir(), 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	db, err := store.Open(store.Options{Dir: cfg.DBDir(), Logger: log, SyncWrites: true})
+	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		return nil, fmt.Errorf("the data dir %s is in use: stop the running server first", cfg.DataDir)
+	}
+	return db, err
+}
+
+// withApp opens the store and the app for a one-shot command.
+func withApp(e *cmdEnv, fn func(a *app.App) error) error {
+	db, err := openStore(e.cfg, e.log)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(e.cfg, db, e.log)
+	if err == nil {
+		err = fn(a)
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func cmdServe(e *cmdEnv) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, err := openStore(e.cfg, e.log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := app.New(e.cfg, db, e.log)
+	if err != nil {
+		return err
+	}
+	srv := app.NewServer(a)
+	if err := ui.Mount(srv); err != nil {
+		return err
+	}
+	sched, err := jobs.New(e.log, jobs.Default(a))
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", e.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
+	}
+	sched.Start()
+	e.log.Info("spiffy listening", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
+	hs := &http.Server{Handler: srv.Echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	// Ordered shutdown: HTTP (finish in-flight requests) → jobs → app
+	// background work → store (the writer drains its queue, Badger closes).
+	e.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		e.log.Warn("http shutdown", "err", err)
+	}
+	sched.Stop()
+	a.Stop()
+	if err := db.Close(); err != nil {
+		return err
+	}
+	e.log.Info("stopped cleanly")
+	return nil
+}
+
+func cmdAdminCreate(e *cmdEnv) error {
+	email := e.str("email")
+	if email == "" {
+		return usageErr("flag --email is required")
+	}
+	pw, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw = strings.TrimRight(pw, "\r\n")
+	return withApp(e, func(a *app.App) error {
+		adm, err := a.CreateAdmin(email, pw)
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(e.stdout, "created admin %s\n", adm.Email)
+		return nil
+	})
+}
+
+func cmdAPIKeyCreate(e *cmdEnv) error {
+	name := e.str("name")
+	if name == "" {
+		return usageErr("flag --name is required")
+	}
+	return withApp(e, func(a *app.App) error {
+		_, secret, err := a.CreateAPIKey(name)
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(e.stdout, "API key %q created; it is shown only once: %s\n", name, secret)
+		return nil
+	})
+}
+
+func cmdBackup(e *cmdEnv) error {
+	out := e.str("out")
+	if out == "" {
+		return usageErr("flag --out is required")
+	}
+	return withApp(e, func(a *app.App) error {
+		if err := app.WriteBackupFile(a.DB, out); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "backup written to %s\n", out)
+		return nil
+	})
+}
+
+func cmdRestore(e *cmdEnv) error {
+	in := e.str("in")
+	if in == "" {
+		return usageErr("flag --in is required")
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	entries, _ := os.ReadDir(e.cfg.DBDir())
+	if len(entries) > 0 {
+		if e.str("force") != "true" {
+			return fmt.Errorf("the data dir %s is not empty: pass --force to replace its database", e.cfg.DataDir)
+		}
+		// Move the old database aside first, so a failed restore loses nothing.
+		aside := e.cfg.DBDir() + ".before-restore-" + time.Now().UTC().Format("20060102-150405")
+		if err := os.Rename(e.cfg.DBDir(), aside); err != nil {
+			return fmt.Errorf("move old database aside: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "old database moved to %s\n", aside)
+	}
+	db, err := openStore(e.cfg, e.log)
+	if err != nil {
+		return err
+	}
+	if err := db.Restore(f); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "restored %s into %s\n", in, filepath.Clean(e.cfg.DataDir))
+	return nil
+}
+
+func cmdDemo(e *cmdEnv) error {
+	opts := app.DemoOptions{}
+	for name, dst := range map[string]*int{"leads": &opts.Leads, "clicks": &opts.Clicks, "purchases": &opts.Purchases, "affiliates": &opts.Affiliates} {
+		if _, err := fmt.Sscan(e.str(name), dst); err != nil || *dst < 0 {
+			return usageErr("invalid flag --%s: want a whole number", name)
+		}
+	}
+	return withApp(e, func(a *app.App) error {
+		res, err := a.SeedDemo(context.Background(), opts, e.stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "\nsign in at %s/login as %s with password %s\nAPI key: %s\n", e.cfg.BaseURL, res.AdminEmail, res.AdminPassword, res.APIKey)
+		return nil
+	})
+}
+
+func cmdReindex(e *cmdEnv) error {
+	return withApp(e, func(a *app.App) error {
+		start := time.Now()
+		err := a.DB.Reindex(func(kind string, done int) {
+			fmt.Fprintf(e.stdout, "\r%-10s %d records", kind, done)
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "\nreindexed in %s\n", time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+}
+
+// describe turns an app error into a one-line message for the terminal.
+func describe(err error) error {
+	var ae *app.Error
+	if errors.As(err, &ae) {
+		return &exitError{code: 1, err: errors.New(ae.Message)}
+	}
+	return err
+}
