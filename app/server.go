@@ -54,6 +54,7 @@ func NewServer(a *App) *Server {
 	s.routesAccountsAPI()
 	s.routesTracking()
 	s.routesLeadsPurchasesAPI()
+	s.routesExportsAPI()
 	s.routesWebhooksAPI()
 	return s
 }

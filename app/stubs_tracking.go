@@ -1,4 +1,6 @@
 package app
 
-// routesTracking registers /t/click, /t/lead and /spiffy.js (issue 3).
+// Placeholder owned by the tracking work (issue 3).
+
+// routesTracking registers /t/click, /t/lead and /spiffy.js.
 func (s *Server) routesTracking() {}

@@ -4,7 +4,7 @@ package embedded
 
 import "embed"
 
-// FS holds templates/, static/ and spiffy.js.
+// FS holds templates/, static/ and spiffy.js (the tracking script).
 //
-//go:embed templates static
+//go:embed templates static spiffy.js
 var FS embed.FS

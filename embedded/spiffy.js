@@ -1,0 +1,1 @@
+/* SpiffyJS: placeholder, replaced by the tracking work. */
