@@ -1,0 +1,152 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestSetupThenSignInAndOut(t *testing.T) {
+	b := newBrowser(t)
+
+	// A fresh server sends every admin page to /setup.
+	p := b.get("/")
+	expectStatus(t, p, http.StatusSeeOther)
+	if p.Location != "/setup" {
+		t.Fatalf("redirect to %q, want /setup", p.Location)
+	}
+
+	// Bad input re-renders the form with the field's message.
+	p = b.submit("/setup", "/setup", url.Values{"email": {"not-an-email"}, "password": {"correct-horse"}})
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	if !strings.Contains(p.Body, "not a valid email") {
+		t.Fatalf("no email error in %s", p.Body)
+	}
+	p = b.submit("/setup", "/setup", url.Values{"email": {"owner@shop.example.com"}, "password": {"short"}})
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	if has, _ := b.env.App.HasAdmin(); has {
+		t.Fatal("an invalid setup created an admin")
+	}
+
+	p = b.submit("/setup", "/setup", url.Values{"email": {"owner@shop.example.com"}, "password": {"correct-horse"}})
+	expectStatus(t, p, http.StatusSeeOther)
+
+	// Setup is closed once an admin exists.
+	p = b.get("/setup")
+	expectStatus(t, p, http.StatusSeeOther)
+	if p.Location != "/login" {
+		t.Fatalf("setup after admin redirects to %q", p.Location)
+	}
+
+	// Sign out, then the admin area needs signing in again.
+	p = b.submit("/login", "/logout", nil)
+	expectStatus(t, p, http.StatusSeeOther)
+	p = b.get("/")
+	expectStatus(t, p, http.StatusSeeOther)
+	if !strings.HasPrefix(p.Location, "/login") {
+		t.Fatalf("signed-out redirect to %q", p.Location)
+	}
+
+	// Wrong password: a clear message, no session.
+	p = b.submit("/login", "/login", url.Values{"email": {"owner@shop.example.com"}, "password": {"wrong-password"}})
+	expectStatus(t, p, http.StatusUnauthorized)
+	if !strings.Contains(p.Body, "do not match") {
+		t.Fatalf("no sign-in error in %s", p.Body)
+	}
+	p = b.submit("/login", "/login", url.Values{"email": {"owner@shop.example.com"}, "password": {"correct-horse"}, "next": {"/leads?program=x"}})
+	expectStatus(t, p, http.StatusSeeOther)
+	if p.Location != "/leads?program=x" {
+		t.Fatalf("after sign-in redirect to %q, want the next page", p.Location)
+	}
+	// An off-site next is ignored.
+	b.submit("/login", "/logout", nil)
+	p = b.submit("/login", "/login", url.Values{"email": {"owner@shop.example.com"}, "password": {"correct-horse"}, "next": {"//evil.example.com/"}})
+	if p.Location != "/" {
+		t.Fatalf("off-site next followed: %q", p.Location)
+	}
+}
+
+func TestSignInIsThrottled(t *testing.T) {
+	b := newBrowser(t)
+	b.signInAdmin()
+	b.submit("/login", "/logout", nil)
+	var p page
+	for i := 0; i < 6; i++ {
+		p = b.submit("/login", "/login", url.Values{"email": {"owner@shop.example.com"}, "password": {"wrong-password"}})
+	}
+	expectStatus(t, p, http.StatusTooManyRequests)
+	// Even the right password is refused while throttled.
+	p = b.submit("/login", "/login", url.Values{"email": {"owner@shop.example.com"}, "password": {"correct-horse"}})
+	expectStatus(t, p, http.StatusTooManyRequests)
+}
+
+func TestFormsNeedCSRFToken(t *testing.T) {
+	b := newBrowser(t)
+	b.signInAdmin()
+	for _, tc := range []struct{ name, token string }{{"missing", ""}, {"wrong", "forged-token"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			form := url.Values{"email": {"owner@shop.example.com"}, "password": {"correct-horse"}}
+			if tc.token != "" {
+				form.Set("csrf", tc.token)
+			}
+			p := b.post("/logout", form)
+			expectStatus(t, p, http.StatusForbidden)
+			if !strings.Contains(p.Body, "expired") || !strings.Contains(p.Header.Get("Content-Type"), "text/html") {
+				t.Fatalf("want a friendly HTML page, got %s: %.300s", p.Header.Get("Content-Type"), p.Body)
+			}
+		})
+	}
+	// Still signed in: the forged sign-out did nothing.
+	if p := b.get("/"); p.Location != "/dashboard" {
+		t.Fatalf("signed out by a forged form: redirect %q", p.Location)
+	}
+}
+
+func TestEveryTemplateRenders(t *testing.T) {
+	views, err := newRenderer(templateFuncs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(views.pageNames()) == 0 {
+		t.Fatal("no page templates found")
+	}
+	for _, name := range views.pageNames() {
+		t.Run(name, func(t *testing.T) {
+			if views.pages[name].Lookup("content") == nil {
+				t.Fatal("no content block")
+			}
+		})
+	}
+}
+
+func TestFriendlyErrorPage(t *testing.T) {
+	b := newBrowser(t)
+	p := b.get("/no-such-page")
+	expectStatus(t, p, http.StatusNotFound)
+	if !strings.Contains(p.Header.Get("Content-Type"), "text/html") || !strings.Contains(p.Body, "Back to Spiffy") {
+		t.Fatalf("not the friendly page: %.300s", p.Body)
+	}
+	// The API keeps JSON errors.
+	p = b.get("/api/v1/programs")
+	expectStatus(t, p, http.StatusUnauthorized)
+	if !strings.Contains(p.Body, `"error":"unauthorized"`) {
+		t.Fatalf("api error not JSON: %s", p.Body)
+	}
+}
+
+func TestStylesheetIsVersioned(t *testing.T) {
+	b := newBrowser(t)
+	b.signInAdmin()
+	p := b.get("/login?next=/x")
+	i := strings.Index(p.Body, "/static/spiffy.css?v=")
+	if i < 0 {
+		t.Fatal("no stylesheet link")
+	}
+	href := p.Body[i : i+len("/static/spiffy.css?v=")+8]
+	css := b.get(href)
+	expectStatus(t, css, http.StatusOK)
+	if !strings.Contains(css.Header.Get("Cache-Control"), "immutable") || !strings.Contains(css.Body, ".btn") {
+		t.Fatalf("stylesheet: %v %.100s", css.Header, css.Body)
+	}
+}

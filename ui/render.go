@@ -1,0 +1,194 @@
+package ui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/embedded"
+	"github.com/spiffy/spiffy/store"
+)
+
+// Templates live in embedded/templates:
+//   layout/*.html   shared layouts ("admin", "portal", "public") and partials,
+//                   parsed into every page;
+//   <area>/<page>.html   one file per page, named by its path without ".html"
+//                   ("admin/programs", "portal/home", "error").
+// A page file defines "title" and "content" and starts with
+// {{template "admin" .}} (or "portal", "public"). Every page is parsed at
+// boot, so a broken template stops the server from starting, not a visitor.
+
+type renderer struct {
+	pages map[string]*template.Template
+	// css is every embedded/static/*.css concatenated in name order, so each
+	// feature can keep its styles in its own file; cssHash versions its URL.
+	css     []byte
+	cssHash string
+}
+
+func newRenderer(funcs template.FuncMap) (*renderer, error) {
+	r := &renderer{pages: map[string]*template.Template{}}
+	if err := r.loadCSS(); err != nil {
+		return nil, err
+	}
+	funcs["cssURL"] = func() string { return "/static/spiffy.css?v=" + r.cssHash }
+	layouts, err := fs.Glob(embedded.FS, "templates/layout/*.html")
+	if err != nil {
+		return nil, err
+	}
+	base := template.New("base").Funcs(funcs)
+	for _, l := range layouts {
+		if _, err := base.ParseFS(embedded.FS, l); err != nil {
+			return nil, fmt.Errorf("ui: parse %s: %w", l, err)
+		}
+	}
+	err = fs.WalkDir(embedded.FS, "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".html") || strings.HasPrefix(p, "templates/layout/") {
+			return err
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(p, "templates/"), ".html")
+		t, err := base.Clone()
+		if err != nil {
+			return err
+		}
+		if _, err := t.ParseFS(embedded.FS, p); err != nil {
+			return fmt.Errorf("ui: parse %s: %w", p, err)
+		}
+		r.pages[name] = t
+		return nil
+	})
+	return r, err
+}
+
+func (r *renderer) loadCSS() error {
+	files, err := fs.Glob(embedded.FS, "static/*.css")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	var buf bytes.Buffer
+	for _, f := range files {
+		b, err := fs.ReadFile(embedded.FS, f)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&buf, "/* %s */\n", path.Base(f))
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	r.css = buf.Bytes()
+	sum := sha256.Sum256(r.css)
+	r.cssHash = hex.EncodeToString(sum[:4])
+	return nil
+}
+
+// PageNames lists every page template, for the test that renders them all.
+func (r *renderer) pageNames() []string {
+	names := make([]string, 0, len(r.pages))
+	for n := range r.pages {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// View is what every page template receives as ".".
+type View struct {
+	Title     string
+	Nav       string // the active menu item
+	CSRF      string
+	Flashes   []Flash
+	Admin     *store.Admin
+	Affiliate *store.Affiliate
+	BaseURL   string
+	Path      string
+	// Data is the page's own view model.
+	Data any
+}
+
+func (r *renderer) render(c echo.Context, status int, page string, v *View) error {
+	t, ok := r.pages[page]
+	if !ok {
+		return fmt.Errorf("ui: no template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, path.Base(page)+".html", v); err != nil {
+		return fmt.Errorf("ui: render %s: %w", page, err)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func (r *renderer) serveCSS(c echo.Context) error {
+	h := c.Response().Header()
+	if c.QueryParam("v") == r.cssHash {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	h.Set("ETag", `"`+r.cssHash+`"`)
+	if c.Request().Header.Get("If-None-Match") == `"`+r.cssHash+`"` {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, "text/css; charset=utf-8", r.css)
+}
+
+// templateFuncs are the helpers available in every template.
+func templateFuncs() template.FuncMap {
+	return template.FuncMap{
+		"money": app.FormatMoney,
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02")
+		},
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04")
+		},
+		"rfc3339": app.RFC3339,
+		"commission": func(p *store.Program) string {
+			if p.CommissionType == app.CommissionFlat {
+				return app.FormatMoney(p.CommissionValue, p.Currency) + " " + p.Currency
+			}
+			return app.FormatPercent(p.CommissionValue) + "%"
+		},
+		// query builds "?k=v&…" from pairs, skipping empty values.
+		"query": func(pairs ...string) template.URL {
+			q := url.Values{}
+			for i := 0; i+1 < len(pairs); i += 2 {
+				if pairs[i+1] != "" {
+					q.Set(pairs[i], pairs[i+1])
+				}
+			}
+			if len(q) == 0 {
+				return ""
+			}
+			return template.URL("?" + q.Encode())
+		},
+		"add": func(a, b int) int { return a + b },
+		// dict builds a map for passing several values to a sub-template.
+		"dict": func(kv ...any) map[string]any {
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
+	}
+}

@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/apptest"
+)
+
+// browser is a tiny cookie-keeping client against the real router, for
+// page tests: it follows no redirects so tests can assert them.
+type browser struct {
+	t      *testing.T
+	env    *apptest.Env
+	srv    *httptest.Server
+	client *http.Client
+}
+
+// newBrowser starts the full app (API + UI) on a loopback test server.
+func newBrowser(t *testing.T, configure ...func(*app.Config)) *browser {
+	t.Helper()
+	env := apptest.New(t, configure...)
+	if err := Mount(env.Server); err != nil {
+		t.Fatalf("mount ui: %v", err)
+	}
+	srv := httptest.NewServer(env.Server.Echo)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, env: env, srv: srv, client: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// page is a fetched response with its body read.
+type page struct {
+	Status   int
+	Body     string
+	Location string
+	Header   http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return page{Status: resp.StatusCode, Body: sb.String(), Location: resp.Header.Get("Location"), Header: resp.Header}
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.srv.URL+path, nil)
+	return b.do(req)
+}
+
+// post submits a form. The CSRF token is taken from the last page fetched
+// from formPage (GET), as a person's browser would.
+func (b *browser) post(path string, form url.Values) page {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf fetches a page and returns the CSRF token of its first form.
+func (b *browser) csrf(path string) string {
+	b.t.Helper()
+	p := b.get(path)
+	m := csrfRe.FindStringSubmatch(p.Body)
+	if m == nil {
+		b.t.Fatalf("no csrf token on %s (status %d)", path, p.Status)
+	}
+	return m[1]
+}
+
+// submit fetches formPath for its token, then posts the form to action.
+func (b *browser) submit(formPath, action string, form url.Values) page {
+	b.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", b.csrf(formPath))
+	return b.post(action, form)
+}
+
+// signInAdmin creates an admin (if needed) and signs this browser in.
+func (b *browser) signInAdmin() {
+	b.t.Helper()
+	if has, _ := b.env.App.HasAdmin(); !has {
+		if _, err := b.env.App.CreateAdmin("owner@shop.example.com", "correct-horse"); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	p := b.submit("/login", "/login", url.Values{"email": {"owner@shop.example.com"}, "password": {"correct-horse"}})
+	if p.Status != http.StatusSeeOther {
+		b.t.Fatalf("sign in: status %d: %s", p.Status, p.Body)
+	}
+}
+
+func expectStatus(t *testing.T, p page, status int) {
+	t.Helper()
+	if p.Status != status {
+		t.Fatalf("status %d, want %d; body: %.600s", p.Status, status, p.Body)
+	}
+}
