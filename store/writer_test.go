@@ -1,0 +1,193 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+func TestFailedOperationLeavesNothingInItsBatch(t *testing.T) {
+	db := openTest(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = db.Update(func(tx *Tx) error {
+				tx.set([]byte(fmt.Sprintf("cnt:test-%03d\x00", i)), []byte("x"))
+				if i%3 == 0 {
+					return fmt.Errorf("op %d refuses", i)
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	err := db.View(func(tx *Tx) error {
+		for i := 0; i < 200; i++ {
+			ok, err := tx.exists([]byte(fmt.Sprintf("cnt:test-%03d\x00", i)))
+			if err != nil {
+				return err
+			}
+			if failed := i%3 == 0; ok == failed || (errs[i] != nil) != failed {
+				return fmt.Errorf("op %d: stored=%v err=%v", i, ok, errs[i])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches, ops := db.WriterStats()
+	if ops < 200 || batches < 1 {
+		t.Fatalf("writer stats %d batches, %d ops", batches, ops)
+	}
+}
+
+func TestConcurrentCountersNeverLoseAnIncrement(t *testing.T) {
+	db := openTest(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 500; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.Update(func(tx *Tx) error { return tx.AddCounter("hits", 1) }); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	var n int64
+	db.View(func(tx *Tx) (err error) { n, err = tx.Counter("hits"); return })
+	if n != 500 {
+		t.Fatalf("counter = %d, want 500", n)
+	}
+}
+
+func TestUniqueKeysRefuseSecondOwnerInSameBatch(t *testing.T) {
+	db := openTest(t)
+	prg := NewID(time.Now())
+	var wg sync.WaitGroup
+	results := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			now := time.Now()
+			l := &Lead{ID: NewID(now), ProgramID: prg, AffiliateID: NewID(now), Email: "Same@Example.com", CreatedAt: now}
+			results <- db.Update(func(tx *Tx) error { return tx.InsertLead(l) })
+		}()
+	}
+	wg.Wait()
+	close(results)
+	ok, dup := 0, 0
+	for err := range results {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrDuplicate):
+			dup++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if ok != 1 || dup != 19 {
+		t.Fatalf("%d stored, %d duplicates; want 1 and 19", ok, dup)
+	}
+	var r Rollup
+	db.View(func(tx *Tx) error {
+		return tx.Rollups(0, DayNumber(time.Now())+1, prg, func(_ uint32, _, _ string, x *Rollup) { r.Add(x) })
+	})
+	if r.Leads != 1 {
+		t.Fatalf("rollup counts %d leads, want 1: a refused op leaked its rollup", r.Leads)
+	}
+}
+
+func TestPanicInOperationIsAnError(t *testing.T) {
+	db := openTest(t)
+	err := db.Update(func(tx *Tx) error { panic("boom") })
+	if err == nil {
+		t.Fatal("panic not reported")
+	}
+	// The writer survives.
+	if err := db.Update(func(tx *Tx) error { return tx.AddCounter("after", 1) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOversizedBatchSplitsWithoutHalfApplying(t *testing.T) {
+	db := openTest(t)
+	big := make([]byte, 900)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- db.Update(func(tx *Tx) error {
+				for j := 0; j < 400; j++ { // ~360 KB per op: many ops cannot share a transaction
+					tx.set([]byte(fmt.Sprintf("cnt:big-%02d-%03d\x00", i, j)), big)
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	db.View(func(tx *Tx) error {
+		return tx.scan([]byte("cnt:big-"), nil, false, false, func([]byte, *badger.Item) (bool, error) { n++; return true, nil })
+	})
+	if n != 64*400 {
+		t.Fatalf("%d keys stored, want %d", n, 64*400)
+	}
+}
+
+func TestCloseDrainsQueuedWrites(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var acked sync.Map
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if db.Update(func(tx *Tx) error { return tx.AddCounter(fmt.Sprint("c", i), 1) }) == nil {
+				acked.Store(i, true)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *Tx) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("update after close: %v", err)
+	}
+	db, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	acked.Range(func(k, _ any) bool {
+		var n int64
+		db.View(func(tx *Tx) (err error) { n, err = tx.Counter(fmt.Sprint("c", k)); return })
+		if n != 1 {
+			t.Errorf("acknowledged write c%v lost after close/reopen", k)
+		}
+		return true
+	})
+}
