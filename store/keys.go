@@ -59,9 +59,10 @@ const (
 	iPurchaseByAffProgram  = "i-pur-ap:"   // <affiliate id><program id><purchased_at><purchase id>
 	iPurchaseByEmail       = "i-pur-em:"   // <email>\0<purchased_at><purchase id>
 	iEndpointByAffiliate   = "i-whe-aff:"  // <affiliate id><endpoint id>
-	iMessageDue            = "i-whm-due:"  // <next attempt time><message id> (pending only)
+	iMessageDue            = "i-whm-due:"  // <next attempt time><message id><endpoint id> (pending only)
 	iMessageByEndpoint     = "i-whm-ep:"   // <endpoint id><time><message id>
 	iMessageAll            = "i-whm-all:"  // <time><message id>
+	iMessageByEmail        = "i-whm-em:"   // <email>\0<time><message id> (the person in the payload, for erasure)
 	iExportByOwner         = "i-exp-own:"  // <owner>\0<time><export id>
 	iExportByExpiry        = "i-exp-ttl:"  // <expires_at><export id>
 )
@@ -76,6 +77,7 @@ var allPrefixes = []string{
 	iLeadByAffProgram, iLeadByEmail, iPurchaseAll, iPurchaseByProgram, iPurchaseByAffiliate,
 	iPurchaseByAffProgram, iPurchaseByEmail, iEndpointByAffiliate, iMessageDue,
 	iMessageByEndpoint, iMessageAll, iExportByOwner, iExportByExpiry,
+	iMessageByEmail,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -155,3 +157,17 @@ func affiliateEmailKey(email string) []byte { return key(uAffiliateEmail).str(No
 func codeKey(code string) []byte            { return key(uCode).str(NormCode(code)) }
 func leadEmailKey(prg, email string) []byte { return key(uLeadEmail).id(prg).str(NormEmail(email)) }
 func orderKey(prg, orderID string) []byte   { return key(uOrder).id(prg).str(orderID) }
+
+// Webhook outbox keys (store/webhooks.go).
+
+func endpointByAffiliateKey(aff, ep string) []byte { return key(iEndpointByAffiliate).id(aff).id(ep) }
+func messageDueKey(next time.Time, msg, ep string) []byte {
+	return key(iMessageDue).time(next).id(msg).id(ep)
+}
+func messageByEndpointKey(ep string, t time.Time, msg string) []byte {
+	return key(iMessageByEndpoint).id(ep).time(t).id(msg)
+}
+func messageAllKey(t time.Time, msg string) []byte { return key(iMessageAll).time(t).id(msg) }
+func messageByEmailKey(email string, t time.Time, msg string) []byte {
+	return key(iMessageByEmail).str(NormEmail(email)).time(t).id(msg)
+}

@@ -138,6 +138,12 @@ type WebhookEndpoint struct {
 	DisabledReason string     `json:"disabled_reason,omitempty"`
 	FailingSince   *time.Time `json:"failing_since,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// DisabledAt is when the endpoint was disabled (by its affiliate, the
+	// merchant, or automatically after failing for days).
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// LastError is the error of the most recent failed attempt, shown next
+	// to a failing endpoint.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // WebhookAttempt is one delivery attempt of a message.
@@ -159,6 +165,14 @@ type WebhookMessage struct {
 	Attempts      []WebhookAttempt `json:"attempts,omitempty"`
 	NextAttemptAt time.Time        `json:"next_attempt_at"`
 	CreatedAt     time.Time        `json:"created_at"`
+	// Tries counts the attempts of the current delivery round; a resend
+	// starts a new round (Attempts keeps the whole log).
+	Tries int `json:"tries"`
+	// SubjectID is the lead or purchase the event is about ("" for tests).
+	SubjectID string `json:"subject_id,omitempty"`
+	// Email is the person in the payload, indexed so erasure finds the
+	// message; it is cleared with the payload's PII.
+	Email string `json:"email,omitempty"`
 }
 
 // Export is a CSV file written in the background.

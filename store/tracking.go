@@ -88,10 +88,15 @@ func (tx *Tx) VisitorClicks(programID, visitorID string, at time.Time, fn func(*
 
 func (l *Lead) derived() []derivedKey {
 	d := []derivedKey{
-		uniqueEntry("email", leadEmailKey(l.ProgramID, l.Email), l.ID),
 		indexEntry(key(iLeadAll).time(l.CreatedAt).id(l.ID)),
 		indexEntry(key(iLeadByProgram).id(l.ProgramID).time(l.CreatedAt).id(l.ID)),
-		indexEntry(key(iLeadByEmail).str(NormEmail(l.Email)).time(l.CreatedAt).id(l.ID)),
+	}
+	// An erased lead has no email: it must neither hold the program's
+	// unique key for "" nor collide with another erased lead.
+	if l.Email != "" {
+		d = append(d,
+			uniqueEntry("email", leadEmailKey(l.ProgramID, l.Email), l.ID),
+			indexEntry(key(iLeadByEmail).str(NormEmail(l.Email)).time(l.CreatedAt).id(l.ID)))
 	}
 	if l.AffiliateID != "" {
 		d = append(d,

@@ -1,0 +1,262 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Webhook endpoints and messages (the outbox). A message is written in the
+// same operation as the lead or purchase it reports; while it is pending it
+// has an entry in the due index keyed by its next attempt time, which is how
+// the dispatcher finds work after a restart or a crash.
+
+// Webhook message statuses.
+const (
+	MessagePending   = "pending"
+	MessageDelivered = "delivered"
+	MessageFailed    = "failed"
+)
+
+func init() {
+	reindexers = append(reindexers,
+		jsonReindexer("webhook endpoint", pEndpoint, func(e *WebhookEndpoint) []derivedKey { return e.derived() }),
+		jsonReindexer("webhook message", pMessage, func(m *WebhookMessage) []derivedKey { return m.derived() }),
+	)
+}
+
+// Endpoints.
+
+func (e *WebhookEndpoint) derived() []derivedKey {
+	return []derivedKey{indexEntry(endpointByAffiliateKey(e.AffiliateID, e.ID))}
+}
+
+// WebhookEndpoint returns an endpoint by id.
+func (tx *Tx) WebhookEndpoint(id string) (*WebhookEndpoint, error) {
+	return getRecord[WebhookEndpoint](tx, "webhook endpoint", id, endpointKey(id))
+}
+
+// PutWebhookEndpoint creates or replaces an endpoint.
+func (tx *Tx) PutWebhookEndpoint(e *WebhookEndpoint) error {
+	var oldKeys []derivedKey
+	if old, err := tx.WebhookEndpoint(e.ID); err == nil {
+		oldKeys = old.derived()
+	}
+	if err := tx.putDerived(oldKeys, e.derived()); err != nil {
+		return err
+	}
+	return tx.setJSON(endpointKey(e.ID), e)
+}
+
+// DeleteWebhookEndpoint removes an endpoint and its index entry (not its
+// messages: see WebhookMessageIDsByEndpoint).
+func (tx *Tx) DeleteWebhookEndpoint(id string) error {
+	e, err := tx.WebhookEndpoint(id)
+	if err != nil {
+		return err
+	}
+	for _, d := range e.derived() {
+		tx.del(d.k)
+	}
+	tx.del(endpointKey(id))
+	return nil
+}
+
+// AffiliateWebhookEndpointIDs lists the ids of an affiliate's endpoints
+// (oldest first) with a key-only scan: on the tracking hot path an affiliate
+// without endpoints costs one empty prefix seek.
+func (tx *Tx) AffiliateWebhookEndpointIDs(affiliateID string) ([]string, error) {
+	prefix := key(iEndpointByAffiliate).id(affiliateID)
+	var ids []string
+	err := tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
+		if len(k) != len(prefix)+IDLen {
+			return false, errCorrupt
+		}
+		ids = append(ids, string(k[len(prefix):]))
+		return true, nil
+	})
+	return ids, err
+}
+
+// AffiliateWebhookEndpoints lists an affiliate's endpoints, oldest first.
+func (tx *Tx) AffiliateWebhookEndpoints(affiliateID string) ([]*WebhookEndpoint, error) {
+	ids, err := tx.AffiliateWebhookEndpointIDs(affiliateID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*WebhookEndpoint, 0, len(ids))
+	for _, id := range ids {
+		e, err := tx.WebhookEndpoint(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// WebhookEndpoints lists every endpoint of every affiliate, newest first.
+func (tx *Tx) WebhookEndpoints() ([]*WebhookEndpoint, error) {
+	return listRecords[WebhookEndpoint](tx, pEndpoint)
+}
+
+// Messages.
+
+func (m *WebhookMessage) derived() []derivedKey {
+	d := []derivedKey{
+		indexEntry(messageByEndpointKey(m.EndpointID, m.CreatedAt, m.ID)),
+		indexEntry(messageAllKey(m.CreatedAt, m.ID)),
+	}
+	if m.Status == MessagePending {
+		d = append(d, indexEntry(messageDueKey(m.NextAttemptAt, m.ID, m.EndpointID)))
+	}
+	if m.Email != "" {
+		d = append(d, indexEntry(messageByEmailKey(m.Email, m.CreatedAt, m.ID)))
+	}
+	return d
+}
+
+// InsertWebhookMessage stores a new message without looking for an older
+// version (it runs on the tracking hot path).
+func (tx *Tx) InsertWebhookMessage(m *WebhookMessage) error {
+	if err := tx.putDerived(nil, m.derived()); err != nil {
+		return err
+	}
+	return tx.setJSON(messageKey(m.ID), m)
+}
+
+// PutWebhookMessage replaces a stored message (or stores a new one),
+// moving its index entries: leaving "pending" takes it off the due index.
+func (tx *Tx) PutWebhookMessage(m *WebhookMessage) error {
+	var oldKeys []derivedKey
+	if old, err := tx.WebhookMessage(m.ID); err == nil {
+		oldKeys = old.derived()
+	}
+	if err := tx.putDerived(oldKeys, m.derived()); err != nil {
+		return err
+	}
+	return tx.setJSON(messageKey(m.ID), m)
+}
+
+// WebhookMessage returns a message by id.
+func (tx *Tx) WebhookMessage(id string) (*WebhookMessage, error) {
+	return getRecord[WebhookMessage](tx, "webhook message", id, messageKey(id))
+}
+
+// DeleteWebhookMessage removes a message and its index entries.
+func (tx *Tx) DeleteWebhookMessage(id string) error {
+	m, err := tx.WebhookMessage(id)
+	if err != nil {
+		return err
+	}
+	for _, d := range m.derived() {
+		tx.del(d.k)
+	}
+	tx.del(messageKey(id))
+	return nil
+}
+
+// DueMessage is one entry of the due index.
+type DueMessage struct {
+	ID         string
+	EndpointID string
+	Due        time.Time
+}
+
+// DueWebhookMessages calls fn for each pending message whose next attempt
+// is at or before now, earliest first, until fn returns false. It reads
+// keys only.
+func (tx *Tx) DueWebhookMessages(now time.Time, fn func(DueMessage) bool) error {
+	prefix := []byte(iMessageDue)
+	limit := timeKey(now)
+	return tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
+		rest := k[len(prefix):]
+		if len(rest) != 8+2*IDLen {
+			return false, errCorrupt
+		}
+		t := be64(rest)
+		if t > limit {
+			return false, nil
+		}
+		return fn(DueMessage{
+			ID:         string(rest[8 : 8+IDLen]),
+			EndpointID: string(rest[8+IDLen:]),
+			Due:        time.UnixMicro(int64(t)).UTC(),
+		}), nil
+	})
+}
+
+// WebhookMessagesByEndpoint returns one page of an endpoint's messages,
+// newest first, and the next page's cursor ("" at the end).
+func (tx *Tx) WebhookMessagesByEndpoint(endpointID, cursor string, limit int) ([]*WebhookMessage, string, error) {
+	return tx.messagePage(key(iMessageByEndpoint).id(endpointID), cursor, limit, nil)
+}
+
+// WebhookMessages returns one page of all messages, newest first. keep,
+// when not nil, filters (skipped messages do not count towards limit).
+func (tx *Tx) WebhookMessages(cursor string, limit int, keep func(*WebhookMessage) bool) ([]*WebhookMessage, string, error) {
+	return tx.messagePage(key(iMessageAll), cursor, limit, keep)
+}
+
+func (tx *Tx) messagePage(prefix []byte, cursor string, limit int, keep func(*WebhookMessage) bool) ([]*WebhookMessage, string, error) {
+	var out []*WebhookMessage
+	next, err := tx.scanIndexPage(prefix, time.Time{}, time.Time{}, cursor, limit, func(id string) (bool, error) {
+		m, err := tx.WebhookMessage(id)
+		if err != nil {
+			return false, err
+		}
+		if keep != nil && !keep(m) {
+			return false, nil
+		}
+		out = append(out, m)
+		return true, nil
+	})
+	return out, next, err
+}
+
+// WebhookMessageIDsByEndpoint returns up to limit ids of an endpoint's
+// messages, oldest first (to delete them in bounded chunks).
+func (tx *Tx) WebhookMessageIDsByEndpoint(endpointID string, limit int) ([]string, error) {
+	return tx.indexIDs(key(iMessageByEndpoint).id(endpointID), limit)
+}
+
+// WebhookMessageIDsByEmail returns the ids of the messages whose payload is
+// about that person (email compared normalised).
+func (tx *Tx) WebhookMessageIDsByEmail(email string) ([]string, error) {
+	return tx.indexIDs(key(iMessageByEmail).str(NormEmail(email)), 0)
+}
+
+// WebhookMessageIDsBefore returns up to limit ids of messages created
+// before t, oldest first (for pruning the delivery log).
+func (tx *Tx) WebhookMessageIDsBefore(t time.Time, limit int) ([]string, error) {
+	prefix := key(iMessageAll)
+	limitKey := timeKey(t)
+	var ids []string
+	err := tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
+		rest := k[len(prefix):]
+		if len(rest) != 8+IDLen {
+			return false, errCorrupt
+		}
+		if be64(rest) >= limitKey || (limit > 0 && len(ids) >= limit) {
+			return false, nil
+		}
+		ids = append(ids, string(rest[8:]))
+		return true, nil
+	})
+	return ids, err
+}
+
+// indexIDs reads the trailing ids of "prefix + time + id" entries, oldest
+// first; limit 0 means all.
+func (tx *Tx) indexIDs(prefix []byte, limit int) ([]string, error) {
+	var ids []string
+	err := tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
+		if len(k) != len(prefix)+8+IDLen {
+			return false, fmt.Errorf("store: index %q: %w", prefix, errCorrupt)
+		}
+		ids = append(ids, string(k[len(k)-IDLen:]))
+		return limit <= 0 || len(ids) < limit, nil
+	})
+	return ids, err
+}
