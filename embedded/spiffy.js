@@ -1,1 +1,282 @@
-/* SpiffyJS: placeholder, replaced by the tracking work. */
+/*! SpiffyJS - Spiffy's affiliate tracking script. No dependencies, ES5.
+ * Install: <script src="https://SPIFFY/spiffy.js" async></script> and the
+ * queue stub from Settings. API:
+ *   spiffy('referral')            -> the held referral id, or null
+ *   spiffy('visitor')             -> the visitor id, or null
+ *   spiffy('lead', {email, name}[, function (status, body) {}])
+ *   spiffy('consent', true|false) -> with data-require-consent on the tag
+ * Forms carrying data-spiffy-lead are captured on submit.
+ */
+(function (w, d) {
+  'use strict';
+  try {
+    var REF = 'spiffy_ref', VID = 'spiffy_vid', DAY = 864e5, CT = 'text/plain;charset=UTF-8';
+    var base = '', needConsent = false, consented = false, handled = false, inflight = false;
+    var waiting = [], visitorId = null, cookieDomain = null;
+    var loc = w.location, own = Object.prototype.hasOwnProperty;
+
+    var now = function () { return +new Date(); };
+    var noop = function () {};
+
+    // Storage. Every access may throw (cookies or storage blocked, sandboxed
+    // frames), so each one is guarded and failure means "nothing stored".
+    var lsGet = function (k) {
+      try { return w.localStorage.getItem(k); } catch (e) { return null; }
+    };
+    var lsSet = function (k, v) {
+      try {
+        if (v === null) { w.localStorage.removeItem(k); } else { w.localStorage.setItem(k, v); }
+      } catch (e) {}
+    };
+    var cookieGet = function (k) {
+      try {
+        var parts = d.cookie.split(/;\s*/), i;
+        for (i = 0; i < parts.length; i++) {
+          if (parts[i].indexOf(k + '=') === 0) { return decodeURIComponent(parts[i].slice(k.length + 1)) || null; }
+        }
+      } catch (e) {}
+      return null;
+    };
+    var cookieWrite = function (k, v, exp, domain) {
+      d.cookie = k + '=' + encodeURIComponent(v) + '; expires=' + exp.toUTCString() + '; path=/; SameSite=Lax' +
+        (domain ? '; domain=' + domain : '') + (loc.protocol === 'https:' ? '; Secure' : '');
+    };
+    // The widest domain the browser accepts a cookie for (shop.com for
+    // www.shop.com; public suffixes are refused), so that a referral made on
+    // one subdomain counts on the others.
+    var findDomain = function () {
+      var host = loc.hostname, parts = host.split('.'), i, dom, probe = 'spiffy_probe';
+      if (/^[\d.]+$/.test(host) || host.indexOf(':') >= 0) { return ''; }
+      for (i = parts.length - 2; i > 0; i--) {
+        dom = parts.slice(i).join('.');
+        cookieWrite(probe, '1', new Date(now() + 6e4), dom);
+        if (cookieGet(probe)) {
+          cookieWrite(probe, '', new Date(0), dom);
+          return dom;
+        }
+      }
+      return '';
+    };
+    var cookieSet = function (k, v, exp) {
+      try {
+        if (cookieDomain === null) { cookieDomain = findDomain(); }
+        cookieWrite(k, v, exp, cookieDomain);
+      } catch (e) {}
+    };
+    // put keeps a value in a cookie and, with its expiry, in localStorage;
+    // a null value removes both.
+    var put = function (k, v, exp) {
+      if (v === null) {
+        cookieSet(k, '', new Date(0));
+        try { cookieWrite(k, '', new Date(0), ''); } catch (e) {}
+        lsSet(k, null);
+        return;
+      }
+      cookieSet(k, v, exp);
+      lsSet(k, v + '|' + (+exp));
+    };
+    // get reads a value from its cookie, or from localStorage when the
+    // cookie is gone (cleared, or capped by the browser) but the value is
+    // still within its expiry.
+    var get = function (k) {
+      var v = cookieGet(k), s, i, exp;
+      if (v) { return v; }
+      s = lsGet(k);
+      if (!s || (i = s.lastIndexOf('|')) < 1) { return null; }
+      exp = +s.slice(i + 1);
+      if (!(exp > now())) { return null; }
+      v = s.slice(0, i);
+      if (allowed()) { cookieSet(k, v, new Date(exp)); }
+      return v;
+    };
+    var allowed = function () { return !needConsent || consented; };
+
+    var randomID = function () {
+      var c = w.crypto || w.msCrypto, a = null, s = '', i, chars = 'abcdefghijklmnopqrstuvwxyz0123456789';
+      try {
+        if (c && c.getRandomValues && w.Uint8Array) { a = c.getRandomValues(new w.Uint8Array(22)); }
+      } catch (e) {}
+      for (i = 0; i < 22; i++) { s += chars.charAt((a ? a[i] : Math.floor(Math.random() * 256)) % 36); }
+      return s;
+    };
+    // visitor returns the visitor id, making one (and refreshing its cookie
+    // once per page) only when storing is allowed.
+    var visitor = function () {
+      if (visitorId) { return visitorId; }
+      var v = get(VID);
+      if (!allowed()) { return v; }
+      visitorId = v || randomID();
+      put(VID, visitorId, new Date(now() + 365 * DAY));
+      return visitorId;
+    };
+    var referral = function () { return get(REF); };
+
+    // Network. XHR with a text/plain body is a "simple" cross-origin request:
+    // no preflight, no credentials.
+    var answer = function (cb, status, body) {
+      if (cb) { try { cb(status, body); } catch (e) {} }
+    };
+    var post = function (path, data, cb) {
+      try {
+        var x = new w.XMLHttpRequest();
+        x.open('POST', base + path, true);
+        x.setRequestHeader('Content-Type', CT);
+        x.onreadystatechange = function () {
+          if (x.readyState !== 4) { return; }
+          var body = null;
+          try { body = JSON.parse(x.responseText); } catch (e) {}
+          answer(cb, x.status, body);
+        };
+        x.send(JSON.stringify(data));
+      } catch (e) {
+        answer(cb, 0, null);
+      }
+    };
+    // beacon sends without waiting for an answer and survives the page
+    // being left (a form submission): sendBeacon, else fetch keepalive.
+    var beacon = function (path, data) {
+      var body = JSON.stringify(data), n = w.navigator;
+      try {
+        if (n && n.sendBeacon && n.sendBeacon(base + path, body)) { return; }
+      } catch (e) {}
+      try {
+        if (w.fetch) {
+          w.fetch(base + path, { method: 'POST', body: body, keepalive: true, credentials: 'omit',
+            headers: { 'Content-Type': CT } })['catch'](noop);
+          return;
+        }
+      } catch (e) {}
+      post(path, data);
+    };
+
+    var params = function () {
+      var out = {}, q = loc.search.replace(/^\?/, '').split('&'), i, kv, k;
+      var dec = function (s) {
+        try { return decodeURIComponent((s || '').replace(/\+/g, ' ')); } catch (e) { return ''; }
+      };
+      for (i = 0; i < q.length; i++) {
+        kv = q[i].split('=');
+        k = dec(kv[0]);
+        if (k && !own.call(out, k)) { out[k] = dec(kv.slice(1).join('=')); }
+      }
+      return out;
+    };
+
+    var flush = function () {
+      var list = waiting, i;
+      waiting = [];
+      for (i = 0; i < list.length; i++) { lead(list[i][0], list[i][1]); }
+    };
+
+    // track posts the page's referral code, if any, once per page, and keeps
+    // the referral the server says to keep.
+    var track = function () {
+      var p = params();
+      var code = (own.call(p, 'ref') && p.ref) || (own.call(p, 'via') && p.via) || (own.call(p, 'aff') && p.aff);
+      if (handled || !code || !allowed()) { return; }
+      handled = true;
+      inflight = true;
+      post('/t/click', {
+        ref: code, sub: own.call(p, 'sub') ? p.sub : '', prev: referral() || '',
+        url: loc.href, referrer: d.referrer || '', vid: visitor() || ''
+      }, function (status, r) {
+        inflight = false;
+        if (status === 201 && r && r.referral && allowed()) {
+          var exp = new Date(Date.parse(r.expires_at));
+          if (isNaN(+exp)) { exp = new Date(now() + 30 * DAY); }
+          put(REF, r.referral, exp);
+        }
+        flush();
+      });
+    };
+
+    // lead reports an opt-in. Without a referral there is nothing to
+    // attribute, so nothing (no personal data) is sent at all. With a
+    // callback it waits for the answer; otherwise it is sent as a beacon.
+    var lead = function (data, cb, immediately) {
+      if (!allowed()) { return answer(cb, 0, null); }
+      if (inflight && !immediately) { waiting.push([data, cb]); return; }
+      var ref = referral();
+      if (!ref) { return answer(cb, 202, { attributed: false }); }
+      data = data || {};
+      var body = { email: String(data.email || ''), name: String(data.name || ''), referral: ref,
+        vid: visitor() || '', url: loc.href };
+      if (cb) { post('/t/lead', body, cb); } else { beacon('/t/lead', body); }
+    };
+
+    // A submit of a form marked data-spiffy-lead: read the email field and,
+    // when there is one, a name field, and send them as a beacon. Nothing
+    // here may delay or stop the form's own submission.
+    var onSubmit = function (e) {
+      try {
+        var f = e.target || e.srcElement, els, i, el, t, n, email = '', name = '', named = false;
+        if (!f || !f.getAttribute || f.getAttribute('data-spiffy-lead') === null) { return; }
+        els = f.elements;
+        for (i = 0; i < els.length; i++) {
+          el = els[i];
+          t = String(el.type || '').toLowerCase();
+          n = String(el.name || el.id || '').toLowerCase();
+          if (!el.value || t === 'hidden' || t === 'password') { continue; }
+          if (!email && (t === 'email' || /e-?mail/.test(n))) {
+            email = el.value;
+          } else if (!named && /name/.test(n) && !/user|company|e-?mail/.test(n)) {
+            name = el.value;
+            named = n === 'name' || n === 'full_name' || n === 'fullname';
+          }
+        }
+        if (email) { lead({ email: email, name: name }, null, true); }
+      } catch (err) {}
+    };
+
+    var consent = function (yes) {
+      if (yes) {
+        consented = true;
+        track();
+        return;
+      }
+      // Withdrawn (or refused without data-require-consent): clear and stop
+      // storing for the rest of this page.
+      needConsent = true;
+      consented = false;
+      visitorId = null;
+      waiting = [];
+      put(REF, null);
+      put(VID, null);
+    };
+
+    var api = function (cmd, a, b) {
+      try {
+        switch (cmd) {
+        case 'referral': return referral();
+        case 'visitor': return allowed() ? visitor() : get(VID);
+        case 'lead': lead(a, typeof b === 'function' ? b : null); return;
+        case 'consent': consent(a === true || a === 'true' || a === 1); return;
+        }
+      } catch (e) {}
+      return null;
+    };
+
+    // Our own origin, from our src, so /t/* goes to Spiffy and not to the
+    // merchant's site.
+    var me = d.currentScript, all, i, re = /\/spiffy\.js([?#].*)?$/;
+    if (!me || !re.test(me.src || '')) {
+      me = null;
+      all = d.getElementsByTagName('script');
+      for (i = all.length - 1; i >= 0; i--) {
+        if (re.test(all[i].src || '')) { me = all[i]; break; }
+      }
+    }
+    if (me) {
+      base = me.src.replace(re, '');
+      needConsent = me.getAttribute('data-require-consent') !== null;
+    }
+
+    var queued = w.spiffy && w.spiffy.q;
+    w.spiffy = api;
+    if (d.addEventListener) { d.addEventListener('submit', onSubmit, true); }
+    try { track(); } catch (e) {}
+    if (queued && queued.length) {
+      for (i = 0; i < queued.length; i++) { api.apply(null, queued[i]); }
+    }
+  } catch (e) {}
+})(window, document);

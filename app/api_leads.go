@@ -1,0 +1,146 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// The merchant API for leads and purchases. The CSV exports of the same
+// lists live with the exports work.
+
+func (s *Server) routesLeadsPurchasesAPI() {
+	g := s.API
+	g.GET("/leads", s.apiListLeads)
+	g.GET("/purchases", s.apiListPurchases)
+	g.POST("/purchases", s.apiCreatePurchase)
+	g.GET("/purchases/:id", s.apiGetPurchase)
+	g.POST("/purchases/:id/refund", s.apiRefundPurchase)
+}
+
+// LeadJSON is a lead as the API shows it.
+type LeadJSON struct {
+	ID           string `json:"id"`
+	Program      string `json:"program"`
+	Affiliate    string `json:"affiliate"`
+	ReferralCode string `json:"referral_code"`
+	SubID        string `json:"sub_id"`
+	Email        string `json:"email"`
+	Name         string `json:"name"`
+	URL          string `json:"url"`
+	CreatedAt    string `json:"created_at"`
+	Purchased    bool   `json:"purchased"`
+}
+
+// NewLeadJSON converts a stored lead for the API.
+func NewLeadJSON(l *store.Lead) LeadJSON {
+	return LeadJSON{
+		ID: l.ID, Program: l.ProgramID, Affiliate: l.AffiliateID, ReferralCode: l.Code, SubID: l.SubID,
+		Email: l.Email, Name: l.Name, URL: l.URL, CreatedAt: RFC3339(l.CreatedAt), Purchased: l.PurchaseID != "",
+	}
+}
+
+// PurchaseJSON is a purchase as the API shows it. Affiliate is null when
+// the purchase is unattributed.
+type PurchaseJSON struct {
+	ID           string  `json:"id"`
+	OrderID      string  `json:"order_id"`
+	Program      string  `json:"program"`
+	Affiliate    *string `json:"affiliate"`
+	ReferralCode string  `json:"referral_code"`
+	SubID        string  `json:"sub_id"`
+	Email        string  `json:"email"`
+	Name         string  `json:"name"`
+	Product      string  `json:"product"`
+	Amount       string  `json:"amount"`
+	Currency     string  `json:"currency"`
+	Commission   string  `json:"commission"`
+	Status       string  `json:"status"`
+	SelfReferral bool    `json:"self_referral"`
+	PurchasedAt  string  `json:"purchased_at"`
+	CreatedAt    string  `json:"created_at"`
+}
+
+// NewPurchaseJSON converts a stored purchase for the API.
+func NewPurchaseJSON(p *store.Purchase) PurchaseJSON {
+	out := PurchaseJSON{
+		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, ReferralCode: p.Code, SubID: p.SubID,
+		Email: p.Email, Name: p.Name, Product: p.Product,
+		Amount: FormatMoney(p.Amount, p.Currency), Currency: p.Currency,
+		Commission: FormatMoney(p.Commission, p.Currency), Status: p.Status, SelfReferral: p.SelfReferral,
+		PurchasedAt: RFC3339(p.PurchasedAt), CreatedAt: RFC3339(p.CreatedAt),
+	}
+	if p.AffiliateID != "" {
+		id := p.AffiliateID
+		out.Affiliate = &id
+	}
+	return out
+}
+
+func (s *Server) apiListLeads(c echo.Context) error {
+	limit, cursor, err := ListParams(c)
+	if err != nil {
+		return err
+	}
+	q, err := s.App.LeadQuery(ListFilterFromParams(c.QueryParams()))
+	if err != nil {
+		return err
+	}
+	q.Limit, q.Cursor = limit, cursor
+	leads, next, err := s.App.LeadsPage(q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, NewPage(mapSlice(leads, NewLeadJSON), next))
+}
+
+func (s *Server) apiListPurchases(c echo.Context) error {
+	limit, cursor, err := ListParams(c)
+	if err != nil {
+		return err
+	}
+	q, err := s.App.PurchaseQuery(ListFilterFromParams(c.QueryParams()))
+	if err != nil {
+		return err
+	}
+	q.Limit, q.Cursor = limit, cursor
+	ps, next, err := s.App.PurchasesPage(q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, NewPage(mapSlice(ps, NewPurchaseJSON), next))
+}
+
+func (s *Server) apiCreatePurchase(c echo.Context) error {
+	var in PurchaseInput
+	if err := DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, created, err := s.App.CreatePurchase(in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, NewPurchaseJSON(p))
+}
+
+func (s *Server) apiGetPurchase(c echo.Context) error {
+	p, err := s.App.Purchase(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, NewPurchaseJSON(p))
+}
+
+func (s *Server) apiRefundPurchase(c echo.Context) error {
+	p, err := s.App.RefundPurchase(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, NewPurchaseJSON(p))
+}

@@ -1,0 +1,140 @@
+package app
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// Listing leads and purchases: the filters shared by the JSON API, the CSV
+// exports and the admin pages.
+
+// ListFilter is the parsed form of the list filters every leads and
+// purchases view takes: ?program=&affiliate=&from=&to=&q= (and &status= for
+// purchases).
+//
+// q is an email: a complete, valid address matches exactly (compared trimmed
+// and case-insensitively, through the email index); anything else matches
+// as a prefix of the email ("jane@", "jane@exa").
+type ListFilter struct {
+	Program   string
+	Affiliate string
+	From, To  string // UTC dates, both days included
+	Q         string
+	Status    string // purchases only: paid | refunded
+}
+
+// ListFilterFromParams reads the filters from query (or form) values.
+func ListFilterFromParams(v url.Values) ListFilter {
+	return ListFilter{
+		Program:   strings.TrimSpace(v.Get("program")),
+		Affiliate: strings.TrimSpace(v.Get("affiliate")),
+		From:      strings.TrimSpace(v.Get("from")),
+		To:        strings.TrimSpace(v.Get("to")),
+		Q:         strings.TrimSpace(v.Get("q")),
+		Status:    strings.TrimSpace(v.Get("status")),
+	}
+}
+
+// listCommon validates what leads and purchases filters share. It checks
+// that a program or affiliate id names a stored one (deleted programs
+// included: their history stays listable); an unknown one is a 400 rather
+// than an empty list, so a typo does not look like "no data".
+func (a *App) listCommon(f ListFilter) (q store.LeadQuery, err error) {
+	q.From, q.To, err = ParseDateRange(f.From, f.To)
+	if err != nil {
+		return q, err
+	}
+	if len(f.Q) > 254 {
+		return q, Invalid("q", "invalid_q", "q must be at most 254 characters")
+	}
+	if f.Q != "" {
+		if validateEmail("q", f.Q) == nil {
+			q.Email = f.Q
+		} else {
+			q.EmailPrefix = f.Q
+		}
+	}
+	if f.Program == "" && f.Affiliate == "" {
+		return q, nil
+	}
+	err = a.DB.View(func(tx *store.Tx) error {
+		if f.Program != "" {
+			if !store.ValidID(f.Program) {
+				return Invalid("program", "unknown_program", "program %q does not exist", f.Program)
+			}
+			if _, err := tx.Program(f.Program); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return Invalid("program", "unknown_program", "program %q does not exist", f.Program)
+				}
+				return err
+			}
+		}
+		if f.Affiliate != "" {
+			if !store.ValidID(f.Affiliate) {
+				return Invalid("affiliate", "unknown_affiliate", "affiliate %q does not exist", f.Affiliate)
+			}
+			if _, err := tx.Affiliate(f.Affiliate); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return Invalid("affiliate", "unknown_affiliate", "affiliate %q does not exist", f.Affiliate)
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	q.ProgramID, q.AffiliateID = f.Program, f.Affiliate
+	return q, err
+}
+
+// LeadQuery validates a filter and turns it into a store query (without
+// cursor and limit, which the caller adds).
+func (a *App) LeadQuery(f ListFilter) (store.LeadQuery, error) {
+	return a.listCommon(f)
+}
+
+// PurchaseQuery validates a filter and turns it into a store query; its
+// date range applies to purchased_at.
+func (a *App) PurchaseQuery(f ListFilter) (store.PurchaseQuery, error) {
+	if f.Status != "" && f.Status != PurchasePaid && f.Status != PurchaseRefunded {
+		return store.PurchaseQuery{}, Invalid("status", "invalid_status", "status must be paid or refunded")
+	}
+	lq, err := a.listCommon(f)
+	if err != nil {
+		return store.PurchaseQuery{}, err
+	}
+	return store.PurchaseQuery{
+		ProgramID: lq.ProgramID, AffiliateID: lq.AffiliateID, Email: lq.Email, EmailPrefix: lq.EmailPrefix,
+		Status: f.Status, From: lq.From, To: lq.To,
+	}, nil
+}
+
+// LeadsPage returns one page of leads, newest first, and the next cursor
+// ("" on the last page).
+func (a *App) LeadsPage(q store.LeadQuery) ([]*store.Lead, string, error) {
+	var out []*store.Lead
+	var next string
+	err := a.DB.View(func(tx *store.Tx) (err error) { out, next, err = tx.Leads(q); return })
+	return out, next, err
+}
+
+// PurchasesPage returns one page of purchases, newest purchased_at first,
+// and the next cursor ("" on the last page).
+func (a *App) PurchasesPage(q store.PurchaseQuery) ([]*store.Purchase, string, error) {
+	var out []*store.Purchase
+	var next string
+	err := a.DB.View(func(tx *store.Tx) (err error) { out, next, err = tx.Purchases(q); return })
+	return out, next, err
+}
+
+// Lead returns a lead by id.
+func (a *App) Lead(id string) (*store.Lead, error) {
+	if !store.ValidID(id) {
+		return nil, NotFound("lead_not_found", "lead not found")
+	}
+	var l *store.Lead
+	err := a.DB.View(func(tx *store.Tx) (err error) { l, err = tx.Lead(id); return })
+	return l, notFoundAs(err, "lead_not_found", "lead")
+}

@@ -1,0 +1,336 @@
+package app
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// Purchase statuses.
+const (
+	PurchasePaid     = "paid"
+	PurchaseRefunded = "refunded"
+)
+
+// Purchase event types handed to the webhook outbox.
+const (
+	EventPurchaseCreated  = "purchase.created"
+	EventPurchaseRefunded = "purchase.refunded"
+)
+
+// PurchaseInput is a purchase reported by the merchant's server.
+type PurchaseInput struct {
+	OrderID     string `json:"order_id"`
+	Program     string `json:"program"`
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	Product     string `json:"product"`
+	Amount      string `json:"amount"`       // decimal string, "49.00"
+	Currency    string `json:"currency"`     // ISO 4217; default the program's currency
+	Referral    string `json:"referral"`     // the click id SpiffyJS held, optional
+	VID         string `json:"vid"`          // the visitor id, optional
+	PurchasedAt string `json:"purchased_at"` // RFC3339; default now
+}
+
+// validate checks and normalises the input against its program. It returns
+// the amount in minor units and the purchase time.
+func (in *PurchaseInput) validate(p *store.Program, now time.Time) (amount int64, at time.Time, err error) {
+	in.OrderID = strings.TrimSpace(in.OrderID)
+	if err := validateText("order_id", in.OrderID, true, 200); err != nil {
+		return 0, at, err
+	}
+	in.Email = strings.TrimSpace(in.Email)
+	if err := validateEmail("email", in.Email); err != nil {
+		return 0, at, err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if err := validateText("name", in.Name, false, 200); err != nil {
+		return 0, at, err
+	}
+	in.Product = strings.TrimSpace(in.Product)
+	if err := validateText("product", in.Product, false, 200); err != nil {
+		return 0, at, err
+	}
+	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
+	if in.Currency == "" {
+		in.Currency = p.Currency
+	}
+	if err := validateCurrency("currency", in.Currency); err != nil {
+		return 0, at, err
+	}
+	if strings.TrimSpace(in.Amount) == "" {
+		return 0, at, Invalid("amount", "invalid_amount", "amount is required, as a decimal string such as \"49.00\"")
+	}
+	if amount, err = ParseMoney("amount", in.Amount, in.Currency); err != nil {
+		return 0, at, err
+	}
+	at = now
+	if s := strings.TrimSpace(in.PurchasedAt); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil || t.Year() < 1970 || t.Year() > 9999 {
+			return 0, at, Invalid("purchased_at", "invalid_purchased_at", "purchased_at must be an RFC3339 time such as 2026-01-31T12:00:00Z")
+		}
+		at = t.UTC()
+	}
+	in.Referral = strings.TrimSpace(in.Referral)
+	in.VID = cleanVisitorID(strings.TrimSpace(in.VID))
+	return amount, at, nil
+}
+
+// CreatePurchase records a purchase, attributes it and computes its
+// commission, all in one write together with its webhook messages. The
+// same order id in the same program again returns the first purchase with
+// created false (idempotent).
+//
+// Attribution, first match wins, every window judged at purchased_at:
+//  1. the referral id (a click) of the same program within its cookie window;
+//  2. the visitor's clicks in the program, per its attribution rule;
+//  3. the program's lead with the same email (leads do not expire);
+//  4. none.
+//
+// A referral, visitor or lead whose affiliate is no longer active (blocked,
+// or set back to pending) is skipped as if it did not exist, so a later path
+// can still find an active affiliate. When the purchase email is the found
+// affiliate's own, the purchase is stored unattributed with SelfReferral.
+//
+// A flat commission is in the program's currency; a purchase in another
+// currency earns no commission (there is no exchange rate to apply) and a
+// warning is logged. Percent commissions work in any currency.
+func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created bool, err error) {
+	in.Program = strings.TrimSpace(in.Program)
+	if in.Program == "" {
+		return nil, false, Invalid("program", "invalid_program", "program is required")
+	}
+	now := a.Now()
+	// Validation needs the program (its currency is the default) but not the
+	// writer: bad input is refused before it takes a place in a batch.
+	var prg *store.Program
+	err = a.DB.View(func(tx *store.Tx) error {
+		unknown := Invalid("program", "unknown_program", "program %q does not exist", in.Program)
+		if !store.ValidID(in.Program) {
+			return unknown
+		}
+		var err error
+		prg, err = tx.Program(in.Program)
+		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
+			return unknown
+		}
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	amount, at, err := in.validate(prg, now)
+	if err != nil {
+		return nil, false, err
+	}
+	err = a.DB.Update(func(tx *store.Tx) error {
+		// The writer may run this more than once (a retried batch): it only
+		// reads its inputs and sets its results.
+		if first, err := tx.PurchaseByOrder(prg.ID, in.OrderID); err == nil {
+			pur = first
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		p := &store.Purchase{
+			ID:          store.NewID(now),
+			OrderID:     in.OrderID,
+			ProgramID:   prg.ID,
+			Email:       in.Email,
+			Name:        in.Name,
+			Product:     in.Product,
+			Amount:      amount,
+			Currency:    in.Currency,
+			Status:      PurchasePaid,
+			VisitorID:   in.VID,
+			PurchasedAt: at,
+			CreatedAt:   now,
+		}
+		lead, err := tx.LeadByEmail(prg.ID, in.Email)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		m, err := attribute(tx, prg, in.Referral, in.VID, lead, at)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			if store.NormEmail(m.affiliate.Email) == store.NormEmail(in.Email) {
+				p.SelfReferral = true
+			} else {
+				p.AffiliateID, p.ReferralID, p.Code, p.SubID = m.affiliate.ID, m.referralID, m.code, m.subID
+				var ok bool
+				if p.Commission, ok = CommissionFor(prg, amount, p.Currency); !ok {
+					a.Log.Warn("purchase currency differs from the program's flat commission currency; commission is 0",
+						"program", prg.ID, "order_id", p.OrderID, "currency", p.Currency, "program_currency", prg.Currency)
+				}
+			}
+		}
+		if lead != nil {
+			p.LeadID = lead.ID
+		}
+		if err := tx.InsertPurchase(p); err != nil {
+			return err
+		}
+		if lead != nil && lead.PurchaseID == "" {
+			lead.PurchaseID = p.ID
+			if err := tx.UpdateLead(lead); err != nil {
+				return err
+			}
+		}
+		pur, created = p, true
+		return a.queuePurchaseEvent(tx, prg, p, EventPurchaseCreated)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return pur, created, nil
+}
+
+// match is the referral a purchase is credited to.
+type match struct {
+	affiliate  *store.Affiliate
+	referralID string // the click, when there was one
+	code       string
+	subID      string
+}
+
+// attribute walks the attribution paths (see CreatePurchase) and returns the
+// first match, or nil.
+func attribute(tx *store.Tx, p *store.Program, referral, vid string, lead *store.Lead, at time.Time) (*match, error) {
+	affs := map[string]*store.Affiliate{}
+	active := func(id string) (*store.Affiliate, error) {
+		if af, ok := affs[id]; ok {
+			return af, nil
+		}
+		af, err := tx.Affiliate(id)
+		if errors.Is(err, store.ErrNotFound) {
+			affs[id] = nil
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !attributable(af) {
+			af = nil
+		}
+		affs[id] = af
+		return af, nil
+	}
+	fromClick := func(c *store.Click, af *store.Affiliate) *match {
+		return &match{affiliate: af, referralID: c.ID, code: c.Code, subID: c.SubID}
+	}
+
+	// 1. The referral the checkout passed along.
+	if store.ValidID(referral) {
+		c, err := tx.Click(referral)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil && c.ProgramID == p.ID && inWindow(p, c, at) {
+			af, err := active(c.AffiliateID)
+			if err != nil {
+				return nil, err
+			}
+			if af != nil {
+				return fromClick(c, af), nil
+			}
+		}
+	}
+
+	// 2. The visitor's clicks, newest first: last_click takes the first
+	// valid one, first_click the last (oldest) one still in its window.
+	if vid != "" {
+		var (
+			found   *store.Click
+			foundAf *store.Affiliate
+			err     error
+		)
+		scanErr := tx.VisitorClicks(p.ID, vid, at, func(c *store.Click) bool {
+			if !inWindow(p, c, at) {
+				return false // older clicks are out of the window too
+			}
+			var af *store.Affiliate
+			if af, err = active(c.AffiliateID); err != nil {
+				return false
+			}
+			if af != nil {
+				found, foundAf = c, af
+				if p.Attribution != AttributionFirst {
+					return false
+				}
+			}
+			return true
+		})
+		if scanErr != nil {
+			return nil, scanErr
+		}
+		if err != nil {
+			return nil, err
+		}
+		if found != nil {
+			return fromClick(found, foundAf), nil
+		}
+	}
+
+	// 3. A lead with the same email.
+	if lead != nil && lead.AffiliateID != "" {
+		af, err := active(lead.AffiliateID)
+		if err != nil {
+			return nil, err
+		}
+		if af != nil {
+			return &match{affiliate: af, referralID: lead.ReferralID, code: lead.Code, subID: lead.SubID}, nil
+		}
+	}
+	return nil, nil
+}
+
+// Purchase returns a purchase by id.
+func (a *App) Purchase(id string) (*store.Purchase, error) {
+	var p *store.Purchase
+	err := a.DB.View(func(tx *store.Tx) (err error) { p, err = getPurchase(tx, id); return })
+	return p, err
+}
+
+func getPurchase(tx *store.Tx, id string) (*store.Purchase, error) {
+	if !store.ValidID(id) {
+		return nil, NotFound("purchase_not_found", "purchase not found")
+	}
+	p, err := tx.Purchase(id)
+	return p, notFoundAs(err, "purchase_not_found", "purchase")
+}
+
+// RefundPurchase marks a purchase refunded, which takes its amount and
+// commission out of the totals, and queues purchase.refunded in the same
+// write. Refunding a refunded purchase changes nothing.
+func (a *App) RefundPurchase(id string) (*store.Purchase, error) {
+	var out *store.Purchase
+	err := a.DB.Update(func(tx *store.Tx) error {
+		p, err := getPurchase(tx, id)
+		if err != nil {
+			return err
+		}
+		out = p
+		if p.Status == PurchaseRefunded {
+			return nil
+		}
+		prg, err := tx.Program(p.ProgramID)
+		if err != nil {
+			return err
+		}
+		p.Status = PurchaseRefunded
+		p.RefundedAt = a.Now()
+		if err := tx.UpdatePurchase(p); err != nil {
+			return err
+		}
+		return a.queuePurchaseEvent(tx, prg, p, EventPurchaseRefunded)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

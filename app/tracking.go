@@ -1,0 +1,352 @@
+package app
+
+import (
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// Tracking rules: what a click and a lead posted by SpiffyJS become.
+//
+// Both run on the hot path, so the lookups that decide whether a request is
+// worth storing run in a read-only transaction on the request's goroutine
+// (many in parallel), and only the write itself goes to the single writer:
+// one db.Update per request, batched with everybody else's. A request that
+// stores nothing (unknown code, unattributable lead) never reaches the
+// writer.
+
+// Field size caps for tracking input. Longer values are cut rather than
+// refused: losing a click because a referrer URL is long helps nobody.
+const (
+	maxSubIDLen     = 100
+	maxURLLen       = 2048
+	maxUserAgentLen = 512
+	maxVisitorIDLen = 64
+	maxNameLen      = 100
+)
+
+// ClickInput is a click posted by SpiffyJS, plus what the server knows of the request.
+type ClickInput struct {
+	Ref      string `json:"ref"`      // the referral code from ?ref=, ?via= or ?aff=
+	Sub      string `json:"sub"`      // the affiliate's campaign sub-id, optional
+	Prev     string `json:"prev"`     // the referral id the browser already holds
+	URL      string `json:"url"`      // the landing page
+	Referrer string `json:"referrer"` // document.referrer
+	VID      string `json:"vid"`      // the visitor id from the spiffy_vid cookie
+
+	IP        string `json:"-"`
+	UserAgent string `json:"-"`
+}
+
+// ClickResult is the referral the browser should keep.
+type ClickResult struct {
+	Referral  string    // click id to keep in spiffy_ref
+	Program   string    // its program
+	ExpiresAt time.Time // the kept click's time + the program's cookie_days
+}
+
+// LeadInput is a lead posted by SpiffyJS.
+type LeadInput struct {
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Referral string `json:"referral"` // the click id held in spiffy_ref
+	VID      string `json:"vid"`
+	URL      string `json:"url"`
+	// Program, when given, must be the referral's program; it lets a site
+	// that runs several programs refuse another program's referral.
+	Program string `json:"program"`
+
+	IP        string `json:"-"`
+	UserAgent string `json:"-"`
+}
+
+// LeadResult says what became of a posted lead.
+type LeadResult struct {
+	Lead    *store.Lead // nil when not attributed
+	Created bool        // false: the program already had a lead with this email
+}
+
+// ErrUnknownReferralCode is the 404 for a code that does not (or no longer) track.
+var ErrUnknownReferralCode = NotFound("unknown_referral_code", "this referral code is unknown or no longer active")
+
+// cookieWindow is how long a program's referrals stay valid.
+func cookieWindow(p *store.Program) time.Duration {
+	days := p.CookieDays
+	if days <= 0 {
+		days = DefaultCookieDays
+	}
+	return time.Duration(days) * 24 * time.Hour
+}
+
+// referralExpiry is when a click's referral stops counting.
+func referralExpiry(p *store.Program, c *store.Click) time.Time {
+	return c.CreatedAt.Add(cookieWindow(p))
+}
+
+// inWindow reports whether something happening at `at` can be credited to
+// click c: not before the click, and before its cookie window ends.
+func inWindow(p *store.Program, c *store.Click, at time.Time) bool {
+	return !at.Before(c.CreatedAt) && at.Before(referralExpiry(p, c))
+}
+
+// attributable reports whether an affiliate may still earn: only active
+// affiliates do. A blocked (or, after a status change, pending) affiliate's
+// referrals are ignored as if they did not exist.
+func attributable(af *store.Affiliate) bool { return af.Status == StatusActive }
+
+// TrackClick records a click through a referral code and decides which
+// referral the browser keeps: the new one, or (first_click programs) the one
+// it already holds while that is valid in the same program.
+func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
+	code := strings.TrimSpace(in.Ref)
+	if code == "" || len(code) > 64 {
+		return nil, ErrUnknownReferralCode
+	}
+	now := a.Now()
+	var (
+		enr  *store.Enrollment
+		prg  *store.Program
+		kept *store.Click
+	)
+	err := a.DB.View(func(tx *store.Tx) error {
+		var err error
+		if enr, err = tx.EnrollmentByCode(code); err != nil {
+			return unknownCode(err)
+		}
+		if prg, err = tx.Program(enr.ProgramID); err != nil {
+			return unknownCode(err)
+		}
+		if prg.DeletedAt != nil {
+			return ErrUnknownReferralCode
+		}
+		af, err := tx.Affiliate(enr.AffiliateID)
+		if err != nil {
+			return unknownCode(err)
+		}
+		if !attributable(af) {
+			return ErrUnknownReferralCode
+		}
+		if prg.Attribution == AttributionFirst && in.Prev != "" {
+			kept, err = heldReferral(tx, prg, in.Prev, enr.AffiliateID, now)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := &store.Click{
+		ID:          store.NewID(now),
+		ProgramID:   prg.ID,
+		AffiliateID: enr.AffiliateID,
+		Code:        enr.Code,
+		SubID:       clean(in.Sub, maxSubIDLen),
+		VisitorID:   cleanVisitorID(in.VID),
+		URL:         clean(in.URL, maxURLLen),
+		Referrer:    clean(in.Referrer, maxURLLen),
+		IP:          in.IP,
+		UserAgent:   clean(in.UserAgent, maxUserAgentLen),
+		CreatedAt:   now,
+	}
+	if err := a.DB.Update(func(tx *store.Tx) error { return tx.InsertClick(c) }); err != nil {
+		return nil, err
+	}
+	if kept == nil {
+		kept = c
+	}
+	return &ClickResult{Referral: kept.ID, Program: prg.ID, ExpiresAt: referralExpiry(prg, kept)}, nil
+}
+
+func unknownCode(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrUnknownReferralCode
+	}
+	return err
+}
+
+// heldReferral returns the click behind the browser's held referral when a
+// first_click program should keep it: same program, still in its window, and
+// its affiliate still active. Otherwise it returns nil.
+func heldReferral(tx *store.Tx, p *store.Program, prevID, newAffiliateID string, now time.Time) (*store.Click, error) {
+	if !store.ValidID(prevID) {
+		return nil, nil
+	}
+	c, err := tx.Click(prevID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.ProgramID != p.ID || !inWindow(p, c, now) {
+		return nil, nil
+	}
+	if c.AffiliateID != newAffiliateID {
+		af, err := tx.Affiliate(c.AffiliateID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !attributable(af) {
+			return nil, nil
+		}
+	}
+	return c, nil
+}
+
+// validReferral resolves a referral id to its click, live program and
+// active affiliate when something happening at `at` may be credited to it.
+// ok is false (and err nil) for an unknown, expired or unattributable one.
+func validReferral(tx *store.Tx, id string, at time.Time) (c *store.Click, p *store.Program, af *store.Affiliate, ok bool, err error) {
+	if !store.ValidID(id) {
+		return nil, nil, nil, false, nil
+	}
+	if c, err = tx.Click(id); err != nil {
+		return nil, nil, nil, false, ignoreNotFound(err)
+	}
+	if p, err = tx.Program(c.ProgramID); err != nil {
+		return nil, nil, nil, false, ignoreNotFound(err)
+	}
+	if p.DeletedAt != nil || !inWindow(p, c, at) {
+		return nil, nil, nil, false, nil
+	}
+	if af, err = tx.Affiliate(c.AffiliateID); err != nil {
+		return nil, nil, nil, false, ignoreNotFound(err)
+	}
+	if !attributable(af) {
+		return nil, nil, nil, false, nil
+	}
+	return c, p, af, true, nil
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// TrackLead records a lead for the referral the browser holds. The result's
+// Lead is nil when nothing was stored: no valid referral, Track Leads off,
+// or the affiliate signing up with its own email. The same email in the
+// same program returns the program's first lead (the first affiliate keeps
+// it) with Created false.
+func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
+	email := strings.TrimSpace(in.Email)
+	if err := validateEmail("email", email); err != nil {
+		return nil, err
+	}
+	now := a.Now()
+	var (
+		click *store.Click
+		prg   *store.Program
+		ok    bool
+	)
+	err := a.DB.View(func(tx *store.Tx) error {
+		var af *store.Affiliate
+		var err error
+		click, prg, af, ok, err = validReferral(tx, in.Referral, now)
+		if err != nil || !ok {
+			return err
+		}
+		ok = prg.TrackLeads &&
+			(in.Program == "" || in.Program == prg.ID) &&
+			store.NormEmail(af.Email) != store.NormEmail(email)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return &LeadResult{}, nil
+	}
+	lead := &store.Lead{
+		ID:          store.NewID(now),
+		ProgramID:   prg.ID,
+		AffiliateID: click.AffiliateID,
+		ReferralID:  click.ID,
+		Code:        click.Code,
+		SubID:       click.SubID,
+		Email:       email,
+		Name:        clean(in.Name, maxNameLen),
+		URL:         clean(in.URL, maxURLLen),
+		VisitorID:   cleanVisitorID(in.VID),
+		IP:          in.IP,
+		UserAgent:   clean(in.UserAgent, maxUserAgentLen),
+		CreatedAt:   now,
+	}
+	res := &LeadResult{}
+	err = a.DB.Update(func(tx *store.Tx) error {
+		// The dedupe check runs inside the write so that two submissions of
+		// the same email racing each other still make a single lead.
+		first, err := tx.LeadByEmail(prg.ID, email)
+		switch {
+		case err == nil:
+			res.Lead = first
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if err := tx.InsertLead(lead); err != nil {
+			return err
+		}
+		res.Lead, res.Created = lead, true
+		return a.queueLeadEvent(tx, prg, lead)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// clean makes free text from a browser safe to store and show: valid UTF-8,
+// no control characters, trimmed, at most max bytes (cut on a rune boundary).
+func clean(s string, max int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > max {
+		i := max
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i-- // do not split a character: s[i] is the first byte dropped
+		}
+		s = s[:i]
+	}
+	needs := false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			needs = true
+			break
+		}
+	}
+	if !needs {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return ' '
+			}
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// cleanVisitorID keeps a visitor id only when it looks like one SpiffyJS
+// makes (URL-safe characters): it goes into index keys.
+func cleanVisitorID(s string) string {
+	if s == "" || len(s) > maxVisitorIDLen {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return ""
+		}
+	}
+	return s
+}
