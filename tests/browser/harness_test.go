@@ -1,0 +1,271 @@
+//go:build browser
+
+// Package browser holds end-to-end tests that drive a real Chromium against
+// Spiffy served over loopback HTTP. Run them with
+//
+//	go test -tags browser ./tests/browser/
+//
+// They need Debian's Chromium at /usr/bin/chromium (or $SPIFFY_CHROMIUM) and
+// fail, never skip, when it is missing. Screenshots go to the test's
+// artifact directory: pass -artifacts (and -outputdir) to keep them, or set
+// $SPIFFY_ARTIFACTS to a directory.
+//
+// This file is the shared harness: StartSpiffy, StartSite, NewBrowser and
+// Browser.Screenshot. Feature tests live in their own files.
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/ui"
+)
+
+// Spiffy is the appliance under test: a fresh data dir, the real server with
+// the admin UI and portal mounted, served on 127.0.0.1.
+type Spiffy struct {
+	*apptest.Env
+	// URL is the server's origin, http://127.0.0.1:PORT (also its base_url).
+	URL string
+}
+
+// StartSpiffy starts Spiffy on a random loopback port. configure may change
+// the config; base_url is set to the served origin and the tracking rate
+// limit is raised so a test's page loads are never throttled. The server
+// stops when the test ends.
+func StartSpiffy(t *testing.T, configure ...func(*app.Config)) *Spiffy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	origin := "http://" + ln.Addr().String()
+	env := apptest.New(t, append([]func(*app.Config){func(c *app.Config) {
+		c.BaseURL = origin
+		c.Tracking.RateLimit = 10000
+	}}, configure...)...)
+	if err := ui.Mount(env.Server); err != nil {
+		ln.Close()
+		t.Fatalf("mount ui: %v", err)
+	}
+	serve(t, ln, env.Server.Echo)
+	return &Spiffy{Env: env, URL: origin}
+}
+
+// StartSite serves h as a second site, a merchant's, on its own loopback
+// port and returns its origin as http://localhost:PORT: another host and
+// port than Spiffy's http://127.0.0.1:PORT, so it is both cross-origin and
+// cross-site, as a real shop embedding SpiffyJS is.
+func StartSite(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	serve(t, ln, h)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return "http://localhost:" + port
+}
+
+func serve(t *testing.T, ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown %s: %v", ln.Addr(), err)
+		}
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve %s: %v", ln.Addr(), err)
+		}
+	})
+}
+
+// Browser is one headless Chromium with a fresh profile and one tab.
+type Browser struct {
+	// Ctx runs actions in the tab: chromedp.Do(b.Ctx, ...), chromedp.Run(b.Ctx, ...).
+	Ctx context.Context
+	t   *testing.T
+
+	mu      sync.Mutex
+	console []string
+	shots   int
+}
+
+// chromiumPath is Debian's Chromium unless $SPIFFY_CHROMIUM names another.
+func chromiumPath() string {
+	if p := os.Getenv("SPIFFY_CHROMIUM"); p != "" {
+		return p
+	}
+	return "/usr/bin/chromium"
+}
+
+// NewBrowser launches Chromium for the test, with the whole test limited
+// to timeout (90 s when zero). It fails the test when Chromium is missing:
+// a browser test that silently skips proves nothing. When the test fails,
+// the page's console output is logged and a last screenshot is saved.
+func NewBrowser(t *testing.T, timeout time.Duration) *Browser {
+	t.Helper()
+	path := chromiumPath()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("chromium not found at %s (install Debian's chromium or set SPIFFY_CHROMIUM): %v", path, err)
+	}
+	if timeout <= 0 {
+		timeout = 90 * time.Second
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	base, cancelTimeout := context.WithTimeout(context.Background(), timeout)
+	actx, cancelAlloc := chromedp.NewExecAllocator(base, opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	b := &Browser{Ctx: ctx, t: t}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, m := range b.Console() {
+				t.Logf("browser console: %s", m)
+			}
+			b.Screenshot("failure")
+		}
+		cancelTab()
+		cancelAlloc()
+		cancelTimeout()
+	})
+	if err := chromedp.Listen(ctx, b.record); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return b
+}
+
+// record keeps console messages and uncaught exceptions (it runs on
+// chromedp's event goroutine, so it only appends under the lock).
+func (b *Browser) record(ev any) {
+	var line string
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		parts := make([]string, 0, len(e.Args))
+		for _, a := range e.Args {
+			if len(a.Value) > 0 {
+				parts = append(parts, string(a.Value)) // JSON text of a primitive
+			} else {
+				parts = append(parts, a.Description)
+			}
+		}
+		line = string(e.Type) + ": " + strings.Join(parts, " ")
+	case *runtime.EventExceptionThrown:
+		line = "exception: " + e.ExceptionDetails.Text
+		if e.ExceptionDetails.Exception != nil {
+			line += " " + e.ExceptionDetails.Exception.Description
+		}
+	default:
+		return
+	}
+	b.mu.Lock()
+	b.console = append(b.console, line)
+	b.mu.Unlock()
+}
+
+// Console returns the page's console messages and uncaught exceptions so far.
+func (b *Browser) Console() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.console...)
+}
+
+// Exceptions returns the uncaught exceptions among Console.
+func (b *Browser) Exceptions() []string {
+	var out []string
+	for _, m := range b.Console() {
+		if strings.HasPrefix(m, "exception: ") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// ArtifactDir is where a test's output files go: $SPIFFY_ARTIFACTS/<test>
+// when set, else t.ArtifactDir() (kept with go test -artifacts).
+func ArtifactDir(t *testing.T) string {
+	t.Helper()
+	if root := os.Getenv("SPIFFY_ARTIFACTS"); root != "" {
+		dir := filepath.Join(root, unsafeName.ReplaceAllString(t.Name(), "_"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatalf("artifacts dir: %v", err)
+		}
+		return dir
+	}
+	return t.ArtifactDir()
+}
+
+// Screenshot saves a full-page PNG of the tab as NN-name.png in the test's
+// artifact directory. A failure to capture is logged, not fatal: the
+// screenshot is evidence, not the test.
+func (b *Browser) Screenshot(name string) string {
+	b.t.Helper()
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	b.mu.Lock()
+	b.shots++
+	n := b.shots
+	b.mu.Unlock()
+	path := filepath.Join(ArtifactDir(b.t), fmt.Sprintf("%02d-%s.png", n, unsafeName.ReplaceAllString(name, "_")))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	b.t.Logf("screenshot: %s", path)
+	return path
+}
+
+// HTML serves a fixed page, for StartSite.
+func HTML(body string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(body))
+	})
+}
+
+// Eventually polls cond every 50 ms until it is true or timeout passes,
+// for effects a browser causes asynchronously (a beacon reaching the server).
+func Eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
