@@ -1,0 +1,337 @@
+package ui
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/store"
+)
+
+// The merchant's Affiliates pages: list, add, details and status, program
+// enrolment with referral links, and invite (password reset) links.
+
+func (u *UI) routesAffiliates(admin *echo.Group) {
+	admin.GET("/affiliates", u.affiliatesList)
+	admin.GET("/affiliates/new", u.affiliateNewForm)
+	admin.POST("/affiliates", u.affiliateCreate)
+	admin.GET("/affiliates/:id", u.affiliatePage)
+	admin.POST("/affiliates/:id", u.affiliateUpdate)
+	admin.POST("/affiliates/:id/status", u.affiliateSetStatus)
+	admin.POST("/affiliates/:id/programs", u.affiliateEnroll)
+	admin.POST("/affiliates/:id/invite", u.affiliateInvite)
+}
+
+// affiliateForm is the add and details form. An empty password on the add
+// form means "send an invite link instead".
+type affiliateForm struct {
+	Name     string `form:"name"`
+	Email    string `form:"email"`
+	Status   string `form:"status"`
+	Password string `form:"password"`
+}
+
+func (f affiliateForm) input() app.AffiliateInput {
+	in := app.AffiliateInput{Name: &f.Name, Email: &f.Email}
+	if f.Status != "" {
+		in.Status = &f.Status
+	}
+	if f.Password != "" {
+		in.Password = &f.Password
+	}
+	return in
+}
+
+// statusForm is a one-click status change (approve, block, unblock).
+type statusForm struct {
+	Status string `form:"status"`
+	Next   string `form:"next"`
+}
+
+// affiliateRow is one line of the Affiliates list.
+type affiliateRow struct {
+	*store.Affiliate
+	Programs []string
+}
+
+// statusTab is a filter tab of the Affiliates list with its count.
+type statusTab struct {
+	Status, Label string
+	Count         int
+	Active        bool
+}
+
+type affiliatesView struct {
+	Affiliates []affiliateRow
+	Tabs       []statusTab
+	Status     string
+	Total      int
+	Next       string // this list's URL, to come back to after a quick action
+}
+
+func (u *UI) affiliatesList(c echo.Context) error {
+	status := c.QueryParam("status")
+	switch status {
+	case "", app.StatusPending, app.StatusActive, app.StatusBlocked:
+	default:
+		status = ""
+	}
+	all, err := u.app.Affiliates()
+	if err != nil {
+		return err
+	}
+	names, err := u.programNames()
+	if err != nil {
+		return err
+	}
+	v := affiliatesView{Status: status, Total: len(all), Next: c.Request().URL.RequestURI()}
+	counts := map[string]int{}
+	for _, af := range all {
+		counts[af.Status]++
+		if status != "" && af.Status != status {
+			continue
+		}
+		es, err := u.app.EnrollmentsOfAffiliate(af.ID)
+		if err != nil {
+			return err
+		}
+		row := affiliateRow{Affiliate: af}
+		for _, e := range es {
+			if n, ok := names[e.ProgramID]; ok {
+				row.Programs = append(row.Programs, n)
+			}
+		}
+		v.Affiliates = append(v.Affiliates, row)
+	}
+	for _, t := range []statusTab{{Label: "All", Count: len(all)},
+		{Status: app.StatusPending, Label: "Pending"}, {Status: app.StatusActive, Label: "Active"}, {Status: app.StatusBlocked, Label: "Blocked"}} {
+		if t.Status != "" {
+			t.Count = counts[t.Status]
+		}
+		t.Active = t.Status == status
+		v.Tabs = append(v.Tabs, t)
+	}
+	return u.adminPage(c, http.StatusOK, "admin/affiliates", "Affiliates", "affiliates", v)
+}
+
+// programNames maps live program ids to names; enrolments in deleted
+// programs are left out of the pages.
+func (u *UI) programNames() (map[string]string, error) {
+	programs, err := u.app.Programs()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(programs))
+	for _, p := range programs {
+		m[p.ID] = p.Name
+	}
+	return m, nil
+}
+
+type affiliateNewView struct {
+	Form   affiliateForm
+	Errors FormErrors
+}
+
+func (u *UI) affiliateNewForm(c echo.Context) error {
+	return u.adminPage(c, http.StatusOK, "admin/affiliate_new", "Add affiliate", "affiliates",
+		affiliateNewView{Form: affiliateForm{Status: app.StatusActive}})
+}
+
+func (u *UI) affiliateCreate(c echo.Context) error {
+	var f affiliateForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	af, inviteURL, err := u.app.CreateAffiliate(f.input())
+	if err != nil {
+		fe, err := formErrors(err)
+		if err != nil {
+			return err
+		}
+		f.Password = ""
+		return u.adminPage(c, http.StatusUnprocessableEntity, "admin/affiliate_new", "Add affiliate", "affiliates",
+			affiliateNewView{Form: f, Errors: friendlyErrors(fe)})
+	}
+	if inviteURL != "" {
+		u.keepOnce(c, onceInvite+af.ID, inviteURL)
+		u.admin.flash(c, "success", af.Name+" added. Send them the invite link below so they can set a password.")
+	} else {
+		u.admin.flash(c, "success", af.Name+" added. Now add them to a program to give them a referral link.")
+	}
+	return c.Redirect(http.StatusSeeOther, "/affiliates/"+af.ID)
+}
+
+// affiliateProgram is one program an affiliate is in.
+type affiliateProgram struct {
+	ProgramID, Name, Code, Link string
+}
+
+type affiliateView struct {
+	Affiliate    *store.Affiliate
+	Form         affiliateForm
+	Errors       FormErrors
+	InviteURL    string
+	Programs     []affiliateProgram
+	Candidates   []*store.Program // live programs the affiliate is not in
+	Enroll       enrollForm
+	EnrollErrors FormErrors
+}
+
+// affiliateView loads the affiliate page's data.
+func (u *UI) affiliateView(id string) (*affiliateView, error) {
+	af, err := u.app.Affiliate(id)
+	if err != nil {
+		return nil, err
+	}
+	es, err := u.app.EnrollmentsOfAffiliate(id)
+	if err != nil {
+		return nil, err
+	}
+	programs, err := u.app.Programs()
+	if err != nil {
+		return nil, err
+	}
+	enrolled := make(map[string]*store.Enrollment, len(es))
+	for _, e := range es {
+		enrolled[e.ProgramID] = e
+	}
+	v := &affiliateView{Affiliate: af, Form: affiliateForm{Name: af.Name, Email: af.Email, Status: af.Status}}
+	for _, p := range programs {
+		if e := enrolled[p.ID]; e != nil {
+			v.Programs = append(v.Programs, affiliateProgram{ProgramID: p.ID, Name: p.Name, Code: e.Code, Link: app.ReferralLink(p, e.Code)})
+		} else {
+			v.Candidates = append(v.Candidates, p)
+		}
+	}
+	return v, nil
+}
+
+func (u *UI) affiliatePage(c echo.Context) error {
+	v, err := u.affiliateView(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v.InviteURL = u.takeOnce(c, onceInvite+v.Affiliate.ID)
+	return u.adminPage(c, http.StatusOK, "admin/affiliate", v.Affiliate.Name, "affiliates", v)
+}
+
+func (u *UI) affiliateUpdate(c echo.Context) error {
+	var f affiliateForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	f.Password = "" // the details form never sets one: invites do
+	id := c.Param("id")
+	af, err := u.app.UpdateAffiliate(id, f.input())
+	if err == nil {
+		u.admin.flash(c, "success", "Details saved.")
+		return c.Redirect(http.StatusSeeOther, "/affiliates/"+af.ID)
+	}
+	fe, err := formErrors(err)
+	if err != nil {
+		return err
+	}
+	v, err := u.affiliateView(id)
+	if err != nil {
+		return err
+	}
+	v.Form, v.Errors = f, friendlyErrors(fe)
+	return u.adminPage(c, http.StatusUnprocessableEntity, "admin/affiliate", v.Affiliate.Name, "affiliates", v)
+}
+
+func (u *UI) affiliateSetStatus(c echo.Context) error {
+	var f statusForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	before, err := u.app.Affiliate(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	af, err := u.app.UpdateAffiliate(before.ID, app.AffiliateInput{Status: &f.Status})
+	if err != nil {
+		return err // only a tampered status gets here: a friendly 400 page
+	}
+	msg := af.Name + " is now " + af.Status + "."
+	switch {
+	case af.Status == app.StatusActive && before.Status == app.StatusPending:
+		msg = af.Name + " is approved and can start referring."
+	case af.Status == app.StatusActive && before.Status == app.StatusBlocked:
+		msg = af.Name + " is unblocked; their referral links track again."
+	case af.Status == app.StatusBlocked:
+		msg = af.Name + " is blocked: they cannot sign in and their referral links stop tracking."
+	}
+	u.admin.flash(c, "success", msg)
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/affiliates/"+af.ID))
+}
+
+func (u *UI) affiliateEnroll(c echo.Context) error {
+	var f enrollForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	var fe FormErrors
+	if strings.TrimSpace(f.ProgramID) == "" {
+		fe = FormErrors{"program_id": "Choose a program."}
+	} else {
+		e, p, err := u.app.Enroll(f.ProgramID, id, f.Code)
+		if err == nil {
+			u.admin.flash(c, "success", "Added to “"+p.Name+"” with referral code "+e.Code+".")
+			return c.Redirect(http.StatusSeeOther, "/affiliates/"+id+"#programs")
+		}
+		if fe, err = formErrors(err); err != nil {
+			return err
+		}
+	}
+	v, err := u.affiliateView(id)
+	if err != nil {
+		return err
+	}
+	v.Enroll, v.EnrollErrors = f, friendlyErrors(fe)
+	return u.adminPage(c, http.StatusUnprocessableEntity, "admin/affiliate", v.Affiliate.Name, "affiliates", v)
+}
+
+func (u *UI) affiliateInvite(c echo.Context) error {
+	af, err := u.app.Affiliate(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	link, err := u.app.IssueInvite(af.ID)
+	if err != nil {
+		return err
+	}
+	id := af.ID
+	u.keepOnce(c, onceInvite+id, link)
+	u.admin.flash(c, "success", "New invite link ready. Copy it below and send it to "+af.Name+"; it works for 7 days.")
+	return c.Redirect(http.StatusSeeOther, "/affiliates/"+id+"#invite")
+}
+
+// One-time values: a fresh invite link or API key is made by a POST and
+// shown once by the GET after the redirect, so reloading neither repeats
+// the action nor shows the secret again. They wait in the admin session,
+// whose cookie is encrypted.
+const (
+	onceInvite = "once:invite:"
+	onceAPIKey = "once:apikey"
+)
+
+func (u *UI) keepOnce(c echo.Context, key, value string) {
+	s := u.admin.get(c)
+	s.Values[key] = value
+	_ = u.admin.save(c, s)
+}
+
+func (u *UI) takeOnce(c echo.Context, key string) string {
+	s := u.admin.get(c)
+	v, ok := s.Values[key].(string)
+	if !ok {
+		return ""
+	}
+	delete(s.Values, key)
+	_ = u.admin.save(c, s)
+	return v
+}

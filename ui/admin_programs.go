@@ -1,0 +1,361 @@
+package ui
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/store"
+)
+
+// The merchant's Programs pages: list, create, edit (settings, join link,
+// enrolled affiliates), enrol and delete.
+
+// routesAdmin registers the Programs, Affiliates and Settings pages on the
+// signed-in admin group.
+func (u *UI) routesAdmin(admin *echo.Group) {
+	admin.GET("/programs", u.programsList)
+	admin.GET("/programs/new", u.programNewForm)
+	admin.POST("/programs", u.programCreate)
+	admin.GET("/programs/:id", u.programEditForm)
+	admin.POST("/programs/:id", u.programUpdate)
+	admin.POST("/programs/:id/affiliates", u.programEnroll)
+	admin.GET("/programs/:id/delete", u.programDeleteConfirm)
+	admin.POST("/programs/:id/delete", u.programDelete)
+	u.routesAffiliates(admin)
+	u.routesSettings(admin)
+}
+
+// programForm is the settings form of a program, as typed. Numbers stay
+// strings so that "abc" is a field message, not a bind error; toggles are
+// strings because an unchecked box sends nothing: on this form every toggle
+// is present, so absence means off.
+type programForm struct {
+	Name            string `form:"name"`
+	Description     string `form:"description"`
+	LandingURL      string `form:"landing_url"`
+	CookieDays      string `form:"cookie_days"`
+	Attribution     string `form:"attribution"`
+	CommissionType  string `form:"commission_type"`
+	CommissionValue string `form:"commission_value"`
+	Currency        string `form:"currency"`
+	TrackLeads      string `form:"track_leads"`
+	ShareLeads      string `form:"share_leads"`
+	SharePurchasers string `form:"share_purchasers"`
+	AutoApprove     string `form:"auto_approve"`
+}
+
+// checked reads a checkbox value: the box sends "true" (or a browser's "on").
+func checked(v string) bool { return v == "true" || v == "on" || v == "1" }
+
+func boolValue(b bool) string {
+	if b {
+		return "true"
+	}
+	return ""
+}
+
+// newProgramForm holds the defaults a new program starts from.
+func newProgramForm() programForm {
+	return programForm{
+		CookieDays:     strconv.Itoa(app.DefaultCookieDays),
+		Attribution:    app.AttributionLast,
+		CommissionType: app.CommissionPercent,
+		Currency:       "USD",
+	}
+}
+
+// programFormFrom fills the form from a stored program.
+func programFormFrom(p *store.Program) programForm {
+	return programForm{
+		Name:            p.Name,
+		Description:     p.Description,
+		LandingURL:      p.LandingURL,
+		CookieDays:      strconv.Itoa(p.CookieDays),
+		Attribution:     p.Attribution,
+		CommissionType:  p.CommissionType,
+		CommissionValue: app.CommissionValueString(p),
+		Currency:        p.Currency,
+		TrackLeads:      boolValue(p.TrackLeads),
+		ShareLeads:      boolValue(p.ShareLeads),
+		SharePurchasers: boolValue(p.SharePurchasers),
+		AutoApprove:     boolValue(p.AutoApprove),
+	}
+}
+
+// normalize turns each toggle into "true" or "" so the template can test it.
+func (f *programForm) normalize() {
+	for _, t := range []*string{&f.TrackLeads, &f.ShareLeads, &f.SharePurchasers, &f.AutoApprove} {
+		*t = boolValue(checked(*t))
+	}
+}
+
+// input turns the form into the app's input; every field is given, so an
+// edit writes the whole form (a toggle switched off is saved as off).
+func (f programForm) input() (app.ProgramInput, FormErrors) {
+	days, err := strconv.Atoi(strings.TrimSpace(f.CookieDays))
+	if err != nil {
+		return app.ProgramInput{}, FormErrors{"cookie_days": "Cookie window must be a whole number of days, from 1 to 365."}
+	}
+	in := app.ProgramInput{
+		Name:            &f.Name,
+		Description:     &f.Description,
+		LandingURL:      &f.LandingURL,
+		CookieDays:      &days,
+		Attribution:     &f.Attribution,
+		CommissionType:  &f.CommissionType,
+		CommissionValue: &f.CommissionValue,
+		TrackLeads:      new(checked(f.TrackLeads)),
+		ShareLeads:      new(checked(f.ShareLeads)),
+		SharePurchasers: new(checked(f.SharePurchasers)),
+		AutoApprove:     new(checked(f.AutoApprove)),
+	}
+	// An emptied currency keeps the current one (USD for a new program).
+	if cur := strings.TrimSpace(f.Currency); cur != "" {
+		in.Currency = &cur
+	}
+	return in, nil
+}
+
+// programRow is one line of the Programs list.
+type programRow struct {
+	*store.Program
+	Affiliates int
+	JoinURL    string
+}
+
+type programsView struct {
+	Programs []programRow
+}
+
+// enrolledRow is an affiliate of a program with its code and link.
+type enrolledRow struct {
+	AffiliateID string
+	Name        string
+	Email       string
+	Status      string
+	Code        string
+	Link        string
+}
+
+// enrollForm enrols an affiliate in a program; a blank code is generated.
+type enrollForm struct {
+	AffiliateID string `form:"affiliate_id"`
+	ProgramID   string `form:"program_id"`
+	Code        string `form:"code"`
+}
+
+type programView struct {
+	New          bool
+	ID           string
+	Form         programForm
+	Errors       FormErrors
+	Program      *store.Program
+	JoinURL      string
+	Enrolled     []enrolledRow
+	Candidates   []*store.Affiliate // affiliates not yet in the program
+	Enroll       enrollForm
+	EnrollErrors FormErrors
+}
+
+func (u *UI) joinURL(programID string) string { return u.app.Config.BaseURL + "/join/" + programID }
+
+func (u *UI) programsList(c echo.Context) error {
+	programs, err := u.app.Programs()
+	if err != nil {
+		return err
+	}
+	v := programsView{Programs: make([]programRow, 0, len(programs))}
+	for _, p := range programs {
+		es, err := u.app.EnrollmentsOfProgram(p.ID)
+		if err != nil {
+			return err
+		}
+		v.Programs = append(v.Programs, programRow{Program: p, Affiliates: len(es), JoinURL: u.joinURL(p.ID)})
+	}
+	return u.adminPage(c, http.StatusOK, "admin/programs", "Programs", "programs", v)
+}
+
+func (u *UI) programNewForm(c echo.Context) error {
+	return u.adminPage(c, http.StatusOK, "admin/program_form", "New program", "programs", &programView{New: true, Form: newProgramForm()})
+}
+
+func (u *UI) programCreate(c echo.Context) error {
+	var f programForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	f.normalize()
+	in, fe := f.input()
+	if fe == nil {
+		p, err := u.app.CreateProgram(in)
+		if err == nil {
+			u.admin.flash(c, "success", "Program “"+p.Name+"” created. Share its join link or add affiliates below.")
+			return c.Redirect(http.StatusSeeOther, "/programs/"+p.ID)
+		}
+		if fe, err = formErrors(err); err != nil {
+			return err
+		}
+	}
+	return u.adminPage(c, http.StatusUnprocessableEntity, "admin/program_form", "New program", "programs",
+		&programView{New: true, Form: f, Errors: friendlyErrors(fe)})
+}
+
+// programView loads what the edit page shows besides the form.
+func (u *UI) programView(id string) (*programView, error) {
+	p, err := u.app.Program(id)
+	if err != nil {
+		return nil, err
+	}
+	es, err := u.app.EnrollmentsOfProgram(id)
+	if err != nil {
+		return nil, err
+	}
+	affiliates, err := u.app.Affiliates()
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*store.Affiliate, len(affiliates))
+	for _, af := range affiliates {
+		byID[af.ID] = af
+	}
+	v := &programView{ID: p.ID, Program: p, Form: programFormFrom(p), JoinURL: u.joinURL(p.ID)}
+	for _, e := range es {
+		row := enrolledRow{AffiliateID: e.AffiliateID, Code: e.Code, Link: app.ReferralLink(p, e.Code)}
+		if af := byID[e.AffiliateID]; af != nil {
+			row.Name, row.Email, row.Status = af.Name, af.Email, af.Status
+			delete(byID, e.AffiliateID)
+		}
+		v.Enrolled = append(v.Enrolled, row)
+	}
+	for _, af := range affiliates {
+		if byID[af.ID] != nil {
+			v.Candidates = append(v.Candidates, af)
+		}
+	}
+	return v, nil
+}
+
+func (u *UI) programEditForm(c echo.Context) error {
+	v, err := u.programView(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return u.adminPage(c, http.StatusOK, "admin/program_form", v.Program.Name, "programs", v)
+}
+
+func (u *UI) programUpdate(c echo.Context) error {
+	var f programForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	f.normalize()
+	id := c.Param("id")
+	in, fe := f.input()
+	if fe == nil {
+		p, err := u.app.UpdateProgram(id, in)
+		if err == nil {
+			u.admin.flash(c, "success", "Settings saved.")
+			return c.Redirect(http.StatusSeeOther, "/programs/"+p.ID)
+		}
+		if fe, err = formErrors(err); err != nil {
+			return err
+		}
+	}
+	v, err := u.programView(id)
+	if err != nil {
+		return err
+	}
+	v.Form, v.Errors = f, friendlyErrors(fe)
+	return u.adminPage(c, http.StatusUnprocessableEntity, "admin/program_form", v.Program.Name, "programs", v)
+}
+
+func (u *UI) programEnroll(c echo.Context) error {
+	var f enrollForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	var fe FormErrors
+	if strings.TrimSpace(f.AffiliateID) == "" {
+		fe = FormErrors{"affiliate_id": "Choose an affiliate to add."}
+	} else {
+		e, p, err := u.app.Enroll(id, f.AffiliateID, f.Code)
+		if err == nil {
+			u.admin.flash(c, "success", "Affiliate added to “"+p.Name+"” with referral code "+e.Code+".")
+			return c.Redirect(http.StatusSeeOther, "/programs/"+id+"#affiliates")
+		}
+		if fe, err = formErrors(err); err != nil {
+			return err
+		}
+	}
+	v, err := u.programView(id)
+	if err != nil {
+		return err
+	}
+	v.Enroll, v.EnrollErrors = f, friendlyErrors(fe)
+	return u.adminPage(c, http.StatusUnprocessableEntity, "admin/program_form", v.Program.Name, "programs", v)
+}
+
+type programDeleteView struct {
+	Program    *store.Program
+	Affiliates int
+}
+
+func (u *UI) programDeleteConfirm(c echo.Context) error {
+	p, err := u.app.Program(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	es, err := u.app.EnrollmentsOfProgram(p.ID)
+	if err != nil {
+		return err
+	}
+	return u.adminPage(c, http.StatusOK, "admin/program_delete", "Delete "+p.Name, "programs", programDeleteView{Program: p, Affiliates: len(es)})
+}
+
+func (u *UI) programDelete(c echo.Context) error {
+	p, err := u.app.Program(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := u.app.DeleteProgram(p.ID); err != nil {
+		return err
+	}
+	u.admin.flash(c, "success", "Program “"+p.Name+"” deleted. Its referral links no longer track; past leads and purchases are kept.")
+	return c.Redirect(http.StatusSeeOther, "/programs")
+}
+
+// friendlyErrors rewrites the app's messages for people: the app names
+// fields as the API does ("cookie_days must be…"), the form by its labels.
+func friendlyErrors(fe FormErrors) FormErrors {
+	if fe == nil {
+		return nil
+	}
+	out := make(FormErrors, len(fe))
+	for field, msg := range fe {
+		for _, l := range []struct{ field, label string }{
+			{"landing_url", "Landing page URL"}, {"cookie_days", "Cookie window"},
+			{"commission_value", "Commission"}, {"commission_type", "Commission type"},
+			{"attribution", "Attribution"}, {"currency", "Currency"}, {"description", "Description"},
+			{"name", "Name"}, {"email", "Email"}, {"status", "Status"}, {"password", "Password"},
+			{"code", "Referral code"}, {"referral code", "Referral code"},
+		} {
+			if rest, ok := strings.CutPrefix(msg, l.field+" "); ok {
+				msg = l.label + " " + rest
+				break
+			}
+		}
+		if msg == "" {
+			continue
+		}
+		if !strings.HasSuffix(msg, ".") {
+			msg += "."
+		}
+		out[field] = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return out
+}
