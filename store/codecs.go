@@ -132,6 +132,10 @@ type Rollup struct {
 	Purchases int64 // every purchase, refunded ones included
 	Refunds   int64
 	Money     []RollupMoney // paid (not refunded) purchases, per currency
+
+	// refunded carries a refunded purchase's money in a delta to the
+	// per-scope tallies (tally.go); rollups do not store it.
+	refunded []RollupMoney
 }
 
 // RollupMoney is a per-currency total of paid purchases.
@@ -181,6 +185,15 @@ func (r *Rollup) Add(o *Rollup) {
 	r.Refunds += o.Refunds
 	for _, m := range o.Money {
 		r.addMoney(m.Currency, m.Amount, m.Commission)
+	}
+	// Sorted, without zero entries: the same purchases give the same bytes
+	// whatever order they were added in (reindex is compared with the live path).
+	if len(r.Money) > 0 {
+		if m := mergeMoney(r.Money, nil); m != nil {
+			r.Money = m
+		} else {
+			r.Money = r.Money[:0]
+		}
 	}
 }
 

@@ -71,7 +71,7 @@ func (tx *Tx) putDerived(old, new []derivedKey) error {
 func (db *DB) Reindex(progress func(kind string, done int)) error {
 	// Drop every derived prefix first.
 	for _, p := range allPrefixes {
-		if p[0] != 'u' && p[0] != 'i' && p != pRollup {
+		if p[0] != 'u' && p[0] != 'i' && p[0] != 't' && p != pRollup {
 			continue
 		}
 		if err := db.bdb.DropPrefix([]byte(p)); err != nil {

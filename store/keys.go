@@ -78,6 +78,8 @@ var allPrefixes = []string{
 	iPurchaseByAffProgram, iPurchaseByEmail, iEndpointByAffiliate, iMessageDue,
 	iMessageByEndpoint, iMessageAll, iExportByOwner, iExportByExpiry,
 	iMessageByEmail,
+	iLeadSearch, iLeadAffSearch, iPurchaseSearch, iPurchaseAffSearch,
+	tAll, tProgram, tAffiliate, tAffProgram, tDayAffiliate, tBlock,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -171,3 +173,28 @@ func messageAllKey(t time.Time, msg string) []byte { return key(iMessageAll).tim
 func messageByEmailKey(email string, t time.Time, msg string) []byte {
 	return key(iMessageByEmail).str(NormEmail(email)).time(t).id(msg)
 }
+
+// Merchant views at scale (store/search.go, store/tally.go, store/query.go).
+const (
+	// Search indexes: one key per record and day, ordered by email within
+	// the day, carrying the fields lists filter on, so an email-prefix or
+	// status filter is answered from keys alone, newest day first.
+	iLeadSearch        = "i-lead-q:"  // <day><email>\0<time><program id><affiliate id><lead id>
+	iLeadAffSearch     = "i-lead-aq:" // <affiliate id><day><email>\0<time><program id><lead id>
+	iPurchaseSearch    = "i-pur-q:"   // <day><email>\0<purchased_at><program id><affiliate id|NoAffiliate><status><purchase id>
+	iPurchaseAffSearch = "i-pur-aq:"  // <affiliate id><day><email>\0<purchased_at><program id><status><purchase id>
+
+	// Tallies: per-scope daily totals (a Tally), kept on write next to the
+	// r: rollups, so counts, totals and dashboards read one key per day.
+	tAll          = "t-all:" // <day>
+	tProgram      = "t-prg:" // <program id><day>
+	tAffiliate    = "t-aff:" // <affiliate id|NoAffiliate><day>
+	tAffProgram   = "t-ap:"  // <affiliate id|NoAffiliate><program id><day>
+	tDayAffiliate = "t-da:"  // <day><affiliate id|NoAffiliate> (all programs)
+	tBlock        = "t-blk:" // <block (day/BlockDays)><program id|AllPrograms><affiliate id|NoAffiliate>
+)
+
+func exportByOwnerKey(owner string, t time.Time, id string) []byte {
+	return key(iExportByOwner).str(owner).time(t).id(id)
+}
+func exportByExpiryKey(t time.Time, id string) []byte { return key(iExportByExpiry).time(t).id(id) }

@@ -103,7 +103,7 @@ func (l *Lead) derived() []derivedKey {
 			indexEntry(key(iLeadByAffiliate).id(l.AffiliateID).time(l.CreatedAt).id(l.ID)),
 			indexEntry(key(iLeadByAffProgram).id(l.AffiliateID).id(l.ProgramID).time(l.CreatedAt).id(l.ID)))
 	}
-	return d
+	return append(d, l.searchKeys()...) // search.go
 }
 
 // InsertLead stores a new lead. A lead with the same email in the same
@@ -165,7 +165,7 @@ func (p *Purchase) derived() []derivedKey {
 			indexEntry(key(iPurchaseByAffiliate).id(p.AffiliateID).time(t).id(p.ID)),
 			indexEntry(key(iPurchaseByAffProgram).id(p.AffiliateID).id(p.ProgramID).time(t).id(p.ID)))
 	}
-	return d
+	return append(d, p.searchKeys()...) // search.go
 }
 
 // contribution is what the purchase adds to its day's rollup, times sign.
@@ -173,6 +173,7 @@ func (p *Purchase) contribution(sign int64) *Rollup {
 	r := &Rollup{Purchases: sign}
 	if p.Status == "refunded" {
 		r.Refunds = sign
+		r.refunded = []RollupMoney{{Currency: p.Currency, Amount: sign * p.Amount, Commission: sign * p.Commission}}
 	} else {
 		r.Money = []RollupMoney{{Currency: p.Currency, Amount: sign * p.Amount, Commission: sign * p.Commission}}
 	}
@@ -244,8 +245,12 @@ func (tx *Tx) addRollup(t time.Time, programID, affiliateID string, delta *Rollu
 		}
 	}
 	r.Add(delta)
-	tx.set(k, r.marshal())
-	return nil
+	if r.Clicks == 0 && r.Leads == 0 && r.Purchases == 0 && r.Refunds == 0 && len(r.Money) == 0 {
+		tx.del(k) // nothing left: a reindex would not write this key either
+	} else {
+		tx.set(k, r.marshal())
+	}
+	return tx.addTallies(DayNumber(t), programID, affiliateID, delta) // tally.go
 }
 
 // Rollups calls fn for every stored rollup of the days from..to (both

@@ -1,0 +1,335 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// Every CSV Spiffy writes — the API's streamed .csv endpoints, the admin's
+// background exports and the affiliate portal's downloads — goes through this
+// file, so they all share one dialect (contract §6):
+//
+//   - RFC 4180: comma separated, CRLF line ends, fields holding a comma, a
+//     double quote, CR or LF are quoted with inner quotes doubled;
+//   - UTF-8 without BOM, with a header row;
+//   - times RFC3339 UTC, whole seconds; money as decimal strings;
+//   - program and affiliate as names, purchased as yes/no;
+//   - formula guard: a cell that begins with = + - @, tab or CR gets a
+//     leading ' so spreadsheets show it as text instead of running it.
+//
+// The row types below carry gocsv tags, so gocsv (or any RFC 4180 reader)
+// reads the files back into them; the writer itself is hand-rolled because a
+// reflection-based marshaller is the bottleneck of a million-row export.
+
+// CSVView selects a column set: what the merchant sees or what an affiliate
+// sees of its own referrals.
+type CSVView int
+
+const (
+	// CSVMerchant is the API and admin column set (contract §4).
+	CSVMerchant CSVView = iota
+	// CSVPortal is the affiliate portal column set (contract §6).
+	CSVPortal
+)
+
+// LeadCSVRow is one lead row in the merchant column set; portal files carry
+// the same names minus affiliate.
+type LeadCSVRow struct {
+	CreatedAt    string `csv:"created_at"`
+	Email        string `csv:"email"`
+	Name         string `csv:"name"`
+	Program      string `csv:"program"`
+	Affiliate    string `csv:"affiliate"`
+	ReferralCode string `csv:"referral_code"`
+	SubID        string `csv:"sub_id"`
+	Purchased    string `csv:"purchased"`
+}
+
+// PurchaseCSVRow is one purchase row in the merchant column set; portal
+// files carry a subset of these names.
+type PurchaseCSVRow struct {
+	PurchasedAt  string `csv:"purchased_at"`
+	OrderID      string `csv:"order_id"`
+	Email        string `csv:"email"`
+	Name         string `csv:"name"`
+	Product      string `csv:"product"`
+	Amount       string `csv:"amount"`
+	Currency     string `csv:"currency"`
+	Commission   string `csv:"commission"`
+	Status       string `csv:"status"`
+	Program      string `csv:"program"`
+	Affiliate    string `csv:"affiliate"`
+	ReferralCode string `csv:"referral_code"`
+	SubID        string `csv:"sub_id"`
+}
+
+// LeadCSVColumns returns the header of a leads file in the given view.
+func LeadCSVColumns(v CSVView) []string {
+	if v == CSVPortal {
+		return []string{"created_at", "email", "name", "program", "referral_code", "sub_id", "purchased"}
+	}
+	return []string{"created_at", "email", "name", "program", "affiliate", "referral_code", "sub_id", "purchased"}
+}
+
+// PurchaseCSVColumns returns the header of a purchases file in the given view.
+func PurchaseCSVColumns(v CSVView) []string {
+	if v == CSVPortal {
+		return []string{"purchased_at", "order_id", "email", "name", "product", "amount", "currency", "commission", "status", "sub_id"}
+	}
+	return []string{"purchased_at", "order_id", "email", "name", "product", "amount", "currency", "commission", "status",
+		"program", "affiliate", "referral_code", "sub_id"}
+}
+
+// CSVWriter writes RFC 4180 records with Spiffy's formula guard. It buffers;
+// call Flush at the end. After the first error every call returns it.
+type CSVWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+// NewCSVWriter writes to w through a 64 KB buffer.
+func NewCSVWriter(w io.Writer) *CSVWriter {
+	return &CSVWriter{w: bufio.NewWriterSize(w, 64<<10)}
+}
+
+// Write writes one record (a header or a row).
+func (c *CSVWriter) Write(cells ...string) error {
+	if c.err != nil {
+		return c.err
+	}
+	for i, cell := range cells {
+		if i > 0 {
+			c.w.WriteByte(',')
+		}
+		c.cell(cell)
+	}
+	_, c.err = c.w.WriteString("\r\n")
+	return c.err
+}
+
+// Flush writes out what is buffered.
+func (c *CSVWriter) Flush() error {
+	if c.err != nil {
+		return c.err
+	}
+	c.err = c.w.Flush()
+	return c.err
+}
+
+func (c *CSVWriter) cell(s string) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	guard := len(s) > 0 && strings.IndexByte("=+-@\t\r", s[0]) >= 0
+	if !strings.ContainsAny(s, ",\"\r\n") {
+		if guard {
+			c.w.WriteByte('\'')
+		}
+		c.w.WriteString(s)
+		return
+	}
+	c.w.WriteByte('"')
+	if guard {
+		c.w.WriteByte('\'')
+	}
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			c.w.WriteString(s)
+			break
+		}
+		c.w.WriteString(s[:i+1])
+		c.w.WriteByte('"')
+		s = s[i+1:]
+	}
+	c.w.WriteByte('"')
+}
+
+// CSVNames turns program and affiliate ids into the names CSV files show.
+// It caches what it has looked up, so an export reads each program and
+// affiliate once.
+type CSVNames struct {
+	programs   map[string]string
+	affiliates map[string]string
+}
+
+// NewCSVNames returns an empty cache.
+func NewCSVNames() *CSVNames {
+	return &CSVNames{programs: map[string]string{}, affiliates: map[string]string{}}
+}
+
+// Program returns the program's name ("" when it no longer exists).
+func (n *CSVNames) Program(tx *store.Tx, id string) string {
+	if id == "" {
+		return ""
+	}
+	name, ok := n.programs[id]
+	if !ok {
+		if p, err := tx.Program(id); err == nil {
+			name = p.Name
+		}
+		n.programs[id] = name
+	}
+	return name
+}
+
+// Affiliate returns the affiliate's name ("" when unattributed or gone).
+func (n *CSVNames) Affiliate(tx *store.Tx, id string) string {
+	if id == "" {
+		return ""
+	}
+	name, ok := n.affiliates[id]
+	if !ok {
+		if af, err := tx.Affiliate(id); err == nil {
+			name = af.Name
+		}
+		n.affiliates[id] = name
+	}
+	return name
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// LeadCSV writes leads in one view. Make it with NewLeadCSV (which writes
+// the header), call Write per lead inside a read transaction, then Flush.
+type LeadCSV struct {
+	cw    *CSVWriter
+	view  CSVView
+	names *CSVNames
+	cells []string
+}
+
+// NewLeadCSV writes the header of a leads file to w.
+func NewLeadCSV(w io.Writer, view CSVView) (*LeadCSV, error) {
+	x := &LeadCSV{cw: NewCSVWriter(w), view: view, names: NewCSVNames(), cells: make([]string, 0, 8)}
+	return x, x.cw.Write(LeadCSVColumns(view)...)
+}
+
+// Row returns the lead as a merchant-view row (names resolved through tx).
+func (x *LeadCSV) Row(tx *store.Tx, l *store.Lead) LeadCSVRow {
+	return LeadCSVRow{
+		CreatedAt: RFC3339(l.CreatedAt), Email: l.Email, Name: l.Name,
+		Program: x.names.Program(tx, l.ProgramID), Affiliate: x.names.Affiliate(tx, l.AffiliateID),
+		ReferralCode: l.Code, SubID: l.SubID, Purchased: yesNo(l.PurchaseID != ""),
+	}
+}
+
+// Write writes one lead.
+func (x *LeadCSV) Write(tx *store.Tx, l *store.Lead) error {
+	r := x.Row(tx, l)
+	c := append(x.cells[:0], r.CreatedAt, r.Email, r.Name, r.Program)
+	if x.view == CSVMerchant {
+		c = append(c, r.Affiliate)
+	}
+	c = append(c, r.ReferralCode, r.SubID, r.Purchased)
+	return x.cw.Write(c...)
+}
+
+// Flush writes out what is buffered.
+func (x *LeadCSV) Flush() error { return x.cw.Flush() }
+
+// PurchaseCSV writes purchases in one view, like LeadCSV.
+type PurchaseCSV struct {
+	cw    *CSVWriter
+	view  CSVView
+	names *CSVNames
+	cells []string
+}
+
+// NewPurchaseCSV writes the header of a purchases file to w.
+func NewPurchaseCSV(w io.Writer, view CSVView) (*PurchaseCSV, error) {
+	x := &PurchaseCSV{cw: NewCSVWriter(w), view: view, names: NewCSVNames(), cells: make([]string, 0, 13)}
+	return x, x.cw.Write(PurchaseCSVColumns(view)...)
+}
+
+// Row returns the purchase as a merchant-view row (names resolved through tx).
+func (x *PurchaseCSV) Row(tx *store.Tx, p *store.Purchase) PurchaseCSVRow {
+	return PurchaseCSVRow{
+		PurchasedAt: RFC3339(p.PurchasedAt), OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
+		Amount: FormatMoney(p.Amount, p.Currency), Currency: p.Currency, Commission: FormatMoney(p.Commission, p.Currency),
+		Status: p.Status, Program: x.names.Program(tx, p.ProgramID), Affiliate: x.names.Affiliate(tx, p.AffiliateID),
+		ReferralCode: p.Code, SubID: p.SubID,
+	}
+}
+
+// Write writes one purchase.
+func (x *PurchaseCSV) Write(tx *store.Tx, p *store.Purchase) error {
+	r := x.Row(tx, p)
+	c := append(x.cells[:0], r.PurchasedAt, r.OrderID, r.Email, r.Name, r.Product, r.Amount, r.Currency, r.Commission, r.Status)
+	if x.view == CSVMerchant {
+		c = append(c, r.Program, r.Affiliate, r.ReferralCode)
+	}
+	c = append(c, r.SubID)
+	return x.cw.Write(c...)
+}
+
+// Flush writes out what is buffered.
+func (x *PurchaseCSV) Flush() error { return x.cw.Flush() }
+
+// csvProgressEvery is how often (in rows) the progress callback runs.
+const csvProgressEvery = 4096
+
+// WriteLeadsCSV streams every lead matching q (its Cursor and Limit are
+// ignored), newest first, as a CSV file in the given view. The store reads
+// in chunked read transactions (store.StreamLeads), so tracking writes are
+// never held up however long the file. progress, when not nil, is called
+// every few thousand rows with the rows written so far. It stops with ctx's
+// error when ctx ends.
+//
+// The portal calls it with q.AffiliateID set to the signed-in affiliate and
+// view CSVPortal.
+func (a *App) WriteLeadsCSV(ctx context.Context, w io.Writer, q store.LeadQuery, view CSVView, progress func(rows int64)) (int64, error) {
+	x, err := NewLeadCSV(w, view)
+	if err != nil {
+		return 0, fmt.Errorf("app: leads csv: %w", err)
+	}
+	var rows int64
+	err = a.DB.StreamLeads(ctx, q, func(tx *store.Tx, l *store.Lead) error {
+		rows++
+		if progress != nil && rows%csvProgressEvery == 0 {
+			progress(rows)
+		}
+		return x.Write(tx, l)
+	})
+	if err == nil {
+		err = x.Flush()
+	}
+	if err != nil {
+		return rows, fmt.Errorf("app: leads csv: %w", err)
+	}
+	return rows, nil
+}
+
+// WritePurchasesCSV is WriteLeadsCSV for purchases (newest purchased_at first).
+func (a *App) WritePurchasesCSV(ctx context.Context, w io.Writer, q store.PurchaseQuery, view CSVView, progress func(rows int64)) (int64, error) {
+	x, err := NewPurchaseCSV(w, view)
+	if err != nil {
+		return 0, fmt.Errorf("app: purchases csv: %w", err)
+	}
+	var rows int64
+	err = a.DB.StreamPurchases(ctx, q, func(tx *store.Tx, p *store.Purchase) error {
+		rows++
+		if progress != nil && rows%csvProgressEvery == 0 {
+			progress(rows)
+		}
+		return x.Write(tx, p)
+	})
+	if err == nil {
+		err = x.Flush()
+	}
+	if err != nil {
+		return rows, fmt.Errorf("app: purchases csv: %w", err)
+	}
+	return rows, nil
+}
