@@ -165,10 +165,12 @@ func (l *ipLimiter) allow(ip string) bool {
 
 // evict drops the buckets that have refilled completely: such a bucket
 // behaves exactly like a new one, so forgetting it changes nothing. If the
-// map is still too full (a flood from many addresses), arbitrary entries go
-// until it is three quarters full; a dropped address only gets a fresh
-// bucket, which errs towards letting its requests through. Each eviction
-// frees at least a quarter of the map, so its cost is amortised.
+// map is still too full (a flood from many addresses), it drops buckets that
+// still hold a token, then any, until the map is three quarters full: an
+// address that is being throttled right now is the last to be forgotten,
+// and a forgotten one only gets a fresh bucket, which errs towards letting
+// its requests through. Each eviction frees a quarter of the map, so its
+// cost is amortised over the inserts that refill it.
 func (l *ipLimiter) evict(now time.Time) {
 	full := float64(l.burst)
 	for ip, lim := range l.m {
@@ -176,9 +178,18 @@ func (l *ipLimiter) evict(now time.Time) {
 			delete(l.m, ip)
 		}
 	}
+	target := l.max * 3 / 4
+	for ip, lim := range l.m {
+		if len(l.m) <= target {
+			return
+		}
+		if lim.TokensAt(now) >= 1 {
+			delete(l.m, ip)
+		}
+	}
 	for ip := range l.m {
-		if len(l.m) < l.max*3/4 {
-			break
+		if len(l.m) <= target {
+			return
 		}
 		delete(l.m, ip)
 	}
