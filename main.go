@@ -157,6 +157,17 @@ func run(args []string, stdin io.Reader, stdout io.Writer, environ []string) err
 		}
 		return usageErr("%v", err)
 	}
+	// "--listen --data-dir x" parses as listen="--data-dir": no value of ours
+	// starts with "--", so that is a flag given without its value.
+	var missing string
+	fs.Visit(func(f *flag.Flag) {
+		if missing == "" && strings.HasPrefix(f.Value.String(), "--") {
+			missing = f.Name
+		}
+	})
+	if missing != "" {
+		return usageErr("flag needs an argument: --%s", missing)
+	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}

@@ -236,7 +236,8 @@ func LoadConfig(file string, env []string, flags map[string]string) (Config, err
 		}
 		var tree map[string]any
 		if err := yaml.Unmarshal(raw, &tree); err != nil {
-			return c, &ConfigError{Source: "config file " + file, Err: fmt.Errorf("unreadable YAML: %v", err)}
+			oneLine := strings.Join(strings.Fields(err.Error()), " ")
+			return c, &ConfigError{Source: "config file " + file, Err: fmt.Errorf("unreadable YAML: %s", oneLine)}
 		}
 		flat := map[string]string{}
 		if err := flatten("", tree, flat); err != nil {

@@ -1,0 +1,280 @@
+package app_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/apptest"
+)
+
+func TestAPIKeyAuth(t *testing.T) {
+	env := apptest.New(t)
+	cases := []struct {
+		name   string
+		header string
+		status int
+	}{
+		{"no header", "", http.StatusUnauthorized},
+		{"not bearer", "Basic abc", http.StatusUnauthorized},
+		{"unknown key", "Bearer spf_unknown", http.StatusUnauthorized},
+		{"garbage", "Bearer \x7f", http.StatusUnauthorized},
+		{"valid", "Bearer " + env.APIKey, http.StatusOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var h []string
+			if tc.header != "" {
+				h = []string{"Authorization", tc.header}
+			}
+			rec := env.Request(http.MethodGet, "/api/v1/programs", nil, h...)
+			apptest.Expect(t, rec, tc.status)
+			if tc.status == http.StatusUnauthorized {
+				body := apptest.Decode[app.ErrorBody](t, rec)
+				if body.Error != "unauthorized" || body.Message == "" {
+					t.Fatalf("body %+v", body)
+				}
+			}
+		})
+	}
+	// A revoked key stops working at once.
+	k, secret, err := env.App.CreateAPIKey("temp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apptest.Expect(t, env.Request(http.MethodGet, "/api/v1/programs", nil, "Authorization", "Bearer "+secret), http.StatusOK)
+	if err := env.App.RevokeAPIKey(k.ID); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Expect(t, env.Request(http.MethodGet, "/api/v1/programs", nil, "Authorization", "Bearer "+secret), http.StatusUnauthorized)
+}
+
+func TestProgramsAPI(t *testing.T) {
+	env := apptest.New(t)
+	rec := env.API(http.MethodPost, "/programs", map[string]any{
+		"name": "Pro Plan", "landing_url": "https://shop.example.com/pricing", "cookie_days": 60,
+		"attribution": "first_click", "track_leads": true, "share_leads": true,
+		"commission_type": "flat", "commission_value": "5", "currency": "eur",
+	})
+	apptest.Expect(t, rec, http.StatusCreated)
+	p := apptest.Decode[app.ProgramJSON](t, rec)
+	want := app.ProgramJSON{ID: p.ID, Name: "Pro Plan", LandingURL: "https://shop.example.com/pricing", CookieDays: 60,
+		Attribution: "first_click", TrackLeads: true, ShareLeads: true, CommissionType: "flat", CommissionValue: "5.00",
+		Currency: "EUR", CreatedAt: p.CreatedAt}
+	if p != want {
+		t.Fatalf("created\n%+v\nwant\n%+v", p, want)
+	}
+
+	// Defaults.
+	rec = env.API(http.MethodPost, "/programs", map[string]any{"name": "Basic", "landing_url": "https://shop.example.com/"})
+	apptest.Expect(t, rec, http.StatusCreated)
+	d := apptest.Decode[app.ProgramJSON](t, rec)
+	if d.CookieDays != 30 || d.Attribution != "last_click" || d.TrackLeads || d.ShareLeads || d.SharePurchasers || d.AutoApprove ||
+		d.CommissionType != "percent" || d.Currency != "USD" {
+		t.Fatalf("defaults: %+v", d)
+	}
+
+	// PATCH changes only what is given.
+	rec = env.API(http.MethodPatch, "/programs/"+p.ID, map[string]any{"share_purchasers": true, "track_leads": false})
+	apptest.Expect(t, rec, http.StatusOK)
+	got := apptest.Decode[app.ProgramJSON](t, rec)
+	if !got.SharePurchasers || got.TrackLeads || !got.ShareLeads || got.CookieDays != 60 || got.Name != "Pro Plan" {
+		t.Fatalf("patched: %+v", got)
+	}
+	rec = env.API(http.MethodPatch, "/programs/"+p.ID, map[string]any{"commission_type": "percent", "commission_value": "12.5"})
+	apptest.Expect(t, rec, http.StatusOK)
+	if got := apptest.Decode[app.ProgramJSON](t, rec); got.CommissionValue != "12.5" || got.CommissionType != "percent" {
+		t.Fatalf("commission: %+v", got)
+	}
+
+	// GET one, list newest first with pagination.
+	apptest.Expect(t, env.API(http.MethodGet, "/programs/"+p.ID, nil), http.StatusOK)
+	rec = env.API(http.MethodGet, "/programs?limit=1", nil)
+	apptest.Expect(t, rec, http.StatusOK)
+	page := apptest.Decode[app.Page[app.ProgramJSON]](t, rec)
+	if len(page.Data) != 1 || page.Data[0].ID != d.ID || page.NextCursor == nil {
+		t.Fatalf("page 1: %+v", page)
+	}
+	rec = env.API(http.MethodGet, "/programs?limit=1&cursor="+*page.NextCursor, nil)
+	page = apptest.Decode[app.Page[app.ProgramJSON]](t, rec)
+	if len(page.Data) != 1 || page.Data[0].ID != p.ID || page.NextCursor != nil {
+		t.Fatalf("page 2: %+v", page)
+	}
+
+	// DELETE hides it.
+	apptest.Expect(t, env.API(http.MethodDelete, "/programs/"+d.ID, nil), http.StatusOK)
+	apptest.Expect(t, env.API(http.MethodGet, "/programs/"+d.ID, nil), http.StatusNotFound)
+	apptest.Expect(t, env.API(http.MethodDelete, "/programs/"+d.ID, nil), http.StatusNotFound)
+	page = apptest.Decode[app.Page[app.ProgramJSON]](t, env.API(http.MethodGet, "/programs", nil))
+	if len(page.Data) != 1 {
+		t.Fatalf("deleted program still listed: %+v", page)
+	}
+}
+
+func TestProgramsAPIBadInput(t *testing.T) {
+	env := apptest.New(t)
+	p := env.Program("Keep")
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		status int
+		code   string
+	}{
+		{"empty name", "POST", "/programs", map[string]any{"name": " ", "landing_url": "https://x.example.com"}, 400, "invalid_name"},
+		{"missing name", "POST", "/programs", map[string]any{"landing_url": "https://x.example.com"}, 400, "invalid_name"},
+		{"cookie_days 0", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "cookie_days": 0}, 400, "invalid_cookie_days"},
+		{"cookie_days 400", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "cookie_days": 400}, 400, "invalid_cookie_days"},
+		{"cookie_days string", "POST", "/programs", `{"name":"A","landing_url":"https://x.example.com","cookie_days":"30"}`, 400, "invalid_cookie_days"},
+		{"bad url", "POST", "/programs", map[string]any{"name": "A", "landing_url": "ftp://x"}, 400, "invalid_landing_url"},
+		{"bad attribution", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "attribution": "middle"}, 400, "invalid_attribution"},
+		{"bad commission type", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "bonus", "commission_value": "1"}, 400, "invalid_commission_type"},
+		{"percent over 100", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "percent", "commission_value": "101"}, 400, "invalid_commission_value"},
+		{"negative flat", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "flat", "commission_value": "-5"}, 400, "invalid_commission_value"},
+		{"bad currency", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "currency": "dollars"}, 400, "invalid_currency"},
+		{"not json", "POST", "/programs", `{"name":`, 400, "invalid_json"},
+		{"array body", "POST", "/programs", `[1,2]`, 400, "invalid_json"},
+		{"empty body", "POST", "/programs", ``, 400, "invalid_json"},
+		{"unknown id", "GET", "/programs/01ARZ3NDEKTSV4RRFFQ69G5FAV", nil, 404, "program_not_found"},
+		{"garbage id", "GET", "/programs/..%2F..", nil, 404, ""},
+		{"patch unknown", "PATCH", "/programs/01ARZ3NDEKTSV4RRFFQ69G5FAV", map[string]any{"name": "x"}, 404, "program_not_found"},
+		{"patch bad", "PATCH", "/programs/" + p.ID, map[string]any{"cookie_days": 0}, 400, "invalid_cookie_days"},
+		{"limit 0", "GET", "/programs?limit=0", nil, 400, "invalid_limit"},
+		{"limit 501", "GET", "/programs?limit=501", nil, 400, "invalid_limit"},
+		{"bad cursor", "GET", "/programs?cursor=nope", nil, 400, "invalid_cursor"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := env.API(tc.method, tc.path, tc.body)
+			apptest.Expect(t, rec, tc.status)
+			body := apptest.Decode[app.ErrorBody](t, rec)
+			if (tc.code != "" && body.Error != tc.code) || body.Message == "" {
+				t.Fatalf("error body %+v, want code %q", body, tc.code)
+			}
+		})
+	}
+	// Nothing changed.
+	got, err := env.App.Program(p.ID)
+	if err != nil || got.CookieDays != 30 || got.Name != "Keep" {
+		t.Fatalf("program changed by bad input: %+v %v", got, err)
+	}
+	all, _ := env.App.Programs()
+	if len(all) != 1 {
+		t.Fatalf("%d programs after bad creates", len(all))
+	}
+}
+
+func TestAffiliatesAndEnrollmentAPI(t *testing.T) {
+	env := apptest.New(t)
+	p := env.Program("Pro")
+	q := env.Program("Basic")
+
+	rec := env.API(http.MethodPost, "/affiliates", map[string]any{"name": "Jane Doe", "email": "Jane@Example.com"})
+	apptest.Expect(t, rec, http.StatusCreated)
+	jane := apptest.Decode[app.AffiliateJSON](t, rec)
+	if jane.Status != "active" || !strings.HasPrefix(jane.InviteURL, "http://spiffy.test/portal/invite/") {
+		t.Fatalf("created: %+v", jane)
+	}
+	// With a password: no invite.
+	rec = env.API(http.MethodPost, "/affiliates", map[string]any{"name": "Bob", "email": "bob@example.com", "password": "long-enough-pw", "status": "pending"})
+	apptest.Expect(t, rec, http.StatusCreated)
+	bob := apptest.Decode[app.AffiliateJSON](t, rec)
+	if bob.InviteURL != "" || bob.Status != "pending" {
+		t.Fatalf("bob: %+v", bob)
+	}
+
+	// Duplicate email, any case.
+	rec = env.API(http.MethodPost, "/affiliates", map[string]any{"name": "Other", "email": " jane@example.COM "})
+	apptest.Expect(t, rec, http.StatusConflict)
+
+	// Enrol with a custom code, then a generated one.
+	rec = env.API(http.MethodPost, "/programs/"+p.ID+"/affiliates", map[string]any{"affiliate_id": jane.ID, "code": "Spring-Jane"})
+	apptest.Expect(t, rec, http.StatusCreated)
+	enr := apptest.Decode[map[string]string](t, rec)
+	if enr["code"] != "Spring-Jane" || enr["link"] != "https://shop.example.com/?ref=Spring-Jane" {
+		t.Fatalf("enrol: %+v", enr)
+	}
+	// Codes are unique across programs, case-insensitively.
+	rec = env.API(http.MethodPost, "/programs/"+q.ID+"/affiliates", map[string]any{"affiliate_id": bob.ID, "code": "spring-JANE"})
+	apptest.Expect(t, rec, http.StatusConflict)
+	if apptest.Decode[app.ErrorBody](t, rec).Error != "duplicate_code" {
+		t.Fatal("want duplicate_code")
+	}
+	rec = env.API(http.MethodPost, "/programs/"+q.ID+"/affiliates", map[string]any{"affiliate_id": bob.ID})
+	apptest.Expect(t, rec, http.StatusCreated)
+	if code := apptest.Decode[map[string]string](t, rec)["code"]; !strings.HasPrefix(code, "bob") {
+		t.Fatalf("generated code %q", code)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		path   string
+		body   any
+		status int
+	}{
+		{"bad code chars", "/programs/" + p.ID + "/affiliates", map[string]any{"affiliate_id": bob.ID, "code": "a b"}, 400},
+		{"missing affiliate", "/programs/" + p.ID + "/affiliates", map[string]any{}, 400},
+		{"unknown affiliate", "/programs/" + p.ID + "/affiliates", map[string]any{"affiliate_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, 404},
+		{"unknown program", "/programs/01ARZ3NDEKTSV4RRFFQ69G5FAV/affiliates", map[string]any{"affiliate_id": bob.ID}, 404},
+		{"bad email", "/affiliates", map[string]any{"name": "X", "email": "nope"}, 400},
+		{"bad status", "/affiliates", map[string]any{"name": "X", "email": "x@example.com", "status": "vip"}, 400},
+		{"short password", "/affiliates", map[string]any{"name": "X", "email": "x@example.com", "password": "short"}, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) { apptest.Expect(t, env.API(http.MethodPost, tc.path, tc.body), tc.status) })
+	}
+
+	// PATCH status, invite.
+	rec = env.API(http.MethodPatch, "/affiliates/"+bob.ID, map[string]any{"status": "active"})
+	apptest.Expect(t, rec, http.StatusOK)
+	if apptest.Decode[app.AffiliateJSON](t, rec).Status != "active" {
+		t.Fatal("status not changed")
+	}
+	rec = env.API(http.MethodPost, "/affiliates/"+bob.ID+"/invite", nil)
+	apptest.Expect(t, rec, http.StatusOK)
+	invite := apptest.Decode[map[string]string](t, rec)["invite_url"]
+	token := invite[strings.LastIndexByte(invite, '/')+1:]
+	if _, err := env.App.AcceptInvite(token, "brand-new-password"); err != nil {
+		t.Fatalf("accept invite: %v", err)
+	}
+	if _, err := env.App.AcceptInvite(token, "brand-new-password"); err == nil {
+		t.Fatal("invite used twice")
+	}
+	if _, err := env.App.AuthenticateAffiliate("bob@example.com", "brand-new-password", "127.0.0.1"); err != nil {
+		t.Fatalf("password reset by invite: %v", err)
+	}
+	apptest.Expect(t, env.API(http.MethodGet, "/affiliates/01ARZ3NDEKTSV4RRFFQ69G5FAV", nil), http.StatusNotFound)
+	page := apptest.Decode[app.Page[app.AffiliateJSON]](t, env.API(http.MethodGet, "/affiliates", nil))
+	if len(page.Data) != 2 || page.Data[0].ID != bob.ID {
+		t.Fatalf("list: %+v", page)
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	env := apptest.New(t)
+	rec := env.Request(http.MethodGet, "/healthz", nil)
+	apptest.Expect(t, rec, http.StatusOK)
+	if strings.TrimSpace(rec.Body.String()) != `{"status":"ok"}` {
+		t.Fatalf("healthz: %s", rec.Body)
+	}
+	env.API(http.MethodGet, "/programs", nil)
+	rec = env.Request(http.MethodGet, "/metrics", nil)
+	apptest.Expect(t, rec, http.StatusOK)
+	for _, want := range []string{"spiffy_http_requests_total", `route="/api/v1/programs"`, "spiffy_http_request_duration_seconds", "spiffy_store_lsm_bytes", "go_goroutines"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestBackupStream(t *testing.T) {
+	env := apptest.New(t)
+	env.Program("Backed up")
+	rec := env.API(http.MethodGet, "/backup", nil)
+	apptest.Expect(t, rec, http.StatusOK)
+	if rec.Body.Len() < 100 || !strings.Contains(rec.Header().Get("Content-Disposition"), "attachment") {
+		t.Fatalf("backup: %d bytes, %v", rec.Body.Len(), rec.Header())
+	}
+	apptest.Expect(t, env.Request(http.MethodGet, "/api/v1/backup", nil), http.StatusUnauthorized)
+}

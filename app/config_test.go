@@ -1,0 +1,124 @@
+package app
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "spiffy.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c := DefaultConfig()
+	if c.Listen != ":8080" || c.DataDir != "./data" || c.DBDir() != "./data/db" || c.ExportsDir() != "./data/exports" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.Tracking.RateLimit != 20 || c.Exports.TTL != 24*time.Hour || c.Webhooks.Timeout != 10*time.Second || c.Webhooks.AllowPrivateTargets {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	file := writeFile(t, "listen: \":7000\"\ndata_dir: /from/yaml\ntracking:\n  rate_limit: 5\n  allowed_origins: [\"https://a.example\", \"https://b.example/\"]\nwebhooks:\n  timeout: 3s\n")
+	env := []string{"SPIFFY_DATA_DIR=/from/env", "SPIFFY_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true", "SPIFFY_TRACKING_RATE_LIMIT=7", "UNRELATED=1"}
+	flags := map[string]string{"tracking.rate_limit": "9"}
+	c, err := LoadConfig(file, env, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":7000" { // yaml over default
+		t.Errorf("listen %q", c.Listen)
+	}
+	if c.DataDir != "/from/env" { // env over yaml
+		t.Errorf("data_dir %q", c.DataDir)
+	}
+	if c.Tracking.RateLimit != 9 { // flag over env over yaml
+		t.Errorf("rate_limit %v", c.Tracking.RateLimit)
+	}
+	if !c.Webhooks.AllowPrivateTargets || c.Webhooks.Timeout != 3*time.Second {
+		t.Errorf("webhooks %+v", c.Webhooks)
+	}
+	if strings.Join(c.Tracking.AllowedOrigins, ",") != "https://a.example,https://b.example" {
+		t.Errorf("origins %v", c.Tracking.AllowedOrigins)
+	}
+	c, err = LoadConfig("", []string{"SPIFFY_TRACKING_ALLOWED_ORIGINS=https://x.example, https://y.example"}, nil)
+	if err != nil || len(c.Tracking.AllowedOrigins) != 2 {
+		t.Fatalf("comma-separated env list: %v %v", c.Tracking.AllowedOrigins, err)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	cases := []struct {
+		name  string
+		file  string
+		env   []string
+		flags map[string]string
+		want  string
+	}{
+		{"bad duration in yaml", "exports:\n  ttl: forever\n", nil, nil, "exports.ttl"},
+		{"unknown yaml key", "listn: \":1\"\n", nil, nil, "listn"},
+		{"unreadable yaml", "listen: [\n", nil, nil, "unreadable YAML"},
+		{"yaml not a mapping", "- a\n- b\n", nil, nil, "config file"},
+		{"bad env bool", "", []string{"SPIFFY_WEBHOOKS_ALLOW_PRIVATE_TARGETS=maybe"}, nil, "SPIFFY_WEBHOOKS_ALLOW_PRIVATE_TARGETS"},
+		{"bad flag number", "", nil, map[string]string{"tracking.rate_limit": "-1"}, "--tracking-rate-limit"},
+		{"bad base url", "", nil, map[string]string{"base_url": "localhost:8080"}, "--base-url"},
+		{"bad cron spec", "", nil, map[string]string{"jobs.backup": "every night"}, "--jobs-backup"},
+		{"bad log level", "", []string{"SPIFFY_LOG_LEVEL=loud"}, nil, "SPIFFY_LOG_LEVEL"},
+		{"short secret", "", []string{"SPIFFY_SESSION_SECRET=short"}, nil, "SPIFFY_SESSION_SECRET"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := ""
+			if tc.file != "" {
+				file = writeFile(t, tc.file)
+			}
+			_, err := LoadConfig(file, tc.env, tc.flags)
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v does not name %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil); err == nil {
+		t.Fatal("missing config file accepted")
+	}
+}
+
+// config.example.yaml documents every key with its default: it is generated
+// from ConfigKeys, loads cleanly and yields the defaults.
+func TestConfigExampleIsCurrent(t *testing.T) {
+	b, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != ExampleYAML() {
+		t.Fatal("config.example.yaml is stale: regenerate it from app.ExampleYAML()")
+	}
+	for _, k := range ConfigKeys {
+		leaf := k.Name[strings.LastIndexByte(k.Name, '.')+1:]
+		if !strings.Contains(string(b), leaf+":") {
+			t.Errorf("example lacks %s", k.Name)
+		}
+	}
+	c, err := LoadConfig("../config.example.yaml", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := DefaultConfig()
+	if c.Listen != d.Listen || c.BaseURL != d.BaseURL || c.Exports.TTL != d.Exports.TTL || c.Jobs != d.Jobs || c.Log != d.Log {
+		t.Fatalf("example does not load to the defaults:\n%+v\n%+v", c, d)
+	}
+}

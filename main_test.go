@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/store"
+)
+
+// runCLI runs the command line in-process with a temp data dir.
+func runCLI(t *testing.T, dataDir, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	args = append(args, "--data-dir", dataDir, "--log-level", "error")
+	err := run(args, strings.NewReader(stdin), &out, nil)
+	return out.String(), err
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--no-such-flag"}, "no-such-flag"},
+		{[]string{"serve", "--listen"}, "listen"},
+		{[]string{"serve", "--tracking-rate-limit", "lots"}, "--tracking-rate-limit"},
+		{[]string{"serve", "--exports-ttl", "1 day"}, "--exports-ttl"},
+		{[]string{"frobnicate"}, "frobnicate"},
+		{[]string{"admin", "delete"}, "admin"},
+		{[]string{"apikey", "create"}, "--name"},
+		{[]string{"backup"}, "--out"},
+		{[]string{"serve", "--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := runCLI(t, dir, "", tc.args...)
+			if exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("exit %d, error %q; want exit 2 naming %q on one line", exitCode(err), err, tc.want)
+			}
+		})
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("listen: [\n"), 0o600)
+	if _, err := runCLI(t, dir, "", "version", "--config", bad); exitCode(err) != 2 {
+		t.Fatalf("unreadable YAML: exit %d (%v)", exitCode(err), err)
+	}
+}
+
+func TestAdminAndAPIKeyCommands(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, dir, "correct-horse\n", "admin", "create", "--email", "owner@shop.example.com")
+	if err != nil || !strings.Contains(out, "owner@shop.example.com") {
+		t.Fatalf("admin create: %v %q", err, out)
+	}
+	if _, err := runCLI(t, dir, "short\n", "admin", "create", "--email", "two@shop.example.com"); exitCode(err) != 1 {
+		t.Fatalf("short password accepted: %v", err)
+	}
+	out, err = runCLI(t, dir, "", "apikey", "create", "--name", "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(out)
+	key := fields[len(fields)-1]
+	if !strings.HasPrefix(key, "spf_") {
+		t.Fatalf("key is not the last word: %q", out)
+	}
+
+	// The key works against a server over the same data dir.
+	cfg := app.DefaultConfig()
+	cfg.DataDir = dir
+	db, err := store.Open(store.Options{Dir: cfg.DBDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, err := app.New(cfg, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AuthenticateAdmin("owner@shop.example.com", "correct-horse", "127.0.0.1"); err != nil {
+		t.Fatalf("admin cannot sign in: %v", err)
+	}
+	srv := app.NewServer(a)
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/programs", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	rec := httptest.NewRecorder()
+	srv.Echo.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("printed key rejected: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestBackupAndRestore(t *testing.T) {
+	src := t.TempDir()
+	if _, err := runCLI(t, src, "correct-horse\n", "admin", "create", "--email", "owner@shop.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "spiffy.backup")
+	if _, err := runCLI(t, src, "", "backup", "--out", file); err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	if _, err := runCLI(t, dst, "", "restore", "--in", file); err != nil {
+		t.Fatal(err)
+	}
+	// Restoring over data needs --force, and keeps the old data aside.
+	if _, err := runCLI(t, dst, "", "restore", "--in", file); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("restore over data: %v", err)
+	}
+	if _, err := runCLI(t, dst, "", "restore", "--in", file, "--force"); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dst)
+	aside := false
+	for _, e := range entries {
+		aside = aside || strings.HasPrefix(e.Name(), "db.before-restore-")
+	}
+	if !aside {
+		t.Fatal("old database not kept aside")
+	}
+	// The restored admin exists.
+	cfg := app.DefaultConfig()
+	cfg.DataDir = dst
+	db, err := store.Open(store.Options{Dir: cfg.DBDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var found bool
+	db.View(func(tx *store.Tx) error {
+		_, err := tx.AdminByEmail("owner@shop.example.com")
+		found = err == nil
+		return nil
+	})
+	if !found {
+		t.Fatal("restored data lacks the admin")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := runCLI(t, t.TempDir(), "", "version")
+	if err != nil || !strings.HasPrefix(out, "spiffy ") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+}
