@@ -48,16 +48,18 @@ func Default(a *app.App) []Entry {
 	}
 }
 
-// New builds a scheduler. Every job is wrapped to recover from panics (cron
-// v3 does not by default) and to skip a run while the previous one is still
-// going.
+// New builds a scheduler. Every job is wrapped to skip a run while the
+// previous one is still going and to recover from panics (cron v3 does not
+// by default). The order matters: Recover must sit inside
+// SkipIfStillRunning, or a panic would skip the release of its "running"
+// token and the job would never run again.
 func New(log *slog.Logger, entries []Entry) (*Scheduler, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Scheduler{log: log, ctx: ctx, cancel: cancel, jobs: map[string]Job{}}
 	clog := cronLogger{log}
 	s.cron = cron.New(
 		cron.WithParser(app.CronParser),
-		cron.WithChain(cron.Recover(clog), cron.SkipIfStillRunning(clog)),
+		cron.WithChain(cron.SkipIfStillRunning(clog), cron.Recover(clog)),
 		cron.WithLogger(clog),
 	)
 	for _, e := range entries {
