@@ -117,7 +117,7 @@ func TestProgramsCreateEditDelete(t *testing.T) {
 	// The list shows it with its numbers and links.
 	p = b.get("/programs")
 	expectStatus(t, p, http.StatusOK)
-	mustContain(t, p.Body, "Partner program", "https://shop.example.com/", "30%", "30 days", `<td class="num">0</td>`,
+	mustContain(t, p.Body, "Partner program", "https://shop.example.com/", "30%", "30 days", `<td class="num" data-label="Affiliates">0</td>`,
 		`href="/programs/`+id+`"`, "http://spiffy.test/join/"+id)
 	mustNotContain(t, p.Body, "Create your first program")
 
@@ -355,7 +355,7 @@ func TestProgramsEnrolAffiliates(t *testing.T) {
 	p = b.get(page)
 	mustContain(t, p.Body, "<code>joebloggs</code>", "&amp;ref=joebloggs")
 	p = b.get("/programs")
-	mustContain(t, p.Body, `<td class="num">2</td>`)
+	mustContain(t, p.Body, `<td class="num" data-label="Affiliates">2</td>`)
 
 	// Unknown affiliate: a friendly 404.
 	p = b.submit(page, page+"/affiliates", url.Values{"affiliate_id": {"01J0000000000000000000ZZZZ"}})

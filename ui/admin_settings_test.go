@@ -19,7 +19,7 @@ func TestSettingsCreateAndRevokeAPIKey(t *testing.T) {
 
 	p := b.get("/settings")
 	expectStatus(t, p, http.StatusOK)
-	mustContain(t, p.Body, "API keys", "<td class=\"strong\">test</td>", "Never", "badge-active", "http://spiffy.test/api/v1")
+	mustContain(t, p.Body, "API keys", `<td class="strong cell-main">test</td>`, "Never", "badge-active", "http://spiffy.test/api/v1")
 	if newKeyRe.MatchString(p.Body) {
 		t.Fatal("a secret is shown before any key was created")
 	}
