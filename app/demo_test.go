@@ -1,0 +1,320 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/store"
+)
+
+func seedSmallDemo(t *testing.T, env *apptest.Env, opts app.DemoOptions) *app.DemoResult {
+	t.Helper()
+	var out strings.Builder
+	res, err := env.App.SeedDemo(context.Background(), opts, &out)
+	if err != nil {
+		t.Fatalf("SeedDemo: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "demo: wrote") {
+		t.Errorf("progress output lacks the summary line:\n%s", out.String())
+	}
+	return res
+}
+
+// TestSeedDemo checks that the demo account has the requested size exactly
+// and that its records hang together the way real tracking would make them.
+func TestSeedDemo(t *testing.T) {
+	env := apptest.New(t)
+	opts := app.DemoOptions{Clicks: 6000, Leads: 1200, Purchases: 300, Affiliates: 20}
+	res := seedSmallDemo(t, env, opts)
+	now := time.Now().UTC()
+	windowStart := now.Truncate(24*time.Hour).AddDate(0, 0, -89)
+
+	// Sign-ins work.
+	if _, err := env.App.AuthenticateAdmin(res.AdminEmail, res.AdminPassword, "127.0.0.1"); err != nil {
+		t.Errorf("admin sign-in with the printed password: %v", err)
+	}
+	if _, err := env.App.AuthenticateAPIKey(res.APIKey); err != nil {
+		t.Errorf("printed API key: %v", err)
+	}
+	apptest.Expect(t, env.Request("GET", "/api/v1/programs", nil, "Authorization", "Bearer "+res.APIKey), 200)
+
+	// Programs: varied settings.
+	progs, err := env.App.Programs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(progs) < 3 {
+		t.Fatalf("%d programs, want at least 3", len(progs))
+	}
+	byID := map[string]*store.Program{}
+	kinds := map[string]bool{}
+	for _, p := range progs {
+		byID[p.ID] = p
+		kinds[p.CommissionType] = true
+		kinds[p.Attribution] = true
+		if p.TrackLeads {
+			kinds["track"] = true
+		}
+		if p.ShareLeads {
+			kinds["share_leads"] = true
+		}
+		if p.SharePurchasers {
+			kinds["share_purchasers"] = true
+		}
+	}
+	for _, k := range []string{app.CommissionPercent, app.CommissionFlat, app.AttributionFirst, app.AttributionLast, "track", "share_leads", "share_purchasers"} {
+		if !kinds[k] {
+			t.Errorf("no demo program with %s", k)
+		}
+	}
+
+	// Affiliates: mostly active, some pending and blocked, each enrolled.
+	affs, err := env.App.Affiliates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(affs) != opts.Affiliates {
+		t.Fatalf("%d affiliates, want %d", len(affs), opts.Affiliates)
+	}
+	status := map[string]int{}
+	for _, af := range affs {
+		status[af.Status]++
+		ens, err := env.App.EnrollmentsOfAffiliate(af.ID)
+		if err != nil || len(ens) == 0 || ens[0].Code == "" {
+			t.Errorf("affiliate %s has no enrollment with a code (%v)", af.Email, err)
+		}
+	}
+	if status[app.StatusPending] == 0 || status[app.StatusBlocked] == 0 || status[app.StatusActive] < opts.Affiliates*3/4 {
+		t.Errorf("statuses %v: want mostly active, some pending and blocked", status)
+	}
+	if _, err := env.App.AuthenticateAffiliate(affs[0].Email, res.AffiliatePassword, "127.0.0.1"); err != nil && affs[0].Status != app.StatusBlocked {
+		t.Errorf("affiliate sign-in with the shared demo password: %v", err)
+	}
+
+	// Exact totals, and a weekly rhythm in the daily clicks.
+	var clicks, leads, purchases, refunds int64
+	var weekday, weekend float64
+	var nWeekday, nWeekend float64
+	err = env.DB.View(func(tx *store.Tx) error {
+		perDay := map[uint32]int64{}
+		err := tx.Rollups(store.DayNumber(windowStart.AddDate(0, 0, -1)), store.DayNumber(now)+1, "", func(day uint32, _, _ string, r *store.Rollup) {
+			clicks += r.Clicks
+			leads += r.Leads
+			purchases += r.Purchases
+			refunds += r.Refunds
+			perDay[day] += r.Clicks
+		})
+		// Whole weeks only, leaving out today (partial) and the
+		// program-launch days at the start.
+		for d := store.DayNumber(now) - 56; d < store.DayNumber(now); d++ {
+			switch store.DayTime(d).Weekday() {
+			case time.Saturday, time.Sunday:
+				weekend += float64(perDay[d])
+				nWeekend++
+			default:
+				weekday += float64(perDay[d])
+				nWeekday++
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clicks != int64(opts.Clicks) || leads != int64(opts.Leads) || purchases != int64(opts.Purchases) {
+		t.Errorf("rollups count %d clicks, %d leads, %d purchases; want %d, %d, %d", clicks, leads, purchases, opts.Clicks, opts.Leads, opts.Purchases)
+	}
+	if refunds == 0 {
+		t.Error("no refunded purchase")
+	}
+	if weekday/nWeekday <= 1.15*weekend/nWeekend {
+		t.Errorf("clicks per weekday %.0f vs per weekend day %.0f: want a weekly rhythm", weekday/nWeekday, weekend/nWeekend)
+	}
+
+	// Records hang together: every lead comes from a real click before it,
+	// every attributed purchase from a click or a lead that points back.
+	var nLeads, nPurchases, unattributed, selfRef, fromLead int
+	err = env.DB.View(func(tx *store.Tx) error {
+		cursor := ""
+		for {
+			page, next, err := tx.Leads(store.LeadQuery{Cursor: cursor, Limit: 500})
+			if err != nil {
+				return err
+			}
+			for _, l := range page {
+				nLeads++
+				c, err := tx.Click(l.ReferralID)
+				if err != nil {
+					t.Errorf("lead %s: click %s: %v", l.ID, l.ReferralID, err)
+					continue
+				}
+				if c.ProgramID != l.ProgramID || c.AffiliateID != l.AffiliateID || c.Code != l.Code || c.SubID != l.SubID || c.CreatedAt.After(l.CreatedAt) {
+					t.Errorf("lead %+v does not match its click %+v", l, c)
+				}
+				if !byID[l.ProgramID].TrackLeads {
+					t.Errorf("lead %s in a program that does not track leads", l.ID)
+				}
+				if l.CreatedAt.Before(windowStart) || l.CreatedAt.After(now) || !store.IDTime(l.ID).Equal(l.CreatedAt.Truncate(time.Millisecond)) {
+					t.Errorf("lead %s at %s: outside the window or id out of time order", l.ID, l.CreatedAt)
+				}
+				if l.PurchaseID != "" {
+					p, err := tx.Purchase(l.PurchaseID)
+					if err != nil || p.LeadID != l.ID || p.PurchasedAt.Before(l.CreatedAt) || p.Email != l.Email {
+						t.Errorf("lead %s: purchase %s does not point back (%v)", l.ID, l.PurchaseID, err)
+					}
+				}
+			}
+			if next == "" {
+				return nil
+			}
+			cursor = next
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = env.DB.View(func(tx *store.Tx) error {
+		cursor := ""
+		for {
+			page, next, err := tx.Purchases(store.PurchaseQuery{Cursor: cursor, Limit: 500})
+			if err != nil {
+				return err
+			}
+			for _, p := range page {
+				nPurchases++
+				prog := byID[p.ProgramID]
+				switch {
+				case p.AffiliateID == "":
+					unattributed++
+					if p.SelfReferral {
+						selfRef++
+					}
+					if p.Commission != 0 {
+						t.Errorf("unattributed purchase %s has commission %d", p.ID, p.Commission)
+					}
+				default:
+					want, ok := app.CommissionFor(prog, p.Amount, p.Currency)
+					if !ok || want != p.Commission || p.Commission <= 0 {
+						t.Errorf("purchase %s: commission %d, want %d", p.ID, p.Commission, want)
+					}
+					c, err := tx.Click(p.ReferralID)
+					if err != nil || c.AffiliateID != p.AffiliateID || c.CreatedAt.After(p.PurchasedAt) ||
+						p.PurchasedAt.Sub(c.CreatedAt) > time.Duration(prog.CookieDays)*24*time.Hour {
+						t.Errorf("purchase %s: referral %s missing, of another affiliate or out of the window (%v)", p.ID, p.ReferralID, err)
+					}
+					if p.LeadID != "" {
+						fromLead++
+						l, err := tx.Lead(p.LeadID)
+						if err != nil || l.PurchaseID != p.ID {
+							t.Errorf("purchase %s: lead %s does not carry it (%v)", p.ID, p.LeadID, err)
+						}
+					}
+				}
+				if p.Status != "paid" && (p.Status != "refunded" || p.RefundedAt.Before(p.PurchasedAt)) {
+					t.Errorf("purchase %s: status %q refunded at %s", p.ID, p.Status, p.RefundedAt)
+				}
+				if p.PurchasedAt.Before(windowStart) || p.CreatedAt.After(now) {
+					t.Errorf("purchase %s at %s: outside the window", p.ID, p.PurchasedAt)
+				}
+			}
+			if next == "" {
+				return nil
+			}
+			cursor = next
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d purchases: %d from leads, %d unattributed (%d self-referrals), %d refunded; clicks per weekday %.0f, per weekend day %.0f",
+		nPurchases, fromLead, unattributed, selfRef, refunds, weekday/nWeekday, weekend/nWeekend)
+	if nLeads != opts.Leads || nPurchases != opts.Purchases {
+		t.Errorf("listed %d leads and %d purchases, want %d and %d", nLeads, nPurchases, opts.Leads, opts.Purchases)
+	}
+	if unattributed == 0 || fromLead < opts.Purchases/2 || fromLead == nPurchases-unattributed {
+		t.Errorf("%d purchases: %d unattributed, %d from leads: want a mix of lead, click-only and unattributed", nPurchases, unattributed, fromLead)
+	}
+	if selfRef == 0 && unattributed >= 80 {
+		t.Errorf("no self-referral among %d unattributed purchases", unattributed)
+	}
+}
+
+func TestSeedDemoRefusesNonEmptyDataDir(t *testing.T) {
+	env := apptest.New(t)
+	if _, err := env.App.CreateAdmin("owner@example.com", "password123"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.App.SeedDemo(context.Background(), app.DemoOptions{Clicks: 10, Affiliates: 2}, io.Discard)
+	if !errors.Is(err, app.ErrDemoNotEmpty) || !strings.Contains(err.Error(), "admin") {
+		t.Fatalf("SeedDemo on a data dir with an admin: %v, want ErrDemoNotEmpty naming the admin", err)
+	}
+	progs, _ := env.App.Programs()
+	if len(progs) != 0 {
+		t.Errorf("refused demo still wrote %d programs", len(progs))
+	}
+
+	// A second demo in the same data dir is refused too.
+	env2 := apptest.New(t)
+	seedSmallDemo(t, env2, app.DemoOptions{Clicks: 50, Leads: 10, Purchases: 5, Affiliates: 3})
+	if _, err := env2.App.SeedDemo(context.Background(), app.DemoOptions{Clicks: 50, Affiliates: 3}, io.Discard); !errors.Is(err, app.ErrDemoNotEmpty) {
+		t.Fatalf("second SeedDemo: %v, want ErrDemoNotEmpty", err)
+	}
+}
+
+func TestSeedDemoRejectsImpossibleSizes(t *testing.T) {
+	cases := []struct {
+		name string
+		opts app.DemoOptions
+		want string
+	}{
+		{"more leads than clicks", app.DemoOptions{Clicks: 100, Leads: 500, Affiliates: 5}, "leads"},
+		{"clicks without affiliates", app.DemoOptions{Clicks: 100}, "affiliate"},
+		{"negative", app.DemoOptions{Clicks: -1, Affiliates: 5}, "negative"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := apptest.New(t)
+			_, err := env.App.SeedDemo(context.Background(), tc.opts, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("SeedDemo(%+v) = %v, want an error about %s", tc.opts, err, tc.want)
+			}
+			if has, _ := env.App.HasAdmin(); has {
+				t.Error("a refused demo created the admin")
+			}
+		})
+	}
+}
+
+// TestSeedDemoEdgeSizes: tiny and lopsided sizes still give exact counts.
+func TestSeedDemoEdgeSizes(t *testing.T) {
+	cases := []app.DemoOptions{
+		{Affiliates: 1},
+		{Clicks: 1, Affiliates: 1},
+		{Clicks: 40, Leads: 36, Purchases: 60, Affiliates: 2}, // almost every click a lead; more purchases than leads
+		{Purchases: 7, Affiliates: 0},                         // only unattributed purchases
+	}
+	for _, opts := range cases {
+		env := apptest.New(t)
+		seedSmallDemo(t, env, opts)
+		var clicks, leads, purchases int64
+		err := env.DB.View(func(tx *store.Tx) error {
+			return tx.Rollups(0, store.DayNumber(time.Now())+1, "", func(_ uint32, _, _ string, r *store.Rollup) {
+				clicks += r.Clicks
+				leads += r.Leads
+				purchases += r.Purchases
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clicks != int64(opts.Clicks) || leads != int64(opts.Leads) || purchases != int64(opts.Purchases) {
+			t.Errorf("%+v: got %d clicks, %d leads, %d purchases", opts, clicks, leads, purchases)
+		}
+	}
+}
