@@ -447,8 +447,12 @@ func (tx *Tx) tallyCount(s TallyScope, b bounds, field func(*Tally) int64, parti
 // past that it scales what it counted by the tallies of the days it did
 // not reach.
 func (tx *Tx) searchCount(sp *searchSpec, s TallyScope, b bounds, field func(*Tally) int64, each func(searchHit)) (Count, error) {
+	return tx.searchCountBudget(sp, s, b, field, each, CountBudget)
+}
+
+func (tx *Tx) searchCountBudget(sp *searchSpec, s TallyScope, b bounds, field func(*Tally) int64, each func(searchHit), budget int) (Count, error) {
 	var n int64
-	done, lastDay, err := tx.searchWalk(sp, nil, CountBudget, func(h searchHit) (bool, error) {
+	done, lastDay, err := tx.searchWalk(sp, nil, budget, func(h searchHit) (bool, error) {
 		n++
 		if each != nil {
 			each(h)

@@ -1,0 +1,463 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fixture is a small store filled through the live write path, plus the
+// same rows in memory so every query can be checked against a brute-force
+// answer.
+type fixture struct {
+	db        *DB
+	base      time.Time
+	programs  []string
+	affs      []string
+	leads     []*Lead
+	purchases map[string]*Purchase
+}
+
+var fixtureEmails = []string{"anna", "anne", "bob", "bobby", "carl", "Zed", "ada"}
+
+func newFixture(t *testing.T, seed int64) *fixture {
+	t.Helper()
+	f := &fixture{db: openTest(t), base: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), purchases: map[string]*Purchase{}}
+	rng := rand.New(rand.NewSource(seed))
+	for i := 0; i < 3; i++ {
+		f.programs = append(f.programs, NewID(f.base))
+	}
+	for i := 0; i < 6; i++ {
+		f.affs = append(f.affs, NewID(f.base))
+	}
+	// Leads over 20 days, created in time order as the live path does.
+	var times []time.Time
+	for i := 0; i < 400; i++ {
+		times = append(times, f.base.Add(time.Duration(rng.Int63n(int64(20*24*time.Hour)))))
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	for i, at := range times {
+		l := &Lead{
+			ID: NewID(at), ProgramID: f.programs[rng.Intn(3)], AffiliateID: f.affs[rng.Intn(6)],
+			Email:     fmt.Sprintf("%s%d@Example.com", fixtureEmails[rng.Intn(len(fixtureEmails))], i),
+			Name:      "Lead " + fmt.Sprint(i), Code: "code", SubID: "s", CreatedAt: at,
+		}
+		f.leads = append(f.leads, l)
+		if err := f.db.Update(func(tx *Tx) error { return tx.InsertLead(l) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Purchases: some attributed, some not, two currencies, some refunded
+	// later, purchased_at in any order (merchants backdate).
+	for i := 0; i < 250; i++ {
+		at := f.base.Add(time.Duration(rng.Int63n(int64(20 * 24 * time.Hour))))
+		p := &Purchase{
+			ID: NewID(f.base.Add(time.Duration(i) * time.Minute)), OrderID: fmt.Sprint("o", i),
+			ProgramID: f.programs[rng.Intn(3)], Email: fmt.Sprintf("%s%d@example.com", fixtureEmails[rng.Intn(len(fixtureEmails))], i),
+			Amount: int64(100 + rng.Intn(10000)), Currency: []string{"USD", "EUR"}[rng.Intn(2)], Status: "paid",
+			PurchasedAt: at, CreatedAt: at,
+		}
+		if rng.Intn(4) > 0 {
+			p.AffiliateID = f.affs[rng.Intn(6)]
+			p.Commission = p.Amount / 10
+		}
+		if i%17 == 0 {
+			p.Email = "" // erased or never given
+		}
+		f.purchases[p.ID] = p
+		if err := f.db.Update(func(tx *Tx) error { return tx.InsertPurchase(p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for _, p := range f.purchases {
+		if n++; n%5 != 0 {
+			continue
+		}
+		q := *p
+		q.Status, q.RefundedAt = "refunded", at(f.base, 30*24)
+		f.purchases[p.ID] = &q
+		if err := f.db.Update(func(tx *Tx) error { return tx.UpdatePurchase(&q) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A lead that later bought: its record changes, its keys do not.
+	l := *f.leads[10]
+	l.PurchaseID = NewID(f.base)
+	f.leads[10] = &l
+	if err := f.db.Update(func(tx *Tx) error { return tx.UpdateLead(&l) }); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func at(base time.Time, hours int) time.Time { return base.Add(time.Duration(hours) * time.Hour) }
+
+func (f *fixture) wantLeads(q LeadQuery) []string {
+	var out []*Lead
+	prefix := NormEmail(q.EmailPrefix)
+	for _, l := range f.leads {
+		if q.ProgramID != "" && l.ProgramID != q.ProgramID || q.AffiliateID != "" && l.AffiliateID != q.AffiliateID ||
+			!q.From.IsZero() && l.CreatedAt.Before(q.From) || !q.To.IsZero() && !l.CreatedAt.Before(q.To) ||
+			q.Email != "" && NormEmail(l.Email) != NormEmail(q.Email) || !strings.HasPrefix(NormEmail(l.Email), prefix) {
+			continue
+		}
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b *Lead) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	ids := []string{}
+	for _, l := range out {
+		ids = append(ids, l.ID)
+	}
+	return ids
+}
+
+func (f *fixture) wantPurchases(q PurchaseQuery) ([]string, PurchaseTotals) {
+	var out []*Purchase
+	prefix := NormEmail(q.EmailPrefix)
+	tot := PurchaseTotals{MoneyKnown: true}
+	for _, p := range f.purchases {
+		aff := q.AffiliateID
+		if aff == NoAffiliate {
+			aff = ""
+		}
+		if q.ProgramID != "" && p.ProgramID != q.ProgramID || q.AffiliateID != "" && p.AffiliateID != aff ||
+			q.Status != "" && p.Status != q.Status ||
+			!q.From.IsZero() && p.PurchasedAt.Before(q.From) || !q.To.IsZero() && !p.PurchasedAt.Before(q.To) ||
+			q.Email != "" && (p.Email == "" || NormEmail(p.Email) != NormEmail(q.Email)) || !strings.HasPrefix(NormEmail(p.Email), prefix) {
+			continue
+		}
+		out = append(out, p)
+		m := []RollupMoney{{p.Currency, p.Amount, p.Commission}}
+		if p.Status == "refunded" {
+			tot.Refunded = mergeMoney(tot.Refunded, m)
+		} else {
+			tot.Paid = mergeMoney(tot.Paid, m)
+		}
+	}
+	tot.Count = Count{N: int64(len(out)), Exact: true}
+	slices.SortFunc(out, func(a, b *Purchase) int {
+		if c := b.PurchasedAt.Compare(a.PurchasedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	ids := []string{}
+	for _, p := range out {
+		ids = append(ids, p.ID)
+	}
+	return ids, tot
+}
+
+type dateCase struct {
+	name     string
+	from, to time.Time
+}
+
+func (f *fixture) dateCases() []dateCase {
+	return []dateCase{
+		{"any time", time.Time{}, time.Time{}},
+		{"days 3-9", f.base.AddDate(0, 0, 3), f.base.AddDate(0, 0, 10)},
+		{"from day 15", f.base.AddDate(0, 0, 15), time.Time{}},
+		{"to day 2", time.Time{}, f.base.AddDate(0, 0, 3)},
+		{"partial days", f.base.Add(50*time.Hour + 17*time.Minute), f.base.Add(140*time.Hour + 3*time.Second)},
+		{"within one day", f.base.Add(99 * time.Hour), f.base.Add(101 * time.Hour)},
+		{"empty range", f.base.AddDate(0, 0, 5), f.base.AddDate(0, 0, 5)},
+		{"before everything", f.base.AddDate(-1, 0, 0), f.base.AddDate(-1, 0, 1)},
+	}
+}
+
+func TestLeadQueriesMatchBruteForce(t *testing.T) {
+	f := newFixture(t, 1)
+	exact := f.leads[42].Email
+	for _, prg := range []string{"", f.programs[1]} {
+		for _, aff := range []string{"", f.affs[2]} {
+			for _, dc := range f.dateCases() {
+				for _, em := range [][2]string{{"", ""}, {strings.ToUpper(exact), ""}, {"", "ann"}, {"", "BOB"}, {"", "zz"}, {"", "a"}, {exact, "ann"}} {
+					q := LeadQuery{ProgramID: prg, AffiliateID: aff, From: dc.from, To: dc.to, Email: em[0], EmailPrefix: em[1]}
+					name := fmt.Sprintf("prg=%v aff=%v %s email=%q prefix=%q", prg != "", aff != "", dc.name, em[0], em[1])
+					want := f.wantLeads(q)
+					for _, limit := range []int{1, 7, 500} {
+						var got []string
+						q.Cursor, q.Limit = "", limit
+						for pages := 0; ; pages++ {
+							var page []*Lead
+							var next string
+							err := f.db.View(func(tx *Tx) (err error) { page, next, err = tx.Leads(q); return })
+							if err != nil {
+								t.Fatalf("%s: %v", name, err)
+							}
+							if len(page) > limit || next != "" && len(page) != limit {
+								t.Fatalf("%s limit %d: page of %d with next %q", name, limit, len(page), next)
+							}
+							for _, l := range page {
+								got = append(got, l.ID)
+							}
+							if next == "" {
+								break
+							}
+							if pages > len(want)+1 {
+								t.Fatalf("%s: endless pagination", name)
+							}
+							q.Cursor = next
+						}
+						if !slices.Equal(got, want) {
+							t.Fatalf("%s limit %d: got %d rows, want %d\n got %v\nwant %v", name, limit, len(got), len(want), got, want)
+						}
+					}
+					var c Count
+					if err := f.db.View(func(tx *Tx) (err error) { c, err = tx.CountLeads(q); return }); err != nil {
+						t.Fatal(err)
+					}
+					if c != (Count{N: int64(len(want)), Exact: true}) {
+						t.Errorf("%s: count %+v, want %d", name, c, len(want))
+					}
+					var streamed []string
+					err := f.db.StreamLeads(context.Background(), q, func(_ *Tx, l *Lead) error {
+						streamed = append(streamed, l.ID)
+						return nil
+					})
+					if err != nil || !slices.Equal(streamed, want) {
+						t.Errorf("%s: stream %v (%d rows), want %d", name, err, len(streamed), len(want))
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPurchaseQueriesMatchBruteForce(t *testing.T) {
+	f := newFixture(t, 2)
+	var exact string
+	for _, p := range f.purchases {
+		if p.Email != "" {
+			exact = p.Email
+			break
+		}
+	}
+	for _, prg := range []string{"", f.programs[0]} {
+		for _, aff := range []string{"", f.affs[4], NoAffiliate} {
+			for _, status := range []string{"", "paid", "refunded"} {
+				for _, dc := range f.dateCases() {
+					for _, em := range [][2]string{{"", ""}, {exact, ""}, {"", "bob"}, {"", "x"}} {
+						q := PurchaseQuery{ProgramID: prg, AffiliateID: aff, Status: status, From: dc.from, To: dc.to, Email: em[0], EmailPrefix: em[1]}
+						name := fmt.Sprintf("prg=%v aff=%.3s status=%s %s email=%q prefix=%q", prg != "", aff, status, dc.name, em[0], em[1])
+						want, wantTot := f.wantPurchases(q)
+						var got []string
+						q.Limit = 9
+						for {
+							var page []*Purchase
+							var next string
+							if err := f.db.View(func(tx *Tx) (err error) { page, next, err = tx.Purchases(q); return }); err != nil {
+								t.Fatalf("%s: %v", name, err)
+							}
+							for _, p := range page {
+								got = append(got, p.ID)
+							}
+							if next == "" {
+								break
+							}
+							q.Cursor = next
+						}
+						if !slices.Equal(got, want) {
+							t.Fatalf("%s: got %d rows, want %d", name, len(got), len(want))
+						}
+						var tot PurchaseTotals
+						if err := f.db.View(func(tx *Tx) (err error) { tot, err = tx.PurchaseTotals(q); return }); err != nil {
+							t.Fatal(err)
+						}
+						if fmt.Sprint(tot) != fmt.Sprint(wantTot) {
+							t.Errorf("%s: totals %+v, want %+v", name, tot, wantTot)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPaginationWhileLeadsArrive(t *testing.T) {
+	f := newFixture(t, 3)
+	want := f.wantLeads(LeadQuery{})
+	q := LeadQuery{Limit: 13}
+	var got []string
+	now := f.base.AddDate(0, 0, 21)
+	for i := 0; ; i++ {
+		var page []*Lead
+		var next string
+		if err := f.db.View(func(tx *Tx) (err error) { page, next, err = tx.Leads(q); return }); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range page {
+			got = append(got, l.ID)
+		}
+		// New leads arrive between every two pages.
+		for j := 0; j < 5; j++ {
+			now = now.Add(time.Second)
+			l := &Lead{ID: NewID(now), ProgramID: f.programs[0], AffiliateID: f.affs[0], Email: fmt.Sprintf("new%d.%d@x.com", i, j), CreatedAt: now}
+			if err := f.db.Update(func(tx *Tx) error { return tx.InsertLead(l) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("paging while leads arrive: got %d rows, want %d (gaps or repeats)", len(got), len(want))
+	}
+}
+
+func TestBadCursor(t *testing.T) {
+	db := openTest(t)
+	for _, c := range []string{"x", "!!!", encodeCursor([]byte("short")), encodeCursor(append(make([]byte, 8), "not-an-id-not-an-id-not-an"...))} {
+		err := db.View(func(tx *Tx) error { _, _, err := tx.Leads(LeadQuery{Cursor: c}); return err })
+		if err != ErrBadCursor {
+			t.Errorf("cursor %q: %v, want ErrBadCursor", c, err)
+		}
+		err = db.View(func(tx *Tx) error { _, _, err := tx.Purchases(PurchaseQuery{Cursor: c}); return err })
+		if err != ErrBadCursor {
+			t.Errorf("purchase cursor %q: %v, want ErrBadCursor", c, err)
+		}
+	}
+}
+
+func TestSearchCountEstimatesPastBudget(t *testing.T) {
+	f := newFixture(t, 4)
+	q := LeadQuery{EmailPrefix: "a"}
+	want := int64(len(f.wantLeads(q)))
+	var c Count
+	err := f.db.View(func(tx *Tx) (err error) {
+		sp := leadSearchSpec(&q, newBounds(time.Time{}, time.Time{}))
+		c, err = tx.searchCountBudget(sp, TallyScope{}, newBounds(time.Time{}, time.Time{}), func(t *Tally) int64 { return t.Leads }, nil, 20)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Exact || c.N < want/2 || c.N > want*2 {
+		t.Errorf("estimate %+v, want inexact near %d", c, want)
+	}
+}
+
+func TestTalliesAndAffiliateTallies(t *testing.T) {
+	f := newFixture(t, 5)
+	from, to := DayNumber(f.base.AddDate(0, 0, 2)), DayNumber(f.base.AddDate(0, 0, 17))
+	for _, prg := range []string{"", f.programs[2]} {
+		want := map[string]*Tally{}
+		add := func(aff string, d *Tally) {
+			if want[aff] == nil {
+				want[aff] = &Tally{}
+			}
+			want[aff].Add(d)
+		}
+		for _, l := range f.leads {
+			if d := DayNumber(l.CreatedAt); d >= from && d <= to && (prg == "" || l.ProgramID == prg) {
+				add(l.AffiliateID, &Tally{Leads: 1})
+			}
+		}
+		for _, p := range f.purchases {
+			if d := DayNumber(p.PurchasedAt); d >= from && d <= to && (prg == "" || p.ProgramID == prg) {
+				d := &Tally{Purchases: 1}
+				if p.Status == "refunded" {
+					d.Refunds = 1
+				} else {
+					d.Paid = []RollupMoney{{p.Currency, p.Amount, p.Commission}}
+				}
+				add(orNoAffiliate(p.AffiliateID), d)
+			}
+		}
+		for _, span := range [][2]uint32{{from, to}, {from, from}, {from + 1, from + 9}, {from + 8, from + 15}} {
+			var got map[string]*Tally
+			if err := f.db.View(func(tx *Tx) (err error) { got, err = tx.AffiliateTallies(prg, span[0], span[1]); return }); err != nil {
+				t.Fatal(err)
+			}
+			if span == [2]uint32{from, to} && fmtTallies(got) != fmtTallies(want) {
+				t.Errorf("program %q: affiliate tallies\n got %v\nwant %v", prg, fmtTallies(got), fmtTallies(want))
+			}
+			// Whatever the split between blocks and edge days, the sum
+			// equals the day tallies of the same span.
+			var sum, days Tally
+			for _, t := range got {
+				sum.Add(t)
+			}
+			if err := f.db.View(func(tx *Tx) error {
+				return tx.TallyDays(TallyScope{ProgramID: prg}, span[0], span[1], func(_ uint32, t *Tally) { t.Refunded = nil; days.Add(t) })
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(sum) != fmt.Sprint(days) {
+				t.Errorf("program %q span %v: affiliate tallies sum to %+v, day tallies to %+v", prg, span, sum, days)
+			}
+		}
+	}
+}
+
+// TestReindexMatchesLivePath rebuilds every derived key from the records and
+// compares the result byte for byte with what the live write path kept.
+func TestReindexMatchesLivePath(t *testing.T) {
+	f := newFixture(t, 6)
+	// An erased lead (no email) and an export record join the fixture.
+	l := *f.leads[20]
+	l.Email, l.Name = "", ""
+	x := &Export{ID: NewID(f.base), Owner: "admin", Kind: "leads", Status: "done", CreatedAt: f.base, ExpiresAt: f.base.Add(24 * time.Hour)}
+	if err := f.db.Update(func(tx *Tx) error {
+		if err := tx.UpdateLead(&l); err != nil {
+			return err
+		}
+		return tx.PutExport(x)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	live := dumpDerived(t, f.db)
+	if len(live) < 1000 {
+		t.Fatalf("only %d derived keys: fixture too small", len(live))
+	}
+	if err := f.db.Reindex(nil); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := dumpDerived(t, f.db)
+	for k, v := range live {
+		if rv, ok := rebuilt[k]; !ok {
+			t.Errorf("reindex lost %q", k)
+		} else if !bytes.Equal(rv, v) {
+			t.Errorf("reindex changed %q: %x -> %x", k, v, rv)
+		}
+	}
+	for k := range rebuilt {
+		if _, ok := live[k]; !ok {
+			t.Errorf("reindex added %q", k)
+		}
+	}
+}
+
+func dumpDerived(t *testing.T, db *DB) map[string][]byte {
+	t.Helper()
+	m := map[string][]byte{}
+	if err := db.DumpDerived(func(k, v []byte) error {
+		m[string(k)] = bytes.Clone(v)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func fmtTallies(m map[string]*Tally) string {
+	vals := map[string]Tally{}
+	for k, v := range m {
+		vals[k] = *v
+	}
+	return fmt.Sprint(vals)
+}
