@@ -180,8 +180,8 @@ type affiliateView struct {
 	EnrollErrors FormErrors
 }
 
-// affiliateView loads the affiliate page's data.
-func (u *UI) affiliateView(id string) (*affiliateView, error) {
+// loadAffiliateView loads the affiliate page's data.
+func (u *UI) loadAffiliateView(id string) (*affiliateView, error) {
 	af, err := u.app.Affiliate(id)
 	if err != nil {
 		return nil, err
@@ -210,7 +210,7 @@ func (u *UI) affiliateView(id string) (*affiliateView, error) {
 }
 
 func (u *UI) affiliatePage(c echo.Context) error {
-	v, err := u.affiliateView(c.Param("id"))
+	v, err := u.loadAffiliateView(c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (u *UI) affiliateUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := u.affiliateView(id)
+	v, err := u.loadAffiliateView(id)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (u *UI) affiliateEnroll(c echo.Context) error {
 			return err
 		}
 	}
-	v, err := u.affiliateView(id)
+	v, err := u.loadAffiliateView(id)
 	if err != nil {
 		return err
 	}

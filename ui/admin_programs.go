@@ -204,8 +204,8 @@ func (u *UI) programCreate(c echo.Context) error {
 		&programView{New: true, Form: f, Errors: friendlyErrors(fe)})
 }
 
-// programView loads what the edit page shows besides the form.
-func (u *UI) programView(id string) (*programView, error) {
+// loadProgramView loads what the edit page shows besides the form.
+func (u *UI) loadProgramView(id string) (*programView, error) {
 	p, err := u.app.Program(id)
 	if err != nil {
 		return nil, err
@@ -240,7 +240,7 @@ func (u *UI) programView(id string) (*programView, error) {
 }
 
 func (u *UI) programEditForm(c echo.Context) error {
-	v, err := u.programView(c.Param("id"))
+	v, err := u.loadProgramView(c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func (u *UI) programUpdate(c echo.Context) error {
 			return err
 		}
 	}
-	v, err := u.programView(id)
+	v, err := u.loadProgramView(id)
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (u *UI) programEnroll(c echo.Context) error {
 			return err
 		}
 	}
-	v, err := u.programView(id)
+	v, err := u.loadProgramView(id)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,8 @@ type settingsView struct {
 	InstallCode string
 }
 
-func (u *UI) settingsView() (*settingsView, error) {
+// loadSettingsView loads the keys and the install code the page shows.
+func (u *UI) loadSettingsView() (*settingsView, error) {
 	keys, err := u.app.APIKeys()
 	if err != nil {
 		return nil, err
@@ -49,7 +50,7 @@ func (u *UI) settingsView() (*settingsView, error) {
 }
 
 func (u *UI) settingsPage(c echo.Context) error {
-	v, err := u.settingsView()
+	v, err := u.loadSettingsView()
 	if err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func (u *UI) apiKeyCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := u.settingsView()
+	v, err := u.loadSettingsView()
 	if err != nil {
 		return err
 	}
