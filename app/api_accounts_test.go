@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
@@ -277,4 +278,26 @@ func TestBackupStream(t *testing.T) {
 		t.Fatalf("backup: %d bytes, %v", rec.Body.Len(), rec.Header())
 	}
 	apptest.Expect(t, env.Request(http.MethodGet, "/api/v1/backup", nil), http.StatusUnauthorized)
+}
+
+func TestAPIKeyLastUsedIsRecorded(t *testing.T) {
+	env := apptest.New(t)
+	move := env.SetClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+	apptest.Expect(t, env.API(http.MethodGet, "/programs", nil), http.StatusOK)
+	keys, _ := env.App.APIKeys()
+	if keys[0].LastUsedAt == nil || !keys[0].LastUsedAt.Equal(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("last used %v", keys[0].LastUsedAt)
+	}
+	move(30 * time.Second) // within the minute: not rewritten
+	env.API(http.MethodGet, "/programs", nil)
+	keys, _ = env.App.APIKeys()
+	if !keys[0].LastUsedAt.Equal(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("touched again within a minute: %v", keys[0].LastUsedAt)
+	}
+	move(time.Minute)
+	env.API(http.MethodGet, "/programs", nil)
+	keys, _ = env.App.APIKeys()
+	if !keys[0].LastUsedAt.Equal(time.Date(2026, 6, 1, 12, 1, 30, 0, time.UTC)) {
+		t.Fatalf("not touched after a minute: %v", keys[0].LastUsedAt)
+	}
 }

@@ -247,5 +247,32 @@ func (a *App) AuthenticateAPIKey(secret string) (*store.APIKey, error) {
 	if errors.Is(err, store.ErrNotFound) || err == nil && k.RevokedAt != nil {
 		return nil, ErrUnauthorized
 	}
-	return k, err
+	if err != nil {
+		return nil, err
+	}
+	a.touchAPIKey(k)
+	return k, nil
+}
+
+// apiKeyTouchEvery is how stale "last used" may get: recording every request
+// would put a write on every API call; once a minute is plenty to tell a
+// live key from a forgotten one.
+const apiKeyTouchEvery = time.Minute
+
+func (a *App) touchAPIKey(k *store.APIKey) {
+	now := a.Now()
+	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < apiKeyTouchEvery {
+		return
+	}
+	err := a.DB.Update(func(tx *store.Tx) error {
+		cur, err := tx.APIKey(k.ID)
+		if err != nil {
+			return err
+		}
+		cur.LastUsedAt = &now
+		return tx.PutAPIKey(cur)
+	})
+	if err != nil {
+		a.Log.Warn("record api key use", "key", k.ID, "err", err)
+	}
 }
