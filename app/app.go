@@ -22,6 +22,7 @@ type App struct {
 
 	loginThrottle *throttle
 	sessionSecret []byte
+	exports       exportRunner // background CSV exports (exports.go)
 }
 
 // New wires an App over an open store. It loads (or creates and keeps) the

@@ -7,4 +7,7 @@ import "context"
 func (a *App) Start(ctx context.Context) error { return a.startWorkers(ctx) }
 
 // Stop waits for background workers to finish their current work.
-func (a *App) Stop() { a.stopWorkers() }
+func (a *App) Stop() {
+	a.stopExports()
+	a.stopWorkers()
+}

@@ -1,0 +1,222 @@
+package app
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// The merchant dashboard: clicks, leads and purchases per day for a range
+// and a program, conversion rates and the top affiliates. Everything comes
+// from the tallies kept on write (store/tally.go): one key per day for the
+// series and, for the affiliates, one key per affiliate per 8-day block plus
+// the edge days. Raw clicks, leads and purchases are never scanned, so a
+// 90-day dashboard costs the same at a thousand leads as at a million.
+
+// DashboardDefaultDays is the range shown when none is chosen.
+const DashboardDefaultDays = 30
+
+// DashboardMaxDays bounds a range so one request cannot ask for decades.
+const DashboardMaxDays = 731
+
+// DashboardTopN is how many affiliates the dashboard ranks.
+const DashboardTopN = 10
+
+// DashboardFilter is what the dashboard page takes: ?program=&from=&to=.
+type DashboardFilter struct {
+	Program string `query:"program" form:"program"`
+	From    string `query:"from" form:"from"`
+	To      string `query:"to" form:"to"`
+}
+
+// DashboardDay is one day of the series.
+type DashboardDay struct {
+	Day       time.Time
+	Clicks    int64
+	Leads     int64
+	Purchases int64 // paid and refunded
+}
+
+// MoneyTotal is a per-currency sum, formatted.
+type MoneyTotal struct {
+	Currency   string
+	Amount     string
+	Commission string
+}
+
+// AffiliateStat is one affiliate's totals over the range.
+type AffiliateStat struct {
+	AffiliateID string
+	Name        string
+	Clicks      int64
+	Leads       int64
+	Purchases   int64 // paid ones
+	Paid        []MoneyTotal
+	// LeadRate and PurchaseRate are percentages (clicks→leads, leads→purchases).
+	LeadRate, PurchaseRate float64
+}
+
+// Dashboard is the dashboard's data.
+type Dashboard struct {
+	From, To  time.Time // days, both included
+	ProgramID string
+	Days      []DashboardDay // every day of the range, empty days included
+	Clicks    int64
+	Leads     int64
+	Purchases int64 // paid and refunded
+	Refunds   int64
+	Paid      []MoneyTotal // paid purchases
+	// Conversion rates in percent: clicks→leads, leads→purchases, clicks→purchases.
+	LeadRate, PurchaseRate, ClickRate float64
+	Top                               []AffiliateStat
+}
+
+// percent is a/b as a percentage (0 when b is 0).
+func percent(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) * 100 / float64(b)
+}
+
+func moneyTotals(ms []store.RollupMoney) []MoneyTotal {
+	out := make([]MoneyTotal, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, MoneyTotal{Currency: m.Currency, Amount: FormatMoney(m.Amount, m.Currency), Commission: FormatMoney(m.Commission, m.Currency)})
+	}
+	return out
+}
+
+// DashboardRange parses a dashboard filter's dates: both given, or the last
+// DashboardDefaultDays days up to today.
+func (a *App) DashboardRange(f DashboardFilter) (from, to time.Time, err error) {
+	if f.From == "" && f.To == "" {
+		to = a.Now().UTC().Truncate(24 * time.Hour)
+		return to.AddDate(0, 0, -(DashboardDefaultDays - 1)), to, nil
+	}
+	from, end, err := ParseDateRange(f.From, f.To)
+	if err != nil {
+		return from, to, err
+	}
+	if from.IsZero() {
+		return from, to, Invalid("from", "invalid_from", "from is required with to")
+	}
+	if end.IsZero() {
+		end = a.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1)
+		if !end.After(from) {
+			return from, to, Invalid("from", "invalid_from", "from must not be in the future")
+		}
+	}
+	to = end.AddDate(0, 0, -1)
+	if to.Sub(from) >= DashboardMaxDays*24*time.Hour {
+		return from, to, Invalid("to", "invalid_range", "a range can span at most %d days", DashboardMaxDays)
+	}
+	return from, to, nil
+}
+
+// Dashboard computes the dashboard for a range and an optional program.
+func (a *App) Dashboard(f DashboardFilter) (*Dashboard, error) {
+	from, to, err := a.DashboardRange(f)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dashboard{From: from, To: to, ProgramID: f.Program}
+	lo, hi := store.DayNumber(from), store.DayNumber(to)
+	err = a.DB.View(func(tx *store.Tx) error {
+		if f.Program != "" {
+			if !store.ValidID(f.Program) {
+				return Invalid("program", "unknown_program", "program %q does not exist", f.Program)
+			}
+			if _, err := tx.Program(f.Program); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return Invalid("program", "unknown_program", "program %q does not exist", f.Program)
+				}
+				return err
+			}
+		}
+		d.Days = make([]DashboardDay, hi-lo+1)
+		for i := range d.Days {
+			d.Days[i].Day = store.DayTime(lo + uint32(i))
+		}
+		var sum store.Tally
+		err := tx.TallyDays(store.TallyScope{ProgramID: f.Program}, lo, hi, func(day uint32, t *store.Tally) {
+			dd := &d.Days[day-lo]
+			dd.Clicks, dd.Leads, dd.Purchases = t.Clicks, t.Leads, t.Purchases
+			sum.Add(t)
+		})
+		if err != nil {
+			return err
+		}
+		d.Clicks, d.Leads, d.Purchases, d.Refunds = sum.Clicks, sum.Leads, sum.Purchases, sum.Refunds
+		d.Paid = moneyTotals(sum.Paid)
+		d.LeadRate = percent(d.Leads, d.Clicks)
+		d.PurchaseRate = percent(d.Purchases-d.Refunds, d.Leads)
+		d.ClickRate = percent(d.Purchases-d.Refunds, d.Clicks)
+		d.Top, err = topAffiliates(tx, f.Program, lo, hi, DashboardTopN)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// topAffiliates ranks affiliates by paid purchases, then leads, then clicks
+// (money is not comparable across currencies).
+func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]AffiliateStat, error) {
+	per, err := tx.AffiliateTallies(programID, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	stats := make([]AffiliateStat, 0, len(per))
+	for id, t := range per {
+		if id == store.NoAffiliate {
+			continue
+		}
+		stats = append(stats, AffiliateStat{AffiliateID: id, Clicks: t.Clicks, Leads: t.Leads,
+			Purchases: t.Purchases - t.Refunds, Paid: moneyTotals(t.Paid)})
+	}
+	slices.SortFunc(stats, func(x, y AffiliateStat) int {
+		switch {
+		case x.Purchases != y.Purchases:
+			return cmpDesc(x.Purchases, y.Purchases)
+		case x.Leads != y.Leads:
+			return cmpDesc(x.Leads, y.Leads)
+		case x.Clicks != y.Clicks:
+			return cmpDesc(x.Clicks, y.Clicks)
+		}
+		return cmpStr(x.AffiliateID, y.AffiliateID)
+	})
+	if len(stats) > n {
+		stats = stats[:n]
+	}
+	for i := range stats {
+		s := &stats[i]
+		if af, err := tx.Affiliate(s.AffiliateID); err == nil {
+			s.Name = af.Name
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		s.LeadRate, s.PurchaseRate = percent(s.Leads, s.Clicks), percent(s.Purchases, s.Leads)
+	}
+	return stats, nil
+}
+
+func cmpDesc(a, b int64) int {
+	if a > b {
+		return -1
+	}
+	return 1
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,126 @@
+package app
+
+import (
+	"errors"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// Counts and totals for the Leads and Purchases views, and the detail of
+// one lead or purchase with what it links to. Counts come from the tallies
+// (store/tally.go) and stay cheap at any size; only an email-prefix filter
+// that matches a great many rows is estimated (Count.Exact false), and its
+// money totals are then left out rather than read row by row.
+
+// LeadCount returns how many leads match q.
+func (a *App) LeadCount(q store.LeadQuery) (store.Count, error) {
+	var c store.Count
+	err := a.DB.View(func(tx *store.Tx) (err error) { c, err = tx.CountLeads(q); return })
+	return c, err
+}
+
+// PurchaseReport is the count and money totals of a purchases filter.
+type PurchaseReport struct {
+	Count store.Count
+	// Paid and Refunded are the amount and commission totals per currency
+	// of the matching paid and refunded purchases.
+	Paid, Refunded []MoneyTotal
+	// MoneyKnown is false when an email-prefix filter matched too many
+	// purchases to sum their amounts on a page view.
+	MoneyKnown bool
+}
+
+// PurchaseReport counts and sums the purchases matching q.
+func (a *App) PurchaseReport(q store.PurchaseQuery) (PurchaseReport, error) {
+	var t store.PurchaseTotals
+	err := a.DB.View(func(tx *store.Tx) (err error) { t, err = tx.PurchaseTotals(q); return })
+	if err != nil {
+		return PurchaseReport{}, err
+	}
+	return PurchaseReport{Count: t.Count, Paid: moneyTotals(t.Paid), Refunded: moneyTotals(t.Refunded), MoneyKnown: t.MoneyKnown}, nil
+}
+
+// LeadDetail is a lead with the click it came through and the purchase it
+// turned into, and the names of its program and affiliate.
+type LeadDetail struct {
+	Lead          *store.Lead
+	Click         *store.Click    // nil when gone or never known
+	Purchase      *store.Purchase // nil until the lead buys
+	ProgramName   string
+	AffiliateName string
+}
+
+// LeadDetail returns a lead and what it links to.
+func (a *App) LeadDetail(id string) (*LeadDetail, error) {
+	if !store.ValidID(id) {
+		return nil, NotFound("lead_not_found", "lead not found")
+	}
+	d := &LeadDetail{}
+	err := a.DB.View(func(tx *store.Tx) error {
+		l, err := tx.Lead(id)
+		if err != nil {
+			return notFoundAs(err, "lead_not_found", "lead")
+		}
+		d.Lead = l
+		names := NewCSVNames()
+		d.ProgramName, d.AffiliateName = names.Program(tx, l.ProgramID), names.Affiliate(tx, l.AffiliateID)
+		if d.Click, err = optional(tx.Click, l.ReferralID); err != nil {
+			return err
+		}
+		d.Purchase, err = optional(tx.Purchase, l.PurchaseID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// PurchaseDetail is a purchase with its click and lead and the names of
+// its program and affiliate.
+type PurchaseDetail struct {
+	Purchase      *store.Purchase
+	Click         *store.Click
+	Lead          *store.Lead
+	ProgramName   string
+	AffiliateName string
+}
+
+// PurchaseDetail returns a purchase and what it links to.
+func (a *App) PurchaseDetail(id string) (*PurchaseDetail, error) {
+	if !store.ValidID(id) {
+		return nil, NotFound("purchase_not_found", "purchase not found")
+	}
+	d := &PurchaseDetail{}
+	err := a.DB.View(func(tx *store.Tx) error {
+		p, err := tx.Purchase(id)
+		if err != nil {
+			return notFoundAs(err, "purchase_not_found", "purchase")
+		}
+		d.Purchase = p
+		names := NewCSVNames()
+		d.ProgramName, d.AffiliateName = names.Program(tx, p.ProgramID), names.Affiliate(tx, p.AffiliateID)
+		if d.Click, err = optional(tx.Click, p.ReferralID); err != nil {
+			return err
+		}
+		d.Lead, err = optional(tx.Lead, p.LeadID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// optional reads a linked record that may be absent: an empty id or a
+// record that is gone gives nil without an error.
+func optional[T any](get func(string) (*T, error), id string) (*T, error) {
+	if id == "" {
+		return nil, nil
+	}
+	v, err := get(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
