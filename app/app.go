@@ -22,7 +22,8 @@ type App struct {
 
 	loginThrottle *throttle
 	sessionSecret []byte
-	exports       exportRunner // background CSV exports (exports.go)
+	webhooks      webhookRuntime // webhook dispatcher (webhook_dispatch.go)
+	exports       exportRunner   // background CSV exports (exports.go)
 }
 
 // New wires an App over an open store. It loads (or creates and keeps) the

@@ -141,6 +141,8 @@ type WebhookEndpoint struct {
 	// DisabledAt is when the endpoint was disabled (by its affiliate, the
 	// merchant, or automatically after failing for days).
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	// DisabledBy says who disabled it: "affiliate", "merchant" or "auto".
+	DisabledBy string `json:"disabled_by,omitempty"`
 	// LastError is the error of the most recent failed attempt, shown next
 	// to a failing endpoint.
 	LastError string `json:"last_error,omitempty"`

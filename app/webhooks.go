@@ -1,0 +1,594 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spiffy/spiffy/app/webhook"
+	"github.com/spiffy/spiffy/store"
+)
+
+// Affiliate webhooks: endpoint management (portal and merchant), payloads,
+// and the outbox hooks that the tracking writes call. Delivery lives in
+// webhook_dispatch.go, signing and the HTTP client in package webhook.
+
+// Webhook event types besides the purchase ones (purchases.go).
+const (
+	EventLeadCreated = "lead.created"
+	EventTest        = "test"
+)
+
+// WebhookEvents lists the events an endpoint can subscribe to, in the order
+// forms show them.
+func WebhookEvents() []string {
+	return []string{EventPurchaseCreated, EventPurchaseRefunded, EventLeadCreated}
+}
+
+// Who disabled an endpoint.
+const (
+	DisabledByAffiliate = "affiliate"
+	DisabledByMerchant  = "merchant"
+	DisabledByAuto      = "auto"
+)
+
+const (
+	// MaxWebhookEndpoints is how many endpoints one affiliate may have.
+	MaxWebhookEndpoints = 10
+	// WebhookFailingLimit is how long an endpoint may fail without a single
+	// success before it is disabled.
+	WebhookFailingLimit = 5 * 24 * time.Hour
+	// WebhookLogRetention is how long delivered and failed messages are kept
+	// in the delivery log.
+	WebhookLogRetention = 30 * 24 * time.Hour
+	// maxAttemptLog caps the attempts kept per message (resends add more).
+	maxAttemptLog = 20
+)
+
+// Payloads. Field order is the order the contract lists; `data` is flat so
+// Zapier and Make can map fields without digging.
+
+type webhookBody struct {
+	Type      string `json:"type"`
+	Timestamp string `json:"timestamp"`
+	Data      any    `json:"data"`
+}
+
+// PurchaseEventData is the data of purchase.created and purchase.refunded.
+type PurchaseEventData struct {
+	ID           string `json:"id"`
+	OrderID      string `json:"order_id"`
+	ProgramID    string `json:"program_id"`
+	ProgramName  string `json:"program_name"`
+	AffiliateID  string `json:"affiliate_id"`
+	ReferralCode string `json:"referral_code"`
+	SubID        string `json:"sub_id"`
+	Email        string `json:"email"`
+	Name         string `json:"name"`
+	Product      string `json:"product"`
+	Amount       string `json:"amount"`
+	Currency     string `json:"currency"`
+	Commission   string `json:"commission"`
+	Status       string `json:"status"`
+	PurchasedAt  string `json:"purchased_at"`
+}
+
+// LeadEventData is the data of lead.created.
+type LeadEventData struct {
+	ID           string `json:"id"`
+	ProgramID    string `json:"program_id"`
+	ProgramName  string `json:"program_name"`
+	AffiliateID  string `json:"affiliate_id"`
+	ReferralCode string `json:"referral_code"`
+	SubID        string `json:"sub_id"`
+	Email        string `json:"email"`
+	Name         string `json:"name"`
+	CreatedAt    string `json:"created_at"`
+}
+
+func purchaseEventData(p *store.Program, pur *store.Purchase) PurchaseEventData {
+	return PurchaseEventData{
+		ID: pur.ID, OrderID: pur.OrderID, ProgramID: p.ID, ProgramName: p.Name, AffiliateID: pur.AffiliateID,
+		ReferralCode: pur.Code, SubID: pur.SubID, Email: pur.Email, Name: pur.Name, Product: pur.Product,
+		Amount: FormatMoney(pur.Amount, pur.Currency), Currency: pur.Currency,
+		Commission: FormatMoney(pur.Commission, pur.Currency), Status: pur.Status, PurchasedAt: RFC3339(pur.PurchasedAt),
+	}
+}
+
+func leadEventData(p *store.Program, l *store.Lead) LeadEventData {
+	return LeadEventData{
+		ID: l.ID, ProgramID: p.ID, ProgramName: p.Name, AffiliateID: l.AffiliateID, ReferralCode: l.Code,
+		SubID: l.SubID, Email: l.Email, Name: l.Name, CreatedAt: RFC3339(l.CreatedAt),
+	}
+}
+
+// testEventData is a sample purchase, so a Zap or Make scenario can be set
+// up from the test event with every field it will later receive.
+func testEventData(affiliateID string, now time.Time) PurchaseEventData {
+	return PurchaseEventData{
+		ID: "test", OrderID: "TEST-1001", ProgramID: "test", ProgramName: "Test event", AffiliateID: affiliateID,
+		ReferralCode: "test", SubID: "", Email: "jane.doe@example.com", Name: "Jane Doe", Product: "Sample product",
+		Amount: "49.00", Currency: "USD", Commission: "14.70", Status: PurchasePaid, PurchasedAt: RFC3339(now),
+	}
+}
+
+func marshalBody(eventType string, now time.Time, data any) ([]byte, error) {
+	b, err := json.Marshal(webhookBody{Type: eventType, Timestamp: RFC3339(now), Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("app: webhook payload: %w", err)
+	}
+	return b, nil
+}
+
+// Outbox hooks. They run inside the write that creates the lead or the
+// purchase, so the message exists if and only if the event does.
+
+// queueLeadEvent queues lead.created for each of the affiliate's enabled
+// endpoints subscribed to it, when the program shares leads.
+func (a *App) queueLeadEvent(tx *store.Tx, p *store.Program, l *store.Lead) error {
+	if !p.ShareLeads || l.AffiliateID == "" {
+		return nil
+	}
+	return a.queueEvent(tx, l.AffiliateID, EventLeadCreated, l.ID, l.Email, func(now time.Time) ([]byte, error) {
+		return marshalBody(EventLeadCreated, now, leadEventData(p, l))
+	})
+}
+
+// queuePurchaseEvent queues purchase.created or purchase.refunded for each
+// of the affiliate's enabled endpoints subscribed to it, when the program
+// shares purchasers. Unattributed and self-referred purchases have no
+// affiliate to tell.
+func (a *App) queuePurchaseEvent(tx *store.Tx, p *store.Program, pur *store.Purchase, eventType string) error {
+	if !p.SharePurchasers || pur.AffiliateID == "" || pur.SelfReferral {
+		return nil
+	}
+	if eventType != EventPurchaseCreated && eventType != EventPurchaseRefunded {
+		return fmt.Errorf("app: queue purchase event: unknown type %q", eventType)
+	}
+	return a.queueEvent(tx, pur.AffiliateID, eventType, pur.ID, pur.Email, func(now time.Time) ([]byte, error) {
+		return marshalBody(eventType, now, purchaseEventData(p, pur))
+	})
+}
+
+// queueEvent writes one pending message per matching endpoint and wakes the
+// dispatcher once the write is committed. With no endpoints it costs one
+// key-only prefix scan.
+func (a *App) queueEvent(tx *store.Tx, affiliateID, eventType, subjectID, email string, body func(time.Time) ([]byte, error)) error {
+	ids, err := tx.AffiliateWebhookEndpointIDs(affiliateID)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	now := a.Now()
+	var payload []byte
+	var refs []dueRef
+	for _, id := range ids {
+		ep, err := tx.WebhookEndpoint(id)
+		if err != nil {
+			return err
+		}
+		if ep.Disabled || !slices.Contains(ep.Events, eventType) {
+			continue
+		}
+		if payload == nil {
+			if payload, err = body(now); err != nil {
+				return err
+			}
+		}
+		m := newMessage(ep, eventType, payload, now)
+		m.SubjectID, m.Email = subjectID, email
+		if err := tx.InsertWebhookMessage(m); err != nil {
+			return err
+		}
+		refs = append(refs, dueRef{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil})
+	}
+	if len(refs) > 0 {
+		d := a.dispatcher()
+		tx.AfterCommit(func() { d.enqueue(refs) })
+	}
+	return nil
+}
+
+func newMessage(ep *store.WebhookEndpoint, eventType string, payload []byte, now time.Time) *store.WebhookMessage {
+	return &store.WebhookMessage{
+		ID: store.NewID(now), EndpointID: ep.ID, AffiliateID: ep.AffiliateID, EventType: eventType,
+		Payload: payload, Status: store.MessagePending, NextAttemptAt: now, CreatedAt: now,
+	}
+}
+
+// Endpoint management. A non-empty affiliateID scopes every call to that
+// affiliate's endpoints (the portal); "" is the merchant, who sees all.
+
+// WebhookEndpointInput carries an endpoint create or partial update; nil
+// fields are not given.
+type WebhookEndpointInput struct {
+	URL    *string  `json:"url" form:"url"`
+	Events []string `json:"events" form:"events"`
+	// Disabled switches the endpoint off or back on (updates only).
+	Disabled *bool `json:"disabled" form:"disabled"`
+}
+
+func (a *App) webhookGuard() webhook.Guard {
+	return webhook.Guard{AllowPrivate: a.Config.Webhooks.AllowPrivateTargets}
+}
+
+// checkWebhookURL validates a target as it is saved: syntax, and that it
+// resolves to public addresses only (unless private targets are allowed).
+func (a *App) checkWebhookURL(ctx context.Context, raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", Invalid("url", "invalid_url", "url is required")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	u, err := a.webhookGuard().CheckURL(ctx, raw)
+	var te *webhook.TargetError
+	if errors.As(err, &te) {
+		return "", Invalid("url", "invalid_url", "url not allowed: %s", te.Reason)
+	}
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+func checkEvents(events []string) ([]string, error) {
+	var out []string
+	for _, e := range events {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		if !slices.Contains(WebhookEvents(), e) {
+			return nil, Invalid("events", "invalid_events", "unknown event %q; choose from %s", e, strings.Join(WebhookEvents(), ", "))
+		}
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil, Invalid("events", "invalid_events", "choose at least one event")
+	}
+	// Keep the canonical order so forms and comparisons are stable.
+	slices.SortFunc(out, func(x, y string) int {
+		return slices.Index(WebhookEvents(), x) - slices.Index(WebhookEvents(), y)
+	})
+	return out, nil
+}
+
+// CreateWebhookEndpoint adds an endpoint for an affiliate with a fresh
+// signing secret. Without events it subscribes to all of them.
+func (a *App) CreateWebhookEndpoint(ctx context.Context, affiliateID string, in WebhookEndpointInput) (*store.WebhookEndpoint, error) {
+	if in.URL == nil {
+		return nil, Invalid("url", "invalid_url", "url is required")
+	}
+	url, err := a.checkWebhookURL(ctx, *in.URL)
+	if err != nil {
+		return nil, err
+	}
+	events := WebhookEvents()
+	if in.Events != nil {
+		if events, err = checkEvents(in.Events); err != nil {
+			return nil, err
+		}
+	}
+	now := a.Now()
+	ep := &store.WebhookEndpoint{
+		ID: store.NewID(now), AffiliateID: affiliateID, URL: url, Secret: webhook.NewSecret(),
+		Events: events, CreatedAt: now,
+	}
+	if in.Disabled != nil && *in.Disabled {
+		ep.Disabled, ep.DisabledAt, ep.DisabledBy = true, &now, DisabledByAffiliate
+	}
+	err = a.DB.Update(func(tx *store.Tx) error {
+		if _, err := getAffiliate(tx, affiliateID); err != nil {
+			return err
+		}
+		ids, err := tx.AffiliateWebhookEndpointIDs(affiliateID)
+		if err != nil {
+			return err
+		}
+		if len(ids) >= MaxWebhookEndpoints {
+			return Invalid("url", "too_many_endpoints", "an affiliate can have at most %d webhook endpoints; delete one first", MaxWebhookEndpoints)
+		}
+		return tx.PutWebhookEndpoint(ep)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ep, nil
+}
+
+// scopedEndpoint reads an endpoint, hiding other affiliates' endpoints as
+// "not found".
+func scopedEndpoint(tx *store.Tx, affiliateID, id string) (*store.WebhookEndpoint, error) {
+	if !store.ValidID(id) {
+		return nil, NotFound("webhook_endpoint_not_found", "webhook endpoint not found")
+	}
+	ep, err := tx.WebhookEndpoint(id)
+	if err != nil {
+		return nil, notFoundAs(err, "webhook_endpoint_not_found", "webhook endpoint")
+	}
+	if affiliateID != "" && ep.AffiliateID != affiliateID {
+		return nil, NotFound("webhook_endpoint_not_found", "webhook endpoint not found")
+	}
+	return ep, nil
+}
+
+// WebhookEndpoint returns one endpoint.
+func (a *App) WebhookEndpoint(affiliateID, id string) (*store.WebhookEndpoint, error) {
+	var ep *store.WebhookEndpoint
+	err := a.DB.View(func(tx *store.Tx) (err error) { ep, err = scopedEndpoint(tx, affiliateID, id); return })
+	return ep, err
+}
+
+// WebhookEndpoints lists an affiliate's endpoints (oldest first), or with
+// affiliateID "" every endpoint (newest first).
+func (a *App) WebhookEndpoints(affiliateID string) ([]*store.WebhookEndpoint, error) {
+	var out []*store.WebhookEndpoint
+	err := a.DB.View(func(tx *store.Tx) (err error) {
+		if affiliateID == "" {
+			out, err = tx.WebhookEndpoints()
+		} else {
+			out, err = tx.AffiliateWebhookEndpoints(affiliateID)
+		}
+		return
+	})
+	return out, err
+}
+
+// UpdateWebhookEndpoint changes an endpoint's URL, events, or enabled state.
+// A non-empty affiliateID means the affiliate asks, who cannot re-enable an
+// endpoint the merchant disabled. Enabling clears the failure streak so the
+// five-day clock starts afresh.
+func (a *App) UpdateWebhookEndpoint(ctx context.Context, affiliateID, id string, in WebhookEndpointInput) (*store.WebhookEndpoint, error) {
+	var url string
+	if in.URL != nil {
+		var err error
+		if url, err = a.checkWebhookURL(ctx, *in.URL); err != nil {
+			return nil, err
+		}
+	}
+	var events []string
+	if in.Events != nil {
+		var err error
+		if events, err = checkEvents(in.Events); err != nil {
+			return nil, err
+		}
+	}
+	by := DisabledByMerchant
+	if affiliateID != "" {
+		by = DisabledByAffiliate
+	}
+	var ep *store.WebhookEndpoint
+	err := a.DB.Update(func(tx *store.Tx) error {
+		var err error
+		if ep, err = scopedEndpoint(tx, affiliateID, id); err != nil {
+			return err
+		}
+		if url != "" {
+			ep.URL = url
+		}
+		if events != nil {
+			ep.Events = events
+		}
+		if in.Disabled != nil && *in.Disabled != ep.Disabled {
+			if *in.Disabled {
+				now := a.Now()
+				ep.Disabled, ep.DisabledAt, ep.DisabledBy, ep.DisabledReason = true, &now, by, disabledReason(by, now)
+			} else {
+				if ep.DisabledBy == DisabledByMerchant && by == DisabledByAffiliate {
+					return &Error{Status: 403, Code: "endpoint_disabled_by_merchant", Message: "the program owner disabled this endpoint; ask them to enable it"}
+				}
+				ep.Disabled, ep.DisabledAt, ep.DisabledBy, ep.DisabledReason = false, nil, "", ""
+				ep.FailingSince, ep.LastError = nil, ""
+			}
+		}
+		return tx.PutWebhookEndpoint(ep)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.dispatcher().forget(id)
+	return ep, nil
+}
+
+func disabledReason(by string, at time.Time) string {
+	day := at.UTC().Format(time.DateOnly)
+	switch by {
+	case DisabledByMerchant:
+		return "Disabled by the program owner on " + day + "."
+	case DisabledByAffiliate:
+		return "Disabled by you on " + day + "."
+	}
+	return "Disabled on " + day + "."
+}
+
+// RotateWebhookSecret gives an endpoint a new signing secret. Messages not
+// yet delivered are signed with the new one.
+func (a *App) RotateWebhookSecret(affiliateID, id string) (*store.WebhookEndpoint, error) {
+	var ep *store.WebhookEndpoint
+	err := a.DB.Update(func(tx *store.Tx) error {
+		var err error
+		if ep, err = scopedEndpoint(tx, affiliateID, id); err != nil {
+			return err
+		}
+		ep.Secret = webhook.NewSecret()
+		return tx.PutWebhookEndpoint(ep)
+	})
+	return ep, err
+}
+
+// DeleteWebhookEndpoint removes an endpoint and then its messages, in
+// bounded chunks. If the process stops half way, the dispatcher drops the
+// remaining messages as it meets them.
+func (a *App) DeleteWebhookEndpoint(affiliateID, id string) error {
+	err := a.DB.Update(func(tx *store.Tx) error {
+		if _, err := scopedEndpoint(tx, affiliateID, id); err != nil {
+			return err
+		}
+		return tx.DeleteWebhookEndpoint(id)
+	})
+	if err != nil {
+		return err
+	}
+	a.dispatcher().forget(id)
+	for {
+		var ids []string
+		if err := a.DB.View(func(tx *store.Tx) (err error) { ids, err = tx.WebhookMessageIDsByEndpoint(id, 500); return }); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		err := a.DB.Update(func(tx *store.Tx) error {
+			for _, mid := range ids {
+				if err := tx.DeleteWebhookMessage(mid); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// SendTestWebhook queues a "test" event for one endpoint, whatever events
+// it subscribes to.
+func (a *App) SendTestWebhook(affiliateID, id string) (*store.WebhookMessage, error) {
+	var m *store.WebhookMessage
+	err := a.DB.Update(func(tx *store.Tx) error {
+		ep, err := scopedEndpoint(tx, affiliateID, id)
+		if err != nil {
+			return err
+		}
+		if ep.Disabled {
+			return Invalid("endpoint", "endpoint_disabled", "this endpoint is disabled; enable it before sending a test event")
+		}
+		now := a.Now()
+		body, err := marshalBody(EventTest, now, testEventData(ep.AffiliateID, now))
+		if err != nil {
+			return err
+		}
+		m = newMessage(ep, EventTest, body, now)
+		if err := tx.InsertWebhookMessage(m); err != nil {
+			return err
+		}
+		refs := []dueRef{{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil}}
+		d := a.dispatcher()
+		tx.AfterCommit(func() { d.enqueue(refs) })
+		return nil
+	})
+	return m, err
+}
+
+// Messages.
+
+// WebhookMessageQuery selects delivery log entries, newest first.
+type WebhookMessageQuery struct {
+	AffiliateID string // scope: only this affiliate's messages ("" = all)
+	EndpointID  string
+	Status      string // pending | delivered | failed; "" = any
+	Cursor      string
+	Limit       int
+}
+
+// WebhookMessages returns one page of the delivery log.
+func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, string, error) {
+	switch q.Status {
+	case "", store.MessagePending, store.MessageDelivered, store.MessageFailed:
+	default:
+		return nil, "", Invalid("status", "invalid_status", "status must be pending, delivered or failed")
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	var out []*store.WebhookMessage
+	var next string
+	err := a.DB.View(func(tx *store.Tx) error {
+		keep := func(m *store.WebhookMessage) bool {
+			return (q.AffiliateID == "" || m.AffiliateID == q.AffiliateID) && (q.Status == "" || m.Status == q.Status)
+		}
+		var err error
+		if q.EndpointID != "" {
+			if _, err := scopedEndpoint(tx, q.AffiliateID, q.EndpointID); err != nil {
+				return err
+			}
+			out, next, err = tx.WebhookMessagesByEndpoint(q.EndpointID, q.Cursor, q.Limit)
+			if err == nil && q.Status != "" {
+				out = slices.DeleteFunc(out, func(m *store.WebhookMessage) bool { return !keep(m) })
+			}
+			return err
+		}
+		out, next, err = tx.WebhookMessages(q.Cursor, q.Limit, keep)
+		return err
+	})
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, "", Invalid("cursor", "invalid_cursor", "cursor is not valid")
+	}
+	return out, next, err
+}
+
+func scopedMessage(tx *store.Tx, affiliateID, id string) (*store.WebhookMessage, error) {
+	if !store.ValidID(id) {
+		return nil, NotFound("webhook_message_not_found", "webhook message not found")
+	}
+	m, err := tx.WebhookMessage(id)
+	if err != nil {
+		return nil, notFoundAs(err, "webhook_message_not_found", "webhook message")
+	}
+	if affiliateID != "" && m.AffiliateID != affiliateID {
+		return nil, NotFound("webhook_message_not_found", "webhook message not found")
+	}
+	return m, nil
+}
+
+// WebhookMessage returns one message of the delivery log.
+func (a *App) WebhookMessage(affiliateID, id string) (*store.WebhookMessage, error) {
+	var m *store.WebhookMessage
+	err := a.DB.View(func(tx *store.Tx) (err error) { m, err = scopedMessage(tx, affiliateID, id); return })
+	return m, err
+}
+
+// ResendWebhookMessage starts a new delivery round for a message: same id
+// (receivers deduplicate on webhook-id), sent now, with the full retry
+// schedule again.
+func (a *App) ResendWebhookMessage(affiliateID, id string) (*store.WebhookMessage, error) {
+	var m *store.WebhookMessage
+	err := a.DB.Update(func(tx *store.Tx) error {
+		var err error
+		if m, err = scopedMessage(tx, affiliateID, id); err != nil {
+			return err
+		}
+		ep, err := scopedEndpoint(tx, affiliateID, m.EndpointID)
+		if err != nil {
+			return err
+		}
+		if ep.Disabled {
+			return Invalid("endpoint", "endpoint_disabled", "this message's endpoint is disabled; enable it before resending")
+		}
+		now := a.Now()
+		m.Status, m.NextAttemptAt, m.Tries = store.MessagePending, now, 0
+		if err := tx.PutWebhookMessage(m); err != nil {
+			return err
+		}
+		refs := []dueRef{{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil}}
+		d := a.dispatcher()
+		tx.AfterCommit(func() { d.enqueue(refs) })
+		return nil
+	})
+	return m, err
+}
+
+// LastAttempt returns the message's most recent attempt, if any.
+func LastAttempt(m *store.WebhookMessage) *store.WebhookAttempt {
+	if len(m.Attempts) == 0 {
+		return nil
+	}
+	return &m.Attempts[len(m.Attempts)-1]
+}
