@@ -69,6 +69,10 @@ func (a *App) stopExports() {
 	r.wg.Wait()
 }
 
+// WaitExports blocks until no export is running. Tests use it instead of
+// polling; shutdown uses Stop, which also cancels them.
+func (a *App) WaitExports() { a.exports.wg.Wait() }
+
 func (r *exportRunner) isRunning(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
