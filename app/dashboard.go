@@ -104,7 +104,7 @@ func (a *App) DashboardRange(f DashboardFilter) (from, to time.Time, err error) 
 		return from, to, Invalid("from", "invalid_from", "from is required with to")
 	}
 	if end.IsZero() {
-		end = a.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1)
+		end = a.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
 		if !end.After(from) {
 			return from, to, Invalid("from", "invalid_from", "from must not be in the future")
 		}

@@ -237,7 +237,9 @@ func TestMerchantLeadFilters(t *testing.T) {
 func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 	f := mvNewFixture(t)
 	a := f.env.App
-	usd := func(amount, commission string) app.MoneyTotal { return app.MoneyTotal{Currency: "USD", Amount: amount, Commission: commission} }
+	usd := func(amount, commission string) app.MoneyTotal {
+		return app.MoneyTotal{Currency: "USD", Amount: amount, Commission: commission}
+	}
 	eur := app.MoneyTotal{Currency: "EUR", Amount: "50.00", Commission: "5.00"}
 	tests := []struct {
 		name           string

@@ -44,7 +44,7 @@ func TestExportCleanupJob(t *testing.T) {
 		t.Errorf("job name %q", job.Name())
 	}
 	steps := []struct {
-		at                  time.Duration // since the first export
+		at                 time.Duration // since the first export
 		firstKept, sndKept bool
 	}{
 		{time.Hour, true, true},

@@ -44,8 +44,8 @@ func newFixture(t *testing.T, seed int64) *fixture {
 	for i, at := range times {
 		l := &Lead{
 			ID: NewID(at), ProgramID: f.programs[rng.Intn(3)], AffiliateID: f.affs[rng.Intn(6)],
-			Email:     fmt.Sprintf("%s%d@Example.com", fixtureEmails[rng.Intn(len(fixtureEmails))], i),
-			Name:      "Lead " + fmt.Sprint(i), Code: "code", SubID: "s", CreatedAt: at,
+			Email: fmt.Sprintf("%s%d@Example.com", fixtureEmails[rng.Intn(len(fixtureEmails))], i),
+			Name:  "Lead " + fmt.Sprint(i), Code: "code", SubID: "s", CreatedAt: at,
 		}
 		f.leads = append(f.leads, l)
 		if err := f.db.Update(func(tx *Tx) error { return tx.InsertLead(l) }); err != nil {
