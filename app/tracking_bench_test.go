@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -9,40 +11,68 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/store"
 )
 
 // BenchmarkTrackClick measures POST /t/click through the real router and
-// store (writes batched by the single writer; fsync off as in apptest).
-// go test ./app/ -run '^$' -bench TrackClick -benchmem
+// store, with 64 concurrent clients per core so the writer can batch, with
+// fsync off (as in tests) and on (as in production).
+//
+//	go test ./app/ -run '^$' -bench TrackClick -benchmem -cpu 2
 func BenchmarkTrackClick(b *testing.B) {
-	env := apptest.New(b, func(c *app.Config) { c.Tracking.RateLimit = 1e9 })
-	prg := env.Program("Shop")
-	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
-	var n atomic.Int64
-	batches0, ops0 := env.DB.WriterStats()
-	b.Cleanup(func() {
-		batches, ops := env.DB.WriterStats()
-		if batches > batches0 {
-			b.ReportMetric(float64(ops-ops0)/float64(batches-batches0), "writes/batch")
-		}
-	})
-	b.SetParallelism(64) // many browsers at once: the writer batches them
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			body := `{"ref":"ANN","sub":"spring","url":"https://shop.example.com/?ref=ann","referrer":"https://blog.example/post","vid":"v` + strconv.FormatInt(i, 36) + `abcdefghijklmnop"}`
-			req := httptest.NewRequest(http.MethodPost, "/t/click", strings.NewReader(body))
-			req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-			req.Header.Set("Origin", "https://shop.example.com")
-			req.RemoteAddr = "198.51.100." + strconv.FormatInt(i%200, 10) + ":4000"
-			rec := httptest.NewRecorder()
-			env.Server.Echo.ServeHTTP(rec, req)
-			if rec.Code != http.StatusCreated {
-				b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+	for _, sync := range []bool{false, true} {
+		b.Run("sync="+strconv.FormatBool(sync), func(b *testing.B) {
+			cfg := app.DefaultConfig()
+			cfg.DataDir = b.TempDir()
+			cfg.Tracking.RateLimit = 1e9
+			db, err := store.Open(store.Options{Dir: cfg.DBDir(), SyncWrites: sync})
+			if err != nil {
+				b.Fatal(err)
 			}
-		}
-	})
+			b.Cleanup(func() { db.Close() })
+			a, err := app.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := app.NewServer(a)
+			prg, err := a.CreateProgram(app.ProgramInput{Name: new("Shop"), LandingURL: new("https://shop.example.com/")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			af, _, err := a.CreateAffiliate(app.AffiliateInput{Name: new("Ann"), Email: new("ann@partner.example")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := a.Enroll(prg.ID, af.ID, "ann"); err != nil {
+				b.Fatal(err)
+			}
+
+			var n atomic.Int64
+			batches0, ops0 := db.WriterStats()
+			b.SetParallelism(64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					body := `{"ref":"ANN","sub":"spring","url":"https://shop.example.com/?ref=ann","referrer":"https://blog.example/post","vid":"v` +
+						strconv.FormatInt(i, 36) + `abcdefghijklmnop"}`
+					req := httptest.NewRequest(http.MethodPost, "/t/click", strings.NewReader(body))
+					req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+					req.Header.Set("Origin", "https://shop.example.com")
+					req.RemoteAddr = "198.51.100." + strconv.FormatInt(i%200, 10) + ":4000"
+					rec := httptest.NewRecorder()
+					srv.Echo.ServeHTTP(rec, req)
+					if rec.Code != http.StatusCreated {
+						b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+					}
+				}
+			})
+			b.StopTimer()
+			if batches, ops := db.WriterStats(); batches > batches0 {
+				b.ReportMetric(float64(ops-ops0)/float64(batches-batches0), "writes/batch")
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "clicks/s")
+		})
+	}
 }

@@ -63,29 +63,29 @@
         cookieWrite(k, v, exp, cookieDomain);
       } catch (e) {}
     };
-    // put keeps a value in a cookie and, with its expiry, in localStorage;
-    // a null value removes both.
+    // put keeps a value in a cookie and in localStorage (under the same
+    // name, its expiry under name_exp); a null value removes them.
     var put = function (k, v, exp) {
       if (v === null) {
         cookieSet(k, '', new Date(0));
         try { cookieWrite(k, '', new Date(0), ''); } catch (e) {}
         lsSet(k, null);
+        lsSet(k + '_exp', null);
         return;
       }
       cookieSet(k, v, exp);
-      lsSet(k, v + '|' + (+exp));
+      lsSet(k, v);
+      lsSet(k + '_exp', String(+exp));
     };
     // get reads a value from its cookie, or from localStorage when the
     // cookie is gone (cleared, or capped by the browser) but the value is
     // still within its expiry.
     var get = function (k) {
-      var v = cookieGet(k), s, i, exp;
+      var v = cookieGet(k), exp;
       if (v) { return v; }
-      s = lsGet(k);
-      if (!s || (i = s.lastIndexOf('|')) < 1) { return null; }
-      exp = +s.slice(i + 1);
-      if (!(exp > now())) { return null; }
-      v = s.slice(0, i);
+      v = lsGet(k);
+      exp = +lsGet(k + '_exp');
+      if (!v || !(exp > now())) { return null; }
       if (allowed()) { cookieSet(k, v, new Date(exp)); }
       return v;
     };
@@ -120,6 +120,7 @@
       try {
         var x = new w.XMLHttpRequest();
         x.open('POST', base + path, true);
+        try { x.timeout = 10000; } catch (e) {}
         x.setRequestHeader('Content-Type', CT);
         x.onreadystatechange = function () {
           if (x.readyState !== 4) { return; }

@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -106,12 +107,25 @@ func TestTrackingEndToEnd(t *testing.T) {
 	if !strings.Contains(cookies, "spiffy_ref="+ref) || !strings.Contains(cookies, "spiffy_vid=") {
 		t.Errorf("cookies %q: want spiffy_ref=%s and spiffy_vid", cookies, ref)
 	}
-	stored, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`localStorage.getItem('spiffy_ref') || ''`))
+	stored, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](
+		`[localStorage.getItem('spiffy_ref') || '', localStorage.getItem('spiffy_ref_exp') || '', localStorage.getItem('spiffy_vid') || '']`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(stored, ref+"|") {
-		t.Errorf("localStorage spiffy_ref = %q, want the referral and its expiry", stored)
+	expMS, _ := strconv.ParseInt(stored[1], 10, 64)
+	if d := time.UnixMilli(expMS).Sub(time.Now().Add(30 * 24 * time.Hour)); stored[0] != ref || d < -time.Minute || d > time.Minute || stored[2] == "" {
+		t.Errorf("localStorage spiffy_ref, _exp, spiffy_vid = %q; want %s, in 30 days (the cookie window), a visitor id", stored, ref)
+	}
+
+	// A cookie lost (cleared, or capped by the browser) comes back from
+	// localStorage while the referral is valid.
+	restored, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](
+		`document.cookie = 'spiffy_ref=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/'; spiffy('referral') + ' ' + document.cookie`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(restored, ref+" ") || !strings.Contains(restored, "spiffy_ref="+ref) {
+		t.Errorf("after losing the cookie: %q; want the referral back, cookie restored", restored)
 	}
 	b.Screenshot("landing")
 
@@ -230,7 +244,7 @@ func TestTrackingConsent(t *testing.T) {
 	state := func() (ref, cookies, ls string) {
 		t.Helper()
 		v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](
-			`[String(spiffy('referral')), document.cookie, (localStorage.getItem('spiffy_ref')||'') + (localStorage.getItem('spiffy_vid')||'')]`))
+			`[String(spiffy('referral')), document.cookie, Object.keys(localStorage).join(',')]`))
 		if err != nil || len(v) != 3 {
 			t.Fatalf("read state: %v %v", v, err)
 		}
