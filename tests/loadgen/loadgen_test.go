@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHistogramQuantiles(t *testing.T) {
+	var h histogram
+	for i := 1; i <= 1000; i++ { // 1..1000 ms
+		h.add(time.Duration(i) * time.Millisecond)
+	}
+	cases := []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Millisecond}, {0.99, 990 * time.Millisecond}, {1, 1000 * time.Millisecond}, {0.001, time.Millisecond}}
+	for _, tc := range cases {
+		got := h.quantile(tc.q)
+		if diff := got - tc.want; diff < 0 || float64(diff) > 0.003*float64(tc.want) {
+			t.Errorf("quantile(%v) = %s, want %s (+0.3%%)", tc.q, got, tc.want)
+		}
+	}
+	if h.max != time.Second {
+		t.Errorf("max %s, want 1s", h.max)
+	}
+	var merged histogram
+	merged.merge(&h)
+	merged.merge(&h)
+	if merged.n != 2000 || merged.quantile(0.5) != h.quantile(0.5) {
+		t.Errorf("merge: n %d, p50 %s; want 2000, %s", merged.n, merged.quantile(0.5), h.quantile(0.5))
+	}
+}
+
+func TestHistBucketRoundTrip(t *testing.T) {
+	for _, us := range []uint64{0, 1, 1023, 1024, 1025, 2047, 2048, 4095, 123456, 1 << 30} {
+		b := histBucket(us)
+		hi := histValue(b)
+		if hi < us || float64(hi-us) > 0.002*float64(us)+1 {
+			t.Errorf("value %d: bucket %d has upper end %d", us, b, hi)
+		}
+		if b > 0 && histValue(b-1) >= us {
+			t.Errorf("value %d: previous bucket %d already reaches %d", us, b-1, histValue(b-1))
+		}
+	}
+}
+
+func TestReadResponse(t *testing.T) {
+	cases := []struct {
+		name, raw string
+		status    int
+		body      string
+		closes    bool
+		rest      string // what must be left unread (the next response)
+	}{
+		{"content-length", "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"lead\":\"x\"}NEXT", 201, `{"lead":"x"`, false, "}NEXT"},
+		{"no content", "HTTP/1.1 204 No Content\r\nDate: x\r\n\r\nNEXT", 204, "", false, "NEXT"},
+		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\nNEXT", 200, "abcde", false, "NEXT"},
+		{"connection close", "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}", 429, "{}", true, ""},
+		{"until EOF", "HTTP/1.0 200 OK\r\n\r\nall of it", 200, "all of it", true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := bufio.NewReader(strings.NewReader(tc.raw))
+			status, body, closes, err := readResponse(r)
+			if err != nil || status != tc.status || string(body) != tc.body || closes != tc.closes {
+				t.Fatalf("got %d %q close=%v err=%v; want %d %q close=%v", status, body, closes, err, tc.status, tc.body, tc.closes)
+			}
+			rest, _ := r.ReadString(0)
+			if rest != tc.rest {
+				t.Errorf("left %q unread, want %q", rest, tc.rest)
+			}
+		})
+	}
+	for _, bad := range []string{"", "SSH-2.0-OpenSSH\r\n", "HTTP/1.1 2x1 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"} {
+		if _, _, _, err := readResponse(bufio.NewReader(strings.NewReader(bad))); err == nil {
+			t.Errorf("readResponse(%q) accepted a malformed response", bad)
+		}
+	}
+}
+
+func TestParseProc(t *testing.T) {
+	stat := []byte("4242 (spiffy (x) y) S 1 4242 4242 0 -1 4194560 5000 0 0 0 250 130 0 0 20 0 9 0 100 1000000 2000 18446744073709551615")
+	cpu, err := parseStatCPU(stat)
+	if err != nil || cpu != 3800*time.Millisecond {
+		t.Errorf("parseStatCPU = %s, %v; want 3.8s (250+130 ticks)", cpu, err)
+	}
+	if _, err := parseStatCPU([]byte("4242 (spiffy) S 1")); err == nil {
+		t.Error("parseStatCPU accepted a short line")
+	}
+	m := parseStatus([]byte("Name:\tspiffy\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nRssAnon:\t   81920 kB\nRssFile:\t   20480 kB\n"))
+	if m != (memStatus{RSS: 102400, HWM: 204800, Anon: 81920, File: 20480}) {
+		t.Errorf("parseStatus = %+v", m)
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	for _, ok := range []string{"http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:80", "http://127.3.2.1:9"} {
+		if err := requireLoopbackURL(ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"http://10.0.0.1:8080", "http://example.com", "https://127.0.0.1:8443", "127.0.0.1:8080", "http://0.0.0.0:80"} {
+		if err := requireLoopbackURL(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+// TestRunLoadAgainstBare drives the bare handler on loopback in both
+// connection modes and checks the counts add up.
+func TestRunLoadAgainstBare(t *testing.T) {
+	srv := httptest.NewServer(newBareHandler())
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	build := func(closeEach bool) func() requestFunc {
+		return func() requestFunc {
+			return func(b []byte, w, n int) []byte {
+				body := `{"ref":"x","vid":"` + strconv.Itoa(w) + "-" + strconv.Itoa(n) + `"}`
+				b = append(b, "POST /t/click HTTP/1.1\r\nHost: "+addr+"\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n"...)
+				if closeEach {
+					b = append(b, "Connection: close\r\n"...)
+				}
+				return append(append(b, "\r\n"...), body...)
+			}
+		}
+	}
+	for _, closeEach := range []bool{false, true} {
+		res, _ := runLoad(addr, 4, 10*time.Second, 25, closeEach, build(closeEach))
+		if res.ok != 100 || res.bad != 0 || res.netErrs != 0 || res.hist.n != 100 || res.statuses[204] != 100 {
+			t.Errorf("close=%v: ok %d bad %d net %d (first %v) statuses %v; want 100 answers 204", closeEach, res.ok, res.bad, res.netErrs, res.firstErr, res.statuses)
+		}
+	}
+	// A 404 counts as an error, not a success.
+	notFound := func() requestFunc {
+		return func(b []byte, w, n int) []byte {
+			return append(b, "POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"...)
+		}
+	}
+	res, _ := runLoad(addr, 2, 10*time.Second, 5, false, notFound)
+	if res.ok != 0 || res.bad != 10 || !strings.HasPrefix(res.firstBody, "404") {
+		t.Errorf("404s: ok %d bad %d first %q; want 10 counted as bad", res.ok, res.bad, res.firstBody)
+	}
+}

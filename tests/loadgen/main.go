@@ -1,0 +1,661 @@
+// Command loadgen drives Spiffy's tracking endpoints on loopback and
+// reports throughput, latency, errors and the server's CPU and memory.
+//
+//	go build -o /tmp/spiffy . && go run ./tests/loadgen -spiffy /tmp/spiffy
+//
+// runs the whole suite against a fresh server it starts (temporary data
+// dir, rate limit off) and a bare Echo server answering 204 as the
+// baseline, prints a table and checks the performance targets (exit 1 when
+// one is missed). -target click|lead|purchase|bare runs one load instead,
+// against -url (with -apikey to create its fixtures) or a -spiffy it starts.
+// Only loopback addresses are accepted, every run is bounded in time and
+// connections. See docs/PERFORMANCE.md.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Limits that keep a run from turning into a flood.
+const (
+	maxConns    = 1024
+	maxDuration = 10 * time.Minute
+)
+
+// Performance targets (issue 3), checked by the suite.
+const (
+	targetClickRPS   = 20000
+	targetLeadRPS    = 15000
+	targetP99        = 15 * time.Millisecond
+	targetCloseRatio = 0.75
+	targetLoadRSSMiB = 256
+	targetIdleRSSMiB = 64
+)
+
+type options struct {
+	target     string
+	baseURL    string
+	apiKey     string
+	pid        int
+	spiffyBin  string
+	spiffyArgs string
+	keep       bool
+	bareURL    string
+	conns      int
+	duration   time.Duration
+	warmup     time.Duration
+	perConn    int
+	closeEach  bool
+	repeat     int
+	serveBare  string
+	noFail     bool
+}
+
+func main() {
+	var o options
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.StringVar(&o.target, "target", "suite", "what to load: click, lead, purchase, bare, or suite (all of them, with the targets checked)")
+	fs.StringVar(&o.baseURL, "url", "http://127.0.0.1:8080", "base URL of a running spiffy (loopback only); ignored with -spiffy")
+	fs.StringVar(&o.apiKey, "apikey", "", "API key of that spiffy, to create the program, affiliate and referrals the load uses")
+	fs.IntVar(&o.pid, "pid", 0, "PID of that spiffy, to report its CPU and memory (found automatically with -spiffy)")
+	fs.StringVar(&o.spiffyBin, "spiffy", "", "path to a spiffy binary: start it on a temporary data dir with the rate limit off, and stop it afterwards")
+	fs.StringVar(&o.spiffyArgs, "spiffy-args", "", "extra flags for the spiffy it starts (space-separated)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary data dir of the spiffy it starts")
+	fs.StringVar(&o.bareURL, "bare-url", "", "base URL of a running bare server for -target bare (default: start one)")
+	fs.IntVar(&o.conns, "c", 64, "concurrent connections (at most 1024)")
+	fs.DurationVar(&o.duration, "d", 10*time.Second, "duration of each measured run (at most 10m)")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each run")
+	fs.IntVar(&o.perConn, "n", 0, "stop a connection after this many requests (0: run for -d)")
+	fs.BoolVar(&o.closeEach, "close", false, "one request per connection (Connection: close) instead of keep-alive")
+	fs.IntVar(&o.repeat, "repeat", 1, "run each measurement this many times (the machine is shared: look at the spread)")
+	fs.StringVar(&o.serveBare, "serve-bare", "", "run only the bare Echo 204 server on this loopback address (the baseline)")
+	fs.BoolVar(&o.noFail, "no-fail", false, "exit 0 even when a target is missed")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		var fe *failedTargets
+		if errors.As(err, &fe) {
+			os.Exit(1)
+		}
+		os.Exit(2)
+	}
+}
+
+// failedTargets is returned when the suite ran but missed targets.
+type failedTargets struct{ n int }
+
+func (e *failedTargets) Error() string { return fmt.Sprintf("%d target(s) missed", e.n) }
+
+func run(o options) error {
+	if o.serveBare != "" {
+		return serveBare(o.serveBare)
+	}
+	if o.conns < 1 || o.conns > maxConns {
+		return fmt.Errorf("-c must be 1..%d", maxConns)
+	}
+	if o.duration <= 0 || o.duration > maxDuration || o.warmup < 0 || o.warmup > maxDuration {
+		return fmt.Errorf("-d and -warmup must be at most %s", maxDuration)
+	}
+	if o.repeat < 1 || o.repeat > 20 {
+		return errors.New("-repeat must be 1..20")
+	}
+	switch o.target {
+	case "click", "lead", "purchase", "bare", "suite":
+	default:
+		return fmt.Errorf("unknown -target %q: want click, lead, purchase, bare or suite", o.target)
+	}
+	printMachine()
+
+	env := &environment{opts: o, baseURL: o.baseURL, apiKey: o.apiKey, pid: o.pid}
+	defer env.close()
+	needSpiffy := o.target != "bare"
+	if needSpiffy {
+		if o.spiffyBin != "" {
+			if err := env.startSpiffy(); err != nil {
+				return err
+			}
+		}
+		if err := requireLoopbackURL(env.baseURL); err != nil {
+			return err
+		}
+		if env.apiKey == "" {
+			return errors.New("-apikey is needed to create the load's program and affiliate (or use -spiffy)")
+		}
+		if err := env.setup(); err != nil {
+			return err
+		}
+	}
+	if o.target == "bare" || o.target == "suite" {
+		if o.bareURL != "" {
+			if err := requireLoopbackURL(o.bareURL); err != nil {
+				return err
+			}
+			env.bareURL = o.bareURL
+		} else {
+			c, err := startBareChild()
+			if err != nil {
+				return err
+			}
+			env.bare = c
+			env.bareURL = "http://" + c.addr
+		}
+	}
+	if o.target != "suite" {
+		for range o.repeat {
+			if _, err := env.measure(o.target, o.closeEach); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return env.suite()
+}
+
+// environment is what the runs share: the servers and the fixtures.
+type environment struct {
+	opts     options
+	baseURL  string
+	apiKey   string
+	pid      int
+	spiffy   *child
+	dataDir  string
+	idleRSS  memStatus // spiffy a few seconds after start, before any load
+	bareURL  string
+	bare     *child
+	runID    string
+	code     string
+	program  string
+	refs     []string
+	failures []string
+}
+
+func (e *environment) close() {
+	if e.bare != nil {
+		_ = e.bare.stop()
+	}
+	if e.spiffy != nil {
+		if err := e.spiffy.stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: spiffy did not exit cleanly: %v\n", err)
+		}
+		if !e.opts.keep {
+			_ = os.RemoveAll(e.dataDir)
+		} else {
+			fmt.Printf("data dir kept: %s\n", e.dataDir)
+		}
+	}
+}
+
+// startSpiffy runs the given binary on a fresh data dir: an API key first
+// (the CLI needs the data dir to itself), then the server.
+func (e *environment) startSpiffy() error {
+	dir, err := os.MkdirTemp("", "spiffy-loadgen-")
+	if err != nil {
+		return err
+	}
+	e.dataDir = dir
+	out, err := exec.Command(e.opts.spiffyBin, "apikey", "create", "--name", "loadgen", "--data-dir", dir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("spiffy apikey create: %v: %s", err, out)
+	}
+	words := strings.Fields(string(out))
+	if len(words) == 0 {
+		return fmt.Errorf("spiffy apikey create printed nothing")
+	}
+	e.apiKey = words[len(words)-1]
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	args := []string{"serve", "--data-dir", dir, "--listen", addr, "--base-url", "http://" + addr,
+		"--tracking-rate-limit", "1000000000", "--log-level", "warn"}
+	args = append(args, strings.Fields(e.opts.spiffyArgs)...)
+	cmd := exec.Command(e.opts.spiffyBin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start spiffy: %w", err)
+	}
+	e.spiffy = &child{cmd: cmd, addr: addr}
+	e.baseURL = "http://" + addr
+	e.pid = cmd.Process.Pid
+	if err := waitHTTP(e.baseURL+"/healthz", 30*time.Second); err != nil {
+		return err
+	}
+	// Let start-up work settle before calling it idle.
+	time.Sleep(2 * time.Second)
+	e.idleRSS, _ = memory(e.pid)
+	fmt.Printf("spiffy pid %d on %s, data dir %s; idle after start: RSS %s (anon %s, file %s)\n\n",
+		e.pid, addr, dir, mib(e.idleRSS.RSS), mib(e.idleRSS.Anon), mib(e.idleRSS.File))
+	return nil
+}
+
+// setup creates the program, affiliate and a pool of referrals the load uses.
+func (e *environment) setup() error {
+	e.runID = strconv.FormatInt(time.Now().UnixMilli()%1e9, 36)
+	var prg struct{ ID string }
+	if err := e.api("POST", "/api/v1/programs", map[string]any{
+		"name": "Load " + e.runID, "landing_url": "https://shop.example.com/", "track_leads": true,
+		"commission_type": "percent", "commission_value": "30",
+	}, &prg); err != nil {
+		return err
+	}
+	var aff struct{ ID string }
+	if err := e.api("POST", "/api/v1/affiliates", map[string]any{
+		"name": "Load Generator", "email": "loadgen-" + e.runID + "@partner.example.com", "password": "loadgen-password",
+	}, &aff); err != nil {
+		return err
+	}
+	var enr struct{ Code string }
+	if err := e.api("POST", "/api/v1/programs/"+prg.ID+"/affiliates", map[string]any{
+		"affiliate_id": aff.ID, "code": "lg" + e.runID,
+	}, &enr); err != nil {
+		return err
+	}
+	e.program, e.code = prg.ID, enr.Code
+	for i := range 64 {
+		var click struct{ Referral string }
+		body := map[string]any{"ref": e.code, "vid": fmt.Sprintf("lgsetup%d", i)}
+		if err := e.post("/t/click", "", body, &click); err != nil {
+			return err
+		}
+		e.refs = append(e.refs, click.Referral)
+	}
+	return nil
+}
+
+func (e *environment) api(method, path string, body, out any) error {
+	return e.request(method, path, "Bearer "+e.apiKey, body, out)
+}
+
+func (e *environment) post(path, auth string, body, out any) error {
+	return e.request("POST", path, auth, body, out)
+}
+
+func (e *environment) request(method, path, auth string, body, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequest(method, e.baseURL+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("setup %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("setup %s %s: %s: %s", method, path, resp.Status, raw)
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// builder returns the request generator for a target: a factory, because
+// each worker needs its own scratch buffer.
+func (e *environment) builder(target string, closeEach bool) (addr string, build func() requestFunc, err error) {
+	base := e.baseURL
+	if target == "bare" {
+		base = e.bareURL
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, err
+	}
+	host := u.Host
+	conn := ""
+	if closeEach {
+		conn = "Connection: close\r\n"
+	}
+	head := func(b []byte, path, extra string, bodyLen int) []byte {
+		b = append(b, "POST "...)
+		b = append(b, path...)
+		b = append(b, " HTTP/1.1\r\nHost: "...)
+		b = append(b, host...)
+		b = append(b, "\r\nContent-Type: text/plain;charset=UTF-8\r\nOrigin: https://shop.example.com\r\nUser-Agent: spiffy-loadgen/1\r\n"...)
+		b = append(b, extra...)
+		b = append(b, conn...)
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(bodyLen), 10)
+		return append(b, "\r\n\r\n"...)
+	}
+	code := e.code
+	if code == "" {
+		code = "bare"
+	}
+	clickBody := func(body []byte, w, n int) []byte {
+		body = append(body[:0], `{"ref":"`...)
+		body = append(body, code...)
+		body = append(body, `","sub":"load","url":"https://shop.example.com/pricing?ref=`...)
+		body = append(body, code...)
+		body = append(body, `","referrer":"https://blog.example.net/review","vid":"lg`...)
+		body = strconv.AppendInt(body, int64(w), 36)
+		body = append(body, 'x')
+		body = strconv.AppendInt(body, int64(n), 36)
+		return append(body, `"}`...)
+	}
+	switch target {
+	case "click", "bare":
+		return host, func() requestFunc {
+			body := make([]byte, 0, 512)
+			return func(b []byte, w, n int) []byte {
+				body = clickBody(body, w, n)
+				return append(head(b, "/t/click", "", len(body)), body...)
+			}
+		}, nil
+	case "lead":
+		run := e.runID + strconv.FormatInt(time.Now().UnixNano()%1e6, 36) // emails unique across runs
+		return host, func() requestFunc {
+			body := make([]byte, 0, 512)
+			return func(b []byte, w, n int) []byte {
+				body = append(body[:0], `{"email":"lead.`...)
+				body = append(body, run...)
+				body = append(body, '.')
+				body = strconv.AppendInt(body, int64(w), 36)
+				body = append(body, '.')
+				body = strconv.AppendInt(body, int64(n), 36)
+				body = append(body, `@example.com","name":"Load Lead","url":"https://shop.example.com/signup","referral":"`...)
+				body = append(body, e.refs[w%len(e.refs)]...)
+				body = append(body, `"}`...)
+				return append(head(b, "/t/lead", "", len(body)), body...)
+			}
+		}, nil
+	case "purchase":
+		run := e.runID + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
+		auth := "Authorization: Bearer " + e.apiKey + "\r\n"
+		return host, func() requestFunc {
+			body := make([]byte, 0, 512)
+			return func(b []byte, w, n int) []byte {
+				body = append(body[:0], `{"order_id":"lg-`...)
+				body = append(body, run...)
+				body = append(body, '-')
+				body = strconv.AppendInt(body, int64(w), 36)
+				body = append(body, '-')
+				body = strconv.AppendInt(body, int64(n), 36)
+				body = append(body, `","program":"`...)
+				body = append(body, e.program...)
+				body = append(body, `","email":"buyer.`...)
+				body = strconv.AppendInt(body, int64(n), 36)
+				body = append(body, `@example.com","product":"Pro","amount":"49.00","currency":"USD","referral":"`...)
+				body = append(body, e.refs[w%len(e.refs)]...)
+				body = append(body, `"}`...)
+				b = head(b, "/api/v1/purchases", auth, len(body))
+				// The API wants application/json: fix the content type in place.
+				b = bytes.Replace(b, []byte("text/plain;charset=UTF-8"), []byte("application/json"), 1)
+				return append(b, body...)
+			}
+		}, nil
+	}
+	return "", nil, fmt.Errorf("no builder for %q", target)
+}
+
+// measurement is one run's figures.
+type measurement struct {
+	target    string
+	closeEach bool
+	res       *result
+	elapsed   time.Duration
+	rps       float64
+	serverCPU float64 // % of one core
+	peak      memStatus
+	selfCPU   float64
+	// From spiffy's /metrics: how well the store's writer batched.
+	writesPerBatch, batchesPerSec float64
+}
+
+func (m *measurement) mode() string {
+	if m.closeEach {
+		return "close"
+	}
+	return "keep-alive"
+}
+
+// measure warms up, then runs one measured load of the target.
+func (e *environment) measure(target string, closeEach bool) (*measurement, error) {
+	addr, build, err := e.builder(target, closeEach)
+	if err != nil {
+		return nil, err
+	}
+	if e.opts.warmup > 0 {
+		runLoad(addr, e.opts.conns, e.opts.warmup, e.opts.perConn, closeEach, build)
+	}
+	pid := e.pid
+	if target == "bare" {
+		pid = 0
+		if e.bare != nil {
+			pid = e.bare.cmd.Process.Pid
+		}
+	}
+	var w0 writerCounters
+	if target != "bare" {
+		w0 = e.writerCounters()
+	}
+	s := startSampler(pid)
+	self := startSampler(os.Getpid())
+	res, elapsed := runLoad(addr, e.opts.conns, e.opts.duration, e.opts.perConn, closeEach, build)
+	m := &measurement{target: target, closeEach: closeEach, res: res, elapsed: elapsed,
+		rps: float64(res.ok) / elapsed.Seconds()}
+	var serr error
+	m.serverCPU, m.peak, serr = s.finish()
+	m.selfCPU, _, _ = self.finish()
+	if target != "bare" {
+		w1 := e.writerCounters()
+		if db := w1.batches - w0.batches; db > 0 && w0.batches > 0 {
+			m.writesPerBatch = (w1.ops - w0.ops) / db
+			m.batchesPerSec = db / elapsed.Seconds()
+		}
+	}
+	fmt.Println(m.line(e.opts.conns))
+	if serr != nil {
+		fmt.Printf("  (process figures incomplete: %v)\n", serr)
+	}
+	if res.bad > 0 || res.netErrs > 0 {
+		fmt.Printf("  statuses %v; first error: %v; first bad answer: %s\n", res.statuses, res.firstErr, res.firstBody)
+	}
+	return m, nil
+}
+
+func (m *measurement) line(conns int) string {
+	h := &m.res.hist
+	s := fmt.Sprintf("%-8s %-10s c=%d %5.1fs  %8.0f req/s  ok %d  non-2xx %d  net-err %d  p50 %s  p90 %s  p99 %s  max %s  loadgen cpu %.0f%%",
+		m.target, m.mode(), conns, m.elapsed.Seconds(), m.rps, m.res.ok, m.res.bad, m.res.netErrs,
+		ms(h.quantile(0.50)), ms(h.quantile(0.90)), ms(h.quantile(0.99)), ms(h.max), m.selfCPU)
+	if m.writesPerBatch > 0 {
+		s += fmt.Sprintf("  writer %.1f writes/batch %.0f batches/s", m.writesPerBatch, m.batchesPerSec)
+	}
+	if m.peak.RSS > 0 {
+		s += fmt.Sprintf("  server cpu %.0f%%  rss peak %s (anon %s, file %s)", m.serverCPU, mib(m.peak.RSS), mib(m.peak.Anon), mib(m.peak.File))
+	}
+	return s
+}
+
+// writerCounters are the store writer's totals from /metrics.
+type writerCounters struct{ batches, ops float64 }
+
+func (e *environment) writerCounters() writerCounters {
+	var w writerCounters
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(e.baseURL + "/metrics")
+	if err != nil {
+		return w
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	for _, line := range strings.Split(string(raw), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "spiffy_store_write_batches_total":
+			w.batches = v
+		case "spiffy_store_write_ops_total":
+			w.ops = v
+		}
+	}
+	return w
+}
+
+// suite runs every load, prints a table and checks the targets.
+func (e *environment) suite() error {
+	type step struct {
+		target    string
+		closeEach bool
+	}
+	steps := []step{{"bare", false}, {"click", false}, {"lead", false}, {"purchase", false}, {"bare", true}, {"click", true}}
+	best := map[step]*measurement{}
+	var all []*measurement
+	for r := range e.opts.repeat {
+		if e.opts.repeat > 1 {
+			fmt.Printf("-- round %d of %d\n", r+1, e.opts.repeat)
+		}
+		for _, st := range steps {
+			m, err := e.measure(st.target, st.closeEach)
+			if err != nil {
+				return err
+			}
+			all = append(all, m)
+			if b := best[st]; b == nil || m.rps > b.rps {
+				best[st] = m
+			}
+		}
+	}
+	var afterIdle memStatus
+	if e.pid > 0 {
+		time.Sleep(5 * time.Second)
+		afterIdle, _ = memory(e.pid)
+	}
+
+	fmt.Printf("\n| load | mode | req/s | p50 | p99 | max | errors | server CPU | server RSS peak (anon/file) |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, m := range all {
+		rss := "—"
+		if m.peak.RSS > 0 {
+			rss = fmt.Sprintf("%s (%s/%s)", mib(m.peak.RSS), mib(m.peak.Anon), mib(m.peak.File))
+		}
+		fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d | %.0f%% | %s |\n", m.target, m.mode(), m.rps,
+			ms(m.res.hist.quantile(0.5)), ms(m.res.hist.quantile(0.99)), ms(m.res.hist.max), m.res.bad+m.res.netErrs, m.serverCPU, rss)
+	}
+	var peak memStatus
+	for _, m := range all {
+		if m.target != "bare" && m.peak.RSS > peak.RSS {
+			peak = m.peak
+		}
+	}
+	fmt.Println()
+	if e.pid > 0 {
+		fmt.Printf("spiffy RSS: idle after start %s, peak under load %s, idle 5 s after the load %s (VmHWM %s)\n\n",
+			mib(e.idleRSS.RSS), mib(peak.RSS), mib(afterIdle.RSS), mib(afterIdle.HWM))
+	}
+
+	// Targets: judged on the best round of each load (the machine is shared).
+	click, lead := best[step{"click", false}], best[step{"lead", false}]
+	clickClose, bareClose := best[step{"click", true}], best[step{"bare", true}]
+	e.check(fmt.Sprintf("clicks ≥ %d req/s (keep-alive, c=%d)", targetClickRPS, e.opts.conns), click.rps >= targetClickRPS, fmt.Sprintf("%.0f", click.rps))
+	e.check(fmt.Sprintf("click p99 ≤ %s", targetP99), click.res.hist.quantile(0.99) <= targetP99, ms(click.res.hist.quantile(0.99)))
+	e.check(fmt.Sprintf("leads ≥ %d req/s (keep-alive, c=%d)", targetLeadRPS, e.opts.conns), lead.rps >= targetLeadRPS, fmt.Sprintf("%.0f", lead.rps))
+	e.check(fmt.Sprintf("lead p99 ≤ %s", targetP99), lead.res.hist.quantile(0.99) <= targetP99, ms(lead.res.hist.quantile(0.99)))
+	e.check("no errors in the tracking runs", click.res.bad+click.res.netErrs+lead.res.bad+lead.res.netErrs == 0,
+		fmt.Sprintf("%d", click.res.bad+click.res.netErrs+lead.res.bad+lead.res.netErrs))
+	ratio := clickClose.rps / bareClose.rps
+	e.check(fmt.Sprintf("clicks with Connection: close ≥ %.0f%% of bare", 100*targetCloseRatio), ratio >= targetCloseRatio,
+		fmt.Sprintf("%.0f%% (%.0f vs %.0f req/s)", 100*ratio, clickClose.rps, bareClose.rps))
+	if e.pid > 0 {
+		e.check(fmt.Sprintf("RSS under load ≤ %d MiB", targetLoadRSSMiB), peak.RSS <= targetLoadRSSMiB<<10, mib(peak.RSS))
+		if e.spiffy != nil {
+			e.check(fmt.Sprintf("RSS idle after start < %d MiB", targetIdleRSSMiB), e.idleRSS.RSS < targetIdleRSSMiB<<10, mib(e.idleRSS.RSS))
+		}
+	}
+	if len(e.failures) > 0 && !e.opts.noFail {
+		return &failedTargets{n: len(e.failures)}
+	}
+	return nil
+}
+
+func (e *environment) check(name string, ok bool, got string) {
+	mark := "PASS"
+	if !ok {
+		mark = "FAIL"
+		e.failures = append(e.failures, name)
+	}
+	fmt.Printf("%s  %-50s %s\n", mark, name, got)
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 2, 64) + " ms"
+}
+
+func mib(kib int64) string { return fmt.Sprintf("%.0f MiB", float64(kib)/1024) }
+
+// printMachine prints what the figures were measured on.
+func printMachine() {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if name, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(name) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := "?"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 1 {
+			mem = f[1] + " kB"
+		}
+	}
+	fmt.Printf("loadgen: %d CPUs (%s), memory %s, %s, GOMAXPROCS %d, %s\n",
+		runtime.NumCPU(), model, mem, runtime.Version(), runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
+}
+
+// requireLoopbackURL refuses anything but a loopback http URL: the
+// generator is for measuring this machine, never for loading others.
+func requireLoopbackURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return fmt.Errorf("%q: want an http://127.0.0.1:PORT URL", s)
+	}
+	return requireLoopbackAddr(u.Host)
+}
+
+func requireLoopbackAddr(hostport string) error {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%q is not a loopback address: loadgen only targets this machine", hostport)
+}
