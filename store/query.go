@@ -328,17 +328,38 @@ func decodePurchase(b []byte) (*Purchase, error) {
 	return &p, p.unmarshal(b)
 }
 
-// bulkLoad reads the records of hits, in hits' order. It walks the record
-// keys in id order with one iterator, stepping over up to maxStep
-// unwanted keys before it seeks instead: ids are time-ordered, so the rows
-// of a page or an export chunk usually sit close together, and a step costs
-// a fraction of a seek or a point read. Hits whose record is gone are
-// dropped.
+// bulkLoad reads the records of hits, in hits' order. Hits whose record is
+// gone are dropped.
+//
+// A page (up to pointReads rows) is read with point reads: Badger's bloom
+// filters make each one touch a single block. A bigger chunk (an export)
+// walks the record keys in id order with one iterator, stepping over up to
+// maxStep unwanted keys before it seeks instead: ids are time-ordered, so
+// the rows of a chunk usually sit close together, and a step costs a
+// fraction of a seek or a point read.
 func bulkLoad[T any](tx *Tx, recPrefix string, hits []searchHit, decode func([]byte) (*T, error)) ([]*T, error) {
 	if len(hits) == 0 {
 		return nil, nil
 	}
-	const maxStep = 32
+	const pointReads, maxStep = 128, 8
+	if len(hits) <= pointReads {
+		out := make([]*T, 0, len(hits))
+		for _, h := range hits {
+			v, err := tx.get(key(recPrefix).id(h.id))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			rec, err := decode(v)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rec)
+		}
+		return out, nil
+	}
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.id

@@ -220,7 +220,7 @@ func (s TallyScope) prefix() []byte {
 func (tx *Tx) TallyDays(s TallyScope, from, to uint32, fn func(day uint32, t *Tally)) error {
 	prefix := s.prefix()
 	start := append(bytes.Clone(prefix), be32(from)...)
-	return tx.scan(prefix, start, false, true, func(k []byte, item *badger.Item) (bool, error) {
+	return tx.scanValues(prefix, start, func(k []byte, item *badger.Item) (bool, error) {
 		rest := k[len(prefix):]
 		if len(rest) != 4 {
 			return false, errCorrupt
@@ -256,11 +256,11 @@ func (tx *Tx) TallySum(s TallyScope, from, to uint32) (*Tally, error) {
 // affiliate instead of 90.
 func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*Tally, error) {
 	out := map[string]*Tally{}
-	add := func(aff string, t *Tally) {
-		sum := out[aff]
+	add := func(aff []byte, t *Tally) {
+		sum := out[string(aff)] // no allocation for a lookup
 		if sum == nil {
 			sum = &Tally{}
-			out[aff] = sum
+			out[string(aff)] = sum
 		}
 		t.Refunded = nil
 		sum.Add(t)
@@ -289,7 +289,7 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 	}
 	for b := firstBlock; b < endBlock; b++ {
 		prefix := key(tBlock).day(b).id(scope)
-		err := tx.scan(prefix, nil, false, true, func(k []byte, item *badger.Item) (bool, error) {
+		err := tx.scanValues(prefix, nil, func(k []byte, item *badger.Item) (bool, error) {
 			if len(k) != len(prefix)+IDLen {
 				return false, errCorrupt
 			}
@@ -297,7 +297,7 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 			if err := item.Value(t.unmarshal); err != nil {
 				return false, err
 			}
-			add(string(k[len(prefix):]), &t)
+			add(k[len(prefix):], &t)
 			return true, nil
 		})
 		if err != nil {
@@ -308,11 +308,11 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 }
 
 // edgeDays adds the per-affiliate totals of single days from..to (from <= to).
-func (tx *Tx) edgeDays(programID string, from, to uint32, add func(string, *Tally)) error {
+func (tx *Tx) edgeDays(programID string, from, to uint32, add func([]byte, *Tally)) error {
 	for day := from; day <= to && day >= from; day++ { // day >= from stops a wrap at MaxUint32
 		if programID == "" {
 			prefix := key(tDayAffiliate).day(day)
-			err := tx.scan(prefix, nil, false, true, func(k []byte, item *badger.Item) (bool, error) {
+			err := tx.scanValues(prefix, nil, func(k []byte, item *badger.Item) (bool, error) {
 				if len(k) != len(prefix)+IDLen {
 					return false, errCorrupt
 				}
@@ -320,7 +320,7 @@ func (tx *Tx) edgeDays(programID string, from, to uint32, add func(string, *Tall
 				if err := item.Value(t.unmarshal); err != nil {
 					return false, err
 				}
-				add(string(k[len(prefix):]), &t)
+				add(k[len(prefix):], &t)
 				return true, nil
 			})
 			if err != nil {
@@ -329,7 +329,7 @@ func (tx *Tx) edgeDays(programID string, from, to uint32, add func(string, *Tall
 			continue
 		}
 		prefix := key(pRollup).day(day).id(programID)
-		err := tx.scan(prefix, nil, false, true, func(k []byte, item *badger.Item) (bool, error) {
+		err := tx.scanValues(prefix, nil, func(k []byte, item *badger.Item) (bool, error) {
 			if len(k) != len(prefix)+IDLen {
 				return false, errCorrupt
 			}
@@ -337,7 +337,7 @@ func (tx *Tx) edgeDays(programID string, from, to uint32, add func(string, *Tall
 			if err := item.Value(r.unmarshal); err != nil {
 				return false, err
 			}
-			add(string(k[len(prefix):]), tallyFromRollup(&r))
+			add(k[len(prefix):], tallyFromRollup(&r))
 			return true, nil
 		})
 		if err != nil {
@@ -348,3 +348,22 @@ func (tx *Tx) edgeDays(programID string, from, to uint32, add func(string, *Tall
 }
 
 func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+
+// scanValues is scan for small values read in the callback: it does not
+// ask Badger to prefetch values, which would start a goroutine per key for
+// values that sit in the LSM tree anyway (tallies, rollups).
+func (tx *Tx) scanValues(prefix, start []byte, fn func(k []byte, item *badger.Item) (bool, error)) error {
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	if start == nil {
+		start = prefix
+	}
+	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		more, err := fn(item.Key(), item)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}

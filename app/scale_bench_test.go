@@ -1,0 +1,405 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/store"
+)
+
+// Merchant views at scale (docs/PERFORMANCE.md, "Merchant views at scale").
+//
+// The data set is the demo account at a million leads:
+//
+//	spiffy demo --data-dir DIR --leads 1000000 --clicks 3000000 --purchases 100000 --affiliates 1000
+//
+// Point SPIFFY_SCALE_DIR at such a data dir to reuse it; without it the
+// benchmark seeds one (SPIFFY_SCALE_LEADS leads, default 1,000,000, with the
+// same proportions) under the system temp dir and keeps it for the next run.
+// The store is opened as in production (fsync on). Each benchmark runs a
+// fixed set of varied requests per iteration and reports p50/p99 in ms:
+//
+//	go test ./app/ -run '^$' -bench 'Scale$' -benchtime 1x -timeout 60m
+
+// scaleEnv is the opened data set and what the benchmarks query.
+type scaleEnv struct {
+	a       *app.App
+	srv     *app.Server
+	key     string
+	lastDay time.Time // the newest day with data
+	affs    []string  // affiliates with at least a few hundred leads
+	codes   []string  // referral codes, for tracking load
+	prgs    []string
+}
+
+func scaleSetup(b *testing.B) *scaleEnv {
+	b.Helper()
+	leads := 1_000_000
+	if s := os.Getenv("SPIFFY_SCALE_LEADS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1000 {
+			b.Fatalf("SPIFFY_SCALE_LEADS=%q: want a number >= 1000", s)
+		}
+		leads = n
+	}
+	dir := os.Getenv("SPIFFY_SCALE_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("spiffy-scale-%d", leads))
+	}
+	cfg := app.DefaultConfig()
+	cfg.DataDir = dir
+	cfg.Tracking.RateLimit = 1e9
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := store.Open(store.Options{Dir: cfg.DBDir(), Logger: log, SyncWrites: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.New(cfg, db, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if has, _ := a.HasAdmin(); !has {
+		b.Logf("seeding %d leads into %s (once; kept for later runs)", leads, dir)
+		start := time.Now()
+		_, err := a.SeedDemo(context.Background(), app.DemoOptions{
+			Leads: leads, Clicks: 3 * leads, Purchases: leads / 10, Affiliates: max(50, leads/1000),
+		}, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("seeded in %s", time.Since(start).Round(time.Second))
+	}
+	_, key, err := a.CreateAPIKey("scale bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &scaleEnv{a: a, srv: app.NewServer(a), key: key}
+	newest, _, err := a.LeadsPage(store.LeadQuery{Limit: 1})
+	if err != nil || len(newest) == 0 {
+		b.Fatalf("no leads in %s: %v", dir, err)
+	}
+	env.lastDay = newest[0].CreatedAt.Truncate(24 * time.Hour)
+	programs, _ := a.Programs()
+	for _, p := range programs {
+		env.prgs = append(env.prgs, p.ID)
+		es, _ := a.EnrollmentsOfProgram(p.ID)
+		for _, e := range es {
+			env.codes = append(env.codes, e.Code)
+		}
+	}
+	// Affiliates of every size but the smallest: the 30-day lists then
+	// hold from a few dozen to tens of thousands of rows.
+	affs, _ := a.Affiliates()
+	type sized struct {
+		id string
+		n  int64
+	}
+	var all []sized
+	for _, af := range affs {
+		c, err := a.LeadCount(store.LeadQuery{AffiliateID: af.ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c.N >= 300 {
+			all = append(all, sized{af.ID, c.N})
+		}
+	}
+	slices.SortFunc(all, func(x, y sized) int { return int(y.n - x.n) })
+	for _, s := range all {
+		env.affs = append(env.affs, s.id)
+	}
+	if len(env.affs) == 0 {
+		b.Fatal("no affiliate with 300 leads")
+	}
+	b.Logf("data set: %d programs, %d affiliates with >= 300 leads (largest %d), newest day %s",
+		len(env.prgs), len(all), all[0].n, env.lastDay.Format(time.DateOnly))
+	b.Cleanup(func() {
+		a.Stop()
+		if err := db.Close(); err != nil {
+			b.Error(err)
+		}
+	})
+	return env
+}
+
+// BenchmarkScale opens (or seeds) the data set once and runs every
+// measurement against it.
+func BenchmarkScale(b *testing.B) {
+	s := scaleSetup(b)
+	b.Run("leads-affiliate-30d", func(b *testing.B) { s.leadsAffiliate30d(b) })
+	b.Run("leads-affiliate-30d-email-prefix", func(b *testing.B) { s.leadsAffiliate30dPrefix(b) })
+	b.Run("leads-deep-cursor", func(b *testing.B) { s.leadsDeepCursor(b) })
+	b.Run("dashboard-90d", func(b *testing.B) { s.dashboard90d(b) })
+	b.Run("export-all-leads", func(b *testing.B) { s.exportAllLeads(b) })
+}
+
+// api sends an authenticated GET through the real router.
+func (s *scaleEnv) api(b *testing.B, path string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/api/v1"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	rec := httptest.NewRecorder()
+	s.srv.Echo.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body.String())
+	}
+	return rec
+}
+
+// latencies runs fn n times and reports p50/p99/max in ms.
+func latencies(b *testing.B, n int, fn func(i int)) {
+	b.Helper()
+	var all []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for i := range n {
+			start := time.Now()
+			fn(i)
+			all = append(all, time.Since(start))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(all)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(all[len(all)/2]), "p50-ms")
+	b.ReportMetric(ms(all[len(all)*99/100]), "p99-ms")
+	b.ReportMetric(ms(all[len(all)-1]), "max-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+const scaleSamples = 400
+
+// The Leads page's work for one filter: the first page and the total count.
+func (s *scaleEnv) leadsView(b *testing.B, v url.Values) {
+	f := app.ListFilterFromParams(v)
+	q, err := s.a.LeadQuery(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q.Limit = 50
+	if _, _, err := s.a.LeadsPage(q); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.a.LeadCount(q); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func (s *scaleEnv) range30(i int) (string, string) {
+	// Thirty-day windows ending on different days of the last two months.
+	to := s.lastDay.AddDate(0, 0, -(i % 60))
+	return to.AddDate(0, 0, -29).Format(time.DateOnly), to.Format(time.DateOnly)
+}
+
+var scalePrefixes = []string{"a", "jo", "mar", "em", "li", "k", "da", "sar", "ch", "w"}
+
+func (s *scaleEnv) leadsAffiliate30d(b *testing.B) {
+	b.Run("api", func(b *testing.B) {
+		latencies(b, scaleSamples, func(i int) {
+			from, to := s.range30(i)
+			s.api(b, "/leads?"+url.Values{"affiliate": {s.affs[i%len(s.affs)]}, "from": {from}, "to": {to}}.Encode())
+		})
+	})
+	b.Run("page+count", func(b *testing.B) {
+		latencies(b, scaleSamples, func(i int) {
+			from, to := s.range30(i)
+			s.leadsView(b, url.Values{"affiliate": {s.affs[i%len(s.affs)]}, "from": {from}, "to": {to}})
+		})
+	})
+}
+
+func (s *scaleEnv) leadsAffiliate30dPrefix(b *testing.B) {
+	b.Run("api", func(b *testing.B) {
+		latencies(b, scaleSamples, func(i int) {
+			from, to := s.range30(i)
+			s.api(b, "/leads?"+url.Values{"affiliate": {s.affs[i%len(s.affs)]}, "from": {from}, "to": {to},
+				"q": {scalePrefixes[i%len(scalePrefixes)]}}.Encode())
+		})
+	})
+	b.Run("page+count", func(b *testing.B) {
+		latencies(b, scaleSamples, func(i int) {
+			from, to := s.range30(i)
+			s.leadsView(b, url.Values{"affiliate": {s.affs[i%len(s.affs)]}, "from": {from}, "to": {to},
+				"q": {scalePrefixes[i%len(scalePrefixes)]}})
+		})
+	})
+	// No affiliate: the prefix is matched among all million leads.
+	b.Run("all-leads/page+count", func(b *testing.B) {
+		latencies(b, scaleSamples, func(i int) {
+			s.leadsView(b, url.Values{"q": {scalePrefixes[i%len(scalePrefixes)]}})
+		})
+	})
+}
+
+func (s *scaleEnv) leadsDeepCursor(b *testing.B) {
+	// Cursors spread through the whole list: the last row of a one-row page
+	// ending on each of the last 80 days.
+	var cursors []string
+	for d := 1; d <= 80; d++ {
+		to := s.lastDay.AddDate(0, 0, -d).Format(time.DateOnly)
+		rec := s.api(b, "/leads?limit=1&to="+to)
+		var page struct {
+			Next *string `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || page.Next == nil {
+			b.Fatalf("no cursor for %s: %v", to, err)
+		}
+		cursors = append(cursors, *page.Next)
+	}
+	b.Run("all-leads/api", func(b *testing.B) {
+		latencies(b, scaleSamples, func(i int) { s.api(b, "/leads?cursor="+cursors[i%len(cursors)]) })
+	})
+	b.Run("program/api", func(b *testing.B) {
+		latencies(b, scaleSamples, func(i int) {
+			s.api(b, "/leads?"+url.Values{"cursor": {cursors[i%len(cursors)]}, "program": {s.prgs[i%len(s.prgs)]}}.Encode())
+		})
+	})
+}
+
+func (s *scaleEnv) dashboard90d(b *testing.B) {
+	from := s.lastDay.AddDate(0, 0, -89).Format(time.DateOnly)
+	to := s.lastDay.Format(time.DateOnly)
+	b.Run("all-programs", func(b *testing.B) {
+		latencies(b, 100, func(int) {
+			if _, err := s.a.Dashboard(app.DashboardFilter{From: from, To: to}); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("one-program", func(b *testing.B) {
+		latencies(b, 100, func(i int) {
+			if _, err := s.a.Dashboard(app.DashboardFilter{Program: s.prgs[i%len(s.prgs)], From: from, To: to}); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+}
+
+// countingWriter counts bytes and discards them, as a fast client would.
+type countingWriter struct{ n atomic.Int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
+
+// rss reads the process's resident set (total and anonymous) in bytes.
+func rss() (total, anon int64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "VmRSS:":
+			total = kb << 10
+		case "RssAnon:":
+			anon = kb << 10
+		}
+	}
+	return total, anon
+}
+
+// exportAllLeads streams every lead as CSV (the API's
+// leads.csv path) while clicks keep arriving through /t/click at a steady
+// rate, and reports rows/s, RSS growth and the clicks' p99 meanwhile.
+func (s *scaleEnv) exportAllLeads(b *testing.B) {
+	runtime.GC()
+	rss0, anon0 := rss()
+	var peak, peakAnon atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // RSS sampler
+		defer wg.Done()
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				r, an := rss()
+				if r > peak.Load() {
+					peak.Store(r)
+				}
+				if an > peakAnon.Load() {
+					peakAnon.Store(an)
+				}
+			}
+		}
+	}()
+	var clickLat []time.Duration
+	go func() { // tracking load: 200 clicks/s, one at a time
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(1, 2))
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			body := fmt.Sprintf(`{"ref":%q,"vid":"bench%016d"}`, s.codes[rng.IntN(len(s.codes))], i)
+			req := httptest.NewRequest(http.MethodPost, "/t/click", strings.NewReader(body))
+			req.Header.Set("Content-Type", "text/plain")
+			req.RemoteAddr = "198.51.100.7:4000"
+			rec := httptest.NewRecorder()
+			start := time.Now()
+			s.srv.Echo.ServeHTTP(rec, req)
+			clickLat = append(clickLat, time.Since(start))
+			if rec.Code != http.StatusCreated {
+				b.Errorf("click during export: %d %s", rec.Code, rec.Body.String())
+				return
+			}
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // clicks first, to compare against
+	var rows int64
+	w := &countingWriter{}
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		n, err := s.a.WriteLeadsCSV(context.Background(), w, store.LeadQuery{}, app.CSVMerchant, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows += n
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	slices.Sort(clickLat)
+	b.ReportMetric(float64(rows)/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(w.n.Load())/elapsed.Seconds()/(1<<20), "MB/s")
+	b.ReportMetric(float64(peak.Load()-rss0)/(1<<20), "rss-growth-MB")
+	b.ReportMetric(float64(peakAnon.Load()-anon0)/(1<<20), "anon-rss-growth-MB")
+	if len(clickLat) > 0 {
+		b.ReportMetric(float64(clickLat[len(clickLat)*99/100].Microseconds())/1000, "click-p99-ms")
+		b.ReportMetric(float64(len(clickLat))/elapsed.Seconds(), "clicks/s")
+	}
+	b.ReportMetric(0, "ns/op")
+	b.Logf("exported %d rows (%d MB) in %s; RSS %d -> peak %d MB (anon %d -> %d MB); %d clicks meanwhile",
+		rows, w.n.Load()>>20, elapsed.Round(time.Millisecond), rss0>>20, peak.Load()>>20, anon0>>20, peakAnon.Load()>>20, len(clickLat))
+}
