@@ -553,3 +553,61 @@ func TestTrackingCORS(t *testing.T) {
 		})
 	}
 }
+
+// TestTrackClickSeesAccountChanges: the tracking path caches what a code
+// resolves to; every change of the program, the affiliate or the code must
+// show on the very next click.
+func TestTrackClickSeesAccountChanges(t *testing.T) {
+	env, _ := trkEnv(t)
+	prg := env.Program("Shop", func(in *app.ProgramInput) { in.CookieDays = apptest.Ptr(10) })
+	af := env.Affiliate("Ann", "ann@partner.example", "ann", prg)
+	click := func() *httptest.ResponseRecorder {
+		return env.Request(http.MethodPost, "/t/click", `{"ref":"ANN"}`)
+	}
+	expires := func(days int) string { return trkT0.Add(time.Duration(days) * 24 * time.Hour).Format(time.RFC3339) }
+
+	steps := []struct {
+		name    string
+		change  func() error
+		status  int
+		expires string
+	}{
+		{"first click", func() error { return nil }, 201, expires(10)},
+		{"cached click", func() error { return nil }, 201, expires(10)},
+		{"cookie window changed", func() error {
+			_, err := env.App.UpdateProgram(prg.ID, app.ProgramInput{CookieDays: apptest.Ptr(3)})
+			return err
+		}, 201, expires(3)},
+		{"affiliate blocked", func() error {
+			_, err := env.App.UpdateAffiliate(af.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusBlocked)})
+			return err
+		}, 404, ""},
+		{"affiliate active again", func() error {
+			_, err := env.App.UpdateAffiliate(af.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusActive)})
+			return err
+		}, 201, expires(3)},
+		{"code changed", func() error {
+			_, _, err := env.App.Enroll(prg.ID, af.ID, "ann2")
+			return err
+		}, 404, ""},
+		{"code back", func() error {
+			_, _, err := env.App.Enroll(prg.ID, af.ID, "ann")
+			return err
+		}, 201, expires(3)},
+		{"program deleted", func() error { return env.App.DeleteProgram(prg.ID) }, 404, ""},
+	}
+	for _, s := range steps {
+		if err := s.change(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		rec := click()
+		if s.status != 201 {
+			trkWantError(t, rec, s.status, "unknown_referral_code")
+			continue
+		}
+		apptest.Expect(t, rec, 201)
+		if got := apptest.Decode[trkClickResp](t, rec); got.ExpiresAt != s.expires {
+			t.Fatalf("%s: expires_at %s, want %s", s.name, got.ExpiresAt, s.expires)
+		}
+	}
+}

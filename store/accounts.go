@@ -146,7 +146,12 @@ func (tx *Tx) Program(id string) (*Program, error) {
 func (tx *Tx) Programs() ([]*Program, error) { return listRecords[Program](tx, pProgram) }
 
 // PutProgram creates or replaces a program.
-func (tx *Tx) PutProgram(p *Program) error { return tx.setJSON(programKey(p.ID), p) }
+func (tx *Tx) PutProgram(p *Program) error {
+	if err := tx.bumpAccountsRevision(); err != nil {
+		return err
+	}
+	return tx.setJSON(programKey(p.ID), p)
+}
 
 // Affiliates.
 
@@ -223,6 +228,9 @@ func (tx *Tx) PutAffiliate(a *Affiliate) error {
 	if err := tx.putDerived(oldKeys, a.derived()); err != nil {
 		return err
 	}
+	if err := tx.bumpAccountsRevision(); err != nil {
+		return err
+	}
 	return tx.setJSON(affiliateKey(a.ID), a)
 }
 
@@ -280,6 +288,9 @@ func (tx *Tx) PutEnrollment(e *Enrollment) error {
 		oldKeys = old.derived()
 	}
 	if err := tx.putDerived(oldKeys, e.derived()); err != nil {
+		return err
+	}
+	if err := tx.bumpAccountsRevision(); err != nil {
 		return err
 	}
 	return tx.setJSON(enrollmentKey(e.ProgramID, e.AffiliateID), e)
