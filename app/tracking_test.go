@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -609,5 +610,76 @@ func TestTrackClickSeesAccountChanges(t *testing.T) {
 		if got := apptest.Decode[trkClickResp](t, rec); got.ExpiresAt != s.expires {
 			t.Fatalf("%s: expires_at %s, want %s", s.name, got.ExpiresAt, s.expires)
 		}
+	}
+}
+
+// TestTrackConcurrent: requests racing each other through the batching
+// writer still make one lead per email, and every click is stored.
+func TestTrackConcurrent(t *testing.T) {
+	env, _ := trkEnv(t)
+	prg := env.Program("Shop", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
+	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
+	env.Affiliate("Bob", "bob@partner.example", "bob", prg)
+	const n = 40
+	refs := make([]string, n)
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			code := []string{"ann", "BOB"}[i%2]
+			req := httptest.NewRequest(http.MethodPost, "/t/click", strings.NewReader(`{"ref":"`+code+`"}`))
+			rec := httptest.NewRecorder()
+			env.Server.Echo.ServeHTTP(rec, req)
+			statuses[i] = rec.Code
+			var got trkClickResp
+			if rec.Code == 201 && json.Unmarshal(rec.Body.Bytes(), &got) == nil {
+				refs[i] = got.Referral // Decode would call t.Fatal off the test goroutine
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != 201 || !store.ValidID(refs[i]) {
+			t.Fatalf("click %d: status %d, referral %q", i, s, refs[i])
+		}
+	}
+	if clicks, _ := trkCounts(t, env); clicks != n {
+		t.Fatalf("%d clicks stored, want %d", clicks, n)
+	}
+
+	leadIDs := make([]string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			body := `{"email":"Same@Example.com","referral":"` + refs[i] + `"}`
+			req := httptest.NewRequest(http.MethodPost, "/t/lead", strings.NewReader(body))
+			req.Header.Set("Content-Type", "text/plain")
+			rec := httptest.NewRecorder()
+			env.Server.Echo.ServeHTTP(rec, req)
+			statuses[i] = rec.Code
+			var got trkLeadResp
+			if json.Unmarshal(rec.Body.Bytes(), &got) == nil {
+				leadIDs[i] = got.Lead
+			}
+		}(i)
+	}
+	wg.Wait()
+	created := 0
+	for i, s := range statuses {
+		switch {
+		case s == 201:
+			created++
+		case s != 200:
+			t.Fatalf("lead %d: status %d", i, s)
+		}
+		if leadIDs[i] != leadIDs[0] || !store.ValidID(leadIDs[i]) {
+			t.Fatalf("lead %d answered %s, lead 0 %s: want one lead", i, leadIDs[i], leadIDs[0])
+		}
+	}
+	if _, leads := trkCounts(t, env); created != 1 || leads != 1 {
+		t.Fatalf("%d answers 201, %d leads stored; want exactly one", created, leads)
 	}
 }
