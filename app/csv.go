@@ -123,11 +123,22 @@ func (c *CSVWriter) Flush() error {
 }
 
 func (c *CSVWriter) cell(s string) {
-	if !utf8.ValidString(s) {
+	// One pass finds whether the cell needs quoting and whether it is
+	// plain ASCII (then it is valid UTF-8 without a closer look).
+	quote, ascii := false, true
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b == ',' || b == '"' || b == '\r' || b == '\n':
+			quote = true
+		case b >= 0x80:
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	guard := len(s) > 0 && strings.IndexByte("=+-@\t\r", s[0]) >= 0
-	if !strings.ContainsAny(s, ",\"\r\n") {
+	guard := len(s) > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r')
+	if !quote {
 		if guard {
 			c.w.WriteByte('\'')
 		}
@@ -153,44 +164,68 @@ func (c *CSVWriter) cell(s string) {
 
 // CSVNames turns program and affiliate ids into the names CSV files show.
 // It caches what it has looked up, so an export reads each program and
-// affiliate once.
+// affiliate once, and remembers the last of each, since consecutive rows
+// mostly share them.
 type CSVNames struct {
-	programs   map[string]string
-	affiliates map[string]string
+	lookup               func(func(*store.Tx) error) error
+	programs, affiliates map[string]string
+	lastPrg, lastPrgName string
+	lastAff, lastAffName string
 }
 
-// NewCSVNames returns an empty cache.
-func NewCSVNames() *CSVNames {
-	return &CSVNames{programs: map[string]string{}, affiliates: map[string]string{}}
+// NewCSVNames returns a cache that reads through its own short read
+// transactions.
+func (a *App) NewCSVNames() *CSVNames {
+	return &CSVNames{lookup: a.DB.View, programs: map[string]string{}, affiliates: map[string]string{}}
+}
+
+// TxCSVNames returns a cache that reads through tx.
+func TxCSVNames(tx *store.Tx) *CSVNames {
+	return &CSVNames{lookup: func(fn func(*store.Tx) error) error { return fn(tx) },
+		programs: map[string]string{}, affiliates: map[string]string{}}
 }
 
 // Program returns the program's name ("" when it no longer exists).
-func (n *CSVNames) Program(tx *store.Tx, id string) string {
+func (n *CSVNames) Program(id string) string {
 	if id == "" {
 		return ""
 	}
+	if id == n.lastPrg {
+		return n.lastPrgName
+	}
 	name, ok := n.programs[id]
 	if !ok {
-		if p, err := tx.Program(id); err == nil {
-			name = p.Name
-		}
+		_ = n.lookup(func(tx *store.Tx) error {
+			if p, err := tx.Program(id); err == nil {
+				name = p.Name
+			}
+			return nil
+		})
 		n.programs[id] = name
 	}
+	n.lastPrg, n.lastPrgName = id, name
 	return name
 }
 
 // Affiliate returns the affiliate's name ("" when unattributed or gone).
-func (n *CSVNames) Affiliate(tx *store.Tx, id string) string {
+func (n *CSVNames) Affiliate(id string) string {
 	if id == "" {
 		return ""
 	}
+	if id == n.lastAff {
+		return n.lastAffName
+	}
 	name, ok := n.affiliates[id]
 	if !ok {
-		if af, err := tx.Affiliate(id); err == nil {
-			name = af.Name
-		}
+		_ = n.lookup(func(tx *store.Tx) error {
+			if af, err := tx.Affiliate(id); err == nil {
+				name = af.Name
+			}
+			return nil
+		})
 		n.affiliates[id] = name
 	}
+	n.lastAff, n.lastAffName = id, name
 	return name
 }
 
@@ -202,7 +237,7 @@ func yesNo(b bool) string {
 }
 
 // LeadCSV writes leads in one view. Make it with NewLeadCSV (which writes
-// the header), call Write per lead inside a read transaction, then Flush.
+// the header), call Write per lead, then Flush.
 type LeadCSV struct {
 	cw    *CSVWriter
 	view  CSVView
@@ -210,24 +245,25 @@ type LeadCSV struct {
 	cells []string
 }
 
-// NewLeadCSV writes the header of a leads file to w.
-func NewLeadCSV(w io.Writer, view CSVView) (*LeadCSV, error) {
-	x := &LeadCSV{cw: NewCSVWriter(w), view: view, names: NewCSVNames(), cells: make([]string, 0, 8)}
+// NewLeadCSV writes the header of a leads file to w; names resolves
+// program and affiliate ids.
+func NewLeadCSV(w io.Writer, view CSVView, names *CSVNames) (*LeadCSV, error) {
+	x := &LeadCSV{cw: NewCSVWriter(w), view: view, names: names, cells: make([]string, 0, 8)}
 	return x, x.cw.Write(LeadCSVColumns(view)...)
 }
 
-// Row returns the lead as a merchant-view row (names resolved through tx).
-func (x *LeadCSV) Row(tx *store.Tx, l *store.Lead) LeadCSVRow {
+// Row returns the lead as a merchant-view row.
+func (x *LeadCSV) Row(l *store.Lead) LeadCSVRow {
 	return LeadCSVRow{
 		CreatedAt: RFC3339(l.CreatedAt), Email: l.Email, Name: l.Name,
-		Program: x.names.Program(tx, l.ProgramID), Affiliate: x.names.Affiliate(tx, l.AffiliateID),
+		Program: x.names.Program(l.ProgramID), Affiliate: x.names.Affiliate(l.AffiliateID),
 		ReferralCode: l.Code, SubID: l.SubID, Purchased: yesNo(l.PurchaseID != ""),
 	}
 }
 
 // Write writes one lead.
-func (x *LeadCSV) Write(tx *store.Tx, l *store.Lead) error {
-	r := x.Row(tx, l)
+func (x *LeadCSV) Write(l *store.Lead) error {
+	r := x.Row(l)
 	c := append(x.cells[:0], r.CreatedAt, r.Email, r.Name, r.Program)
 	if x.view == CSVMerchant {
 		c = append(c, r.Affiliate)
@@ -247,25 +283,26 @@ type PurchaseCSV struct {
 	cells []string
 }
 
-// NewPurchaseCSV writes the header of a purchases file to w.
-func NewPurchaseCSV(w io.Writer, view CSVView) (*PurchaseCSV, error) {
-	x := &PurchaseCSV{cw: NewCSVWriter(w), view: view, names: NewCSVNames(), cells: make([]string, 0, 13)}
+// NewPurchaseCSV writes the header of a purchases file to w; names
+// resolves program and affiliate ids.
+func NewPurchaseCSV(w io.Writer, view CSVView, names *CSVNames) (*PurchaseCSV, error) {
+	x := &PurchaseCSV{cw: NewCSVWriter(w), view: view, names: names, cells: make([]string, 0, 13)}
 	return x, x.cw.Write(PurchaseCSVColumns(view)...)
 }
 
-// Row returns the purchase as a merchant-view row (names resolved through tx).
-func (x *PurchaseCSV) Row(tx *store.Tx, p *store.Purchase) PurchaseCSVRow {
+// Row returns the purchase as a merchant-view row.
+func (x *PurchaseCSV) Row(p *store.Purchase) PurchaseCSVRow {
 	return PurchaseCSVRow{
 		PurchasedAt: RFC3339(p.PurchasedAt), OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
 		Amount: FormatMoney(p.Amount, p.Currency), Currency: p.Currency, Commission: FormatMoney(p.Commission, p.Currency),
-		Status: p.Status, Program: x.names.Program(tx, p.ProgramID), Affiliate: x.names.Affiliate(tx, p.AffiliateID),
+		Status: p.Status, Program: x.names.Program(p.ProgramID), Affiliate: x.names.Affiliate(p.AffiliateID),
 		ReferralCode: p.Code, SubID: p.SubID,
 	}
 }
 
 // Write writes one purchase.
-func (x *PurchaseCSV) Write(tx *store.Tx, p *store.Purchase) error {
-	r := x.Row(tx, p)
+func (x *PurchaseCSV) Write(p *store.Purchase) error {
+	r := x.Row(p)
 	c := append(x.cells[:0], r.PurchasedAt, r.OrderID, r.Email, r.Name, r.Product, r.Amount, r.Currency, r.Commission, r.Status)
 	if x.view == CSVMerchant {
 		c = append(c, r.Program, r.Affiliate, r.ReferralCode)
@@ -277,30 +314,33 @@ func (x *PurchaseCSV) Write(tx *store.Tx, p *store.Purchase) error {
 // Flush writes out what is buffered.
 func (x *PurchaseCSV) Flush() error { return x.cw.Flush() }
 
-// csvProgressEvery is how often (in rows) the progress callback runs.
-const csvProgressEvery = 4096
-
 // WriteLeadsCSV streams every lead matching q (its Cursor and Limit are
 // ignored), newest first, as a CSV file in the given view. The store reads
 // in chunked read transactions (store.StreamLeads), so tracking writes are
 // never held up however long the file. progress, when not nil, is called
-// every few thousand rows with the rows written so far. It stops with ctx's
-// error when ctx ends.
+// after each chunk of rows with the rows written so far. It stops with ctx's
+// error when ctx ends. Reading and formatting overlap (two goroutines), so a
+// large export runs at about the speed of the slower of the two.
 //
 // The portal calls it with q.AffiliateID set to the signed-in affiliate and
 // view CSVPortal.
 func (a *App) WriteLeadsCSV(ctx context.Context, w io.Writer, q store.LeadQuery, view CSVView, progress func(rows int64)) (int64, error) {
-	x, err := NewLeadCSV(w, view)
+	x, err := NewLeadCSV(w, view, a.NewCSVNames())
 	if err != nil {
 		return 0, fmt.Errorf("app: leads csv: %w", err)
 	}
 	var rows int64
-	err = a.DB.StreamLeads(ctx, q, func(tx *store.Tx, l *store.Lead) error {
-		rows++
-		if progress != nil && rows%csvProgressEvery == 0 {
+	err = a.DB.StreamLeads(ctx, q, func(ls []*store.Lead) error {
+		for _, l := range ls {
+			if err := x.Write(l); err != nil {
+				return err
+			}
+		}
+		rows += int64(len(ls))
+		if progress != nil {
 			progress(rows)
 		}
-		return x.Write(tx, l)
+		return nil
 	})
 	if err == nil {
 		err = x.Flush()
@@ -313,17 +353,22 @@ func (a *App) WriteLeadsCSV(ctx context.Context, w io.Writer, q store.LeadQuery,
 
 // WritePurchasesCSV is WriteLeadsCSV for purchases (newest purchased_at first).
 func (a *App) WritePurchasesCSV(ctx context.Context, w io.Writer, q store.PurchaseQuery, view CSVView, progress func(rows int64)) (int64, error) {
-	x, err := NewPurchaseCSV(w, view)
+	x, err := NewPurchaseCSV(w, view, a.NewCSVNames())
 	if err != nil {
 		return 0, fmt.Errorf("app: purchases csv: %w", err)
 	}
 	var rows int64
-	err = a.DB.StreamPurchases(ctx, q, func(tx *store.Tx, p *store.Purchase) error {
-		rows++
-		if progress != nil && rows%csvProgressEvery == 0 {
+	err = a.DB.StreamPurchases(ctx, q, func(ps []*store.Purchase) error {
+		for _, p := range ps {
+			if err := x.Write(p); err != nil {
+				return err
+			}
+		}
+		rows += int64(len(ps))
+		if progress != nil {
 			progress(rows)
 		}
-		return x.Write(tx, p)
+		return nil
 	})
 	if err == nil {
 		err = x.Flush()

@@ -62,8 +62,8 @@ func (a *App) LeadDetail(id string) (*LeadDetail, error) {
 			return notFoundAs(err, "lead_not_found", "lead")
 		}
 		d.Lead = l
-		names := NewCSVNames()
-		d.ProgramName, d.AffiliateName = names.Program(tx, l.ProgramID), names.Affiliate(tx, l.AffiliateID)
+		names := TxCSVNames(tx)
+		d.ProgramName, d.AffiliateName = names.Program(l.ProgramID), names.Affiliate(l.AffiliateID)
 		if d.Click, err = optional(tx.Click, l.ReferralID); err != nil {
 			return err
 		}
@@ -98,8 +98,8 @@ func (a *App) PurchaseDetail(id string) (*PurchaseDetail, error) {
 			return notFoundAs(err, "purchase_not_found", "purchase")
 		}
 		d.Purchase = p
-		names := NewCSVNames()
-		d.ProgramName, d.AffiliateName = names.Program(tx, p.ProgramID), names.Affiliate(tx, p.AffiliateID)
+		names := TxCSVNames(tx)
+		d.ProgramName, d.AffiliateName = names.Program(p.ProgramID), names.Affiliate(p.AffiliateID)
 		if d.Click, err = optional(tx.Click, p.ReferralID); err != nil {
 			return err
 		}

@@ -223,8 +223,10 @@ func TestLeadQueriesMatchBruteForce(t *testing.T) {
 						t.Errorf("%s: count %+v, want %d", name, c, len(want))
 					}
 					var streamed []string
-					err := f.db.StreamLeads(context.Background(), q, func(_ *Tx, l *Lead) error {
-						streamed = append(streamed, l.ID)
+					err := f.db.StreamLeads(context.Background(), q, func(ls []*Lead) error {
+						for _, l := range ls {
+							streamed = append(streamed, l.ID)
+						}
 						return nil
 					})
 					if err != nil || !slices.Equal(streamed, want) {
@@ -460,4 +462,86 @@ func fmtTallies(m map[string]*Tally) string {
 		vals[k] = *v
 	}
 	return fmt.Sprint(vals)
+}
+
+// TestStreamManyChunks streams more rows than one chunk holds, with and
+// without a filter, and stops early when fn or the context says so.
+func TestStreamManyChunks(t *testing.T) {
+	db := openTest(t)
+	base := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	prg := []string{NewID(base), NewID(base)}
+	aff := NewID(base)
+	n := 2*StreamChunk + 300
+	var want, wantPrg []string
+	for i := 0; i < n; i += 500 {
+		err := db.Update(func(tx *Tx) error {
+			for j := i; j < min(i+500, n); j++ {
+				at := base.Add(time.Duration(j) * time.Minute)
+				l := &Lead{ID: NewID(at), ProgramID: prg[j%2], AffiliateID: aff, Email: fmt.Sprintf("p%d@x.com", j), CreatedAt: at}
+				want = append([]string{l.ID}, want...)
+				if j%2 == 1 {
+					wantPrg = append([]string{l.ID}, wantPrg...)
+				}
+				if err := tx.InsertLead(l); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		q    LeadQuery
+		want []string
+	}{{LeadQuery{}, want}, {LeadQuery{ProgramID: prg[1]}, wantPrg}, {LeadQuery{EmailPrefix: "p"}, want}} {
+		var got []string
+		chunks := 0
+		err := db.StreamLeads(context.Background(), tc.q, func(ls []*Lead) error {
+			chunks++
+			for _, l := range ls {
+				got = append(got, l.ID)
+			}
+			return nil
+		})
+		if err != nil || !slices.Equal(got, tc.want) || chunks < len(tc.want)/StreamChunk {
+			t.Errorf("%+v: %v, %d rows in %d chunks, want %d rows", tc.q, err, len(got), chunks, len(tc.want))
+		}
+	}
+	stop := fmt.Errorf("enough")
+	calls := 0
+	err := db.StreamLeads(context.Background(), LeadQuery{}, func([]*Lead) error { calls++; return stop })
+	if err != stop || calls != 1 {
+		t.Errorf("fn error: %v after %d calls", err, calls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	calls = 0
+	err = db.StreamLeads(ctx, LeadQuery{}, func([]*Lead) error { calls++; cancel(); return nil })
+	if err != context.Canceled || calls > 2 {
+		t.Errorf("cancelled: %v after %d calls", err, calls)
+	}
+}
+
+func TestDecodeLeadForExport(t *testing.T) {
+	for _, l := range []Lead{
+		{ID: NewID(time.Now()), ProgramID: "p", AffiliateID: "a", ReferralID: "r", Code: "c", SubID: "s",
+			Email: "zoë@exämple.com", Name: strings.Repeat("N", 300), URL: "https://x/" + strings.Repeat("u", 200),
+			VisitorID: "v", IP: "1.2.3.4", UserAgent: "UA", CreatedAt: time.UnixMicro(1767225600123456).UTC(), PurchaseID: "b"},
+		{ID: "x", CreatedAt: time.UnixMicro(-5).UTC()},
+		{},
+	} {
+		got, err := decodeLeadForExport(l.marshal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := l
+		want.ReferralID, want.URL, want.VisitorID, want.IP, want.UserAgent = "", "", "", "", ""
+		if *got != want {
+			t.Errorf("decoded %+v, want %+v", *got, want)
+		}
+	}
+	if _, err := decodeLeadForExport([]byte{1, 0xff}); err == nil {
+		t.Error("corrupt record decoded")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -233,4 +234,61 @@ func emailHasPrefix(email, prefix string) bool {
 
 func be32u(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// stringDecoder reads the codec.go encoding out of one string, handing out
+// substrings of it rather than fresh copies.
+type stringDecoder struct {
+	s   string
+	i   int
+	err error
+}
+
+func (d *stringDecoder) version() byte {
+	if len(d.s) == 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.i = 1
+	return d.s[0]
+}
+
+func (d *stringDecoder) uvarint() uint64 {
+	var v uint64
+	for shift := uint(0); d.i < len(d.s) && shift < 64; shift += 7 {
+		c := d.s[d.i]
+		d.i++
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
+	}
+	d.err = errCorrupt
+	return 0
+}
+
+func (d *stringDecoder) str() string {
+	if d.err != nil || d.i >= len(d.s) {
+		return ""
+	}
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.s)-d.i) {
+		d.err = errCorrupt
+		return ""
+	}
+	v := d.s[d.i : d.i+int(n)]
+	d.i += int(n)
+	return v
+}
+
+func (d *stringDecoder) time() time.Time {
+	if d.err != nil || d.i >= len(d.s) {
+		return time.Time{}
+	}
+	u := d.uvarint()
+	us := int64(u>>1) ^ -int64(u&1) // zig-zag, as binary.AppendVarint writes
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
 }
