@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"sort"
@@ -19,6 +20,9 @@ type Config struct {
 	BaseURL       string
 	DataDir       string
 	SessionSecret string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// (a reverse proxy in front of Spiffy); empty = use the peer address.
+	TrustedProxies []*net.IPNet
 
 	Tracking struct {
 		AllowedOrigins []string // empty = any origin
@@ -151,6 +155,29 @@ var ConfigKeys = []configKey{
 				return fmt.Errorf("want at least 32 characters")
 			}
 			c.SessionSecret = v
+			return nil
+		}},
+	{"trusted_proxies", "", "reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For gives the client IP; empty = none",
+		func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, p := range strings.Split(v, ",") {
+				p = strings.TrimSpace(p)
+				if p == "" {
+					continue
+				}
+				if !strings.Contains(p, "/") {
+					if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+						p += "/32"
+					} else {
+						p += "/128"
+					}
+				}
+				_, n, err := net.ParseCIDR(p)
+				if err != nil {
+					return fmt.Errorf("want IP addresses or CIDR ranges such as 10.0.0.0/8")
+				}
+				c.TrustedProxies = append(c.TrustedProxies, n)
+			}
 			return nil
 		}},
 	{"tracking.allowed_origins", "", "origins allowed to call /t/* (comma-separated); empty = any origin",
@@ -339,7 +366,7 @@ func ExampleYAML() string {
 }
 
 func yamlValue(k configKey) string {
-	if k.Name == "tracking.allowed_origins" {
+	if k.Name == "tracking.allowed_origins" || k.Name == "trusted_proxies" {
 		return "[]"
 	}
 	if k.Default == "" {

@@ -122,3 +122,13 @@ func TestConfigExampleIsCurrent(t *testing.T) {
 		t.Fatalf("example does not load to the defaults:\n%+v\n%+v", c, d)
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := LoadConfig("", []string{"SPIFFY_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7, ::1"}, nil)
+	if err != nil || len(c.TrustedProxies) != 3 || c.TrustedProxies[1].String() != "192.0.2.7/32" {
+		t.Fatalf("%v %v", c.TrustedProxies, err)
+	}
+	if _, err := LoadConfig("", []string{"SPIFFY_TRUSTED_PROXIES=nginx"}, nil); err == nil {
+		t.Fatal("bad proxy accepted")
+	}
+}

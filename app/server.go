@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ func NewServer(a *App) *Server {
 	e.HidePort = true
 	s := &Server{App: a, Echo: e, metrics: newMetrics(a)}
 	e.HTTPErrorHandler = s.handleError
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = ipExtractor(a.Config.TrustedProxies)
 	e.Use(s.recoverPanics, s.logAndMeasure)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:      "0",
@@ -57,6 +58,21 @@ func NewServer(a *App) *Server {
 	s.routesExportsAPI()
 	s.routesWebhooksAPI()
 	return s
+}
+
+// ipExtractor decides where the client IP (rate limits, sign-in throttling,
+// click records) comes from: the peer address, or X-Forwarded-For when the
+// peer is one of the configured reverse proxies. Trusting the header from
+// anyone would let every visitor pick their own rate-limit bucket.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // Shutdown stops accepting connections and waits for in-flight requests.

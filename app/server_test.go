@@ -1,0 +1,45 @@
+package app_test
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/apptest"
+)
+
+// The client IP comes from X-Forwarded-For only when the peer is a
+// configured proxy.
+func TestClientIPBehindProxy(t *testing.T) {
+	_, proxy, _ := net.ParseCIDR("10.1.0.0/16")
+	cases := []struct {
+		name    string
+		trusted []*net.IPNet
+		peer    string
+		xff     string
+		want    string
+	}{
+		{"no proxies: header ignored", nil, "203.0.113.5:1234", "198.51.100.1", "203.0.113.5"},
+		{"trusted proxy", []*net.IPNet{proxy}, "10.1.2.3:1234", "198.51.100.1", "198.51.100.1"},
+		{"untrusted peer", []*net.IPNet{proxy}, "203.0.113.5:1234", "198.51.100.1", "203.0.113.5"},
+		{"spoofed chain", []*net.IPNet{proxy}, "10.1.2.3:1234", "1.2.3.4, 198.51.100.1", "198.51.100.1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := apptest.New(t, func(c *app.Config) { c.TrustedProxies = tc.trusted })
+			var got string
+			env.Server.Echo.GET("/test-ip", func(c echo.Context) error { got = c.RealIP(); return nil })
+			req := httptest.NewRequest(http.MethodGet, "/test-ip", nil)
+			req.RemoteAddr = tc.peer
+			req.Header.Set("X-Forwarded-For", tc.xff)
+			env.Server.Echo.ServeHTTP(httptest.NewRecorder(), req)
+			if got != tc.want {
+				t.Fatalf("client IP %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
