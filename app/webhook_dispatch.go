@@ -99,6 +99,9 @@ type dispatcher struct {
 	rr      int
 	free    [2]int        // free slots per lane
 	changed chan struct{} // closed on every completion when someone waits
+	// endpoints caches endpoint records for attempts: every write of an
+	// endpoint drops its entry (forget), and entries expire anyway.
+	endpoints map[string]cachedEndpoint
 
 	done   atomic.Int64 // messages finished (for waits and metrics)
 	sent   atomic.Int64 // HTTP attempts made
@@ -118,12 +121,14 @@ func newDispatcher(a *App) *dispatcher {
 	return &dispatcher{
 		a: a,
 		client: webhook.NewClient(webhook.Options{
-			Timeout:      a.Config.Webhooks.Timeout,
-			AllowPrivate: a.Config.Webhooks.AllowPrivateTargets,
+			Timeout:         a.Config.Webhooks.Timeout,
+			AllowPrivate:    a.Config.Webhooks.AllowPrivateTargets,
+			MaxConnsPerHost: n + failing,
 		}),
 		ctx: ctx, cancel: cancel,
-		held: map[string]*epState{},
-		eps:  map[string]*epState{},
+		held:      map[string]*epState{},
+		eps:       map[string]*epState{},
+		endpoints: map[string]cachedEndpoint{},
 		free: [2]int{n, failing},
 	}
 }
@@ -235,15 +240,58 @@ func (d *dispatcher) pump() {
 	}
 }
 
-// forget drops cached state about an endpoint after it changed (enabled,
-// deleted), so its lane is judged afresh.
+// endpointCacheTTL bounds how stale a cached endpoint can be even if a
+// write forgot to drop it.
+const endpointCacheTTL = 2 * time.Second
+
+type cachedEndpoint struct {
+	ep      *store.WebhookEndpoint
+	expires time.Time
+}
+
+// endpoint returns the endpoint from the cache or, on a miss, from tx. The
+// record is shared: callers must not change it.
+func (d *dispatcher) endpoint(tx *store.Tx, id string) (*store.WebhookEndpoint, error) {
+	now := time.Now()
+	d.mu.Lock()
+	c, ok := d.endpoints[id]
+	d.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.ep, nil
+	}
+	ep, err := tx.WebhookEndpoint(id)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	if len(d.endpoints) > 10000 {
+		clear(d.endpoints)
+	}
+	d.endpoints[id] = cachedEndpoint{ep: ep, expires: now.Add(endpointCacheTTL)}
+	d.mu.Unlock()
+	return ep, nil
+}
+
+// forget drops what the dispatcher remembers of an endpoint after it was
+// written (enabled, rotated, deleted, its failure streak changed), so the
+// next attempt reads it afresh and its lane is judged again.
 func (d *dispatcher) forget(endpointID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	delete(d.endpoints, endpointID)
 	if ep := d.eps[endpointID]; ep != nil {
 		ep.failing = false
 		d.pump()
 	}
+}
+
+// forgetAfter drops the endpoint from the cache once tx has committed.
+func (d *dispatcher) forgetAfter(tx *store.Tx, endpointID string) {
+	tx.AfterCommit(func() {
+		d.mu.Lock()
+		delete(d.endpoints, endpointID)
+		d.mu.Unlock()
+	})
 }
 
 func (d *dispatcher) deliver(ep *epState, id string, l lane) {
@@ -429,6 +477,9 @@ type attemptOutcome struct {
 	at   time.Time
 	res  webhook.Result
 	drop string // not sent, and the message must be closed: the reason
+	// clean: the endpoint had no failure streak when read, so a success
+	// needs no endpoint write.
+	clean bool
 }
 
 // attemptWebhook re-reads the message (another worker, a resend or an
@@ -446,7 +497,7 @@ func (a *App) attemptWebhook(ctx context.Context, id string) attemptOutcome {
 			m = nil
 			return nil
 		}
-		ep, err = tx.WebhookEndpoint(m.EndpointID)
+		ep, err = a.dispatcher().endpoint(tx, m.EndpointID)
 		return err
 	})
 	switch {
@@ -466,7 +517,7 @@ func (a *App) attemptWebhook(ctx context.Context, id string) attemptOutcome {
 	if ctx.Err() != nil {
 		return attemptOutcome{} // stopping: not the receiver's fault, leave it due
 	}
-	return attemptOutcome{sent: true, at: now, res: res}
+	return attemptOutcome{sent: true, at: now, res: res, clean: ep.FailingSince == nil && ep.LastError == ""}
 }
 
 // recordWebhookAttempt logs an attempt on its message and moves it on:
@@ -475,13 +526,6 @@ func (a *App) attemptWebhook(ctx context.Context, id string) attemptOutcome {
 // a single success for WebhookFailingLimit.
 func (a *App) recordWebhookAttempt(id string, out attemptOutcome) error {
 	return a.DB.Update(func(tx *store.Tx) error {
-		m, err := tx.WebhookMessage(id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil // deleted meanwhile (endpoint deleted)
-		}
-		if err != nil {
-			return err
-		}
 		ok := out.res.OK()
 		att := store.WebhookAttempt{At: out.at, StatusCode: out.res.StatusCode, LatencyMS: out.res.Latency.Milliseconds()}
 		if !ok {
@@ -490,22 +534,31 @@ func (a *App) recordWebhookAttempt(id string, out attemptOutcome) error {
 				att.Error = "failed"
 			}
 		}
-		m.Attempts = append(m.Attempts, att)
-		if len(m.Attempts) > maxAttemptLog {
-			m.Attempts = append(m.Attempts[:0], m.Attempts[len(m.Attempts)-maxAttemptLog:]...)
-		}
-		m.Tries++
 		now := a.Now()
-		switch delay, more := webhook.RetryDelay(m.Tries); {
-		case ok:
-			m.Status = store.MessageDelivered
-		case more:
-			m.NextAttemptAt = now.Add(delay)
-		default:
-			m.Status = store.MessageFailed
+		m, err := tx.EditWebhookMessage(id, func(m *store.WebhookMessage) error {
+			m.Attempts = append(m.Attempts, att)
+			if len(m.Attempts) > maxAttemptLog {
+				m.Attempts = append(m.Attempts[:0], m.Attempts[len(m.Attempts)-maxAttemptLog:]...)
+			}
+			m.Tries++
+			switch delay, more := webhook.RetryDelay(m.Tries); {
+			case ok:
+				m.Status = store.MessageDelivered
+			case more:
+				m.NextAttemptAt = now.Add(delay)
+			default:
+				m.Status = store.MessageFailed
+			}
+			return nil
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // deleted meanwhile (endpoint deleted)
 		}
-		if err := tx.PutWebhookMessage(m); err != nil {
+		if err != nil {
 			return err
+		}
+		if ok && out.clean {
+			return nil // the common case: a healthy endpoint stays healthy
 		}
 		return a.noteEndpointHealth(tx, m.EndpointID, ok, att.Error, now)
 	})
@@ -519,9 +572,10 @@ func (a *App) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastE
 	if err != nil {
 		return err
 	}
+	a.dispatcher().forgetAfter(tx, endpointID)
 	if ok {
 		if ep.FailingSince == nil && ep.LastError == "" {
-			return nil // the common case: no write
+			return nil
 		}
 		ep.FailingSince, ep.LastError = nil, ""
 		return tx.PutWebhookEndpoint(ep)
@@ -543,23 +597,27 @@ func (a *App) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastE
 // endpoint was deleted (the message goes too) or disabled (it fails, and
 // can be resent once the endpoint is enabled again).
 func (a *App) dropWebhookMessage(id, reason string) error {
+	errSkip := errors.New("skip")
 	return a.DB.Update(func(tx *store.Tx) error {
-		m, err := tx.WebhookMessage(id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		if reason == "endpoint deleted" {
+			err := tx.DeleteWebhookMessage(id)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
 			return err
 		}
-		if m.Status != store.MessagePending {
+		_, err := tx.EditWebhookMessage(id, func(m *store.WebhookMessage) error {
+			if m.Status != store.MessagePending {
+				return errSkip
+			}
+			m.Status = store.MessageFailed
+			m.Attempts = append(m.Attempts, store.WebhookAttempt{At: a.Now(), Error: "not sent: " + reason})
+			return nil
+		})
+		if errors.Is(err, errSkip) || errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
-		if reason == "endpoint deleted" {
-			return tx.DeleteWebhookMessage(id)
-		}
-		m.Status = store.MessageFailed
-		m.Attempts = append(m.Attempts, store.WebhookAttempt{At: a.Now(), Error: "not sent: " + reason})
-		return tx.PutWebhookMessage(m)
+		return err
 	})
 }
 

@@ -419,7 +419,11 @@ func (a *App) RotateWebhookSecret(affiliateID, id string) (*store.WebhookEndpoin
 		ep.Secret = webhook.NewSecret()
 		return tx.PutWebhookEndpoint(ep)
 	})
-	return ep, err
+	if err != nil {
+		return nil, err
+	}
+	a.dispatcher().forget(id)
+	return ep, nil
 }
 
 // DeleteWebhookEndpoint removes an endpoint and then its messages, in

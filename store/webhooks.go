@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -22,7 +23,13 @@ const (
 func init() {
 	reindexers = append(reindexers,
 		jsonReindexer("webhook endpoint", pEndpoint, func(e *WebhookEndpoint) []derivedKey { return e.derived() }),
-		jsonReindexer("webhook message", pMessage, func(m *WebhookMessage) []derivedKey { return m.derived() }),
+		reindexer{kind: "webhook message", prefix: pMessage, derive: func(_ *Tx, v []byte) ([]derivedKey, error) {
+			var m WebhookMessage
+			if err := m.unmarshal(v); err != nil {
+				return nil, err
+			}
+			return m.derived(), nil
+		}},
 	)
 }
 
@@ -117,13 +124,77 @@ func (m *WebhookMessage) derived() []derivedKey {
 	return d
 }
 
+// Messages are the high-volume webhook record (every event, every retry
+// rewrites one), so they use the compact binary encoding of codec.go rather
+// than JSON: decoding is the largest cost of a delivery after the HTTP
+// request itself.
+
+func (m *WebhookMessage) marshal() []byte {
+	e := newEncoder(recordV1, 160+len(m.Payload)+len(m.Attempts)*40)
+	e.str(m.ID)
+	e.str(m.EndpointID)
+	e.str(m.AffiliateID)
+	e.str(m.EventType)
+	e.b = binary.AppendUvarint(e.b, uint64(len(m.Payload)))
+	e.b = append(e.b, m.Payload...)
+	e.str(m.Status)
+	e.time(m.NextAttemptAt)
+	e.time(m.CreatedAt)
+	e.int(int64(m.Tries))
+	e.str(m.SubjectID)
+	e.str(m.Email)
+	e.int(int64(len(m.Attempts)))
+	for _, a := range m.Attempts {
+		e.time(a.At)
+		e.int(int64(a.StatusCode))
+		e.str(a.Error)
+		e.int(a.LatencyMS)
+	}
+	return e.b
+}
+
+func (m *WebhookMessage) unmarshal(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		return jsonUnmarshal(b, m) // written before the binary encoding
+	}
+	d := newDecoder(b)
+	m.ID = d.str()
+	m.EndpointID = d.str()
+	m.AffiliateID = d.str()
+	m.EventType = d.str()
+	m.Payload = []byte(d.str())
+	m.Status = d.str()
+	m.NextAttemptAt = d.time()
+	m.CreatedAt = d.time()
+	m.Tries = int(d.int())
+	m.SubjectID = d.str()
+	m.Email = d.str()
+	n := d.int()
+	if n < 0 || n > int64(len(d.b)) {
+		return errCorrupt
+	}
+	m.Attempts = nil
+	if n > 0 {
+		m.Attempts = make([]WebhookAttempt, n)
+	}
+	for i := range m.Attempts {
+		a := &m.Attempts[i]
+		a.At = d.time()
+		a.StatusCode = int(d.int())
+		a.Error = d.str()
+		a.LatencyMS = d.int()
+	}
+	return d.err
+}
+
 // InsertWebhookMessage stores a new message without looking for an older
 // version (it runs on the tracking hot path).
 func (tx *Tx) InsertWebhookMessage(m *WebhookMessage) error {
 	if err := tx.putDerived(nil, m.derived()); err != nil {
 		return err
 	}
-	return tx.setJSON(messageKey(m.ID), m)
+	tx.set(messageKey(m.ID), m.marshal())
+	return nil
 }
 
 // PutWebhookMessage replaces a stored message (or stores a new one),
@@ -133,15 +204,43 @@ func (tx *Tx) PutWebhookMessage(m *WebhookMessage) error {
 	if old, err := tx.WebhookMessage(m.ID); err == nil {
 		oldKeys = old.derived()
 	}
+	return tx.replaceMessage(oldKeys, m)
+}
+
+func (tx *Tx) replaceMessage(oldKeys []derivedKey, m *WebhookMessage) error {
 	if err := tx.putDerived(oldKeys, m.derived()); err != nil {
 		return err
 	}
-	return tx.setJSON(messageKey(m.ID), m)
+	tx.set(messageKey(m.ID), m.marshal())
+	return nil
+}
+
+// EditWebhookMessage reads a message once, lets edit change it, and stores
+// the result with its index entries moved. When edit returns an error
+// nothing is written and the error is returned.
+func (tx *Tx) EditWebhookMessage(id string, edit func(*WebhookMessage) error) (*WebhookMessage, error) {
+	m, err := tx.WebhookMessage(id)
+	if err != nil {
+		return nil, err
+	}
+	old := m.derived()
+	if err := edit(m); err != nil {
+		return nil, err
+	}
+	return m, tx.replaceMessage(old, m)
 }
 
 // WebhookMessage returns a message by id.
 func (tx *Tx) WebhookMessage(id string) (*WebhookMessage, error) {
-	return getRecord[WebhookMessage](tx, "webhook message", id, messageKey(id))
+	b, err := tx.get(messageKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: webhook message %s: %w", id, err)
+	}
+	var m WebhookMessage
+	if err := m.unmarshal(b); err != nil {
+		return nil, fmt.Errorf("store: webhook message %s: %w", id, err)
+	}
+	return &m, nil
 }
 
 // DeleteWebhookMessage removes a message and its index entries.

@@ -35,6 +35,10 @@ type Options struct {
 	MaxBody int64
 	// UserAgent is sent with every request.
 	UserAgent string
+	// MaxConnsPerHost is how many idle keep-alive connections are kept per
+	// host (default 8). Many affiliates share one host (hooks.zapier.com),
+	// so the dispatcher sets it to its total concurrency.
+	MaxConnsPerHost int
 }
 
 // Client sends signed webhook requests.
@@ -59,6 +63,9 @@ func NewClient(o Options) *Client {
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "Spiffy-Webhooks/1"
+	}
+	if o.MaxConnsPerHost <= 0 {
+		o.MaxConnsPerHost = 8
 	}
 	dialer := &net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}
 	if !o.AllowPrivate {
@@ -106,7 +113,7 @@ func NewClient(o Options) *Client {
 		TLSHandshakeTimeout:   o.Timeout,
 		ResponseHeaderTimeout: o.Timeout,
 		MaxIdleConns:          512,
-		MaxIdleConnsPerHost:   8,
+		MaxIdleConnsPerHost:   o.MaxConnsPerHost,
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}
