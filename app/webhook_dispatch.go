@@ -129,7 +129,7 @@ func newDispatcher(a *App) *dispatcher {
 		held:      map[string]*epState{},
 		eps:       map[string]*epState{},
 		endpoints: map[string]cachedEndpoint{},
-		free: [2]int{n, failing},
+		free:      [2]int{n, failing},
 	}
 }
 

@@ -331,7 +331,11 @@ func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
 
 	var events []string
 	for _, m := range whMessages(t, env) {
-		var b struct{ Data struct{ ProgramName string `json:"program_name"` } }
+		var b struct {
+			Data struct {
+				ProgramName string `json:"program_name"`
+			}
+		}
 		json.Unmarshal(m.Payload, &b)
 		events = append(events, m.EndpointID+" "+m.EventType+"@"+b.Data.ProgramName)
 	}
