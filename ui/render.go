@@ -182,6 +182,8 @@ func templateFuncs() template.FuncMap {
 			return template.URL("?" + q.Encode())
 		},
 		"add": func(a, b int) int { return a + b },
+		"num": thousands,   // 1234567 -> "1,234,567" (admin_data.go)
+		"pct": percentText, // 33.333 -> "33.3%" (admin_data.go)
 		// dict builds a map for passing several values to a sub-template.
 		"dict": func(kv ...any) map[string]any {
 			m := make(map[string]any, len(kv)/2)

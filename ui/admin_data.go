@@ -1,0 +1,502 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/store"
+)
+
+// The merchant's data pages: Dashboard, Leads, Purchases (with one lead's
+// or purchase's detail) and Exports. Lists page with the store's keyset
+// cursors, so any page of a million rows costs the same; counts and totals
+// come from the tallies. An export of the current filter runs in the
+// background and is picked up on the Exports page.
+
+func (u *UI) routesAdminData(admin *echo.Group) {
+	admin.GET("/dashboard", u.dashboardPage)
+	admin.GET("/leads", u.leadsPage)
+	admin.GET("/leads/:id", u.leadPage)
+	admin.GET("/purchases", u.purchasesPage)
+	admin.GET("/purchases/:id", u.purchasePage)
+	admin.POST("/purchases/:id/refund", u.purchaseRefund)
+	admin.GET("/exports", u.exportsPage)
+	admin.POST("/exports", u.exportStart)
+	admin.GET("/exports/:id/download", u.exportDownload)
+	admin.POST("/exports/:id/delete", u.exportDelete)
+}
+
+// listPageSize is how many rows a Leads or Purchases page shows.
+const listPageSize = 50
+
+// listForm is the Leads and Purchases filter bar (GET) and the export form
+// (POST), plus the paging state.
+type listForm struct {
+	Program   string `query:"program" form:"program"`
+	Affiliate string `query:"affiliate" form:"affiliate"`
+	From      string `query:"from" form:"from"`
+	To        string `query:"to" form:"to"`
+	Q         string `query:"q" form:"q"`
+	Status    string `query:"status" form:"status"`
+	Cursor    string `query:"cursor" form:"cursor"`
+	Page      int    `query:"page" form:"page"`
+	Kind      string `form:"kind"`
+}
+
+func (f listForm) filter() app.ListFilter {
+	return app.ListFilter{
+		Program: strings.TrimSpace(f.Program), Affiliate: strings.TrimSpace(f.Affiliate),
+		From: strings.TrimSpace(f.From), To: strings.TrimSpace(f.To), Q: strings.TrimSpace(f.Q),
+		Status: strings.TrimSpace(f.Status),
+	}
+}
+
+// query is the filter as URL parameters (no paging), for links.
+func (f listForm) query() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"program": f.Program, "affiliate": f.Affiliate, "from": f.From, "to": f.To, "q": f.Q, "status": f.Status} {
+		if s = strings.TrimSpace(s); s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+// bindQuery reads a GET form from the query string only. A value of the
+// wrong type (page=abc) is ignored rather than refused: it is paging state,
+// not a filter.
+func bindQuery(c echo.Context, f *listForm) {
+	q := c.QueryParams()
+	f.Program, f.Affiliate, f.From, f.To = q.Get("program"), q.Get("affiliate"), q.Get("from"), q.Get("to")
+	f.Q, f.Status, f.Cursor = q.Get("q"), q.Get("status"), q.Get("cursor")
+	f.Page, _ = strconv.Atoi(q.Get("page"))
+	if f.Page < 1 || f.Cursor == "" {
+		f.Page = 1
+	}
+}
+
+// option is one entry of a filter's select.
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// filterOptions lists the programs and affiliates for the filter selects.
+// Deleted programs are not offered; their rows still show their names.
+func (u *UI) filterOptions(f listForm) (programs, affiliates []option, err error) {
+	ps, err := u.app.Programs()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range ps {
+		programs = append(programs, option{Value: p.ID, Label: p.Name, Selected: p.ID == f.Program})
+	}
+	as, err := u.app.Affiliates()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range as {
+		affiliates = append(affiliates, option{Value: a.ID, Label: a.Name + " (" + a.Email + ")", Selected: a.ID == f.Affiliate})
+	}
+	byLabel := func(a, b option) int { return strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)) }
+	slices.SortFunc(programs, byLabel)
+	slices.SortFunc(affiliates, byLabel)
+	return programs, affiliates, nil
+}
+
+// listView is what the Leads and Purchases templates get.
+type listView struct {
+	Form       listForm
+	Programs   []option
+	Affiliates []option
+	Statuses   []option
+	// Error is a bad filter or cursor, shown above the empty table.
+	Error     string
+	Count     string // "1,234" or "about 12,000"
+	Exact     bool
+	First     int // 1-based number of the first row shown
+	Last      int
+	Leads     []leadRow
+	Purchases []purchaseRow
+	Report    app.PurchaseReport
+	NextURL   string
+	FirstURL  string
+	Filtered  bool
+}
+
+type leadRow struct {
+	ID, Email, Name, Program, ProgramID, Affiliate, AffiliateID, Code, SubID, ClickID, PurchaseID string
+	CreatedAt                                                                                    time.Time
+}
+
+type purchaseRow struct {
+	ID, OrderID, Email, Name, Product, Amount, Commission, Currency, Status string
+	Program, ProgramID, Affiliate, AffiliateID, Code, SubID, LeadID         string
+	PurchasedAt                                                             time.Time
+	SelfReferral                                                            bool
+}
+
+// listError turns a bad filter into a message on the page (400) and lets
+// anything else through to the error handler.
+func listError(err error) (string, error) {
+	var ae *app.Error
+	switch {
+	case errors.As(err, &ae) && ae.Status < 500:
+		return ae.Message, nil
+	case errors.Is(err, store.ErrBadCursor):
+		return "That page link is no longer valid; start again from the first page.", nil
+	}
+	return "", err
+}
+
+func (u *UI) newListView(c echo.Context, f listForm) (*listView, error) {
+	v := &listView{Form: f, Filtered: len(f.query()) > 0}
+	var err error
+	if v.Programs, v.Affiliates, err = u.filterOptions(f); err != nil {
+		return nil, err
+	}
+	base := c.Request().URL.Path
+	if q := f.query(); len(q) > 0 {
+		v.FirstURL = base + "?" + q.Encode()
+	} else {
+		v.FirstURL = base
+	}
+	return v, nil
+}
+
+// page sets the row numbers and the next page's link.
+func (v *listView) page(c echo.Context, rows int, next string) {
+	v.First = (v.Form.Page-1)*listPageSize + 1
+	v.Last = v.First + rows - 1
+	if next != "" {
+		q := v.Form.query()
+		q.Set("cursor", next)
+		q.Set("page", strconv.Itoa(v.Form.Page+1))
+		v.NextURL = c.Request().URL.Path + "?" + q.Encode()
+	}
+}
+
+func countText(c store.Count) string {
+	if c.Exact {
+		return thousands(c.N)
+	}
+	return "about " + thousands(roundish(c.N))
+}
+
+// roundish keeps two significant digits of an estimate.
+func roundish(n int64) int64 {
+	p := int64(1)
+	for n/p >= 100 {
+		p *= 10
+	}
+	return n / p * p
+}
+
+// thousands formats 1234567 as "1,234,567".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func (u *UI) leadsPage(c echo.Context) error {
+	var f listForm
+	bindQuery(c, &f)
+	f.Status = ""
+	v, err := u.newListView(c, f)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	err = func() error {
+		q, err := u.app.LeadQuery(f.filter())
+		if err != nil {
+			return err
+		}
+		q.Cursor, q.Limit = f.Cursor, listPageSize
+		leads, next, err := u.app.LeadsPage(q)
+		if err != nil {
+			return err
+		}
+		count, err := u.app.LeadCount(q)
+		if err != nil {
+			return err
+		}
+		v.Count, v.Exact = countText(count), count.Exact
+		names := u.app.NewCSVNames()
+		for _, l := range leads {
+			v.Leads = append(v.Leads, leadRow{
+				ID: l.ID, Email: l.Email, Name: l.Name, ProgramID: l.ProgramID, Program: names.Program(l.ProgramID),
+				AffiliateID: l.AffiliateID, Affiliate: names.Affiliate(l.AffiliateID), Code: l.Code, SubID: l.SubID,
+				ClickID: l.ReferralID, PurchaseID: l.PurchaseID, CreatedAt: l.CreatedAt,
+			})
+		}
+		v.page(c, len(leads), next)
+		return nil
+	}()
+	if err != nil {
+		if v.Error, err = listError(err); err != nil {
+			return err
+		}
+		status = http.StatusBadRequest
+	}
+	return u.adminPage(c, status, "admin/leads", "Leads", "leads", v)
+}
+
+func (u *UI) purchasesPage(c echo.Context) error {
+	var f listForm
+	bindQuery(c, &f)
+	v, err := u.newListView(c, f)
+	if err != nil {
+		return err
+	}
+	for _, s := range []string{app.PurchasePaid, app.PurchaseRefunded} {
+		v.Statuses = append(v.Statuses, option{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Selected: s == f.Status})
+	}
+	status := http.StatusOK
+	err = func() error {
+		q, err := u.app.PurchaseQuery(f.filter())
+		if err != nil {
+			return err
+		}
+		q.Cursor, q.Limit = f.Cursor, listPageSize
+		ps, next, err := u.app.PurchasesPage(q)
+		if err != nil {
+			return err
+		}
+		if v.Report, err = u.app.PurchaseReport(q); err != nil {
+			return err
+		}
+		v.Count, v.Exact = countText(v.Report.Count), v.Report.Count.Exact
+		names := u.app.NewCSVNames()
+		for _, p := range ps {
+			v.Purchases = append(v.Purchases, purchaseRow{
+				ID: p.ID, OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
+				Amount: app.FormatMoney(p.Amount, p.Currency), Commission: app.FormatMoney(p.Commission, p.Currency),
+				Currency: p.Currency, Status: p.Status, ProgramID: p.ProgramID, Program: names.Program(p.ProgramID),
+				AffiliateID: p.AffiliateID, Affiliate: names.Affiliate(p.AffiliateID), Code: p.Code, SubID: p.SubID,
+				LeadID: p.LeadID, PurchasedAt: p.PurchasedAt, SelfReferral: p.SelfReferral,
+			})
+		}
+		v.page(c, len(ps), next)
+		return nil
+	}()
+	if err != nil {
+		if v.Error, err = listError(err); err != nil {
+			return err
+		}
+		status = http.StatusBadRequest
+	}
+	return u.adminPage(c, status, "admin/purchases", "Purchases", "purchases", v)
+}
+
+func (u *UI) leadPage(c echo.Context) error {
+	d, err := u.app.LeadDetail(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return u.adminPage(c, http.StatusOK, "admin/lead", "Lead "+d.Lead.Email, "leads", d)
+}
+
+func (u *UI) purchasePage(c echo.Context) error {
+	d, err := u.app.PurchaseDetail(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return u.adminPage(c, http.StatusOK, "admin/purchase", "Purchase "+d.Purchase.OrderID, "purchases", d)
+}
+
+func (u *UI) purchaseRefund(c echo.Context) error {
+	p, err := u.app.RefundPurchase(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	u.admin.flash(c, "success", "Purchase "+p.OrderID+" is refunded; its commission no longer counts.")
+	return c.Redirect(http.StatusSeeOther, "/purchases/"+p.ID)
+}
+
+// Dashboard.
+
+// dashboardView is what the dashboard template gets.
+type dashboardView struct {
+	Form     app.DashboardFilter
+	Programs []option
+	Ranges   []rangeLink
+	D        *app.Dashboard
+	Chart    template.HTML
+	Error    string
+	// Export links for the range shown.
+	LeadsURL, PurchasesURL string
+}
+
+// rangeLink is a quick range ("Last 7 days") for the dashboard.
+type rangeLink struct {
+	Label, URL string
+	Active     bool
+}
+
+func (u *UI) dashboardPage(c echo.Context) error {
+	f := app.DashboardFilter{
+		Program: strings.TrimSpace(c.QueryParam("program")),
+		From:    strings.TrimSpace(c.QueryParam("from")),
+		To:      strings.TrimSpace(c.QueryParam("to")),
+	}
+	v := dashboardView{Form: f}
+	programs, _, err := u.filterOptions(listForm{Program: f.Program})
+	if err != nil {
+		return err
+	}
+	v.Programs = programs
+	today := u.app.Now().UTC().Truncate(24 * time.Hour)
+	for _, n := range []int{7, 30, 90} {
+		from := today.AddDate(0, 0, -(n - 1)).Format(time.DateOnly)
+		to := today.Format(time.DateOnly)
+		q := url.Values{"from": {from}, "to": {to}}
+		if f.Program != "" {
+			q.Set("program", f.Program)
+		}
+		active := f.From == from && f.To == to || f.From == "" && f.To == "" && n == app.DashboardDefaultDays
+		v.Ranges = append(v.Ranges, rangeLink{Label: fmt.Sprintf("Last %d days", n), URL: "/dashboard?" + q.Encode(), Active: active})
+	}
+	status := http.StatusOK
+	d, err := u.app.Dashboard(f)
+	if err != nil {
+		if v.Error, err = listError(err); err != nil {
+			return err
+		}
+		status = http.StatusBadRequest
+	} else {
+		v.D = d
+		v.Chart = dayChart(d.Days)
+		v.Form.From, v.Form.To = d.From.Format(time.DateOnly), d.To.Format(time.DateOnly)
+		q := url.Values{"from": {v.Form.From}, "to": {v.Form.To}}
+		if f.Program != "" {
+			q.Set("program", f.Program)
+		}
+		v.LeadsURL, v.PurchasesURL = "/leads?"+q.Encode(), "/purchases?"+q.Encode()
+	}
+	return u.adminPage(c, status, "admin/dashboard", "Dashboard", "dashboard", v)
+}
+
+// Exports.
+
+type exportsView struct {
+	Exports []exportRow
+	Running bool
+	TTL     string
+}
+
+// exportRow is an export with its filter in words.
+type exportRow struct {
+	app.ExportView
+	FilterLabel string
+}
+
+// filterLabel describes a filter with names: "program Shop, from 2026-03-01".
+func filterLabel(f app.ListFilter, names *app.CSVNames) string {
+	var parts []string
+	if f.Program != "" {
+		parts = append(parts, "program "+or(names.Program(f.Program), f.Program))
+	}
+	if f.Affiliate != "" {
+		parts = append(parts, "affiliate "+or(names.Affiliate(f.Affiliate), f.Affiliate))
+	}
+	if f.From != "" {
+		parts = append(parts, "from "+f.From)
+	}
+	if f.To != "" {
+		parts = append(parts, "to "+f.To)
+	}
+	if f.Q != "" {
+		parts = append(parts, "email “"+f.Q+"”")
+	}
+	if f.Status != "" {
+		parts = append(parts, f.Status)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func or(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// percentText formats a percentage with one decimal: "33.3%".
+func percentText(p float64) string { return strconv.FormatFloat(p, 'f', 1, 64) + "%" }
+
+func (u *UI) exportsPage(c echo.Context) error {
+	xs, err := u.app.Exports(app.ExportOwnerAdmin)
+	if err != nil {
+		return err
+	}
+	v := exportsView{TTL: u.app.Config.Exports.TTL.String()}
+	names := u.app.NewCSVNames()
+	for _, x := range xs {
+		v.Exports = append(v.Exports, exportRow{ExportView: x, FilterLabel: filterLabel(x.Filter, names)})
+		if x.Status == app.ExportRunning {
+			v.Running = true
+		}
+	}
+	return u.adminPage(c, http.StatusOK, "admin/exports", "Exports", "", v)
+}
+
+func (u *UI) exportStart(c echo.Context) error {
+	var f listForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	if f.Kind == app.ExportLeads {
+		f.Status = ""
+	}
+	x, err := u.app.StartExport(app.ExportOwnerAdmin, f.Kind, f.filter())
+	if err != nil {
+		return err
+	}
+	u.admin.flash(c, "success", fmt.Sprintf("Export of %s %s started; it will be listed here until it expires.", thousands(x.Total), x.Kind))
+	return c.Redirect(http.StatusSeeOther, "/exports")
+}
+
+func (u *UI) exportDownload(c echo.Context) error {
+	f, v, err := u.app.OpenExport(app.ExportOwnerAdmin, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+v.FileName+`"`)
+	h.Set("Cache-Control", "no-store")
+	http.ServeContent(c.Response(), c.Request(), v.FileName, v.CreatedAt, f)
+	return nil
+}
+
+func (u *UI) exportDelete(c echo.Context) error {
+	if err := u.app.DeleteExport(app.ExportOwnerAdmin, c.Param("id")); err != nil {
+		return err
+	}
+	u.admin.flash(c, "success", "Export deleted.")
+	return c.Redirect(http.StatusSeeOther, "/exports")
+}
