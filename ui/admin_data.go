@@ -136,7 +136,7 @@ type listView struct {
 
 type leadRow struct {
 	ID, Email, Name, Program, ProgramID, Affiliate, AffiliateID, Code, SubID, ClickID, PurchaseID string
-	CreatedAt                                                                                    time.Time
+	CreatedAt                                                                                     time.Time
 }
 
 type purchaseRow struct {
