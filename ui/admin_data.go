@@ -444,6 +444,25 @@ func or(s, fallback string) string {
 	return s
 }
 
+// durationText says a TTL in words: "24 hours", "30 minutes", "90s".
+func durationText(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return countWord(int64(d/time.Hour), "hour")
+	case d >= time.Minute && d%time.Minute == 0:
+		return countWord(int64(d/time.Minute), "minute")
+	}
+	return d.String()
+}
+
+// countWord is "1 hour", "2 hours".
+func countWord(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return thousands(n) + " " + word + "s"
+}
+
 // percentText formats a percentage with one decimal: "33.3%".
 func percentText(p float64) string { return strconv.FormatFloat(p, 'f', 1, 64) + "%" }
 
@@ -452,7 +471,7 @@ func (u *UI) exportsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := exportsView{TTL: u.app.Config.Exports.TTL.String()}
+	v := exportsView{TTL: durationText(u.app.Config.Exports.TTL)}
 	names := u.app.NewCSVNames()
 	for _, x := range xs {
 		v.Exports = append(v.Exports, exportRow{ExportView: x, FilterLabel: filterLabel(x.Filter, names)})
