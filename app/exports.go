@@ -396,7 +396,8 @@ func (a *App) removeExport(x *store.Export) error {
 
 // CleanupExports deletes expired export files and their records, then any
 // file in the exports directory that no record owns and that is older than
-// exports.ttl (left behind by a crash). The export_cleanup job runs it.
+// exports.ttl, and any partial file no running export is writing (both left
+// behind by a crash). The export_cleanup job runs it.
 func (a *App) CleanupExports(ctx context.Context) error {
 	now := a.Now()
 	deleted := 0
@@ -443,7 +444,13 @@ func (a *App) cleanupOrphanFiles(now time.Time) (int, error) {
 	for _, e := range entries {
 		id, _, _ := strings.Cut(e.Name(), ".")
 		info, err := e.Info()
-		if err != nil || e.IsDir() || now.Sub(info.ModTime()) < a.Config.Exports.TTL {
+		if err != nil || e.IsDir() {
+			continue
+		}
+		// A .part file no export of this process is writing was left by a
+		// crash: remove it now (erasure waits while .part files exist).
+		stale := strings.HasSuffix(e.Name(), ".part") && !a.exports.isRunning(id)
+		if !stale && now.Sub(info.ModTime()) < a.Config.Exports.TTL {
 			continue
 		}
 		if store.ValidID(id) {

@@ -477,9 +477,10 @@ func TestExportCleanupRemovesOrphanFiles(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	old := filepath.Join(dir, store.NewID(mvT0)+".csv.part")
+	old := filepath.Join(dir, store.NewID(mvT0)+".csv")
 	fresh := filepath.Join(dir, store.NewID(mvT0)+".csv")
-	for _, p := range []string{old, fresh} {
+	stalePart := filepath.Join(dir, store.NewID(mvT0)+".csv.part") // no export is writing it
+	for _, p := range []string{old, fresh, stalePart} {
 		if err := os.WriteFile(p, []byte("x"), 0o640); err != nil {
 			t.Fatal(err)
 		}
@@ -490,8 +491,10 @@ func TestExportCleanupRemovesOrphanFiles(t *testing.T) {
 	if err := os.Chtimes(old, now.Add(-48*time.Hour), now.Add(-48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chtimes(fresh, now.Add(-time.Hour), now.Add(-time.Hour)); err != nil {
-		t.Fatal(err)
+	for _, p := range []string{fresh, stalePart} {
+		if err := os.Chtimes(p, now.Add(-time.Hour), now.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := a.CleanupExports(context.Background()); err != nil {
 		t.Fatal(err)
@@ -501,6 +504,9 @@ func TestExportCleanupRemovesOrphanFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("fresh file removed: %v", err)
+	}
+	if _, err := os.Stat(stalePart); !os.IsNotExist(err) {
+		t.Errorf("stale partial file kept: %v", err)
 	}
 }
 
