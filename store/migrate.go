@@ -18,6 +18,9 @@ type migration struct {
 // migrations is the ordered list; append only, never renumber.
 var migrations = []migration{
 	{1, "initial key layout", func(*DB) error { return nil }},
+	// Search indexes and per-scope tallies (search.go, tally.go) are derived
+	// keys: rebuild them for data written before they existed.
+	{2, "search indexes and tallies", func(db *DB) error { return db.Reindex(nil) }},
 }
 
 // SchemaVersion is the version this binary writes.

@@ -545,3 +545,57 @@ func TestDecodeLeadForExport(t *testing.T) {
 		t.Error("corrupt record decoded")
 	}
 }
+
+// TestMigrationRebuildsSearchKeys: a data dir written before the search
+// indexes and tallies existed (schema 1, none of those keys) gets them at
+// Open, identical to what the live path writes.
+func TestMigrationRebuildsSearchKeys(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	err = db.Update(func(tx *Tx) error {
+		for i := 0; i < 50; i++ {
+			at := base.Add(time.Duration(i) * time.Hour)
+			if err := tx.InsertLead(&Lead{ID: NewID(at), ProgramID: NewID(base), AffiliateID: NewID(base), Email: fmt.Sprintf("m%d@x.com", i), CreatedAt: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dumpDerived(t, db)
+	for _, p := range []string{iLeadSearch, iLeadAffSearch, tAll, tProgram, tAffiliate, tAffProgram, tDayAffiliate, tBlock} {
+		if err := db.bdb.DropPrefix([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Update(func(tx *Tx) error { tx.set(metaKey("schema"), []byte{0, 0, 0, 1}); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(dumpDerived(t, db)) >= len(want) {
+		t.Fatal("keys not dropped")
+	}
+	db.Close()
+	db, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := dumpDerived(t, db)
+	if len(got) != len(want) {
+		t.Fatalf("after migration %d derived keys, want %d", len(got), len(want))
+	}
+	for k, v := range want {
+		if !bytes.Equal(got[k], v) {
+			t.Fatalf("key %q differs after migration", k)
+		}
+	}
+	if v, _ := db.schemaVersion(); v != SchemaVersion() {
+		t.Errorf("schema version %d, want %d", v, SchemaVersion())
+	}
+}
