@@ -1,0 +1,293 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/webhook"
+	"github.com/spiffy/spiffy/store"
+)
+
+// The affiliate's webhooks, /portal/webhooks: add an endpoint, choose its
+// events, see and rotate its signing secret, send a test event, see recent
+// deliveries and resend one, disable or delete it. Every call is scoped to
+// the signed-in affiliate by package app: another affiliate's endpoint or
+// message is simply "not found".
+
+func (u *UI) routesPortalWebhooks(affiliate *echo.Group) {
+	affiliate.GET("/webhooks", u.portalWebhooks)
+	affiliate.POST("/webhooks", u.portalWebhookCreate)
+	affiliate.GET("/webhooks/:id", u.portalWebhookLog)
+	affiliate.POST("/webhooks/:id", u.portalWebhookUpdate)
+	affiliate.POST("/webhooks/:id/test", u.portalWebhookTest)
+	affiliate.POST("/webhooks/:id/rotate", u.portalWebhookRotate)
+	affiliate.POST("/webhooks/:id/state", u.portalWebhookState)
+	affiliate.POST("/webhooks/:id/delete", u.portalWebhookDelete)
+	affiliate.POST("/webhooks/messages/:id/resend", u.portalWebhookResend)
+}
+
+// endpointForm adds or edits an endpoint. EventsShown tells a form whose
+// boxes were all unticked (refused) from a bare post with no events (all).
+type endpointForm struct {
+	URL         string   `form:"url"`
+	Events      []string `form:"events"`
+	EventsShown string   `form:"events_shown"`
+}
+
+func (f endpointForm) input() app.WebhookEndpointInput {
+	in := app.WebhookEndpointInput{URL: &f.URL, Events: f.Events}
+	if f.EventsShown != "" && in.Events == nil {
+		in.Events = []string{}
+	}
+	return in
+}
+
+// eventChoice is one event checkbox.
+type eventChoice struct {
+	Value, Label, Help string
+	Checked            bool
+}
+
+func eventChoices(selected []string) []eventChoice {
+	help := map[string][2]string{
+		app.EventPurchaseCreated:  {"New purchase", "a customer you referred bought (programs that share purchasers)"},
+		app.EventPurchaseRefunded: {"Refund", "a referred purchase was refunded"},
+		app.EventLeadCreated:      {"New lead", "someone you referred signed up (programs that share leads)"},
+	}
+	var out []eventChoice
+	for _, e := range app.WebhookEvents() {
+		out = append(out, eventChoice{Value: e, Label: help[e][0], Help: help[e][1], Checked: slices.Contains(selected, e)})
+	}
+	return out
+}
+
+type portalWebhooksView struct {
+	Endpoints []endpointRow
+	Form      endpointForm
+	Choices   []eventChoice
+	Errors    FormErrors
+	CanAdd    bool
+	Max       int
+	Schedule  string
+	// Edit holds a refused edit of one endpoint, re-shown with its errors.
+	EditID     string
+	EditForm   endpointForm
+	EditErrors FormErrors
+}
+
+// recentDeliveries is how many deliveries each endpoint card previews.
+const recentDeliveries = 8
+
+func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
+	af := currentAffiliate(c)
+	eps, err := u.app.WebhookEndpoints(af.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &portalWebhooksView{Max: app.MaxWebhookEndpoints, CanAdd: len(eps) < app.MaxWebhookEndpoints,
+		Choices: eventChoices(app.WebhookEvents()), Schedule: webhook.DescribeSchedule()}
+	names := map[string]string{af.ID: af.Name}
+	now := u.app.Now()
+	for _, ep := range eps {
+		row := newEndpointRow(ep, names)
+		row.Choices = eventChoices(ep.Events)
+		ms, next, err := u.app.WebhookMessages(app.WebhookMessageQuery{AffiliateID: af.ID, EndpointID: ep.ID, Limit: recentDeliveries})
+		if err != nil {
+			return nil, err
+		}
+		byID := map[string]*store.WebhookEndpoint{ep.ID: ep}
+		for _, m := range ms {
+			row.Deliveries = append(row.Deliveries, newDeliveryRow(m, byID, names, now))
+		}
+		if next != "" {
+			row.MoreURL = "/portal/webhooks/" + ep.ID
+		}
+		v.Endpoints = append(v.Endpoints, row)
+	}
+	return v, nil
+}
+
+func (u *UI) portalWebhooks(c echo.Context) error {
+	v, err := u.loadPortalWebhooks(c)
+	if err != nil {
+		return err
+	}
+	return u.portalPage(c, http.StatusOK, "portal/webhooks", "Webhooks", "webhooks", v)
+}
+
+func (u *UI) portalWebhookCreate(c echo.Context) error {
+	var f endpointForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	af := currentAffiliate(c)
+	ep, err := u.app.CreateWebhookEndpoint(c.Request().Context(), af.ID, f.input())
+	if err != nil {
+		fe, err := formErrors(err)
+		if err != nil {
+			return err
+		}
+		v, err := u.loadPortalWebhooks(c)
+		if err != nil {
+			return err
+		}
+		v.Form, v.Errors, v.Choices = f, fe, eventChoices(f.Events)
+		return u.portalPage(c, http.StatusUnprocessableEntity, "portal/webhooks", "Webhooks", "webhooks", v)
+	}
+	u.portal.flash(c, "success", "Endpoint added. Put its signing secret in your receiver to check signatures, then send a test event.")
+	return c.Redirect(http.StatusSeeOther, "/portal/webhooks#ep-"+ep.ID)
+}
+
+func (u *UI) portalWebhookUpdate(c echo.Context) error {
+	var f endpointForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	af := currentAffiliate(c)
+	id := c.Param("id")
+	if _, err := u.app.UpdateWebhookEndpoint(c.Request().Context(), af.ID, id, f.input()); err != nil {
+		fe, err := formErrors(err)
+		if err != nil {
+			return err
+		}
+		v, err := u.loadPortalWebhooks(c)
+		if err != nil {
+			return err
+		}
+		v.EditID, v.EditForm, v.EditErrors = id, f, fe
+		for i := range v.Endpoints {
+			if v.Endpoints[i].ID == id {
+				v.Endpoints[i].Choices = eventChoices(f.Events)
+			}
+		}
+		return u.portalPage(c, http.StatusUnprocessableEntity, "portal/webhooks", "Webhooks", "webhooks", v)
+	}
+	u.portal.flash(c, "success", "Endpoint saved.")
+	return c.Redirect(http.StatusSeeOther, "/portal/webhooks#ep-"+id)
+}
+
+// portalAction runs one endpoint action and comes back to the page with a
+// flash: the message on success, the refusal otherwise.
+func (u *UI) portalAction(c echo.Context, anchor, success string, do func(affiliateID string) error) error {
+	if err := do(currentAffiliate(c).ID); err != nil {
+		var ae *app.Error
+		if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+			// A refusal the affiliate should read, not an error page
+			// (re-enabling an endpoint the merchant disabled).
+			u.portal.flash(c, "error", ae.Message)
+			return c.Redirect(http.StatusSeeOther, "/portal/webhooks"+anchor)
+		}
+		fe, err := formErrors(err)
+		if err != nil {
+			return err
+		}
+		for _, msg := range fe {
+			u.portal.flash(c, "error", msg)
+		}
+	} else {
+		u.portal.flash(c, "success", success)
+	}
+	return c.Redirect(http.StatusSeeOther, "/portal/webhooks"+anchor)
+}
+
+func (u *UI) portalWebhookTest(c echo.Context) error {
+	id := c.Param("id")
+	return u.portalAction(c, "#ep-"+id, "Test event sent. Its delivery shows below in a moment.", func(aff string) error {
+		_, err := u.app.SendTestWebhook(aff, id)
+		return err
+	})
+}
+
+func (u *UI) portalWebhookRotate(c echo.Context) error {
+	id := c.Param("id")
+	return u.portalAction(c, "#ep-"+id, "New signing secret made. Update your receiver: deliveries from now on are signed with it.", func(aff string) error {
+		_, err := u.app.RotateWebhookSecret(aff, id)
+		return err
+	})
+}
+
+func (u *UI) portalWebhookState(c echo.Context) error {
+	var f stateForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	msg := "Endpoint enabled. New events are sent to it again."
+	if f.Enabled != "true" {
+		msg = "Endpoint disabled. Nothing is sent to it until you enable it."
+	}
+	return u.portalAction(c, "#ep-"+id, msg, func(aff string) error {
+		_, err := u.app.UpdateWebhookEndpoint(c.Request().Context(), aff, id, f.input())
+		return err
+	})
+}
+
+func (u *UI) portalWebhookDelete(c echo.Context) error {
+	id := c.Param("id")
+	return u.portalAction(c, "", "Endpoint deleted, with its delivery log.", func(aff string) error {
+		return u.app.DeleteWebhookEndpoint(aff, id)
+	})
+}
+
+func (u *UI) portalWebhookResend(c echo.Context) error {
+	var f resendForm
+	if err := c.Bind(&f); err != nil {
+		return err
+	}
+	err := func() error {
+		_, err := u.app.ResendWebhookMessage(currentAffiliate(c).ID, c.Param("id"))
+		return err
+	}()
+	if err != nil {
+		fe, err := formErrors(err)
+		if err != nil {
+			return err
+		}
+		for _, msg := range fe {
+			u.portal.flash(c, "error", msg)
+		}
+	} else {
+		u.portal.flash(c, "success", "Delivery queued again; it is sent right away.")
+	}
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/portal/webhooks"))
+}
+
+// The full delivery log of one endpoint, a page at a time.
+
+type portalWebhookLogView struct {
+	Endpoint   endpointRow
+	Deliveries []deliveryRow
+	Cursor     string
+	NextCursor string
+	Next       string
+}
+
+func (u *UI) portalWebhookLog(c echo.Context) error {
+	af := currentAffiliate(c)
+	ep, err := u.app.WebhookEndpoint(af.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	cursor := c.QueryParam("cursor")
+	ms, next, err := u.app.WebhookMessages(app.WebhookMessageQuery{AffiliateID: af.ID, EndpointID: ep.ID, Cursor: cursor, Limit: 50})
+	if err != nil {
+		if _, ferr := formErrors(err); ferr != nil {
+			return err
+		}
+		cursor = ""
+		if ms, next, err = u.app.WebhookMessages(app.WebhookMessageQuery{AffiliateID: af.ID, EndpointID: ep.ID, Limit: 50}); err != nil {
+			return err
+		}
+	}
+	names := map[string]string{af.ID: af.Name}
+	v := portalWebhookLogView{Endpoint: newEndpointRow(ep, names), Cursor: cursor, NextCursor: next, Next: c.Request().URL.RequestURI()}
+	now := u.app.Now()
+	for _, m := range ms {
+		v.Deliveries = append(v.Deliveries, newDeliveryRow(m, map[string]*store.WebhookEndpoint{ep.ID: ep}, names, now))
+	}
+	return u.portalPage(c, http.StatusOK, "portal/webhook_log", "Deliveries", "webhooks", v)
+}
