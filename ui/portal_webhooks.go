@@ -73,6 +73,7 @@ type portalWebhooksView struct {
 	CanAdd    bool
 	Max       int
 	Schedule  string
+	Timeout   string // webhooks.timeout, as "10s"
 	// Edit holds a refused edit of one endpoint, re-shown with its errors.
 	EditID     string
 	EditForm   endpointForm
@@ -89,7 +90,8 @@ func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 		return nil, err
 	}
 	v := &portalWebhooksView{Max: app.MaxWebhookEndpoints, CanAdd: len(eps) < app.MaxWebhookEndpoints,
-		Choices: eventChoices(app.WebhookEvents()), Schedule: webhook.DescribeSchedule()}
+		Choices: eventChoices(app.WebhookEvents()), Schedule: webhook.DescribeSchedule(),
+		Timeout: u.app.Config.Webhooks.Timeout.String()}
 	names := map[string]string{af.ID: af.Name}
 	now := u.app.Now()
 	for _, ep := range eps {
