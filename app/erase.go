@@ -129,6 +129,11 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 				}
 				nm++
 			}
+			if len(msgIDs) > 0 {
+				// Queued copies in the dispatcher still hold the old payload.
+				d, ids := a.dispatcher(), msgIDs
+				tx.AfterCommit(func() { d.invalidate(ids) })
+			}
 			return nil
 		})
 		if err != nil {

@@ -28,12 +28,15 @@ import (
 // their timeouts can never take the slots healthy ones need. Nothing here
 // runs on the tracking path: the AfterCommit hook only appends to a queue.
 
+// Held messages carry their payload (about a kilobyte), so the caps below
+// keep the dispatcher's memory near 10 MB whatever the backlog; the rest
+// waits in the store's due index.
 const (
 	perEndpointHealthy = 4     // requests in flight to one healthy endpoint
 	perEndpointFailing = 1     // … to one whose last attempt failed
-	endpointQueueCap   = 1000  // messages of one endpoint held in memory
-	totalQueueCap      = 50000 // messages held in memory (queued or in flight)
-	scanBatch          = 5000  // messages taken from the due index per pass
+	endpointQueueCap   = 500   // messages of one endpoint held in memory
+	totalQueueCap      = 10000 // messages held in memory (queued or in flight)
+	scanBatch          = 4000  // messages taken from the due index per pass
 )
 
 // webhookRuntime is the App's handle on its dispatcher, created on first use
@@ -48,11 +51,16 @@ func (a *App) dispatcher() *dispatcher {
 	return a.webhooks.d
 }
 
-// dueRef names a message to deliver.
+// dueRef names a message to deliver, usually with the message itself: a
+// read per attempt would wait for the store's commit in progress (Badger
+// read transactions wait for pending commits), which bounds deliveries by
+// fsync latency. Messages are loaded where they are written (the outbox
+// hook) or in bulk by the due-index scan instead.
 type dueRef struct {
 	ID         string
 	EndpointID string
-	Failing    bool // the endpoint's last attempt failed (picks the lane)
+	Failing    bool                  // the endpoint's last attempt failed (picks the lane)
+	msg        *store.WebhookMessage // nil: read it at attempt time
 }
 
 type lane int
@@ -65,7 +73,7 @@ const (
 type epState struct {
 	id       string
 	failing  bool
-	queue    []string // message ids waiting for a slot
+	queue    []*dueRef // messages waiting for a slot
 	inflight int
 	inRing   bool
 }
@@ -99,9 +107,20 @@ type dispatcher struct {
 	rr      int
 	free    [2]int        // free slots per lane
 	changed chan struct{} // closed on every completion when someone waits
+	// overflow: enqueue turned messages away (queues full); they are
+	// fetched again from the due index when room frees up.
+	overflow bool
 	// endpoints caches endpoint records for attempts: every write of an
 	// endpoint drops its entry (forget), and entries expire anyway.
 	endpoints map[string]cachedEndpoint
+	// While a due-index scan runs, finished collects the messages whose
+	// attempt was recorded meanwhile: the scan's snapshot may still show
+	// them due, and they must not be sent again.
+	scanning bool
+	finished map[string]bool
+
+	results      chan recordJob // attempts for the recorder to write
+	recorderDone chan struct{}
 
 	done   atomic.Int64 // messages finished (for waits and metrics)
 	sent   atomic.Int64 // HTTP attempts made
@@ -118,7 +137,7 @@ func newDispatcher(a *App) *dispatcher {
 	if failing < 2 {
 		failing = 2
 	}
-	return &dispatcher{
+	d := &dispatcher{
 		a: a,
 		client: webhook.NewClient(webhook.Options{
 			Timeout:         a.Config.Webhooks.Timeout,
@@ -130,7 +149,12 @@ func newDispatcher(a *App) *dispatcher {
 		eps:       map[string]*epState{},
 		endpoints: map[string]cachedEndpoint{},
 		free:      [2]int{n, failing},
+		// Room for every attempt in flight, so senders rarely wait.
+		results:      make(chan recordJob, n+failing),
+		recorderDone: make(chan struct{}),
 	}
+	go d.runRecorder()
+	return d
 }
 
 // startWorkers starts the dispatcher and hands it every message already due
@@ -154,10 +178,16 @@ func (a *App) startWorkers(ctx context.Context) error {
 func (a *App) stopWorkers() {
 	d := a.dispatcher()
 	d.mu.Lock()
+	already := d.stopped
 	d.stopped = true
 	d.mu.Unlock()
+	if already {
+		return
+	}
 	d.cancel()
 	d.wg.Wait()
+	close(d.results) // every sender has returned: let the recorder finish
+	<-d.recorderDone
 	d.client.CloseIdle()
 }
 
@@ -172,7 +202,11 @@ func (d *dispatcher) enqueue(refs []dueRef) int {
 	}
 	n := 0
 	for _, r := range refs {
-		if _, ok := d.held[r.ID]; ok || len(d.held) >= totalQueueCap {
+		if _, ok := d.held[r.ID]; ok {
+			continue
+		}
+		if len(d.held) >= totalQueueCap {
+			d.overflow = true
 			continue
 		}
 		ep := d.eps[r.EndpointID]
@@ -181,9 +215,13 @@ func (d *dispatcher) enqueue(refs []dueRef) int {
 			d.eps[r.EndpointID] = ep
 		}
 		if len(ep.queue) >= endpointQueueCap {
+			d.overflow = true
 			continue
 		}
-		ep.queue = append(ep.queue, r.ID)
+		if d.scanning && d.finished[r.ID] {
+			continue
+		}
+		ep.queue = append(ep.queue, &r)
 		d.held[r.ID] = ep
 		if !ep.inRing {
 			ep.inRing = true
@@ -211,13 +249,13 @@ func (d *dispatcher) pump() {
 			if len(ep.queue) == 0 || ep.inflight >= ep.limit() || d.free[l] == 0 {
 				continue
 			}
-			id := ep.queue[0]
-			ep.queue[0] = ""
+			ref := ep.queue[0]
+			ep.queue[0] = nil
 			ep.queue = ep.queue[1:]
 			ep.inflight++
 			d.free[l]--
 			d.wg.Add(1)
-			go d.deliver(ep, id, l)
+			go d.deliver(ep, ref, l)
 			started = true
 		}
 		if n > 0 {
@@ -249,9 +287,9 @@ type cachedEndpoint struct {
 	expires time.Time
 }
 
-// endpoint returns the endpoint from the cache or, on a miss, from tx. The
-// record is shared: callers must not change it.
-func (d *dispatcher) endpoint(tx *store.Tx, id string) (*store.WebhookEndpoint, error) {
+// endpointFor returns the endpoint from the cache or, on a miss, from the
+// store. The record is shared: callers must not change it.
+func (d *dispatcher) endpointFor(id string) (*store.WebhookEndpoint, error) {
 	now := time.Now()
 	d.mu.Lock()
 	c, ok := d.endpoints[id]
@@ -259,8 +297,8 @@ func (d *dispatcher) endpoint(tx *store.Tx, id string) (*store.WebhookEndpoint, 
 	if ok && now.Before(c.expires) {
 		return c.ep, nil
 	}
-	ep, err := tx.WebhookEndpoint(id)
-	if err != nil {
+	var ep *store.WebhookEndpoint
+	if err := d.a.DB.View(func(tx *store.Tx) (err error) { ep, err = tx.WebhookEndpoint(id); return }); err != nil {
 		return nil, err
 	}
 	d.mu.Lock()
@@ -294,9 +332,28 @@ func (d *dispatcher) forgetAfter(tx *store.Tx, endpointID string) {
 	})
 }
 
-func (d *dispatcher) deliver(ep *epState, id string, l lane) {
+// invalidate drops the in-memory copies of messages that were rewritten
+// (erasure): their attempt reads the stored version instead.
+func (d *dispatcher) invalidate(ids []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		ep := d.held[id]
+		if ep == nil {
+			continue
+		}
+		for _, r := range ep.queue {
+			if r.ID == id {
+				r.msg = nil
+			}
+		}
+	}
+}
+
+func (d *dispatcher) deliver(ep *epState, ref *dueRef, l lane) {
 	defer d.wg.Done()
-	out := d.a.attemptWebhook(d.ctx, id)
+	id := ref.ID
+	out := d.a.attemptWebhook(d.ctx, ref)
 	d.mu.Lock()
 	ep.inflight--
 	d.free[l]++
@@ -308,17 +365,75 @@ func (d *dispatcher) deliver(ep *epState, id string, l lane) {
 
 	if out.sent && d.ctx.Err() == nil {
 		d.sent.Add(1)
-		if err := d.a.recordWebhookAttempt(id, out); err != nil {
-			d.a.Log.Error("webhooks: record attempt", "message", id, "err", err)
-		}
-	} else if out.drop != "" {
+		d.results <- recordJob{ep: ep, id: id, out: out} // the recorder finishes it
+		return
+	}
+	if out.drop != "" {
 		if err := d.a.dropWebhookMessage(id, out.drop); err != nil {
 			d.a.Log.Error("webhooks: drop message", "message", id, "err", err)
 		}
 	}
+	d.finish(ep, id)
+}
 
+// recordJob is an attempt waiting to be written.
+type recordJob struct {
+	ep  *epState
+	id  string
+	out attemptOutcome
+}
+
+// Attempts are written by a single recorder, in batches: at most
+// recordBatch attempts per write, gathered for up to recordLinger. Tracking
+// shares the store's single writer, and every read waits for the commit in
+// progress, so what hurts tracking is a stream of small webhook commits
+// back to back, not the bytes: a backlog of thousands of deliveries per
+// second becomes a few dozen commits per second, and the writer never has
+// more than one webhook write queued ahead of a tracking request.
+const (
+	recordBatch  = 256
+	recordLinger = 10 * time.Millisecond
+)
+
+// runRecorder writes attempts as they come.
+func (d *dispatcher) runRecorder() {
+	defer close(d.recorderDone)
+	batch := make([]recordJob, 0, recordBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for j := range d.results {
+		batch = append(batch[:0], j)
+		timer.Reset(recordLinger)
+	fill:
+		for len(batch) < recordBatch {
+			select {
+			case j, ok := <-d.results:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		if err := d.a.recordWebhookAttempts(batch); err != nil {
+			// The messages stay due as they were: they are sent again.
+			d.a.Log.Error("webhooks: record attempts", "n", len(batch), "err", err)
+		}
+		for _, j := range batch {
+			d.finish(j.ep, j.id)
+		}
+	}
+}
+
+// finish releases a message the dispatcher held.
+func (d *dispatcher) finish(ep *epState, id string) {
 	d.mu.Lock()
 	delete(d.held, id)
+	if d.scanning {
+		d.finished[id] = true
+	}
 	if ep.inflight == 0 && len(ep.queue) == 0 && d.eps[ep.id] == ep {
 		delete(d.eps, ep.id)
 	}
@@ -326,8 +441,24 @@ func (d *dispatcher) deliver(ep *epState, id string, l lane) {
 		close(d.changed)
 		d.changed = nil
 	}
+	// Messages were turned away while the queues were full: they wait in
+	// the due index. Fetch them as soon as there is room rather than at the
+	// next cron tick, so a backlog drains without pauses.
+	refill := d.overflow && !d.stopped && len(d.held) <= scanBatch/2
+	if refill {
+		d.overflow = false
+		d.wg.Add(1)
+	}
 	d.mu.Unlock()
 	d.done.Add(1)
+	if refill {
+		go func() {
+			defer d.wg.Done()
+			if err := d.a.DeliverDueWebhooks(d.ctx); err != nil && d.ctx.Err() == nil {
+				d.a.Log.Error("webhooks: refill from the due index", "err", err)
+			}
+		}()
+	}
 }
 
 // heldCount is how many messages are queued or in flight, and a channel
@@ -397,18 +528,30 @@ func (a *App) WebhookStats() (attempts int64, held int) {
 // continues), or when ctx ends. It also prunes the delivery log.
 func (a *App) DeliverDueWebhooks(ctx context.Context) error {
 	d := a.dispatcher()
-	d.scanMu.Lock()
-	defer d.scanMu.Unlock()
 	if err := a.pruneWebhookLog(); err != nil {
 		a.Log.Warn("webhooks: prune delivery log", "err", err)
 	}
 	stall := a.Config.Webhooks.Timeout + 2*time.Second
 	for ctx.Err() == nil {
+		// One scan at a time (the cron job and a refill may overlap); the
+		// waits below hold no lock, so a slow batch never blocks a scan.
+		d.scanMu.Lock()
+		d.mu.Lock()
+		d.scanning, d.finished = true, map[string]bool{}
+		d.mu.Unlock()
 		refs, err := a.scanDue(d)
+		n := 0
+		if err == nil && len(refs) > 0 {
+			n = d.enqueue(refs)
+		}
+		d.mu.Lock()
+		d.scanning, d.finished = false, nil
+		d.mu.Unlock()
+		d.scanMu.Unlock()
 		if err != nil {
 			return err
 		}
-		if len(refs) == 0 || d.enqueue(refs) == 0 {
+		if n == 0 {
 			break
 		}
 		if !d.waitBelow(ctx, scanBatch/2, stall) {
@@ -420,15 +563,14 @@ func (a *App) DeliverDueWebhooks(ctx context.Context) error {
 }
 
 // scanDue reads up to scanBatch due messages the dispatcher does not hold,
-// at most what each endpoint's queue can take, and looks up the lane of
-// endpoints it has no state for.
+// at most what each endpoint's queue can take, with the messages themselves
+// and the lanes of their endpoints, all in one read transaction.
 func (a *App) scanDue(d *dispatcher) ([]dueRef, error) {
 	now := a.Now()
 	var refs []dueRef
 	room := map[string]int{}
-	unknown := map[string]bool{}
 	err := a.DB.View(func(tx *store.Tx) error {
-		return tx.DueWebhookMessages(now, func(m store.DueMessage) bool {
+		err := tx.DueWebhookMessages(now, func(m store.DueMessage) bool {
 			d.mu.Lock()
 			_, held := d.held[m.ID]
 			r, seen := room[m.EndpointID]
@@ -436,8 +578,6 @@ func (a *App) scanDue(d *dispatcher) ([]dueRef, error) {
 				r = endpointQueueCap
 				if ep := d.eps[m.EndpointID]; ep != nil {
 					r -= len(ep.queue)
-				} else {
-					unknown[m.EndpointID] = true
 				}
 			}
 			d.mu.Unlock()
@@ -449,13 +589,11 @@ func (a *App) scanDue(d *dispatcher) ([]dueRef, error) {
 			refs = append(refs, dueRef{ID: m.ID, EndpointID: m.EndpointID})
 			return len(refs) < scanBatch
 		})
-	})
-	if err != nil || len(unknown) == 0 {
-		return refs, err
-	}
-	failing := map[string]bool{}
-	err = a.DB.View(func(tx *store.Tx) error {
-		for id := range unknown {
+		if err != nil {
+			return err
+		}
+		failing := map[string]bool{}
+		for id := range room {
 			ep, err := tx.WebhookEndpoint(id)
 			if err == nil {
 				failing[id] = ep.FailingSince != nil
@@ -463,11 +601,17 @@ func (a *App) scanDue(d *dispatcher) ([]dueRef, error) {
 				return err
 			}
 		}
+		for i := range refs {
+			refs[i].Failing = failing[refs[i].EndpointID]
+			m, err := tx.WebhookMessage(refs[i].ID)
+			if err == nil {
+				refs[i].msg = m
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		return nil
 	})
-	for i := range refs {
-		refs[i].Failing = failing[refs[i].EndpointID]
-	}
 	return refs, err
 }
 
@@ -482,38 +626,36 @@ type attemptOutcome struct {
 	clean bool
 }
 
-// attemptWebhook re-reads the message (another worker, a resend or an
-// erasure may have changed it since it was queued) and makes one attempt.
-func (a *App) attemptWebhook(ctx context.Context, id string) attemptOutcome {
-	var m *store.WebhookMessage
-	var ep *store.WebhookEndpoint
+// attemptWebhook makes one attempt. The message comes from the ref (read
+// when it was queued or scanned) or, when there is none, from the store;
+// either way it is only sent while pending and due.
+func (a *App) attemptWebhook(ctx context.Context, ref *dueRef) attemptOutcome {
+	d := a.dispatcher()
 	now := a.Now()
-	err := a.DB.View(func(tx *store.Tx) error {
-		var err error
-		if m, err = tx.WebhookMessage(id); err != nil {
-			return err
+	m := ref.msg
+	if m == nil {
+		err := a.DB.View(func(tx *store.Tx) (err error) { m, err = tx.WebhookMessage(ref.ID); return })
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				a.Log.Error("webhooks: read message", "message", ref.ID, "err", err)
+			}
+			return attemptOutcome{}
 		}
-		if m.Status != store.MessagePending || m.NextAttemptAt.After(now) {
-			m = nil
-			return nil
-		}
-		ep, err = a.dispatcher().endpoint(tx, m.EndpointID)
-		return err
-	})
+	}
+	if m.Status != store.MessagePending || m.NextAttemptAt.After(now) {
+		return attemptOutcome{}
+	}
+	ep, err := d.endpointFor(m.EndpointID)
 	switch {
-	case err != nil && errors.Is(err, store.ErrNotFound) && m != nil:
+	case errors.Is(err, store.ErrNotFound):
 		return attemptOutcome{drop: "endpoint deleted"}
 	case err != nil:
-		if !errors.Is(err, store.ErrNotFound) {
-			a.Log.Error("webhooks: read message", "message", id, "err", err)
-		}
-		return attemptOutcome{}
-	case m == nil:
+		a.Log.Error("webhooks: read endpoint", "endpoint", m.EndpointID, "err", err)
 		return attemptOutcome{}
 	case ep.Disabled:
 		return attemptOutcome{drop: "endpoint disabled"}
 	}
-	res := a.dispatcher().client.Send(ctx, webhook.Request{URL: ep.URL, Secret: ep.Secret, ID: m.ID, Timestamp: now, Body: m.Payload})
+	res := d.client.Send(ctx, webhook.Request{URL: ep.URL, Secret: ep.Secret, ID: m.ID, Timestamp: now, Body: m.Payload})
 	if ctx.Err() != nil {
 		return attemptOutcome{} // stopping: not the receiver's fault, leave it due
 	}
@@ -524,44 +666,53 @@ func (a *App) attemptWebhook(ctx context.Context, id string) attemptOutcome {
 // delivered, due again per the retry schedule, or failed. It also keeps the
 // endpoint's failure streak, disabling an endpoint that has failed without
 // a single success for WebhookFailingLimit.
-func (a *App) recordWebhookAttempt(id string, out attemptOutcome) error {
+func (a *App) recordWebhookAttempts(jobs []recordJob) error {
 	return a.DB.Update(func(tx *store.Tx) error {
-		ok := out.res.OK()
-		att := store.WebhookAttempt{At: out.at, StatusCode: out.res.StatusCode, LatencyMS: out.res.Latency.Milliseconds()}
-		if !ok {
-			att.Error = out.res.Detail
-			if att.Error == "" {
-				att.Error = "failed"
-			}
-		}
 		now := a.Now()
-		m, err := tx.EditWebhookMessage(id, func(m *store.WebhookMessage) error {
-			m.Attempts = append(m.Attempts, att)
-			if len(m.Attempts) > maxAttemptLog {
-				m.Attempts = append(m.Attempts[:0], m.Attempts[len(m.Attempts)-maxAttemptLog:]...)
+		for _, j := range jobs {
+			if err := a.recordWebhookAttempt(tx, j.id, j.out, now); err != nil {
+				return err
 			}
-			m.Tries++
-			switch delay, more := webhook.RetryDelay(m.Tries); {
-			case ok:
-				m.Status = store.MessageDelivered
-			case more:
-				m.NextAttemptAt = now.Add(delay)
-			default:
-				m.Status = store.MessageFailed
-			}
-			return nil
-		})
-		if errors.Is(err, store.ErrNotFound) {
-			return nil // deleted meanwhile (endpoint deleted)
 		}
-		if err != nil {
-			return err
-		}
-		if ok && out.clean {
-			return nil // the common case: a healthy endpoint stays healthy
-		}
-		return a.noteEndpointHealth(tx, m.EndpointID, ok, att.Error, now)
+		return nil
 	})
+}
+
+func (a *App) recordWebhookAttempt(tx *store.Tx, id string, out attemptOutcome, now time.Time) error {
+	ok := out.res.OK()
+	att := store.WebhookAttempt{At: out.at, StatusCode: out.res.StatusCode, LatencyMS: out.res.Latency.Milliseconds()}
+	if !ok {
+		att.Error = out.res.Detail
+		if att.Error == "" {
+			att.Error = "failed"
+		}
+	}
+	m, err := tx.EditWebhookMessage(id, func(m *store.WebhookMessage) error {
+		m.Attempts = append(m.Attempts, att)
+		if len(m.Attempts) > maxAttemptLog {
+			m.Attempts = append(m.Attempts[:0], m.Attempts[len(m.Attempts)-maxAttemptLog:]...)
+		}
+		m.Tries++
+		switch delay, more := webhook.RetryDelay(m.Tries); {
+		case ok:
+			m.Status = store.MessageDelivered
+		case more:
+			m.NextAttemptAt = now.Add(delay)
+		default:
+			m.Status = store.MessageFailed
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted meanwhile (endpoint deleted)
+	}
+	if err != nil {
+		return err
+	}
+	if ok && out.clean {
+		return nil // the common case: a healthy endpoint stays healthy
+	}
+	return a.noteEndpointHealth(tx, m.EndpointID, ok, att.Error, now)
 }
 
 func (a *App) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastErr string, now time.Time) error {

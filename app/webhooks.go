@@ -183,7 +183,7 @@ func (a *App) queueEvent(tx *store.Tx, affiliateID, eventType, subjectID, email 
 		if err := tx.InsertWebhookMessage(m); err != nil {
 			return err
 		}
-		refs = append(refs, dueRef{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil})
+		refs = append(refs, dueRef{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m})
 	}
 	if len(refs) > 0 {
 		d := a.dispatcher()
@@ -483,7 +483,7 @@ func (a *App) SendTestWebhook(affiliateID, id string) (*store.WebhookMessage, er
 		if err := tx.InsertWebhookMessage(m); err != nil {
 			return err
 		}
-		refs := []dueRef{{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil}}
+		refs := []dueRef{{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m}}
 		d := a.dispatcher()
 		tx.AfterCommit(func() { d.enqueue(refs) })
 		return nil
@@ -581,7 +581,7 @@ func (a *App) ResendWebhookMessage(affiliateID, id string) (*store.WebhookMessag
 		if err := tx.PutWebhookMessage(m); err != nil {
 			return err
 		}
-		refs := []dueRef{{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil}}
+		refs := []dueRef{{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m}}
 		d := a.dispatcher()
 		tx.AfterCommit(func() { d.enqueue(refs) })
 		return nil

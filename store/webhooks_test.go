@@ -161,3 +161,30 @@ func TestWebhookOutboxIndexes(t *testing.T) {
 		return nil
 	})
 }
+
+// BenchmarkNoEndpointsLookup is the outbox hook's cost on the tracking hot
+// path for an affiliate without webhook endpoints: one key-only prefix seek.
+func BenchmarkNoEndpointsLookup(b *testing.B) {
+	db, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	t0 := time.Now()
+	db.Update(func(tx *Tx) error { // other affiliates' endpoints around the probed key
+		for range 100 {
+			tx.PutWebhookEndpoint(&WebhookEndpoint{ID: NewID(t0), AffiliateID: NewID(t0), URL: "https://x.example/"})
+		}
+		return nil
+	})
+	aff := NewID(t0)
+	b.ResetTimer()
+	db.View(func(tx *Tx) error {
+		for range b.N {
+			if ids, err := tx.AffiliateWebhookEndpointIDs(aff); err != nil || len(ids) != 0 {
+				b.Fatal(ids, err)
+			}
+		}
+		return nil
+	})
+}
