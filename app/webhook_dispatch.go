@@ -110,6 +110,7 @@ type dispatcher struct {
 	// overflow: enqueue turned messages away (queues full); they are
 	// fetched again from the due index when room frees up.
 	overflow bool
+	refills  int // refill scans running
 	// endpoints caches endpoint records for attempts: every write of an
 	// endpoint drops its entry (forget), and entries expire anyway.
 	endpoints map[string]cachedEndpoint
@@ -447,6 +448,7 @@ func (d *dispatcher) finish(ep *epState, id string) {
 	refill := d.overflow && !d.stopped && len(d.held) <= scanBatch/2
 	if refill {
 		d.overflow = false
+		d.refills++
 		d.wg.Add(1)
 	}
 	d.mu.Unlock()
@@ -457,6 +459,13 @@ func (d *dispatcher) finish(ep *epState, id string) {
 			if err := d.a.DeliverDueWebhooks(d.ctx); err != nil && d.ctx.Err() == nil {
 				d.a.Log.Error("webhooks: refill from the due index", "err", err)
 			}
+			d.mu.Lock()
+			d.refills--
+			if d.changed != nil {
+				close(d.changed)
+				d.changed = nil
+			}
+			d.mu.Unlock()
 		}()
 	}
 }
@@ -497,12 +506,19 @@ func (d *dispatcher) waitBelow(ctx context.Context, n int, stall time.Duration) 
 }
 
 // WaitWebhooks waits until no webhook message is queued or in flight in
-// this process, or ctx ends. Tests and benchmarks use it.
+// this process and no overflow is left to fetch from the due index, or ctx
+// ends. Tests and benchmarks use it.
 func (a *App) WaitWebhooks(ctx context.Context) error {
 	d := a.dispatcher()
 	for {
-		held, changed := d.heldCount()
-		if held == 0 {
+		d.mu.Lock()
+		idle := len(d.held) == 0 && d.refills == 0 && (!d.overflow || d.stopped)
+		if d.changed == nil {
+			d.changed = make(chan struct{})
+		}
+		changed := d.changed
+		d.mu.Unlock()
+		if idle {
 			return nil
 		}
 		select {
@@ -539,22 +555,24 @@ func (a *App) DeliverDueWebhooks(ctx context.Context) error {
 		d.mu.Lock()
 		d.scanning, d.finished = true, map[string]bool{}
 		d.mu.Unlock()
-		refs, err := a.scanDue(d)
-		n := 0
+		refs, more, err := a.scanDue(d)
 		if err == nil && len(refs) > 0 {
-			n = d.enqueue(refs)
+			d.enqueue(refs)
 		}
 		d.mu.Lock()
 		d.scanning, d.finished = false, nil
+		held := len(d.held)
 		d.mu.Unlock()
 		d.scanMu.Unlock()
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			break
+		if !more {
+			break // everything due is held now
 		}
-		if !d.waitBelow(ctx, scanBatch/2, stall) {
+		// More is due than the queues took: scan again once enough has
+		// been delivered to make room (or give up if nothing moves).
+		if !d.waitDone(ctx, d.done.Load()+int64(max(1, min(held/2, scanBatch/2))), stall) {
 			return nil
 		}
 	}
@@ -562,14 +580,38 @@ func (a *App) DeliverDueWebhooks(ctx context.Context) error {
 	return nil
 }
 
+// waitDone waits until target messages have finished in all, ctx ends, or
+// none finishes for stall. It reports whether the target was reached.
+func (d *dispatcher) waitDone(ctx context.Context, target int64, stall time.Duration) bool {
+	timer := time.NewTimer(stall)
+	defer timer.Stop()
+	for {
+		_, changed := d.heldCount()
+		if d.done.Load() >= target {
+			return true
+		}
+		select {
+		case <-changed:
+			if !timer.Stop() {
+				<-timer.C
+			}
+			timer.Reset(stall)
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // scanDue reads up to scanBatch due messages the dispatcher does not hold,
 // at most what each endpoint's queue can take, with the messages themselves
-// and the lanes of their endpoints, all in one read transaction.
-func (a *App) scanDue(d *dispatcher) ([]dueRef, error) {
+// and the lanes of their endpoints, all in one read transaction. more
+// reports due messages it left for lack of room.
+func (a *App) scanDue(d *dispatcher) (refs []dueRef, more bool, err error) {
 	now := a.Now()
-	var refs []dueRef
 	room := map[string]int{}
-	err := a.DB.View(func(tx *store.Tx) error {
+	err = a.DB.View(func(tx *store.Tx) error {
 		err := tx.DueWebhookMessages(now, func(m store.DueMessage) bool {
 			d.mu.Lock()
 			_, held := d.held[m.ID]
@@ -581,13 +623,17 @@ func (a *App) scanDue(d *dispatcher) ([]dueRef, error) {
 				}
 			}
 			d.mu.Unlock()
-			if held || r <= 0 {
-				room[m.EndpointID] = r
+			room[m.EndpointID] = r
+			if held {
 				return true
+			}
+			if r <= 0 || len(refs) >= scanBatch {
+				more = true
+				return r <= 0 // a full endpoint: look on for others; a full batch: stop
 			}
 			room[m.EndpointID] = r - 1
 			refs = append(refs, dueRef{ID: m.ID, EndpointID: m.EndpointID})
-			return len(refs) < scanBatch
+			return true
 		})
 		if err != nil {
 			return err
@@ -612,7 +658,7 @@ func (a *App) scanDue(d *dispatcher) ([]dueRef, error) {
 		}
 		return nil
 	})
-	return refs, err
+	return refs, more, err
 }
 
 // attemptOutcome is what one delivery try did.

@@ -790,3 +790,54 @@ func TestWebhookManagementAPI(t *testing.T) {
 	apptest.Expect(t, env.API(http.MethodGet, "/webhook-messages/"+msg.ID, nil), 404)
 	apptest.Expect(t, env.API(http.MethodGet, "/webhooks/"+ep.ID, nil), 404)
 }
+
+// TestWebhookBacklogDrainsByItself: more messages than the dispatcher holds
+// in memory (the rest wait in the due index) all go out, once each, without
+// the cron job, as soon as the receiver answers again.
+func TestWebhookBacklogDrainsByItself(t *testing.T) {
+	env := whEnv(t, nil, func(c *app.Config) { c.Webhooks.Timeout = 20 * time.Second })
+	release := make(chan struct{})
+	var mu sync.Mutex
+	seen := map[string]int{}
+	rc := whNewReceiver(t, func(_ int, r *http.Request) int {
+		<-release
+		mu.Lock()
+		seen[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+		return 200
+	})
+	af := env.Affiliate("Ann", "ann@example.com", "ann")
+	ep := whEndpoint(t, env, af.ID, map[string]any{"url": rc.srv.URL})
+	const n = 1300 // over the per-endpoint queue of 500
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				if _, err := env.App.SendTestWebhook(af.ID, ep.ID); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(release)
+	whWait(t, env)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != n {
+		t.Fatalf("receiver got %d distinct messages, want %d", len(seen), n)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Fatalf("message %s sent %d times", id, c)
+		}
+	}
+	for _, m := range whMessages(t, env) {
+		if m.Status != store.MessageDelivered {
+			t.Fatalf("message %s is %s", m.ID, m.Status)
+		}
+	}
+}
