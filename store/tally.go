@@ -252,96 +252,146 @@ func (tx *Tx) TallySum(s TallyScope, from, to uint32) (*Tally, error) {
 //
 // Cost: whole BlockDays-day blocks of the range read one t-blk key per
 // active affiliate; the at most 2×(BlockDays-1) edge days read one key per
-// active affiliate and day. A 90-day dashboard reads about 25 keys per
-// affiliate instead of 90.
+// active affiliate and day. A 90-day dashboard reads about 18 keys per
+// active affiliate instead of 90. Keys are decoded straight into the sums,
+// and one iterator serves all blocks and one all edge days.
 func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*Tally, error) {
 	out := map[string]*Tally{}
-	add := func(aff []byte, t *Tally) {
+	if from > to {
+		return out, nil
+	}
+	add := func(aff []byte, v []byte, rollup bool) error {
 		sum := out[string(aff)] // no allocation for a lookup
 		if sum == nil {
 			sum = &Tally{}
 			out[string(aff)] = sum
 		}
-		t.Refunded = nil
-		sum.Add(t)
-	}
-	if from > to {
-		return out, nil
-	}
-	firstBlock := (from + BlockDays - 1) / BlockDays // first block starting at or after from
-	endBlock := (to + 1) / BlockDays                 // blocks before this one end at or before to
-	if firstBlock >= endBlock {
-		return out, tx.edgeDays(programID, from, to, add)
-	}
-	if from < firstBlock*BlockDays {
-		if err := tx.edgeDays(programID, from, firstBlock*BlockDays-1, add); err != nil {
-			return nil, err
-		}
-	}
-	if endBlock*BlockDays <= to {
-		if err := tx.edgeDays(programID, endBlock*BlockDays, to, add); err != nil {
-			return nil, err
-		}
+		return sum.addEncoded(v, rollup)
 	}
 	scope := programID
 	if scope == "" {
 		scope = AllPrograms
 	}
-	for b := firstBlock; b < endBlock; b++ {
-		prefix := key(tBlock).day(b).id(scope)
-		err := tx.scanValues(prefix, nil, func(k []byte, item *badger.Item) (bool, error) {
-			if len(k) != len(prefix)+IDLen {
-				return false, errCorrupt
-			}
-			var t Tally
-			if err := item.Value(t.unmarshal); err != nil {
-				return false, err
-			}
-			add(k[len(prefix):], &t)
-			return true, nil
-		})
-		if err != nil {
-			return nil, err
+	// Edge days: for one program, its r: rollups (keyed day, program,
+	// affiliate); for all programs, the t-da tallies (day, affiliate).
+	var edges [][2]uint32
+	firstBlock := (from + BlockDays - 1) / BlockDays // first block starting at or after from
+	endBlock := (to + 1) / BlockDays                 // blocks before this one end at or before to
+	if firstBlock >= endBlock {
+		edges = append(edges, [2]uint32{from, to})
+	} else {
+		if from < firstBlock*BlockDays {
+			edges = append(edges, [2]uint32{from, firstBlock*BlockDays - 1})
 		}
+		if endBlock*BlockDays <= to {
+			edges = append(edges, [2]uint32{endBlock * BlockDays, to})
+		}
+	}
+	var dayPrefixes [][]byte
+	for _, e := range edges {
+		for day := e[0]; day <= e[1] && day >= e[0]; day++ { // day >= e[0] stops a wrap at MaxUint32
+			if programID == "" {
+				dayPrefixes = append(dayPrefixes, key(tDayAffiliate).day(day))
+			} else {
+				dayPrefixes = append(dayPrefixes, key(pRollup).day(day).id(programID))
+			}
+		}
+	}
+	base := []byte(tDayAffiliate)
+	if programID != "" {
+		base = []byte(pRollup)
+	}
+	err := tx.scanPrefixes(base, dayPrefixes, func(prefix, k, v []byte) error {
+		if len(k) != len(prefix)+IDLen {
+			return errCorrupt
+		}
+		return add(k[len(prefix):], v, programID != "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	var blockPrefixes [][]byte
+	for b := firstBlock; b < endBlock; b++ {
+		blockPrefixes = append(blockPrefixes, key(tBlock).day(b).id(scope))
+	}
+	err = tx.scanPrefixes([]byte(tBlock), blockPrefixes, func(prefix, k, v []byte) error {
+		if len(k) != len(prefix)+IDLen {
+			return errCorrupt
+		}
+		return add(k[len(prefix):], v, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, sum := range out {
+		sum.Paid = mergeMoney(sum.Paid, nil)
 	}
 	return out, nil
 }
 
-// edgeDays adds the per-affiliate totals of single days from..to (from <= to).
-func (tx *Tx) edgeDays(programID string, from, to uint32, add func([]byte, *Tally)) error {
-	for day := from; day <= to && day >= from; day++ { // day >= from stops a wrap at MaxUint32
-		if programID == "" {
-			prefix := key(tDayAffiliate).day(day)
-			err := tx.scanValues(prefix, nil, func(k []byte, item *badger.Item) (bool, error) {
-				if len(k) != len(prefix)+IDLen {
-					return false, errCorrupt
-				}
-				var t Tally
-				if err := item.Value(t.unmarshal); err != nil {
-					return false, err
-				}
-				add(k[len(prefix):], &t)
-				return true, nil
-			})
-			if err != nil {
+// addEncoded decodes a stored Tally (or, with rollup, a Rollup) and adds
+// its counts and paid money to t without allocating, except for a currency
+// t has not seen. t.Paid is left unsorted: callers normalise at the end.
+func (t *Tally) addEncoded(b []byte, rollup bool) error {
+	d := newDecoder(b)
+	t.Clicks += d.int()
+	t.Leads += d.int()
+	t.Purchases += d.int()
+	t.Refunds += d.int()
+	n := d.int()
+	if n < 0 || n > 1000 {
+		return errCorrupt
+	}
+	for i := int64(0); i < n && d.err == nil; i++ {
+		cur := d.strBytes()
+		amount, commission := d.int(), d.int()
+		found := false
+		for j := range t.Paid {
+			if t.Paid[j].Currency == string(cur) {
+				t.Paid[j].Amount += amount
+				t.Paid[j].Commission += commission
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Paid = append(t.Paid, RollupMoney{Currency: string(cur), Amount: amount, Commission: commission})
+		}
+	}
+	_ = rollup // both layouts start the same way; what follows (refunded money) is not needed
+	return d.err
+}
+
+// strBytes is str without the copy: the bytes are only valid while b is.
+func (d *decoder) strBytes() []byte {
+	if !d.more() {
+		return nil
+	}
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || uint64(len(d.b)-k) < n {
+		d.err = errCorrupt
+		return nil
+	}
+	v := d.b[k : k+int(n)]
+	d.b = d.b[k+int(n):]
+	return v
+}
+
+// scanPrefixes calls fn with every key (and its value, valid only during
+// fn) under each of prefixes, all within base, using one iterator.
+func (tx *Tx) scanPrefixes(base []byte, prefixes [][]byte, fn func(prefix, k, v []byte) error) error {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: base})
+	defer it.Close()
+	for _, p := range prefixes {
+		for it.Seek(p); it.ValidForPrefix(p); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if err := item.Value(func(v []byte) error { return fn(p, k, v) }); err != nil {
 				return err
 			}
-			continue
-		}
-		prefix := key(pRollup).day(day).id(programID)
-		err := tx.scanValues(prefix, nil, func(k []byte, item *badger.Item) (bool, error) {
-			if len(k) != len(prefix)+IDLen {
-				return false, errCorrupt
-			}
-			var r Rollup
-			if err := item.Value(r.unmarshal); err != nil {
-				return false, err
-			}
-			add(k[len(prefix):], tallyFromRollup(&r))
-			return true, nil
-		})
-		if err != nil {
-			return err
 		}
 	}
 	return nil
