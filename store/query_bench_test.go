@@ -234,13 +234,19 @@ func BenchmarkEngine(b *testing.B) {
 	b.Run("page/affiliate-30d", func(b *testing.B) {
 		timeIt(b, 500, func(i int) {
 			from, to := window(i)
-			s.view(b, func(tx *Tx) error { _, _, err := tx.Leads(LeadQuery{AffiliateID: mid[i%len(mid)], From: from, To: to}); return err })
+			s.view(b, func(tx *Tx) error {
+				_, _, err := tx.Leads(LeadQuery{AffiliateID: mid[i%len(mid)], From: from, To: to})
+				return err
+			})
 		})
 	})
 	b.Run("count/affiliate-30d", func(b *testing.B) {
 		timeIt(b, 500, func(i int) {
 			from, to := window(i)
-			s.view(b, func(tx *Tx) error { _, err := tx.CountLeads(LeadQuery{AffiliateID: mid[i%len(mid)], From: from, To: to}); return err })
+			s.view(b, func(tx *Tx) error {
+				_, err := tx.CountLeads(LeadQuery{AffiliateID: mid[i%len(mid)], From: from, To: to})
+				return err
+			})
 		})
 	})
 	b.Run("page+count/affiliate-30d-prefix", func(b *testing.B) {
