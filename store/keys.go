@@ -33,7 +33,8 @@ const (
 	pLead       = "lead:" // lead:<id> -> Lead (binary)
 	pPurchase   = "pur:"  // pur:<id> -> Purchase (binary)
 	pEndpoint   = "whe:"  // whe:<id> -> WebhookEndpoint (JSON)
-	pMessage    = "whm:"  // whm:<id> -> WebhookMessage (JSON)
+	pMessage    = "whm:"  // whm:<id> -> WebhookMessage delivery state (binary, webhooks.go)
+	pPayload    = "whp:"  // whp:<message id> -> the message's body, written once
 	pExport     = "exp:"  // exp:<id> -> Export (JSON)
 	pRollup     = "r:"    // r:<day uint32><program id><affiliate id> -> Rollup (binary)
 
@@ -77,9 +78,9 @@ var allPrefixes = []string{
 	iLeadByAffProgram, iLeadByEmail, iPurchaseAll, iPurchaseByProgram, iPurchaseByAffiliate,
 	iPurchaseByAffProgram, iPurchaseByEmail, iEndpointByAffiliate, iMessageDue,
 	iMessageByEndpoint, iMessageAll, iExportByOwner, iExportByExpiry,
-	iMessageByEmail,
+	iMessageByEmail, pPayload,
 	iLeadSearch, iLeadAffSearch, iPurchaseSearch, iPurchaseAffSearch,
-	tAll, tProgram, tAffiliate, tAffProgram, tDayAffiliate, tBlock,
+	tAll, tProgram, tAffProgram, tBlock,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -170,6 +171,7 @@ func messageByEndpointKey(ep string, t time.Time, msg string) []byte {
 	return key(iMessageByEndpoint).id(ep).time(t).id(msg)
 }
 func messageAllKey(t time.Time, msg string) []byte { return key(iMessageAll).time(t).id(msg) }
+func payloadKey(msg string) []byte                 { return key(pPayload).id(msg) }
 func messageByEmailKey(email string, t time.Time, msg string) []byte {
 	return key(iMessageByEmail).str(NormEmail(email)).time(t).id(msg)
 }
@@ -185,13 +187,13 @@ const (
 	iPurchaseAffSearch = "i-pur-aq:"  // <affiliate id><day><email>\0<purchased_at><program id><status><purchase id>
 
 	// Tallies: per-scope daily totals (a Tally), kept on write next to the
-	// r: rollups, so counts, totals and dashboards read one key per day.
-	tAll          = "t-all:" // <day>
-	tProgram      = "t-prg:" // <program id><day>
-	tAffiliate    = "t-aff:" // <affiliate id|NoAffiliate><day>
-	tAffProgram   = "t-ap:"  // <affiliate id|NoAffiliate><program id><day>
-	tDayAffiliate = "t-da:"  // <day><affiliate id|NoAffiliate> (all programs)
-	tBlock        = "t-blk:" // <block (day/BlockDays)><program id|AllPrograms><affiliate id|NoAffiliate>
+	// r: rollups, so counts, totals and dashboards read one key per day (or
+	// per block of days). An affiliate's totals over all its programs sum its
+	// t-ap keys; all programs' per-affiliate blocks sum the t-blk keys.
+	tAll        = "t-all:" // <day>
+	tProgram    = "t-prg:" // <program id><day>
+	tAffProgram = "t-ap:"  // <affiliate id|NoAffiliate><program id><day>
+	tBlock      = "t-blk:" // <block (day/BlockDays)><program id><affiliate id|NoAffiliate>
 )
 
 func exportByOwnerKey(owner string, t time.Time, id string) []byte {

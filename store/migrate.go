@@ -19,8 +19,10 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial key layout", func(*DB) error { return nil }},
 	// Search indexes and per-scope tallies (search.go, tally.go) are derived
-	// keys: rebuild them for data written before they existed.
-	{2, "search indexes and tallies", func(db *DB) error { return db.Reindex(nil) }},
+	// keys: rebuild them for data written before they existed. Version 2 did
+	// this with a tally layout that changed before release; 3 supersedes it.
+	{2, "search indexes and tallies (superseded by 3)", func(*DB) error { return nil }},
+	{3, "search indexes and tallies", rebuildTallies},
 }
 
 // SchemaVersion is the version this binary writes.

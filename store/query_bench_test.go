@@ -377,3 +377,53 @@ func BenchmarkReindexAtScale(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.Logf("reindex of %d derived keys took %s and matched the live path byte for byte", keys, elapsed.Round(time.Second))
 }
+
+// BenchmarkWritePath measures what a tracked click and lead cost the single
+// writer, with their indexes, rollups, search keys and tallies, many callers
+// at once as under load (fsync off, to time the CPU side).
+func BenchmarkWritePath(b *testing.B) {
+	for _, kind := range []string{"click", "lead"} {
+		b.Run(kind, func(b *testing.B) {
+			db := openTest(b)
+			base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+			prgs := []string{NewID(base), NewID(base), NewID(base)}
+			affs := make([]string, 200)
+			for i := range affs {
+				affs[i] = NewID(base)
+			}
+			var n atomicCounter
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.next()
+					at := base.Add(time.Duration(i) * time.Millisecond)
+					err := db.Update(func(tx *Tx) error {
+						if kind == "click" {
+							return tx.InsertClick(&Click{ID: NewID(at), ProgramID: prgs[i%3], AffiliateID: affs[i%200], Code: "c",
+								VisitorID: fmt.Sprint("v", i), URL: "https://shop.example.com/", CreatedAt: at})
+						}
+						return tx.InsertLead(&Lead{ID: NewID(at), ProgramID: prgs[i%3], AffiliateID: affs[i%200], Code: "c",
+							Email: fmt.Sprintf("p%d@example.com", i), URL: "https://shop.example.com/", CreatedAt: at})
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+type atomicCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *atomicCounter) next() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return c.n
+}

@@ -14,20 +14,17 @@ import (
 // addRollup), so that:
 //
 //   - a list's total count for a program, an affiliate or both over a date
-//     range reads one key per day instead of counting a million index
-//     entries (t-all, t-prg, t-aff, t-ap);
+//     range reads one key per day (per program, for an affiliate) instead
+//     of counting a million index entries (t-all, t-prg, t-ap);
 //   - the dashboard's per-day series reads one key per day;
-//   - "top affiliates" over a range reads, per affiliate, one key per
-//     BlockDays-day block for the whole blocks of the range and one per
-//     edge day (t-blk, plus r: or t-da for the edge days).
+//   - "top affiliates" over a range reads, per affiliate and program, one
+//     key per BlockDays-day block for the whole blocks of the range and one
+//     r: rollup per edge day (t-blk).
 //
-// The price is seven small read-modify-writes per tracked event inside the
-// writer's batch; the keys of the current day stay in the memtable, so they
-// cost microseconds. Reindex rebuilds tallies with the rollups.
-
-// AllPrograms stands for "every program" in t-blk keys, whose fields are
-// fixed-length ids. No real id is all zeros.
-const AllPrograms = "00000000000000000000000000"
+// The price is four small read-modify-writes per tracked event inside the
+// writer's batch, two of them on keys every event of the day shares (so
+// after the first they are read from the batch itself). Reindex rebuilds
+// tallies with the rollups.
 
 // BlockDays is the span of a t-blk tally: day numbers d with the same d/BlockDays.
 const BlockDays = 8
@@ -141,13 +138,9 @@ func tallyFromRollup(r *Rollup) *Tally {
 // Tally key builders.
 func tallyAllKey(day uint32) []byte                 { return key(tAll).day(day) }
 func tallyProgramKey(prg string, day uint32) []byte { return key(tProgram).id(prg).day(day) }
-func tallyAffiliateKey(aff string, day uint32) []byte {
-	return key(tAffiliate).id(aff).day(day)
-}
 func tallyAffProgramKey(aff, prg string, day uint32) []byte {
 	return key(tAffProgram).id(aff).id(prg).day(day)
 }
-func tallyDayAffiliateKey(day uint32, aff string) []byte { return key(tDayAffiliate).day(day).id(aff) }
 func tallyBlockKey(block uint32, prg, aff string) []byte {
 	return key(tBlock).day(block).id(prg).id(aff)
 }
@@ -156,15 +149,11 @@ func tallyBlockKey(block uint32, prg, aff string) []byte {
 // tally the event belongs to. affiliateID is NoAffiliate when unattributed.
 func (tx *Tx) addTallies(day uint32, programID, affiliateID string, delta *Rollup) error {
 	d := tallyFromRollup(delta)
-	block := day / BlockDays
 	for _, k := range [][]byte{
 		tallyAllKey(day),
 		tallyProgramKey(programID, day),
-		tallyAffiliateKey(affiliateID, day),
 		tallyAffProgramKey(affiliateID, programID, day),
-		tallyDayAffiliateKey(day, affiliateID),
-		tallyBlockKey(block, programID, affiliateID),
-		tallyBlockKey(block, AllPrograms, affiliateID),
+		tallyBlockKey(day/BlockDays, programID, affiliateID),
 	} {
 		if err := tx.addTally(k, d); err != nil {
 			return err
@@ -203,22 +192,22 @@ type TallyScope struct {
 	AffiliateID string
 }
 
-func (s TallyScope) prefix() []byte {
+// TallyDays calls fn with the scope's tally of each day from..to (both
+// included) that has one, in day order. For an affiliate without a program
+// it sums the affiliate's per-program tallies day by day.
+func (tx *Tx) TallyDays(s TallyScope, from, to uint32, fn func(day uint32, t *Tally)) error {
+	if s.AffiliateID != "" && s.ProgramID == "" {
+		return tx.affiliateDays(s.AffiliateID, from, to, fn)
+	}
+	var prefix []byte
 	switch {
 	case s.ProgramID != "" && s.AffiliateID != "":
-		return key(tAffProgram).id(s.AffiliateID).id(s.ProgramID)
-	case s.AffiliateID != "":
-		return key(tAffiliate).id(s.AffiliateID)
+		prefix = key(tAffProgram).id(s.AffiliateID).id(s.ProgramID)
 	case s.ProgramID != "":
-		return key(tProgram).id(s.ProgramID)
+		prefix = key(tProgram).id(s.ProgramID)
+	default:
+		prefix = key(tAll)
 	}
-	return key(tAll)
-}
-
-// TallyDays calls fn with the scope's tally of each day from..to (both
-// included) that has one, in day order.
-func (tx *Tx) TallyDays(s TallyScope, from, to uint32, fn func(day uint32, t *Tally)) error {
-	prefix := s.prefix()
 	start := append(bytes.Clone(prefix), be32(from)...)
 	return tx.scanValues(prefix, start, func(k []byte, item *badger.Item) (bool, error) {
 		rest := k[len(prefix):]
@@ -238,6 +227,52 @@ func (tx *Tx) TallyDays(s TallyScope, from, to uint32, fn func(day uint32, t *Ta
 	})
 }
 
+// affiliateDays sums an affiliate's t-ap tallies over its programs, seeking
+// to each program's first day in range and past its last.
+func (tx *Tx) affiliateDays(aff string, from, to uint32, fn func(day uint32, t *Tally)) error {
+	base := key(tAffProgram).id(aff)
+	sums := map[uint32]*Tally{}
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: base})
+	defer it.Close()
+	it.Seek(base)
+	for it.ValidForPrefix(base) {
+		k := it.Item().Key()
+		if len(k) != len(base)+IDLen+4 {
+			return errCorrupt
+		}
+		prg := bytes.Clone(k[len(base) : len(base)+IDLen])
+		day := binary.BigEndian.Uint32(k[len(base)+IDLen:])
+		switch {
+		case day < from:
+			it.Seek(append(append(bytes.Clone(base), prg...), be32(from)...))
+			continue
+		case day > to:
+			it.Seek(prefixEnd(append(bytes.Clone(base), prg...))) // next program
+			continue
+		}
+		sum := sums[day]
+		if sum == nil {
+			sum = &Tally{}
+			sums[day] = sum
+		}
+		var t Tally
+		if err := it.Item().Value(t.unmarshal); err != nil {
+			return err
+		}
+		sum.Add(&t)
+		it.Next()
+	}
+	days := make([]uint32, 0, len(sums))
+	for d := range sums {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	for _, d := range days {
+		fn(d, sums[d])
+	}
+	return nil
+}
+
 // TallySum returns the scope's totals over the days from..to (both included).
 func (tx *Tx) TallySum(s TallyScope, from, to uint32) (*Tally, error) {
 	var sum Tally
@@ -251,16 +286,27 @@ func (tx *Tx) TallySum(s TallyScope, from, to uint32) (*Tally, error) {
 // filled in (the per-day edges come from r: rollups, which do not keep it).
 //
 // Cost: whole BlockDays-day blocks of the range read one t-blk key per
-// active affiliate; the at most 2×(BlockDays-1) edge days read one key per
-// active affiliate and day. A 90-day dashboard reads about 18 keys per
-// active affiliate instead of 90. Keys are decoded straight into the sums,
-// and one iterator serves all blocks and one all edge days.
+// active affiliate and program; the at most 2×(BlockDays-1) edge days read
+// one r: rollup per active affiliate and program and day. A 90-day
+// dashboard reads about 18 keys per active affiliate and program instead
+// of 90. Keys are decoded straight into the sums, and one iterator serves
+// all blocks and one all edge days.
 func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*Tally, error) {
 	out := map[string]*Tally{}
 	if from > to {
 		return out, nil
 	}
-	add := func(aff []byte, v []byte, rollup bool) error {
+	// A key under prefix holds the affiliate id last, after the program id
+	// when the prefix does not name the program.
+	rest := IDLen
+	if programID == "" {
+		rest = 2 * IDLen
+	}
+	add := func(prefix, k, v []byte, rollup bool) error {
+		if len(k) != len(prefix)+rest {
+			return errCorrupt
+		}
+		aff := k[len(k)-IDLen:]
 		sum := out[string(aff)] // no allocation for a lookup
 		if sum == nil {
 			sum = &Tally{}
@@ -268,12 +314,6 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 		}
 		return sum.addEncoded(v, rollup)
 	}
-	scope := programID
-	if scope == "" {
-		scope = AllPrograms
-	}
-	// Edge days: for one program, its r: rollups (keyed day, program,
-	// affiliate); for all programs, the t-da tallies (day, affiliate).
 	var edges [][2]uint32
 	firstBlock := (from + BlockDays - 1) / BlockDays // first block starting at or after from
 	endBlock := (to + 1) / BlockDays                 // blocks before this one end at or before to
@@ -290,35 +330,29 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 	var dayPrefixes [][]byte
 	for _, e := range edges {
 		for day := e[0]; day <= e[1] && day >= e[0]; day++ { // day >= e[0] stops a wrap at MaxUint32
-			if programID == "" {
-				dayPrefixes = append(dayPrefixes, key(tDayAffiliate).day(day))
-			} else {
-				dayPrefixes = append(dayPrefixes, key(pRollup).day(day).id(programID))
+			p := key(pRollup).day(day)
+			if programID != "" {
+				p = p.id(programID)
 			}
+			dayPrefixes = append(dayPrefixes, p)
 		}
 	}
-	base := []byte(tDayAffiliate)
-	if programID != "" {
-		base = []byte(pRollup)
-	}
-	err := tx.scanPrefixes(base, dayPrefixes, func(prefix, k, v []byte) error {
-		if len(k) != len(prefix)+IDLen {
-			return errCorrupt
-		}
-		return add(k[len(prefix):], v, programID != "")
+	err := tx.scanPrefixes([]byte(pRollup), dayPrefixes, func(prefix, k, v []byte) error {
+		return add(prefix, k, v, true)
 	})
 	if err != nil {
 		return nil, err
 	}
 	var blockPrefixes [][]byte
 	for b := firstBlock; b < endBlock; b++ {
-		blockPrefixes = append(blockPrefixes, key(tBlock).day(b).id(scope))
+		p := key(tBlock).day(b)
+		if programID != "" {
+			p = p.id(programID)
+		}
+		blockPrefixes = append(blockPrefixes, p)
 	}
 	err = tx.scanPrefixes([]byte(tBlock), blockPrefixes, func(prefix, k, v []byte) error {
-		if len(k) != len(prefix)+IDLen {
-			return errCorrupt
-		}
-		return add(k[len(prefix):], v, false)
+		return add(prefix, k, v, false)
 	})
 	if err != nil {
 		return nil, err
@@ -416,4 +450,17 @@ func (tx *Tx) scanValues(prefix, start []byte, fn func(k []byte, item *badger.It
 		}
 	}
 	return nil
+}
+
+// rebuildTallies is migration 3: drop the retired tally keys (per-affiliate
+// and per-day-affiliate tallies of a layout that never shipped), then
+// rebuild every derived key (search indexes and tallies included) from the
+// records.
+func rebuildTallies(db *DB) error {
+	for _, p := range []string{"t-aff:", "t-da:"} {
+		if err := db.bdb.DropPrefix([]byte(p)); err != nil {
+			return err
+		}
+	}
+	return db.Reindex(nil)
 }
