@@ -115,6 +115,19 @@ func TestMerchantDashboardLeadsAndExports(t *testing.T) {
 	}
 	b.Screenshot("leads-filtered")
 
+	// A lead's page shows its click; a purchased lead links to its purchase.
+	mvGo(t, b, `location.pathname.startsWith("/leads/") && !!document.querySelector("#click")`,
+		chromedp.Click(chromedp.CSS(`table.data-table tbody td.cell-main a`)))
+	b.Screenshot("lead")
+	mvGo(t, b, `location.pathname === "/purchases" && !!document.querySelector(".totals")`, chromedp.Navigate(s.URL+"/purchases"))
+	if n := mvEval[int](t, b, `document.querySelectorAll("table.data-table tbody tr").length`); n != 50 {
+		t.Errorf("purchases page has %d rows", n)
+	}
+	b.Screenshot("purchases")
+	mvGo(t, b, `location.pathname.startsWith("/purchases/")`, chromedp.Click(chromedp.CSS(`table.data-table tbody td.cell-main a`)))
+	b.Screenshot("purchase")
+	mvGo(t, b, `location.search.includes("q=")`, chromedp.Navigate(s.URL+"/leads?q="+prefix))
+
 	// Export the filtered leads; the Exports page follows it to the end.
 	mvGo(t, b, `location.pathname === "/exports" && !!document.querySelector('a[href$="/download"]')`,
 		chromedp.Click(chromedp.CSS(`form[action="/exports"] button`)))
