@@ -1,7 +1,7 @@
 package store
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -124,19 +124,23 @@ func (m *WebhookMessage) derived() []derivedKey {
 	return d
 }
 
-// Messages are the high-volume webhook record (every event, every retry
-// rewrites one), so they use the compact binary encoding of codec.go rather
-// than JSON: decoding is the largest cost of a delivery after the HTTP
-// request itself.
+// Messages are the high-volume webhook record: every event writes one and
+// every attempt rewrites its delivery state. The state is a compact binary
+// record (decoding is the largest cost of a delivery after the HTTP request
+// itself) and the body lives apart under whp:, written once: an attempt
+// rewrites a hundred bytes, not the kilobyte of payload, which is most of
+// what a draining backlog would otherwise push through the write-ahead log.
+
+// msgV2 is the state record without the payload; recordV1 records (from
+// before the split) still carry it inline.
+const msgV2 = 2
 
 func (m *WebhookMessage) marshal() []byte {
-	e := newEncoder(recordV1, 160+len(m.Payload)+len(m.Attempts)*40)
+	e := newEncoder(msgV2, 128+len(m.Attempts)*40)
 	e.str(m.ID)
 	e.str(m.EndpointID)
 	e.str(m.AffiliateID)
 	e.str(m.EventType)
-	e.b = binary.AppendUvarint(e.b, uint64(len(m.Payload)))
-	e.b = append(e.b, m.Payload...)
 	e.str(m.Status)
 	e.time(m.NextAttemptAt)
 	e.time(m.CreatedAt)
@@ -153,6 +157,8 @@ func (m *WebhookMessage) marshal() []byte {
 	return e.b
 }
 
+// unmarshal decodes the state; Payload is set only for old records that
+// carry it inline.
 func (m *WebhookMessage) unmarshal(b []byte) error {
 	if len(b) > 0 && b[0] == '{' {
 		return jsonUnmarshal(b, m) // written before the binary encoding
@@ -162,7 +168,9 @@ func (m *WebhookMessage) unmarshal(b []byte) error {
 	m.EndpointID = d.str()
 	m.AffiliateID = d.str()
 	m.EventType = d.str()
-	m.Payload = []byte(d.str())
+	if d.version == recordV1 {
+		m.Payload = []byte(d.str())
+	}
 	m.Status = d.str()
 	m.NextAttemptAt = d.time()
 	m.CreatedAt = d.time()
@@ -187,51 +195,61 @@ func (m *WebhookMessage) unmarshal(b []byte) error {
 	return d.err
 }
 
-// InsertWebhookMessage stores a new message without looking for an older
-// version (it runs on the tracking hot path).
+// InsertWebhookMessage stores a new message, state and body, without
+// looking for an older version (it runs on the tracking hot path).
 func (tx *Tx) InsertWebhookMessage(m *WebhookMessage) error {
 	if err := tx.putDerived(nil, m.derived()); err != nil {
 		return err
 	}
 	tx.set(messageKey(m.ID), m.marshal())
+	tx.set(payloadKey(m.ID), m.Payload)
 	return nil
 }
 
-// PutWebhookMessage replaces a stored message (or stores a new one),
-// moving its index entries: leaving "pending" takes it off the due index.
+// PutWebhookMessage replaces a stored message, state and body (or stores a
+// new one), moving its index entries: leaving "pending" takes it off the
+// due index.
 func (tx *Tx) PutWebhookMessage(m *WebhookMessage) error {
 	var oldKeys []derivedKey
-	if old, err := tx.WebhookMessage(m.ID); err == nil {
+	if old, err := tx.messageState(m.ID); err == nil {
 		oldKeys = old.derived()
 	}
-	return tx.replaceMessage(oldKeys, m)
-}
-
-func (tx *Tx) replaceMessage(oldKeys []derivedKey, m *WebhookMessage) error {
 	if err := tx.putDerived(oldKeys, m.derived()); err != nil {
 		return err
 	}
 	tx.set(messageKey(m.ID), m.marshal())
+	tx.set(payloadKey(m.ID), m.Payload)
 	return nil
 }
 
-// EditWebhookMessage reads a message once, lets edit change it, and stores
-// the result with its index entries moved. When edit returns an error
-// nothing is written and the error is returned.
+// EditWebhookMessage reads a message's delivery state once, lets edit change
+// it, and stores it with its index entries moved. The body is neither read
+// nor written (Payload is nil in edit; use PutWebhookMessage to change it).
+// When edit returns an error nothing is written and the error is returned.
 func (tx *Tx) EditWebhookMessage(id string, edit func(*WebhookMessage) error) (*WebhookMessage, error) {
-	m, err := tx.WebhookMessage(id)
+	m, err := tx.messageState(id)
 	if err != nil {
 		return nil, err
+	}
+	if m.Payload != nil {
+		// An old record with its body inline: move the body out first so
+		// the rewrite below does not lose it.
+		tx.set(payloadKey(id), m.Payload)
+		m.Payload = nil
 	}
 	old := m.derived()
 	if err := edit(m); err != nil {
 		return nil, err
 	}
-	return m, tx.replaceMessage(old, m)
+	if err := tx.putDerived(old, m.derived()); err != nil {
+		return nil, err
+	}
+	tx.set(messageKey(m.ID), m.marshal())
+	return m, nil
 }
 
-// WebhookMessage returns a message by id.
-func (tx *Tx) WebhookMessage(id string) (*WebhookMessage, error) {
+// messageState reads the state record only.
+func (tx *Tx) messageState(id string) (*WebhookMessage, error) {
 	b, err := tx.get(messageKey(id))
 	if err != nil {
 		return nil, fmt.Errorf("store: webhook message %s: %w", id, err)
@@ -243,9 +261,25 @@ func (tx *Tx) WebhookMessage(id string) (*WebhookMessage, error) {
 	return &m, nil
 }
 
+// WebhookMessage returns a message by id, with its body.
+func (tx *Tx) WebhookMessage(id string) (*WebhookMessage, error) {
+	m, err := tx.messageState(id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Payload == nil {
+		p, err := tx.get(payloadKey(id))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("store: webhook message %s body: %w", id, err)
+		}
+		m.Payload = p
+	}
+	return m, nil
+}
+
 // DeleteWebhookMessage removes a message and its index entries.
 func (tx *Tx) DeleteWebhookMessage(id string) error {
-	m, err := tx.WebhookMessage(id)
+	m, err := tx.messageState(id)
 	if err != nil {
 		return err
 	}
@@ -253,6 +287,7 @@ func (tx *Tx) DeleteWebhookMessage(id string) error {
 		tx.del(d.k)
 	}
 	tx.del(messageKey(id))
+	tx.del(payloadKey(id))
 	return nil
 }
 

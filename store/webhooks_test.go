@@ -24,13 +24,57 @@ func TestWebhookMessageCodec(t *testing.T) {
 		if err := got.unmarshal(m.marshal()); err != nil {
 			t.Fatalf("unmarshal: %v", err)
 		}
-		if len(m.Payload) == 0 {
-			got.Payload = m.Payload // nil and empty are the same payload
-		}
-		if !reflect.DeepEqual(got, m) {
-			t.Fatalf("round trip\n got %+v\nwant %+v", got, m)
+		want := m
+		want.Payload = nil // the body is stored apart
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round trip\n got %+v\nwant %+v", got, want)
 		}
 	}
+	// A record from before the body moved out still reads, body included.
+	m1 := cases[1]
+	e := newEncoder(recordV1, 256)
+	e.str(m1.ID)
+	e.str(m1.EndpointID)
+	e.str(m1.AffiliateID)
+	e.str(m1.EventType)
+	e.str(string(m1.Payload))
+	e.str(m1.Status)
+	e.time(m1.NextAttemptAt)
+	e.time(m1.CreatedAt)
+	e.int(int64(m1.Tries))
+	e.str(m1.SubjectID)
+	e.str(m1.Email)
+	e.int(int64(len(m1.Attempts)))
+	for _, a := range m1.Attempts {
+		e.time(a.At)
+		e.int(int64(a.StatusCode))
+		e.str(a.Error)
+		e.int(a.LatencyMS)
+	}
+	var old WebhookMessage
+	if err := old.unmarshal(e.b); err != nil || !reflect.DeepEqual(old, m1) {
+		t.Fatalf("v1 record\n got %+v (%v)\nwant %+v", old, err, m1)
+	}
+	db, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Update(func(tx *Tx) error { tx.set(messageKey(m1.ID), e.b); return nil })
+	err = db.Update(func(tx *Tx) error {
+		_, err := tx.EditWebhookMessage(m1.ID, func(m *WebhookMessage) error { m.Tries++; return nil })
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		got, err := tx.WebhookMessage(m1.ID)
+		if err != nil || string(got.Payload) != string(m1.Payload) || got.Tries != m1.Tries+1 {
+			t.Fatalf("v1 record after an edit: %+v %v", got, err)
+		}
+		return nil
+	})
 	// Messages written as JSON still read.
 	m := cases[1]
 	j, _ := json.Marshal(m)
@@ -152,7 +196,7 @@ func TestWebhookOutboxIndexes(t *testing.T) {
 		return tx.DeleteWebhookEndpoint(ep)
 	})
 	db.View(func(tx *Tx) error {
-		for _, p := range []string{iMessageDue, iMessageAll, iMessageByEndpoint, iMessageByEmail, iEndpointByAffiliate, pMessage, pEndpoint} {
+		for _, p := range []string{iMessageDue, iMessageAll, iMessageByEndpoint, iMessageByEmail, iEndpointByAffiliate, pMessage, pPayload, pEndpoint} {
 			tx.scan([]byte(p), nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
 				t.Errorf("left behind: %q", k)
 				return true, nil
