@@ -59,7 +59,12 @@ func main() {
 	flag.IntVar(&o.backlog, "backlog", 100000, "messages in the backlog phase")
 	flag.IntVar(&o.rate, "rate", 1000, "tracking requests per second while measuring latency")
 	flag.StringVar(&o.extra, "spiffy-args", "", "extra flags for spiffy serve")
+	child := flag.String("receiver-child", "", "internal: run only the receiver on this loopback address")
 	flag.Parse()
+	if *child != "" {
+		serveReceiver(*child)
+		return
+	}
 	if o.spiffy == "" || o.affiliates < 1 || o.affiliates > 1000 || o.conns < 1 || o.conns > 256 ||
 		o.backlog < 1 || o.backlog > 1000000 || o.rate < 1 || o.rate > 20000 || o.duration > 10*time.Minute {
 		fmt.Fprintln(os.Stderr, "whbench: bad flags (see -h); -spiffy is required")
@@ -105,6 +110,46 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// serveReceiver runs the receiver in its own process, so that its work
+// does not slow the latency probe's goroutines down (they would share a Go
+// runtime), with /_count, /_hold and /_release for the parent.
+func serveReceiver(addr string) {
+	rc := &receiver{seen: map[string]bool{}, release: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/_count", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, rc.n.Load()) })
+	mux.HandleFunc("/_hold", func(w http.ResponseWriter, r *http.Request) { rc.hold() })
+	mux.HandleFunc("/_release", func(w http.ResponseWriter, r *http.Request) { rc.unhold() })
+	mux.Handle("/", rc)
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		fmt.Fprintln(os.Stderr, "whbench: receiver must listen on 127.0.0.1")
+		os.Exit(2)
+	}
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		fmt.Fprintln(os.Stderr, "whbench receiver:", err)
+		os.Exit(1)
+	}
+}
+
+// remote drives the receiver child.
+type remote struct{ base string }
+
+func (r remote) n() int64 {
+	resp, err := http.Get(r.base + "/_count")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	v, _ := strconv.ParseInt(string(b), 10, 64)
+	return v
+}
+
+func (r remote) post(path string) {
+	if resp, err := http.Post(r.base+path, "text/plain", nil); err == nil {
+		resp.Body.Close()
+	}
+}
+
 func (rc *receiver) hold() {
 	rc.mu.Lock()
 	rc.release = make(chan struct{})
@@ -135,13 +180,28 @@ func run(o options) error {
 		o.spiffy = "./" + o.spiffy
 	}
 	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
-	rc := &receiver{seen: map[string]bool{}, release: make(chan struct{})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	go http.Serve(ln, rc)
-	recvURL := "http://" + ln.Addr().String()
+	recvAddr := ln.Addr().String()
+	ln.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	recvCmd := exec.Command(self, "-receiver-child", recvAddr)
+	recvCmd.Stderr = os.Stderr
+	recvCmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := recvCmd.Start(); err != nil {
+		return err
+	}
+	defer recvCmd.Process.Kill()
+	recvURL := "http://" + recvAddr
+	if err := waitHTTP(recvURL + "/_count"); err != nil {
+		return err
+	}
+	rc := remote{base: recvURL}
 
 	dir, err := os.MkdirTemp("", "spiffy-whbench-")
 	if err != nil {
@@ -184,20 +244,21 @@ func run(o options) error {
 
 	// 1. Idle tracking latency.
 	time.Sleep(time.Second)
+	st0, t0 := b.stats(), time.Now()
 	idle := b.clicks(10 * time.Second)
-	fmt.Printf("1. idle tracking: %d clicks at %d/s: p50 %s, p99 %s, max %s, errors %d\n",
-		idle.n, o.rate, ms(idle.p(50)), ms(idle.p(99)), ms(idle.max), idle.errs)
+	fmt.Printf("1. idle tracking: %d clicks at %d/s: p50 %s, p99 %s, max %s, errors %d; %s\n",
+		idle.n, o.rate, ms(idle.p(50)), ms(idle.p(99)), ms(idle.max), idle.errs, b.stats().since(st0, time.Since(t0)))
 
 	// 2. Live: purchases as fast as they are acknowledged.
 	start := time.Now()
 	cpu0 := cpuTime(b.pid)
-	before := rc.n.Load()
+	before := rc.n()
 	posted := b.purchases(o.conns, func(n int64) bool { return time.Since(start) < o.duration })
 	el := time.Since(start)
-	deliveredIn := rc.n.Load() - before
+	deliveredIn := rc.n() - before
 	lagStart := time.Now()
-	for rc.n.Load()-before < posted && time.Since(lagStart) < time.Minute {
-		time.Sleep(5 * time.Millisecond)
+	for rc.n()-before < posted && time.Since(lagStart) < time.Minute {
+		time.Sleep(20 * time.Millisecond)
 	}
 	lag := time.Since(lagStart)
 	cpu := cpuTime(b.pid) - cpu0
@@ -206,8 +267,8 @@ func run(o options) error {
 		100*cpu.Seconds()/time.Since(start).Seconds(), rss(b.pid))
 
 	// 3. Backlog: queue with the receiver holding, then release and drain.
-	rc.hold()
-	before = rc.n.Load()
+	rc.post("/_hold")
+	before = rc.n()
 	start = time.Now()
 	queued := b.purchases(o.conns, func(n int64) bool { return n < int64(o.backlog) })
 	fmt.Printf("3. backlog: %d purchases queued in %s with the receiver holding; spiffy RSS %s\n",
@@ -218,20 +279,22 @@ func run(o options) error {
 	go func() { latc <- b.clicksUntil(stopClicks, 5*time.Minute) }()
 	time.Sleep(time.Second)
 	cpu0 = cpuTime(b.pid)
+	st0 = b.stats()
 	start = time.Now()
-	rc.unhold()
-	for rc.n.Load()-before < queued && time.Since(start) < 5*time.Minute {
-		time.Sleep(5 * time.Millisecond)
+	rc.post("/_release")
+	for rc.n()-before < queued && time.Since(start) < 5*time.Minute {
+		time.Sleep(20 * time.Millisecond)
 	}
 	drain := time.Since(start)
 	cpu = cpuTime(b.pid) - cpu0
+	inside := b.stats().since(st0, drain)
 	close(stopClicks)
 	busy := <-latc
-	got := rc.n.Load() - before
+	got := rc.n() - before
 	fmt.Printf("   drained %d of %d in %s = %.0f deliveries/s; spiffy CPU %.0f%% of one core; RSS %s\n",
 		got, queued, drain.Round(time.Millisecond), float64(got)/drain.Seconds(), 100*cpu.Seconds()/drain.Seconds(), rss(b.pid))
-	fmt.Printf("   tracking meanwhile: %d clicks at %d/s: p50 %s, p99 %s (%.1f× idle), max %s, errors %d\n",
-		busy.n, o.rate, ms(busy.p(50)), ms(busy.p(99)), float64(busy.p(99))/float64(idle.p(99)), ms(busy.max), busy.errs)
+	fmt.Printf("   tracking meanwhile: %d clicks at %d/s: p50 %s, p99 %s (%.1f× idle), max %s, errors %d; %s\n",
+		busy.n, o.rate, ms(busy.p(50)), ms(busy.p(99)), float64(busy.p(99))/float64(idle.p(99)), ms(busy.max), busy.errs, inside)
 	if got < queued {
 		return fmt.Errorf("only %d of %d messages delivered", got, queued)
 	}
@@ -398,6 +461,47 @@ loop:
 	wg.Wait()
 	slices.Sort(res.d)
 	return res
+}
+
+// serverStats reads, from spiffy's /metrics, the server-side time spent in
+// POST /t/click (sum and count) and the store writer's commits so far.
+type serverStats struct{ clickSum, clickCount, commits float64 }
+
+func (b *bench) stats() serverStats {
+	var st serverStats
+	resp, err := http.Get(b.base + "/metrics")
+	if err != nil {
+		return st
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch {
+		case strings.HasPrefix(f[0], "spiffy_http_request_duration_seconds_sum{") && strings.Contains(f[0], `route="/t/click"`):
+			st.clickSum += v
+		case strings.HasPrefix(f[0], "spiffy_http_request_duration_seconds_count{") && strings.Contains(f[0], `route="/t/click"`):
+			st.clickCount += v
+		case f[0] == "spiffy_store_write_batches_total":
+			st.commits = v
+		}
+	}
+	return st
+}
+
+// since describes the server side of a phase: mean /t/click time inside
+// spiffy and commits per second.
+func (s serverStats) since(prev serverStats, d time.Duration) string {
+	n := s.clickCount - prev.clickCount
+	mean := 0.0
+	if n > 0 {
+		mean = (s.clickSum - prev.clickSum) / n * 1000
+	}
+	return fmt.Sprintf("inside spiffy: click mean %.2f ms, %.0f commits/s", mean, (s.commits-prev.commits)/d.Seconds())
 }
 
 func waitHTTP(u string) error {
