@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,9 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 	}
 	norm := store.NormEmail(email)
 	res := &EraseResult{}
+	// done guards the loop: each pass handles what the email indexes still
+	// list, and a record handled once must not be found (or counted) again.
+	done := map[string]bool{}
 	for {
 		var leads []*store.Lead
 		var purchases []*store.Purchase
@@ -78,6 +82,9 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 		if err != nil {
 			return nil, err
 		}
+		leads = slices.DeleteFunc(leads, func(l *store.Lead) bool { return done[l.ID] })
+		purchases = slices.DeleteFunc(purchases, func(p *store.Purchase) bool { return done[p.ID] })
+		msgIDs = slices.DeleteFunc(msgIDs, func(id string) bool { return done[id] })
 		if len(leads)+len(purchases)+len(msgIDs) == 0 {
 			break
 		}
@@ -138,6 +145,15 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 		})
 		if err != nil {
 			return nil, err
+		}
+		for _, l := range leads {
+			done[l.ID] = true
+		}
+		for _, p := range purchases {
+			done[p.ID] = true
+		}
+		for _, id := range msgIDs {
+			done[id] = true
 		}
 		if nl+np+nm == 0 {
 			break // everything found was changed by someone else meanwhile
