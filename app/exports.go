@@ -203,6 +203,9 @@ func (a *App) StartExport(owner, kind string, f ListFilter) (ExportView, error) 
 	r.wg.Add(1)
 	r.mu.Unlock()
 
+	// The view is taken before the export goroutine starts: from then on
+	// that goroutine owns x.
+	v := a.exportView(x)
 	go func() {
 		defer r.wg.Done()
 		a.runExport(ctx, x, lq, pq, view)
@@ -211,7 +214,7 @@ func (a *App) StartExport(owner, kind string, f ListFilter) (ExportView, error) 
 		r.mu.Unlock()
 		cancel()
 	}()
-	return a.exportView(x), nil
+	return v, nil
 }
 
 // runExport writes the file (to a temporary name, renamed when complete)
