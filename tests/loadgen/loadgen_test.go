@@ -91,6 +91,9 @@ func TestParseProc(t *testing.T) {
 	if _, err := parseStatCPU([]byte("4242 (spiffy) S 1")); err == nil {
 		t.Error("parseStatCPU accepted a short line")
 	}
+	if w := parseSchedstatWait([]byte("123456 7890000 42\n")); w != 7890*time.Microsecond {
+		t.Errorf("parseSchedstatWait = %s, want 7.89ms", w)
+	}
 	m := parseStatus([]byte("Name:\tspiffy\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nRssAnon:\t   81920 kB\nRssFile:\t   20480 kB\n"))
 	if m != (memStatus{RSS: 102400, HWM: 204800, Anon: 81920, File: 20480}) {
 		t.Errorf("parseStatus = %+v", m)

@@ -54,6 +54,7 @@ type options struct {
 	pid        int
 	spiffyBin  string
 	spiffyArgs string
+	spiffyEnv  string
 	keep       bool
 	bareURL    string
 	conns      int
@@ -75,6 +76,7 @@ func main() {
 	fs.IntVar(&o.pid, "pid", 0, "PID of that spiffy, to report its CPU and memory (found automatically with -spiffy)")
 	fs.StringVar(&o.spiffyBin, "spiffy", "", "path to a spiffy binary: start it on a temporary data dir with the rate limit off, and stop it afterwards")
 	fs.StringVar(&o.spiffyArgs, "spiffy-args", "", "extra flags for the spiffy it starts (space-separated)")
+	fs.StringVar(&o.spiffyEnv, "spiffy-env", "", "extra environment for the spiffy it starts, e.g. \"GOMEMLIMIT=160MiB GOMAXPROCS=2\"")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary data dir of the spiffy it starts")
 	fs.StringVar(&o.bareURL, "bare-url", "", "base URL of a running bare server for -target bare (default: start one)")
 	fs.IntVar(&o.conns, "c", 64, "concurrent connections (at most 1024)")
@@ -231,6 +233,7 @@ func (e *environment) startSpiffy() error {
 		"--tracking-rate-limit", "1000000000", "--log-level", "warn"}
 	args = append(args, strings.Fields(e.opts.spiffyArgs)...)
 	cmd := exec.Command(e.opts.spiffyBin, args...)
+	cmd.Env = append(os.Environ(), strings.Fields(e.opts.spiffyEnv)...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
@@ -422,7 +425,9 @@ type measurement struct {
 	res       *result
 	elapsed   time.Duration
 	rps       float64
-	serverCPU float64 // % of one core
+	serverCPU float64       // % of one core
+	cpuPerReq time.Duration // server CPU time per answered request: steadier than req/s on a shared machine
+	runqWait  float64       // % of a CPU the server's threads spent runnable but not running
 	peak      memStatus
 	selfCPU   float64
 	// From spiffy's /metrics: how well the store's writer batched.
@@ -463,6 +468,10 @@ func (e *environment) measure(target string, closeEach bool) (*measurement, erro
 		rps: float64(res.ok) / elapsed.Seconds()}
 	var serr error
 	m.serverCPU, m.peak, serr = s.finish()
+	if res.ok > 0 {
+		m.cpuPerReq = s.cpuUsed / time.Duration(res.ok)
+	}
+	m.runqWait = 100 * s.waited.Seconds() / elapsed.Seconds()
 	m.selfCPU, _, _ = self.finish()
 	if target != "bare" {
 		w1 := e.writerCounters()
@@ -490,7 +499,7 @@ func (m *measurement) line(conns int) string {
 		s += fmt.Sprintf("  writer %.1f writes/batch %.0f batches/s", m.writesPerBatch, m.batchesPerSec)
 	}
 	if m.peak.RSS > 0 {
-		s += fmt.Sprintf("  server cpu %.0f%%  rss peak %s (anon %s, file %s)", m.serverCPU, mib(m.peak.RSS), mib(m.peak.Anon), mib(m.peak.File))
+		s += fmt.Sprintf("  server cpu %.0f%% (%.0f µs/req, run-queue wait %.0f%%)  rss peak %s (anon %s, file %s)", m.serverCPU, float64(m.cpuPerReq)/float64(time.Microsecond), m.runqWait, mib(m.peak.RSS), mib(m.peak.Anon), mib(m.peak.File))
 	}
 	return s
 }
@@ -555,14 +564,19 @@ func (e *environment) suite() error {
 		afterIdle, _ = memory(e.pid)
 	}
 
-	fmt.Printf("\n| load | mode | req/s | p50 | p99 | max | errors | server CPU | server RSS peak (anon/file) |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Printf("\n| load | mode | req/s | p50 | p99 | max | errors | server CPU | CPU/req | writes/batch | server RSS peak (anon/file) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, m := range all {
 		rss := "—"
 		if m.peak.RSS > 0 {
 			rss = fmt.Sprintf("%s (%s/%s)", mib(m.peak.RSS), mib(m.peak.Anon), mib(m.peak.File))
 		}
-		fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d | %.0f%% | %s |\n", m.target, m.mode(), m.rps,
-			ms(m.res.hist.quantile(0.5)), ms(m.res.hist.quantile(0.99)), ms(m.res.hist.max), m.res.bad+m.res.netErrs, m.serverCPU, rss)
+		wpb := "—"
+		if m.writesPerBatch > 0 {
+			wpb = fmt.Sprintf("%.1f", m.writesPerBatch)
+		}
+		fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d | %.0f%% | %.0f µs | %s | %s |\n", m.target, m.mode(), m.rps,
+			ms(m.res.hist.quantile(0.5)), ms(m.res.hist.quantile(0.99)), ms(m.res.hist.max), m.res.bad+m.res.netErrs, m.serverCPU,
+			float64(m.cpuPerReq)/float64(time.Microsecond), wpb, rss)
 	}
 	var peak memStatus
 	for _, m := range all {

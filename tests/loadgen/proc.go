@@ -47,6 +47,34 @@ func parseStatCPU(b []byte) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
+// runQueueWait sums, over the process's threads, the time they were ready
+// to run but waiting for a CPU (/proc/PID/task/*/schedstat, field 2). On a
+// shared machine it tells a server that is slow from one that is starved.
+func runQueueWait(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread exited
+		}
+		total += parseSchedstatWait(b)
+	}
+	return total, nil
+}
+
+func parseSchedstatWait(b []byte) time.Duration {
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	ns, _ := strconv.ParseInt(f[1], 10, 64)
+	return time.Duration(ns)
+}
+
 // memStatus holds /proc/PID/status memory lines, in KiB.
 type memStatus struct {
 	RSS, HWM, Anon, File int64
@@ -101,6 +129,8 @@ type sampler struct {
 	lastErr  error
 	cpuUsed  time.Duration
 	wallUsed time.Duration
+	wait0    time.Duration
+	waited   time.Duration // run-queue wait over the run, all threads
 }
 
 func startSampler(pid int) *sampler {
@@ -109,6 +139,7 @@ func startSampler(pid int) *sampler {
 		return s
 	}
 	s.cpu0, s.lastErr = cpuTime(pid)
+	s.wait0, _ = runQueueWait(pid)
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
@@ -152,6 +183,9 @@ func (s *sampler) finish() (cpuPct float64, peak memStatus, err error) {
 		return 0, s.peak, err
 	}
 	s.cpuUsed = cpu1 - s.cpu0
+	if w, err := runQueueWait(s.pid); err == nil {
+		s.waited = w - s.wait0
+	}
 	s.wallUsed = time.Since(s.start)
 	return 100 * s.cpuUsed.Seconds() / s.wallUsed.Seconds(), s.peak, s.lastErr
 }
