@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,8 +106,15 @@ type dispatcher struct {
 	eps     map[string]*epState
 	ring    []*epState // endpoints with queued messages, served round-robin
 	rr      int
-	free    [2]int        // free slots per lane
-	changed chan struct{} // closed on every completion when someone waits
+	free    [2]int // free slots per lane (negative after the limit shrank)
+	// limit is the healthy lane's current size: the configured concurrency,
+	// halved while the store is congested and grown back one by one.
+	limit, maxLimit int
+	// The rate budget (takeToken).
+	rate, tokens float64
+	tokenAt      time.Time
+	tokenTimer   bool
+	changed      chan struct{} // closed on every completion when someone waits
 	// overflow: enqueue turned messages away (queues full); they are
 	// fetched again from the due index when room frees up.
 	overflow bool
@@ -150,6 +158,9 @@ func newDispatcher(a *App) *dispatcher {
 		eps:       map[string]*epState{},
 		endpoints: map[string]cachedEndpoint{},
 		free:      [2]int{n, failing},
+		limit:     n,
+		rate:      float64(ratePerCPU * runtime.GOMAXPROCS(0)),
+		maxLimit:  n,
 		// Room for every attempt in flight, so senders rarely wait.
 		results:      make(chan recordJob, n+failing),
 		recorderDone: make(chan struct{}),
@@ -242,13 +253,16 @@ func (d *dispatcher) pump() {
 		started := false
 		n := len(d.ring)
 		for k := 0; k < n; k++ {
-			if d.free[laneHealthy] == 0 && d.free[laneFailing] == 0 {
+			if d.free[laneHealthy] <= 0 && d.free[laneFailing] <= 0 {
 				break
 			}
 			ep := d.ring[(d.rr+k)%n]
 			l := ep.lane()
-			if len(ep.queue) == 0 || ep.inflight >= ep.limit() || d.free[l] == 0 {
+			if len(ep.queue) == 0 || ep.inflight >= ep.limit() || d.free[l] <= 0 {
 				continue
+			}
+			if !d.takeToken() {
+				return
 			}
 			ref := ep.queue[0]
 			ep.queue[0] = nil
@@ -277,6 +291,40 @@ func (d *dispatcher) pump() {
 			return
 		}
 	}
+}
+
+// ratePerCPU caps the attempts started per second, per CPU. Delivering is
+// background work: to a receiver that answers at once a backlog could
+// otherwise take every core from tracking (measured in docs/WEBHOOKS.md:
+// about 80 µs of CPU per delivery). Real receivers, a network away, are
+// far below this anyway: concurrency ÷ latency.
+const ratePerCPU = 3000
+
+// takeToken spends one attempt of the rate budget (a token bucket holding
+// at most 50 ms of budget). With none left it schedules pump for when the
+// next token is due and reports false. d.mu is held.
+func (d *dispatcher) takeToken() bool {
+	if d.rate <= 0 {
+		return true
+	}
+	now := time.Now()
+	d.tokens = min(d.rate/20+1, d.tokens+now.Sub(d.tokenAt).Seconds()*d.rate)
+	d.tokenAt = now
+	if d.tokens >= 1 {
+		d.tokens--
+		return true
+	}
+	if !d.tokenTimer {
+		d.tokenTimer = true
+		wait := time.Duration((1 - d.tokens) / d.rate * float64(time.Second))
+		time.AfterFunc(wait, func() {
+			d.mu.Lock()
+			d.tokenTimer = false
+			d.pump()
+			d.mu.Unlock()
+		})
+	}
+	return false
 }
 
 // endpointCacheTTL bounds how stale a cached endpoint can be even if a
@@ -418,7 +466,10 @@ func (d *dispatcher) runRecorder() {
 			}
 		}
 		timer.Stop()
-		if err := d.a.recordWebhookAttempts(batch); err != nil {
+		start := time.Now()
+		apply, err := d.a.recordWebhookAttempts(batch)
+		d.adapt(time.Since(start) - apply)
+		if err != nil {
 			// The messages stay due as they were: they are sent again.
 			d.a.Log.Error("webhooks: record attempts", "n", len(batch), "err", err)
 		}
@@ -712,8 +763,13 @@ func (a *App) attemptWebhook(ctx context.Context, ref *dueRef) attemptOutcome {
 // delivered, due again per the retry schedule, or failed. It also keeps the
 // endpoint's failure streak, disabling an endpoint that has failed without
 // a single success for WebhookFailingLimit.
-func (a *App) recordWebhookAttempts(jobs []recordJob) error {
-	return a.DB.Update(func(tx *store.Tx) error {
+// recordWebhookAttempts writes a batch of attempts in one store write and
+// reports how long applying them took (the rest of the write's time is
+// waiting for the writer and the commit).
+func (a *App) recordWebhookAttempts(jobs []recordJob) (apply time.Duration, err error) {
+	err = a.DB.Update(func(tx *store.Tx) error {
+		start := time.Now()
+		defer func() { apply = time.Since(start) }()
 		now := a.Now()
 		for _, j := range jobs {
 			if err := a.recordWebhookAttempt(tx, j.id, j.out, now); err != nil {
@@ -722,6 +778,33 @@ func (a *App) recordWebhookAttempts(jobs []recordJob) error {
 		}
 		return nil
 	})
+	return apply, err
+}
+
+// congestedWait is how long a webhook write may wait for the store (queued
+// behind other writes, and the commit itself) before deliveries back off.
+// An idle store commits in a millisecond or two; waits past this mean
+// tracking requests are waiting too.
+const congestedWait = 10 * time.Millisecond
+
+// adapt sizes the healthy lane from the last webhook write's wait: halved
+// (down to 2) when the store is congested, grown by one when it is not.
+// Tracking and webhook results share the store's single writer, and a
+// backlog can always go faster than the store: this keeps the backlog from
+// taking the writer (and the CPU) from tracking.
+func (d *dispatcher) adapt(wait time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case wait > congestedWait && d.limit > 2:
+		n := max(2, d.limit/2)
+		d.free[laneHealthy] -= d.limit - n
+		d.limit = n
+	case wait <= congestedWait/2 && d.limit < d.maxLimit:
+		d.limit++
+		d.free[laneHealthy]++
+		d.pump()
+	}
 }
 
 func (a *App) recordWebhookAttempt(tx *store.Tx, id string, out attemptOutcome, now time.Time) error {
