@@ -257,7 +257,7 @@ type demoGen struct {
 	// Exact-count selection (Knuth's selection sampling with weights and a
 	// forcing rule at the end): what is still needed and what is left to
 	// choose from.
-	clicksLeft, eligLeft, leadsLeft int
+	clicksLeft, eligLeft, leadsLeft        int
 	leadsNeed, leadBuysNeed, clickBuysNeed int
 	unattributed                           []int // unattributed purchases per day
 
