@@ -295,9 +295,9 @@ func (d *dispatcher) pump() {
 
 // ratePerCPU caps the attempts started per second, per CPU. Delivering is
 // background work: to a receiver that answers at once a backlog could
-// otherwise take every core from tracking (measured in docs/WEBHOOKS.md:
-// about 80 µs of CPU per delivery). Real receivers, a network away, are
-// far below this anyway: concurrency ÷ latency.
+// otherwise take every core from tracking (80–140 µs of CPU per delivery,
+// docs/PERFORMANCE.md, Webhooks). Real receivers, a network away, are far
+// below this anyway: throughput is concurrency ÷ latency.
 const ratePerCPU = 3000
 
 // takeToken spends one attempt of the rate budget (a token bucket holding
