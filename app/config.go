@@ -203,7 +203,7 @@ var ConfigKeys = []configKey{
 	{"webhooks.timeout", "10s", "how long a webhook receiver has to answer", dur(func(c *Config) *time.Duration { return &c.Webhooks.Timeout })},
 	{"webhooks.allow_private_targets", "false", "allow webhook URLs on loopback and private networks",
 		boolean(func(c *Config) *bool { return &c.Webhooks.AllowPrivateTargets })},
-	{"webhooks.concurrency", "16", "webhook deliveries in flight at once", positiveInt(func(c *Config) *int { return &c.Webhooks.Concurrency })},
+	{"webhooks.concurrency", "64", "webhook deliveries in flight at once (receivers such as Zapier answer in ~200 ms)", positiveInt(func(c *Config) *int { return &c.Webhooks.Concurrency })},
 	{"jobs.webhook_retries", "@every 5s", "cron spec: deliver webhook messages that are due", cronSpec(func(c *Config) *string { return &c.Jobs.WebhookRetries })},
 	{"jobs.export_cleanup", "@every 10m", "cron spec: delete expired export files", cronSpec(func(c *Config) *string { return &c.Jobs.ExportCleanup })},
 	{"jobs.store_gc", "@every 15m", "cron spec: Badger value-log garbage collection", cronSpec(func(c *Config) *string { return &c.Jobs.StoreGC })},
