@@ -116,8 +116,8 @@ func (a *App) HasAdmin() (bool, error) {
 	return has, err
 }
 
-// CreateAdmin adds a merchant admin.
-func (a *App) CreateAdmin(email, password string) (*store.Admin, error) {
+// newAdmin validates an admin's email and password and builds the record.
+func (a *App) newAdmin(email, password string) (*store.Admin, error) {
 	email = strings.TrimSpace(email)
 	if err := validateEmail("email", email); err != nil {
 		return nil, err
@@ -127,7 +127,15 @@ func (a *App) CreateAdmin(email, password string) (*store.Admin, error) {
 		return nil, err
 	}
 	now := a.Now()
-	adm := &store.Admin{ID: store.NewID(now), Email: email, PasswordHash: hash, CreatedAt: now}
+	return &store.Admin{ID: store.NewID(now), Email: email, PasswordHash: hash, CreatedAt: now}, nil
+}
+
+// CreateAdmin adds a merchant admin.
+func (a *App) CreateAdmin(email, password string) (*store.Admin, error) {
+	adm, err := a.newAdmin(email, password)
+	if err != nil {
+		return nil, err
+	}
 	err = a.DB.Update(func(tx *store.Tx) error { return tx.PutAdmin(adm) })
 	if errors.Is(err, store.ErrDuplicate) {
 		return nil, Conflict("email", "duplicate_email", "an admin with this email already exists")
@@ -137,16 +145,10 @@ func (a *App) CreateAdmin(email, password string) (*store.Admin, error) {
 
 // SetupAdmin creates the first admin; once one exists it fails with ErrForbidden.
 func (a *App) SetupAdmin(email, password string) (*store.Admin, error) {
-	email = strings.TrimSpace(email)
-	if err := validateEmail("email", email); err != nil {
-		return nil, err
-	}
-	hash, err := hashPassword(password)
+	adm, err := a.newAdmin(email, password)
 	if err != nil {
 		return nil, err
 	}
-	now := a.Now()
-	adm := &store.Admin{ID: store.NewID(now), Email: email, PasswordHash: hash, CreatedAt: now}
 	err = a.DB.Update(func(tx *store.Tx) error {
 		has, err := tx.HasAdmin()
 		if err != nil {

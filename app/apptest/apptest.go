@@ -67,7 +67,10 @@ func New(t testing.TB, configure ...func(*app.Config)) *Env {
 
 type testWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // Request sends a request through the real router. body may be nil, a
 // string (sent as is) or any other value (sent as JSON). headers come in
