@@ -21,13 +21,13 @@ const (
 )
 
 type chartView struct {
-	Width                    float64
-	Height                   float64
-	Bars                     []chartBar
-	LeadsLine, PurchasesLine string // polyline points
-	Max                      int64
+	Width                     float64
+	Height                    float64
+	Bars                      []chartBar
+	LeadsLine, PurchasesLine  string // polyline points
+	Max                       int64
 	FirstDay, MidDay, LastDay string
-	Empty                    bool
+	Empty                     bool
 }
 
 type chartBar struct {
