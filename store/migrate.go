@@ -55,6 +55,16 @@ func (db *DB) migrate() error {
 	if cur > SchemaVersion() {
 		return fmt.Errorf("store: data has schema version %d, this binary knows up to %d: upgrade spiffy", cur, SchemaVersion())
 	}
+	if cur == 0 {
+		// A new data dir is born in the current layout: nothing to migrate.
+		empty, err := db.IsEmpty()
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		if empty {
+			return db.setSchemaVersion(SchemaVersion())
+		}
+	}
 	for _, m := range migrations {
 		if m.version <= cur {
 			continue
@@ -62,13 +72,20 @@ func (db *DB) migrate() error {
 		if err := m.run(db); err != nil {
 			return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
 		}
-		v := uint32(m.version)
-		if err := db.Update(func(tx *Tx) error {
-			tx.set(metaKey("schema"), binary.BigEndian.AppendUint32(nil, v))
-			return nil
-		}); err != nil {
-			return fmt.Errorf("store: save schema version %d: %w", m.version, err)
+		if err := db.setSchemaVersion(m.version); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+func (db *DB) setSchemaVersion(v int) error {
+	err := db.Update(func(tx *Tx) error {
+		tx.set(metaKey("schema"), binary.BigEndian.AppendUint32(nil, uint32(v)))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save schema version %d: %w", v, err)
 	}
 	return nil
 }
