@@ -262,7 +262,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	env.API(http.MethodGet, "/programs", nil)
 	rec = env.Request(http.MethodGet, "/metrics", nil)
 	apptest.Expect(t, rec, http.StatusOK)
-	for _, want := range []string{"spiffy_http_requests_total", `route="/api/v1/programs"`, "spiffy_http_request_duration_seconds", "spiffy_store_lsm_bytes", "go_goroutines"} {
+	for _, want := range []string{"spiffy_http_requests_total", `route="/api/v1/programs"`, "spiffy_http_request_duration_seconds", "spiffy_store_lsm_bytes", "spiffy_webhook_attempts_total", "go_goroutines"} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -40,6 +40,10 @@ func newMetrics(a *App) *metrics {
 			func() float64 { b, _ := a.DB.WriterStats(); return float64(b) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_store_write_ops_total", Help: "Write operations committed by the store's writer."},
 			func() float64 { _, o := a.DB.WriterStats(); return float64(o) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_webhook_attempts_total", Help: "Webhook delivery attempts made by this process."},
+			func() float64 { n, _ := a.WebhookStats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spiffy_webhook_messages_held", Help: "Webhook messages queued in memory for delivery."},
+			func() float64 { _, h := a.WebhookStats(); return float64(h) }),
 	)
 	return m
 }
