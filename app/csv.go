@@ -329,22 +329,8 @@ func (a *App) WriteLeadsCSV(ctx context.Context, w io.Writer, q store.LeadQuery,
 	if err != nil {
 		return 0, fmt.Errorf("app: leads csv: %w", err)
 	}
-	var rows int64
-	err = a.DB.StreamLeads(ctx, q, func(ls []*store.Lead) error {
-		for _, l := range ls {
-			if err := x.Write(l); err != nil {
-				return err
-			}
-		}
-		rows += int64(len(ls))
-		if progress != nil {
-			progress(rows)
-		}
-		return nil
-	})
-	if err == nil {
-		err = x.Flush()
-	}
+	stream := func(fn func([]*store.Lead) error) error { return a.DB.StreamLeads(ctx, q, fn) }
+	rows, err := writeCSVRows(x, stream, progress)
 	if err != nil {
 		return rows, fmt.Errorf("app: leads csv: %w", err)
 	}
@@ -357,14 +343,31 @@ func (a *App) WritePurchasesCSV(ctx context.Context, w io.Writer, q store.Purcha
 	if err != nil {
 		return 0, fmt.Errorf("app: purchases csv: %w", err)
 	}
+	stream := func(fn func([]*store.Purchase) error) error { return a.DB.StreamPurchases(ctx, q, fn) }
+	rows, err := writeCSVRows(x, stream, progress)
+	if err != nil {
+		return rows, fmt.Errorf("app: purchases csv: %w", err)
+	}
+	return rows, nil
+}
+
+// csvRowWriter is LeadCSV or PurchaseCSV.
+type csvRowWriter[T any] interface {
+	Write(T) error
+	Flush() error
+}
+
+// writeCSVRows writes every chunk the stream yields, reporting progress
+// after each chunk, and flushes at the end.
+func writeCSVRows[T any](x csvRowWriter[T], stream func(func([]T) error) error, progress func(rows int64)) (int64, error) {
 	var rows int64
-	err = a.DB.StreamPurchases(ctx, q, func(ps []*store.Purchase) error {
-		for _, p := range ps {
-			if err := x.Write(p); err != nil {
+	err := stream(func(chunk []T) error {
+		for _, r := range chunk {
+			if err := x.Write(r); err != nil {
 				return err
 			}
 		}
-		rows += int64(len(ps))
+		rows += int64(len(chunk))
 		if progress != nil {
 			progress(rows)
 		}
@@ -373,8 +376,5 @@ func (a *App) WritePurchasesCSV(ctx context.Context, w io.Writer, q store.Purcha
 	if err == nil {
 		err = x.Flush()
 	}
-	if err != nil {
-		return rows, fmt.Errorf("app: purchases csv: %w", err)
-	}
-	return rows, nil
+	return rows, err
 }
