@@ -527,34 +527,38 @@ func notString(key string) error {
 	return Invalid(key, "invalid_"+key, "%s must be a string", key)
 }
 
+// bodyField names a string member of a tracking body and where it goes.
+type bodyField struct {
+	name string
+	dst  *string
+}
+
+// stringMembers is a readBody callback that stores the listed members,
+// refuses a listed member that is not a string and ignores the rest.
+func stringMembers(fields []bodyField) func(key []byte, val string, isString bool) error {
+	return func(key []byte, val string, isString bool) error {
+		for _, f := range fields {
+			if string(key) != f.name {
+				continue
+			}
+			if !isString {
+				return notString(f.name)
+			}
+			*f.dst = val
+			return nil
+		}
+		return nil
+	}
+}
+
 // Handlers.
 
 func (t *tracker) click(c echo.Context) error {
 	var in ClickInput
-	err := t.readBody(c, func(key []byte, val string, isString bool) error {
-		var dst *string
-		switch string(key) {
-		case "ref":
-			dst = &in.Ref
-		case "sub":
-			dst = &in.Sub
-		case "prev":
-			dst = &in.Prev
-		case "url":
-			dst = &in.URL
-		case "referrer":
-			dst = &in.Referrer
-		case "vid":
-			dst = &in.VID
-		default:
-			return nil
-		}
-		if !isString {
-			return notString(string(key))
-		}
-		*dst = val
-		return nil
-	})
+	err := t.readBody(c, stringMembers([]bodyField{
+		{"ref", &in.Ref}, {"sub", &in.Sub}, {"prev", &in.Prev},
+		{"url", &in.URL}, {"referrer", &in.Referrer}, {"vid", &in.VID},
+	}))
 	if err != nil {
 		return err
 	}
@@ -580,30 +584,10 @@ var notAttributed = []byte(`{"attributed":false}`)
 
 func (t *tracker) lead(c echo.Context) error {
 	var in LeadInput
-	err := t.readBody(c, func(key []byte, val string, isString bool) error {
-		var dst *string
-		switch string(key) {
-		case "email":
-			dst = &in.Email
-		case "name":
-			dst = &in.Name
-		case "referral":
-			dst = &in.Referral
-		case "vid":
-			dst = &in.VID
-		case "url":
-			dst = &in.URL
-		case "program":
-			dst = &in.Program
-		default:
-			return nil
-		}
-		if !isString {
-			return notString(string(key))
-		}
-		*dst = val
-		return nil
-	})
+	err := t.readBody(c, stringMembers([]bodyField{
+		{"email", &in.Email}, {"name", &in.Name}, {"referral", &in.Referral},
+		{"vid", &in.VID}, {"url", &in.URL}, {"program", &in.Program},
+	}))
 	if err != nil {
 		return err
 	}
