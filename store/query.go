@@ -136,19 +136,11 @@ func limitOf(n int) int {
 // Leads returns one page of leads matching q and the cursor of the next page
 // ("" at the end).
 func (tx *Tx) Leads(q LeadQuery) ([]*Lead, string, error) {
-	limit := limitOf(q.Limit)
-	after, err := parseCursor(q.Cursor)
+	hits, next, err := pageOfHits(q.Cursor, q.Limit, func(after []byte, n int) ([]searchHit, error) {
+		return tx.leadHits(&q, after, n)
+	})
 	if err != nil {
 		return nil, "", err
-	}
-	hits, err := tx.leadHits(&q, after, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(hits) > limit {
-		hits = hits[:limit]
-		next = encodeCursor(hits[limit-1].suffix)
 	}
 	recs, err := bulkLoad(tx, pLead, hits, decodeLead)
 	return recs, next, err
@@ -156,12 +148,25 @@ func (tx *Tx) Leads(q LeadQuery) ([]*Lead, string, error) {
 
 // Purchases is Leads for purchases.
 func (tx *Tx) Purchases(q PurchaseQuery) ([]*Purchase, string, error) {
-	limit := limitOf(q.Limit)
-	after, err := parseCursor(q.Cursor)
+	hits, next, err := pageOfHits(q.Cursor, q.Limit, func(after []byte, n int) ([]searchHit, error) {
+		return tx.purchaseHits(&q, after, n)
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	hits, err := tx.purchaseHits(&q, after, limit+1)
+	recs, err := bulkLoad(tx, pPurchase, hits, decodePurchase)
+	return recs, next, err
+}
+
+// pageOfHits asks find for one hit more than the page holds, so the next
+// cursor is only handed out when a next page really exists.
+func pageOfHits(cursor string, limitN int, find func(after []byte, n int) ([]searchHit, error)) ([]searchHit, string, error) {
+	limit := limitOf(limitN)
+	after, err := parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	hits, err := find(after, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -170,8 +175,7 @@ func (tx *Tx) Purchases(q PurchaseQuery) ([]*Purchase, string, error) {
 		hits = hits[:limit]
 		next = encodeCursor(hits[limit-1].suffix)
 	}
-	recs, err := bulkLoad(tx, pPurchase, hits, decodePurchase)
-	return recs, next, err
+	return hits, next, nil
 }
 
 // leadHits finds up to n leads matching q after the cursor, newest first,
