@@ -35,16 +35,12 @@ const MaxTrackingBody = 8192
 // dropped (see ipLimiter.evict).
 const maxTrackedIPs = 16384
 
-// maxCachedCodes bounds the referral-code cache (see codeCache).
-const maxCachedCodes = 8192
-
 // tracker holds the tracking routes' state: it lives as long as the Server
 // and is reached only through the handlers' closures.
 type tracker struct {
 	app     *App
 	origins map[string]bool // nil: any origin
 	limiter *ipLimiter
-	codes   *codeCache
 	script  scriptAsset
 	bufs    sync.Pool
 }
@@ -53,7 +49,6 @@ func (s *Server) routesTracking() {
 	t := &tracker{
 		app:     s.App,
 		limiter: newIPLimiter(s.App.Config.Tracking.RateLimit, maxTrackedIPs, time.Now),
-		codes:   newCodeCache(maxCachedCodes),
 		script:  loadScript(),
 	}
 	t.bufs.New = func() any { b := make([]byte, MaxTrackingBody+1); return &b }
@@ -564,7 +559,7 @@ func (t *tracker) click(c echo.Context) error {
 	}
 	in.IP = c.RealIP()
 	in.UserAgent = c.Request().UserAgent()
-	res, err := t.app.trackClick(in, t.codes)
+	res, err := t.app.TrackClick(in)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ type App struct {
 	sessionSecret []byte
 	webhooks      webhookRuntime // webhook dispatcher (webhook_dispatch.go)
 	exports       exportRunner   // background CSV exports (exports.go)
+	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
 }
 
 // New wires an App over an open store. It loads (or creates and keeps) the
@@ -38,6 +39,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*App, error) {
 		Log:           log,
 		Now:           func() time.Time { return time.Now().UTC() },
 		loginThrottle: newThrottle(5, 15*time.Minute),
+		accounts:      newAccountCache(maxCachedAccounts),
 	}
 	secret, err := a.loadSessionSecret()
 	if err != nil {

@@ -98,97 +98,160 @@ func inWindow(p *store.Program, c *store.Click, at time.Time) bool {
 // referrals are ignored as if they did not exist.
 func attributable(af *store.Affiliate) bool { return af.Status == StatusActive }
 
-// TrackClick records a click through a referral code and decides which
-// referral the browser keeps: the new one, or (first_click programs) the one
-// it already holds while that is valid in the same program.
-func (a *App) TrackClick(in ClickInput) (*ClickResult, error) { return a.trackClick(in, nil) }
-
 // codeTarget is what a referral code resolves to; nil fields mean the code
 // does not track (unknown, blocked or pending affiliate, deleted program).
 type codeTarget struct {
-	rev int64 // the accounts revision it was read at
 	enr *store.Enrollment
 	prg *store.Program
 }
 
-// codeCache keeps what referral codes resolve to, so that a click reads one
-// small key (the store's accounts revision) instead of three JSON records:
-// on the tracking path that decoding was a third of the CPU. Entries are
-// checked against the revision read in the same snapshot, so they are never
-// stale. The map is bounded: when full it is simply cleared, which costs a
-// refill, never a wrong answer. Its values are shared: read-only.
-type codeCache struct {
-	mu  sync.RWMutex
-	m   map[string]*codeTarget
-	max int
+// accountCache keeps decoded programs, affiliates and what referral codes
+// resolve to, so that a click or a lead reads one small key (the store's
+// accounts revision) instead of up to three JSON records: on the tracking
+// path that decoding was a third of a click's CPU and a sixth of a lead's.
+//
+// The whole cache belongs to one accounts revision. A reader whose snapshot
+// shows a newer revision clears it and starts the new one; a reader whose
+// snapshot is older than the cache (it began before a change committed)
+// neither reads nor fills it. So an answer from the cache is always the one
+// the reader's own snapshot would give. The maps are bounded: when one is
+// full it is simply cleared, which costs a refill, never a wrong answer.
+// Cached records are shared: read-only.
+type accountCache struct {
+	mu         sync.RWMutex
+	rev        int64
+	codes      map[string]*codeTarget
+	programs   map[string]*store.Program
+	affiliates map[string]*store.Affiliate
+	max        int
 }
 
-// newCodeCache makes a cache of at most max codes.
-func newCodeCache(max int) *codeCache {
-	return &codeCache{m: make(map[string]*codeTarget), max: max}
+// maxCachedAccounts bounds each of the account cache's maps.
+const maxCachedAccounts = 8192
+
+// newAccountCache makes a cache of at most max entries of each kind.
+func newAccountCache(max int) *accountCache {
+	c := &accountCache{max: max}
+	c.reset(0)
+	return c
 }
 
-func (c *codeCache) get(code string, rev int64) *codeTarget {
-	if c == nil {
-		return nil
-	}
+func (c *accountCache) reset(rev int64) {
+	c.rev = rev
+	c.codes = make(map[string]*codeTarget)
+	c.programs = make(map[string]*store.Program)
+	c.affiliates = make(map[string]*store.Affiliate)
+}
+
+// cacheGet looks key up in one of the cache's maps for a reader at revision rev.
+func cacheGet[V any](c *accountCache, m func(*accountCache) map[string]V, rev int64, key string) (v V, ok bool) {
 	c.mu.RLock()
-	t := c.m[code]
-	c.mu.RUnlock()
-	if t == nil || t.rev != rev {
-		return nil
+	defer c.mu.RUnlock()
+	if c.rev != rev {
+		return v, false
 	}
-	return t
+	v, ok = m(c)[key]
+	return v, ok
 }
 
-func (c *codeCache) put(code string, t *codeTarget) {
-	if c == nil {
-		return
-	}
+// cachePut stores what a reader at revision rev read; a newer revision
+// starts the cache afresh, an older one is not kept.
+func cachePut[V any](c *accountCache, m func(*accountCache) map[string]V, rev int64, key string, v V) {
 	c.mu.Lock()
-	if len(c.m) >= c.max {
-		clear(c.m)
+	defer c.mu.Unlock()
+	switch {
+	case rev < c.rev:
+		return
+	case rev > c.rev:
+		c.reset(rev)
 	}
-	c.m[code] = t
-	c.mu.Unlock()
+	mm := m(c)
+	if len(mm) >= c.max {
+		clear(mm)
+	}
+	mm[key] = v
 }
 
-// resolveCode finds the program and enrollment a code tracks for, through
-// the cache when one is given.
-func resolveCode(tx *store.Tx, code string, cache *codeCache) (*codeTarget, error) {
+func cachedCodes(c *accountCache) map[string]*codeTarget           { return c.codes }
+func cachedPrograms(c *accountCache) map[string]*store.Program     { return c.programs }
+func cachedAffiliates(c *accountCache) map[string]*store.Affiliate { return c.affiliates }
+
+// accountReader reads programs, affiliates and referral codes in one
+// snapshot, through the cache.
+type accountReader struct {
+	tx    *store.Tx
+	cache *accountCache
+	rev   int64
+}
+
+func (a *App) accountReader(tx *store.Tx) (*accountReader, error) {
 	rev, err := tx.AccountsRevision()
 	if err != nil {
 		return nil, err
 	}
+	return &accountReader{tx: tx, cache: a.accounts, rev: rev}, nil
+}
+
+// Program returns the program with that id (store.ErrNotFound when there is none).
+func (r *accountReader) Program(id string) (*store.Program, error) {
+	if p, ok := cacheGet(r.cache, cachedPrograms, r.rev, id); ok {
+		return p, nil
+	}
+	p, err := r.tx.Program(id)
+	if err != nil {
+		return nil, err
+	}
+	cachePut(r.cache, cachedPrograms, r.rev, id, p)
+	return p, nil
+}
+
+// Affiliate returns the affiliate with that id (store.ErrNotFound when there is none).
+func (r *accountReader) Affiliate(id string) (*store.Affiliate, error) {
+	if af, ok := cacheGet(r.cache, cachedAffiliates, r.rev, id); ok {
+		return af, nil
+	}
+	af, err := r.tx.Affiliate(id)
+	if err != nil {
+		return nil, err
+	}
+	cachePut(r.cache, cachedAffiliates, r.rev, id, af)
+	return af, nil
+}
+
+// Code finds the program and enrollment a referral code tracks for.
+func (r *accountReader) Code(code string) (*codeTarget, error) {
 	key := store.NormCode(code)
-	if t := cache.get(key, rev); t != nil {
+	if t, ok := cacheGet(r.cache, cachedCodes, r.rev, key); ok {
 		return t, nil
 	}
-	t := &codeTarget{rev: rev}
-	enr, err := tx.EnrollmentByCode(code)
+	t := &codeTarget{}
+	enr, err := r.tx.EnrollmentByCode(code)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		cache.put(key, t)
+		cachePut(r.cache, cachedCodes, r.rev, key, t)
 		return t, nil
 	}
-	prg, err := tx.Program(enr.ProgramID)
+	prg, err := r.Program(enr.ProgramID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	af, err := tx.Affiliate(enr.AffiliateID)
+	af, err := r.Affiliate(enr.AffiliateID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	if prg != nil && prg.DeletedAt == nil && af != nil && attributable(af) {
 		t.enr, t.prg = enr, prg
 	}
-	cache.put(key, t)
+	cachePut(r.cache, cachedCodes, r.rev, key, t)
 	return t, nil
 }
 
-func (a *App) trackClick(in ClickInput, cache *codeCache) (*ClickResult, error) {
+// TrackClick records a click through a referral code and decides which
+// referral the browser keeps: the new one, or (first_click programs) the one
+// it already holds while that is valid in the same program.
+func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 	code := strings.TrimSpace(in.Ref)
 	if code == "" || len(code) > 64 {
 		return nil, ErrUnknownReferralCode
@@ -199,15 +262,18 @@ func (a *App) trackClick(in ClickInput, cache *codeCache) (*ClickResult, error) 
 		kept   *store.Click
 	)
 	err := a.DB.View(func(tx *store.Tx) error {
-		var err error
-		if target, err = resolveCode(tx, code, cache); err != nil {
+		accounts, err := a.accountReader(tx)
+		if err != nil {
+			return err
+		}
+		if target, err = accounts.Code(code); err != nil {
 			return err
 		}
 		if target.enr == nil {
 			return ErrUnknownReferralCode
 		}
 		if target.prg.Attribution == AttributionFirst && in.Prev != "" {
-			kept, err = heldReferral(tx, target.prg, in.Prev, target.enr.AffiliateID, now)
+			kept, err = heldReferral(tx, accounts, target.prg, in.Prev, target.enr.AffiliateID, now)
 		}
 		return err
 	})
@@ -240,7 +306,7 @@ func (a *App) trackClick(in ClickInput, cache *codeCache) (*ClickResult, error) 
 // heldReferral returns the click behind the browser's held referral when a
 // first_click program should keep it: same program, still in its window, and
 // its affiliate still active. Otherwise it returns nil.
-func heldReferral(tx *store.Tx, p *store.Program, prevID, newAffiliateID string, now time.Time) (*store.Click, error) {
+func heldReferral(tx *store.Tx, accounts *accountReader, p *store.Program, prevID, newAffiliateID string, now time.Time) (*store.Click, error) {
 	if !store.ValidID(prevID) {
 		return nil, nil
 	}
@@ -255,7 +321,7 @@ func heldReferral(tx *store.Tx, p *store.Program, prevID, newAffiliateID string,
 		return nil, nil
 	}
 	if c.AffiliateID != newAffiliateID {
-		af, err := tx.Affiliate(c.AffiliateID)
+		af, err := accounts.Affiliate(c.AffiliateID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
@@ -272,20 +338,20 @@ func heldReferral(tx *store.Tx, p *store.Program, prevID, newAffiliateID string,
 // validReferral resolves a referral id to its click, live program and
 // active affiliate when something happening at `at` may be credited to it.
 // ok is false (and err nil) for an unknown, expired or unattributable one.
-func validReferral(tx *store.Tx, id string, at time.Time) (c *store.Click, p *store.Program, af *store.Affiliate, ok bool, err error) {
+func validReferral(tx *store.Tx, accounts *accountReader, id string, at time.Time) (c *store.Click, p *store.Program, af *store.Affiliate, ok bool, err error) {
 	if !store.ValidID(id) {
 		return nil, nil, nil, false, nil
 	}
 	if c, err = tx.Click(id); err != nil {
 		return nil, nil, nil, false, ignoreNotFound(err)
 	}
-	if p, err = tx.Program(c.ProgramID); err != nil {
+	if p, err = accounts.Program(c.ProgramID); err != nil {
 		return nil, nil, nil, false, ignoreNotFound(err)
 	}
 	if p.DeletedAt != nil || !inWindow(p, c, at) {
 		return nil, nil, nil, false, nil
 	}
-	if af, err = tx.Affiliate(c.AffiliateID); err != nil {
+	if af, err = accounts.Affiliate(c.AffiliateID); err != nil {
 		return nil, nil, nil, false, ignoreNotFound(err)
 	}
 	if !attributable(af) {
@@ -318,9 +384,12 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		ok    bool
 	)
 	err := a.DB.View(func(tx *store.Tx) error {
+		accounts, err := a.accountReader(tx)
+		if err != nil {
+			return err
+		}
 		var af *store.Affiliate
-		var err error
-		click, prg, af, ok, err = validReferral(tx, in.Referral, now)
+		click, prg, af, ok, err = validReferral(tx, accounts, in.Referral, now)
 		if err != nil || !ok {
 			return err
 		}

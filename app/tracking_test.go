@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -681,5 +682,52 @@ func TestTrackConcurrent(t *testing.T) {
 	}
 	if _, leads := trkCounts(t, env); created != 1 || leads != 1 {
 		t.Fatalf("%d answers 201, %d leads stored; want exactly one", created, leads)
+	}
+}
+
+// TestTrackLeadSeesAccountChanges: leads read programs and affiliates
+// through the same cache as clicks; every change must show on the next lead.
+func TestTrackLeadSeesAccountChanges(t *testing.T) {
+	env, _ := trkEnv(t)
+	prg := env.Program("Shop", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
+	af := env.Affiliate("Ann", "ann@partner.example", "ann", prg)
+	ref := trkClick(t, env, map[string]string{"ref": "ann"}).Referral
+	n := 0
+	lead := func() *httptest.ResponseRecorder {
+		n++
+		return env.Request(http.MethodPost, "/t/lead", map[string]string{"email": "jo" + strconv.Itoa(n) + "@example.com", "referral": ref})
+	}
+	steps := []struct {
+		name   string
+		change func() error
+		status int
+	}{
+		{"first lead", func() error { return nil }, 201},
+		{"cached lead", func() error { return nil }, 201},
+		{"track leads off", func() error {
+			_, err := env.App.UpdateProgram(prg.ID, app.ProgramInput{TrackLeads: apptest.Ptr(false)})
+			return err
+		}, 202},
+		{"track leads on", func() error {
+			_, err := env.App.UpdateProgram(prg.ID, app.ProgramInput{TrackLeads: apptest.Ptr(true)})
+			return err
+		}, 201},
+		{"affiliate blocked", func() error {
+			_, err := env.App.UpdateAffiliate(af.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusBlocked)})
+			return err
+		}, 202},
+		{"affiliate active again", func() error {
+			_, err := env.App.UpdateAffiliate(af.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusActive)})
+			return err
+		}, 201},
+		{"program deleted", func() error { return env.App.DeleteProgram(prg.ID) }, 202},
+	}
+	for _, s := range steps {
+		if err := s.change(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if rec := lead(); rec.Code != s.status {
+			t.Fatalf("%s: status %d, want %d: %s", s.name, rec.Code, s.status, rec.Body)
+		}
 	}
 }
