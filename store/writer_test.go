@@ -191,3 +191,65 @@ func TestCloseDrainsQueuedWrites(t *testing.T) {
 		return true
 	})
 }
+
+// TestOperationsSeeEveryEarlierOne: operations from many goroutines run in
+// one strict order across batches. Each operation reads a counter and some
+// count keys with an iterator; across all of them the values seen must be
+// exactly 0..n-1, each once. A read that missed an earlier batch would
+// repeat a value; an iterator that missed one would count fewer keys than
+// the counter.
+func TestOperationsSeeEveryEarlierOne(t *testing.T) {
+	db, err := Open(Options{Dir: t.TempDir(), SyncWrites: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 600
+	var wg sync.WaitGroup
+	counted := make([]int64, n)
+	scanned := make([]int, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			err := db.Update(func(tx *Tx) error {
+				v, err := tx.Counter("seq")
+				if err != nil {
+					return err
+				}
+				counted[i], scanned[i] = v, -1
+				if i%4 != 0 {
+					tx.set([]byte(fmt.Sprintf("cnt:scan-%04d", i)), []byte{1})
+					return tx.AddCounter("seq", 1)
+				}
+				scanned[i] = 0
+				err = tx.scan([]byte("cnt:scan-"), nil, false, false, func([]byte, *badger.Item) (bool, error) {
+					scanned[i]++
+					return true, nil
+				})
+				if err != nil {
+					return err
+				}
+				tx.set([]byte(fmt.Sprintf("cnt:scan-%04d", i)), []byte{1})
+				return tx.AddCounter("seq", 1)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for i := 0; i < n; i++ {
+		if scanned[i] >= 0 && counted[i] != int64(scanned[i]) {
+			t.Fatalf("op %d read counter %d but iterated over %d keys", i, counted[i], scanned[i])
+		}
+		if seen[counted[i]] || counted[i] < 0 || counted[i] >= n {
+			t.Fatalf("op %d saw %d: seen before or out of range", i, counted[i])
+		}
+		seen[counted[i]] = true
+	}
+	if batches, _ := db.WriterStats(); batches >= n {
+		t.Logf("%d batches for %d operations: no batching happened", batches, n)
+	}
+}
