@@ -248,6 +248,7 @@ func withApp(e *cmdEnv, fn func(a *app.App) error) error {
 }
 
 func cmdServe(e *cmdEnv) error {
+	setMemoryLimit(e.cfg.MemoryLimitMB, e.log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	db, err := openStore(e.cfg, e.log)
@@ -427,4 +428,14 @@ func describe(err error) error {
 		return &exitError{code: 1, err: errors.New(ae.Message)}
 	}
 	return err
+}
+
+// setMemoryLimit applies memory_limit_mb as the Go heap's soft limit,
+// unless GOMEMLIMIT is set: the runtime has already applied that one.
+func setMemoryLimit(mb int, log *slog.Logger) {
+	if mb <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(int64(mb) << 20)
+	log.Debug("go heap soft limit", "mib", mb)
 }

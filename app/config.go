@@ -23,6 +23,10 @@ type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed
 	// (a reverse proxy in front of Spiffy); empty = use the peer address.
 	TrustedProxies []*net.IPNet
+	// MemoryLimitMB is the Go heap's soft limit for the server (0 = none).
+	// With Go's default the heap grows to twice what is live; under write
+	// load that doubled the resident size (docs/PERFORMANCE.md).
+	MemoryLimitMB int
 
 	Tracking struct {
 		AllowedOrigins []string // empty = any origin
@@ -178,6 +182,15 @@ var ConfigKeys = []configKey{
 				}
 				c.TrustedProxies = append(c.TrustedProxies, n)
 			}
+			return nil
+		}},
+	{"memory_limit_mb", "96", "soft limit on the Go heap, in MiB: the garbage collector works harder near it instead of letting the heap double; 0 = no limit (GOMEMLIMIT in the environment wins)",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("want a whole number of MiB, or 0 for no limit")
+			}
+			c.MemoryLimitMB = n
 			return nil
 		}},
 	{"tracking.allowed_origins", "", "origins allowed to call /t/* (comma-separated); empty = any origin",

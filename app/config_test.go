@@ -26,6 +26,12 @@ func TestConfigDefaults(t *testing.T) {
 	if c.Tracking.RateLimit != 20 || c.Exports.TTL != 24*time.Hour || c.Webhooks.Timeout != 10*time.Second || c.Webhooks.AllowPrivateTargets {
 		t.Fatalf("defaults: %+v", c)
 	}
+	if c.MemoryLimitMB != 96 {
+		t.Fatalf("memory_limit_mb %d, want 96", c.MemoryLimitMB)
+	}
+	if c, err := LoadConfig("", []string{"SPIFFY_MEMORY_LIMIT_MB=0"}, nil); err != nil || c.MemoryLimitMB != 0 {
+		t.Fatalf("memory_limit_mb 0 (no limit): %d %v", c.MemoryLimitMB, err)
+	}
 }
 
 func TestConfigPrecedence(t *testing.T) {
@@ -73,6 +79,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad flag number", "", nil, map[string]string{"tracking.rate_limit": "-1"}, "--tracking-rate-limit"},
 		{"bad base url", "", nil, map[string]string{"base_url": "localhost:8080"}, "--base-url"},
 		{"bad cron spec", "", nil, map[string]string{"jobs.backup": "every night"}, "--jobs-backup"},
+		{"negative memory limit", "memory_limit_mb: -5\n", nil, nil, "memory_limit_mb"},
 		{"bad log level", "", []string{"SPIFFY_LOG_LEVEL=loud"}, nil, "SPIFFY_LOG_LEVEL"},
 		{"short secret", "", []string{"SPIFFY_SESSION_SECRET=short"}, nil, "SPIFFY_SESSION_SECRET"},
 	}
