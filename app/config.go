@@ -184,7 +184,7 @@ var ConfigKeys = []configKey{
 			}
 			return nil
 		}},
-	{"memory_limit_mb", "96", "soft limit on the Go heap, in MiB: the garbage collector works harder near it instead of letting the heap double; 0 = no limit (GOMEMLIMIT in the environment wins)",
+	{"memory_limit_mb", "128", "soft limit on the Go heap, in MiB: the garbage collector works harder near it instead of letting the heap double; 0 = no limit (GOMEMLIMIT in the environment wins)",
 		func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {

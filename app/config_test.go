@@ -26,8 +26,8 @@ func TestConfigDefaults(t *testing.T) {
 	if c.Tracking.RateLimit != 20 || c.Exports.TTL != 24*time.Hour || c.Webhooks.Timeout != 10*time.Second || c.Webhooks.AllowPrivateTargets {
 		t.Fatalf("defaults: %+v", c)
 	}
-	if c.MemoryLimitMB != 96 {
-		t.Fatalf("memory_limit_mb %d, want 96", c.MemoryLimitMB)
+	if c.MemoryLimitMB != 128 {
+		t.Fatalf("memory_limit_mb %d, want 128", c.MemoryLimitMB)
 	}
 	if c, err := LoadConfig("", []string{"SPIFFY_MEMORY_LIMIT_MB=0"}, nil); err != nil || c.MemoryLimitMB != 0 {
 		t.Fatalf("memory_limit_mb 0 (no limit): %d %v", c.MemoryLimitMB, err)
