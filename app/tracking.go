@@ -106,17 +106,18 @@ type codeTarget struct {
 }
 
 // accountCache keeps decoded programs, affiliates and what referral codes
-// resolve to, so that a click or a lead reads one small key (the store's
-// accounts revision) instead of up to three JSON records: on the tracking
-// path that decoding was a third of a click's CPU and a sixth of a lead's.
+// resolve to, so that a click or a lead checks one number (the store's
+// accounts revision, kept in memory) instead of reading up to three JSON
+// records: on the tracking path that decoding was a third of a click's CPU
+// and a sixth of a lead's.
 //
-// The whole cache belongs to one accounts revision. A reader whose snapshot
-// shows a newer revision clears it and starts the new one; a reader whose
-// snapshot is older than the cache (it began before a change committed)
-// neither reads nor fills it. So an answer from the cache is always the one
-// the reader's own snapshot would give. The maps are bounded: when one is
-// full it is simply cleared, which costs a refill, never a wrong answer.
-// Cached records are shared: read-only.
+// The whole cache belongs to one accounts revision. A reader at a newer
+// revision clears it and starts the new one; a reader at an older one (it
+// took the revision just before a change committed) neither reads nor fills
+// it. Together with the order in accountReader, an answer from the cache is
+// never older than the reader's own revision. The maps are bounded: when
+// one is full it is simply cleared, which costs a refill, never a wrong
+// answer. Cached records are shared: read-only.
 type accountCache struct {
 	mu         sync.RWMutex
 	rev        int64
@@ -184,12 +185,12 @@ type accountReader struct {
 	rev   int64
 }
 
-func (a *App) accountReader(tx *store.Tx) (*accountReader, error) {
-	rev, err := tx.AccountsRevision()
-	if err != nil {
-		return nil, err
-	}
-	return &accountReader{tx: tx, cache: a.accounts, rev: rev}, nil
+// accountReader reads accounts in tx at revision rev, which the caller took
+// from store.DB.AccountsRevision before opening tx: the snapshot then holds
+// at least that revision's records (store/revision.go), so nothing older
+// than rev is ever cached as rev.
+func (a *App) accountReader(tx *store.Tx, rev int64) *accountReader {
+	return &accountReader{tx: tx, cache: a.accounts, rev: rev}
 }
 
 // Program returns the program with that id (store.ErrNotFound when there is none).
@@ -261,11 +262,10 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 		target *codeTarget
 		kept   *store.Click
 	)
+	rev := a.DB.AccountsRevision()
 	err := a.DB.View(func(tx *store.Tx) error {
-		accounts, err := a.accountReader(tx)
-		if err != nil {
-			return err
-		}
+		accounts := a.accountReader(tx, rev)
+		var err error
 		if target, err = accounts.Code(code); err != nil {
 			return err
 		}
@@ -383,12 +383,11 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		prg   *store.Program
 		ok    bool
 	)
+	rev := a.DB.AccountsRevision()
 	err := a.DB.View(func(tx *store.Tx) error {
-		accounts, err := a.accountReader(tx)
-		if err != nil {
-			return err
-		}
+		accounts := a.accountReader(tx, rev)
 		var af *store.Affiliate
+		var err error
 		click, prg, af, ok, err = validReferral(tx, accounts, in.Referral, now)
 		if err != nil || !ok {
 			return err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -42,6 +43,8 @@ type DB struct {
 	maxBatch int
 	log      *slog.Logger
 	stats    writerStats
+	// accountsRev is the committed accounts revision (revision.go).
+	accountsRev atomic.Int64
 }
 
 // Open opens (creating when needed) the database in opts.Dir, runs pending
@@ -68,6 +71,10 @@ func Open(opts Options) (*DB, error) {
 	db.writerWG.Add(1)
 	go db.runWriter()
 	if err := db.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.loadAccountsRevision(); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -2,14 +2,40 @@ package store
 
 // The accounts revision: a counter that every write of a program, an
 // affiliate or an enrollment bumps in the same operation. Readers that keep
-// decoded copies of those records (the tracking path caches what a referral
-// code resolves to) read this one small key instead of the three records,
-// and refetch when it has moved. Because it is written in the same
-// transaction as the change and read in the same snapshot as the check, a
-// cache validated by it is never stale.
+// decoded copies of those records (the tracking path caches them) check
+// this one number instead of reading the records, and refetch when it has
+// moved.
+//
+// The counter is stored, and the DB keeps the committed value in memory
+// too, so the tracking path does not read it from the LSM tree on every
+// request. The writer updates that copy after the batch that moved it has
+// committed and before any of that batch's callers is answered. So a reader
+// that takes the revision first and then opens its snapshot sees at least
+// the account records of that revision: it may see newer ones (a change
+// committed in between), never older.
 const accountsRevision = "accounts_rev"
 
-// AccountsRevision returns the current accounts revision.
+// AccountsRevision returns the revision of the last committed account
+// change. Take it before opening the snapshot it is used with.
+func (db *DB) AccountsRevision() int64 { return db.accountsRev.Load() }
+
+// AccountsRevision returns the accounts revision stored in tx's snapshot.
 func (tx *Tx) AccountsRevision() (int64, error) { return tx.getInt64(counterKey(accountsRevision)) }
 
-func (tx *Tx) bumpAccountsRevision() error { return tx.addInt64(counterKey(accountsRevision), 1) }
+func (tx *Tx) bumpAccountsRevision() error {
+	rev, err := tx.getInt64(counterKey(accountsRevision))
+	if err != nil {
+		return err
+	}
+	tx.accountsRev = rev + 1
+	return tx.addInt64(counterKey(accountsRevision), 1)
+}
+
+// loadAccountsRevision sets the in-memory copy from the store (at open).
+func (db *DB) loadAccountsRevision() error {
+	return db.View(func(tx *Tx) error {
+		rev, err := tx.AccountsRevision()
+		db.accountsRev.Store(rev)
+		return err
+	})
+}

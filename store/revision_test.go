@@ -18,6 +18,9 @@ func TestAccountsRevisionMovesWithAccountWrites(t *testing.T) {
 		if err := db.View(func(tx *Tx) (err error) { r, err = tx.AccountsRevision(); return }); err != nil {
 			t.Fatal(err)
 		}
+		if mem := db.AccountsRevision(); mem != r {
+			t.Fatalf("revision in memory %d, stored %d", mem, r)
+		}
 		return r
 	}
 	errBoom := errors.New("boom")
@@ -51,5 +54,36 @@ func TestAccountsRevisionMovesWithAccountWrites(t *testing.T) {
 		if moved := rev() != before; moved != s.moves {
 			t.Fatalf("%s: revision moved %v, want %v", s.name, moved, s.moves)
 		}
+	}
+}
+
+// TestAccountsRevisionSurvivesReopen: the in-memory copy starts from the
+// stored counter.
+func TestAccountsRevisionSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 3; i++ {
+		if err := db.Update(func(tx *Tx) error { return tx.PutProgram(&Program{ID: NewID(now), Name: "P"}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := db.AccountsRevision()
+	if want < 3 {
+		t.Fatalf("revision %d after three programs", want)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := db.AccountsRevision(); got != want {
+		t.Fatalf("revision %d after reopening, want %d", got, want)
 	}
 }

@@ -23,6 +23,7 @@ type Tx struct {
 	writable    bool
 	buf         map[string][]byte // pending writes of this operation; nil value = delete
 	afterCommit []func()
+	accountsRev int64 // the accounts revision this operation moved to; 0 = unchanged
 }
 
 func (tx *Tx) get(k []byte) ([]byte, error) {

@@ -71,10 +71,16 @@ func (db *DB) runWriter() {
 func (db *DB) commitBatch(batch []writeOp) {
 	results := make([]error, len(batch))
 	var after []func()
+	var rev int64
 	for start := 0; start < len(batch); {
-		n, hooks := db.commitSome(batch[start:], results[start:])
-		after = append(after, hooks...)
+		n, c := db.commitSome(batch[start:], results[start:])
+		after = append(after, c.hooks...)
+		rev = max(rev, c.accountsRev)
 		start += n
+	}
+	if rev > 0 {
+		// Before any caller is answered: see revision.go.
+		db.accountsRev.Store(rev)
 	}
 	db.stats.batches.Add(1)
 	db.stats.ops.Add(int64(len(batch)))
@@ -86,20 +92,27 @@ func (db *DB) commitBatch(batch []writeOp) {
 	}
 }
 
+// committed is what the successful operations of a commit leave to do and
+// to publish.
+type committed struct {
+	hooks       []func()
+	accountsRev int64 // the accounts revision reached; 0 = unchanged
+}
+
 // commitSome commits a prefix of ops in one transaction and returns how many
-// it consumed (succeeded or failed) plus their after-commit hooks. When the
-// transaction grows too big it is thrown away and the operations that fitted
-// are run again in a fresh one, so no operation is ever half applied.
-func (db *DB) commitSome(ops []writeOp, results []error) (int, []func()) {
+// it consumed (succeeded or failed) plus what the successful ones left. When
+// the transaction grows too big it is thrown away and the operations that
+// fitted are run again in a fresh one, so no operation is ever half applied.
+func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 	limit := len(ops)
 	for attempt := 0; ; attempt++ {
 		txn := db.bdb.NewTransaction(true)
-		n, hooks, tooBig := applyOps(txn, ops[:limit], results)
+		n, c, tooBig := applyOps(txn, ops[:limit], results)
 		if tooBig {
 			txn.Discard()
 			if n == 0 {
 				results[0] = ErrTooLarge
-				return 1, nil
+				return 1, committed{}
 			}
 			limit = n
 			continue
@@ -109,35 +122,36 @@ func (db *DB) commitSome(ops []writeOp, results []error) (int, []func()) {
 			continue // another writer (restore, migration) touched our keys: rerun
 		}
 		if err != nil {
-			hooks = nil
+			c = committed{}
 			for i := 0; i < n; i++ {
 				if results[i] == nil {
 					results[i] = fmt.Errorf("store: commit: %w", err)
 				}
 			}
 		}
-		return n, hooks
+		return n, c
 	}
 }
 
 // applyOps runs ops against txn. It returns how many ran and whether it
 // stopped because the transaction is full (the op at index n did not fit).
-func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, hooks []func(), tooBig bool) {
+func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, c committed, tooBig bool) {
 	for i, op := range ops {
 		tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, 8)}
 		err := runOp(op.fn, tx)
 		if err == nil {
 			err = tx.flush()
 			if errors.Is(err, badger.ErrTxnTooBig) {
-				return i, hooks, true
+				return i, c, true
 			}
 		}
 		results[i] = err
 		if err == nil {
-			hooks = append(hooks, tx.afterCommit...)
+			c.hooks = append(c.hooks, tx.afterCommit...)
+			c.accountsRev = max(c.accountsRev, tx.accountsRev)
 		}
 	}
-	return len(ops), hooks, false
+	return len(ops), c, false
 }
 
 // runOp calls fn, turning a panic into an error so one bad operation cannot
