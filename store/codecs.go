@@ -197,6 +197,13 @@ func (r *Rollup) Add(o *Rollup) {
 	}
 }
 
+// addDelta sums delta into r, a delta itself: as Add, and the refunded
+// money that only tallies keep.
+func (r *Rollup) addDelta(delta *Rollup) {
+	r.Add(delta)
+	r.refunded = mergeMoney(r.refunded, delta.refunded)
+}
+
 func (r *Rollup) addMoney(cur string, amount, commission int64) {
 	for i := range r.Money {
 		if r.Money[i].Currency == cur {

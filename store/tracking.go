@@ -228,11 +228,49 @@ func (tx *Tx) PurchaseByOrder(programID, orderID string) (*Purchase, error) {
 
 // Rollups.
 
+// rollupID names one day's rollup of a program and an affiliate.
+type rollupID struct {
+	day      uint32
+	prg, aff string
+}
+
+// addRollup adds delta to the day's rollup of the program and affiliate and
+// to the tallies kept from it (tally.go). The deltas are summed per rollup
+// over the whole batch and written once, just before the batch commits
+// (writer.go): a batch of clicks for one affiliate reads and writes its five
+// keys once instead of once per click. So a write operation never reads
+// rollups or tallies; every read of them is in a View.
 func (tx *Tx) addRollup(t time.Time, programID, affiliateID string, delta *Rollup) error {
 	if affiliateID == "" {
 		affiliateID = NoAffiliate
 	}
-	k := rollupKey(DayNumber(t), programID, affiliateID)
+	id := rollupID{DayNumber(t), programID, affiliateID}
+	if tx.rollups == nil {
+		tx.rollups = make(map[rollupID]*Rollup, 1)
+	}
+	sum := tx.rollups[id]
+	if sum == nil {
+		sum = &Rollup{}
+		tx.rollups[id] = sum
+	}
+	sum.addDelta(delta)
+	return nil
+}
+
+// writeRollups applies a batch's summed rollup deltas to the stored rollups
+// and tallies, in txn.
+func writeRollups(txn *badger.Txn, sums map[rollupID]*Rollup) error {
+	tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, 5*len(sums))}
+	for id, delta := range sums {
+		if err := tx.writeRollup(id, delta); err != nil {
+			return err
+		}
+	}
+	return tx.flush()
+}
+
+func (tx *Tx) writeRollup(id rollupID, delta *Rollup) error {
+	k := rollupKey(id.day, id.prg, id.aff)
 	var r Rollup
 	b, err := tx.get(k)
 	switch {
@@ -250,7 +288,7 @@ func (tx *Tx) addRollup(t time.Time, programID, affiliateID string, delta *Rollu
 	} else {
 		tx.set(k, r.marshal())
 	}
-	return tx.addTallies(DayNumber(t), programID, affiliateID, delta) // tally.go
+	return tx.addTallies(id.day, id.prg, id.aff, delta) // tally.go
 }
 
 // Rollups calls fn for every stored rollup of the days from..to (both

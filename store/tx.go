@@ -23,7 +23,8 @@ type Tx struct {
 	writable    bool
 	buf         map[string][]byte // pending writes of this operation; nil value = delete
 	afterCommit []func()
-	accountsRev int64 // the accounts revision this operation moved to; 0 = unchanged
+	accountsRev int64                // the accounts revision this operation moved to; 0 = unchanged
+	rollups     map[rollupID]*Rollup // rollup deltas, written with the batch (tracking.go)
 }
 
 func (tx *Tx) get(k []byte) ([]byte, error) {

@@ -96,7 +96,8 @@ func (db *DB) commitBatch(batch []writeOp) {
 // to publish.
 type committed struct {
 	hooks       []func()
-	accountsRev int64 // the accounts revision reached; 0 = unchanged
+	accountsRev int64                // the accounts revision reached; 0 = unchanged
+	rollups     map[rollupID]*Rollup // summed rollup deltas, written before the commit
 }
 
 // commitSome commits a prefix of ops in one transaction and returns how many
@@ -108,6 +109,29 @@ func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 	for attempt := 0; ; attempt++ {
 		txn := db.bdb.NewTransaction(true)
 		n, c, tooBig := applyOps(txn, ops[:limit], results)
+		if !tooBig && len(c.rollups) > 0 {
+			err := writeRollups(txn, c.rollups)
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				// The operations fitted but their rollups did not: run
+				// fewer of them.
+				txn.Discard()
+				if n == 1 {
+					results[0] = ErrTooLarge
+					return 1, committed{}
+				}
+				limit = n / 2
+				continue
+			}
+			if err != nil {
+				txn.Discard()
+				for i := 0; i < n; i++ {
+					if results[i] == nil {
+						results[i] = fmt.Errorf("store: rollups: %w", err)
+					}
+				}
+				return n, committed{}
+			}
+		}
 		if tooBig {
 			txn.Discard()
 			if n == 0 {
@@ -149,6 +173,16 @@ func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, c committ
 		if err == nil {
 			c.hooks = append(c.hooks, tx.afterCommit...)
 			c.accountsRev = max(c.accountsRev, tx.accountsRev)
+			for id, delta := range tx.rollups {
+				if c.rollups == nil {
+					c.rollups = make(map[rollupID]*Rollup, len(tx.rollups))
+				}
+				if sum := c.rollups[id]; sum != nil {
+					sum.addDelta(delta)
+				} else {
+					c.rollups[id] = delta
+				}
+			}
 		}
 	}
 	return len(ops), c, false
