@@ -224,7 +224,8 @@ func openStore(cfg app.Config, log *slog.Logger) (*store.DB, error) {
 	if err := os.MkdirAll(cfg.DBDir(), 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	db, err := store.Open(store.Options{Dir: cfg.DBDir(), Logger: log, SyncWrites: true})
+	db, err := store.Open(store.Options{Dir: cfg.DBDir(), Logger: log, SyncWrites: true,
+		MappedTables: int64(cfg.MappedTablesMB) << 20})
 	if err != nil && strings.Contains(err.Error(), "Cannot acquire directory lock") {
 		return nil, fmt.Errorf("the data dir %s is in use: stop the running server first", cfg.DataDir)
 	}

@@ -27,6 +27,9 @@ type Config struct {
 	// With Go's default the heap grows to twice what is live; under write
 	// load that doubled the resident size (docs/PERFORMANCE.md).
 	MemoryLimitMB int
+	// MappedTablesMB bounds the resident part of the store's mapped table
+	// files (store.Options.MappedTables; 0 = none).
+	MappedTablesMB int
 
 	Tracking struct {
 		AllowedOrigins []string // empty = any origin
@@ -191,6 +194,15 @@ var ConfigKeys = []configKey{
 				return fmt.Errorf("want a whole number of MiB, or 0 for no limit")
 			}
 			c.MemoryLimitMB = n
+			return nil
+		}},
+	{"mapped_tables_mb", "64", "budget in MiB for the server's file-backed resident memory, mostly the store's mapped table files: past it, older tables' pages go back to the kernel (Linux); 0 = leave them to the kernel",
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("want a whole number of MiB, or 0 for no limit")
+			}
+			c.MappedTablesMB = n
 			return nil
 		}},
 	{"tracking.allowed_origins", "", "origins allowed to call /t/* (comma-separated); empty = any origin",

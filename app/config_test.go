@@ -26,6 +26,9 @@ func TestConfigDefaults(t *testing.T) {
 	if c.Tracking.RateLimit != 20 || c.Exports.TTL != 24*time.Hour || c.Webhooks.Timeout != 10*time.Second || c.Webhooks.AllowPrivateTargets {
 		t.Fatalf("defaults: %+v", c)
 	}
+	if c.MappedTablesMB != 64 {
+		t.Fatalf("mapped_tables_mb %d, want 64", c.MappedTablesMB)
+	}
 	if c.MemoryLimitMB != 128 {
 		t.Fatalf("memory_limit_mb %d, want 128", c.MemoryLimitMB)
 	}
@@ -80,6 +83,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad base url", "", nil, map[string]string{"base_url": "localhost:8080"}, "--base-url"},
 		{"bad cron spec", "", nil, map[string]string{"jobs.backup": "every night"}, "--jobs-backup"},
 		{"negative memory limit", "memory_limit_mb: -5\n", nil, nil, "memory_limit_mb"},
+		{"bad mapped tables budget", "", []string{"SPIFFY_MAPPED_TABLES_MB=lots"}, nil, "SPIFFY_MAPPED_TABLES_MB"},
 		{"bad log level", "", []string{"SPIFFY_LOG_LEVEL=loud"}, nil, "SPIFFY_LOG_LEVEL"},
 		{"short secret", "", []string{"SPIFFY_SESSION_SECRET=short"}, nil, "SPIFFY_SESSION_SECRET"},
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -31,6 +33,11 @@ type Options struct {
 	SyncWrites bool
 	// MaxBatch caps how many write operations share one transaction.
 	MaxBatch int
+	// MappedTables, when above 0, is the budget in bytes for the process's
+	// file-backed resident memory, most of which is Badger's mapped table
+	// files; past it older tables' pages are handed back to the kernel
+	// (mapped_linux.go). 0 leaves them to the kernel.
+	MappedTables int64
 }
 
 // DB is Spiffy's store: a Badger database and the single writer in front of it.
@@ -43,6 +50,8 @@ type DB struct {
 	maxBatch int
 	log      *slog.Logger
 	stats    writerStats
+	stopTrim chan struct{} // closed by Close; nil when not trimming
+	trimWG   sync.WaitGroup
 	// accountsRev is the committed accounts revision (revision.go).
 	accountsRev atomic.Int64
 }
@@ -77,6 +86,9 @@ func Open(opts Options) (*DB, error) {
 	if err := db.loadAccountsRevision(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if opts.MappedTables > 0 && trimSupported {
+		db.startTrimming(opts.Dir, opts.MappedTables)
 	}
 	return db, nil
 }
@@ -147,6 +159,10 @@ func (db *DB) Close() error {
 	close(db.ops)
 	db.closeMu.Unlock()
 	db.writerWG.Wait()
+	if db.stopTrim != nil {
+		close(db.stopTrim)
+		db.trimWG.Wait()
+	}
 	if err := db.bdb.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -226,4 +242,34 @@ func trimNL(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// trimEvery is how often the mapped tables are checked against the budget:
+// a compaction writes up to ~100 MB of new tables in a second or two.
+const trimEvery = 100 * time.Millisecond
+
+func (db *DB) startTrimming(dir string, budget int64) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		db.log.Warn("store: not trimming mapped tables", "err", err)
+		return
+	}
+	db.stopTrim = make(chan struct{})
+	db.trimWG.Add(1)
+	go func() {
+		defer db.trimWG.Done()
+		t := time.NewTicker(trimEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-db.stopTrim:
+				return
+			case <-t.C:
+				if !trimMappedTables(abs, budget) {
+					db.log.Warn("store: the kernel refused MADV_PAGEOUT: mapped tables stay resident")
+					return
+				}
+			}
+		}
+	}()
 }

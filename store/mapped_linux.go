@@ -1,0 +1,109 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Badger maps every table file and writes new tables through the mapping, so
+// each table written since start stays in the process's resident set until
+// it is compacted away or the kernel reclaims it: under write load that grew
+// the server by 300+ MiB of page cache counted as its own memory. Nothing in
+// Badger's options changes that, so the store hands the pages back itself:
+// when the file-backed resident memory passes the budget, the older tables'
+// mappings get MADV_PAGEOUT and the newest ones (half the budget) stay, as
+// they are the next compaction's inputs and the most read.
+//
+// MADV_PAGEOUT is advice, never a loss of data: the pages are clean (Badger
+// syncs a table once written), and a page read again is read from the file.
+// Should a table be unmapped between reading /proc/self/maps and the advice,
+// whatever now lives at that address loses cached pages at worst. Kernels
+// before 5.4 refuse the advice, and trimming stops.
+
+// trimSupported reports whether trimming can work on this system.
+const trimSupported = true
+
+// trimMappedTables pages out mapped table files of dir when the process's
+// file-backed resident memory is above budget. It reports false when the
+// kernel refuses the advice.
+func trimMappedTables(dir string, budget int64) bool {
+	if residentFileBytes() <= budget {
+		return true
+	}
+	maps := tableMappings(dir)
+	slices.SortFunc(maps, func(a, b tableMapping) int { return b.fid - a.fid }) // newest first
+	var kept int64
+	for _, m := range maps {
+		if kept+m.size <= budget/2 {
+			kept += m.size
+			continue
+		}
+		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, m.addr, uintptr(m.size), unix.MADV_PAGEOUT)
+		if errno == syscall.EINVAL {
+			return false
+		}
+	}
+	return true
+}
+
+type tableMapping struct {
+	addr uintptr
+	size int64
+	fid  int
+}
+
+// residentFileBytes is RssFile from /proc/self/status.
+func residentFileBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("RssFile:")); ok {
+			if f := strings.Fields(string(rest)); len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// tableMappings lists the mappings of dir's *.sst files.
+func tableMappings(dir string) []tableMapping {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []tableMapping
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// 7f0c2a000000-7f0c2a400000 r--s 00000000 fd:01 1234  /data/db/000012.sst
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 6 || filepath.Dir(fields[5]) != dir {
+			continue
+		}
+		name, ok := strings.CutSuffix(filepath.Base(fields[5]), ".sst")
+		if !ok {
+			continue
+		}
+		lo, hi, _ := strings.Cut(fields[0], "-")
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		fid, err3 := strconv.Atoi(name)
+		if err1 != nil || err2 != nil || err3 != nil || end <= start {
+			continue
+		}
+		out = append(out, tableMapping{addr: uintptr(start), size: int64(end - start), fid: fid})
+	}
+	return out
+}

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// TestTrimMappedTablesPagesOut: a mapped *.sst file of the store's
+// directory leaves the resident set when the budget is passed; a mapping of
+// another file does not.
+func TestTrimMappedTablesPagesOut(t *testing.T) {
+	dir := t.TempDir()
+	const size = 16 << 20
+	mapFile := func(name string) []byte {
+		t.Helper()
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.Write(make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Sync(); err != nil { // clean pages, as Badger leaves its tables
+			t.Fatal(err)
+		}
+		b, err := syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ, syscall.MAP_SHARED)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { syscall.Munmap(b) })
+		return b
+	}
+	touch := func(b []byte) (sum byte) {
+		for i := 0; i < len(b); i += os.Getpagesize() {
+			sum += b[i]
+		}
+		return sum
+	}
+	table := mapFile("000007.sst")
+	other := mapFile("000008.vlog")
+	sink = touch(table) + touch(other)
+
+	maps := tableMappings(dir)
+	if len(maps) != 1 || maps[0].fid != 7 || maps[0].size != size {
+		t.Fatalf("table mappings %+v, want one of 000007.sst, %d bytes", maps, size)
+	}
+	before := residentFileBytes()
+	if before < 2*size {
+		t.Fatalf("resident file memory %d after mapping two %d-byte files", before, size)
+	}
+	if !trimMappedTables(dir, before+1) {
+		t.Fatal("trim refused")
+	}
+	if got := residentFileBytes(); got < before-size/4 {
+		t.Fatalf("paged out under budget: %d -> %d", before, got)
+	}
+	if !trimMappedTables(dir, 1) {
+		t.Fatal("the kernel refused MADV_PAGEOUT (Linux before 5.4?)")
+	}
+	after := residentFileBytes()
+	if before-after < size*3/4 {
+		t.Fatalf("resident file memory %d -> %d: the table's %d bytes were not paged out", before, after, size)
+	}
+	if before-after > size+size/4 {
+		t.Fatalf("resident file memory %d -> %d: more than the table was paged out", before, after)
+	}
+	if touch(table) != 0 {
+		t.Fatal("table contents changed")
+	}
+}
+
+// sink keeps the page reads from being optimised away.
+var sink byte
+
+// TestStoreTrimsItsTables: a store opened with a budget starts and stops its
+// trimmer with it, and reads after a trim still find their data.
+func TestStoreTrimsItsTables(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir, MappedTables: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.stopTrim == nil {
+		t.Fatal("no trimmer started")
+	}
+	if err := db.Update(func(tx *Tx) error { return tx.AddCounter("c", 7) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.bdb.Flatten(1); err != nil { // the counter into a table file
+		t.Fatal(err)
+	}
+	trimMappedTables(dir, 1)
+	var n int64
+	if err := db.View(func(tx *Tx) (err error) { n, err = tx.Counter("c"); return }); err != nil || n != 7 {
+		t.Fatalf("counter %d %v after a trim, want 7", n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

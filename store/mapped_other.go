@@ -1,0 +1,8 @@
+//go:build !linux
+
+package store
+
+// Trimming mapped tables needs Linux's MADV_PAGEOUT and /proc (mapped_linux.go).
+const trimSupported = false
+
+func trimMappedTables(dir string, budget int64) bool { return false }
