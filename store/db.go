@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -242,34 +240,4 @@ func trimNL(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
-}
-
-// trimEvery is how often the mapped tables are checked against the budget:
-// a compaction writes up to ~100 MB of new tables in a second or two.
-const trimEvery = 100 * time.Millisecond
-
-func (db *DB) startTrimming(dir string, budget int64) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		db.log.Warn("store: not trimming mapped tables", "err", err)
-		return
-	}
-	db.stopTrim = make(chan struct{})
-	db.trimWG.Add(1)
-	go func() {
-		defer db.trimWG.Done()
-		t := time.NewTicker(trimEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-db.stopTrim:
-				return
-			case <-t.C:
-				if !trimMappedTables(abs, budget) {
-					db.log.Warn("store: the kernel refused MADV_PAGEOUT: mapped tables stay resident")
-					return
-				}
-			}
-		}
-	}()
 }
