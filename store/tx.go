@@ -72,8 +72,9 @@ func (tx *Tx) del(k []byte) {
 }
 
 // AfterCommit registers fn to run once the batch holding this operation has
-// been committed and synced (for example to wake a dispatcher). It is not run
-// when the operation fails.
+// been committed and synced, before the operation's caller is answered (for
+// example to wake a dispatcher). It is not run when the operation fails. It
+// runs on the writer goroutine: it must be quick and must not call Update.
 func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
 
 // flush moves the operation's buffered writes into the Badger transaction.

@@ -84,11 +84,14 @@ func (db *DB) commitBatch(batch []writeOp) {
 	}
 	db.stats.batches.Add(1)
 	db.stats.ops.Add(int64(len(batch)))
-	for i, op := range batch {
-		op.done <- results[i]
-	}
+	// Hooks first: a caller that gets its answer can count on them having
+	// run (a test that waits for the webhook dispatcher after a purchase
+	// once found it idle because the wake-up had not happened yet).
 	for _, fn := range after {
 		fn()
+	}
+	for i, op := range batch {
+		op.done <- results[i]
 	}
 }
 

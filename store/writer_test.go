@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -353,4 +354,30 @@ func TestBatchedRollupsMatchReindex(t *testing.T) {
 	if batches, ops := db.WriterStats(); batches*2 > ops {
 		t.Logf("%d batches for %d operations: little batching happened", batches, ops)
 	}
+}
+
+// TestAfterCommitRunsBeforeTheAnswer: when Update returns, the operation's
+// after-commit hooks have run; a failed operation's never run.
+func TestAfterCommitRunsBeforeTheAnswer(t *testing.T) {
+	db := openTest(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var ran atomic.Bool
+			err := db.Update(func(tx *Tx) error {
+				tx.AfterCommit(func() { ran.Store(true) })
+				tx.set([]byte(fmt.Sprintf("cnt:hook-%03d", i)), []byte{1})
+				if i%4 == 0 {
+					return errors.New("refused")
+				}
+				return nil
+			})
+			if failed := i%4 == 0; (err != nil) != failed || ran.Load() == failed {
+				t.Errorf("op %d: err %v, hook ran %v", i, err, ran.Load())
+			}
+		}(i)
+	}
+	wg.Wait()
 }
