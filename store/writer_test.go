@@ -367,7 +367,8 @@ func TestAfterCommitRunsBeforeTheAnswer(t *testing.T) {
 			defer wg.Done()
 			var ran atomic.Bool
 			err := db.Update(func(tx *Tx) error {
-				tx.AfterCommit(func() { ran.Store(true) })
+				// The pause gives an answer sent before the hooks time to be seen.
+				tx.AfterCommit(func() { time.Sleep(time.Millisecond); ran.Store(true) })
 				tx.set([]byte(fmt.Sprintf("cnt:hook-%03d", i)), []byte{1})
 				if i%4 == 0 {
 					return errors.New("refused")
