@@ -104,28 +104,25 @@ func (a *App) accountReader(tx *store.Tx, rev int64) *accountReader {
 
 // Program returns the program with that id (store.ErrNotFound when there is none).
 func (r *accountReader) Program(id string) (*store.Program, error) {
-	if p, ok := cacheGet(r.cache, cachedPrograms, r.rev, id); ok {
-		return p, nil
-	}
-	p, err := r.tx.Program(id)
-	if err != nil {
-		return nil, err
-	}
-	cachePut(r.cache, cachedPrograms, r.rev, id, p)
-	return p, nil
+	return cached(r, cachedPrograms, id, r.tx.Program)
 }
 
 // Affiliate returns the affiliate with that id (store.ErrNotFound when there is none).
 func (r *accountReader) Affiliate(id string) (*store.Affiliate, error) {
-	if af, ok := cacheGet(r.cache, cachedAffiliates, r.rev, id); ok {
-		return af, nil
+	return cached(r, cachedAffiliates, id, r.tx.Affiliate)
+}
+
+// cached returns what load gives for id, through one of the cache's maps.
+func cached[V any](r *accountReader, m func(*accountCache) map[string]V, id string, load func(string) (V, error)) (V, error) {
+	if v, ok := cacheGet(r.cache, m, r.rev, id); ok {
+		return v, nil
 	}
-	af, err := r.tx.Affiliate(id)
+	v, err := load(id)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	cachePut(r.cache, cachedAffiliates, r.rev, id, af)
-	return af, nil
+	cachePut(r.cache, m, r.rev, id, v)
+	return v, nil
 }
 
 // Code finds the program and enrollment a referral code tracks for.

@@ -110,6 +110,18 @@ func boolean(dst func(*Config) *bool) func(*Config, string) error {
 	}
 }
 
+// mebibytes parses a size in MiB where 0 means "no limit".
+func mebibytes(dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a whole number of MiB, or 0 for no limit")
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
 func positiveInt(dst func(*Config) *int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
@@ -188,23 +200,9 @@ var ConfigKeys = []configKey{
 			return nil
 		}},
 	{"memory_limit_mb", "128", "soft limit on the Go heap, in MiB: the garbage collector works harder near it instead of letting the heap double; 0 = no limit (GOMEMLIMIT in the environment wins)",
-		func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return fmt.Errorf("want a whole number of MiB, or 0 for no limit")
-			}
-			c.MemoryLimitMB = n
-			return nil
-		}},
+		mebibytes(func(c *Config) *int { return &c.MemoryLimitMB })},
 	{"mapped_tables_mb", "64", "budget in MiB for the server's file-backed resident memory, mostly the store's mapped table files: past it, older tables' pages go back to the kernel (Linux); 0 = leave them to the kernel",
-		func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return fmt.Errorf("want a whole number of MiB, or 0 for no limit")
-			}
-			c.MappedTablesMB = n
-			return nil
-		}},
+		mebibytes(func(c *Config) *int { return &c.MappedTablesMB })},
 	{"tracking.allowed_origins", "", "origins allowed to call /t/* (comma-separated); empty = any origin",
 		func(c *Config, v string) error {
 			c.Tracking.AllowedOrigins = nil
