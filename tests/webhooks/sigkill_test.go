@@ -6,18 +6,12 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,133 +19,19 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/spiffy/spiffy/tests/internal/binary"
 )
 
 var spiffyBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "spiffy-webhooks-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	spiffyBin = filepath.Join(dir, "spiffy")
-	if out, err := exec.Command("go", "build", "-o", spiffyBin, "github.com/spiffy/spiffy").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { binary.Main(m, &spiffyBin) }
 
-type proc struct {
-	cmd    *exec.Cmd
-	base   string
-	out    *syncBuffer
-	exited chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// start runs `spiffy serve` with private webhook targets allowed (the
-// receiver is on loopback) and the retry job every second.
-func start(t *testing.T, dataDir string) *proc {
-	t.Helper()
-	addr := freeAddr(t)
-	p := &proc{base: "http://" + addr, out: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(spiffyBin, "serve", "--data-dir", dataDir, "--listen", addr, "--base-url", p.base,
-		"--tracking-rate-limit", "1000000", "--log-level", "warn",
+// start runs spiffy with private webhook targets allowed (the receiver is
+// on loopback) and the retry job every second.
+func start(t *testing.T, dataDir string) *binary.Server {
+	return binary.Start(t, spiffyBin, dataDir,
 		"--webhooks-allow-private-targets", "true", "--webhooks-timeout", "2s", "--jobs-webhook-retries", "@every 1s")
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.exited })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(p.base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("spiffy exited: %s", p.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("spiffy not healthy: %v\n%s", err, p.out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-type client struct {
-	base, key string
-	hc        *http.Client
-}
-
-func (c *client) do(ctx context.Context, method, path string, body, out any) (int, error) {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if strings.HasPrefix(path, "/api/") {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, err // cut off: not an acknowledgement
-	}
-	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return resp.StatusCode, err
-		}
-	}
-	return resp.StatusCode, nil
-}
-
-func (c *client) must(t *testing.T, method, path string, body, out any) {
-	t.Helper()
-	if _, err := c.do(context.Background(), method, path, body, out); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // receiver is the affiliate's Zapier stand-in. Before the kill it answers
@@ -202,26 +82,21 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	dataDir := t.TempDir()
-	out, err := exec.Command(spiffyBin, "apikey", "create", "--name", "wh", "--data-dir", dataDir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("apikey create: %v\n%s", err, out)
-	}
-	words := strings.Fields(string(out))
-	key := words[len(words)-1]
-
+	key := binary.APIKey(t, spiffyBin, dataDir)
 	p := start(t, dataDir)
-	cl := &client{base: p.base, key: key, hc: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
+	cl := &binary.Client{Base: p.Base, Key: key, HTTP: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}}
 	var prg, aff struct{ ID string }
-	cl.must(t, "POST", "/api/v1/programs", map[string]any{"name": "Shop", "landing_url": "https://shop.example.com/",
+	cl.Must(t, "POST", "/api/v1/programs", map[string]any{"name": "Shop", "landing_url": "https://shop.example.com/",
 		"share_purchasers": true, "commission_type": "percent", "commission_value": "25"}, &prg)
-	cl.must(t, "POST", "/api/v1/affiliates", map[string]any{"name": "Zed", "email": "zed@partner.example.com", "password": "zed-password"}, &aff)
-	cl.must(t, "POST", "/api/v1/programs/"+prg.ID+"/affiliates", map[string]any{"affiliate_id": aff.ID, "code": "zed"}, nil)
+	cl.Must(t, "POST", "/api/v1/affiliates", map[string]any{"name": "Zed", "email": "zed@partner.example.com", "password": "zed-password"}, &aff)
+	cl.Must(t, "POST", "/api/v1/programs/"+prg.ID+"/affiliates", map[string]any{"affiliate_id": aff.ID, "code": "zed"}, nil)
 
 	rc := &receiver{delivered: map[string]string{}, ids: map[string][]string{}}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	var ep struct{ ID, Secret string }
-	cl.must(t, "POST", "/api/v1/affiliates/"+aff.ID+"/webhooks", map[string]any{"url": srv.URL + "/hook"}, &ep)
+	cl.Must(t, "POST", "/api/v1/affiliates/"+aff.ID+"/webhooks", map[string]any{"url": srv.URL + "/hook"}, &ep)
+	var err error
 	if rc.wh, err = standardwebhooks.NewWebhook(ep.Secret); err != nil {
 		t.Fatal(err)
 	}
@@ -237,11 +112,11 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
 				var click struct{ Referral string }
-				if _, err := cl.do(ctx, "POST", "/t/click", map[string]any{"ref": "zed"}, &click); err != nil {
+				if _, err := cl.Do(ctx, "POST", "/t/click", map[string]any{"ref": "zed"}, &click); err != nil {
 					continue
 				}
 				var pur struct{ ID string }
-				status, err := cl.do(ctx, "POST", "/api/v1/purchases", map[string]any{"order_id": fmt.Sprintf("o-%d-%d", w, i),
+				status, err := cl.Do(ctx, "POST", "/api/v1/purchases", map[string]any{"order_id": fmt.Sprintf("o-%d-%d", w, i),
 					"program": prg.ID, "email": fmt.Sprintf("b%d.%d@example.com", w, i), "amount": "30.00", "referral": click.Referral}, &pur)
 				if err == nil && status == 201 {
 					mu.Lock()
@@ -257,10 +132,8 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 	for (rc.n.Load() < 30 || ackedNow() < 1000) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-p.exited
+	p.Signal(syscall.SIGKILL)
+	p.Wait(10 * time.Second)
 	cancel()
 	wg.Wait()
 	mu.Lock()
