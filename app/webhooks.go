@@ -305,17 +305,32 @@ func (a *App) CreateWebhookEndpoint(ctx context.Context, affiliateID string, in 
 // scopedEndpoint reads an endpoint, hiding other affiliates' endpoints as
 // "not found".
 func scopedEndpoint(tx *store.Tx, affiliateID, id string) (*store.WebhookEndpoint, error) {
+	return scoped(tx.WebhookEndpoint, func(e *store.WebhookEndpoint) string { return e.AffiliateID },
+		affiliateID, id, "webhook_endpoint_not_found", "webhook endpoint")
+}
+
+// scopedMessage reads a delivery-log message, hiding other affiliates'
+// messages as "not found".
+func scopedMessage(tx *store.Tx, affiliateID, id string) (*store.WebhookMessage, error) {
+	return scoped(tx.WebhookMessage, func(m *store.WebhookMessage) string { return m.AffiliateID },
+		affiliateID, id, "webhook_message_not_found", "webhook message")
+}
+
+// scoped reads the record id with read; for an affiliate (affiliateID not
+// ""), a record owned by another affiliate is "not found", exactly like a
+// missing one, so ids cannot be probed.
+func scoped[T any](read func(string) (*T, error), owner func(*T) string, affiliateID, id, code, what string) (*T, error) {
 	if !store.ValidID(id) {
-		return nil, NotFound("webhook_endpoint_not_found", "webhook endpoint not found")
+		return nil, NotFound(code, "%s not found", what)
 	}
-	ep, err := tx.WebhookEndpoint(id)
+	rec, err := read(id)
 	if err != nil {
-		return nil, notFoundAs(err, "webhook_endpoint_not_found", "webhook endpoint")
+		return nil, notFoundAs(err, code, what)
 	}
-	if affiliateID != "" && ep.AffiliateID != affiliateID {
-		return nil, NotFound("webhook_endpoint_not_found", "webhook endpoint not found")
+	if affiliateID != "" && owner(rec) != affiliateID {
+		return nil, NotFound(code, "%s not found", what)
 	}
-	return ep, nil
+	return rec, nil
 }
 
 // WebhookEndpoint returns one endpoint.
@@ -536,20 +551,6 @@ func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, s
 		return nil, "", Invalid("cursor", "invalid_cursor", "cursor is not valid")
 	}
 	return out, next, err
-}
-
-func scopedMessage(tx *store.Tx, affiliateID, id string) (*store.WebhookMessage, error) {
-	if !store.ValidID(id) {
-		return nil, NotFound("webhook_message_not_found", "webhook message not found")
-	}
-	m, err := tx.WebhookMessage(id)
-	if err != nil {
-		return nil, notFoundAs(err, "webhook_message_not_found", "webhook message")
-	}
-	if affiliateID != "" && m.AffiliateID != affiliateID {
-		return nil, NotFound("webhook_message_not_found", "webhook message not found")
-	}
-	return m, nil
 }
 
 // WebhookMessage returns one message of the delivery log.
