@@ -303,18 +303,11 @@ func filterHits[T any](tx *Tx, recPrefix string, prefix []byte, b bounds, after 
 	}
 	var out []searchHit
 	for _, h := range cands {
-		v, err := tx.get(key(recPrefix).id(h.id))
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
+		rec, err := loadHit(tx, recPrefix, h, decode)
 		if err != nil {
 			return nil, err
 		}
-		rec, err := decode(v)
-		if err != nil {
-			return nil, err
-		}
-		if keep(rec) {
+		if rec != nil && keep(rec) {
 			out = append(out, h)
 			if len(out) == n {
 				break
@@ -322,6 +315,19 @@ func filterHits[T any](tx *Tx, recPrefix string, prefix []byte, b bounds, after 
 		}
 	}
 	return out, nil
+}
+
+// loadHit reads and decodes the record behind a hit with a point read; nil
+// when the record is gone.
+func loadHit[T any](tx *Tx, recPrefix string, h searchHit, decode func([]byte) (*T, error)) (*T, error) {
+	v, err := tx.get(key(recPrefix).id(h.id))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decode(v)
 }
 
 func decodeLead(b []byte) (*Lead, error) {
@@ -378,18 +384,13 @@ func bulkLoad[T any](tx *Tx, recPrefix string, hits []searchHit, decode func([]b
 	if len(hits) <= pointReads {
 		out := make([]*T, 0, len(hits))
 		for _, h := range hits {
-			v, err := tx.get(key(recPrefix).id(h.id))
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
+			rec, err := loadHit(tx, recPrefix, h, decode)
 			if err != nil {
 				return nil, err
 			}
-			rec, err := decode(v)
-			if err != nil {
-				return nil, err
+			if rec != nil {
+				out = append(out, rec)
 			}
-			out = append(out, rec)
 		}
 		return out, nil
 	}
