@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"slices"
 
 	"github.com/dgraph-io/badger/v4"
@@ -164,15 +163,8 @@ func (tx *Tx) addTallies(day uint32, programID, affiliateID string, delta *Rollu
 
 func (tx *Tx) addTally(k []byte, d *Tally) error {
 	var t Tally
-	b, err := tx.get(k)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
+	if err := tx.getDecoded(k, t.unmarshal); err != nil {
 		return err
-	default:
-		if err := t.unmarshal(b); err != nil {
-			return err
-		}
 	}
 	t.Add(d)
 	if t.IsZero() {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -272,15 +271,8 @@ func writeRollups(txn *badger.Txn, sums map[rollupID]*Rollup) error {
 func (tx *Tx) writeRollup(id rollupID, delta *Rollup) error {
 	k := rollupKey(id.day, id.prg, id.aff)
 	var r Rollup
-	b, err := tx.get(k)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
+	if err := tx.getDecoded(k, r.unmarshal); err != nil {
 		return err
-	default:
-		if err := r.unmarshal(b); err != nil {
-			return err
-		}
 	}
 	r.Add(delta)
 	if r.Clicks == 0 && r.Leads == 0 && r.Purchases == 0 && r.Refunds == 0 && len(r.Money) == 0 {

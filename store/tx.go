@@ -113,6 +113,19 @@ func (tx *Tx) setJSON(k []byte, v any) error {
 	return nil
 }
 
+// getDecoded reads k and decodes it with unmarshal; a missing key leaves
+// the target as it is (its zero value), as for a counter.
+func (tx *Tx) getDecoded(k []byte, unmarshal func([]byte) error) error {
+	b, err := tx.get(k)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return unmarshal(b)
+}
+
 // getInt64 reads a big-endian counter; a missing key is 0.
 func (tx *Tx) getInt64(k []byte) (int64, error) {
 	b, err := tx.get(k)
