@@ -125,16 +125,8 @@ func (a *App) Dashboard(f DashboardFilter) (*Dashboard, error) {
 	d := &Dashboard{From: from, To: to, ProgramID: f.Program}
 	lo, hi := store.DayNumber(from), store.DayNumber(to)
 	err = a.DB.View(func(tx *store.Tx) error {
-		if f.Program != "" {
-			if !store.ValidID(f.Program) {
-				return Invalid("program", "unknown_program", "program %q does not exist", f.Program)
-			}
-			if _, err := tx.Program(f.Program); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return Invalid("program", "unknown_program", "program %q does not exist", f.Program)
-				}
-				return err
-			}
+		if err := filterExists("program", f.Program, tx.Program); err != nil {
+			return err
 		}
 		d.Days = make([]DashboardDay, hi-lo+1)
 		for i := range d.Days {

@@ -61,29 +61,10 @@ func (a *App) listCommon(f ListFilter) (q store.LeadQuery, err error) {
 		return q, nil
 	}
 	err = a.DB.View(func(tx *store.Tx) error {
-		if f.Program != "" {
-			if !store.ValidID(f.Program) {
-				return Invalid("program", "unknown_program", "program %q does not exist", f.Program)
-			}
-			if _, err := tx.Program(f.Program); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return Invalid("program", "unknown_program", "program %q does not exist", f.Program)
-				}
-				return err
-			}
+		if err := filterExists("program", f.Program, tx.Program); err != nil {
+			return err
 		}
-		if f.Affiliate != "" {
-			if !store.ValidID(f.Affiliate) {
-				return Invalid("affiliate", "unknown_affiliate", "affiliate %q does not exist", f.Affiliate)
-			}
-			if _, err := tx.Affiliate(f.Affiliate); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return Invalid("affiliate", "unknown_affiliate", "affiliate %q does not exist", f.Affiliate)
-				}
-				return err
-			}
-		}
-		return nil
+		return filterExists("affiliate", f.Affiliate, tx.Affiliate)
 	})
 	q.ProgramID, q.AffiliateID = f.Program, f.Affiliate
 	return q, err
@@ -137,4 +118,24 @@ func (a *App) Lead(id string) (*store.Lead, error) {
 	var l *store.Lead
 	err := a.DB.View(func(tx *store.Tx) (err error) { l, err = tx.Lead(id); return })
 	return l, notFoundAs(err, "lead_not_found", "lead")
+}
+
+// filterExists checks that a list or dashboard filter (field "program" or
+// "affiliate") names a record that exists: a malformed or unknown id is a
+// 400 naming the field. An empty id is no filter.
+func filterExists[T any](field, id string, read func(string) (*T, error)) error {
+	if id == "" {
+		return nil
+	}
+	unknown := Invalid(field, "unknown_"+field, "%s %q does not exist", field, id)
+	if !store.ValidID(id) {
+		return unknown
+	}
+	if _, err := read(id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return unknown
+		}
+		return err
+	}
+	return nil
 }
