@@ -183,13 +183,24 @@ func (a *App) queueEvent(tx *store.Tx, affiliateID, eventType, subjectID, email 
 		if err := tx.InsertWebhookMessage(m); err != nil {
 			return err
 		}
-		refs = append(refs, dueRef{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m})
+		refs = append(refs, newDueRef(ep, m))
 	}
-	if len(refs) > 0 {
-		d := a.dispatcher()
-		tx.AfterCommit(func() { d.enqueue(refs) })
-	}
+	a.enqueueAfterCommit(tx, refs...)
 	return nil
+}
+
+func newDueRef(ep *store.WebhookEndpoint, m *store.WebhookMessage) dueRef {
+	return dueRef{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m}
+}
+
+// enqueueAfterCommit hands messages written in tx to the dispatcher once tx
+// has committed (never if it fails).
+func (a *App) enqueueAfterCommit(tx *store.Tx, refs ...dueRef) {
+	if len(refs) == 0 {
+		return
+	}
+	d := a.dispatcher()
+	tx.AfterCommit(func() { d.enqueue(refs) })
 }
 
 func newMessage(ep *store.WebhookEndpoint, eventType string, payload []byte, now time.Time) *store.WebhookMessage {
@@ -498,9 +509,7 @@ func (a *App) SendTestWebhook(affiliateID, id string) (*store.WebhookMessage, er
 		if err := tx.InsertWebhookMessage(m); err != nil {
 			return err
 		}
-		refs := []dueRef{{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m}}
-		d := a.dispatcher()
-		tx.AfterCommit(func() { d.enqueue(refs) })
+		a.enqueueAfterCommit(tx, newDueRef(ep, m))
 		return nil
 	})
 	return m, err
@@ -582,9 +591,7 @@ func (a *App) ResendWebhookMessage(affiliateID, id string) (*store.WebhookMessag
 		if err := tx.PutWebhookMessage(m); err != nil {
 			return err
 		}
-		refs := []dueRef{{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m}}
-		d := a.dispatcher()
-		tx.AfterCommit(func() { d.enqueue(refs) })
+		a.enqueueAfterCommit(tx, newDueRef(ep, m))
 		return nil
 	})
 	return m, err
