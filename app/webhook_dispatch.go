@@ -535,11 +535,17 @@ func (d *dispatcher) heldCount() (int, <-chan struct{}) {
 // waitBelow waits until at most n messages are held, ctx ends, or no
 // message completes for stall. It reports whether the level was reached.
 func (d *dispatcher) waitBelow(ctx context.Context, n int, stall time.Duration) bool {
+	return d.waitFor(ctx, stall, func(held int) bool { return held <= n })
+}
+
+// waitFor waits until reached (given the number of messages held) is true,
+// ctx ends, or no message completes for stall. It reports whether reached.
+func (d *dispatcher) waitFor(ctx context.Context, stall time.Duration, reached func(held int) bool) bool {
 	timer := time.NewTimer(stall)
 	defer timer.Stop()
 	for {
 		held, changed := d.heldCount()
-		if held <= n {
+		if reached(held) {
 			return true
 		}
 		select {
@@ -634,25 +640,7 @@ func (a *App) DeliverDueWebhooks(ctx context.Context) error {
 // waitDone waits until target messages have finished in all, ctx ends, or
 // none finishes for stall. It reports whether the target was reached.
 func (d *dispatcher) waitDone(ctx context.Context, target int64, stall time.Duration) bool {
-	timer := time.NewTimer(stall)
-	defer timer.Stop()
-	for {
-		_, changed := d.heldCount()
-		if d.done.Load() >= target {
-			return true
-		}
-		select {
-		case <-changed:
-			if !timer.Stop() {
-				<-timer.C
-			}
-			timer.Reset(stall)
-		case <-timer.C:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
+	return d.waitFor(ctx, stall, func(int) bool { return d.done.Load() >= target })
 }
 
 // scanDue reads up to scanBatch due messages the dispatcher does not hold,
