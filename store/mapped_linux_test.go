@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -20,7 +21,7 @@ func TestTrimMappedTablesPagesOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		if _, err := f.Write(make([]byte, size)); err != nil {
+		if _, err := f.Write(bytes.Repeat([]byte{1, 2, 3, 4, 5, 6, 7}, size/7+1)[:size]); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.Sync(); err != nil { // clean pages, as Badger leaves its tables
@@ -41,7 +42,8 @@ func TestTrimMappedTablesPagesOut(t *testing.T) {
 	}
 	table := mapFile("000007.sst")
 	other := mapFile("000008.vlog")
-	sink = touch(table) + touch(other)
+	tableSum := touch(table)
+	sink = tableSum + touch(other)
 
 	maps := tableMappings(dir)
 	if len(maps) != 1 || maps[0].fid != 7 || maps[0].size != size {
@@ -67,8 +69,8 @@ func TestTrimMappedTablesPagesOut(t *testing.T) {
 	if before-after > size+size/4 {
 		t.Fatalf("resident file memory %d -> %d: more than the table was paged out", before, after)
 	}
-	if touch(table) != 0 {
-		t.Fatal("table contents changed")
+	if touch(table) != tableSum {
+		t.Fatal("the table reads differently after the page-out")
 	}
 }
 
