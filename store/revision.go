@@ -28,7 +28,8 @@ func (tx *Tx) bumpAccountsRevision() error {
 		return err
 	}
 	tx.accountsRev = rev + 1
-	return tx.addInt64(counterKey(accountsRevision), 1)
+	tx.setInt64(counterKey(accountsRevision), rev+1)
+	return nil
 }
 
 // loadAccountsRevision sets the in-memory copy from the store (at open).

@@ -146,9 +146,12 @@ func (tx *Tx) addInt64(k []byte, delta int64) error {
 	if err != nil {
 		return err
 	}
-	tx.set(k, binary.BigEndian.AppendUint64(nil, uint64(v+delta)))
+	tx.setInt64(k, v+delta)
 	return nil
 }
+
+// setInt64 writes a big-endian counter.
+func (tx *Tx) setInt64(k []byte, v int64) { tx.set(k, binary.BigEndian.AppendUint64(nil, uint64(v))) }
 
 // Counter returns the value of the named counter (0 when never set).
 func (tx *Tx) Counter(name string) (int64, error) { return tx.getInt64(counterKey(name)) }
