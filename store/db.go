@@ -52,6 +52,8 @@ type DB struct {
 	trimWG   sync.WaitGroup
 	// accountsRev is the committed accounts revision (revision.go).
 	accountsRev atomic.Int64
+	// snaps hands out read and commit timestamps (snapshots.go).
+	snaps *snapshots
 }
 
 // Open opens (creating when needed) the database in opts.Dir, runs pending
@@ -62,12 +64,13 @@ func Open(opts Options) (*DB, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	bopts := badgerOptions(opts.Dir, opts.SyncWrites, log)
-	bdb, err := badger.Open(bopts)
+	bdb, err := badger.OpenManaged(bopts) // timestamps: snapshots.go
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
 	}
 	db := &DB{
 		bdb:      bdb,
+		snaps:    newSnapshots(bdb.MaxVersion()),
 		ops:      make(chan writeOp, 4096),
 		maxBatch: opts.MaxBatch,
 		log:      log,
@@ -75,6 +78,7 @@ func Open(opts Options) (*DB, error) {
 	if db.maxBatch <= 0 {
 		db.maxBatch = 1024
 	}
+	db.releaseVersions()
 	db.writerWG.Add(1)
 	go db.runWriter()
 	if err := db.migrate(); err != nil {
@@ -167,11 +171,14 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// View runs fn in a read-only transaction: a consistent snapshot.
+// View runs fn in a read-only transaction: a consistent snapshot of the
+// last commit, taken without waiting for the writer.
 func (db *DB) View(fn func(*Tx) error) error {
-	return db.bdb.View(func(txn *badger.Txn) error {
-		return fn(&Tx{txn: txn})
-	})
+	ts := db.snaps.begin()
+	defer db.snaps.end(ts)
+	txn := db.bdb.NewTransactionAt(ts, false)
+	defer txn.Discard()
+	return fn(&Tx{txn: txn})
 }
 
 // Size returns the on-disk size of the LSM tree and the value log in bytes.
@@ -195,7 +202,11 @@ func (db *DB) RunGC(discardRatio float64) (rewritten int, err error) {
 // Backup writes a full, consistent backup of the database to w (Badger's
 // backup stream format); it can run while the server is serving.
 func (db *DB) Backup(w io.Writer) error {
-	if _, err := db.bdb.Backup(w, 0); err != nil {
+	ts := db.snaps.begin()
+	defer db.snaps.end(ts)
+	stream := db.bdb.NewStreamAt(ts)
+	stream.LogPrefix = "store.Backup"
+	if _, err := stream.Backup(w, 0); err != nil {
 		return fmt.Errorf("store: backup: %w", err)
 	}
 	return nil
@@ -206,14 +217,18 @@ func (db *DB) Restore(r io.Reader) error {
 	if err := db.bdb.Load(r, 256); err != nil {
 		return fmt.Errorf("store: restore: %w", err)
 	}
-	return nil
+	// The loaded entries keep their versions, which may be above the last
+	// commit: read and write from the newest, or the restored data would be
+	// invisible.
+	db.snaps.committed(db.bdb.MaxVersion())
+	return db.loadAccountsRevision()
 }
 
 // IsEmpty reports whether the database holds no keys at all.
 func (db *DB) IsEmpty() (bool, error) {
 	empty := true
-	err := db.bdb.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{})
+	err := db.View(func(tx *Tx) error {
+		it := tx.txn.NewIterator(badger.IteratorOptions{})
 		defer it.Close()
 		it.Rewind()
 		empty = !it.Valid()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -50,6 +51,7 @@ func (db *DB) Update(fn func(*Tx) error) error {
 func (db *DB) runWriter() {
 	defer db.writerWG.Done()
 	batch := make([]writeOp, 0, db.maxBatch)
+	released := time.Now()
 	for first := range db.ops {
 		batch = append(batch[:0], first)
 	fill:
@@ -65,6 +67,10 @@ func (db *DB) runWriter() {
 			}
 		}
 		db.commitBatch(batch)
+		if now := time.Now(); now.Sub(released) >= releaseEvery {
+			db.releaseVersions()
+			released = now
+		}
 	}
 }
 
@@ -109,8 +115,9 @@ type committed struct {
 // fitted are run again in a fresh one, so no operation is ever half applied.
 func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 	limit := len(ops)
-	for attempt := 0; ; attempt++ {
-		txn := db.bdb.NewTransaction(true)
+	for {
+		ts := db.snaps.lastCommitted()
+		txn := db.bdb.NewTransactionAt(ts, true)
 		n, c, tooBig := applyOps(txn, ops[:limit], results)
 		if !tooBig && len(c.rollups) > 0 {
 			err := writeRollups(txn, c.rollups)
@@ -144,10 +151,10 @@ func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 			limit = n
 			continue
 		}
-		err := txn.Commit()
-		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
-			continue // another writer (restore, migration) touched our keys: rerun
-		}
+		err := txn.CommitAt(ts+1, nil)
+		// Published even when the commit failed: Badger may have applied
+		// part of it, and the next commit must not reuse the timestamp.
+		db.snaps.committed(ts + 1)
 		if err != nil {
 			c = committed{}
 			for i := 0; i < n; i++ {
