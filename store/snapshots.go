@@ -17,7 +17,7 @@ import (
 // lead could even join the next batch, and every transaction's begin and end
 // also went through one watermark goroutine. Here a reader sees the last
 // commit that has finished and never waits (docs/PERFORMANCE.md, "Third
-// pass": 8–11% more clicks and leads per second).
+// pass": about 10% more clicks and leads per second).
 //
 // What Badger no longer knows is which old versions an open reader may still
 // need, so the store tells it: releaseVersions passes the oldest read
@@ -62,8 +62,9 @@ func (s *snapshots) lastCommitted() uint64 {
 	return s.last
 }
 
-// committed publishes ts as the newest commit. Only the writer (and a
-// restore, before the writer runs again) moves it, and only forward.
+// committed publishes ts as the newest commit, never moving it back. The
+// writer calls it after each commit; Restore after loading a backup, which
+// runs on a database nothing else writes to.
 func (s *snapshots) committed(ts uint64) {
 	s.mu.Lock()
 	s.last = max(s.last, ts)
