@@ -86,8 +86,10 @@ func TestOpenReaderKeepsItsSnapshot(t *testing.T) {
 		t.Fatalf("%d version(s) of the counter kept while a reader needed the first", got)
 	}
 
-	<-seen // the reader has ended
-	addCounter(t, db, "c", 1) // so the next compaction rewrites the counter's table
+	// Once the reader has ended, one more version makes the next
+	// compaction rewrite the counter's table.
+	<-seen
+	addCounter(t, db, "c", 1)
 	db.releaseVersions()
 	compactAll(t, db)
 	if got := versions(t, db, "c"); got != 1 {
