@@ -159,6 +159,15 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	t.Logf("after restart: %d leads and %d purchases stored (acknowledged: %d and %d)",
 		len(storedLeads), len(storedPurchases), len(leads), len(purchases))
 
+	// A change after the restart wins over what was written before the kill:
+	// the store's commit timestamps continue above every replayed version.
+	var refunded struct{ Status string }
+	cl.Must(t, "POST", "/api/v1/purchases/"+p.ID+"/refund", nil, nil)
+	cl.Must(t, "GET", "/api/v1/purchases/"+p.ID, nil, &refunded)
+	if refunded.Status != "refunded" {
+		t.Errorf("purchase %s refunded after the restart reads as %q", p.ID, refunded.Status)
+	}
+
 	// A clean stop: SIGTERM exits 0.
 	srv2.Signal(syscall.SIGTERM)
 	if code := srv2.Wait(30 * time.Second); code != 0 {
