@@ -747,10 +747,6 @@ func (a *App) attemptWebhook(ctx context.Context, ref *dueRef) attemptOutcome {
 	return attemptOutcome{sent: true, at: now, res: res, clean: ep.FailingSince == nil && ep.LastError == ""}
 }
 
-// recordWebhookAttempt logs an attempt on its message and moves it on:
-// delivered, due again per the retry schedule, or failed. It also keeps the
-// endpoint's failure streak, disabling an endpoint that has failed without
-// a single success for WebhookFailingLimit.
 // recordWebhookAttempts writes a batch of attempts in one store write and
 // reports how long applying them took (the rest of the write's time is
 // waiting for the writer and the commit).
@@ -795,6 +791,10 @@ func (d *dispatcher) adapt(wait time.Duration) {
 	}
 }
 
+// recordWebhookAttempt logs an attempt on its message and moves it on:
+// delivered, due again per the retry schedule, or failed. It also keeps the
+// endpoint's failure streak, disabling an endpoint that has failed without
+// a single success for WebhookFailingLimit.
 func (a *App) recordWebhookAttempt(tx *store.Tx, id string, out attemptOutcome, now time.Time) error {
 	ok := out.res.OK()
 	att := store.WebhookAttempt{At: out.at, StatusCode: out.res.StatusCode, LatencyMS: out.res.Latency.Milliseconds()}
