@@ -127,18 +127,19 @@ func cached[V any](r *accountReader, m func(*accountCache) map[string]V, id stri
 
 // Code finds the program and enrollment a referral code tracks for.
 func (r *accountReader) Code(code string) (*codeTarget, error) {
-	key := store.NormCode(code)
-	if t, ok := cacheGet(r.cache, cachedCodes, r.rev, key); ok {
-		return t, nil
-	}
+	return cached(r, cachedCodes, store.NormCode(code), r.resolveCode)
+}
+
+// resolveCode reads what a code resolves to; an unknown code, or one whose
+// program or affiliate no longer tracks, gives an empty target.
+func (r *accountReader) resolveCode(code string) (*codeTarget, error) {
 	t := &codeTarget{}
 	enr, err := r.tx.EnrollmentByCode(code)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-		cachePut(r.cache, cachedCodes, r.rev, key, t)
+	if errors.Is(err, store.ErrNotFound) {
 		return t, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	prg, err := r.Program(enr.ProgramID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -151,6 +152,5 @@ func (r *accountReader) Code(code string) (*codeTarget, error) {
 	if prg != nil && prg.DeletedAt == nil && af != nil && attributable(af) {
 		t.enr, t.prg = enr, prg
 	}
-	cachePut(r.cache, cachedCodes, r.rev, key, t)
 	return t, nil
 }
