@@ -23,13 +23,9 @@ func (db *DB) AccountsRevision() int64 { return db.accountsRev.Load() }
 func (tx *Tx) AccountsRevision() (int64, error) { return tx.getInt64(counterKey(accountsRevision)) }
 
 func (tx *Tx) bumpAccountsRevision() error {
-	rev, err := tx.getInt64(counterKey(accountsRevision))
-	if err != nil {
-		return err
-	}
-	tx.accountsRev = rev + 1
-	tx.setInt64(counterKey(accountsRevision), rev+1)
-	return nil
+	rev, err := tx.addInt64(counterKey(accountsRevision), 1)
+	tx.accountsRev = rev
+	return err
 }
 
 // loadAccountsRevision sets the in-memory copy from the store (at open).

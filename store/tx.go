@@ -141,24 +141,24 @@ func (tx *Tx) getInt64(k []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(b)), nil
 }
 
-func (tx *Tx) addInt64(k []byte, delta int64) error {
+// addInt64 adds delta to a big-endian counter and returns the new value.
+func (tx *Tx) addInt64(k []byte, delta int64) (int64, error) {
 	v, err := tx.getInt64(k)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	tx.setInt64(k, v+delta)
-	return nil
+	v += delta
+	tx.set(k, binary.BigEndian.AppendUint64(nil, uint64(v)))
+	return v, nil
 }
-
-// setInt64 writes a big-endian counter.
-func (tx *Tx) setInt64(k []byte, v int64) { tx.set(k, binary.BigEndian.AppendUint64(nil, uint64(v))) }
 
 // Counter returns the value of the named counter (0 when never set).
 func (tx *Tx) Counter(name string) (int64, error) { return tx.getInt64(counterKey(name)) }
 
 // AddCounter adds delta to the named counter.
 func (tx *Tx) AddCounter(name string, delta int64) error {
-	return tx.addInt64(counterKey(name), delta)
+	_, err := tx.addInt64(counterKey(name), delta)
+	return err
 }
 
 // scan calls fn for each key with the given prefix, in key order or reverse.
