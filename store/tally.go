@@ -294,7 +294,7 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 	if programID == "" {
 		rest = 2 * IDLen
 	}
-	add := func(prefix, k, v []byte, rollup bool) error {
+	add := func(prefix, k, v []byte) error {
 		if len(k) != len(prefix)+rest {
 			return errCorrupt
 		}
@@ -304,7 +304,7 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 			sum = &Tally{}
 			out[string(aff)] = sum
 		}
-		return sum.addEncoded(v, rollup)
+		return sum.addEncoded(v)
 	}
 	var edges [][2]uint32
 	firstBlock := (from + BlockDays - 1) / BlockDays // first block starting at or after from
@@ -329,9 +329,7 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 			dayPrefixes = append(dayPrefixes, p)
 		}
 	}
-	err := tx.scanPrefixes([]byte(pRollup), dayPrefixes, func(prefix, k, v []byte) error {
-		return add(prefix, k, v, true)
-	})
+	err := tx.scanPrefixes([]byte(pRollup), dayPrefixes, add)
 	if err != nil {
 		return nil, err
 	}
@@ -343,9 +341,7 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 		}
 		blockPrefixes = append(blockPrefixes, p)
 	}
-	err = tx.scanPrefixes([]byte(tBlock), blockPrefixes, func(prefix, k, v []byte) error {
-		return add(prefix, k, v, false)
-	})
+	err = tx.scanPrefixes([]byte(tBlock), blockPrefixes, add)
 	if err != nil {
 		return nil, err
 	}
@@ -355,10 +351,12 @@ func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*T
 	return out, nil
 }
 
-// addEncoded decodes a stored Tally (or, with rollup, a Rollup) and adds
-// its counts and paid money to t without allocating, except for a currency
-// t has not seen. t.Paid is left unsorted: callers normalise at the end.
-func (t *Tally) addEncoded(b []byte, rollup bool) error {
+// addEncoded decodes a stored Tally or Rollup (both encodings start with
+// the counts and the paid money; the refunded money after them is not
+// needed here) and adds its counts and paid money to t without allocating,
+// except for a currency t has not seen. t.Paid is left unsorted: callers
+// normalise at the end.
+func (t *Tally) addEncoded(b []byte) error {
 	d := newDecoder(b)
 	t.Clicks += d.int()
 	t.Leads += d.int()
@@ -384,7 +382,6 @@ func (t *Tally) addEncoded(b []byte, rollup bool) error {
 			t.Paid = append(t.Paid, RollupMoney{Currency: string(cur), Amount: amount, Commission: commission})
 		}
 	}
-	_ = rollup // both layouts start the same way; what follows (refunded money) is not needed
 	return d.err
 }
 
