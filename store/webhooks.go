@@ -198,10 +198,9 @@ func (m *WebhookMessage) unmarshal(b []byte) error {
 // InsertWebhookMessage stores a new message, state and body, without
 // looking for an older version (it runs on the tracking hot path).
 func (tx *Tx) InsertWebhookMessage(m *WebhookMessage) error {
-	if err := tx.putDerived(nil, m.derived()); err != nil {
+	if err := tx.putMessageState(nil, m); err != nil {
 		return err
 	}
-	tx.set(messageKey(m.ID), m.marshal())
 	tx.set(payloadKey(m.ID), m.Payload)
 	return nil
 }
@@ -214,11 +213,20 @@ func (tx *Tx) PutWebhookMessage(m *WebhookMessage) error {
 	if old, err := tx.messageState(m.ID); err == nil {
 		oldKeys = old.derived()
 	}
+	if err := tx.putMessageState(oldKeys, m); err != nil {
+		return err
+	}
+	tx.set(payloadKey(m.ID), m.Payload)
+	return nil
+}
+
+// putMessageState writes m's state record and moves its index entries from
+// oldKeys (nil for a new message).
+func (tx *Tx) putMessageState(oldKeys []derivedKey, m *WebhookMessage) error {
 	if err := tx.putDerived(oldKeys, m.derived()); err != nil {
 		return err
 	}
 	tx.set(messageKey(m.ID), m.marshal())
-	tx.set(payloadKey(m.ID), m.Payload)
 	return nil
 }
 
@@ -241,10 +249,9 @@ func (tx *Tx) EditWebhookMessage(id string, edit func(*WebhookMessage) error) (*
 	if err := edit(m); err != nil {
 		return nil, err
 	}
-	if err := tx.putDerived(old, m.derived()); err != nil {
+	if err := tx.putMessageState(old, m); err != nil {
 		return nil, err
 	}
-	tx.set(messageKey(m.ID), m.marshal())
 	return m, nil
 }
 
