@@ -29,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spiffy/spiffy/tests/internal/metrics"
 )
 
 // Limits that keep a run from turning into a flood.
@@ -508,30 +510,11 @@ func (m *measurement) line(conns int) string {
 type writerCounters struct{ batches, ops float64 }
 
 func (e *environment) writerCounters() writerCounters {
-	var w writerCounters
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(e.baseURL + "/metrics")
+	m, err := metrics.Scrape(e.baseURL)
 	if err != nil {
-		return w
+		return writerCounters{}
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	for _, line := range strings.Split(string(raw), "\n") {
-		name, val, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "spiffy_store_write_batches_total":
-			w.batches = v
-		case "spiffy_store_write_ops_total":
-			w.ops = v
-		}
-	}
-	return w
+	return writerCounters{batches: m.Sum("spiffy_store_write_batches_total"), ops: m.Sum("spiffy_store_write_ops_total")}
 }
 
 // suite runs every load, prints a table and checks the targets.

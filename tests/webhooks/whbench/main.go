@@ -38,6 +38,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/spiffy/spiffy/tests/internal/metrics"
 )
 
 type options struct {
@@ -468,29 +470,16 @@ loop:
 type serverStats struct{ clickSum, clickCount, commits float64 }
 
 func (b *bench) stats() serverStats {
-	var st serverStats
-	resp, err := http.Get(b.base + "/metrics")
+	m, err := metrics.Scrape(b.base)
 	if err != nil {
-		return st
+		return serverStats{}
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(raw), "\n") {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch {
-		case strings.HasPrefix(f[0], "spiffy_http_request_duration_seconds_sum{") && strings.Contains(f[0], `route="/t/click"`):
-			st.clickSum += v
-		case strings.HasPrefix(f[0], "spiffy_http_request_duration_seconds_count{") && strings.Contains(f[0], `route="/t/click"`):
-			st.clickCount += v
-		case f[0] == "spiffy_store_write_batches_total":
-			st.commits = v
-		}
+	click := `route="/t/click"`
+	return serverStats{
+		clickSum:   m.Sum("spiffy_http_request_duration_seconds_sum", click),
+		clickCount: m.Sum("spiffy_http_request_duration_seconds_count", click),
+		commits:    m.Sum("spiffy_store_write_batches_total"),
 	}
-	return st
 }
 
 // since describes the server side of a phase: mean /t/click time inside
