@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/jobs"
 	"github.com/spiffy/spiffy/store"
 	"github.com/spiffy/spiffy/ui"
@@ -77,7 +78,7 @@ type command struct {
 
 // cmdEnv is what a subcommand gets: the loaded config and its I/O.
 type cmdEnv struct {
-	cfg    app.Config
+	cfg    config.Config
 	fs     *flag.FlagSet
 	stdin  io.Reader
 	stdout io.Writer
@@ -144,7 +145,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer, environ []string) err
 	fs := flag.NewFlagSet("spiffy "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.String("config", "", "YAML config file (or SPIFFY_CONFIG)")
-	for _, k := range app.ConfigKeys {
+	for _, k := range config.Keys {
 		fs.String(k.FlagName(), "", k.Help)
 	}
 	if cmd.flags != nil {
@@ -173,7 +174,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer, environ []string) err
 	}
 	flagValues := map[string]string{}
 	fs.Visit(func(f *flag.Flag) {
-		for _, k := range app.ConfigKeys {
+		for _, k := range config.Keys {
 			if k.FlagName() == f.Name {
 				flagValues[k.Name] = f.Value.String()
 			}
@@ -183,7 +184,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer, environ []string) err
 	if configFile == "" {
 		configFile = lookupEnv(environ, "SPIFFY_CONFIG")
 	}
-	cfg, err := app.LoadConfig(configFile, environ, flagValues)
+	cfg, err := config.Load(configFile, environ, flagValues)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -199,7 +200,7 @@ func lookupEnv(environ []string, name string) string {
 	return ""
 }
 
-func newLogger(cfg app.Config, w io.Writer) *slog.Logger {
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
@@ -220,7 +221,7 @@ func versionString() string {
 }
 
 // openStore opens the data dir's database with production settings.
-func openStore(cfg app.Config, log *slog.Logger) (*store.DB, error) {
+func openStore(cfg config.Config, log *slog.Logger) (*store.DB, error) {
 	if err := os.MkdirAll(cfg.DBDir(), 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -85,7 +86,7 @@ func TestAdminAndAPIKeyCommands(t *testing.T) {
 	}
 
 	// The key works against a server over the same data dir.
-	cfg := app.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = dir
 	db, err := store.Open(store.Options{Dir: cfg.DBDir()})
 	if err != nil {
@@ -138,7 +139,7 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Fatal("old database not kept aside")
 	}
 	// The restored admin exists.
-	cfg := app.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = dst
 	db, err := store.Open(store.Options{Dir: cfg.DBDir()})
 	if err != nil {

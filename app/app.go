@@ -8,13 +8,15 @@ import (
 	"log/slog"
 	"time"
 
+
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
 // App is the product: every rule is a method on it. It holds no global
 // state; tests build one per data dir.
 type App struct {
-	Config Config
+	Config config.Config
 	DB     *store.DB
 	Log    *slog.Logger
 	// Now is the clock; tests replace it to move time.
@@ -29,7 +31,7 @@ type App struct {
 
 // New wires an App over an open store. It loads (or creates and keeps) the
 // session secret.
-func New(cfg Config, db *store.DB, log *slog.Logger) (*App, error) {
+func New(cfg config.Config, db *store.DB, log *slog.Logger) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -58,7 +59,7 @@ func mvDay(d, h int) time.Time { return mvT0.AddDate(0, 0, d-1).Add(time.Duratio
 
 func mvNewFixture(t *testing.T) *mvFixture {
 	t.Helper()
-	env := apptest.New(t, func(c *app.Config) { c.Tracking.RateLimit = 1e6 })
+	env := apptest.New(t, func(c *config.Config) { c.Tracking.RateLimit = 1e6 })
 	mvAt(env, mvT0)
 	f := &mvFixture{env: env, L: map[string]string{}, U: map[string]string{}, email: map[string]string{}}
 	f.alpha = env.Program("Alpha", func(in *app.ProgramInput) {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -64,7 +65,7 @@ func scaleSetup(b *testing.B) *scaleEnv {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), fmt.Sprintf("spiffy-scale-%d", leads))
 	}
-	cfg := app.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.Tracking.RateLimit = 1e9
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 )
 
 // The client IP comes from X-Forwarded-For only when the peer is a
@@ -30,7 +30,7 @@ func TestClientIPBehindProxy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env := apptest.New(t, func(c *app.Config) { c.TrustedProxies = tc.trusted })
+			env := apptest.New(t, func(c *config.Config) { c.TrustedProxies = tc.trusted })
 			var got string
 			env.Server.Echo.GET("/test-ip", func(c echo.Context) error { got = c.RealIP(); return nil })
 			req := httptest.NewRequest(http.MethodGet, "/test-ip", nil)

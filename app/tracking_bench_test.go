@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -27,7 +28,7 @@ func BenchmarkTrackClick(b *testing.B) {
 	}{{false, 64}, {true, 64}, {true, 512}} {
 		sync := bc.sync
 		b.Run("sync="+strconv.FormatBool(sync)+"/clients="+strconv.Itoa(bc.clients), func(b *testing.B) {
-			cfg := app.DefaultConfig()
+			cfg := config.Default()
 			cfg.DataDir = b.TempDir()
 			cfg.Tracking.RateLimit = 1e9
 			db, err := store.Open(store.Options{Dir: cfg.DBDir(), SyncWrites: sync})

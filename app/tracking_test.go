@@ -12,6 +12,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -22,9 +23,9 @@ var trkT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // trkEnv is a test appliance with a fixed clock at trkT0 (the returned func
 // moves it) and a rate limit no test reaches unless it asks to.
-func trkEnv(t *testing.T, configure ...func(*app.Config)) (*apptest.Env, func(time.Duration)) {
+func trkEnv(t *testing.T, configure ...func(*config.Config)) (*apptest.Env, func(time.Duration)) {
 	t.Helper()
-	env := apptest.New(t, append([]func(*app.Config){func(c *app.Config) { c.Tracking.RateLimit = 1e6 }}, configure...)...)
+	env := apptest.New(t, append([]func(*config.Config){func(c *config.Config) { c.Tracking.RateLimit = 1e6 }}, configure...)...)
 	return env, env.SetClock(trkT0)
 }
 
@@ -440,7 +441,7 @@ func TestTrackingBodyLimit(t *testing.T) {
 func TestTrackingRateLimit(t *testing.T) {
 	// 0.01 requests per second: a burst of 1, refilled after 100 s, so the
 	// second request is refused however slow the machine is.
-	env, _ := trkEnv(t, func(c *app.Config) { c.Tracking.RateLimit = 0.01 })
+	env, _ := trkEnv(t, func(c *config.Config) { c.Tracking.RateLimit = 0.01 })
 	prg := env.Program("Shop")
 	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 
@@ -505,7 +506,7 @@ func TestTrackingCORS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, _ := trkEnv(t, func(c *app.Config) { c.Tracking.AllowedOrigins = tt.allowed })
+			env, _ := trkEnv(t, func(c *config.Config) { c.Tracking.AllowedOrigins = tt.allowed })
 			prg := env.Program("Shop")
 			env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 			var body *strings.Reader

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 )
 
 // BenchmarkWebhookDelivery queues test events for 20 affiliates' endpoints
@@ -19,7 +20,7 @@ import (
 // loopback receiver (the store without fsync; docs/PERFORMANCE.md has the
 // figures of the real binary, from tests/webhooks/whbench).
 func BenchmarkWebhookDelivery(b *testing.B) {
-	env := apptest.New(b, func(c *app.Config) {
+	env := apptest.New(b, func(c *config.Config) {
 		c.Webhooks.AllowPrivateTargets = true
 		c.Webhooks.Timeout = 5 * time.Second
 	})

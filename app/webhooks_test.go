@@ -19,6 +19,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -39,9 +40,9 @@ func (c *whClock) Advance(d time.Duration) {
 
 // whEnv is an appliance that may send webhooks to loopback receivers, with
 // a short webhook timeout. With clock set, time stands still until moved.
-func whEnv(t *testing.T, clock *whClock, configure ...func(*app.Config)) *apptest.Env {
+func whEnv(t *testing.T, clock *whClock, configure ...func(*config.Config)) *apptest.Env {
 	t.Helper()
-	cfgs := append([]func(*app.Config){func(c *app.Config) {
+	cfgs := append([]func(*config.Config){func(c *config.Config) {
 		c.Tracking.RateLimit = 1e6
 		c.Webhooks.AllowPrivateTargets = true
 		c.Webhooks.Timeout = 2 * time.Second
@@ -441,7 +442,7 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 // marked failed. The clock is injected; no test sleeps for hours.
 func TestWebhookNeverAnswering(t *testing.T) {
 	clock := &whClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	env := whEnv(t, clock, func(c *app.Config) { c.Webhooks.Timeout = 150 * time.Millisecond })
+	env := whEnv(t, clock, func(c *config.Config) { c.Webhooks.Timeout = 150 * time.Millisecond })
 	release := make(chan struct{})
 	rc := whNewReceiver(t, func(_ int, r *http.Request) int {
 		select {
@@ -567,7 +568,7 @@ func TestWebhookEndpointDisabledAfterFiveDays(t *testing.T) {
 // that are or resolve to non-public addresses are refused with a 400 and
 // nothing is stored.
 func TestWebhookSSRFRefusedWhenSaved(t *testing.T) {
-	env := whEnv(t, nil, func(c *app.Config) { c.Webhooks.AllowPrivateTargets = false })
+	env := whEnv(t, nil, func(c *config.Config) { c.Webhooks.AllowPrivateTargets = false })
 	af := env.Affiliate("Ann", "ann@example.com", "ann")
 	for _, u := range []string{
 		"http://127.0.0.1:8080/hook", "http://10.1.2.3/hook", "http://172.16.0.9/", "http://192.168.1.20/",
@@ -634,7 +635,7 @@ func TestWebhookSSRFRefusedAtDial(t *testing.T) {
 // own slots; another affiliate's messages and tracking requests go through
 // at once.
 func TestWebhookSlowEndpointIsolated(t *testing.T) {
-	env := whEnv(t, nil, func(c *app.Config) {
+	env := whEnv(t, nil, func(c *config.Config) {
 		c.Webhooks.Timeout = 3 * time.Second
 		c.Webhooks.Concurrency = 8
 	})
@@ -795,7 +796,7 @@ func TestWebhookManagementAPI(t *testing.T) {
 // in memory (the rest wait in the due index) all go out, once each, without
 // the cron job, as soon as the receiver answers again.
 func TestWebhookBacklogDrainsByItself(t *testing.T) {
-	env := whEnv(t, nil, func(c *app.Config) { c.Webhooks.Timeout = 20 * time.Second })
+	env := whEnv(t, nil, func(c *config.Config) { c.Webhooks.Timeout = 20 * time.Second })
 	release := make(chan struct{})
 	var mu sync.Mutex
 	seen := map[string]int{}

@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 )
 
 // Job is one named piece of background work.
@@ -58,7 +59,7 @@ func New(log *slog.Logger, entries []Entry) (*Scheduler, error) {
 	s := &Scheduler{log: log, ctx: ctx, cancel: cancel, jobs: map[string]Job{}}
 	clog := cronLogger{log}
 	s.cron = cron.New(
-		cron.WithParser(app.CronParser),
+		cron.WithParser(config.CronParser),
 		cron.WithChain(cron.SkipIfStillRunning(clog), cron.Recover(clog)),
 		cron.WithLogger(clog),
 	)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -17,7 +18,7 @@ import (
 // kept while exports.ttl has not passed, then its file and its record are
 // deleted; one made later survives the same run.
 func TestExportCleanupJob(t *testing.T) {
-	env := apptest.New(t, func(c *app.Config) { c.Exports.TTL = 2 * time.Hour })
+	env := apptest.New(t, func(c *config.Config) { c.Exports.TTL = 2 * time.Hour })
 	clock := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	env.App.Now = func() time.Time { return clock }
 	env.Program("Exported")

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 )
 
 func TestBackupJobKeepsTheNewest(t *testing.T) {
-	env := apptest.New(t, func(c *app.Config) { c.Backups.Keep = 2 })
+	env := apptest.New(t, func(c *config.Config) { c.Backups.Keep = 2 })
 	env.Program("Backed up")
 	job := &Backup{App: env.App}
 	clock := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
@@ -94,7 +94,7 @@ func TestSchedulerRecoversAndRunsOnDemand(t *testing.T) {
 }
 
 func TestDefaultJobsSchedule(t *testing.T) {
-	env := apptest.New(t, func(c *app.Config) { c.Jobs.Backup = "0 3 * * *" })
+	env := apptest.New(t, func(c *config.Config) { c.Jobs.Backup = "0 3 * * *" })
 	s, err := New(env.App.Log, Default(env.App))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -29,7 +30,7 @@ var dataT0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 func newDataFixture(t *testing.T, annLeads int) *dataFixture {
 	t.Helper()
-	b := newBrowser(t, func(c *app.Config) { c.Tracking.RateLimit = 1e6 })
+	b := newBrowser(t, func(c *config.Config) { c.Tracking.RateLimit = 1e6 })
 	env := b.env
 	f := &dataFixture{b: b}
 	f.shop = env.Program("Shop", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -209,7 +210,7 @@ func TestProgramsTogglesOnAndOff(t *testing.T) {
 
 func TestProgramsSettingsSurviveRestart(t *testing.T) {
 	dir := t.TempDir()
-	sameDir := func(c *app.Config) { c.DataDir = dir }
+	sameDir := func(c *config.Config) { c.DataDir = dir }
 	var id string
 	ok := t.Run("save", func(t *testing.T) {
 		b := newBrowser(t, sameDir)

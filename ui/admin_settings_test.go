@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 )
 
 var newKeyRe = regexp.MustCompile(`value="(spf_[A-Za-z0-9_-]+)"`)
@@ -104,7 +105,7 @@ func TestSettingsBadInput(t *testing.T) {
 }
 
 func TestSettingsEndsWithInstallCode(t *testing.T) {
-	b := newBrowser(t, func(c *app.Config) { c.BaseURL = "https://aff.shop.example.com" })
+	b := newBrowser(t, func(c *config.Config) { c.BaseURL = "https://aff.shop.example.com" })
 	b.signInAdmin()
 	p := b.get("/settings")
 	expectStatus(t, p, http.StatusOK)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 )
 
 // browser is a tiny cookie-keeping client against the real router, for
@@ -23,7 +23,7 @@ type browser struct {
 }
 
 // newBrowser starts the full app (API + UI) on a loopback test server.
-func newBrowser(t *testing.T, configure ...func(*app.Config)) *browser {
+func newBrowser(t *testing.T, configure ...func(*config.Config)) *browser {
 	t.Helper()
 	env := apptest.New(t, configure...)
 	if err := Mount(env.Server); err != nil {

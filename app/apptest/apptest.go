@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
 // Env is one test's appliance: config, store, app and server.
 type Env struct {
 	T      testing.TB
-	Config app.Config
+	Config config.Config
 	DB     *store.DB
 	App    *app.App
 	Server *app.Server
@@ -30,9 +31,9 @@ type Env struct {
 // New opens a fresh store in t.TempDir() and builds the app and server.
 // configure, when given, may change the config first. Everything is closed
 // when the test ends.
-func New(t testing.TB, configure ...func(*app.Config)) *Env {
+func New(t testing.TB, configure ...func(*config.Config)) *Env {
 	t.Helper()
-	cfg := app.DefaultConfig()
+	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.BaseURL = "http://spiffy.test"
 	for _, f := range configure {

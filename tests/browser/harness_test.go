@@ -31,8 +31,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/ui"
 )
 
@@ -48,14 +48,14 @@ type Spiffy struct {
 // the config; base_url is set to the served origin and the tracking rate
 // limit is raised so a test's page loads are never throttled. The server
 // stops when the test ends.
-func StartSpiffy(t *testing.T, configure ...func(*app.Config)) *Spiffy {
+func StartSpiffy(t *testing.T, configure ...func(*config.Config)) *Spiffy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
 	origin := "http://" + ln.Addr().String()
-	env := apptest.New(t, append([]func(*app.Config){func(c *app.Config) {
+	env := apptest.New(t, append([]func(*config.Config){func(c *config.Config) {
 		c.BaseURL = origin
 		c.Tracking.RateLimit = 10000
 	}}, configure...)...)

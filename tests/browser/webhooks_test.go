@@ -15,6 +15,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 )
 
 // Webhooks in a real browser: an affiliate adds an endpoint at
@@ -23,7 +24,7 @@ import (
 // the merchant sees the endpoint on the admin Webhooks page. Both pages are
 // checked at phone width for sideways scrolling.
 func TestWebhooksPortalAndAdmin(t *testing.T) {
-	s := StartSpiffy(t, func(c *app.Config) { c.Webhooks.AllowPrivateTargets = true })
+	s := StartSpiffy(t, func(c *config.Config) { c.Webhooks.AllowPrivateTargets = true })
 	prg := s.Program("Shoes", func(in *app.ProgramInput) { in.SharePurchasers = apptest.Ptr(true) })
 	s.Affiliate("Wanda Webhook", "wanda@partners.example", "wanda", prg)
 

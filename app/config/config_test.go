@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ func writeFile(t *testing.T, body string) string {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	c := DefaultConfig()
+	c := Default()
 	if c.Listen != ":8080" || c.DataDir != "./data" || c.DBDir() != "./data/db" || c.ExportsDir() != "./data/exports" {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -32,7 +32,7 @@ func TestConfigDefaults(t *testing.T) {
 	if c.MemoryLimitMB != 128 {
 		t.Fatalf("memory_limit_mb %d, want 128", c.MemoryLimitMB)
 	}
-	if c, err := LoadConfig("", []string{"SPIFFY_MEMORY_LIMIT_MB=0"}, nil); err != nil || c.MemoryLimitMB != 0 {
+	if c, err := Load("", []string{"SPIFFY_MEMORY_LIMIT_MB=0"}, nil); err != nil || c.MemoryLimitMB != 0 {
 		t.Fatalf("memory_limit_mb 0 (no limit): %d %v", c.MemoryLimitMB, err)
 	}
 }
@@ -41,7 +41,7 @@ func TestConfigPrecedence(t *testing.T) {
 	file := writeFile(t, "listen: \":7000\"\ndata_dir: /from/yaml\ntracking:\n  rate_limit: 5\n  allowed_origins: [\"https://a.example\", \"https://b.example/\"]\nwebhooks:\n  timeout: 3s\n")
 	env := []string{"SPIFFY_DATA_DIR=/from/env", "SPIFFY_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true", "SPIFFY_TRACKING_RATE_LIMIT=7", "UNRELATED=1"}
 	flags := map[string]string{"tracking.rate_limit": "9"}
-	c, err := LoadConfig(file, env, flags)
+	c, err := Load(file, env, flags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestConfigPrecedence(t *testing.T) {
 	if strings.Join(c.Tracking.AllowedOrigins, ",") != "https://a.example,https://b.example" {
 		t.Errorf("origins %v", c.Tracking.AllowedOrigins)
 	}
-	c, err = LoadConfig("", []string{"SPIFFY_TRACKING_ALLOWED_ORIGINS=https://x.example, https://y.example"}, nil)
+	c, err = Load("", []string{"SPIFFY_TRACKING_ALLOWED_ORIGINS=https://x.example, https://y.example"}, nil)
 	if err != nil || len(c.Tracking.AllowedOrigins) != 2 {
 		t.Fatalf("comma-separated env list: %v %v", c.Tracking.AllowedOrigins, err)
 	}
@@ -93,8 +93,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			if tc.file != "" {
 				file = writeFile(t, tc.file)
 			}
-			_, err := LoadConfig(file, tc.env, tc.flags)
-			var ce *ConfigError
+			_, err := Load(file, tc.env, tc.flags)
+			var ce *Error
 			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v does not name %q", err, tc.want)
 			}
@@ -103,43 +103,43 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			}
 		})
 	}
-	if _, err := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil); err == nil {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil); err == nil {
 		t.Fatal("missing config file accepted")
 	}
 }
 
 // config.example.yaml documents every key with its default: it is generated
-// from ConfigKeys, loads cleanly and yields the defaults.
+// from Keys, loads cleanly and yields the defaults.
 func TestConfigExampleIsCurrent(t *testing.T) {
-	b, err := os.ReadFile("../config.example.yaml")
+	b, err := os.ReadFile("../../config.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(b) != ExampleYAML() {
-		t.Fatal("config.example.yaml is stale: regenerate it from app.ExampleYAML()")
+		t.Fatal("config.example.yaml is stale: regenerate it from config.ExampleYAML()")
 	}
-	for _, k := range ConfigKeys {
+	for _, k := range Keys {
 		leaf := k.Name[strings.LastIndexByte(k.Name, '.')+1:]
 		if !strings.Contains(string(b), leaf+":") {
 			t.Errorf("example lacks %s", k.Name)
 		}
 	}
-	c, err := LoadConfig("../config.example.yaml", nil, nil)
+	c, err := Load("../../config.example.yaml", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := DefaultConfig()
+	d := Default()
 	if c.Listen != d.Listen || c.BaseURL != d.BaseURL || c.Exports.TTL != d.Exports.TTL || c.Jobs != d.Jobs || c.Log != d.Log {
 		t.Fatalf("example does not load to the defaults:\n%+v\n%+v", c, d)
 	}
 }
 
 func TestTrustedProxies(t *testing.T) {
-	c, err := LoadConfig("", []string{"SPIFFY_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7, ::1"}, nil)
+	c, err := Load("", []string{"SPIFFY_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7, ::1"}, nil)
 	if err != nil || len(c.TrustedProxies) != 3 || c.TrustedProxies[1].String() != "192.0.2.7/32" {
 		t.Fatalf("%v %v", c.TrustedProxies, err)
 	}
-	if _, err := LoadConfig("", []string{"SPIFFY_TRUSTED_PROXIES=nginx"}, nil); err == nil {
+	if _, err := Load("", []string{"SPIFFY_TRUSTED_PROXIES=nginx"}, nil); err == nil {
 		t.Fatal("bad proxy accepted")
 	}
 }

@@ -1,4 +1,8 @@
-package app
+// Package config loads Spiffy's settings: built-in defaults, a YAML file, SPIFFY_*
+// environment variables and flags, in that order, from one table of keys that
+// also renders config.example.yaml. It also holds the one cron-spec parser
+// that both the config check and the job scheduler use.
+package config
 
 import (
 	"fmt"
@@ -67,9 +71,9 @@ func (c *Config) ExportsDir() string { return c.DataDir + "/exports" }
 // BackupsDir is where the scheduled backup job writes.
 func (c *Config) BackupsDir() string { return c.DataDir + "/backups" }
 
-// configKey describes one setting: its dotted name, default and parser. The
+// Key describes one setting: its dotted name, default and parser. The
 // same table drives YAML, environment variables, flags and config.example.yaml.
-type configKey struct {
+type Key struct {
 	Name    string
 	Default string
 	Help    string
@@ -77,12 +81,12 @@ type configKey struct {
 }
 
 // EnvName is the environment variable for the key: SPIFFY_ + upper-cased, '.' → '_'.
-func (k configKey) EnvName() string {
+func (k Key) EnvName() string {
 	return "SPIFFY_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(k.Name))
 }
 
 // FlagName is the command-line flag for the key: '.' and '_' → '-'.
-func (k configKey) FlagName() string { return strings.NewReplacer(".", "-", "_", "-").Replace(k.Name) }
+func (k Key) FlagName() string { return strings.NewReplacer(".", "-", "_", "-").Replace(k.Name) }
 
 func str(dst func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *dst(c) = v; return nil }
@@ -145,8 +149,8 @@ func oneOf(dst func(*Config) *string, allowed ...string) func(*Config, string) e
 	}
 }
 
-// ConfigKeys lists every setting, in the order config.example.yaml documents them.
-var ConfigKeys = []configKey{
+// Keys lists every setting, in the order config.example.yaml documents them.
+var Keys = []Key{
 	{"listen", ":8080", "address the HTTP server listens on", str(func(c *Config) *string { return &c.Listen })},
 	{"base_url", "http://localhost:8080", "public URL of this server, used in links, the install code and cookie security",
 		func(c *Config, v string) error {
@@ -251,47 +255,47 @@ func cronSpec(dst func(*Config) *string) func(*Config, string) error {
 	}
 }
 
-// ConfigError names the key or flag whose value is wrong.
-type ConfigError struct {
+// Error names the key or flag whose value is wrong.
+type Error struct {
 	Source string // "flag --listen", "SPIFFY_LISTEN", "config.yaml: listen"
 	Err    error
 }
 
-func (e *ConfigError) Error() string { return fmt.Sprintf("invalid %s: %v", e.Source, e.Err) }
+func (e *Error) Error() string { return fmt.Sprintf("invalid %s: %v", e.Source, e.Err) }
 
-// DefaultConfig is the configuration with nothing but built-in defaults.
-func DefaultConfig() Config {
+// Default is the configuration with nothing but built-in defaults.
+func Default() Config {
 	var c Config
-	for _, k := range ConfigKeys {
+	for _, k := range Keys {
 		if err := k.set(&c, k.Default); err != nil {
-			panic("app: bad default for " + k.Name + ": " + err.Error())
+			panic("config: bad default for " + k.Name + ": " + err.Error())
 		}
 	}
 	return c
 }
 
-// LoadConfig builds the configuration: defaults, then the YAML file (when
+// Load builds the configuration: defaults, then the YAML file (when
 // file is not empty), then SPIFFY_* variables from env, then flags (keyed by
 // dotted name). Every error names the key and where it came from.
-func LoadConfig(file string, env []string, flags map[string]string) (Config, error) {
-	c := DefaultConfig()
-	byName := map[string]configKey{}
-	for _, k := range ConfigKeys {
+func Load(file string, env []string, flags map[string]string) (Config, error) {
+	c := Default()
+	byName := map[string]Key{}
+	for _, k := range Keys {
 		byName[k.Name] = k
 	}
 	if file != "" {
 		raw, err := os.ReadFile(file)
 		if err != nil {
-			return c, &ConfigError{Source: "config file " + file, Err: err}
+			return c, &Error{Source: "config file " + file, Err: err}
 		}
 		var tree map[string]any
 		if err := yaml.Unmarshal(raw, &tree); err != nil {
 			oneLine := strings.Join(strings.Fields(err.Error()), " ")
-			return c, &ConfigError{Source: "config file " + file, Err: fmt.Errorf("unreadable YAML: %s", oneLine)}
+			return c, &Error{Source: "config file " + file, Err: fmt.Errorf("unreadable YAML: %s", oneLine)}
 		}
 		flat := map[string]string{}
 		if err := flatten("", tree, flat); err != nil {
-			return c, &ConfigError{Source: "config file " + file, Err: err}
+			return c, &Error{Source: "config file " + file, Err: err}
 		}
 		names := make([]string, 0, len(flat))
 		for n := range flat {
@@ -301,10 +305,10 @@ func LoadConfig(file string, env []string, flags map[string]string) (Config, err
 		for _, n := range names {
 			k, ok := byName[n]
 			if !ok {
-				return c, &ConfigError{Source: file + ": " + n, Err: fmt.Errorf("unknown key")}
+				return c, &Error{Source: file + ": " + n, Err: fmt.Errorf("unknown key")}
 			}
 			if err := k.set(&c, flat[n]); err != nil {
-				return c, &ConfigError{Source: file + ": " + n, Err: err}
+				return c, &Error{Source: file + ": " + n, Err: err}
 			}
 		}
 	}
@@ -314,17 +318,17 @@ func LoadConfig(file string, env []string, flags map[string]string) (Config, err
 			envMap[kv[:i]] = kv[i+1:]
 		}
 	}
-	for _, k := range ConfigKeys {
+	for _, k := range Keys {
 		if v, ok := envMap[k.EnvName()]; ok {
 			if err := k.set(&c, v); err != nil {
-				return c, &ConfigError{Source: k.EnvName(), Err: err}
+				return c, &Error{Source: k.EnvName(), Err: err}
 			}
 		}
 	}
-	for _, k := range ConfigKeys {
+	for _, k := range Keys {
 		if v, ok := flags[k.Name]; ok {
 			if err := k.set(&c, v); err != nil {
-				return c, &ConfigError{Source: "flag --" + k.FlagName(), Err: err}
+				return c, &Error{Source: "flag --" + k.FlagName(), Err: err}
 			}
 		}
 	}
@@ -364,7 +368,7 @@ func flatten(prefix string, v any, out map[string]string) error {
 	return nil
 }
 
-// ExampleYAML renders config.example.yaml from ConfigKeys, so the file can
+// ExampleYAML renders config.example.yaml from Keys, so the file can
 // never drift from the code (a test compares them).
 func ExampleYAML() string {
 	var b strings.Builder
@@ -373,7 +377,7 @@ func ExampleYAML() string {
 	b.WriteString("# Env: upper-case, '.' -> '_' (tracking.rate_limit -> SPIFFY_TRACKING_RATE_LIMIT); lists comma-separated.\n")
 	b.WriteString("# Flags: '.' and '_' -> '-' (--tracking-rate-limit). Durations: 10s, 5m, 24h.\n")
 	section := ""
-	for _, k := range ConfigKeys {
+	for _, k := range Keys {
 		name := k.Name
 		if i := strings.IndexByte(name, '.'); i > 0 {
 			if sec := name[:i]; sec != section {
@@ -388,7 +392,7 @@ func ExampleYAML() string {
 	return b.String()
 }
 
-func yamlValue(k configKey) string {
+func yamlValue(k Key) string {
 	if k.Name == "tracking.allowed_origins" || k.Name == "trusted_proxies" {
 		return "[]"
 	}
