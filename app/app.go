@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
