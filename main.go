@@ -233,20 +233,29 @@ func openStore(cfg config.Config, log *slog.Logger) (*store.DB, error) {
 	return db, err
 }
 
-// withApp opens the store and the app for a one-shot command.
-func withApp(e *cmdEnv, fn func(a *app.App) error) error {
+// withStore opens the store for a one-shot command.
+func withStore(e *cmdEnv, fn func(db *store.DB) error) error {
 	db, err := openStore(e.cfg, e.log)
 	if err != nil {
 		return err
 	}
-	a, err := app.New(e.cfg, db, e.log)
-	if err == nil {
-		err = fn(a)
-	}
+	err = fn(db)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// withApp opens the store and the app for a one-shot command.
+func withApp(e *cmdEnv, fn func(a *app.App, db *store.DB) error) error {
+	return withStore(e, func(db *store.DB) error {
+		a, err := app.New(app.Options{Config: e.cfg, Store: db, Log: e.log})
+		if err != nil {
+			return err
+		}
+		defer a.Stop()
+		return fn(a, db)
+	})
 }
 
 func cmdServe(e *cmdEnv) error {
@@ -258,7 +267,7 @@ func cmdServe(e *cmdEnv) error {
 		return err
 	}
 	defer db.Close()
-	a, err := app.New(e.cfg, db, e.log)
+	a, err := app.New(app.Options{Config: e.cfg, Store: db, Log: e.log})
 	if err != nil {
 		return err
 	}
@@ -266,7 +275,10 @@ func cmdServe(e *cmdEnv) error {
 	if err := ui.Mount(srv); err != nil {
 		return err
 	}
-	sched, err := jobs.New(e.log, jobs.Default(a))
+	sched, err := jobs.New(e.log, jobs.Default(jobs.Deps{
+		Config: e.cfg, Store: db, Clock: app.SystemClock{}, Log: e.log,
+		DeliverWebhooks: a.DeliverDueWebhooks, CleanupExports: a.CleanupExports,
+	}))
 	if err != nil {
 		return err
 	}
@@ -316,7 +328,7 @@ func cmdAdminCreate(e *cmdEnv) error {
 		return fmt.Errorf("read password from stdin: %w", err)
 	}
 	pw = strings.TrimRight(pw, "\r\n")
-	return withApp(e, func(a *app.App) error {
+	return withApp(e, func(a *app.App, _ *store.DB) error {
 		adm, err := a.CreateAdmin(email, pw)
 		if err != nil {
 			return describe(err)
@@ -331,7 +343,7 @@ func cmdAPIKeyCreate(e *cmdEnv) error {
 	if name == "" {
 		return usageErr("flag --name is required")
 	}
-	return withApp(e, func(a *app.App) error {
+	return withApp(e, func(a *app.App, _ *store.DB) error {
 		_, secret, err := a.CreateAPIKey(name)
 		if err != nil {
 			return describe(err)
@@ -346,8 +358,8 @@ func cmdBackup(e *cmdEnv) error {
 	if out == "" {
 		return usageErr("flag --out is required")
 	}
-	return withApp(e, func(a *app.App) error {
-		if err := app.WriteBackupFile(a.DB, out); err != nil {
+	return withStore(e, func(db *store.DB) error {
+		if err := db.WriteBackupFile(out); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "backup written to %s\n", out)
@@ -399,7 +411,7 @@ func cmdDemo(e *cmdEnv) error {
 			return usageErr("invalid flag --%s: want a whole number", name)
 		}
 	}
-	return withApp(e, func(a *app.App) error {
+	return withApp(e, func(a *app.App, _ *store.DB) error {
 		res, err := a.SeedDemo(context.Background(), opts, e.stdout)
 		if err != nil {
 			return err
@@ -410,9 +422,9 @@ func cmdDemo(e *cmdEnv) error {
 }
 
 func cmdReindex(e *cmdEnv) error {
-	return withApp(e, func(a *app.App) error {
+	return withStore(e, func(db *store.DB) error {
 		start := time.Now()
-		err := a.DB.Reindex(func(kind string, done int) {
+		err := db.Reindex(func(kind string, done int) {
 			fmt.Fprintf(e.stdout, "\r%-10s %d records", kind, done)
 		})
 		if err != nil {

@@ -93,7 +93,7 @@ func TestAdminAndAPIKeyCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a, err := app.New(cfg, db, nil)
+	a, err := app.New(app.Options{Config: cfg, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}

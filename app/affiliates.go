@@ -82,7 +82,7 @@ func (a *App) CreateAffiliate(in AffiliateInput) (af *store.Affiliate, inviteURL
 		return nil, "", err
 	}
 	var token string
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		if err := tx.PutAffiliate(af); err != nil {
 			return affiliateConflict(err)
 		}
@@ -103,7 +103,7 @@ func (a *App) CreateAffiliate(in AffiliateInput) (af *store.Affiliate, inviteURL
 // Affiliate returns an affiliate by id.
 func (a *App) Affiliate(id string) (*store.Affiliate, error) {
 	var af *store.Affiliate
-	err := a.DB.View(func(tx *store.Tx) (err error) { af, err = getAffiliate(tx, id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { af, err = getAffiliate(tx, id); return })
 	return af, err
 }
 
@@ -118,7 +118,7 @@ func getAffiliate(tx *store.Tx, id string) (*store.Affiliate, error) {
 // Affiliates lists every affiliate, newest first.
 func (a *App) Affiliates() ([]*store.Affiliate, error) {
 	var out []*store.Affiliate
-	err := a.DB.View(func(tx *store.Tx) (err error) { out, err = tx.Affiliates(); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.Affiliates(); return })
 	return out, err
 }
 
@@ -129,14 +129,14 @@ func (a *App) AffiliatesPage(cursor string, limit int) ([]*store.Affiliate, stri
 	}
 	var out []*store.Affiliate
 	var next string
-	err := a.DB.View(func(tx *store.Tx) (err error) { out, next, err = tx.AffiliatesPage(cursor, limit); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { out, next, err = tx.AffiliatesPage(cursor, limit); return })
 	return out, next, err
 }
 
 // UpdateAffiliate applies a partial update (name, email, status, password).
 func (a *App) UpdateAffiliate(id string, in AffiliateInput) (*store.Affiliate, error) {
 	var af *store.Affiliate
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
 		if af, err = getAffiliate(tx, id); err != nil {
 			return err
@@ -164,13 +164,13 @@ func (a *App) putInvite(tx *store.Tx, affiliateID string) string {
 }
 
 // InviteURL is the page where an invited affiliate sets a password.
-func (a *App) InviteURL(token string) string { return a.Config.BaseURL + "/portal/invite/" + token }
+func (a *App) InviteURL(token string) string { return a.cfg.BaseURL + "/portal/invite/" + token }
 
 // IssueInvite makes a fresh invite link for an affiliate: the merchant's way
 // to onboard or to reset a forgotten password.
 func (a *App) IssueInvite(affiliateID string) (string, error) {
 	var token string
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		if _, err := getAffiliate(tx, affiliateID); err != nil {
 			return err
 		}
@@ -186,7 +186,7 @@ func (a *App) IssueInvite(affiliateID string) (string, error) {
 // InviteAffiliate returns the affiliate an unexpired invite token belongs to.
 func (a *App) InviteAffiliate(token string) (*store.Affiliate, error) {
 	var af *store.Affiliate
-	err := a.DB.View(func(tx *store.Tx) error {
+	err := a.db.View(func(tx *store.Tx) error {
 		inv, err := tx.Invite(hashToken(token))
 		if err != nil || a.Now().After(inv.ExpiresAt) {
 			return NotFound("invite_not_found", "this invite link is invalid or has expired")
@@ -204,7 +204,7 @@ func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
 		return nil, err
 	}
 	var af *store.Affiliate
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		inv, err := tx.Invite(hashToken(token))
 		if err != nil || a.Now().After(inv.ExpiresAt) {
 			return NotFound("invite_not_found", "this invite link is invalid or has expired")
@@ -224,7 +224,7 @@ func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
 func (a *App) AuthenticateAffiliate(email, password, ip string) (*store.Affiliate, error) {
 	var af *store.Affiliate
 	err := a.checkLogin("affiliate", email, ip, func() bool {
-		err := a.DB.View(func(tx *store.Tx) (err error) { af, err = tx.AffiliateByEmail(email); return })
+		err := a.db.View(func(tx *store.Tx) (err error) { af, err = tx.AffiliateByEmail(email); return })
 		if err != nil {
 			checkPassword("", password)
 			return false
@@ -255,7 +255,7 @@ func (a *App) Enroll(programID, affiliateID, code string) (*store.Enrollment, *s
 	}
 	var e *store.Enrollment
 	var p *store.Program
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
 		if p, err = liveProgram(tx, programID); err != nil {
 			return err
@@ -315,13 +315,13 @@ func codeBase(name string) string {
 // EnrollmentsOfProgram lists a program's affiliates with their codes.
 func (a *App) EnrollmentsOfProgram(programID string) ([]*store.Enrollment, error) {
 	var out []*store.Enrollment
-	err := a.DB.View(func(tx *store.Tx) (err error) { out, err = tx.ProgramEnrollments(programID); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.ProgramEnrollments(programID); return })
 	return out, err
 }
 
 // EnrollmentsOfAffiliate lists the programs an affiliate belongs to.
 func (a *App) EnrollmentsOfAffiliate(affiliateID string) ([]*store.Enrollment, error) {
 	var out []*store.Enrollment
-	err := a.DB.View(func(tx *store.Tx) (err error) { out, err = tx.AffiliateEnrollments(affiliateID); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.AffiliateEnrollments(affiliateID); return })
 	return out, err
 }

@@ -211,8 +211,8 @@ func (s *Server) apiBackup(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	// Headers are gone once streaming starts: a failure can only be logged
 	// and the stream cut short, which the restore side detects.
-	if err := s.App.DB.Backup(c.Response()); err != nil {
-		s.App.Log.Error("backup stream failed", "err", err)
+	if err := s.App.db.Backup(c.Response()); err != nil {
+		s.App.log.Error("backup stream failed", "err", err)
 	}
 	return nil
 }

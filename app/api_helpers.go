@@ -3,7 +3,6 @@ package app
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -18,7 +17,7 @@ import (
 func DecodeJSON(c echo.Context, v any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) && !strings.HasPrefix(ct, echo.MIMETextPlain) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
+		return Errorf(KindUnsupportedMedia, "unsupported_media_type", "send the body as application/json")
 	}
 	dec := json.NewDecoder(c.Request().Body)
 	if err := dec.Decode(v); err != nil {
@@ -36,7 +35,7 @@ func jsonError(err error) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: fmt.Sprintf("body is larger than %d bytes", mbe.Limit)}
+		return Errorf(KindTooLarge, "payload_too_large", "body is larger than %d bytes", mbe.Limit)
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {

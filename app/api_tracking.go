@@ -48,13 +48,13 @@ type tracker struct {
 func (s *Server) routesTracking() {
 	t := &tracker{
 		app:     s.App,
-		limiter: newIPLimiter(s.App.Config.Tracking.RateLimit, maxTrackedIPs, time.Now),
+		limiter: newIPLimiter(s.App.cfg.Tracking.RateLimit, maxTrackedIPs, time.Now),
 		script:  loadScript(),
 	}
 	t.bufs.New = func() any { b := make([]byte, MaxTrackingBody+1); return &b }
-	if len(s.App.Config.Tracking.AllowedOrigins) > 0 {
+	if len(s.App.cfg.Tracking.AllowedOrigins) > 0 {
 		t.origins = map[string]bool{}
-		for _, o := range s.App.Config.Tracking.AllowedOrigins {
+		for _, o := range s.App.cfg.Tracking.AllowedOrigins {
 			t.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 		}
 	}
@@ -69,8 +69,7 @@ func (s *Server) routesTracking() {
 
 // CORS.
 
-var errOriginNotAllowed = &Error{Status: http.StatusForbidden, Code: "origin_not_allowed",
-	Message: "this origin is not in tracking.allowed_origins"}
+var errOriginNotAllowed = Errorf(KindForbidden, "origin_not_allowed", "this origin is not in tracking.allowed_origins")
 
 // allowOrigin sets Access-Control-Allow-Origin for an allowed request and
 // reports whether it is allowed. Requests without an Origin header come from
@@ -117,8 +116,7 @@ func (t *tracker) preflight(c echo.Context) error {
 
 // Rate limiting.
 
-var errRateLimited = &Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
-	Message: "too many tracking requests from this address; slow down"}
+var errRateLimited = Errorf(KindTooMany, "rate_limited", "too many tracking requests from this address; slow down")
 
 func (t *tracker) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -205,8 +203,7 @@ func (l *ipLimiter) size() int {
 
 // Bodies.
 
-var errTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
-	Message: "tracking bodies are at most 8192 bytes"}
+var errTooLarge = Errorf(KindTooLarge, "payload_too_large", "tracking bodies are at most 8192 bytes")
 
 // readBody reads a tracking body sent as application/json or text/plain
 // (as navigator.sendBeacon sends strings), refusing more than
@@ -215,8 +212,7 @@ func (t *tracker) readBody(c echo.Context, set func(key []byte, val string, isSt
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" &&
 		!strings.HasPrefix(ct, echo.MIMEApplicationJSON) && !strings.HasPrefix(ct, echo.MIMETextPlain) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-			Message: "send the body as application/json or text/plain"}
+		return Errorf(KindUnsupportedMedia, "unsupported_media_type", "send the body as application/json or text/plain")
 	}
 	if req.ContentLength > MaxTrackingBody {
 		return errTooLarge

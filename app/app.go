@@ -15,11 +15,10 @@ import (
 // App is the product: every rule is a method on it. It holds no global
 // state; tests build one per data dir.
 type App struct {
-	Config config.Config
-	DB     *store.DB
-	Log    *slog.Logger
-	// Now is the clock; tests replace it to move time.
-	Now func() time.Time
+	cfg   config.Config
+	db    *store.DB
+	log   *slog.Logger
+	clock Clock
 
 	loginThrottle *throttle
 	sessionSecret []byte
@@ -28,17 +27,28 @@ type App struct {
 	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
 }
 
+// Options is what an App is built from.
+type Options struct {
+	Config config.Config
+	Store  *store.DB
+	Log    *slog.Logger // nil: slog.Default()
+	Clock  Clock        // nil: SystemClock
+}
+
 // New wires an App over an open store. It loads (or creates and keeps) the
 // session secret.
-func New(cfg config.Config, db *store.DB, log *slog.Logger) (*App, error) {
-	if log == nil {
-		log = slog.Default()
+func New(o Options) (*App, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
 	}
 	a := &App{
-		Config:        cfg,
-		DB:            db,
-		Log:           log,
-		Now:           func() time.Time { return time.Now().UTC() },
+		cfg:           o.Config,
+		db:            o.Store,
+		log:           o.Log,
+		clock:         o.Clock,
 		loginThrottle: newThrottle(5, 15*time.Minute),
 		accounts:      newAccountCache(maxCachedAccounts),
 	}
@@ -50,16 +60,25 @@ func New(cfg config.Config, db *store.DB, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
+// Now is the App's clock reading.
+func (a *App) Now() time.Time { return a.clock.Now() }
+
+// Config is the configuration the App was built with.
+func (a *App) Config() config.Config { return a.cfg }
+
+// Log is the App's logger.
+func (a *App) Log() *slog.Logger { return a.log }
+
 // SessionSecret is the key sessions are signed with: the configured one, or
 // one generated on first start and kept in the store.
 func (a *App) SessionSecret() []byte { return a.sessionSecret }
 
 func (a *App) loadSessionSecret() ([]byte, error) {
-	if a.Config.SessionSecret != "" {
-		return []byte(a.Config.SessionSecret), nil
+	if a.cfg.SessionSecret != "" {
+		return []byte(a.cfg.SessionSecret), nil
 	}
 	var secret []byte
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		b, err := tx.Meta("session_secret")
 		if err == nil {
 			secret = b

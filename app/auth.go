@@ -112,7 +112,7 @@ func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
 // HasAdmin reports whether setup has been done.
 func (a *App) HasAdmin() (bool, error) {
 	var has bool
-	err := a.DB.View(func(tx *store.Tx) (err error) { has, err = tx.HasAdmin(); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { has, err = tx.HasAdmin(); return })
 	return has, err
 }
 
@@ -136,7 +136,7 @@ func (a *App) CreateAdmin(email, password string) (*store.Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = a.DB.Update(func(tx *store.Tx) error { return tx.PutAdmin(adm) })
+	err = a.db.Update(func(tx *store.Tx) error { return tx.PutAdmin(adm) })
 	if errors.Is(err, store.ErrDuplicate) {
 		return nil, Conflict("email", "duplicate_email", "an admin with this email already exists")
 	}
@@ -149,7 +149,7 @@ func (a *App) SetupAdmin(email, password string) (*store.Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		has, err := tx.HasAdmin()
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func (a *App) SetupAdmin(email, password string) (*store.Admin, error) {
 func (a *App) AuthenticateAdmin(email, password, ip string) (*store.Admin, error) {
 	var adm *store.Admin
 	err := a.checkLogin("admin", email, ip, func() bool {
-		err := a.DB.View(func(tx *store.Tx) (err error) { adm, err = tx.AdminByEmail(email); return })
+		err := a.db.View(func(tx *store.Tx) (err error) { adm, err = tx.AdminByEmail(email); return })
 		if err != nil {
 			checkPassword("", password)
 			return false
@@ -183,7 +183,7 @@ func (a *App) AuthenticateAdmin(email, password, ip string) (*store.Admin, error
 // Admin returns an admin by id (for the session middleware).
 func (a *App) Admin(id string) (*store.Admin, error) {
 	var adm *store.Admin
-	err := a.DB.View(func(tx *store.Tx) (err error) { adm, err = tx.Admin(id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { adm, err = tx.Admin(id); return })
 	return adm, err
 }
 
@@ -210,7 +210,7 @@ func (a *App) CreateAPIKey(name string) (*store.APIKey, string, error) {
 	secret := apiKeyPrefix + randomToken(24)
 	now := a.Now()
 	k := &store.APIKey{ID: store.NewID(now), Name: name, Hash: hashAPIKey(secret), Prefix: secret[:len(apiKeyPrefix)+6], CreatedAt: now}
-	if err := a.DB.Update(func(tx *store.Tx) error { return tx.PutAPIKey(k) }); err != nil {
+	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutAPIKey(k) }); err != nil {
 		return nil, "", err
 	}
 	return k, secret, nil
@@ -219,13 +219,13 @@ func (a *App) CreateAPIKey(name string) (*store.APIKey, string, error) {
 // APIKeys lists the keys, newest first.
 func (a *App) APIKeys() ([]*store.APIKey, error) {
 	var ks []*store.APIKey
-	err := a.DB.View(func(tx *store.Tx) (err error) { ks, err = tx.APIKeys(); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { ks, err = tx.APIKeys(); return })
 	return ks, err
 }
 
 // RevokeAPIKey stops a key from working; revoking twice is harmless.
 func (a *App) RevokeAPIKey(id string) error {
-	return a.DB.Update(func(tx *store.Tx) error {
+	return a.db.Update(func(tx *store.Tx) error {
 		k, err := tx.APIKey(id)
 		if err != nil {
 			return notFoundAs(err, "api_key_not_found", "API key")
@@ -245,7 +245,7 @@ func (a *App) AuthenticateAPIKey(secret string) (*store.APIKey, error) {
 		return nil, ErrUnauthorized
 	}
 	var k *store.APIKey
-	err := a.DB.View(func(tx *store.Tx) (err error) { k, err = tx.APIKeyByHash(hashAPIKey(secret)); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { k, err = tx.APIKeyByHash(hashAPIKey(secret)); return })
 	if errors.Is(err, store.ErrNotFound) || err == nil && k.RevokedAt != nil {
 		return nil, ErrUnauthorized
 	}
@@ -266,7 +266,7 @@ func (a *App) touchAPIKey(k *store.APIKey) {
 	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < apiKeyTouchEvery {
 		return
 	}
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		cur, err := tx.APIKey(k.ID)
 		if err != nil {
 			return err
@@ -275,6 +275,6 @@ func (a *App) touchAPIKey(k *store.APIKey) {
 		return tx.PutAPIKey(cur)
 	})
 	if err != nil {
-		a.Log.Warn("record api key use", "key", k.ID, "err", err)
+		a.log.Warn("record api key use", "key", k.ID, "err", err)
 	}
 }

@@ -176,7 +176,7 @@ type CSVNames struct {
 // NewCSVNames returns a cache that reads through its own short read
 // transactions.
 func (a *App) NewCSVNames() *CSVNames {
-	return &CSVNames{lookup: a.DB.View, programs: map[string]string{}, affiliates: map[string]string{}}
+	return &CSVNames{lookup: a.db.View, programs: map[string]string{}, affiliates: map[string]string{}}
 }
 
 // TxCSVNames returns a cache that reads through tx.
@@ -329,7 +329,7 @@ func (a *App) WriteLeadsCSV(ctx context.Context, w io.Writer, q store.LeadQuery,
 	if err != nil {
 		return 0, fmt.Errorf("app: leads csv: %w", err)
 	}
-	stream := func(fn func([]*store.Lead) error) error { return a.DB.StreamLeads(ctx, q, fn) }
+	stream := func(fn func([]*store.Lead) error) error { return a.db.StreamLeads(ctx, q, fn) }
 	rows, err := writeCSVRows(x, stream, progress)
 	if err != nil {
 		return rows, fmt.Errorf("app: leads csv: %w", err)
@@ -343,7 +343,7 @@ func (a *App) WritePurchasesCSV(ctx context.Context, w io.Writer, q store.Purcha
 	if err != nil {
 		return 0, fmt.Errorf("app: purchases csv: %w", err)
 	}
-	stream := func(fn func([]*store.Purchase) error) error { return a.DB.StreamPurchases(ctx, q, fn) }
+	stream := func(fn func([]*store.Purchase) error) error { return a.db.StreamPurchases(ctx, q, fn) }
 	rows, err := writeCSVRows(x, stream, progress)
 	if err != nil {
 		return rows, fmt.Errorf("app: purchases csv: %w", err)

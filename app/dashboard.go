@@ -124,7 +124,7 @@ func (a *App) Dashboard(f DashboardFilter) (*Dashboard, error) {
 	}
 	d := &Dashboard{From: from, To: to, ProgramID: f.Program}
 	lo, hi := store.DayNumber(from), store.DayNumber(to)
-	err = a.DB.View(func(tx *store.Tx) error {
+	err = a.db.View(func(tx *store.Tx) error {
 		if err := filterExists("program", f.Program, tx.Program); err != nil {
 			return err
 		}

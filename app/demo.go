@@ -106,25 +106,25 @@ func (a *App) SeedDemo(ctx context.Context, opts DemoOptions, progress io.Writer
 	res.Elapsed = time.Since(start)
 	fmt.Fprintf(progress, "demo: wrote %d clicks, %d leads, %d purchases in %s\n",
 		res.Clicks, res.Leads, res.Purchases, res.Elapsed.Round(10*time.Millisecond))
-	fmt.Fprintf(progress, "demo: affiliates sign in at %s/portal/login with their email and password %s\n", a.Config.BaseURL, res.AffiliatePassword)
+	fmt.Fprintf(progress, "demo: affiliates sign in at %s/portal/login with their email and password %s\n", a.cfg.BaseURL, res.AffiliatePassword)
 	return res, nil
 }
 
 func (a *App) demoCheckEmpty() error {
-	return a.DB.View(func(tx *store.Tx) error {
+	return a.db.View(func(tx *store.Tx) error {
 		has, err := tx.HasAdmin()
 		if err != nil {
 			return err
 		}
 		if has {
-			return fmt.Errorf("%w: %s already has an admin; run the demo on a new --data-dir", ErrDemoNotEmpty, a.Config.DataDir)
+			return fmt.Errorf("%w: %s already has an admin; run the demo on a new --data-dir", ErrDemoNotEmpty, a.cfg.DataDir)
 		}
 		progs, err := tx.Programs()
 		if err != nil {
 			return err
 		}
 		if len(progs) > 0 {
-			return fmt.Errorf("%w: %s already has programs; run the demo on a new --data-dir", ErrDemoNotEmpty, a.Config.DataDir)
+			return fmt.Errorf("%w: %s already has programs; run the demo on a new --data-dir", ErrDemoNotEmpty, a.cfg.DataDir)
 		}
 		return nil
 	})
@@ -481,7 +481,7 @@ func (g *demoGen) writeAccounts(affPassword string) error {
 	if err != nil {
 		return err
 	}
-	err = g.a.DB.Update(func(tx *store.Tx) error {
+	err = g.a.db.Update(func(tx *store.Tx) error {
 		for _, p := range g.programs {
 			if err := tx.PutProgram(p.rec); err != nil {
 				return err
@@ -592,7 +592,7 @@ func (g *demoGen) generate(ctx context.Context, progress io.Writer, start time.T
 		clicks, leads, purchases int
 		lastPrint                time.Time
 	}
-	w := &demoWriter{db: g.a.DB, sem: make(chan struct{}, demoInFlight)}
+	w := &demoWriter{db: g.a.db, sem: make(chan struct{}, demoInFlight)}
 	w.done = func(b *demoBatch) {
 		written.Lock()
 		defer written.Unlock()

@@ -63,7 +63,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 		var leads []*store.Lead
 		var purchases []*store.Purchase
 		var msgIDs []string
-		err := a.DB.View(func(tx *store.Tx) error {
+		err := a.db.View(func(tx *store.Tx) error {
 			var err error
 			if leads, _, err = tx.Leads(store.LeadQuery{Email: norm, Limit: eraseChunk}); err != nil {
 				return err
@@ -89,7 +89,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 			break
 		}
 		var nl, np, nm int
-		err = a.DB.Update(func(tx *store.Tx) error {
+		err = a.db.Update(func(tx *store.Tx) error {
 			nl, np, nm = 0, 0, 0
 			for _, l := range leads {
 				cur, err := tx.Lead(l.ID)
@@ -168,7 +168,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 	if err != nil {
 		return res, err
 	}
-	a.Log.Info("erased a person's data", "records", res.Erased, "export_rows", rows)
+	a.log.Info("erased a person's data", "records", res.Erased, "export_rows", rows)
 	return res, nil
 }
 
@@ -219,7 +219,7 @@ func scrubPayload(b []byte) ([]byte, error) {
 // without them. Exports still being written are waited for first: they
 // may have read the rows before the store was scrubbed.
 func (a *App) eraseFromExports(ctx context.Context, norm string) (files, rows int, err error) {
-	dir := a.Config.ExportsDir()
+	dir := a.cfg.ExportsDir()
 	deadline := time.Now().Add(exportWait)
 	for {
 		entries, err := os.ReadDir(dir)

@@ -7,22 +7,54 @@ import (
 	"github.com/spiffy/spiffy/store"
 )
 
-// Errors the app layer returns; the HTTP layer maps them to status codes.
+// Errors the app layer returns; the HTTP layer (app/web) maps them to
+// status codes.
 var (
-	// ErrNotFound: the thing does not exist (404). It matches store.ErrNotFound.
+	// ErrNotFound: the thing does not exist. It matches store.ErrNotFound.
 	ErrNotFound = store.ErrNotFound
-	// ErrUnauthorized: missing or wrong credentials (401).
+	// ErrBadCursor: a list cursor that this server did not hand out.
+	ErrBadCursor = store.ErrBadCursor
+	// ErrUnauthorized: missing or wrong credentials.
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrForbidden: signed in, but not allowed (403).
+	// ErrForbidden: signed in, but not allowed.
 	ErrForbidden = errors.New("forbidden")
-	// ErrThrottled: too many attempts; try later (429).
+	// ErrThrottled: too many attempts; try later.
 	ErrThrottled = errors.New("too many attempts")
 )
 
-// Error is a client error with a stable snake_case code, an HTTP status and a
+// DuplicateError is a unique value (an email, a referral code) already
+// taken; Field names it.
+type DuplicateError = store.DuplicateError
+
+// Kind says what sort of failure an Error is. The HTTP layer picks the
+// status from it; the rules never speak HTTP.
+type Kind int
+
+const (
+	// KindInvalid: the input is wrong (a field, the body, a filter).
+	KindInvalid Kind = iota + 1
+	// KindNotFound: the thing asked for does not exist, or is not the
+	// caller's to see.
+	KindNotFound
+	// KindConflict: the request clashes with what is stored (a value
+	// taken, a record in the wrong state).
+	KindConflict
+	// KindForbidden: the caller may not do this.
+	KindForbidden
+	// KindTooMany: too many requests, or too much running at once.
+	KindTooMany
+	// KindTooLarge: the body is over its limit.
+	KindTooLarge
+	// KindUnsupportedMedia: the body is not in a format this accepts.
+	KindUnsupportedMedia
+	// KindUnavailable: the server cannot do it right now (shutting down).
+	KindUnavailable
+)
+
+// Error is a client error with a kind, a stable snake_case code and a
 // human message: what the API answers as {"error","message"}.
 type Error struct {
-	Status  int
+	Kind    Kind
 	Code    string
 	Message string
 	Field   string // the input field at fault, when there is one
@@ -30,22 +62,34 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-// Invalid is a 400 naming the bad field.
+// Errorf is an Error of the given kind.
+func Errorf(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid is bad input, naming the field.
 func Invalid(field, code, format string, args ...any) *Error {
-	return &Error{Status: 400, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindInvalid, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// Conflict is a 409, for a unique value already taken.
+// Conflict is a clash with what is stored, such as a unique value already
+// taken.
 func Conflict(field, code, format string, args ...any) *Error {
-	return &Error{Status: 409, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindConflict, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// NotFound is a 404 with a specific code ("program_not_found").
+// NotFound is a "not found" with a specific code ("program_not_found").
 func NotFound(code, format string, args ...any) *Error {
-	return &Error{Status: 404, Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: KindNotFound, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// notFoundAs turns a store "not found" into a specific 404; other errors pass.
+// IsKind reports whether err is (or wraps) an *Error of that kind.
+func IsKind(err error, kind Kind) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.Kind == kind
+}
+
+// notFoundAs turns a store "not found" into a specific one; other errors pass.
 func notFoundAs(err error, code, what string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return NotFound(code, "%s not found", what)

@@ -120,7 +120,7 @@ func exportFileName(x *store.Export) string {
 }
 
 func (a *App) exportPath(id string) string {
-	return filepath.Join(a.Config.ExportsDir(), id+".csv")
+	return filepath.Join(a.cfg.ExportsDir(), id+".csv")
 }
 
 // StartExport validates the filter and starts writing the matching leads or
@@ -150,16 +150,16 @@ func (a *App) StartExport(owner, kind string, f ListFilter) (ExportView, error) 
 	if err != nil {
 		return ExportView{}, fmt.Errorf("app: export filter: %w", err)
 	}
-	if err := os.MkdirAll(a.Config.ExportsDir(), 0o750); err != nil {
+	if err := os.MkdirAll(a.cfg.ExportsDir(), 0o750); err != nil {
 		return ExportView{}, fmt.Errorf("app: exports dir: %w", err)
 	}
 	now := a.Now().UTC()
 	x := &store.Export{
 		ID: store.NewID(now), Owner: owner, Kind: kind, Filter: filter, Status: ExportRunning,
-		CreatedAt: now, ExpiresAt: now.Add(a.Config.Exports.TTL),
+		CreatedAt: now, ExpiresAt: now.Add(a.cfg.Exports.TTL),
 	}
 	x.File = x.ID + ".csv"
-	err = a.DB.View(func(tx *store.Tx) error {
+	err = a.db.View(func(tx *store.Tx) error {
 		var c store.Count
 		var err error
 		if kind == ExportLeads {
@@ -178,7 +178,7 @@ func (a *App) StartExport(owner, kind string, f ListFilter) (ExportView, error) 
 	r.mu.Lock()
 	if r.stopped {
 		r.mu.Unlock()
-		return ExportView{}, &Error{Status: http.StatusServiceUnavailable, Code: "shutting_down", Message: "the server is stopping; try again in a moment"}
+		return ExportView{}, Errorf(KindUnavailable, "shutting_down", "the server is stopping; try again in a moment")
 	}
 	running := 0
 	for id := range r.running {
@@ -188,10 +188,9 @@ func (a *App) StartExport(owner, kind string, f ListFilter) (ExportView, error) 
 	}
 	if running >= maxRunningExports {
 		r.mu.Unlock()
-		return ExportView{}, &Error{Status: http.StatusTooManyRequests, Code: "too_many_exports",
-			Message: fmt.Sprintf("%d exports are already running; wait for one to finish", running)}
+		return ExportView{}, Errorf(KindTooMany, "too_many_exports", "%d exports are already running; wait for one to finish", running)
 	}
-	if err := a.DB.Update(func(tx *store.Tx) error { return tx.PutExport(x) }); err != nil {
+	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutExport(x) }); err != nil {
 		r.mu.Unlock()
 		return ExportView{}, fmt.Errorf("app: start export: %w", err)
 	}
@@ -260,14 +259,14 @@ func (a *App) runExport(ctx context.Context, x *store.Export, lq store.LeadQuery
 		if errors.Is(err, context.Canceled) {
 			x.Error = "stopped: the server was shutting down"
 		}
-		a.Log.Error("export failed", "id", x.ID, "kind", x.Kind, "err", err)
+		a.log.Error("export failed", "id", x.ID, "kind", x.Kind, "err", err)
 	} else {
-		a.Log.Info("export done", "id", x.ID, "kind", x.Kind, "rows", x.Rows, "ms", time.Since(start).Milliseconds())
+		a.log.Info("export done", "id", x.ID, "kind", x.Kind, "rows", x.Rows, "ms", time.Since(start).Milliseconds())
 	}
 	if x.Status == ExportDone {
 		x.Total = x.Rows
 	}
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		// The record may have been deleted meanwhile (expired, cleaned up).
 		if _, err := tx.Export(x.ID); err != nil {
 			return err
@@ -275,7 +274,7 @@ func (a *App) runExport(ctx context.Context, x *store.Export, lq store.LeadQuery
 		return tx.PutExport(x)
 	})
 	if err != nil {
-		a.Log.Warn("export: record the outcome", "id", x.ID, "err", err)
+		a.log.Warn("export: record the outcome", "id", x.ID, "err", err)
 		if x.Status == ExportDone {
 			_ = os.Remove(path)
 		}
@@ -283,7 +282,7 @@ func (a *App) runExport(ctx context.Context, x *store.Export, lq store.LeadQuery
 }
 
 func (a *App) saveExportProgress(id string, rows int64) {
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		x, err := tx.Export(id)
 		if err != nil {
 			return err
@@ -295,13 +294,13 @@ func (a *App) saveExportProgress(id string, rows int64) {
 		return tx.PutExport(x)
 	})
 	if err != nil {
-		a.Log.Warn("export: save progress", "id", id, "err", err)
+		a.log.Warn("export: save progress", "id", id, "err", err)
 	}
 }
 
 func (a *App) export(id string) (*store.Export, error) {
 	var x *store.Export
-	err := a.DB.View(func(tx *store.Tx) (err error) { x, err = tx.Export(id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { x, err = tx.Export(id); return })
 	return x, err
 }
 
@@ -332,7 +331,7 @@ func (a *App) ownedExport(owner, id string) (*store.Export, error) {
 // Exports lists the owner's exports that have not expired, newest first.
 func (a *App) Exports(owner string) ([]ExportView, error) {
 	var xs []*store.Export
-	err := a.DB.View(func(tx *store.Tx) (err error) { xs, err = tx.ExportsByOwner(owner, 100); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { xs, err = tx.ExportsByOwner(owner, 100); return })
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +381,7 @@ func (a *App) DeleteExport(owner, id string) error {
 }
 
 func (a *App) removeExport(x *store.Export) error {
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		if err := tx.DeleteExport(x.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -406,7 +405,7 @@ func (a *App) CleanupExports(ctx context.Context) error {
 	deleted := 0
 	for {
 		var xs []*store.Export
-		err := a.DB.View(func(tx *store.Tx) (err error) { xs, err = tx.ExpiredExports(now, 100); return })
+		err := a.db.View(func(tx *store.Tx) (err error) { xs, err = tx.ExpiredExports(now, 100); return })
 		if err != nil {
 			return fmt.Errorf("app: cleanup exports: %w", err)
 		}
@@ -430,13 +429,13 @@ func (a *App) CleanupExports(ctx context.Context) error {
 	}
 	orphans, err := a.cleanupOrphanFiles(now)
 	if deleted > 0 || orphans > 0 {
-		a.Log.Info("exports cleaned up", "expired", deleted, "orphan_files", orphans)
+		a.log.Info("exports cleaned up", "expired", deleted, "orphan_files", orphans)
 	}
 	return err
 }
 
 func (a *App) cleanupOrphanFiles(now time.Time) (int, error) {
-	entries, err := os.ReadDir(a.Config.ExportsDir())
+	entries, err := os.ReadDir(a.cfg.ExportsDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}
@@ -453,7 +452,7 @@ func (a *App) cleanupOrphanFiles(now time.Time) (int, error) {
 		// A .part file no export of this process is writing was left by a
 		// crash: remove it now (erasure waits while .part files exist).
 		stale := strings.HasSuffix(e.Name(), ".part") && !a.exports.isRunning(id)
-		if !stale && now.Sub(info.ModTime()) < a.Config.Exports.TTL {
+		if !stale && now.Sub(info.ModTime()) < a.cfg.Exports.TTL {
 			continue
 		}
 		if store.ValidID(id) {
@@ -464,7 +463,7 @@ func (a *App) cleanupOrphanFiles(now time.Time) (int, error) {
 		if a.exports.isRunning(id) {
 			continue
 		}
-		if err := os.Remove(filepath.Join(a.Config.ExportsDir(), e.Name())); err == nil {
+		if err := os.Remove(filepath.Join(a.cfg.ExportsDir(), e.Name())); err == nil {
 			n++
 		}
 	}
@@ -495,7 +494,7 @@ func (s *Server) apiLeadsCSV(c echo.Context) error {
 	// Once streaming has begun the status line is gone: a failure can only
 	// cut the file short and be logged.
 	if _, err := s.App.WriteLeadsCSV(c.Request().Context(), c.Response(), q, CSVMerchant, nil); err != nil && c.Request().Context().Err() == nil {
-		s.App.Log.Error("leads csv stream failed", "err", err)
+		s.App.log.Error("leads csv stream failed", "err", err)
 	}
 	return nil
 }
@@ -507,7 +506,7 @@ func (s *Server) apiPurchasesCSV(c echo.Context) error {
 	}
 	startCSV(c, "purchases-"+s.App.Now().UTC().Format("20060102-150405")+".csv")
 	if _, err := s.App.WritePurchasesCSV(c.Request().Context(), c.Response(), q, CSVMerchant, nil); err != nil && c.Request().Context().Err() == nil {
-		s.App.Log.Error("purchases csv stream failed", "err", err)
+		s.App.log.Error("purchases csv stream failed", "err", err)
 	}
 	return nil
 }

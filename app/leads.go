@@ -60,7 +60,7 @@ func (a *App) listCommon(f ListFilter) (q store.LeadQuery, err error) {
 	if f.Program == "" && f.Affiliate == "" {
 		return q, nil
 	}
-	err = a.DB.View(func(tx *store.Tx) error {
+	err = a.db.View(func(tx *store.Tx) error {
 		if err := filterExists("program", f.Program, tx.Program); err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func (a *App) PurchaseQuery(f ListFilter) (store.PurchaseQuery, error) {
 func (a *App) LeadsPage(q store.LeadQuery) ([]*store.Lead, string, error) {
 	var out []*store.Lead
 	var next string
-	err := a.DB.View(func(tx *store.Tx) (err error) { out, next, err = tx.Leads(q); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { out, next, err = tx.Leads(q); return })
 	return out, next, err
 }
 
@@ -106,7 +106,7 @@ func (a *App) LeadsPage(q store.LeadQuery) ([]*store.Lead, string, error) {
 func (a *App) PurchasesPage(q store.PurchaseQuery) ([]*store.Purchase, string, error) {
 	var out []*store.Purchase
 	var next string
-	err := a.DB.View(func(tx *store.Tx) (err error) { out, next, err = tx.Purchases(q); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { out, next, err = tx.Purchases(q); return })
 	return out, next, err
 }
 
@@ -116,7 +116,7 @@ func (a *App) Lead(id string) (*store.Lead, error) {
 		return nil, NotFound("lead_not_found", "lead not found")
 	}
 	var l *store.Lead
-	err := a.DB.View(func(tx *store.Tx) (err error) { l, err = tx.Lead(id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { l, err = tx.Lead(id); return })
 	return l, notFoundAs(err, "lead_not_found", "lead")
 }
 

@@ -53,7 +53,7 @@ type mvFixture struct {
 	email       map[string]string // lead or purchase name -> email
 }
 
-func mvAt(env *apptest.Env, t time.Time) { env.App.Now = func() time.Time { return t } }
+func mvAt(env *apptest.Env, t time.Time) { env.Clock.Set(t) }
 
 func mvDay(d, h int) time.Time { return mvT0.AddDate(0, 0, d-1).Add(time.Duration(h) * time.Hour) }
 

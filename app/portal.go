@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -42,7 +41,7 @@ const (
 // forbidden is a 403 that both matches ErrForbidden (errors.Is) and carries
 // a message for the person reading the error page (errors.As *Error).
 func forbidden(code, msg string) error {
-	return fmt.Errorf("app: %w: %w", ErrForbidden, &Error{Status: http.StatusForbidden, Code: code, Message: msg})
+	return fmt.Errorf("app: %w: %w", ErrForbidden, &Error{Kind: KindForbidden, Code: code, Message: msg})
 }
 
 // Date ranges.
@@ -150,7 +149,7 @@ func CleanSubID(s string) string { return clean(s, maxSubIDLen) }
 // affiliate is active.
 func (a *App) PortalPrograms(affiliateID string, r PortalRange) ([]*PortalProgram, error) {
 	var out []*PortalProgram
-	err := a.DB.View(func(tx *store.Tx) error {
+	err := a.db.View(func(tx *store.Tx) error {
 		af, err := getAffiliate(tx, affiliateID)
 		if err != nil {
 			return err
@@ -383,7 +382,7 @@ func (a *App) PortalReport(affiliateID, programID string, q PortalReportQuery) (
 		q.Limit = PortalPageSize
 	}
 	rep := &PortalReport{Range: q.Range}
-	err := a.DB.View(func(tx *store.Tx) error {
+	err := a.db.View(func(tx *store.Tx) error {
 		pp, err := portalAccess(tx, affiliateID, programID)
 		if err != nil {
 			return err
@@ -467,7 +466,7 @@ func portalRows(tx *store.Tx, rep *PortalReport, affiliateID string, q PortalRep
 // still be answered with a proper status before any byte is written.
 func (a *App) PortalCSV(affiliateID, programID, kind string, r PortalRange) (filename string, write func(ctx context.Context, w io.Writer) error, err error) {
 	var pp *PortalProgram
-	err = a.DB.View(func(tx *store.Tx) error {
+	err = a.db.View(func(tx *store.Tx) error {
 		var err error
 		if pp, err = portalAccess(tx, affiliateID, programID); err != nil {
 			return err
@@ -554,7 +553,7 @@ func (a *App) JoinProgram(programID string, in JoinInput) (*store.Affiliate, *st
 	now := a.Now()
 	af := &store.Affiliate{ID: store.NewID(now), Name: in.Name, Email: in.Email, Status: StatusPending, PasswordHash: hash, CreatedAt: now}
 	var e *store.Enrollment
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		p, err := liveProgram(tx, programID)
 		if err != nil {
 			return err

@@ -133,7 +133,7 @@ func TestPortalDateRange(t *testing.T) {
 			r, err := app.ParsePortalRange(tc.from, tc.to, now)
 			if tc.err != "" {
 				var ae *app.Error
-				if !errors.As(err, &ae) || ae.Code != tc.err || ae.Status != http.StatusBadRequest {
+				if !errors.As(err, &ae) || ae.Code != tc.err || ae.Kind != app.KindInvalid {
 					t.Fatalf("err = %v, want %s", err, tc.err)
 				}
 				return
@@ -472,15 +472,15 @@ func TestPortalJoin(t *testing.T) {
 		name    string
 		program string
 		in      app.JoinInput
-		status  int
+		kind    app.Kind
 		field   string
 	}{
-		{"terms unchecked", w.shared.ID, with(func(in *app.JoinInput) { in.Terms = false }), 400, "terms"},
-		{"no name", w.shared.ID, with(func(in *app.JoinInput) { in.Name = "  " }), 400, "name"},
-		{"bad email", w.shared.ID, with(func(in *app.JoinInput) { in.Email = "nora" }), 400, "email"},
-		{"short password", w.shared.ID, with(func(in *app.JoinInput) { in.Password = "short" }), 400, "password"},
-		{"existing account", w.shared.ID, with(func(in *app.JoinInput) { in.Email = " ALICE@partners.example " }), 409, "email"},
-		{"no such program", store.NewID(w.now), ok, 404, ""},
+		{"terms unchecked", w.shared.ID, with(func(in *app.JoinInput) { in.Terms = false }), app.KindInvalid, "terms"},
+		{"no name", w.shared.ID, with(func(in *app.JoinInput) { in.Name = "  " }), app.KindInvalid, "name"},
+		{"bad email", w.shared.ID, with(func(in *app.JoinInput) { in.Email = "nora" }), app.KindInvalid, "email"},
+		{"short password", w.shared.ID, with(func(in *app.JoinInput) { in.Password = "short" }), app.KindInvalid, "password"},
+		{"existing account", w.shared.ID, with(func(in *app.JoinInput) { in.Email = " ALICE@partners.example " }), app.KindConflict, "email"},
+		{"no such program", store.NewID(w.now), ok, app.KindNotFound, ""},
 	}
 	count := func() int {
 		all, err := w.env.App.Affiliates()
@@ -494,8 +494,8 @@ func TestPortalJoin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := w.env.App.JoinProgram(tc.program, tc.in)
 			var ae *app.Error
-			if !errors.As(err, &ae) || ae.Status != tc.status || ae.Field != tc.field {
-				t.Fatalf("err %v, want %d on %q", err, tc.status, tc.field)
+			if !errors.As(err, &ae) || ae.Kind != tc.kind || ae.Field != tc.field {
+				t.Fatalf("err %v, want kind %d on %q", err, tc.kind, tc.field)
 			}
 			if count() != before {
 				t.Fatal("a refused sign-up stored an affiliate")

@@ -143,7 +143,7 @@ func (a *App) CreateProgram(in ProgramInput) (*store.Program, error) {
 	if err := in.apply(p); err != nil {
 		return nil, err
 	}
-	if err := a.DB.Update(func(tx *store.Tx) error { return tx.PutProgram(p) }); err != nil {
+	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutProgram(p) }); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -152,7 +152,7 @@ func (a *App) CreateProgram(in ProgramInput) (*store.Program, error) {
 // Program returns a live (not deleted) program.
 func (a *App) Program(id string) (*store.Program, error) {
 	var p *store.Program
-	err := a.DB.View(func(tx *store.Tx) (err error) { p, err = liveProgram(tx, id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { p, err = liveProgram(tx, id); return })
 	return p, err
 }
 
@@ -173,7 +173,7 @@ func liveProgram(tx *store.Tx, id string) (*store.Program, error) {
 // Programs lists the live programs, newest first.
 func (a *App) Programs() ([]*store.Program, error) {
 	var out []*store.Program
-	err := a.DB.View(func(tx *store.Tx) error {
+	err := a.db.View(func(tx *store.Tx) error {
 		all, err := tx.Programs()
 		for _, p := range all {
 			if p.DeletedAt == nil {
@@ -192,7 +192,7 @@ func (a *App) ProgramsPage(cursor string, limit int) ([]*store.Program, string, 
 	}
 	var out []*store.Program
 	next := cursor
-	err := a.DB.View(func(tx *store.Tx) error {
+	err := a.db.View(func(tx *store.Tx) error {
 		for len(out) < limit {
 			page, n, err := tx.ProgramsPage(next, limit-len(out))
 			if err != nil {
@@ -216,7 +216,7 @@ func (a *App) ProgramsPage(cursor string, limit int) ([]*store.Program, string, 
 // UpdateProgram applies a partial update to a live program.
 func (a *App) UpdateProgram(id string, in ProgramInput) (*store.Program, error) {
 	var p *store.Program
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
 		if p, err = liveProgram(tx, id); err != nil {
 			return err
@@ -232,7 +232,7 @@ func (a *App) UpdateProgram(id string, in ProgramInput) (*store.Program, error) 
 // DeleteProgram marks a program deleted: its codes stop tracking and it
 // leaves every list, while its leads and purchases keep their history.
 func (a *App) DeleteProgram(id string) error {
-	return a.DB.Update(func(tx *store.Tx) error {
+	return a.db.Update(func(tx *store.Tx) error {
 		p, err := liveProgram(tx, id)
 		if err != nil {
 			return err

@@ -107,7 +107,7 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 	// Validation needs the program (its currency is the default) but not the
 	// writer: bad input is refused before it takes a place in a batch.
 	var prg *store.Program
-	err = a.DB.View(func(tx *store.Tx) error {
+	err = a.db.View(func(tx *store.Tx) error {
 		unknown := Invalid("program", "unknown_program", "program %q does not exist", in.Program)
 		if !store.ValidID(in.Program) {
 			return unknown
@@ -126,7 +126,7 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 	if err != nil {
 		return nil, false, err
 	}
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		// The writer may run this more than once (a retried batch): it only
 		// reads its inputs and sets its results.
 		if first, err := tx.PurchaseByOrder(prg.ID, in.OrderID); err == nil {
@@ -164,7 +164,7 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 				p.AffiliateID, p.ReferralID, p.Code, p.SubID = m.affiliate.ID, m.referralID, m.code, m.subID
 				var ok bool
 				if p.Commission, ok = CommissionFor(prg, amount, p.Currency); !ok {
-					a.Log.Warn("purchase currency differs from the program's flat commission currency; commission is 0",
+					a.log.Warn("purchase currency differs from the program's flat commission currency; commission is 0",
 						"program", prg.ID, "order_id", p.OrderID, "currency", p.Currency, "program_currency", prg.Currency)
 				}
 			}
@@ -292,7 +292,7 @@ func attribute(tx *store.Tx, p *store.Program, referral, vid string, lead *store
 // Purchase returns a purchase by id.
 func (a *App) Purchase(id string) (*store.Purchase, error) {
 	var p *store.Purchase
-	err := a.DB.View(func(tx *store.Tx) (err error) { p, err = getPurchase(tx, id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { p, err = getPurchase(tx, id); return })
 	return p, err
 }
 
@@ -309,7 +309,7 @@ func getPurchase(tx *store.Tx, id string) (*store.Purchase, error) {
 // write. Refunding a refunded purchase changes nothing.
 func (a *App) RefundPurchase(id string) (*store.Purchase, error) {
 	var out *store.Purchase
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		p, err := getPurchase(tx, id)
 		if err != nil {
 			return err

@@ -15,7 +15,7 @@ import (
 // LeadCount returns how many leads match q.
 func (a *App) LeadCount(q store.LeadQuery) (store.Count, error) {
 	var c store.Count
-	err := a.DB.View(func(tx *store.Tx) (err error) { c, err = tx.CountLeads(q); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { c, err = tx.CountLeads(q); return })
 	return c, err
 }
 
@@ -33,7 +33,7 @@ type PurchaseReport struct {
 // PurchaseReport counts and sums the purchases matching q.
 func (a *App) PurchaseReport(q store.PurchaseQuery) (PurchaseReport, error) {
 	var t store.PurchaseTotals
-	err := a.DB.View(func(tx *store.Tx) (err error) { t, err = tx.PurchaseTotals(q); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { t, err = tx.PurchaseTotals(q); return })
 	if err != nil {
 		return PurchaseReport{}, err
 	}
@@ -56,7 +56,7 @@ func (a *App) LeadDetail(id string) (*LeadDetail, error) {
 		return nil, NotFound("lead_not_found", "lead not found")
 	}
 	d := &LeadDetail{}
-	err := a.DB.View(func(tx *store.Tx) error {
+	err := a.db.View(func(tx *store.Tx) error {
 		l, err := tx.Lead(id)
 		if err != nil {
 			return notFoundAs(err, "lead_not_found", "lead")
@@ -92,7 +92,7 @@ func (a *App) PurchaseDetail(id string) (*PurchaseDetail, error) {
 		return nil, NotFound("purchase_not_found", "purchase not found")
 	}
 	d := &PurchaseDetail{}
-	err := a.DB.View(func(tx *store.Tx) error {
+	err := a.db.View(func(tx *store.Tx) error {
 		p, err := tx.Purchase(id)
 		if err != nil {
 			return notFoundAs(err, "purchase_not_found", "purchase")

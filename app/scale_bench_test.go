@@ -73,7 +73,7 @@ func scaleSetup(b *testing.B) *scaleEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := app.New(cfg, db, log)
+	a, err := app.New(app.Options{Config: cfg, Store: db, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}

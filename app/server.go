@@ -37,7 +37,7 @@ func NewServer(a *App) *Server {
 	e.HidePort = true
 	s := &Server{App: a, Echo: e, metrics: newMetrics(a)}
 	e.HTTPErrorHandler = s.handleError
-	e.IPExtractor = ipExtractor(a.Config.TrustedProxies)
+	e.IPExtractor = ipExtractor(a.cfg.TrustedProxies)
 	e.Use(s.recoverPanics, s.logAndMeasure)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:      "0",
@@ -101,7 +101,7 @@ func Classify(err error) (int, ErrorBody) {
 	var dup *store.DuplicateError
 	switch {
 	case errors.As(err, &ae):
-		return ae.Status, ErrorBody{Error: ae.Code, Message: ae.Message, Field: ae.Field}
+		return kindStatus(ae.Kind), ErrorBody{Error: ae.Code, Message: ae.Message, Field: ae.Field}
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized, ErrorBody{Error: "unauthorized", Message: "missing or invalid credentials"}
 	case errors.Is(err, ErrForbidden):
@@ -122,6 +122,29 @@ func Classify(err error) (int, ErrorBody) {
 		return he.Code, ErrorBody{Error: httpErrorCode(he.Code), Message: msg}
 	}
 	return http.StatusInternalServerError, ErrorBody{Error: "internal_error", Message: "something went wrong; it has been logged"}
+}
+
+// kindStatus is the one place a kind of domain error becomes a status.
+func kindStatus(k Kind) int {
+	switch k {
+	case KindInvalid:
+		return http.StatusBadRequest
+	case KindNotFound:
+		return http.StatusNotFound
+	case KindConflict:
+		return http.StatusConflict
+	case KindForbidden:
+		return http.StatusForbidden
+	case KindTooMany:
+		return http.StatusTooManyRequests
+	case KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case KindUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 func httpErrorCode(status int) string {
@@ -153,7 +176,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	status, body := Classify(err)
 	if status >= 500 {
-		s.App.Log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		s.App.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -173,7 +196,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.App.Log.Error("panic in handler", "path", c.Request().URL.Path, "panic", r)
+				s.App.log.Error("panic in handler", "path", c.Request().URL.Path, "panic", r)
 				err = errors.New("panic")
 			}
 		}()
@@ -195,8 +218,8 @@ func (s *Server) logAndMeasure(next echo.HandlerFunc) echo.HandlerFunc {
 		status := c.Response().Status
 		dur := time.Since(start)
 		s.metrics.observe(c.Request().Method, route, status, dur)
-		if s.App.Log.Enabled(c.Request().Context(), slog.LevelDebug) || status >= 500 {
-			s.App.Log.Log(c.Request().Context(), levelFor(status), "http",
+		if s.App.log.Enabled(c.Request().Context(), slog.LevelDebug) || status >= 500 {
+			s.App.log.Log(c.Request().Context(), levelFor(status), "http",
 				"method", c.Request().Method, "path", c.Request().URL.Path, "route", route,
 				"status", status, "ms", dur.Milliseconds(), "ip", c.RealIP())
 		}

@@ -110,8 +110,8 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 		target *codeTarget
 		kept   *store.Click
 	)
-	rev := a.DB.AccountsRevision()
-	err := a.DB.View(func(tx *store.Tx) error {
+	rev := a.db.AccountsRevision()
+	err := a.db.View(func(tx *store.Tx) error {
 		accounts := a.accountReader(tx, rev)
 		var err error
 		if target, err = accounts.Code(code); err != nil {
@@ -142,7 +142,7 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 		UserAgent:   clean(in.UserAgent, maxUserAgentLen),
 		CreatedAt:   now,
 	}
-	if err := a.DB.Update(func(tx *store.Tx) error { return tx.InsertClick(c) }); err != nil {
+	if err := a.db.Update(func(tx *store.Tx) error { return tx.InsertClick(c) }); err != nil {
 		return nil, err
 	}
 	if kept == nil {
@@ -231,8 +231,8 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		prg   *store.Program
 		ok    bool
 	)
-	rev := a.DB.AccountsRevision()
-	err := a.DB.View(func(tx *store.Tx) error {
+	rev := a.db.AccountsRevision()
+	err := a.db.View(func(tx *store.Tx) error {
 		accounts := a.accountReader(tx, rev)
 		var af *store.Affiliate
 		var err error
@@ -267,7 +267,7 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		CreatedAt:   now,
 	}
 	res := &LeadResult{}
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		// The dedupe check runs inside the write so that two submissions of
 		// the same email racing each other still make a single lead.
 		first, err := tx.LeadByEmail(prg.ID, email)

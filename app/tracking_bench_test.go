@@ -36,7 +36,7 @@ func BenchmarkTrackClick(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { db.Close() })
-			a, err := app.New(cfg, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			a, err := app.New(app.Options{Config: cfg, Store: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -138,7 +138,7 @@ type dispatcher struct {
 
 func newDispatcher(a *App) *dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
-	n := a.Config.Webhooks.Concurrency
+	n := a.cfg.Webhooks.Concurrency
 	if n <= 0 {
 		n = 16
 	}
@@ -149,8 +149,8 @@ func newDispatcher(a *App) *dispatcher {
 	d := &dispatcher{
 		a: a,
 		client: webhook.NewClient(webhook.Options{
-			Timeout:         a.Config.Webhooks.Timeout,
-			AllowPrivate:    a.Config.Webhooks.AllowPrivateTargets,
+			Timeout:         a.cfg.Webhooks.Timeout,
+			AllowPrivate:    a.cfg.Webhooks.AllowPrivateTargets,
 			MaxConnsPerHost: n + failing,
 		}),
 		ctx: ctx, cancel: cancel,
@@ -178,7 +178,7 @@ func (a *App) startWorkers(ctx context.Context) error {
 	go func() {
 		defer d.wg.Done()
 		if err := a.DeliverDueWebhooks(d.ctx); err != nil && d.ctx.Err() == nil {
-			a.Log.Error("webhooks: initial delivery of due messages", "err", err)
+			a.log.Error("webhooks: initial delivery of due messages", "err", err)
 		}
 	}()
 	return nil
@@ -347,7 +347,7 @@ func (d *dispatcher) endpointFor(id string) (*store.WebhookEndpoint, error) {
 		return c.ep, nil
 	}
 	var ep *store.WebhookEndpoint
-	if err := d.a.DB.View(func(tx *store.Tx) (err error) { ep, err = tx.WebhookEndpoint(id); return }); err != nil {
+	if err := d.a.db.View(func(tx *store.Tx) (err error) { ep, err = tx.WebhookEndpoint(id); return }); err != nil {
 		return nil, err
 	}
 	d.mu.Lock()
@@ -419,7 +419,7 @@ func (d *dispatcher) deliver(ep *epState, ref *dueRef, l lane) {
 	}
 	if out.drop != "" {
 		if err := d.a.dropWebhookMessage(id, out.drop); err != nil {
-			d.a.Log.Error("webhooks: drop message", "message", id, "err", err)
+			d.a.log.Error("webhooks: drop message", "message", id, "err", err)
 		}
 	}
 	d.finish(ep, id)
@@ -471,7 +471,7 @@ func (d *dispatcher) runRecorder() {
 		d.adapt(time.Since(start) - apply)
 		if err != nil {
 			// The messages stay due as they were: they are sent again.
-			d.a.Log.Error("webhooks: record attempts", "n", len(batch), "err", err)
+			d.a.log.Error("webhooks: record attempts", "n", len(batch), "err", err)
 		}
 		for _, j := range batch {
 			d.finish(j.ep, j.id)
@@ -508,7 +508,7 @@ func (d *dispatcher) finish(ep *epState, id string) {
 		go func() {
 			defer d.wg.Done()
 			if err := d.a.DeliverDueWebhooks(d.ctx); err != nil && d.ctx.Err() == nil {
-				d.a.Log.Error("webhooks: refill from the due index", "err", err)
+				d.a.log.Error("webhooks: refill from the due index", "err", err)
 			}
 			d.mu.Lock()
 			d.refills--
@@ -602,9 +602,9 @@ func (a *App) WebhookStats() (attempts int64, held int) {
 func (a *App) DeliverDueWebhooks(ctx context.Context) error {
 	d := a.dispatcher()
 	if err := a.pruneWebhookLog(); err != nil {
-		a.Log.Warn("webhooks: prune delivery log", "err", err)
+		a.log.Warn("webhooks: prune delivery log", "err", err)
 	}
-	stall := a.Config.Webhooks.Timeout + 2*time.Second
+	stall := a.cfg.Webhooks.Timeout + 2*time.Second
 	for ctx.Err() == nil {
 		// One scan at a time (the cron job and a refill may overlap); the
 		// waits below hold no lock, so a slow batch never blocks a scan.
@@ -650,7 +650,7 @@ func (d *dispatcher) waitDone(ctx context.Context, target int64, stall time.Dura
 func (a *App) scanDue(d *dispatcher) (refs []dueRef, more bool, err error) {
 	now := a.Now()
 	room := map[string]int{}
-	err = a.DB.View(func(tx *store.Tx) error {
+	err = a.db.View(func(tx *store.Tx) error {
 		err := tx.DueWebhookMessages(now, func(m store.DueMessage) bool {
 			d.mu.Lock()
 			_, held := d.held[m.ID]
@@ -719,10 +719,10 @@ func (a *App) attemptWebhook(ctx context.Context, ref *dueRef) attemptOutcome {
 	now := a.Now()
 	m := ref.msg
 	if m == nil {
-		err := a.DB.View(func(tx *store.Tx) (err error) { m, err = tx.WebhookMessage(ref.ID); return })
+		err := a.db.View(func(tx *store.Tx) (err error) { m, err = tx.WebhookMessage(ref.ID); return })
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
-				a.Log.Error("webhooks: read message", "message", ref.ID, "err", err)
+				a.log.Error("webhooks: read message", "message", ref.ID, "err", err)
 			}
 			return attemptOutcome{}
 		}
@@ -735,7 +735,7 @@ func (a *App) attemptWebhook(ctx context.Context, ref *dueRef) attemptOutcome {
 	case errors.Is(err, store.ErrNotFound):
 		return attemptOutcome{drop: "endpoint deleted"}
 	case err != nil:
-		a.Log.Error("webhooks: read endpoint", "endpoint", m.EndpointID, "err", err)
+		a.log.Error("webhooks: read endpoint", "endpoint", m.EndpointID, "err", err)
 		return attemptOutcome{}
 	case ep.Disabled:
 		return attemptOutcome{drop: "endpoint disabled"}
@@ -751,7 +751,7 @@ func (a *App) attemptWebhook(ctx context.Context, ref *dueRef) attemptOutcome {
 // reports how long applying them took (the rest of the write's time is
 // waiting for the writer and the commit).
 func (a *App) recordWebhookAttempts(jobs []recordJob) (apply time.Duration, err error) {
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		start := time.Now()
 		defer func() { apply = time.Since(start) }()
 		now := a.Now()
@@ -856,7 +856,7 @@ func (a *App) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastE
 		ep.Disabled, ep.DisabledAt, ep.DisabledBy = true, &now, DisabledByAuto
 		ep.DisabledReason = fmt.Sprintf("Disabled automatically on %s: every delivery failed for 5 days (since %s). Last error: %s. Fix the receiver, then enable the endpoint again and resend the failed deliveries.",
 			now.UTC().Format(time.DateOnly), ep.FailingSince.UTC().Format(time.DateOnly), lastErr)
-		a.Log.Warn("webhooks: endpoint disabled after failing for 5 days", "endpoint", ep.ID, "affiliate", ep.AffiliateID, "last_error", lastErr)
+		a.log.Warn("webhooks: endpoint disabled after failing for 5 days", "endpoint", ep.ID, "affiliate", ep.AffiliateID, "last_error", lastErr)
 	}
 	return tx.PutWebhookEndpoint(ep)
 }
@@ -866,7 +866,7 @@ func (a *App) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastE
 // can be resent once the endpoint is enabled again).
 func (a *App) dropWebhookMessage(id, reason string) error {
 	errSkip := errors.New("skip")
-	return a.DB.Update(func(tx *store.Tx) error {
+	return a.db.Update(func(tx *store.Tx) error {
 		if reason == "endpoint deleted" {
 			err := tx.DeleteWebhookMessage(id)
 			if errors.Is(err, store.ErrNotFound) {
@@ -895,14 +895,14 @@ func (a *App) pruneWebhookLog() error {
 	cutoff := a.Now().Add(-WebhookLogRetention)
 	for range 20 {
 		var ids []string
-		if err := a.DB.View(func(tx *store.Tx) (err error) { ids, err = tx.WebhookMessageIDsBefore(cutoff, 500); return }); err != nil {
+		if err := a.db.View(func(tx *store.Tx) (err error) { ids, err = tx.WebhookMessageIDsBefore(cutoff, 500); return }); err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return nil
 		}
 		deleted := 0
-		err := a.DB.Update(func(tx *store.Tx) error {
+		err := a.db.Update(func(tx *store.Tx) error {
 			deleted = 0
 			for _, id := range ids {
 				m, err := tx.WebhookMessage(id)

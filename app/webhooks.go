@@ -29,6 +29,13 @@ func WebhookEvents() []string {
 	return []string{EventPurchaseCreated, EventPurchaseRefunded, EventLeadCreated}
 }
 
+// Delivery states of a webhook message, as lists and filters name them.
+const (
+	MessagePending   = store.MessagePending
+	MessageDelivered = store.MessageDelivered
+	MessageFailed    = store.MessageFailed
+)
+
 // Who disabled an endpoint.
 const (
 	DisabledByAffiliate = "affiliate"
@@ -223,7 +230,7 @@ type WebhookEndpointInput struct {
 }
 
 func (a *App) webhookGuard() webhook.Guard {
-	return webhook.Guard{AllowPrivate: a.Config.Webhooks.AllowPrivateTargets}
+	return webhook.Guard{AllowPrivate: a.cfg.Webhooks.AllowPrivateTargets}
 }
 
 // checkWebhookURL validates a target as it is saved: syntax, and that it
@@ -294,7 +301,7 @@ func (a *App) CreateWebhookEndpoint(ctx context.Context, affiliateID string, in 
 	if in.Disabled != nil && *in.Disabled {
 		ep.Disabled, ep.DisabledAt, ep.DisabledBy = true, &now, DisabledByAffiliate
 	}
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err = a.db.Update(func(tx *store.Tx) error {
 		if _, err := getAffiliate(tx, affiliateID); err != nil {
 			return err
 		}
@@ -347,7 +354,7 @@ func scoped[T any](read func(string) (*T, error), owner func(*T) string, affilia
 // WebhookEndpoint returns one endpoint.
 func (a *App) WebhookEndpoint(affiliateID, id string) (*store.WebhookEndpoint, error) {
 	var ep *store.WebhookEndpoint
-	err := a.DB.View(func(tx *store.Tx) (err error) { ep, err = scopedEndpoint(tx, affiliateID, id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { ep, err = scopedEndpoint(tx, affiliateID, id); return })
 	return ep, err
 }
 
@@ -355,7 +362,7 @@ func (a *App) WebhookEndpoint(affiliateID, id string) (*store.WebhookEndpoint, e
 // affiliateID "" every endpoint (newest first).
 func (a *App) WebhookEndpoints(affiliateID string) ([]*store.WebhookEndpoint, error) {
 	var out []*store.WebhookEndpoint
-	err := a.DB.View(func(tx *store.Tx) (err error) {
+	err := a.db.View(func(tx *store.Tx) (err error) {
 		if affiliateID == "" {
 			out, err = tx.WebhookEndpoints()
 		} else {
@@ -390,7 +397,7 @@ func (a *App) UpdateWebhookEndpoint(ctx context.Context, affiliateID, id string,
 		by = DisabledByAffiliate
 	}
 	var ep *store.WebhookEndpoint
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
 		if ep, err = scopedEndpoint(tx, affiliateID, id); err != nil {
 			return err
@@ -407,7 +414,7 @@ func (a *App) UpdateWebhookEndpoint(ctx context.Context, affiliateID, id string,
 				ep.Disabled, ep.DisabledAt, ep.DisabledBy, ep.DisabledReason = true, &now, by, disabledReason(by, now)
 			} else {
 				if ep.DisabledBy == DisabledByMerchant && by == DisabledByAffiliate {
-					return &Error{Status: 403, Code: "endpoint_disabled_by_merchant", Message: "the program owner disabled this endpoint; ask them to enable it"}
+					return Errorf(KindForbidden, "endpoint_disabled_by_merchant", "the program owner disabled this endpoint; ask them to enable it")
 				}
 				ep.Disabled, ep.DisabledAt, ep.DisabledBy, ep.DisabledReason = false, nil, "", ""
 				ep.FailingSince, ep.LastError = nil, ""
@@ -437,7 +444,7 @@ func disabledReason(by string, at time.Time) string {
 // yet delivered are signed with the new one.
 func (a *App) RotateWebhookSecret(affiliateID, id string) (*store.WebhookEndpoint, error) {
 	var ep *store.WebhookEndpoint
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
 		if ep, err = scopedEndpoint(tx, affiliateID, id); err != nil {
 			return err
@@ -456,7 +463,7 @@ func (a *App) RotateWebhookSecret(affiliateID, id string) (*store.WebhookEndpoin
 // bounded chunks. If the process stops half way, the dispatcher drops the
 // remaining messages as it meets them.
 func (a *App) DeleteWebhookEndpoint(affiliateID, id string) error {
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		if _, err := scopedEndpoint(tx, affiliateID, id); err != nil {
 			return err
 		}
@@ -468,13 +475,13 @@ func (a *App) DeleteWebhookEndpoint(affiliateID, id string) error {
 	a.dispatcher().forget(id)
 	for {
 		var ids []string
-		if err := a.DB.View(func(tx *store.Tx) (err error) { ids, err = tx.WebhookMessageIDsByEndpoint(id, 500); return }); err != nil {
+		if err := a.db.View(func(tx *store.Tx) (err error) { ids, err = tx.WebhookMessageIDsByEndpoint(id, 500); return }); err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		err := a.DB.Update(func(tx *store.Tx) error {
+		err := a.db.Update(func(tx *store.Tx) error {
 			for _, mid := range ids {
 				if err := tx.DeleteWebhookMessage(mid); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
@@ -492,7 +499,7 @@ func (a *App) DeleteWebhookEndpoint(affiliateID, id string) error {
 // it subscribes to.
 func (a *App) SendTestWebhook(affiliateID, id string) (*store.WebhookMessage, error) {
 	var m *store.WebhookMessage
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		ep, err := scopedEndpoint(tx, affiliateID, id)
 		if err != nil {
 			return err
@@ -538,7 +545,7 @@ func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, s
 	}
 	var out []*store.WebhookMessage
 	var next string
-	err := a.DB.View(func(tx *store.Tx) error {
+	err := a.db.View(func(tx *store.Tx) error {
 		keep := func(m *store.WebhookMessage) bool {
 			return (q.AffiliateID == "" || m.AffiliateID == q.AffiliateID) && (q.Status == "" || m.Status == q.Status)
 		}
@@ -565,7 +572,7 @@ func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, s
 // WebhookMessage returns one message of the delivery log.
 func (a *App) WebhookMessage(affiliateID, id string) (*store.WebhookMessage, error) {
 	var m *store.WebhookMessage
-	err := a.DB.View(func(tx *store.Tx) (err error) { m, err = scopedMessage(tx, affiliateID, id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { m, err = scopedMessage(tx, affiliateID, id); return })
 	return m, err
 }
 
@@ -574,7 +581,7 @@ func (a *App) WebhookMessage(affiliateID, id string) (*store.WebhookMessage, err
 // schedule again.
 func (a *App) ResendWebhookMessage(affiliateID, id string) (*store.WebhookMessage, error) {
 	var m *store.WebhookMessage
-	err := a.DB.Update(func(tx *store.Tx) error {
+	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
 		if m, err = scopedMessage(tx, affiliateID, id); err != nil {
 			return err

@@ -20,6 +20,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -49,7 +50,7 @@ func whEnv(t *testing.T, clock *whClock, configure ...func(*config.Config)) *app
 	}}, configure...)
 	env := apptest.New(t, cfgs...)
 	if clock != nil {
-		env.App.Now = clock.Now
+		env.Clock.Func(clock.Now)
 	}
 	return env
 }
@@ -98,6 +99,20 @@ func whEndpoint(t *testing.T, env *apptest.Env, affiliateID string, body map[str
 	rec := env.API(http.MethodPost, "/affiliates/"+affiliateID+"/webhooks", body)
 	apptest.Expect(t, rec, http.StatusCreated)
 	return apptest.Decode[app.WebhookEndpointJSON](t, rec)
+}
+
+// whStoredEndpoint writes an endpoint straight into the store, as if it
+// had been saved while its target was allowed: the fixture for tests of
+// what happens when the target is no longer allowed.
+func whStoredEndpoint(t *testing.T, env *apptest.Env, affiliateID, url string) *store.WebhookEndpoint {
+	t.Helper()
+	now := env.App.Now()
+	ep := &store.WebhookEndpoint{ID: store.NewID(now), AffiliateID: affiliateID, URL: url, Secret: webhook.NewSecret(),
+		Events: app.WebhookEvents(), CreatedAt: now}
+	if err := env.DB.Update(func(tx *store.Tx) error { return tx.PutWebhookEndpoint(ep) }); err != nil {
+		t.Fatal(err)
+	}
+	return ep
 }
 
 // whWait waits until the dispatcher holds nothing.
@@ -584,9 +599,7 @@ func TestWebhookSSRFRefusedWhenSaved(t *testing.T) {
 		t.Fatalf("%d endpoints stored", len(eps))
 	}
 	// An existing endpoint cannot be pointed at one either.
-	env.App.Config.Webhooks.AllowPrivateTargets = true
-	ep := whEndpoint(t, env, af.ID, map[string]any{"url": "http://203.0.114.7/"})
-	env.App.Config.Webhooks.AllowPrivateTargets = false
+	ep := whStoredEndpoint(t, env, af.ID, "http://203.0.114.7/")
 	rec := env.API(http.MethodPatch, "/webhooks/"+ep.ID, map[string]any{"url": "http://127.0.0.1/"})
 	apptest.Expect(t, rec, 400)
 	if e, _ := env.App.WebhookEndpoint("", ep.ID); e.URL != "http://203.0.114.7/" {
@@ -598,18 +611,17 @@ func TestWebhookSSRFRefusedWhenSaved(t *testing.T) {
 // public but now resolving to loopback (DNS rebinding) is refused when the
 // connection is made; the receiver never sees a request.
 func TestWebhookSSRFRefusedAtDial(t *testing.T) {
-	env := whEnv(t, nil)
+	// Private targets are not allowed: the dispatcher checks every address
+	// it connects to.
+	env := whEnv(t, nil, func(c *config.Config) { c.Webhooks.AllowPrivateTargets = false })
 	rc := whNewReceiver(t, nil)
 	af := env.Affiliate("Ann", "ann@example.com", "ann")
 	port := rc.srv.Listener.Addr().(*net.TCPAddr).Port
 	urls := []string{rc.srv.URL, fmt.Sprintf("http://localhost:%d/", port)}
-	var eps []app.WebhookEndpointJSON
+	var eps []*store.WebhookEndpoint
 	for _, u := range urls {
-		eps = append(eps, whEndpoint(t, env, af.ID, map[string]any{"url": u})) // saved while allowed
+		eps = append(eps, whStoredEndpoint(t, env, af.ID, u)) // saved while allowed
 	}
-	// From now on private targets are not allowed: the dispatcher (created
-	// on first use) checks every address it connects to.
-	env.App.Config.Webhooks.AllowPrivateTargets = false
 	for _, ep := range eps {
 		apptest.Expect(t, env.API(http.MethodPost, "/webhooks/"+ep.ID+"/test", nil), 201)
 	}

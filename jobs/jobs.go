@@ -12,8 +12,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/store"
 )
 
 // Job is one named piece of background work.
@@ -38,14 +38,30 @@ type Entry struct {
 	Job  Job
 }
 
+// Clock tells the jobs the time (app.Clock, or a test's).
+type Clock interface{ Now() time.Time }
+
+// Deps is what the standard jobs work on; main.go builds it from the
+// config, the store and the engines it has wired.
+type Deps struct {
+	Config config.Config
+	Store  *store.DB
+	Clock  Clock
+	Log    *slog.Logger
+	// DeliverWebhooks sends the webhook messages that are due.
+	DeliverWebhooks func(ctx context.Context) error
+	// CleanupExports deletes expired export files and their records.
+	CleanupExports func(ctx context.Context) error
+}
+
 // Default returns the standard jobs with the specs from the config.
-func Default(a *app.App) []Entry {
-	c := a.Config
+func Default(d Deps) []Entry {
+	c := d.Config
 	return []Entry{
-		{c.Jobs.WebhookRetries, &WebhookRetries{App: a}},
-		{c.Jobs.ExportCleanup, &ExportCleanup{App: a}},
-		{c.Jobs.StoreGC, &StoreGC{App: a}},
-		{c.Jobs.Backup, &Backup{App: a}},
+		{c.Jobs.WebhookRetries, &WebhookRetries{Deliver: d.DeliverWebhooks}},
+		{c.Jobs.ExportCleanup, &ExportCleanup{Cleanup: d.CleanupExports}},
+		{c.Jobs.StoreGC, &StoreGC{Store: d.Store, Log: d.Log}},
+		{c.Jobs.Backup, &Backup{Store: d.Store, Dir: c.BackupsDir(), Keep: c.Backups.Keep, Clock: d.Clock}},
 	}
 }
 

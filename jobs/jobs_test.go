@@ -20,7 +20,7 @@ import (
 func TestExportCleanupJob(t *testing.T) {
 	env := apptest.New(t, func(c *config.Config) { c.Exports.TTL = 2 * time.Hour })
 	clock := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
-	env.App.Now = func() time.Time { return clock }
+	env.Clock.Func(func() time.Time { return clock })
 	env.Program("Exported")
 
 	start := func() app.ExportView {
@@ -40,7 +40,7 @@ func TestExportCleanupJob(t *testing.T) {
 		return env.DB.View(func(tx *store.Tx) error { _, err := tx.Export(id); return err })
 	}
 
-	job := &ExportCleanup{App: env.App}
+	job := &ExportCleanup{Cleanup: env.App.CleanupExports}
 	if job.Name() != "export_cleanup" {
 		t.Errorf("job name %q", job.Name())
 	}

@@ -3,32 +3,41 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/store"
 )
 
 // StoreGC reclaims space in Badger's value log.
-type StoreGC struct{ App *app.App }
+type StoreGC struct {
+	Store *store.DB
+	Log   *slog.Logger
+}
 
 // Name implements Job.
 func (j *StoreGC) Name() string { return "store_gc" }
 
 // Run rewrites value-log files that are at least half garbage.
 func (j *StoreGC) Run(ctx context.Context) error {
-	n, err := j.App.DB.RunGC(0.5)
+	n, err := j.Store.RunGC(0.5)
 	if n > 0 {
-		j.App.Log.Info("value log gc", "rewritten", n)
+		j.Log.Info("value log gc", "rewritten", n)
 	}
 	return err
 }
 
 // Backup writes a full backup into data_dir/backups and keeps the newest
 // backups.keep files.
-type Backup struct{ App *app.App }
+type Backup struct {
+	Store *store.DB
+	Dir   string // data_dir/backups
+	Keep  int    // backups.keep
+	Clock Clock
+}
 
 // Name implements Job.
 func (j *Backup) Name() string { return "backup" }
@@ -36,12 +45,12 @@ func (j *Backup) Name() string { return "backup" }
 // Run writes spiffy-YYYYMMDD-HHMMSS.backup atomically (temp file + rename)
 // and deletes the oldest backups beyond the configured number.
 func (j *Backup) Run(ctx context.Context) error {
-	dir := j.App.Config.BackupsDir()
+	dir := j.Dir
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("jobs: backup: %w", err)
 	}
-	name := filepath.Join(dir, "spiffy-"+j.App.Now().Format("20060102-150405")+".backup")
-	if err := app.WriteBackupFile(j.App.DB, name); err != nil {
+	name := filepath.Join(dir, "spiffy-"+j.Clock.Now().Format("20060102-150405")+".backup")
+	if err := j.Store.WriteBackupFile(name); err != nil {
 		return err
 	}
 	entries, err := os.ReadDir(dir)
@@ -55,7 +64,7 @@ func (j *Backup) Run(ctx context.Context) error {
 		}
 	}
 	sort.Strings(backups) // names sort by time
-	for len(backups) > j.App.Config.Backups.Keep {
+	for len(backups) > j.Keep {
 		if err := os.Remove(filepath.Join(dir, backups[0])); err != nil {
 			return fmt.Errorf("jobs: backup: prune: %w", err)
 		}
@@ -65,19 +74,23 @@ func (j *Backup) Run(ctx context.Context) error {
 }
 
 // WebhookRetries delivers webhook messages whose next attempt is due.
-type WebhookRetries struct{ App *app.App }
+type WebhookRetries struct {
+	Deliver func(ctx context.Context) error
+}
 
 // Name implements Job.
 func (j *WebhookRetries) Name() string { return "webhook_retries" }
 
 // Run implements Job.
-func (j *WebhookRetries) Run(ctx context.Context) error { return j.App.DeliverDueWebhooks(ctx) }
+func (j *WebhookRetries) Run(ctx context.Context) error { return j.Deliver(ctx) }
 
 // ExportCleanup deletes export files older than exports.ttl and their records.
-type ExportCleanup struct{ App *app.App }
+type ExportCleanup struct {
+	Cleanup func(ctx context.Context) error
+}
 
 // Name implements Job.
 func (j *ExportCleanup) Name() string { return "export_cleanup" }
 
 // Run implements Job.
-func (j *ExportCleanup) Run(ctx context.Context) error { return j.App.CleanupExports(ctx) }
+func (j *ExportCleanup) Run(ctx context.Context) error { return j.Cleanup(ctx) }

@@ -17,10 +17,10 @@ import (
 func TestBackupJobKeepsTheNewest(t *testing.T) {
 	env := apptest.New(t, func(c *config.Config) { c.Backups.Keep = 2 })
 	env.Program("Backed up")
-	job := &Backup{App: env.App}
+	job := &Backup{Store: env.DB, Dir: env.Config.BackupsDir(), Keep: env.Config.Backups.Keep, Clock: env.Clock}
 	clock := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
 	for i := 0; i < 4; i++ {
-		env.App.Now = func() time.Time { return clock }
+		env.Clock.Func(func() time.Time { return clock })
 		if err := job.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -46,7 +46,7 @@ func TestBackupJobKeepsTheNewest(t *testing.T) {
 
 func TestStoreGCRuns(t *testing.T) {
 	env := apptest.New(t)
-	if err := (&StoreGC{App: env.App}).Run(context.Background()); err != nil {
+	if err := (&StoreGC{Store: env.DB, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -95,7 +95,8 @@ func TestSchedulerRecoversAndRunsOnDemand(t *testing.T) {
 
 func TestDefaultJobsSchedule(t *testing.T) {
 	env := apptest.New(t, func(c *config.Config) { c.Jobs.Backup = "0 3 * * *" })
-	s, err := New(env.App.Log, Default(env.App))
+	s, err := New(env.App.Log(), Default(Deps{Config: env.Config, Store: env.DB, Clock: env.Clock, Log: env.App.Log(),
+		DeliverWebhooks: env.App.DeliverDueWebhooks, CleanupExports: env.App.CleanupExports}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,9 +151,9 @@ type purchaseRow struct {
 func listError(err error) (string, error) {
 	var ae *app.Error
 	switch {
-	case errors.As(err, &ae) && ae.Status < 500:
+	case errors.As(err, &ae) && ae.Kind != app.KindUnavailable:
 		return ae.Message, nil
-	case errors.Is(err, store.ErrBadCursor):
+	case errors.Is(err, app.ErrBadCursor):
 		return "That page link is no longer valid; start again from the first page.", nil
 	}
 	return "", err
@@ -471,7 +471,7 @@ func (u *UI) exportsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := exportsView{TTL: durationText(u.app.Config.Exports.TTL)}
+	v := exportsView{TTL: durationText(u.app.Config().Exports.TTL)}
 	names := u.app.NewCSVNames()
 	for _, x := range xs {
 		v.Exports = append(v.Exports, exportRow{ExportView: x, FilterLabel: filterLabel(x.Filter, names)})

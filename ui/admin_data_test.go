@@ -39,7 +39,7 @@ func newDataFixture(t *testing.T, annLeads int) *dataFixture {
 	f.bob = env.Affiliate("Bob Partner", "bob@partners.example", "bob", f.shop)
 	annClub := "ann-" + f.club.ID[len(f.club.ID)-4:]
 	lead := func(code, email, sub string, at time.Time) string {
-		env.App.Now = func() time.Time { return at }
+		env.Clock.Func(func() time.Time { return at })
 		rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": code, "sub": sub})
 		apptest.Expect(t, rec, http.StatusCreated)
 		ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
@@ -52,7 +52,7 @@ func newDataFixture(t *testing.T, annLeads int) *dataFixture {
 	}
 	f.leads = append(f.leads, lead("bob", "bea@example.org", "", dataT0.AddDate(0, 0, 3)))
 	f.leads = append(f.leads, lead(annClub, "clara@example.net", "", dataT0.AddDate(0, 0, 4)))
-	env.App.Now = func() time.Time { return dataT0.AddDate(0, 0, 5) }
+	env.Clock.Func(func() time.Time { return dataT0.AddDate(0, 0, 5) })
 	rec := env.API(http.MethodPost, "/purchases", map[string]string{
 		"order_id": "A-1", "program": f.shop.ID, "email": "shopper000@example.com", "amount": "80.00",
 		"purchased_at": dataT0.AddDate(0, 0, 4).Format(time.RFC3339),
@@ -142,7 +142,7 @@ func TestLeadsPagePagesThroughEverything(t *testing.T) {
 			next = strings.ReplaceAll(m[1], "&amp;", "&")
 			// A lead arriving between pages shows up on the first page,
 			// never in the pages that follow.
-			f.b.env.App.Now = func() time.Time { return dataT0.AddDate(0, 1, len(got)) }
+			f.b.env.Clock.Func(func() time.Time { return dataT0.AddDate(0, 1, len(got)) })
 			rec := f.b.env.Request(http.MethodPost, "/t/click", map[string]string{"ref": "bob"})
 			ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
 			apptest.Expect(t, f.b.env.Request(http.MethodPost, "/t/lead", map[string]string{"email": fmt.Sprintf("late%d@example.com", len(got)), "referral": ref}), http.StatusCreated)
@@ -235,7 +235,7 @@ func TestDashboardPage(t *testing.T) {
 		t.Error("program filter does not narrow the top affiliates")
 	}
 	// Without a range: the last 30 days up to today.
-	f.b.env.App.Now = func() time.Time { return dataT0.AddDate(0, 0, 10) }
+	f.b.env.Clock.Func(func() time.Time { return dataT0.AddDate(0, 0, 10) })
 	p = f.b.get("/dashboard")
 	expectStatus(t, p, http.StatusOK)
 	if !strings.Contains(p.Body, `value="2026-02-10"`) || !strings.Contains(p.Body, `value="2026-03-11"`) {

@@ -161,7 +161,7 @@ type programView struct {
 	EnrollErrors FormErrors
 }
 
-func (u *UI) joinURL(programID string) string { return u.app.Config.BaseURL + "/join/" + programID }
+func (u *UI) joinURL(programID string) string { return u.app.Config().BaseURL + "/join/" + programID }
 
 func (u *UI) programsList(c echo.Context) error {
 	programs, err := u.app.Programs()

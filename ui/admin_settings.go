@@ -40,7 +40,7 @@ func (u *UI) loadSettingsView() (*settingsView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &settingsView{Keys: keys, APIBase: u.app.Config.BaseURL + "/api/v1", InstallCode: app.InstallCode(u.app.Config.BaseURL)}
+	v := &settingsView{Keys: keys, APIBase: u.app.Config().BaseURL + "/api/v1", InstallCode: app.InstallCode(u.app.Config().BaseURL)}
 	for _, k := range keys {
 		if k.RevokedAt == nil {
 			v.ActiveKeys++

@@ -72,7 +72,7 @@ func newDeliveryRow(m *store.WebhookMessage, eps map[string]*store.WebhookEndpoi
 	if a := app.LastAttempt(m); a != nil {
 		r.Code, r.LatencyMS, r.Error, r.LastAt = a.StatusCode, a.LatencyMS, a.Error, a.At
 	}
-	if m.Status == store.MessagePending {
+	if m.Status == app.MessagePending {
 		r.NextAt = m.NextAttemptAt
 		r.NextIn = untilText(m.NextAttemptAt.Sub(now))
 	}
@@ -113,7 +113,7 @@ type adminWebhooksView struct {
 func (u *UI) adminWebhooks(c echo.Context) error {
 	status := c.QueryParam("status")
 	switch status {
-	case "", store.MessagePending, store.MessageDelivered, store.MessageFailed:
+	case "", app.MessagePending, app.MessageDelivered, app.MessageFailed:
 	default:
 		status = ""
 	}
@@ -131,7 +131,7 @@ func (u *UI) adminWebhooks(c echo.Context) error {
 	}
 	byID := make(map[string]*store.WebhookEndpoint, len(eps))
 	v := adminWebhooksView{Status: status, Cursor: c.QueryParam("cursor"), Schedule: webhook.DescribeSchedule(),
-		Statuses: []string{store.MessagePending, store.MessageDelivered, store.MessageFailed}, Next: c.Request().URL.RequestURI()}
+		Statuses: []string{app.MessagePending, app.MessageDelivered, app.MessageFailed}, Next: c.Request().URL.RequestURI()}
 	for _, ep := range eps {
 		byID[ep.ID] = ep
 		row := newEndpointRow(ep, names)

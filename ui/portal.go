@@ -108,8 +108,7 @@ func (u *UI) portalInviteSubmit(c echo.Context) error {
 	}
 	af, err := u.app.AcceptInvite(token, f.Password)
 	if err != nil {
-		var ae *app.Error
-		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		if app.IsKind(err, app.KindNotFound) {
 			return u.inviteInvalid(c, err)
 		}
 		fe, err := formErrors(err)
@@ -135,8 +134,7 @@ func (u *UI) portalInviteSubmit(c echo.Context) error {
 
 // inviteInvalid is the friendly page for a used, unknown or expired link.
 func (u *UI) inviteInvalid(c echo.Context, err error) error {
-	var ae *app.Error
-	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+	if !app.IsKind(err, app.KindNotFound) {
 		return err
 	}
 	return u.publicPage(c, u.portal, http.StatusNotFound, "portal/invite_invalid", "Link expired", nil)
@@ -286,7 +284,7 @@ func (u *UI) portalCSV(kind string) echo.HandlerFunc {
 		c.Response().WriteHeader(http.StatusOK)
 		if err := write(c.Request().Context(), c.Response()); err != nil {
 			// The status is sent; all that is left is to log and cut the body short.
-			u.app.Log.Warn("portal csv stream stopped", "kind", kind, "err", err)
+			u.app.Log().Warn("portal csv stream stopped", "kind", kind, "err", err)
 		}
 		return nil
 	}

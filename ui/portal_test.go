@@ -13,6 +13,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -29,9 +30,9 @@ type portalScene struct {
 
 const portalPassword = "password123" // apptest.Affiliate's
 
-func newPortalScene(t *testing.T) *portalScene {
+func newPortalScene(t *testing.T, configure ...func(*config.Config)) *portalScene {
 	t.Helper()
-	b := newBrowser(t)
+	b := newBrowser(t, configure...)
 	s := &portalScene{b: b, env: b.env, now: time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)}
 	s.env.SetClock(s.now)
 	s.shared = s.env.Program("Shared Shop", func(in *app.ProgramInput) {

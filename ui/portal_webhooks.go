@@ -91,7 +91,7 @@ func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 	}
 	v := &portalWebhooksView{Max: app.MaxWebhookEndpoints, CanAdd: len(eps) < app.MaxWebhookEndpoints,
 		Choices: eventChoices(app.WebhookEvents()), Schedule: webhook.DescribeSchedule(),
-		Timeout: u.app.Config.Webhooks.Timeout.String()}
+		Timeout: u.app.Config().Webhooks.Timeout.String()}
 	names := map[string]string{af.ID: af.Name}
 	now := u.app.Now()
 	for _, ep := range eps {
@@ -177,7 +177,7 @@ func (u *UI) portalWebhookUpdate(c echo.Context) error {
 func (u *UI) portalAction(c echo.Context, anchor, success string, do func(affiliateID string) error) error {
 	if err := do(currentAffiliate(c).ID); err != nil {
 		var ae *app.Error
-		if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+		if errors.As(err, &ae) && ae.Kind == app.KindForbidden {
 			// A refusal the affiliate should read, not an error page
 			// (re-enabling an endpoint the merchant disabled).
 			u.portal.flash(c, "error", ae.Message)

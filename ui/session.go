@@ -166,7 +166,7 @@ func (k *sessionKind) csrfProtect(next echo.HandlerFunc) echo.HandlerFunc {
 			got = c.FormValue(csrfField)
 		}
 		if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
-			return &app.Error{Status: http.StatusForbidden, Code: "invalid_csrf_token",
+			return &app.Error{Kind: app.KindForbidden, Code: "invalid_csrf_token",
 				Message: "This form has expired or was sent from another site. Go back, reload the page and try again."}
 		}
 		return next(c)

@@ -39,7 +39,7 @@ func Mount(s *app.Server) error {
 	if err != nil {
 		return err
 	}
-	secure := strings.HasPrefix(s.App.Config.BaseURL, "https://")
+	secure := strings.HasPrefix(s.App.Config().BaseURL, "https://")
 	u := &UI{
 		app:    s.App,
 		srv:    s,
@@ -77,7 +77,7 @@ func (u *UI) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 				c.Set(ctxAdmin, adm)
 				return next(c)
 			}
-			if !errors.Is(err, store.ErrNotFound) {
+			if !errors.Is(err, app.ErrNotFound) {
 				return err
 			}
 		}
@@ -102,7 +102,7 @@ func (u *UI) requireAffiliate(next echo.HandlerFunc) echo.HandlerFunc {
 				c.Set(ctxAffiliate, af)
 				return next(c)
 			}
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
+			if err != nil && !errors.Is(err, app.ErrNotFound) {
 				return err
 			}
 			_ = u.portal.signOut(c)
@@ -145,7 +145,7 @@ func (u *UI) adminPage(c echo.Context, status int, page, title, nav string, data
 	return u.views.render(c, status, page, &View{
 		Title: title, Nav: nav, Data: data, Admin: currentAdmin(c),
 		CSRF: u.admin.csrfToken(c), Flashes: u.admin.takeFlashes(c),
-		BaseURL: u.app.Config.BaseURL, Path: c.Request().URL.Path,
+		BaseURL: u.app.Config().BaseURL, Path: c.Request().URL.Path,
 	})
 }
 
@@ -154,7 +154,7 @@ func (u *UI) portalPage(c echo.Context, status int, page, title, nav string, dat
 	return u.views.render(c, status, page, &View{
 		Title: title, Nav: nav, Data: data, Affiliate: currentAffiliate(c),
 		CSRF: u.portal.csrfToken(c), Flashes: u.portal.takeFlashes(c),
-		BaseURL: u.app.Config.BaseURL, Path: c.Request().URL.Path,
+		BaseURL: u.app.Config().BaseURL, Path: c.Request().URL.Path,
 	})
 }
 
@@ -163,7 +163,7 @@ func (u *UI) portalPage(c echo.Context, status int, page, title, nav string, dat
 func (u *UI) publicPage(c echo.Context, kind *sessionKind, status int, page, title string, data any) error {
 	return u.views.render(c, status, page, &View{
 		Title: title, Data: data, CSRF: kind.csrfToken(c), Flashes: kind.takeFlashes(c),
-		BaseURL: u.app.Config.BaseURL, Path: c.Request().URL.Path,
+		BaseURL: u.app.Config().BaseURL, Path: c.Request().URL.Path,
 	})
 }
 
@@ -187,7 +187,7 @@ type FormErrors map[string]string
 // or passes it on.
 func formErrors(err error) (FormErrors, error) {
 	var ae *app.Error
-	if errors.As(err, &ae) && ae.Status < 500 && ae.Status != http.StatusNotFound && ae.Status != http.StatusForbidden {
+	if errors.As(err, &ae) && ae.Kind != app.KindNotFound && ae.Kind != app.KindForbidden && ae.Kind != app.KindUnavailable {
 		field := ae.Field
 		if field == "" {
 			field = "form"

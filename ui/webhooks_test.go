@@ -15,6 +15,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -53,8 +54,23 @@ func waitWebhooks(t *testing.T, a *app.App) {
 
 var secretRe = regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`)
 
+// allowPrivateTargets lets webhooks reach the loopback sinks of these tests.
+func allowPrivateTargets(c *config.Config) { c.Webhooks.AllowPrivateTargets = true }
+
 func TestPortalWebhooks(t *testing.T) {
-	s := newPortalScene(t)
+	// Loopback targets are refused unless allowed; nothing is stored.
+	refusing := newPortalScene(t)
+	_, sinkURL := newWhSink(t, 200)
+	p := refusing.signIn(t, "alice@partners.example").submit("/portal/webhooks", "/portal/webhooks", url.Values{"url": {sinkURL}})
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	if !strings.Contains(p.Body, "not allowed") {
+		t.Fatalf("refusal not shown: %.800s", p.Body)
+	}
+	if eps, _ := refusing.env.App.WebhookEndpoints(""); len(eps) != 0 {
+		t.Fatalf("refused endpoint stored")
+	}
+
+	s := newPortalScene(t, allowPrivateTargets)
 	sink, sinkURL := newWhSink(t, 200)
 	alice := s.signIn(t, "alice@partners.example")
 
@@ -62,21 +78,11 @@ func TestPortalWebhooks(t *testing.T) {
 	if p := s.fresh(t).get("/portal/webhooks"); p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/portal/login") {
 		t.Fatalf("signed out: %d %q", p.Status, p.Location)
 	}
-	p := alice.get("/portal/webhooks")
+	p = alice.get("/portal/webhooks")
 	expectStatus(t, p, 200)
 	if !strings.Contains(p.Body, "Add your first endpoint") || !strings.Contains(p.Body, `name="url"`) {
 		t.Fatalf("empty page: %.500s", p.Body)
 	}
-	// Loopback targets are refused unless allowed; nothing is stored.
-	p = alice.submit("/portal/webhooks", "/portal/webhooks", url.Values{"url": {sinkURL}})
-	expectStatus(t, p, http.StatusUnprocessableEntity)
-	if !strings.Contains(p.Body, "not allowed") {
-		t.Fatalf("refusal not shown: %.800s", p.Body)
-	}
-	if eps, _ := s.env.App.WebhookEndpoints(""); len(eps) != 0 {
-		t.Fatalf("refused endpoint stored")
-	}
-	s.env.App.Config.Webhooks.AllowPrivateTargets = true
 	// A form with every event unticked is refused, the URL kept.
 	p = alice.submit("/portal/webhooks", "/portal/webhooks", url.Values{"url": {sinkURL}, "events_shown": {"1"}})
 	expectStatus(t, p, http.StatusUnprocessableEntity)
@@ -176,8 +182,7 @@ func TestPortalWebhooks(t *testing.T) {
 }
 
 func TestAdminWebhooks(t *testing.T) {
-	s := newPortalScene(t)
-	s.env.App.Config.Webhooks.AllowPrivateTargets = true
+	s := newPortalScene(t, allowPrivateTargets)
 	sink, sinkURL := newWhSink(t, 500)
 	ok, okURL := newWhSink(t, 204)
 	failing, err := s.env.App.CreateWebhookEndpoint(context.Background(), s.alice.ID, app.WebhookEndpointInput{URL: &sinkURL})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ type Env struct {
 	T      testing.TB
 	Config config.Config
 	DB     *store.DB
+	// Clock is the App's clock: real time until a test sets it.
+	Clock  *Clock
 	App    *app.App
 	Server *app.Server
 	// APIKey is a valid bearer key for /api/v1.
@@ -47,12 +50,13 @@ func New(t testing.TB, configure ...func(*config.Config)) *Env {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	a, err := app.New(cfg, db, log)
+	clock := &Clock{}
+	a, err := app.New(app.Options{Config: cfg, Store: db, Log: log, Clock: clock})
 	if err != nil {
 		db.Close()
 		t.Fatalf("new app: %v", err)
 	}
-	env := &Env{T: t, Config: cfg, DB: db, App: a, Server: app.NewServer(a)}
+	env := &Env{T: t, Config: cfg, DB: db, Clock: clock, App: a, Server: app.NewServer(a)}
 	_, env.APIKey, err = a.CreateAPIKey("test")
 	if err != nil {
 		t.Fatalf("create api key: %v", err)
@@ -173,6 +177,49 @@ func Ptr[T any](v T) *T { return &v }
 
 // SetClock fixes the app's clock at t; the returned func moves it.
 func (e *Env) SetClock(t time.Time) func(d time.Duration) {
-	e.App.Now = func() time.Time { return t }
-	return func(d time.Duration) { t = t.Add(d) }
+	e.Clock.Set(t)
+	return e.Clock.Add
+}
+
+// Clock is a test clock safe for concurrent use: it follows real time
+// until Set or Func takes it over.
+type Clock struct {
+	mu  sync.Mutex
+	now func() time.Time
+	at  time.Time
+}
+
+// Now implements app.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.now != nil:
+		return c.now()
+	case !c.at.IsZero():
+		return c.at
+	}
+	return time.Now().UTC()
+}
+
+// Set fixes the clock at t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.at, c.now = t, nil
+	c.mu.Unlock()
+}
+
+// Add moves a fixed clock on by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.at = c.at.Add(d)
+	c.mu.Unlock()
+}
+
+// Func makes the clock read now() on every call, for tests that keep the
+// time in a variable of their own.
+func (c *Clock) Func(now func() time.Time) {
+	c.mu.Lock()
+	c.at, c.now = time.Time{}, now
+	c.mu.Unlock()
 }

@@ -1,20 +1,18 @@
-package app
+package store
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/spiffy/spiffy/store"
 )
 
-// WriteBackupFile writes a full backup of db to path atomically: into a
+// WriteBackupFile writes a full backup to path atomically: into a
 // temporary file beside it, synced, then renamed, so a crash never leaves a
 // truncated file under the final name.
-func WriteBackupFile(db *store.DB, path string) error {
+func (db *DB) WriteBackupFile(path string) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".backup-*")
 	if err != nil {
-		return fmt.Errorf("app: backup: %w", err)
+		return fmt.Errorf("store: backup: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	if err := db.Backup(tmp); err != nil {
@@ -23,13 +21,13 @@ func WriteBackupFile(db *store.DB, path string) error {
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("app: backup: %w", err)
+		return fmt.Errorf("store: backup: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("app: backup: %w", err)
+		return fmt.Errorf("store: backup: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("app: backup: %w", err)
+		return fmt.Errorf("store: backup: %w", err)
 	}
 	return nil
 }
