@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/jobs"
@@ -271,7 +273,7 @@ func cmdServe(e *cmdEnv) error {
 	if err != nil {
 		return err
 	}
-	srv := app.NewServer(a)
+	srv := web.NewServer(a)
 	if err := ui.Mount(srv); err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
@@ -100,7 +102,7 @@ func TestAdminAndAPIKeyCommands(t *testing.T) {
 	if _, err := a.AuthenticateAdmin("owner@shop.example.com", "correct-horse", "127.0.0.1"); err != nil {
 		t.Fatalf("admin cannot sign in: %v", err)
 	}
-	srv := app.NewServer(a)
+	srv := web.NewServer(a)
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/programs", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	rec := httptest.NewRecorder()

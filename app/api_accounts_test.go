@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app/apptest"
 )
 
@@ -32,7 +33,7 @@ func TestAPIKeyAuth(t *testing.T) {
 			rec := env.Request(http.MethodGet, "/api/v1/programs", nil, h...)
 			apptest.Expect(t, rec, tc.status)
 			if tc.status == http.StatusUnauthorized {
-				body := apptest.Decode[app.ErrorBody](t, rec)
+				body := apptest.Decode[web.ErrorBody](t, rec)
 				if body.Error != "unauthorized" || body.Message == "" {
 					t.Fatalf("body %+v", body)
 				}
@@ -59,8 +60,8 @@ func TestProgramsAPI(t *testing.T) {
 		"commission_type": "flat", "commission_value": "5", "currency": "eur",
 	})
 	apptest.Expect(t, rec, http.StatusCreated)
-	p := apptest.Decode[app.ProgramJSON](t, rec)
-	want := app.ProgramJSON{ID: p.ID, Name: "Pro Plan", LandingURL: "https://shop.example.com/pricing", CookieDays: 60,
+	p := apptest.Decode[web.ProgramJSON](t, rec)
+	want := web.ProgramJSON{ID: p.ID, Name: "Pro Plan", LandingURL: "https://shop.example.com/pricing", CookieDays: 60,
 		Attribution: "first_click", TrackLeads: true, ShareLeads: true, CommissionType: "flat", CommissionValue: "5.00",
 		Currency: "EUR", CreatedAt: p.CreatedAt}
 	if p != want {
@@ -70,7 +71,7 @@ func TestProgramsAPI(t *testing.T) {
 	// Defaults.
 	rec = env.API(http.MethodPost, "/programs", map[string]any{"name": "Basic", "landing_url": "https://shop.example.com/"})
 	apptest.Expect(t, rec, http.StatusCreated)
-	d := apptest.Decode[app.ProgramJSON](t, rec)
+	d := apptest.Decode[web.ProgramJSON](t, rec)
 	if d.CookieDays != 30 || d.Attribution != "last_click" || d.TrackLeads || d.ShareLeads || d.SharePurchasers || d.AutoApprove ||
 		d.CommissionType != "percent" || d.Currency != "USD" {
 		t.Fatalf("defaults: %+v", d)
@@ -79,13 +80,13 @@ func TestProgramsAPI(t *testing.T) {
 	// PATCH changes only what is given.
 	rec = env.API(http.MethodPatch, "/programs/"+p.ID, map[string]any{"share_purchasers": true, "track_leads": false})
 	apptest.Expect(t, rec, http.StatusOK)
-	got := apptest.Decode[app.ProgramJSON](t, rec)
+	got := apptest.Decode[web.ProgramJSON](t, rec)
 	if !got.SharePurchasers || got.TrackLeads || !got.ShareLeads || got.CookieDays != 60 || got.Name != "Pro Plan" {
 		t.Fatalf("patched: %+v", got)
 	}
 	rec = env.API(http.MethodPatch, "/programs/"+p.ID, map[string]any{"commission_type": "percent", "commission_value": "12.5"})
 	apptest.Expect(t, rec, http.StatusOK)
-	if got := apptest.Decode[app.ProgramJSON](t, rec); got.CommissionValue != "12.5" || got.CommissionType != "percent" {
+	if got := apptest.Decode[web.ProgramJSON](t, rec); got.CommissionValue != "12.5" || got.CommissionType != "percent" {
 		t.Fatalf("commission: %+v", got)
 	}
 
@@ -93,12 +94,12 @@ func TestProgramsAPI(t *testing.T) {
 	apptest.Expect(t, env.API(http.MethodGet, "/programs/"+p.ID, nil), http.StatusOK)
 	rec = env.API(http.MethodGet, "/programs?limit=1", nil)
 	apptest.Expect(t, rec, http.StatusOK)
-	page := apptest.Decode[app.Page[app.ProgramJSON]](t, rec)
+	page := apptest.Decode[web.Page[web.ProgramJSON]](t, rec)
 	if len(page.Data) != 1 || page.Data[0].ID != d.ID || page.NextCursor == nil {
 		t.Fatalf("page 1: %+v", page)
 	}
 	rec = env.API(http.MethodGet, "/programs?limit=1&cursor="+*page.NextCursor, nil)
-	page = apptest.Decode[app.Page[app.ProgramJSON]](t, rec)
+	page = apptest.Decode[web.Page[web.ProgramJSON]](t, rec)
 	if len(page.Data) != 1 || page.Data[0].ID != p.ID || page.NextCursor != nil {
 		t.Fatalf("page 2: %+v", page)
 	}
@@ -107,7 +108,7 @@ func TestProgramsAPI(t *testing.T) {
 	apptest.Expect(t, env.API(http.MethodDelete, "/programs/"+d.ID, nil), http.StatusOK)
 	apptest.Expect(t, env.API(http.MethodGet, "/programs/"+d.ID, nil), http.StatusNotFound)
 	apptest.Expect(t, env.API(http.MethodDelete, "/programs/"+d.ID, nil), http.StatusNotFound)
-	page = apptest.Decode[app.Page[app.ProgramJSON]](t, env.API(http.MethodGet, "/programs", nil))
+	page = apptest.Decode[web.Page[web.ProgramJSON]](t, env.API(http.MethodGet, "/programs", nil))
 	if len(page.Data) != 1 {
 		t.Fatalf("deleted program still listed: %+v", page)
 	}
@@ -150,7 +151,7 @@ func TestProgramsAPIBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := env.API(tc.method, tc.path, tc.body)
 			apptest.Expect(t, rec, tc.status)
-			body := apptest.Decode[app.ErrorBody](t, rec)
+			body := apptest.Decode[web.ErrorBody](t, rec)
 			if (tc.code != "" && body.Error != tc.code) || body.Message == "" {
 				t.Fatalf("error body %+v, want code %q", body, tc.code)
 			}
@@ -174,14 +175,14 @@ func TestAffiliatesAndEnrollmentAPI(t *testing.T) {
 
 	rec := env.API(http.MethodPost, "/affiliates", map[string]any{"name": "Jane Doe", "email": "Jane@Example.com"})
 	apptest.Expect(t, rec, http.StatusCreated)
-	jane := apptest.Decode[app.AffiliateJSON](t, rec)
+	jane := apptest.Decode[web.AffiliateJSON](t, rec)
 	if jane.Status != "active" || !strings.HasPrefix(jane.InviteURL, "http://spiffy.test/portal/invite/") {
 		t.Fatalf("created: %+v", jane)
 	}
 	// With a password: no invite.
 	rec = env.API(http.MethodPost, "/affiliates", map[string]any{"name": "Bob", "email": "bob@example.com", "password": "long-enough-pw", "status": "pending"})
 	apptest.Expect(t, rec, http.StatusCreated)
-	bob := apptest.Decode[app.AffiliateJSON](t, rec)
+	bob := apptest.Decode[web.AffiliateJSON](t, rec)
 	if bob.InviteURL != "" || bob.Status != "pending" {
 		t.Fatalf("bob: %+v", bob)
 	}
@@ -200,7 +201,7 @@ func TestAffiliatesAndEnrollmentAPI(t *testing.T) {
 	// Codes are unique across programs, case-insensitively.
 	rec = env.API(http.MethodPost, "/programs/"+q.ID+"/affiliates", map[string]any{"affiliate_id": bob.ID, "code": "spring-JANE"})
 	apptest.Expect(t, rec, http.StatusConflict)
-	if apptest.Decode[app.ErrorBody](t, rec).Error != "duplicate_code" {
+	if apptest.Decode[web.ErrorBody](t, rec).Error != "duplicate_code" {
 		t.Fatal("want duplicate_code")
 	}
 	rec = env.API(http.MethodPost, "/programs/"+q.ID+"/affiliates", map[string]any{"affiliate_id": bob.ID})
@@ -229,7 +230,7 @@ func TestAffiliatesAndEnrollmentAPI(t *testing.T) {
 	// PATCH status, invite.
 	rec = env.API(http.MethodPatch, "/affiliates/"+bob.ID, map[string]any{"status": "active"})
 	apptest.Expect(t, rec, http.StatusOK)
-	if apptest.Decode[app.AffiliateJSON](t, rec).Status != "active" {
+	if apptest.Decode[web.AffiliateJSON](t, rec).Status != "active" {
 		t.Fatal("status not changed")
 	}
 	rec = env.API(http.MethodPost, "/affiliates/"+bob.ID+"/invite", nil)
@@ -246,7 +247,7 @@ func TestAffiliatesAndEnrollmentAPI(t *testing.T) {
 		t.Fatalf("password reset by invite: %v", err)
 	}
 	apptest.Expect(t, env.API(http.MethodGet, "/affiliates/01ARZ3NDEKTSV4RRFFQ69G5FAV", nil), http.StatusNotFound)
-	page := apptest.Decode[app.Page[app.AffiliateJSON]](t, env.API(http.MethodGet, "/affiliates", nil))
+	page := apptest.Decode[web.Page[web.AffiliateJSON]](t, env.API(http.MethodGet, "/affiliates", nil))
 	if len(page.Data) != 2 || page.Data[0].ID != bob.ID {
 		t.Fatalf("list: %+v", page)
 	}

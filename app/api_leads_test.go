@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/store"
@@ -92,7 +94,7 @@ func TestListLeads(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := f.env.API(http.MethodGet, "/leads?"+tt.query.Encode(), nil)
 			apptest.Expect(t, rec, 200)
-			page := apptest.Decode[app.Page[app.LeadJSON]](t, rec)
+			page := apptest.Decode[web.Page[web.LeadJSON]](t, rec)
 			if page.NextCursor != nil {
 				t.Fatalf("next_cursor %q on a short list", *page.NextCursor)
 			}
@@ -110,8 +112,8 @@ func TestListLeads(t *testing.T) {
 	}
 
 	// A lead's JSON, all fields.
-	page := apptest.Decode[app.Page[app.LeadJSON]](t, f.env.API(http.MethodGet, "/leads?limit=1", nil))
-	want := app.LeadJSON{ID: L[4], Program: f.shop.ID, Affiliate: f.bob.ID, ReferralCode: "bob", Email: "cid@example.com",
+	page := apptest.Decode[web.Page[web.LeadJSON]](t, f.env.API(http.MethodGet, "/leads?limit=1", nil))
+	want := web.LeadJSON{ID: L[4], Program: f.shop.ID, Affiliate: f.bob.ID, ReferralCode: "bob", Email: "cid@example.com",
 		CreatedAt: "2026-03-03T14:00:00Z", Purchased: true}
 	if len(page.Data) != 1 || page.Data[0] != want {
 		t.Fatalf("lead JSON %+v, want %+v", page.Data, want)
@@ -139,7 +141,7 @@ func TestListPurchases(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := f.env.API(http.MethodGet, "/purchases?"+tt.query.Encode(), nil)
 			apptest.Expect(t, rec, 200)
-			page := apptest.Decode[app.Page[app.PurchaseJSON]](t, rec)
+			page := apptest.Decode[web.Page[web.PurchaseJSON]](t, rec)
 			var got []string
 			for _, p := range page.Data {
 				got = append(got, p.ID)
@@ -173,7 +175,7 @@ func TestListPagination(t *testing.T) {
 				}
 				rec := f.env.API(http.MethodGet, kind.path+"?"+q.Encode(), nil)
 				apptest.Expect(t, rec, 200)
-				page := apptest.Decode[app.Page[struct {
+				page := apptest.Decode[web.Page[struct {
 					ID string `json:"id"`
 				}]](t, rec)
 				if len(page.Data) > 2 {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -115,4 +116,22 @@ func randomUint32() uint32 {
 		panic("app: crypto/rand failed: " + err.Error())
 	}
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// Backup streams a full, consistent backup of the store to w (the format
+// `spiffy restore` reads).
+func (a *App) Backup(w io.Writer) error { return a.db.Backup(w) }
+
+// StoreStats is what /metrics reports of the store.
+type StoreStats struct {
+	LSMBytes, VlogBytes    int64 // on disk
+	WriteBatches, WriteOps int64 // committed by the writer since start
+}
+
+// StoreStats reads the store's sizes and writer counters.
+func (a *App) StoreStats() StoreStats {
+	var s StoreStats
+	s.LSMBytes, s.VlogBytes = a.db.Size()
+	s.WriteBatches, s.WriteOps = a.db.WriterStats()
+	return s
 }

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -370,21 +368,4 @@ func csvEmail(cell string) string {
 		cell = cell[1:]
 	}
 	return store.NormEmail(cell)
-}
-
-// EraseRequest is the body of POST /api/v1/erase.
-type EraseRequest struct {
-	Email string `json:"email"`
-}
-
-func (s *Server) apiErase(c echo.Context) error {
-	var in EraseRequest
-	if err := DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	res, err := s.App.Erase(c.Request().Context(), in.Email)
-	if err != nil {
-		return err
-	}
-	return c.JSON(200, res)
 }

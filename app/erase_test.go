@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/store"
@@ -59,11 +61,11 @@ func TestErase(t *testing.T) {
 	p1 := whAttributedPurchase(t, env, shop, "ann", "A-1", "pat@example.com")
 	rec := env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "B-1", "program": other.ID, "email": "PAT@example.com", "name": "Pat", "amount": "12.00"})
 	apptest.Expect(t, rec, 201)
-	p2 := apptest.Decode[app.PurchaseJSON](t, rec)
+	p2 := apptest.Decode[web.PurchaseJSON](t, rec)
 	// Kim's purchase is attributed through her lead.
 	rec = env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "A-2", "program": shop.ID, "email": "keep@example.com", "name": "Kim Keep", "amount": "20.00"})
 	apptest.Expect(t, rec, 201)
-	keepPurchase := apptest.Decode[app.PurchaseJSON](t, rec)
+	keepPurchase := apptest.Decode[web.PurchaseJSON](t, rec)
 	whWait(t, env)
 
 	// Exports written before the erasure: the merchant's and Ann's.

@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/store"
 )
@@ -468,45 +465,4 @@ func (a *App) cleanupOrphanFiles(now time.Time) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// routesExportsAPI registers the streamed CSV lists.
-func (s *Server) routesExportsAPI() {
-	s.API.GET("/leads.csv", s.apiLeadsCSV)
-	s.API.GET("/purchases.csv", s.apiPurchasesCSV)
-}
-
-// startCSV sets the headers of a streamed CSV download.
-func startCSV(c echo.Context, name string) {
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
-	h.Set("Cache-Control", "no-store")
-	c.Response().WriteHeader(http.StatusOK)
-}
-
-func (s *Server) apiLeadsCSV(c echo.Context) error {
-	q, err := s.App.LeadQuery(ListFilterFromParams(c.QueryParams()))
-	if err != nil {
-		return err
-	}
-	startCSV(c, "leads-"+s.App.Now().UTC().Format("20060102-150405")+".csv")
-	// Once streaming has begun the status line is gone: a failure can only
-	// cut the file short and be logged.
-	if _, err := s.App.WriteLeadsCSV(c.Request().Context(), c.Response(), q, CSVMerchant, nil); err != nil && c.Request().Context().Err() == nil {
-		s.App.log.Error("leads csv stream failed", "err", err)
-	}
-	return nil
-}
-
-func (s *Server) apiPurchasesCSV(c echo.Context) error {
-	q, err := s.App.PurchaseQuery(ListFilterFromParams(c.QueryParams()))
-	if err != nil {
-		return err
-	}
-	startCSV(c, "purchases-"+s.App.Now().UTC().Format("20060102-150405")+".csv")
-	if _, err := s.App.WritePurchasesCSV(c.Request().Context(), c.Response(), q, CSVMerchant, nil); err != nil && c.Request().Context().Err() == nil {
-		s.App.log.Error("purchases csv stream failed", "err", err)
-	}
-	return nil
 }

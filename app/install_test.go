@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/embedded"
 )
 
@@ -20,7 +21,7 @@ func TestInstallCode(t *testing.T) {
 		{`https://x.example/"><b>`, `<script src="https://x.example/&#34;&gt;&lt;b&gt;/spiffy.js" async></script>`},
 	}
 	for _, tt := range tests {
-		code := app.InstallCode(tt.base)
+		code := web.InstallCode(tt.base)
 		lines := strings.Split(code, "\n")
 		if len(lines) != 2 || lines[0] != tt.wantSrc {
 			t.Fatalf("InstallCode(%q) =\n%s\nwant first line %s", tt.base, code, tt.wantSrc)
@@ -67,7 +68,7 @@ func TestSpiffyJS(t *testing.T) {
 	if rec.Header().Get("Content-Encoding") != "gzip" || !strings.Contains(rec.Header().Get("Vary"), "Accept-Encoding") {
 		t.Fatalf("gzip headers %v", rec.Header())
 	}
-	if n := rec.Body.Len(); n > 6144 || n != app.ScriptGzipSize() {
+	if n := rec.Body.Len(); n > 6144 || n != web.ScriptGzipSize() {
 		t.Fatalf("spiffy.js is %d bytes gzipped, budget 6144", n)
 	}
 	t.Logf("spiffy.js: %d bytes, %d gzipped", len(raw), rec.Body.Len())

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/gocarina/gocsv"
 
 	"github.com/spiffy/spiffy/app"
@@ -117,7 +119,7 @@ func mvNewFixture(t *testing.T) *mvFixture {
 			"purchased_at": p.at.Format(time.RFC3339),
 		})
 		apptest.Expect(t, rec, http.StatusCreated)
-		f.U[p.name] = apptest.Decode[app.PurchaseJSON](t, rec).ID
+		f.U[p.name] = apptest.Decode[web.PurchaseJSON](t, rec).ID
 		f.email[p.name] = p.email
 	}
 	apptest.Expect(t, env.API(http.MethodPost, "/purchases/"+f.U["U2"]+"/refund", nil), http.StatusOK)
@@ -201,7 +203,7 @@ func TestMerchantLeadFilters(t *testing.T) {
 			for pages := 0; pages <= len(want); pages++ {
 				rec := f.env.API(http.MethodGet, "/leads?"+q.Encode(), nil)
 				apptest.Expect(t, rec, http.StatusOK)
-				page := apptest.Decode[app.Page[app.LeadJSON]](t, rec)
+				page := apptest.Decode[web.Page[web.LeadJSON]](t, rec)
 				for _, l := range page.Data {
 					got = append(got, l.ID)
 				}
@@ -268,7 +270,7 @@ func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 			rec := f.env.API(http.MethodGet, "/purchases?"+tt.query.Encode(), nil)
 			apptest.Expect(t, rec, http.StatusOK)
 			var got []string
-			for _, p := range apptest.Decode[app.Page[app.PurchaseJSON]](t, rec).Data {
+			for _, p := range apptest.Decode[web.Page[web.PurchaseJSON]](t, rec).Data {
 				got = append(got, p.ID)
 			}
 			if !slices.Equal(got, want) && len(got)+len(want) > 0 {
@@ -374,7 +376,7 @@ func TestMerchantBadFilters(t *testing.T) {
 		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Errorf("%s: content type %q", tt.path, ct)
 		}
-		if e := apptest.Decode[app.ErrorBody](t, rec); e.Error != tt.code || e.Message == "" {
+		if e := apptest.Decode[web.ErrorBody](t, rec); e.Error != tt.code || e.Message == "" {
 			t.Errorf("%s: error %+v, want %s", tt.path, e, tt.code)
 		}
 	}
@@ -567,7 +569,7 @@ func TestDashboard(t *testing.T) {
 	} {
 		if _, err := a.Dashboard(bad); err == nil {
 			t.Errorf("dashboard %+v: no error", bad)
-		} else if status, _ := app.Classify(err); status != http.StatusBadRequest {
+		} else if status, _ := web.Classify(err); status != http.StatusBadRequest {
 			t.Errorf("dashboard %+v: status %d (%v)", bad, status, err)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/store"
@@ -269,7 +271,7 @@ func TestPortalAccessRules(t *testing.T) {
 			if write != nil {
 				t.Fatal("a writer was handed out")
 			}
-			status, _ := app.Classify(err)
+			status, _ := web.Classify(err)
 			want := http.StatusNotFound
 			if tc.forbidden {
 				want = http.StatusForbidden
@@ -290,7 +292,7 @@ func TestPortalAccessRules(t *testing.T) {
 					}
 					return
 				}
-				if status, _ := app.Classify(err); status != want {
+				if status, _ := web.Classify(err); status != want {
 					t.Fatalf("report: status %d (%v), want %d", status, err, want)
 				}
 			}
@@ -401,7 +403,7 @@ func TestPortalPagingNeverCrossesAffiliates(t *testing.T) {
 	}
 	// A forged cursor is a clear 400, not a 500.
 	_, err = w.env.App.PortalReport(w.alice.ID, w.shared.ID, app.PortalReportQuery{Range: rng, List: "leads", Cursor: "not-a-cursor"})
-	if status, body := app.Classify(err); status != http.StatusBadRequest || body.Error != "invalid_cursor" {
+	if status, body := web.Classify(err); status != http.StatusBadRequest || body.Error != "invalid_cursor" {
 		t.Fatalf("forged cursor: %d %+v", status, body)
 	}
 }

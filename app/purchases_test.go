@@ -7,20 +7,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/store"
 )
 
 // trkPurchase posts a purchase and decodes the answer, expecting status.
-func trkPurchase(t *testing.T, env *apptest.Env, body map[string]string, status int) app.PurchaseJSON {
+func trkPurchase(t *testing.T, env *apptest.Env, body map[string]string, status int) web.PurchaseJSON {
 	t.Helper()
 	rec := env.API(http.MethodPost, "/purchases", body)
 	apptest.Expect(t, rec, status)
-	return apptest.Decode[app.PurchaseJSON](t, rec)
+	return apptest.Decode[web.PurchaseJSON](t, rec)
 }
 
-func trkAffiliateOf(p app.PurchaseJSON) string {
+func trkAffiliateOf(p web.PurchaseJSON) string {
 	if p.Affiliate == nil {
 		return ""
 	}
@@ -103,7 +105,7 @@ func TestCreatePurchaseFields(t *testing.T) {
 		"order_id": " A-1 ", "program": prg.ID, "email": " Jo@Example.com ", "name": "Jo", "product": "Plan",
 		"amount": "49.5", "purchased_at": "2026-02-27T10:00:00+02:00",
 	}, 201)
-	want := app.PurchaseJSON{
+	want := web.PurchaseJSON{
 		ID: got.ID, OrderID: "A-1", Program: prg.ID, Email: "Jo@Example.com", Name: "Jo", Product: "Plan",
 		Amount: "49.50", Currency: "EUR", Commission: "0.00", Status: "paid",
 		PurchasedAt: "2026-02-27T08:00:00Z", CreatedAt: trkT0.Format(time.RFC3339),
@@ -116,7 +118,7 @@ func TestCreatePurchaseFields(t *testing.T) {
 	if raw := rec.Body.String(); !strings.Contains(raw, `"affiliate":null`) || !strings.Contains(raw, `"self_referral":false`) {
 		t.Fatalf("unattributed purchase JSON %s: want affiliate null and self_referral false", raw)
 	}
-	if again := apptest.Decode[app.PurchaseJSON](t, rec); !reflect.DeepEqual(again, got) {
+	if again := apptest.Decode[web.PurchaseJSON](t, rec); !reflect.DeepEqual(again, got) {
 		t.Fatalf("GET %+v, want %+v", again, got)
 	}
 	// Lower-case currency is accepted; purchased_at defaults to now.
@@ -263,8 +265,8 @@ func TestPurchaseMarksLeadPurchased(t *testing.T) {
 	apptest.Expect(t, rec, 201)
 	leadID := apptest.Decode[trkLeadResp](t, rec).Lead
 
-	leadJSON := func() app.LeadJSON {
-		page := apptest.Decode[app.Page[app.LeadJSON]](t, env.API(http.MethodGet, "/leads?program="+prg.ID, nil))
+	leadJSON := func() web.LeadJSON {
+		page := apptest.Decode[web.Page[web.LeadJSON]](t, env.API(http.MethodGet, "/leads?program="+prg.ID, nil))
 		if len(page.Data) != 1 || page.Data[0].ID != leadID {
 			t.Fatalf("leads %+v", page.Data)
 		}
@@ -387,7 +389,7 @@ func TestRefundPurchase(t *testing.T) {
 	advance(time.Hour)
 	rec := env.API(http.MethodPost, "/purchases/"+p.ID+"/refund", nil)
 	apptest.Expect(t, rec, 200)
-	refunded := apptest.Decode[app.PurchaseJSON](t, rec)
+	refunded := apptest.Decode[web.PurchaseJSON](t, rec)
 	want := p
 	want.Status = "refunded"
 	if !reflect.DeepEqual(refunded, want) {
@@ -400,13 +402,13 @@ func TestRefundPurchase(t *testing.T) {
 	advance(time.Hour)
 	rec = env.API(http.MethodPost, "/purchases/"+p.ID+"/refund", nil)
 	apptest.Expect(t, rec, 200)
-	if again := apptest.Decode[app.PurchaseJSON](t, rec); !reflect.DeepEqual(again, refunded) {
+	if again := apptest.Decode[web.PurchaseJSON](t, rec); !reflect.DeepEqual(again, refunded) {
 		t.Fatalf("second refund %+v, want %+v", again, refunded)
 	}
 	if pu, re, am, co := money(); pu != 1 || re != 1 || am != 0 || co != 0 {
 		t.Fatalf("after a second refund: rollup %d %d %d %d", pu, re, am, co)
 	}
-	got := apptest.Decode[app.PurchaseJSON](t, env.API(http.MethodGet, "/purchases/"+p.ID, nil))
+	got := apptest.Decode[web.PurchaseJSON](t, env.API(http.MethodGet, "/purchases/"+p.ID, nil))
 	if got.Status != "refunded" {
 		t.Fatalf("stored status %q", got.Status)
 	}

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
@@ -43,7 +45,7 @@ import (
 // scaleEnv is the opened data set and what the benchmarks query.
 type scaleEnv struct {
 	a       *app.App
-	srv     *app.Server
+	srv     *web.Server
 	key     string
 	lastDay time.Time // the newest day with data
 	affs    []string  // affiliates with at least a few hundred leads
@@ -92,7 +94,7 @@ func scaleSetup(b *testing.B) *scaleEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := &scaleEnv{a: a, srv: app.NewServer(a), key: key}
+	env := &scaleEnv{a: a, srv: web.NewServer(a), key: key}
 	newest, _, err := a.LeadsPage(store.LeadQuery{Limit: 1})
 	if err != nil || len(newest) == 0 {
 		b.Fatalf("no leads in %s: %v", dir, err)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
@@ -40,7 +42,7 @@ func BenchmarkTrackClick(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv := app.NewServer(a)
+			srv := web.NewServer(a)
 			prg, err := a.CreateProgram(app.ProgramInput{Name: new("Shop"), LandingURL: new("https://shop.example.com/")})
 			if err != nil {
 				b.Fatal(err)

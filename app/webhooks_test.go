@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/spiffy/spiffy/app"
@@ -94,11 +96,11 @@ func (rc *whReceiver) requests() []whRequest {
 }
 
 // whEndpoint creates an endpoint through the API and returns it.
-func whEndpoint(t *testing.T, env *apptest.Env, affiliateID string, body map[string]any) app.WebhookEndpointJSON {
+func whEndpoint(t *testing.T, env *apptest.Env, affiliateID string, body map[string]any) web.WebhookEndpointJSON {
 	t.Helper()
 	rec := env.API(http.MethodPost, "/affiliates/"+affiliateID+"/webhooks", body)
 	apptest.Expect(t, rec, http.StatusCreated)
-	return apptest.Decode[app.WebhookEndpointJSON](t, rec)
+	return apptest.Decode[web.WebhookEndpointJSON](t, rec)
 }
 
 // whStoredEndpoint writes an endpoint straight into the store, as if it
@@ -145,7 +147,7 @@ func whMessages(t *testing.T, env *apptest.Env) []*store.WebhookMessage {
 
 // whAttributedPurchase clicks the affiliate's link and reports a purchase
 // through that referral.
-func whAttributedPurchase(t *testing.T, env *apptest.Env, prg *store.Program, code, order, email string) app.PurchaseJSON {
+func whAttributedPurchase(t *testing.T, env *apptest.Env, prg *store.Program, code, order, email string) web.PurchaseJSON {
 	t.Helper()
 	rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": code, "sub": "spring"})
 	apptest.Expect(t, rec, http.StatusCreated)
@@ -155,7 +157,7 @@ func whAttributedPurchase(t *testing.T, env *apptest.Env, prg *store.Program, co
 		"amount": "49.00", "currency": "USD", "referral": ref,
 	})
 	apptest.Expect(t, rec, http.StatusCreated)
-	p := apptest.Decode[app.PurchaseJSON](t, rec)
+	p := apptest.Decode[web.PurchaseJSON](t, rec)
 	if p.Affiliate == nil {
 		t.Fatalf("purchase not attributed: %+v", p)
 	}
@@ -336,7 +338,7 @@ func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
 		rec = env.API(http.MethodPost, "/purchases", map[string]string{"order_id": fmt.Sprint("O", n), "program": prg.ID,
 			"email": fmt.Sprintf("p%d@example.com", n), "amount": "10", "referral": ref})
 		apptest.Expect(t, rec, 201)
-		apptest.Expect(t, env.API(http.MethodPost, "/purchases/"+apptest.Decode[app.PurchaseJSON](t, rec).ID+"/refund", nil), 200)
+		apptest.Expect(t, env.API(http.MethodPost, "/purchases/"+apptest.Decode[web.PurchaseJSON](t, rec).ID+"/refund", nil), 200)
 	}
 	// Unattributed and self-referred purchases tell nobody.
 	apptest.Expect(t, env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "U", "program": buyersOnly.ID, "email": "u@example.com", "amount": "5"}), 201)
@@ -515,7 +517,7 @@ func TestWebhookNeverAnswering(t *testing.T) {
 	// The API shows it too.
 	rec := env.API(http.MethodGet, "/webhook-messages/"+m.ID, nil)
 	apptest.Expect(t, rec, 200)
-	if j := apptest.Decode[app.WebhookMessageJSON](t, rec); j.Status != "failed" || len(j.Attempts) != 8 || j.NextAttemptAt != nil {
+	if j := apptest.Decode[web.WebhookMessageJSON](t, rec); j.Status != "failed" || len(j.Attempts) != 8 || j.NextAttemptAt != nil {
 		t.Fatalf("API message %+v", j)
 	}
 }
@@ -536,10 +538,10 @@ func TestWebhookEndpointDisabledAfterFiveDays(t *testing.T) {
 		apptest.Expect(t, env.API(http.MethodPost, "/webhooks/"+ep.ID+"/test", nil), 201)
 		whWait(t, env)
 	}
-	get := func() app.WebhookEndpointJSON {
+	get := func() web.WebhookEndpointJSON {
 		rec := env.API(http.MethodGet, "/webhooks/"+ep.ID, nil)
 		apptest.Expect(t, rec, 200)
-		return apptest.Decode[app.WebhookEndpointJSON](t, rec)
+		return apptest.Decode[web.WebhookEndpointJSON](t, rec)
 	}
 	test()
 	clock.Advance(3 * 24 * time.Hour)
@@ -574,7 +576,7 @@ func TestWebhookEndpointDisabledAfterFiveDays(t *testing.T) {
 	// Enabling it again starts afresh.
 	rec := env.API(http.MethodPatch, "/webhooks/"+ep.ID, map[string]any{"enabled": true})
 	apptest.Expect(t, rec, 200)
-	if e := apptest.Decode[app.WebhookEndpointJSON](t, rec); !e.Enabled || e.DisabledReason != "" || e.FailingSince != nil {
+	if e := apptest.Decode[web.WebhookEndpointJSON](t, rec); !e.Enabled || e.DisabledReason != "" || e.FailingSince != nil {
 		t.Fatalf("re-enabled endpoint %+v", e)
 	}
 }
@@ -744,19 +746,19 @@ func TestWebhookManagementAPI(t *testing.T) {
 	// Updates.
 	rec := env.API(http.MethodPatch, "/webhooks/"+ep.ID, map[string]any{"events": []string{"purchase.refunded", "purchase.created", "purchase.created"}, "url": rc.srv.URL + "/v2"})
 	apptest.Expect(t, rec, 200)
-	if e := apptest.Decode[app.WebhookEndpointJSON](t, rec); !reflect.DeepEqual(e.Events, []string{"purchase.created", "purchase.refunded"}) || e.URL != rc.srv.URL+"/v2" {
+	if e := apptest.Decode[web.WebhookEndpointJSON](t, rec); !reflect.DeepEqual(e.Events, []string{"purchase.created", "purchase.refunded"}) || e.URL != rc.srv.URL+"/v2" {
 		t.Fatalf("updated %+v", e)
 	}
 	rec = env.API(http.MethodPost, "/webhooks/"+ep.ID+"/rotate-secret", nil)
 	apptest.Expect(t, rec, 200)
-	rotated := apptest.Decode[app.WebhookEndpointJSON](t, rec)
+	rotated := apptest.Decode[web.WebhookEndpointJSON](t, rec)
 	if rotated.Secret == ep.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
 		t.Fatalf("rotated secret %q", rotated.Secret)
 	}
 	// A test event is signed with the new secret and can be resent, same id.
 	rec = env.API(http.MethodPost, "/webhooks/"+ep.ID+"/test", nil)
 	apptest.Expect(t, rec, 201)
-	msg := apptest.Decode[app.WebhookMessageJSON](t, rec)
+	msg := apptest.Decode[web.WebhookMessageJSON](t, rec)
 	whWait(t, env)
 	apptest.Expect(t, env.API(http.MethodPost, "/webhook-messages/"+msg.ID+"/resend", nil), 200)
 	whWait(t, env)
@@ -774,14 +776,14 @@ func TestWebhookManagementAPI(t *testing.T) {
 	}
 	rec = env.API(http.MethodGet, "/webhook-messages?endpoint="+ep.ID+"&status=delivered", nil)
 	apptest.Expect(t, rec, 200)
-	page := apptest.Decode[app.Page[app.WebhookMessageJSON]](t, rec)
+	page := apptest.Decode[web.Page[web.WebhookMessageJSON]](t, rec)
 	if len(page.Data) != 1 || len(page.Data[0].Attempts) != 2 || page.Data[0].Status != "delivered" {
 		t.Fatalf("messages page %+v", page)
 	}
 	// Lists are scoped by affiliate.
 	whEndpoint(t, env, other.ID, map[string]any{"url": rc.srv.URL + "/bob"})
 	rec = env.API(http.MethodGet, "/webhooks?affiliate="+af.ID, nil)
-	if l := apptest.Decode[app.Page[app.WebhookEndpointJSON]](t, rec); len(l.Data) != 1 || l.Data[0].ID != ep.ID {
+	if l := apptest.Decode[web.Page[web.WebhookEndpointJSON]](t, rec); len(l.Data) != 1 || l.Data[0].ID != ep.ID {
 		t.Fatalf("scoped list %+v", l)
 	}
 	if _, err := env.App.WebhookEndpoint(other.ID, ep.ID); err == nil {

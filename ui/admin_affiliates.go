@@ -7,7 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/store"
 )
 
 // The merchant's Affiliates pages: list, add, details and status, program
@@ -52,7 +51,7 @@ type statusForm struct {
 
 // affiliateRow is one line of the Affiliates list.
 type affiliateRow struct {
-	*store.Affiliate
+	*app.Affiliate
 	Programs []string
 }
 
@@ -170,12 +169,12 @@ type affiliateProgram struct {
 }
 
 type affiliateView struct {
-	Affiliate    *store.Affiliate
+	Affiliate    *app.Affiliate
 	Form         affiliateForm
 	Errors       FormErrors
 	InviteURL    string
 	Programs     []affiliateProgram
-	Candidates   []*store.Program // live programs the affiliate is not in
+	Candidates   []*app.Program // live programs the affiliate is not in
 	Enroll       enrollForm
 	EnrollErrors FormErrors
 }
@@ -194,7 +193,7 @@ func (u *UI) loadAffiliateView(id string) (*affiliateView, error) {
 	if err != nil {
 		return nil, err
 	}
-	enrolled := make(map[string]*store.Enrollment, len(es))
+	enrolled := make(map[string]*app.Enrollment, len(es))
 	for _, e := range es {
 		enrolled[e.ProgramID] = e
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/store"
 )
 
 // The merchant's data pages: Dashboard, Leads, Purchases (with one lead's
@@ -186,7 +185,7 @@ func (v *listView) page(c echo.Context, rows int, next string) {
 	}
 }
 
-func countText(c store.Count) string {
+func countText(c app.Count) string {
 	if c.Exact {
 		return thousands(c.N)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
@@ -58,7 +60,7 @@ func newDataFixture(t *testing.T, annLeads int) *dataFixture {
 		"purchased_at": dataT0.AddDate(0, 0, 4).Format(time.RFC3339),
 	})
 	apptest.Expect(t, rec, http.StatusCreated)
-	f.purchase = apptest.Decode[app.PurchaseJSON](t, rec).ID
+	f.purchase = apptest.Decode[web.PurchaseJSON](t, rec).ID
 	b.signInAdmin()
 	return f
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/store"
 )
 
 // The merchant's Programs pages: list, create, edit (settings, join link,
@@ -69,7 +68,7 @@ func newProgramForm() programForm {
 }
 
 // programFormFrom fills the form from a stored program.
-func programFormFrom(p *store.Program) programForm {
+func programFormFrom(p *app.Program) programForm {
 	return programForm{
 		Name:            p.Name,
 		Description:     p.Description,
@@ -122,7 +121,7 @@ func (f programForm) input() (app.ProgramInput, FormErrors) {
 
 // programRow is one line of the Programs list.
 type programRow struct {
-	*store.Program
+	*app.Program
 	Affiliates int
 	JoinURL    string
 }
@@ -153,10 +152,10 @@ type programView struct {
 	ID           string
 	Form         programForm
 	Errors       FormErrors
-	Program      *store.Program
+	Program      *app.Program
 	JoinURL      string
 	Enrolled     []enrolledRow
-	Candidates   []*store.Affiliate // affiliates not yet in the program
+	Candidates   []*app.Affiliate // affiliates not yet in the program
 	Enroll       enrollForm
 	EnrollErrors FormErrors
 }
@@ -218,7 +217,7 @@ func (u *UI) loadProgramView(id string) (*programView, error) {
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*store.Affiliate, len(affiliates))
+	byID := make(map[string]*app.Affiliate, len(affiliates))
 	for _, af := range affiliates {
 		byID[af.ID] = af
 	}
@@ -301,7 +300,7 @@ func (u *UI) programEnroll(c echo.Context) error {
 }
 
 type programDeleteView struct {
-	Program    *store.Program
+	Program    *app.Program
 	Affiliates int
 }
 

@@ -3,10 +3,11 @@ package ui
 import (
 	"net/http"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/store"
 )
 
 // The Settings page: API keys (create, revoke) and, at the bottom, the
@@ -25,7 +26,7 @@ type apiKeyForm struct {
 }
 
 type settingsView struct {
-	Keys        []*store.APIKey
+	Keys        []*app.APIKey
 	ActiveKeys  int
 	NewKey      string // the secret of the key just created, shown once
 	Form        apiKeyForm
@@ -40,7 +41,7 @@ func (u *UI) loadSettingsView() (*settingsView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &settingsView{Keys: keys, APIBase: u.app.Config().BaseURL + "/api/v1", InstallCode: app.InstallCode(u.app.Config().BaseURL)}
+	v := &settingsView{Keys: keys, APIBase: u.app.Config().BaseURL + "/api/v1", InstallCode: web.InstallCode(u.app.Config().BaseURL)}
 	for _, k := range keys {
 		if k.RevokedAt == nil {
 			v.ActiveKeys++
@@ -82,7 +83,7 @@ func (u *UI) apiKeyCreate(c echo.Context) error {
 }
 
 // apiKey finds a key by id for the confirmation page.
-func (u *UI) apiKey(id string) (*store.APIKey, error) {
+func (u *UI) apiKey(id string) (*app.APIKey, error) {
 	keys, err := u.app.APIKeys()
 	if err != nil {
 		return nil, err

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app/config"
 )
 
@@ -112,7 +113,7 @@ func TestSettingsEndsWithInstallCode(t *testing.T) {
 	mustContain(t, p.Body, "before <code>&lt;/head&gt;</code> on every page", "https://aff.shop.example.com/spiffy.js")
 	// The code is shown as text: unescaping the page gives it back verbatim.
 	body := html.UnescapeString(p.Body)
-	code := app.InstallCode("https://aff.shop.example.com")
+	code := web.InstallCode("https://aff.shop.example.com")
 	mustContain(t, body, `<pre id="install-code">`+code+`</pre>`, "<form action=\"/signup\" method=\"post\" data-spiffy-lead>", "spiffy('referral')")
 	if strings.Contains(p.Body, code) {
 		t.Fatal("the install code is not escaped: it would run instead of being shown")

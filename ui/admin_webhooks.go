@@ -12,7 +12,6 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/webhook"
-	"github.com/spiffy/spiffy/store"
 )
 
 // Webhook pages. The merchant's Webhooks page (every affiliate's endpoints
@@ -29,7 +28,7 @@ func (u *UI) routesWebhooks(admin, affiliate *echo.Group) {
 
 // endpointRow is an endpoint as the pages show it.
 type endpointRow struct {
-	*store.WebhookEndpoint
+	*app.WebhookEndpoint
 	AffiliateName string
 	Failing       bool // failing now, or disabled automatically for failing
 	Deliveries    []deliveryRow
@@ -48,7 +47,7 @@ func (e endpointRow) Status() string {
 	return "active"
 }
 
-func newEndpointRow(ep *store.WebhookEndpoint, names map[string]string) endpointRow {
+func newEndpointRow(ep *app.WebhookEndpoint, names map[string]string) endpointRow {
 	return endpointRow{WebhookEndpoint: ep, AffiliateName: names[ep.AffiliateID],
 		Failing: ep.FailingSince != nil || ep.DisabledBy == app.DisabledByAuto}
 }
@@ -63,7 +62,7 @@ type deliveryRow struct {
 	Payload                                                           string // indented JSON
 }
 
-func newDeliveryRow(m *store.WebhookMessage, eps map[string]*store.WebhookEndpoint, names map[string]string, now time.Time) deliveryRow {
+func newDeliveryRow(m *app.WebhookMessage, eps map[string]*app.WebhookEndpoint, names map[string]string, now time.Time) deliveryRow {
 	r := deliveryRow{ID: m.ID, Event: m.EventType, Status: m.Status, AffiliateID: m.AffiliateID,
 		AffiliateName: names[m.AffiliateID], Attempts: len(m.Attempts), Created: m.CreatedAt}
 	if ep := eps[m.EndpointID]; ep != nil {
@@ -129,7 +128,7 @@ func (u *UI) adminWebhooks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	byID := make(map[string]*store.WebhookEndpoint, len(eps))
+	byID := make(map[string]*app.WebhookEndpoint, len(eps))
 	v := adminWebhooksView{Status: status, Cursor: c.QueryParam("cursor"), Schedule: webhook.DescribeSchedule(),
 		Statuses: []string{app.MessagePending, app.MessageDelivered, app.MessageFailed}, Next: c.Request().URL.RequestURI()}
 	for _, ep := range eps {

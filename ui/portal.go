@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/store"
 )
 
 // The affiliate portal: sign-in, invite and join pages (public), and the
@@ -152,7 +151,7 @@ type joinForm struct {
 }
 
 type joinView struct {
-	Program *store.Program
+	Program *app.Program
 	Form    joinForm
 	Errors  FormErrors
 }

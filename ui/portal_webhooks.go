@@ -9,7 +9,6 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/webhook"
-	"github.com/spiffy/spiffy/store"
 )
 
 // The affiliate's webhooks, /portal/webhooks: add an endpoint, choose its
@@ -101,7 +100,7 @@ func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 		if err != nil {
 			return nil, err
 		}
-		byID := map[string]*store.WebhookEndpoint{ep.ID: ep}
+		byID := map[string]*app.WebhookEndpoint{ep.ID: ep}
 		for _, m := range ms {
 			row.Deliveries = append(row.Deliveries, newDeliveryRow(m, byID, names, now))
 		}
@@ -289,7 +288,7 @@ func (u *UI) portalWebhookLog(c echo.Context) error {
 	v := portalWebhookLogView{Endpoint: newEndpointRow(ep, names), Cursor: cursor, NextCursor: next, Next: c.Request().URL.RequestURI()}
 	now := u.app.Now()
 	for _, m := range ms {
-		v.Deliveries = append(v.Deliveries, newDeliveryRow(m, map[string]*store.WebhookEndpoint{ep.ID: ep}, names, now))
+		v.Deliveries = append(v.Deliveries, newDeliveryRow(m, map[string]*app.WebhookEndpoint{ep.ID: ep}, names, now))
 	}
 	return u.portalPage(c, http.StatusOK, "portal/webhook_log", "Deliveries", "webhooks", v)
 }

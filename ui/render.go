@@ -18,7 +18,6 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/embedded"
-	"github.com/spiffy/spiffy/store"
 )
 
 // Templates live in embedded/templates:
@@ -110,8 +109,8 @@ type View struct {
 	Nav       string // the active menu item
 	CSRF      string
 	Flashes   []Flash
-	Admin     *store.Admin
-	Affiliate *store.Affiliate
+	Admin     *app.Admin
+	Affiliate *app.Affiliate
 	BaseURL   string
 	Path      string
 	// Data is the page's own view model.
@@ -162,7 +161,7 @@ func templateFuncs() template.FuncMap {
 			return t.UTC().Format("2006-01-02 15:04")
 		},
 		"rfc3339": app.RFC3339,
-		"commission": func(p *store.Program) string {
+		"commission": func(p *app.Program) string {
 			if p.CommissionType == app.CommissionFlat {
 				return app.FormatMoney(p.CommissionValue, p.Currency) + " " + p.Currency
 			}

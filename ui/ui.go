@@ -9,18 +9,19 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/store"
 )
 
 // UI holds what page handlers need: the app, the templates and the two
 // session kinds (admin and affiliate portal are separate).
 type UI struct {
 	app    *app.App
-	srv    *app.Server
+	srv    *web.Server
 	views  *renderer
 	admin  *sessionKind
 	portal *sessionKind
@@ -34,7 +35,7 @@ const (
 
 // Mount registers the admin UI and the portal on the server and sets its
 // friendly HTML error page.
-func Mount(s *app.Server) error {
+func Mount(s *web.Server) error {
 	views, err := newRenderer(templateFuncs())
 	if err != nil {
 		return err
@@ -129,14 +130,14 @@ func safeNext(next, fallback string) string {
 }
 
 // currentAdmin is the admin set by requireAdmin.
-func currentAdmin(c echo.Context) *store.Admin {
-	adm, _ := c.Get(ctxAdmin).(*store.Admin)
+func currentAdmin(c echo.Context) *app.Admin {
+	adm, _ := c.Get(ctxAdmin).(*app.Admin)
 	return adm
 }
 
 // currentAffiliate is the affiliate set by requireAffiliate.
-func currentAffiliate(c echo.Context) *store.Affiliate {
-	af, _ := c.Get(ctxAffiliate).(*store.Affiliate)
+func currentAffiliate(c echo.Context) *app.Affiliate {
+	af, _ := c.Get(ctxAffiliate).(*app.Affiliate)
 	return af
 }
 

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
@@ -26,7 +28,7 @@ type Env struct {
 	// Clock is the App's clock: real time until a test sets it.
 	Clock  *Clock
 	App    *app.App
-	Server *app.Server
+	Server *web.Server
 	// APIKey is a valid bearer key for /api/v1.
 	APIKey string
 }
@@ -56,7 +58,7 @@ func New(t testing.TB, configure ...func(*config.Config)) *Env {
 		db.Close()
 		t.Fatalf("new app: %v", err)
 	}
-	env := &Env{T: t, Config: cfg, DB: db, Clock: clock, App: a, Server: app.NewServer(a)}
+	env := &Env{T: t, Config: cfg, DB: db, Clock: clock, App: a, Server: web.NewServer(a)}
 	_, env.APIKey, err = a.CreateAPIKey("test")
 	if err != nil {
 		t.Fatalf("create api key: %v", err)

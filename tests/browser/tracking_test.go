@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/web"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/spiffy/spiffy/app"
@@ -84,7 +86,7 @@ func TestTrackingEndToEnd(t *testing.T) {
 	})
 	af := sp.Affiliate("Pat Partner", "pat@partner.example", "PatSpring", prg)
 
-	shop := &merchant{install: app.InstallCode(sp.URL)}
+	shop := &merchant{install: web.InstallCode(sp.URL)}
 	site := StartSite(t, shop)
 	b := NewBrowser(t, 0)
 
@@ -190,7 +192,7 @@ func TestTrackingEndToEnd(t *testing.T) {
 		t.Fatalf("create purchase: %v", err)
 	}
 	defer resp.Body.Close()
-	var pur app.PurchaseJSON
+	var pur web.PurchaseJSON
 	if err := json.NewDecoder(resp.Body).Decode(&pur); err != nil {
 		t.Fatalf("decode purchase: %v", err)
 	}
@@ -220,7 +222,7 @@ func TestTrackingConsent(t *testing.T) {
 	sp := StartSpiffy(t)
 	prg := sp.Program("Consent")
 	sp.Affiliate("Cory", "cory@partner.example", "cory", prg)
-	site := StartSite(t, &merchant{install: app.InstallCode(sp.URL), consent: true})
+	site := StartSite(t, &merchant{install: web.InstallCode(sp.URL), consent: true})
 	b := NewBrowser(t, 0)
 
 	clicks := func() int64 {

@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
 
+	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/embedded"
 )
 
@@ -38,7 +39,7 @@ const maxTrackedIPs = 16384
 // tracker holds the tracking routes' state: it lives as long as the Server
 // and is reached only through the handlers' closures.
 type tracker struct {
-	app     *App
+	app     *app.App
 	origins map[string]bool // nil: any origin
 	limiter *ipLimiter
 	script  scriptAsset
@@ -48,13 +49,13 @@ type tracker struct {
 func (s *Server) routesTracking() {
 	t := &tracker{
 		app:     s.App,
-		limiter: newIPLimiter(s.App.cfg.Tracking.RateLimit, maxTrackedIPs, time.Now),
+		limiter: newIPLimiter(s.cfg.Tracking.RateLimit, maxTrackedIPs, time.Now),
 		script:  loadScript(),
 	}
 	t.bufs.New = func() any { b := make([]byte, MaxTrackingBody+1); return &b }
-	if len(s.App.cfg.Tracking.AllowedOrigins) > 0 {
+	if len(s.cfg.Tracking.AllowedOrigins) > 0 {
 		t.origins = map[string]bool{}
-		for _, o := range s.App.cfg.Tracking.AllowedOrigins {
+		for _, o := range s.cfg.Tracking.AllowedOrigins {
 			t.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
 		}
 	}
@@ -69,7 +70,7 @@ func (s *Server) routesTracking() {
 
 // CORS.
 
-var errOriginNotAllowed = Errorf(KindForbidden, "origin_not_allowed", "this origin is not in tracking.allowed_origins")
+var errOriginNotAllowed = app.Errorf(app.KindForbidden, "origin_not_allowed", "this origin is not in tracking.allowed_origins")
 
 // allowOrigin sets Access-Control-Allow-Origin for an allowed request and
 // reports whether it is allowed. Requests without an Origin header come from
@@ -116,7 +117,7 @@ func (t *tracker) preflight(c echo.Context) error {
 
 // Rate limiting.
 
-var errRateLimited = Errorf(KindTooMany, "rate_limited", "too many tracking requests from this address; slow down")
+var errRateLimited = app.Errorf(app.KindTooMany, "rate_limited", "too many tracking requests from this address; slow down")
 
 func (t *tracker) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -203,7 +204,7 @@ func (l *ipLimiter) size() int {
 
 // Bodies.
 
-var errTooLarge = Errorf(KindTooLarge, "payload_too_large", "tracking bodies are at most 8192 bytes")
+var errTooLarge = app.Errorf(app.KindTooLarge, "payload_too_large", "tracking bodies are at most 8192 bytes")
 
 // readBody reads a tracking body sent as application/json or text/plain
 // (as navigator.sendBeacon sends strings), refusing more than
@@ -212,7 +213,7 @@ func (t *tracker) readBody(c echo.Context, set func(key []byte, val string, isSt
 	req := c.Request()
 	if ct := req.Header.Get(echo.HeaderContentType); ct != "" &&
 		!strings.HasPrefix(ct, echo.MIMEApplicationJSON) && !strings.HasPrefix(ct, echo.MIMETextPlain) {
-		return Errorf(KindUnsupportedMedia, "unsupported_media_type", "send the body as application/json or text/plain")
+		return app.Errorf(app.KindUnsupportedMedia, "unsupported_media_type", "send the body as application/json or text/plain")
 	}
 	if req.ContentLength > MaxTrackingBody {
 		return errTooLarge
@@ -224,16 +225,16 @@ func (t *tracker) readBody(c echo.Context, set func(key []byte, val string, isSt
 	case n > MaxTrackingBody:
 		return errTooLarge
 	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF):
-		return Invalid("body", "invalid_body", "the body could not be read")
+		return app.Invalid("body", "invalid_body", "the body could not be read")
 	case n == 0:
-		return Invalid("body", "invalid_json", "body is empty; send a JSON object")
+		return app.Invalid("body", "invalid_json", "body is empty; send a JSON object")
 	}
 	// set receives strings copied out of the buffer, so it can go back to
 	// the pool.
 	return parseFlatJSON((*bp)[:n], set)
 }
 
-var errBadJSON = Invalid("body", "invalid_json", "body is not valid JSON")
+var errBadJSON = app.Invalid("body", "invalid_json", "body is not valid JSON")
 
 // parseFlatJSON parses a JSON object and calls set for each member: with
 // the decoded string for a string value, "" for null, and isString false
@@ -246,7 +247,7 @@ var errBadJSON = Invalid("body", "invalid_json", "body is not valid JSON")
 func parseFlatJSON(b []byte, set func(key []byte, val string, isString bool) error) error {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return Invalid("body", "invalid_json", "body must be a JSON object")
+		return app.Invalid("body", "invalid_json", "body must be a JSON object")
 	}
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
@@ -327,7 +328,7 @@ func parseFlatJSON(b []byte, set func(key []byte, val string, isString bool) err
 		}
 	}
 	if skipWS(b, i) != len(b) {
-		return Invalid("body", "invalid_json", "body must be a single JSON object")
+		return app.Invalid("body", "invalid_json", "body must be a single JSON object")
 	}
 	return nil
 }
@@ -515,7 +516,7 @@ func skipValue(b []byte, i, depth int) (int, bool) {
 
 // notString is the error for a member that must be a string.
 func notString(key string) error {
-	return Invalid(key, "invalid_"+key, "%s must be a string", key)
+	return app.Invalid(key, "invalid_"+key, "%s must be a string", key)
 }
 
 // bodyField names a string member of a tracking body and where it goes.
@@ -545,7 +546,7 @@ func stringMembers(fields []bodyField) func(key []byte, val string, isString boo
 // Handlers.
 
 func (t *tracker) click(c echo.Context) error {
-	var in ClickInput
+	var in app.ClickInput
 	err := t.readBody(c, stringMembers([]bodyField{
 		{"ref", &in.Ref}, {"sub", &in.Sub}, {"prev", &in.Prev},
 		{"url", &in.URL}, {"referrer", &in.Referrer}, {"vid", &in.VID},
@@ -559,7 +560,7 @@ func (t *tracker) click(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Ids and RFC3339 times need no escaping: build the answer by hand.
+	// Ids and app.RFC3339 times need no escaping: build the answer by hand.
 	b := make([]byte, 0, 128)
 	b = append(b, `{"referral":"`...)
 	b = append(b, res.Referral...)
@@ -574,7 +575,7 @@ func (t *tracker) click(c echo.Context) error {
 var notAttributed = []byte(`{"attributed":false}`)
 
 func (t *tracker) lead(c echo.Context) error {
-	var in LeadInput
+	var in app.LeadInput
 	err := t.readBody(c, stringMembers([]bodyField{
 		{"email", &in.Email}, {"name", &in.Name}, {"referral", &in.Referral},
 		{"vid", &in.VID}, {"url", &in.URL}, {"program", &in.Program},

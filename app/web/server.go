@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"context"
@@ -12,13 +12,14 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/spiffy/spiffy/store"
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/config"
 )
 
 // Server is the HTTP face of the App: one Echo instance with route groups for
 // the JSON API, tracking, and (mounted by package ui) the admin UI and portal.
 type Server struct {
-	App  *App
+	App  *app.App
 	Echo *echo.Echo
 	// API is the /api/v1 group, behind API-key authentication.
 	API *echo.Group
@@ -26,18 +27,20 @@ type Server struct {
 	// it, HTML errors are plain text.
 	HTMLError func(c echo.Context, status int, message string)
 
+	cfg     config.Config
+	log     *slog.Logger
 	metrics *metrics
 }
 
 // NewServer builds the Echo server with middleware, the error handler and
 // the API and tracking routes.
-func NewServer(a *App) *Server {
+func NewServer(a *app.App) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{App: a, Echo: e, metrics: newMetrics(a)}
+	s := &Server{App: a, Echo: e, cfg: a.Config(), log: a.Log(), metrics: newMetrics(a)}
 	e.HTTPErrorHandler = s.handleError
-	e.IPExtractor = ipExtractor(a.cfg.TrustedProxies)
+	e.IPExtractor = ipExtractor(s.cfg.TrustedProxies)
 	e.Use(s.recoverPanics, s.logAndMeasure)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:      "0",
@@ -96,23 +99,23 @@ type ErrorBody struct {
 // Classify maps an error to its HTTP status and body. Unknown errors are 500
 // with a generic message; their details only reach the log.
 func Classify(err error) (int, ErrorBody) {
-	var ae *Error
+	var ae *app.Error
 	var he *echo.HTTPError
-	var dup *store.DuplicateError
+	var dup *app.DuplicateError
 	switch {
 	case errors.As(err, &ae):
 		return kindStatus(ae.Kind), ErrorBody{Error: ae.Code, Message: ae.Message, Field: ae.Field}
-	case errors.Is(err, ErrUnauthorized):
+	case errors.Is(err, app.ErrUnauthorized):
 		return http.StatusUnauthorized, ErrorBody{Error: "unauthorized", Message: "missing or invalid credentials"}
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, app.ErrForbidden):
 		return http.StatusForbidden, ErrorBody{Error: "forbidden", Message: "you are not allowed to do this"}
-	case errors.Is(err, ErrThrottled):
+	case errors.Is(err, app.ErrThrottled):
 		return http.StatusTooManyRequests, ErrorBody{Error: "too_many_attempts", Message: "too many attempts; try again in a few minutes"}
 	case errors.As(err, &dup):
 		return http.StatusConflict, ErrorBody{Error: "duplicate_" + dup.Field, Message: dup.Field + " is already taken", Field: dup.Field}
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, app.ErrNotFound):
 		return http.StatusNotFound, ErrorBody{Error: "not_found", Message: "not found"}
-	case errors.Is(err, store.ErrBadCursor):
+	case errors.Is(err, app.ErrBadCursor):
 		return http.StatusBadRequest, ErrorBody{Error: "invalid_cursor", Message: "cursor is not valid"}
 	case errors.As(err, &he):
 		msg := http.StatusText(he.Code)
@@ -125,23 +128,23 @@ func Classify(err error) (int, ErrorBody) {
 }
 
 // kindStatus is the one place a kind of domain error becomes a status.
-func kindStatus(k Kind) int {
+func kindStatus(k app.Kind) int {
 	switch k {
-	case KindInvalid:
+	case app.KindInvalid:
 		return http.StatusBadRequest
-	case KindNotFound:
+	case app.KindNotFound:
 		return http.StatusNotFound
-	case KindConflict:
+	case app.KindConflict:
 		return http.StatusConflict
-	case KindForbidden:
+	case app.KindForbidden:
 		return http.StatusForbidden
-	case KindTooMany:
+	case app.KindTooMany:
 		return http.StatusTooManyRequests
-	case KindTooLarge:
+	case app.KindTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case KindUnsupportedMedia:
+	case app.KindUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case KindUnavailable:
+	case app.KindUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -176,7 +179,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	status, body := Classify(err)
 	if status >= 500 {
-		s.App.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -196,7 +199,7 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.App.log.Error("panic in handler", "path", c.Request().URL.Path, "panic", r)
+				s.log.Error("panic in handler", "path", c.Request().URL.Path, "panic", r)
 				err = errors.New("panic")
 			}
 		}()
@@ -218,8 +221,8 @@ func (s *Server) logAndMeasure(next echo.HandlerFunc) echo.HandlerFunc {
 		status := c.Response().Status
 		dur := time.Since(start)
 		s.metrics.observe(c.Request().Method, route, status, dur)
-		if s.App.log.Enabled(c.Request().Context(), slog.LevelDebug) || status >= 500 {
-			s.App.log.Log(c.Request().Context(), levelFor(status), "http",
+		if s.log.Enabled(c.Request().Context(), slog.LevelDebug) || status >= 500 {
+			s.log.Log(c.Request().Context(), levelFor(status), "http",
 				"method", c.Request().Method, "path", c.Request().URL.Path, "route", route,
 				"status", status, "ms", dur.Milliseconds(), "ip", c.RealIP())
 		}
@@ -240,7 +243,7 @@ func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
 		secret, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
-			return ErrUnauthorized
+			return app.ErrUnauthorized
 		}
 		if _, err := s.App.AuthenticateAPIKey(strings.TrimSpace(secret)); err != nil {
 			return err

@@ -1,11 +1,11 @@
-package app
+package web
 
 import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/spiffy/spiffy/store"
+	"github.com/spiffy/spiffy/app"
 )
 
 // The merchant API for leads and purchases. The CSV exports of the same
@@ -35,10 +35,10 @@ type LeadJSON struct {
 }
 
 // NewLeadJSON converts a stored lead for the API.
-func NewLeadJSON(l *store.Lead) LeadJSON {
+func NewLeadJSON(l *app.Lead) LeadJSON {
 	return LeadJSON{
 		ID: l.ID, Program: l.ProgramID, Affiliate: l.AffiliateID, ReferralCode: l.Code, SubID: l.SubID,
-		Email: l.Email, Name: l.Name, URL: l.URL, CreatedAt: RFC3339(l.CreatedAt), Purchased: l.PurchaseID != "",
+		Email: l.Email, Name: l.Name, URL: l.URL, CreatedAt: app.RFC3339(l.CreatedAt), Purchased: l.PurchaseID != "",
 	}
 }
 
@@ -64,13 +64,13 @@ type PurchaseJSON struct {
 }
 
 // NewPurchaseJSON converts a stored purchase for the API.
-func NewPurchaseJSON(p *store.Purchase) PurchaseJSON {
+func NewPurchaseJSON(p *app.Purchase) PurchaseJSON {
 	out := PurchaseJSON{
 		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, ReferralCode: p.Code, SubID: p.SubID,
 		Email: p.Email, Name: p.Name, Product: p.Product,
-		Amount: FormatMoney(p.Amount, p.Currency), Currency: p.Currency,
-		Commission: FormatMoney(p.Commission, p.Currency), Status: p.Status, SelfReferral: p.SelfReferral,
-		PurchasedAt: RFC3339(p.PurchasedAt), CreatedAt: RFC3339(p.CreatedAt),
+		Amount: app.FormatMoney(p.Amount, p.Currency), Currency: p.Currency,
+		Commission: app.FormatMoney(p.Commission, p.Currency), Status: p.Status, SelfReferral: p.SelfReferral,
+		PurchasedAt: app.RFC3339(p.PurchasedAt), CreatedAt: app.RFC3339(p.CreatedAt),
 	}
 	if p.AffiliateID != "" {
 		id := p.AffiliateID
@@ -84,7 +84,7 @@ func (s *Server) apiListLeads(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.App.LeadQuery(ListFilterFromParams(c.QueryParams()))
+	q, err := s.App.LeadQuery(app.ListFilterFromParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Server) apiListPurchases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.App.PurchaseQuery(ListFilterFromParams(c.QueryParams()))
+	q, err := s.App.PurchaseQuery(app.ListFilterFromParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (s *Server) apiListPurchases(c echo.Context) error {
 }
 
 func (s *Server) apiCreatePurchase(c echo.Context) error {
-	var in PurchaseInput
+	var in app.PurchaseInput
 	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/spiffy/spiffy/store"
+	"github.com/spiffy/spiffy/app"
 )
 
 // The merchant's webhook API (set up and inspect affiliates' endpoints on
@@ -43,13 +43,13 @@ type WebhookEndpointJSON struct {
 }
 
 // NewWebhookEndpointJSON converts a stored endpoint for the API.
-func NewWebhookEndpointJSON(ep *store.WebhookEndpoint) WebhookEndpointJSON {
+func NewWebhookEndpointJSON(ep *app.WebhookEndpoint) WebhookEndpointJSON {
 	j := WebhookEndpointJSON{
 		ID: ep.ID, AffiliateID: ep.AffiliateID, URL: ep.URL, Secret: ep.Secret, Events: ep.Events,
-		Enabled: !ep.Disabled, DisabledReason: ep.DisabledReason, LastError: ep.LastError, CreatedAt: RFC3339(ep.CreatedAt),
+		Enabled: !ep.Disabled, DisabledReason: ep.DisabledReason, LastError: ep.LastError, CreatedAt: app.RFC3339(ep.CreatedAt),
 	}
 	if ep.FailingSince != nil {
-		s := RFC3339(*ep.FailingSince)
+		s := app.RFC3339(*ep.FailingSince)
 		j.FailingSince = &s
 	}
 	return j
@@ -77,16 +77,16 @@ type WebhookMessageJSON struct {
 }
 
 // NewWebhookMessageJSON converts a stored message for the API.
-func NewWebhookMessageJSON(m *store.WebhookMessage) WebhookMessageJSON {
+func NewWebhookMessageJSON(m *app.WebhookMessage) WebhookMessageJSON {
 	j := WebhookMessageJSON{
 		ID: m.ID, EndpointID: m.EndpointID, AffiliateID: m.AffiliateID, Event: m.EventType, Status: m.Status,
-		Attempts: make([]WebhookAttemptJSON, 0, len(m.Attempts)), CreatedAt: RFC3339(m.CreatedAt), Payload: m.Payload,
+		Attempts: make([]WebhookAttemptJSON, 0, len(m.Attempts)), CreatedAt: app.RFC3339(m.CreatedAt), Payload: m.Payload,
 	}
 	for _, at := range m.Attempts {
-		j.Attempts = append(j.Attempts, WebhookAttemptJSON{At: RFC3339(at.At), StatusCode: at.StatusCode, LatencyMS: at.LatencyMS, Error: at.Error})
+		j.Attempts = append(j.Attempts, WebhookAttemptJSON{At: app.RFC3339(at.At), StatusCode: at.StatusCode, LatencyMS: at.LatencyMS, Error: at.Error})
 	}
-	if m.Status == store.MessagePending {
-		s := RFC3339(m.NextAttemptAt)
+	if m.Status == app.MessagePending {
+		s := app.RFC3339(m.NextAttemptAt)
 		j.NextAttemptAt = &s
 	}
 	return j
@@ -100,8 +100,8 @@ type webhookEndpointBody struct {
 	Enabled *bool    `json:"enabled"`
 }
 
-func (b webhookEndpointBody) input() WebhookEndpointInput {
-	in := WebhookEndpointInput{URL: b.URL, Events: b.Events}
+func (b webhookEndpointBody) input() app.WebhookEndpointInput {
+	in := app.WebhookEndpointInput{URL: b.URL, Events: b.Events}
 	if b.Enabled != nil {
 		disabled := !*b.Enabled
 		in.Disabled = &disabled
@@ -111,8 +111,8 @@ func (b webhookEndpointBody) input() WebhookEndpointInput {
 
 func (s *Server) apiListWebhookEndpoints(c echo.Context) error {
 	aff := c.QueryParam("affiliate")
-	if aff != "" && !store.ValidID(aff) {
-		return Invalid("affiliate", "invalid_affiliate", "affiliate must be an affiliate id")
+	if aff != "" && !app.ValidID(aff) {
+		return app.Invalid("affiliate", "invalid_affiliate", "affiliate must be an affiliate id")
 	}
 	eps, err := s.App.WebhookEndpoints(aff)
 	if err != nil {
@@ -181,15 +181,15 @@ func (s *Server) apiListWebhookMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := WebhookMessageQuery{
+	q := app.WebhookMessageQuery{
 		AffiliateID: c.QueryParam("affiliate"), EndpointID: c.QueryParam("endpoint"),
 		Status: strings.TrimSpace(c.QueryParam("status")), Cursor: cursor, Limit: limit,
 	}
-	if q.AffiliateID != "" && !store.ValidID(q.AffiliateID) {
-		return Invalid("affiliate", "invalid_affiliate", "affiliate must be an affiliate id")
+	if q.AffiliateID != "" && !app.ValidID(q.AffiliateID) {
+		return app.Invalid("affiliate", "invalid_affiliate", "affiliate must be an affiliate id")
 	}
-	if q.EndpointID != "" && !store.ValidID(q.EndpointID) {
-		return Invalid("endpoint", "invalid_endpoint", "endpoint must be a webhook endpoint id")
+	if q.EndpointID != "" && !app.ValidID(q.EndpointID) {
+		return app.Invalid("endpoint", "invalid_endpoint", "endpoint must be a webhook endpoint id")
 	}
 	ms, next, err := s.App.WebhookMessages(q)
 	if err != nil {
@@ -212,4 +212,21 @@ func (s *Server) apiResendWebhookMessage(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, NewWebhookMessageJSON(m))
+}
+
+// EraseRequest is the body of POST /api/v1/erase.
+type EraseRequest struct {
+	Email string `json:"email"`
+}
+
+func (s *Server) apiErase(c echo.Context) error {
+	var in EraseRequest
+	if err := DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	res, err := s.App.Erase(c.Request().Context(), in.Email)
+	if err != nil {
+		return err
+	}
+	return c.JSON(200, res)
 }

@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"encoding/json"
@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/spiffy/spiffy/app"
 )
 
 // DecodeJSON reads a JSON request body into v, turning every decoding
@@ -17,14 +17,14 @@ import (
 func DecodeJSON(c echo.Context, v any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) && !strings.HasPrefix(ct, echo.MIMETextPlain) {
-		return Errorf(KindUnsupportedMedia, "unsupported_media_type", "send the body as application/json")
+		return app.Errorf(app.KindUnsupportedMedia, "unsupported_media_type", "send the body as application/json")
 	}
 	dec := json.NewDecoder(c.Request().Body)
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
 	if dec.More() {
-		return Invalid("body", "invalid_json", "body must be a single JSON object")
+		return app.Invalid("body", "invalid_json", "body must be a single JSON object")
 	}
 	return nil
 }
@@ -35,19 +35,19 @@ func jsonError(err error) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return Errorf(KindTooLarge, "payload_too_large", "body is larger than %d bytes", mbe.Limit)
+		return app.Errorf(app.KindTooLarge, "payload_too_large", "body is larger than %d bytes", mbe.Limit)
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
-			return Invalid("body", "invalid_json", "body must be a JSON object")
+			return app.Invalid("body", "invalid_json", "body must be a JSON object")
 		}
-		return Invalid(field, "invalid_"+field, "%s must be a %s", field, jsonKind(te.Type.Kind().String()))
+		return app.Invalid(field, "invalid_"+field, "%s must be a %s", field, jsonKind(te.Type.Kind().String()))
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return Invalid("body", "invalid_json", "body is not valid JSON")
+		return app.Invalid("body", "invalid_json", "body is not valid JSON")
 	case errors.Is(err, io.EOF):
-		return Invalid("body", "invalid_json", "body is empty; send a JSON object")
+		return app.Invalid("body", "invalid_json", "body is empty; send a JSON object")
 	}
-	return Invalid("body", "invalid_json", "body is not valid JSON")
+	return app.Invalid("body", "invalid_json", "body is not valid JSON")
 }
 
 func jsonKind(k string) string {
@@ -86,34 +86,9 @@ func ListParams(c echo.Context) (limit int, cursor string, err error) {
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
-			return 0, "", Invalid("limit", "invalid_limit", "limit must be a whole number from 1 to 500")
+			return 0, "", app.Invalid("limit", "invalid_limit", "limit must be a whole number from 1 to 500")
 		}
 		limit = n
 	}
 	return limit, c.QueryParam("cursor"), nil
 }
-
-// ParseDateRange reads from/to as UTC dates (YYYY-MM-DD), both days
-// included: it returns [from 00:00, the day after to 00:00). Empty values
-// leave that end open.
-func ParseDateRange(fromS, toS string) (from, to time.Time, err error) {
-	if fromS != "" {
-		if from, err = time.Parse(time.DateOnly, fromS); err != nil {
-			return from, to, Invalid("from", "invalid_from", "from must be a date such as 2026-01-31")
-		}
-	}
-	if toS != "" {
-		t, err := time.Parse(time.DateOnly, toS)
-		if err != nil {
-			return from, to, Invalid("to", "invalid_to", "to must be a date such as 2026-01-31")
-		}
-		to = t.AddDate(0, 0, 1)
-	}
-	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return from, to, Invalid("to", "invalid_to", "to must not be before from")
-	}
-	return from, to, nil
-}
-
-// RFC3339 formats a time as the API does: RFC3339, UTC, whole seconds.
-func RFC3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

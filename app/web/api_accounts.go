@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/spiffy/spiffy/store"
+	"github.com/spiffy/spiffy/app"
 )
 
 // The merchant API for programs, affiliates and enrollments, and the online
@@ -47,12 +47,12 @@ type ProgramJSON struct {
 }
 
 // NewProgramJSON converts a stored program for the API.
-func NewProgramJSON(p *store.Program) ProgramJSON {
+func NewProgramJSON(p *app.Program) ProgramJSON {
 	return ProgramJSON{
 		ID: p.ID, Name: p.Name, Description: p.Description, LandingURL: p.LandingURL, CookieDays: p.CookieDays,
 		Attribution: p.Attribution, TrackLeads: p.TrackLeads, ShareLeads: p.ShareLeads, SharePurchasers: p.SharePurchasers,
-		AutoApprove: p.AutoApprove, CommissionType: p.CommissionType, CommissionValue: CommissionValueString(p),
-		Currency: p.Currency, CreatedAt: RFC3339(p.CreatedAt),
+		AutoApprove: p.AutoApprove, CommissionType: p.CommissionType, CommissionValue: app.CommissionValueString(p),
+		Currency: p.Currency, CreatedAt: app.RFC3339(p.CreatedAt),
 	}
 }
 
@@ -67,8 +67,8 @@ type AffiliateJSON struct {
 }
 
 // NewAffiliateJSON converts a stored affiliate for the API.
-func NewAffiliateJSON(af *store.Affiliate) AffiliateJSON {
-	return AffiliateJSON{ID: af.ID, Name: af.Name, Email: af.Email, Status: af.Status, CreatedAt: RFC3339(af.CreatedAt)}
+func NewAffiliateJSON(af *app.Affiliate) AffiliateJSON {
+	return AffiliateJSON{ID: af.ID, Name: af.Name, Email: af.Email, Status: af.Status, CreatedAt: app.RFC3339(af.CreatedAt)}
 }
 
 func mapSlice[T, U any](in []T, f func(T) U) []U {
@@ -92,7 +92,7 @@ func (s *Server) apiListPrograms(c echo.Context) error {
 }
 
 func (s *Server) apiCreateProgram(c echo.Context) error {
-	var in ProgramInput
+	var in app.ProgramInput
 	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (s *Server) apiGetProgram(c echo.Context) error {
 }
 
 func (s *Server) apiUpdateProgram(c echo.Context) error {
-	var in ProgramInput
+	var in app.ProgramInput
 	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -141,13 +141,13 @@ func (s *Server) apiEnroll(c echo.Context) error {
 		return err
 	}
 	if in.AffiliateID == "" {
-		return Invalid("affiliate_id", "invalid_affiliate_id", "affiliate_id is required")
+		return app.Invalid("affiliate_id", "invalid_affiliate_id", "affiliate_id is required")
 	}
 	e, p, err := s.App.Enroll(c.Param("id"), in.AffiliateID, in.Code)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]string{"code": e.Code, "link": ReferralLink(p, e.Code)})
+	return c.JSON(http.StatusCreated, map[string]string{"code": e.Code, "link": app.ReferralLink(p, e.Code)})
 }
 
 func (s *Server) apiListAffiliates(c echo.Context) error {
@@ -163,7 +163,7 @@ func (s *Server) apiListAffiliates(c echo.Context) error {
 }
 
 func (s *Server) apiCreateAffiliate(c echo.Context) error {
-	var in AffiliateInput
+	var in app.AffiliateInput
 	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (s *Server) apiGetAffiliate(c echo.Context) error {
 }
 
 func (s *Server) apiUpdateAffiliate(c echo.Context) error {
-	var in AffiliateInput
+	var in app.AffiliateInput
 	if err := DecodeJSON(c, &in); err != nil {
 		return err
 	}
@@ -211,8 +211,8 @@ func (s *Server) apiBackup(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	// Headers are gone once streaming starts: a failure can only be logged
 	// and the stream cut short, which the restore side detects.
-	if err := s.App.db.Backup(c.Response()); err != nil {
-		s.App.log.Error("backup stream failed", "err", err)
+	if err := s.App.Backup(c.Response()); err != nil {
+		s.log.Error("backup stream failed", "err", err)
 	}
 	return nil
 }

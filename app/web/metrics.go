@@ -1,4 +1,4 @@
-package app
+package web
 
 import (
 	"strconv"
@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spiffy/spiffy/app"
 )
 
 // metrics is the server's own Prometheus registry (no global default
@@ -18,7 +19,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(a *App) *metrics {
+func newMetrics(a *app.App) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -33,13 +34,13 @@ func newMetrics(a *App) *metrics {
 	m.reg.MustRegister(m.requests, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spiffy_store_lsm_bytes", Help: "Size of Badger's LSM tree on disk."},
-			func() float64 { l, _ := a.db.Size(); return float64(l) }),
+			func() float64 { return float64(a.StoreStats().LSMBytes) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spiffy_store_vlog_bytes", Help: "Size of Badger's value log on disk."},
-			func() float64 { _, v := a.db.Size(); return float64(v) }),
+			func() float64 { return float64(a.StoreStats().VlogBytes) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_store_write_batches_total", Help: "Transactions committed by the store's writer."},
-			func() float64 { b, _ := a.db.WriterStats(); return float64(b) }),
+			func() float64 { return float64(a.StoreStats().WriteBatches) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_store_write_ops_total", Help: "Write operations committed by the store's writer."},
-			func() float64 { _, o := a.db.WriterStats(); return float64(o) }),
+			func() float64 { return float64(a.StoreStats().WriteOps) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_webhook_attempts_total", Help: "Webhook delivery attempts made by this process."},
 			func() float64 { n, _ := a.WebhookStats(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spiffy_webhook_messages_held", Help: "Webhook messages queued in memory for delivery."},
