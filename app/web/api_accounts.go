@@ -12,22 +12,6 @@ import (
 // The merchant API for programs, affiliates and enrollments, and the online
 // backup stream.
 
-func (s *Server) routesAccountsAPI() {
-	g := s.API
-	g.GET("/programs", s.apiListPrograms)
-	g.POST("/programs", s.apiCreateProgram)
-	g.GET("/programs/:id", s.apiGetProgram)
-	g.PATCH("/programs/:id", s.apiUpdateProgram)
-	g.DELETE("/programs/:id", s.apiDeleteProgram)
-	g.POST("/programs/:id/affiliates", s.apiEnroll)
-	g.GET("/affiliates", s.apiListAffiliates)
-	g.POST("/affiliates", s.apiCreateAffiliate)
-	g.GET("/affiliates/:id", s.apiGetAffiliate)
-	g.PATCH("/affiliates/:id", s.apiUpdateAffiliate)
-	g.POST("/affiliates/:id/invite", s.apiInviteAffiliate)
-	g.GET("/backup", s.apiBackup)
-}
-
 // ProgramJSON is a program as the API shows it.
 type ProgramJSON struct {
 	ID              string `json:"id"`

@@ -7,12 +7,6 @@ import (
 	"github.com/spiffy/spiffy/app"
 )
 
-// routesExportsAPI registers the streamed CSV lists.
-func (s *Server) routesExportsAPI() {
-	s.API.GET("/leads.csv", s.apiLeadsCSV)
-	s.API.GET("/purchases.csv", s.apiPurchasesCSV)
-}
-
 // startCSV sets the headers of a streamed CSV download.
 func startCSV(c echo.Context, name string) {
 	h := c.Response().Header()

@@ -11,15 +11,6 @@ import (
 // The merchant API for leads and purchases. The CSV exports of the same
 // lists live with the exports work.
 
-func (s *Server) routesLeadsPurchasesAPI() {
-	g := s.API
-	g.GET("/leads", s.apiListLeads)
-	g.GET("/purchases", s.apiListPurchases)
-	g.POST("/purchases", s.apiCreatePurchase)
-	g.GET("/purchases/:id", s.apiGetPurchase)
-	g.POST("/purchases/:id/refund", s.apiRefundPurchase)
-}
-
 // LeadJSON is a lead as the API shows it.
 type LeadJSON struct {
 	ID           string `json:"id"`

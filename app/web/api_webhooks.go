@@ -13,21 +13,6 @@ import (
 // The merchant's webhook API (set up and inspect affiliates' endpoints on
 // their behalf) and the erasure endpoint.
 
-func (s *Server) routesWebhooksAPI() {
-	g := s.API
-	g.POST("/erase", s.apiErase)
-	g.GET("/webhooks", s.apiListWebhookEndpoints)
-	g.POST("/affiliates/:id/webhooks", s.apiCreateWebhookEndpoint)
-	g.GET("/webhooks/:id", s.apiGetWebhookEndpoint)
-	g.PATCH("/webhooks/:id", s.apiUpdateWebhookEndpoint)
-	g.DELETE("/webhooks/:id", s.apiDeleteWebhookEndpoint)
-	g.POST("/webhooks/:id/test", s.apiTestWebhookEndpoint)
-	g.POST("/webhooks/:id/rotate-secret", s.apiRotateWebhookSecret)
-	g.GET("/webhook-messages", s.apiListWebhookMessages)
-	g.GET("/webhook-messages/:id", s.apiGetWebhookMessage)
-	g.POST("/webhook-messages/:id/resend", s.apiResendWebhookMessage)
-}
-
 // WebhookEndpointJSON is an endpoint as the API shows it.
 type WebhookEndpointJSON struct {
 	ID             string   `json:"id"`
