@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -24,7 +25,7 @@ type App struct {
 	loginThrottle *throttle
 	sessionSecret []byte
 	webhooks      webhookRuntime // webhook dispatcher (webhook_dispatch.go)
-	exports       exportRunner   // background CSV exports (exports.go)
+	exports       *export.Runner // background CSV exports
 	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
 }
 
@@ -53,6 +54,9 @@ func New(o Options) (*App, error) {
 		loginThrottle: newThrottle(5, 15*time.Minute),
 		accounts:      newAccountCache(maxCachedAccounts),
 	}
+	a.exports = export.NewRunner(o.Store, export.Options{
+		Dir: o.Config.ExportsDir(), TTL: o.Config.Exports.TTL, Clock: o.Clock, Log: o.Log,
+	})
 	secret, err := a.loadSessionSecret()
 	if err != nil {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/spiffy/spiffy/app/money"
+
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -84,7 +86,7 @@ func percent(a, b int64) float64 {
 func moneyTotals(ms []store.RollupMoney) []MoneyTotal {
 	out := make([]MoneyTotal, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, MoneyTotal{Currency: m.Currency, Amount: FormatMoney(m.Amount, m.Currency), Commission: FormatMoney(m.Commission, m.Currency)})
+		out = append(out, MoneyTotal{Currency: m.Currency, Amount: money.Format(m.Amount, m.Currency), Commission: money.Format(m.Commission, m.Currency)})
 	}
 	return out
 }

@@ -1,19 +1,12 @@
 package app
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spiffy/spiffy/store"
 )
@@ -40,11 +33,6 @@ type EraseResult struct {
 // eraseChunk bounds the records changed per write, far below Badger's
 // transaction limit; a person rarely has more than a handful anyway.
 const eraseChunk = 200
-
-// exportWait is how long erasure waits for exports being written (which may
-// have read the person's rows before the store was scrubbed) to finish, so
-// that it can scrub their files too.
-const exportWait = 2 * time.Minute
 
 // Erase removes a person's PII everywhere Spiffy keeps it.
 func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
@@ -161,7 +149,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 		res.WebhookMessages += nm
 	}
 	res.Erased = res.Leads + res.Purchases + res.WebhookMessages
-	files, rows, err := a.eraseFromExports(ctx, norm)
+	files, rows, err := a.exports.EraseEmail(ctx, norm)
 	res.ExportFiles, res.ExportRows = files, rows
 	if err != nil {
 		return res, err
@@ -211,161 +199,4 @@ func scrubPayload(b []byte) ([]byte, error) {
 		data = d
 	}
 	return json.Marshal(webhookBody{Type: env.Type, Timestamp: env.Timestamp, Data: data})
-}
-
-// eraseFromExports rewrites every export file holding the person's rows
-// without them. Exports still being written are waited for first: they
-// may have read the rows before the store was scrubbed.
-func (a *App) eraseFromExports(ctx context.Context, norm string) (files, rows int, err error) {
-	dir := a.cfg.ExportsDir()
-	deadline := time.Now().Add(exportWait)
-	for {
-		entries, err := os.ReadDir(dir)
-		if errors.Is(err, os.ErrNotExist) {
-			return 0, 0, nil
-		}
-		if err != nil {
-			return files, rows, fmt.Errorf("app: erase: exports: %w", err)
-		}
-		writing := false
-		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), ".part") {
-				writing = true
-			}
-		}
-		if !writing || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return files, rows, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, 0, fmt.Errorf("app: erase: exports: %w", err)
-	}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".csv") {
-			continue
-		}
-		n, err := eraseFromCSV(filepath.Join(dir, e.Name()), norm)
-		if errors.Is(err, os.ErrNotExist) {
-			continue // expired and cleaned up meanwhile
-		}
-		if err != nil {
-			return files, rows, err
-		}
-		if n > 0 {
-			files++
-			rows += n
-		}
-	}
-	return files, rows, nil
-}
-
-// eraseFromCSV drops the rows whose email column is the person's, writing
-// the result to a temporary file that replaces the original atomically (a
-// download in progress keeps reading the old, unlinked file). A file
-// without matches is left untouched.
-func eraseFromCSV(path, norm string) (int, error) {
-	in, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer in.Close()
-	br := bufio.NewReaderSize(in, 64<<10)
-	head, _ := br.Peek(4096)
-	crlf := bytes.Contains(head, []byte("\r\n")) || !bytes.Contains(head, []byte("\n"))
-	r := csv.NewReader(br)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("app: erase: read %s: %w", filepath.Base(path), err)
-	}
-	col := -1
-	for i, h := range header {
-		if h == "email" {
-			col = i
-		}
-	}
-	if col < 0 {
-		return 0, nil
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".erase-*")
-	if err != nil {
-		return 0, fmt.Errorf("app: erase: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this finds nothing
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	w := csv.NewWriter(bw)
-	w.UseCRLF = crlf
-	removed := 0
-	err = func() error {
-		if err := w.Write(header); err != nil {
-			return err
-		}
-		for {
-			rec, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			if col < len(rec) && csvEmail(rec[col]) == norm {
-				removed++
-				continue
-			}
-			if err := w.Write(rec); err != nil {
-				return err
-			}
-		}
-		w.Flush()
-		if err := w.Error(); err != nil {
-			return err
-		}
-		return bw.Flush()
-	}()
-	if err != nil {
-		tmp.Close()
-		return 0, fmt.Errorf("app: erase: rewrite %s: %w", filepath.Base(path), err)
-	}
-	if removed == 0 {
-		tmp.Close()
-		return 0, nil
-	}
-	if err := tmp.Chmod(0o640); err != nil {
-		tmp.Close()
-		return 0, fmt.Errorf("app: erase: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return 0, fmt.Errorf("app: erase: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("app: erase: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return 0, fmt.Errorf("app: erase: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync() // make the rename durable
-		d.Close()
-	}
-	return removed, nil
-}
-
-// csvEmail undoes the formula guard (a leading ' before = + - @) and
-// normalises, so "'-x@example.com" matches "-x@example.com".
-func csvEmail(cell string) string {
-	if len(cell) > 1 && cell[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(cell[1])) {
-		cell = cell[1:]
-	}
-	return store.NormEmail(cell)
 }

@@ -70,8 +70,11 @@ func TestErase(t *testing.T) {
 
 	// Exports written before the erasure: the merchant's and Ann's.
 	var exportIDs []string
-	for _, x := range []struct{ owner, kind string }{
-		{app.ExportOwnerAdmin, app.ExportLeads}, {app.ExportOwnerAdmin, app.ExportPurchases}, {ann.ID, app.ExportPurchases},
+	for _, x := range []struct {
+		owner app.Scope
+		kind  string
+	}{
+		{app.Merchant, app.ExportLeads}, {app.Merchant, app.ExportPurchases}, {app.AffiliateScope(ann.ID), app.ExportPurchases},
 	} {
 		v, err := env.App.StartExport(x.owner, x.kind, app.ListFilter{})
 		if err != nil {
@@ -221,9 +224,9 @@ func TestErase(t *testing.T) {
 		}
 	}
 	for _, id := range exportIDs {
-		f, _, err := env.App.OpenExport(app.ExportOwnerAdmin, id)
+		f, _, err := env.App.OpenExport(app.Merchant, id)
 		if err != nil {
-			f, _, err = env.App.OpenExport(ann.ID, id)
+			f, _, err = env.App.OpenExport(app.AffiliateScope(ann.ID), id)
 		}
 		if err != nil {
 			t.Fatalf("open export %s: %v", id, err)

@@ -8,6 +8,6 @@ func (a *App) Start(ctx context.Context) error { return a.startWorkers(ctx) }
 
 // Stop waits for background workers to finish their current work.
 func (a *App) Stop() {
-	a.stopExports()
+	a.exports.Stop()
 	a.stopWorkers()
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/export"
+
 	"github.com/spiffy/spiffy/app/web"
 
 	"github.com/gocarina/gocsv"
@@ -216,7 +218,7 @@ func TestMerchantLeadFilters(t *testing.T) {
 				t.Errorf("json list: got %v, want %v", got, want)
 			}
 			// CSV: the same rows in the same order.
-			rows := mvCSV[app.LeadCSVRow](t, f.env, "/leads.csv?"+tt.query.Encode())
+			rows := mvCSV[export.LeadRow](t, f.env, "/leads.csv?"+tt.query.Encode())
 			var emails []string
 			for _, r := range rows {
 				emails = append(emails, r.Email)
@@ -276,7 +278,7 @@ func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 			if !slices.Equal(got, want) && len(got)+len(want) > 0 {
 				t.Errorf("json list: got %v, want %v", got, want)
 			}
-			rows := mvCSV[app.PurchaseCSVRow](t, f.env, "/purchases.csv?"+tt.query.Encode())
+			rows := mvCSV[export.PurchaseRow](t, f.env, "/purchases.csv?"+tt.query.Encode())
 			var orders []string
 			for _, r := range rows {
 				orders = append(orders, strings.TrimPrefix(r.OrderID, "o-"))
@@ -342,7 +344,7 @@ func TestMerchantCSVDialect(t *testing.T) {
 		t.Errorf("purchases rows %q", lines[1:])
 	}
 	// An unattributed purchase has an empty affiliate.
-	rows := mvCSV[app.PurchaseCSVRow](t, f.env, "/purchases.csv?program="+f.beta.ID)
+	rows := mvCSV[export.PurchaseRow](t, f.env, "/purchases.csv?program="+f.beta.ID)
 	if len(rows) != 1 || rows[0].Affiliate != "" || rows[0].Program != "Beta" || rows[0].Amount != "20.00" {
 		t.Errorf("unattributed row %+v", rows)
 	}
@@ -383,13 +385,13 @@ func TestMerchantBadFilters(t *testing.T) {
 	// Without an API key the CSV is not served.
 	apptest.Expect(t, f.env.Request(http.MethodGet, "/api/v1/leads.csv", nil), http.StatusUnauthorized)
 	// A bad filter starts no export.
-	if _, err := f.env.App.StartExport(app.ExportOwnerAdmin, app.ExportLeads, app.ListFilter{From: "2026-13-01"}); err == nil {
+	if _, err := f.env.App.StartExport(app.Merchant, app.ExportLeads, app.ListFilter{From: "2026-13-01"}); err == nil {
 		t.Error("export with a bad date started")
 	}
-	if _, err := f.env.App.StartExport(app.ExportOwnerAdmin, "clicks", app.ListFilter{}); err == nil {
+	if _, err := f.env.App.StartExport(app.Merchant, "clicks", app.ListFilter{}); err == nil {
 		t.Error("export of an unknown kind started")
 	}
-	if xs, _ := f.env.App.Exports(app.ExportOwnerAdmin); len(xs) != 0 {
+	if xs, _ := f.env.App.Exports(app.Merchant); len(xs) != 0 {
 		t.Errorf("bad filters left exports behind: %+v", xs)
 	}
 }
@@ -398,7 +400,7 @@ func TestExportLifecycle(t *testing.T) {
 	f := mvNewFixture(t)
 	a := f.env.App
 	filter := app.ListFilter{Program: f.alpha.ID}
-	x, err := a.StartExport(app.ExportOwnerAdmin, app.ExportLeads, filter)
+	x, err := a.StartExport(app.Merchant, app.ExportLeads, filter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +408,7 @@ func TestExportLifecycle(t *testing.T) {
 		t.Errorf("started export %+v, want running with a total of 4", x)
 	}
 	a.WaitExports()
-	list, err := a.Exports(app.ExportOwnerAdmin)
+	list, err := a.Exports(app.Merchant)
 	if err != nil || len(list) != 1 || list[0].ID != x.ID || list[0].Status != app.ExportDone || list[0].Rows != 4 || list[0].Percent != 100 {
 		t.Fatalf("exports %+v (%v), want the finished one", list, err)
 	}
@@ -414,7 +416,7 @@ func TestExportLifecycle(t *testing.T) {
 		t.Errorf("export keeps filter %+v, expiry %v", list[0].Filter, list[0].ExpiresAt)
 	}
 	// The file holds what the API streams for the same filter.
-	rc, v, err := a.OpenExport(app.ExportOwnerAdmin, x.ID)
+	rc, v, err := a.OpenExport(app.Merchant, x.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +430,7 @@ func TestExportLifecycle(t *testing.T) {
 		t.Errorf("file name %q", v.FileName)
 	}
 	// Nobody else sees it.
-	if _, err := a.Export(f.ann.ID, x.ID); err == nil {
+	if _, err := a.Export(app.AffiliateScope(f.ann.ID), x.ID); err == nil {
 		t.Error("an affiliate sees the admin's export")
 	}
 	path := filepath.Join(f.env.Config.ExportsDir(), x.ID+".csv")
@@ -437,12 +439,12 @@ func TestExportLifecycle(t *testing.T) {
 	}
 
 	// An affiliate's export holds only its own referrals, in portal columns.
-	ax, err := a.StartExport(f.ann.ID, app.ExportPurchases, app.ListFilter{})
+	ax, err := a.StartExport(app.AffiliateScope(f.ann.ID), app.ExportPurchases, app.ListFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.WaitExports()
-	rc, _, err = a.OpenExport(f.ann.ID, ax.ID)
+	rc, _, err = a.OpenExport(app.AffiliateScope(f.ann.ID), ax.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,10 +457,10 @@ func TestExportLifecycle(t *testing.T) {
 
 	// Past exports.ttl it is no longer offered, then the cleanup deletes it.
 	mvAt(f.env, mvDay(7, 12).Add(time.Second))
-	if list, _ := a.Exports(app.ExportOwnerAdmin); len(list) != 0 {
+	if list, _ := a.Exports(app.Merchant); len(list) != 0 {
 		t.Errorf("expired exports still listed: %+v", list)
 	}
-	if _, _, err := a.OpenExport(app.ExportOwnerAdmin, x.ID); err == nil {
+	if _, _, err := a.OpenExport(app.Merchant, x.ID); err == nil {
 		t.Error("expired export still downloadable")
 	}
 	if err := a.CleanupExports(context.Background()); err != nil {

@@ -1,133 +1,32 @@
 package app
 
-import (
-	"math"
-	"math/big"
-	"strconv"
-	"strings"
-)
+import "github.com/spiffy/spiffy/app/money"
 
-// Money is kept as integer minor units of its ISO 4217 currency. Decimal
-// strings from the API are rounded half-up (away from zero) to the
-// currency's minor unit; commissions likewise (see CommissionFor).
-
-// currencyExponents lists the currencies whose minor unit is not 1/100.
-var currencyExponents = map[string]int{
-	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-	"PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}
-
-// CurrencyExponent is the number of decimal places of the currency's minor unit.
-func CurrencyExponent(cur string) int {
-	if e, ok := currencyExponents[cur]; ok {
-		return e
-	}
-	return 2
-}
+// Money is kept as integer minor units of its ISO 4217 currency (package
+// money). These wrap its parsers with the API's field errors.
 
 // validateCurrency accepts three upper-case letters.
 func validateCurrency(field, cur string) error {
-	if len(cur) != 3 || strings.ToUpper(cur) != cur || strings.IndexFunc(cur, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
+	if !money.ValidCurrency(cur) {
 		return Invalid(field, "invalid_currency", "%s must be an ISO 4217 code such as USD", field)
 	}
 	return nil
 }
 
-// parseDecimal parses a non-negative decimal string into units of 10^-scale,
-// rounding half-up. It refuses signs, exponents and absurd sizes.
-func parseDecimal(s string, scale int) (int64, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 32 {
-		return 0, false
-	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	if intPart == "" && frac == "" {
-		return 0, false
-	}
-	for _, part := range []string{intPart, frac} {
-		for _, r := range part {
-			if r < '0' || r > '9' {
-				return 0, false
-			}
-		}
-	}
-	if intPart == "" {
-		intPart = "0"
-	}
-	r, ok := new(big.Rat).SetString(intPart + "." + frac + "0")
-	if !ok {
-		return 0, false
-	}
-	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
-	return roundHalfUp(r)
-}
-
-func roundHalfUp(r *big.Rat) (int64, bool) {
-	num, den := r.Num(), r.Denom()
-	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
-	if new(big.Int).Mul(m, big.NewInt(2)).CmpAbs(den) >= 0 {
-		q.Add(q, big.NewInt(int64(num.Sign())))
-	}
-	if !q.IsInt64() || q.Int64() > math.MaxInt64/10000 {
-		return 0, false
-	}
-	return q.Int64(), true
-}
-
 // ParseMoney parses an amount such as "49.00" into minor units of cur.
 func ParseMoney(field, s, cur string) (int64, error) {
-	v, ok := parseDecimal(s, CurrencyExponent(cur))
+	v, ok := money.Parse(s, cur)
 	if !ok {
 		return 0, Invalid(field, "invalid_"+field, "%s must be a non-negative decimal string such as \"49.00\"", field)
 	}
 	return v, nil
 }
 
-// FormatMoney renders minor units as a decimal string with the currency's
-// number of decimals: 4900 USD -> "49.00", 500 JPY -> "500".
-func FormatMoney(minor int64, cur string) string {
-	exp := CurrencyExponent(cur)
-	neg := minor < 0
-	if neg {
-		minor = -minor
-	}
-	s := strconv.FormatInt(minor, 10)
-	if exp > 0 {
-		for len(s) <= exp {
-			s = "0" + s
-		}
-		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
-// percentScale: percent commissions are stored in hundredths of a percent.
-const percentScale = 2
-
 // ParsePercent parses "30" or "12.5" into hundredths of a percent (0–100%).
 func ParsePercent(field, s string) (int64, error) {
-	v, ok := parseDecimal(s, percentScale)
-	if !ok || v > 100*100 {
+	v, ok := money.ParsePercent(s)
+	if !ok {
 		return 0, Invalid(field, "invalid_"+field, "%s must be a percentage from 0 to 100 such as \"30\"", field)
 	}
 	return v, nil
-}
-
-// FormatPercent renders hundredths of a percent without trailing zeros: 3000 -> "30", 1250 -> "12.5".
-func FormatPercent(v int64) string {
-	s := FormatMoney(v, "USD")
-	s = strings.TrimRight(s, "0")
-	return strings.TrimSuffix(s, ".")
-}
-
-// PercentOf is amount × basis/10000 (basis in hundredths of a percent),
-// rounded half-up to the minor unit.
-func PercentOf(amount, basis int64) int64 {
-	r := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(amount), big.NewInt(basis)), big.NewInt(10000))
-	v, _ := roundHalfUp(r)
-	return v
 }

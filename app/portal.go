@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/money"
+
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -290,7 +293,7 @@ func (t PortalTotals) Conversion() string {
 func (t PortalTotals) Commission() []string {
 	out := make([]string, 0, len(t.Money))
 	for _, m := range t.Money {
-		out = append(out, FormatMoney(m.Commission, m.Currency)+" "+m.Currency)
+		out = append(out, money.Format(m.Commission, m.Currency)+" "+m.Currency)
 	}
 	return out
 }
@@ -299,7 +302,7 @@ func (t PortalTotals) Commission() []string {
 func (t PortalTotals) Sales() []string {
 	out := make([]string, 0, len(t.Money))
 	for _, m := range t.Money {
-		out = append(out, FormatMoney(m.Amount, m.Currency)+" "+m.Currency)
+		out = append(out, money.Format(m.Amount, m.Currency)+" "+m.Currency)
 	}
 	return out
 }
@@ -347,7 +350,7 @@ func portalLead(l *store.Lead) PortalLead {
 func portalPurchase(p *store.Purchase) PortalPurchase {
 	return PortalPurchase{
 		PurchasedAt: p.PurchasedAt, OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
-		Amount: FormatMoney(p.Amount, p.Currency), Currency: p.Currency, Commission: FormatMoney(p.Commission, p.Currency),
+		Amount: money.Format(p.Amount, p.Currency), Currency: p.Currency, Commission: money.Format(p.Commission, p.Currency),
 		Status: p.Status, SubID: p.SubID,
 	}
 }
@@ -481,13 +484,13 @@ func (a *App) PortalCSV(affiliateID, programID, kind string, r PortalRange) (fil
 	case PortalLeads:
 		q := store.LeadQuery{AffiliateID: affiliateID, ProgramID: programID, From: r.From, To: r.End()}
 		write = func(ctx context.Context, w io.Writer) error {
-			_, err := a.WriteLeadsCSV(ctx, w, q, CSVPortal, nil)
+			_, err := a.WriteLeadsCSV(ctx, w, q, export.Portal, nil)
 			return err
 		}
 	default:
 		q := store.PurchaseQuery{AffiliateID: affiliateID, ProgramID: programID, From: r.From, To: r.End()}
 		write = func(ctx context.Context, w io.Writer) error {
-			_, err := a.WritePurchasesCSV(ctx, w, q, CSVPortal, nil)
+			_, err := a.WritePurchasesCSV(ctx, w, q, export.Portal, nil)
 			return err
 		}
 	}

@@ -3,6 +3,8 @@ package app
 import (
 	"strings"
 
+	"github.com/spiffy/spiffy/app/money"
+
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -267,13 +269,13 @@ func CommissionFor(p *store.Program, amount int64, currency string) (commission 
 		}
 		return p.CommissionValue, true
 	}
-	return PercentOf(amount, p.CommissionValue), true
+	return money.PercentOf(amount, p.CommissionValue), true
 }
 
 // CommissionValueString renders the stored commission value as the API's decimal string.
 func CommissionValueString(p *store.Program) string {
 	if p.CommissionType == CommissionFlat {
-		return FormatMoney(p.CommissionValue, p.Currency)
+		return money.Format(p.CommissionValue, p.Currency)
 	}
-	return FormatPercent(p.CommissionValue)
+	return money.FormatPercent(p.CommissionValue)
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 
+	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -37,7 +38,11 @@ func (a *App) PurchaseReport(q store.PurchaseQuery) (PurchaseReport, error) {
 	if err != nil {
 		return PurchaseReport{}, err
 	}
-	return PurchaseReport{Count: t.Count, Paid: moneyTotals(t.Paid), Refunded: moneyTotals(t.Refunded), MoneyKnown: t.MoneyKnown}, nil
+	return newPurchaseReport(t), nil
+}
+
+func newPurchaseReport(t store.PurchaseTotals) PurchaseReport {
+	return PurchaseReport{Count: t.Count, Paid: moneyTotals(t.Paid), Refunded: moneyTotals(t.Refunded), MoneyKnown: t.MoneyKnown}
 }
 
 // LeadDetail is a lead with the click it came through and the purchase it
@@ -62,7 +67,7 @@ func (a *App) LeadDetail(id string) (*LeadDetail, error) {
 			return notFoundAs(err, "lead_not_found", "lead")
 		}
 		d.Lead = l
-		names := TxCSVNames(tx)
+		names := export.TxNames(tx)
 		d.ProgramName, d.AffiliateName = names.Program(l.ProgramID), names.Affiliate(l.AffiliateID)
 		if d.Click, err = optional(tx.Click, l.ReferralID); err != nil {
 			return err
@@ -98,7 +103,7 @@ func (a *App) PurchaseDetail(id string) (*PurchaseDetail, error) {
 			return notFoundAs(err, "purchase_not_found", "purchase")
 		}
 		d.Purchase = p
-		names := TxCSVNames(tx)
+		names := export.TxNames(tx)
 		d.ProgramName, d.AffiliateName = names.Program(p.ProgramID), names.Affiliate(p.AffiliateID)
 		if d.Click, err = optional(tx.Click, p.ReferralID); err != nil {
 			return err

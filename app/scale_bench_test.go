@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/export"
+
 	"github.com/spiffy/spiffy/app/web"
 
 	"github.com/spiffy/spiffy/app"
@@ -405,7 +407,7 @@ func (s *scaleEnv) exportAllLeads(b *testing.B) {
 		}()
 		w := &countingWriter{}
 		start := time.Now()
-		rows, err := s.a.WriteLeadsCSV(context.Background(), w, store.LeadQuery{}, app.CSVMerchant, nil)
+		rows, err := s.a.WriteLeadsCSV(context.Background(), w, store.LeadQuery{}, export.Merchant, nil)
 		elapsed := time.Since(start)
 		close(sampling)
 		<-sampled

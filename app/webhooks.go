@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/money"
+
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
@@ -101,8 +103,8 @@ func purchaseEventData(p *store.Program, pur *store.Purchase) PurchaseEventData 
 	return PurchaseEventData{
 		ID: pur.ID, OrderID: pur.OrderID, ProgramID: p.ID, ProgramName: p.Name, AffiliateID: pur.AffiliateID,
 		ReferralCode: pur.Code, SubID: pur.SubID, Email: pur.Email, Name: pur.Name, Product: pur.Product,
-		Amount: FormatMoney(pur.Amount, pur.Currency), Currency: pur.Currency,
-		Commission: FormatMoney(pur.Commission, pur.Currency), Status: pur.Status, PurchasedAt: RFC3339(pur.PurchasedAt),
+		Amount: money.Format(pur.Amount, pur.Currency), Currency: pur.Currency,
+		Commission: money.Format(pur.Commission, pur.Currency), Status: pur.Status, PurchasedAt: RFC3339(pur.PurchasedAt),
 	}
 }
 

@@ -25,7 +25,7 @@ func TestExportCleanupJob(t *testing.T) {
 
 	start := func() app.ExportView {
 		t.Helper()
-		x, err := env.App.StartExport(app.ExportOwnerAdmin, app.ExportLeads, app.ListFilter{})
+		x, err := env.App.StartExport(app.Merchant, app.ExportLeads, app.ListFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/money"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
@@ -229,29 +231,19 @@ func (u *UI) leadsPage(c echo.Context) error {
 	}
 	status := http.StatusOK
 	err = func() error {
-		q, err := u.app.LeadQuery(f.filter())
+		list, err := u.app.LeadList(f.filter(), f.Cursor, listPageSize)
 		if err != nil {
 			return err
 		}
-		q.Cursor, q.Limit = f.Cursor, listPageSize
-		leads, next, err := u.app.LeadsPage(q)
-		if err != nil {
-			return err
-		}
-		count, err := u.app.LeadCount(q)
-		if err != nil {
-			return err
-		}
-		v.Count, v.Exact = countText(count), count.Exact
-		names := u.app.NewCSVNames()
-		for _, l := range leads {
+		v.Count, v.Exact = countText(list.Count), list.Count.Exact
+		for _, l := range list.Rows {
 			v.Leads = append(v.Leads, leadRow{
-				ID: l.ID, Email: l.Email, Name: l.Name, ProgramID: l.ProgramID, Program: names.Program(l.ProgramID),
-				AffiliateID: l.AffiliateID, Affiliate: names.Affiliate(l.AffiliateID), Code: l.Code, SubID: l.SubID,
+				ID: l.ID, Email: l.Email, Name: l.Name, ProgramID: l.ProgramID, Program: l.ProgramName,
+				AffiliateID: l.AffiliateID, Affiliate: l.AffiliateName, Code: l.Code, SubID: l.SubID,
 				ClickID: l.ReferralID, PurchaseID: l.PurchaseID, CreatedAt: l.CreatedAt,
 			})
 		}
-		v.page(c, len(leads), next)
+		v.page(c, len(list.Rows), list.Next)
 		return nil
 	}()
 	if err != nil {
@@ -275,30 +267,22 @@ func (u *UI) purchasesPage(c echo.Context) error {
 	}
 	status := http.StatusOK
 	err = func() error {
-		q, err := u.app.PurchaseQuery(f.filter())
+		list, err := u.app.PurchaseList(f.filter(), f.Cursor, listPageSize)
 		if err != nil {
 			return err
 		}
-		q.Cursor, q.Limit = f.Cursor, listPageSize
-		ps, next, err := u.app.PurchasesPage(q)
-		if err != nil {
-			return err
-		}
-		if v.Report, err = u.app.PurchaseReport(q); err != nil {
-			return err
-		}
+		v.Report = list.Report
 		v.Count, v.Exact = countText(v.Report.Count), v.Report.Count.Exact
-		names := u.app.NewCSVNames()
-		for _, p := range ps {
+		for _, p := range list.Rows {
 			v.Purchases = append(v.Purchases, purchaseRow{
 				ID: p.ID, OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
-				Amount: app.FormatMoney(p.Amount, p.Currency), Commission: app.FormatMoney(p.Commission, p.Currency),
-				Currency: p.Currency, Status: p.Status, ProgramID: p.ProgramID, Program: names.Program(p.ProgramID),
-				AffiliateID: p.AffiliateID, Affiliate: names.Affiliate(p.AffiliateID), Code: p.Code, SubID: p.SubID,
+				Amount: money.Format(p.Amount, p.Currency), Commission: money.Format(p.Commission, p.Currency),
+				Currency: p.Currency, Status: p.Status, ProgramID: p.ProgramID, Program: p.ProgramName,
+				AffiliateID: p.AffiliateID, Affiliate: p.AffiliateName, Code: p.Code, SubID: p.SubID,
 				LeadID: p.LeadID, PurchasedAt: p.PurchasedAt, SelfReferral: p.SelfReferral,
 			})
 		}
-		v.page(c, len(ps), next)
+		v.page(c, len(list.Rows), list.Next)
 		return nil
 	}()
 	if err != nil {
@@ -413,13 +397,14 @@ type exportRow struct {
 }
 
 // filterLabel describes a filter with names: "program Shop, from 2026-03-01".
-func filterLabel(f app.ListFilter, names *app.CSVNames) string {
+func filterLabel(x app.ExportView) string {
+	f := x.Filter
 	var parts []string
 	if f.Program != "" {
-		parts = append(parts, "program "+or(names.Program(f.Program), f.Program))
+		parts = append(parts, "program "+or(x.ProgramName, f.Program))
 	}
 	if f.Affiliate != "" {
-		parts = append(parts, "affiliate "+or(names.Affiliate(f.Affiliate), f.Affiliate))
+		parts = append(parts, "affiliate "+or(x.AffiliateName, f.Affiliate))
 	}
 	if f.From != "" {
 		parts = append(parts, "from "+f.From)
@@ -466,14 +451,13 @@ func countWord(n int64, word string) string {
 func percentText(p float64) string { return strconv.FormatFloat(p, 'f', 1, 64) + "%" }
 
 func (u *UI) exportsPage(c echo.Context) error {
-	xs, err := u.app.Exports(app.ExportOwnerAdmin)
+	xs, err := u.app.Exports(app.Merchant)
 	if err != nil {
 		return err
 	}
 	v := exportsView{TTL: durationText(u.app.Config().Exports.TTL)}
-	names := u.app.NewCSVNames()
 	for _, x := range xs {
-		v.Exports = append(v.Exports, exportRow{ExportView: x, FilterLabel: filterLabel(x.Filter, names)})
+		v.Exports = append(v.Exports, exportRow{ExportView: x, FilterLabel: filterLabel(x)})
 		if x.Status == app.ExportRunning {
 			v.Running = true
 		}
@@ -489,7 +473,7 @@ func (u *UI) exportStart(c echo.Context) error {
 	if f.Kind == app.ExportLeads {
 		f.Status = ""
 	}
-	x, err := u.app.StartExport(app.ExportOwnerAdmin, f.Kind, f.filter())
+	x, err := u.app.StartExport(app.Merchant, f.Kind, f.filter())
 	if err != nil {
 		return err
 	}
@@ -498,7 +482,7 @@ func (u *UI) exportStart(c echo.Context) error {
 }
 
 func (u *UI) exportDownload(c echo.Context) error {
-	f, v, err := u.app.OpenExport(app.ExportOwnerAdmin, c.Param("id"))
+	f, v, err := u.app.OpenExport(app.Merchant, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -512,7 +496,7 @@ func (u *UI) exportDownload(c echo.Context) error {
 }
 
 func (u *UI) exportDelete(c echo.Context) error {
-	if err := u.app.DeleteExport(app.ExportOwnerAdmin, c.Param("id")); err != nil {
+	if err := u.app.DeleteExport(app.Merchant, c.Param("id")); err != nil {
 		return err
 	}
 	u.admin.flash(c, "success", "Export deleted.")

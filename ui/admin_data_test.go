@@ -192,7 +192,7 @@ func TestDataPagesBadInput(t *testing.T) {
 	expectStatus(t, p, http.StatusBadRequest)
 	p = f.b.submit("/leads", "/exports", url.Values{"kind": {"everything"}})
 	expectStatus(t, p, http.StatusBadRequest)
-	if xs, _ := f.b.env.App.Exports(app.ExportOwnerAdmin); len(xs) != 0 {
+	if xs, _ := f.b.env.App.Exports(app.Merchant); len(xs) != 0 {
 		t.Errorf("bad posts started exports: %+v", xs)
 	}
 }

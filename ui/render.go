@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/money"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
@@ -147,7 +149,7 @@ func (r *renderer) serveCSS(c echo.Context) error {
 // templateFuncs are the helpers available in every template.
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"money": app.FormatMoney,
+		"money": money.Format,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -163,9 +165,9 @@ func templateFuncs() template.FuncMap {
 		"rfc3339": app.RFC3339,
 		"commission": func(p *app.Program) string {
 			if p.CommissionType == app.CommissionFlat {
-				return app.FormatMoney(p.CommissionValue, p.Currency) + " " + p.Currency
+				return money.Format(p.CommissionValue, p.Currency) + " " + p.Currency
 			}
-			return app.FormatPercent(p.CommissionValue) + "%"
+			return money.FormatPercent(p.CommissionValue) + "%"
 		},
 		// query builds "?k=v&…" from pairs, skipping empty values.
 		"query": func(pairs ...string) template.URL {

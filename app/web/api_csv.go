@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 
+	"github.com/spiffy/spiffy/app/export"
+
 	"github.com/labstack/echo/v4"
 	"github.com/spiffy/spiffy/app"
 )
@@ -24,7 +26,7 @@ func (s *Server) apiLeadsCSV(c echo.Context) error {
 	startCSV(c, "leads-"+s.App.Now().UTC().Format("20060102-150405")+".csv")
 	// Once streaming has begun the status line is gone: a failure can only
 	// cut the file short and be logged.
-	if _, err := s.App.WriteLeadsCSV(c.Request().Context(), c.Response(), q, app.CSVMerchant, nil); err != nil && c.Request().Context().Err() == nil {
+	if _, err := s.App.WriteLeadsCSV(c.Request().Context(), c.Response(), q, export.Merchant, nil); err != nil && c.Request().Context().Err() == nil {
 		s.log.Error("leads csv stream failed", "err", err)
 	}
 	return nil
@@ -36,7 +38,7 @@ func (s *Server) apiPurchasesCSV(c echo.Context) error {
 		return err
 	}
 	startCSV(c, "purchases-"+s.App.Now().UTC().Format("20060102-150405")+".csv")
-	if _, err := s.App.WritePurchasesCSV(c.Request().Context(), c.Response(), q, app.CSVMerchant, nil); err != nil && c.Request().Context().Err() == nil {
+	if _, err := s.App.WritePurchasesCSV(c.Request().Context(), c.Response(), q, export.Merchant, nil); err != nil && c.Request().Context().Err() == nil {
 		s.log.Error("purchases csv stream failed", "err", err)
 	}
 	return nil

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 
+	"github.com/spiffy/spiffy/app/money"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
@@ -59,8 +61,8 @@ func NewPurchaseJSON(p *app.Purchase) PurchaseJSON {
 	out := PurchaseJSON{
 		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, ReferralCode: p.Code, SubID: p.SubID,
 		Email: p.Email, Name: p.Name, Product: p.Product,
-		Amount: app.FormatMoney(p.Amount, p.Currency), Currency: p.Currency,
-		Commission: app.FormatMoney(p.Commission, p.Currency), Status: p.Status, SelfReferral: p.SelfReferral,
+		Amount: money.Format(p.Amount, p.Currency), Currency: p.Currency,
+		Commission: money.Format(p.Commission, p.Currency), Status: p.Status, SelfReferral: p.SelfReferral,
 		PurchasedAt: app.RFC3339(p.PurchasedAt), CreatedAt: app.RFC3339(p.CreatedAt),
 	}
 	if p.AffiliateID != "" {

@@ -1,4 +1,4 @@
-package app
+package export
 
 import (
 	"bufio"
@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/spiffy/spiffy/app/money"
 
 	"github.com/spiffy/spiffy/store"
 )
@@ -27,20 +30,20 @@ import (
 // reads the files back into them; the writer itself is hand-rolled because a
 // reflection-based marshaller is the bottleneck of a million-row export.
 
-// CSVView selects a column set: what the merchant sees or what an affiliate
+// View selects a column set: what the merchant sees or what an affiliate
 // sees of its own referrals.
-type CSVView int
+type View int
 
 const (
-	// CSVMerchant is the API and admin column set (contract §4).
-	CSVMerchant CSVView = iota
-	// CSVPortal is the affiliate portal column set (contract §6).
-	CSVPortal
+	// Merchant is the API and admin column set (contract §4).
+	Merchant View = iota
+	// Portal is the affiliate portal column set (contract §6).
+	Portal
 )
 
-// LeadCSVRow is one lead row in the merchant column set; portal files carry
+// LeadRow is one lead row in the merchant column set; portal files carry
 // the same names minus affiliate.
-type LeadCSVRow struct {
+type LeadRow struct {
 	CreatedAt    string `csv:"created_at"`
 	Email        string `csv:"email"`
 	Name         string `csv:"name"`
@@ -51,9 +54,9 @@ type LeadCSVRow struct {
 	Purchased    string `csv:"purchased"`
 }
 
-// PurchaseCSVRow is one purchase row in the merchant column set; portal
+// PurchaseRow is one purchase row in the merchant column set; portal
 // files carry a subset of these names.
-type PurchaseCSVRow struct {
+type PurchaseRow struct {
 	PurchasedAt  string `csv:"purchased_at"`
 	OrderID      string `csv:"order_id"`
 	Email        string `csv:"email"`
@@ -69,37 +72,37 @@ type PurchaseCSVRow struct {
 	SubID        string `csv:"sub_id"`
 }
 
-// LeadCSVColumns returns the header of a leads file in the given view.
-func LeadCSVColumns(v CSVView) []string {
-	if v == CSVPortal {
+// LeadColumns returns the header of a leads file in the given view.
+func LeadColumns(v View) []string {
+	if v == Portal {
 		return []string{"created_at", "email", "name", "program", "referral_code", "sub_id", "purchased"}
 	}
 	return []string{"created_at", "email", "name", "program", "affiliate", "referral_code", "sub_id", "purchased"}
 }
 
-// PurchaseCSVColumns returns the header of a purchases file in the given view.
-func PurchaseCSVColumns(v CSVView) []string {
-	if v == CSVPortal {
+// PurchaseColumns returns the header of a purchases file in the given view.
+func PurchaseColumns(v View) []string {
+	if v == Portal {
 		return []string{"purchased_at", "order_id", "email", "name", "product", "amount", "currency", "commission", "status", "sub_id"}
 	}
 	return []string{"purchased_at", "order_id", "email", "name", "product", "amount", "currency", "commission", "status",
 		"program", "affiliate", "referral_code", "sub_id"}
 }
 
-// CSVWriter writes RFC 4180 records with Spiffy's formula guard. It buffers;
+// Writer writes RFC 4180 records with Spiffy's formula guard. It buffers;
 // call Flush at the end. After the first error every call returns it.
-type CSVWriter struct {
+type Writer struct {
 	w   *bufio.Writer
 	err error
 }
 
-// NewCSVWriter writes to w through a 64 KB buffer.
-func NewCSVWriter(w io.Writer) *CSVWriter {
-	return &CSVWriter{w: bufio.NewWriterSize(w, 64<<10)}
+// NewWriter writes to w through a 64 KB buffer.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{w: bufio.NewWriterSize(w, 64<<10)}
 }
 
 // Write writes one record (a header or a row).
-func (c *CSVWriter) Write(cells ...string) error {
+func (c *Writer) Write(cells ...string) error {
 	if c.err != nil {
 		return c.err
 	}
@@ -114,7 +117,7 @@ func (c *CSVWriter) Write(cells ...string) error {
 }
 
 // Flush writes out what is buffered.
-func (c *CSVWriter) Flush() error {
+func (c *Writer) Flush() error {
 	if c.err != nil {
 		return c.err
 	}
@@ -122,7 +125,7 @@ func (c *CSVWriter) Flush() error {
 	return c.err
 }
 
-func (c *CSVWriter) cell(s string) {
+func (c *Writer) cell(s string) {
 	// One pass finds whether the cell needs quoting and whether it is
 	// plain ASCII (then it is valid UTF-8 without a closer look).
 	quote, ascii := false, true
@@ -162,31 +165,31 @@ func (c *CSVWriter) cell(s string) {
 	c.w.WriteByte('"')
 }
 
-// CSVNames turns program and affiliate ids into the names CSV files show.
+// Names turns program and affiliate ids into the names CSV files show.
 // It caches what it has looked up, so an export reads each program and
 // affiliate once, and remembers the last of each, since consecutive rows
 // mostly share them.
-type CSVNames struct {
+type Names struct {
 	lookup               func(func(*store.Tx) error) error
 	programs, affiliates map[string]string
 	lastPrg, lastPrgName string
 	lastAff, lastAffName string
 }
 
-// NewCSVNames returns a cache that reads through its own short read
+// NewNames returns a cache that reads through its own short read
 // transactions.
-func (a *App) NewCSVNames() *CSVNames {
-	return &CSVNames{lookup: a.db.View, programs: map[string]string{}, affiliates: map[string]string{}}
+func NewNames(db *store.DB) *Names {
+	return &Names{lookup: db.View, programs: map[string]string{}, affiliates: map[string]string{}}
 }
 
-// TxCSVNames returns a cache that reads through tx.
-func TxCSVNames(tx *store.Tx) *CSVNames {
-	return &CSVNames{lookup: func(fn func(*store.Tx) error) error { return fn(tx) },
+// TxNames returns a cache that reads through tx.
+func TxNames(tx *store.Tx) *Names {
+	return &Names{lookup: func(fn func(*store.Tx) error) error { return fn(tx) },
 		programs: map[string]string{}, affiliates: map[string]string{}}
 }
 
 // Program returns the program's name ("" when it no longer exists).
-func (n *CSVNames) Program(id string) string {
+func (n *Names) Program(id string) string {
 	if id == "" {
 		return ""
 	}
@@ -208,7 +211,7 @@ func (n *CSVNames) Program(id string) string {
 }
 
 // Affiliate returns the affiliate's name ("" when unattributed or gone).
-func (n *CSVNames) Affiliate(id string) string {
+func (n *Names) Affiliate(id string) string {
 	if id == "" {
 		return ""
 	}
@@ -236,36 +239,36 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// LeadCSV writes leads in one view. Make it with NewLeadCSV (which writes
+// LeadWriter writes leads in one view. Make it with NewLeadWriter (which writes
 // the header), call Write per lead, then Flush.
-type LeadCSV struct {
-	cw    *CSVWriter
-	view  CSVView
-	names *CSVNames
+type LeadWriter struct {
+	cw    *Writer
+	view  View
+	names *Names
 	cells []string
 }
 
-// NewLeadCSV writes the header of a leads file to w; names resolves
+// NewLeadWriter writes the header of a leads file to w; names resolves
 // program and affiliate ids.
-func NewLeadCSV(w io.Writer, view CSVView, names *CSVNames) (*LeadCSV, error) {
-	x := &LeadCSV{cw: NewCSVWriter(w), view: view, names: names, cells: make([]string, 0, 8)}
-	return x, x.cw.Write(LeadCSVColumns(view)...)
+func NewLeadWriter(w io.Writer, view View, names *Names) (*LeadWriter, error) {
+	x := &LeadWriter{cw: NewWriter(w), view: view, names: names, cells: make([]string, 0, 8)}
+	return x, x.cw.Write(LeadColumns(view)...)
 }
 
 // Row returns the lead as a merchant-view row.
-func (x *LeadCSV) Row(l *store.Lead) LeadCSVRow {
-	return LeadCSVRow{
-		CreatedAt: RFC3339(l.CreatedAt), Email: l.Email, Name: l.Name,
+func (x *LeadWriter) Row(l *store.Lead) LeadRow {
+	return LeadRow{
+		CreatedAt: rfc3339(l.CreatedAt), Email: l.Email, Name: l.Name,
 		Program: x.names.Program(l.ProgramID), Affiliate: x.names.Affiliate(l.AffiliateID),
 		ReferralCode: l.Code, SubID: l.SubID, Purchased: yesNo(l.PurchaseID != ""),
 	}
 }
 
 // Write writes one lead.
-func (x *LeadCSV) Write(l *store.Lead) error {
+func (x *LeadWriter) Write(l *store.Lead) error {
 	r := x.Row(l)
 	c := append(x.cells[:0], r.CreatedAt, r.Email, r.Name, r.Program)
-	if x.view == CSVMerchant {
+	if x.view == Merchant {
 		c = append(c, r.Affiliate)
 	}
 	c = append(c, r.ReferralCode, r.SubID, r.Purchased)
@@ -273,38 +276,38 @@ func (x *LeadCSV) Write(l *store.Lead) error {
 }
 
 // Flush writes out what is buffered.
-func (x *LeadCSV) Flush() error { return x.cw.Flush() }
+func (x *LeadWriter) Flush() error { return x.cw.Flush() }
 
-// PurchaseCSV writes purchases in one view, like LeadCSV.
-type PurchaseCSV struct {
-	cw    *CSVWriter
-	view  CSVView
-	names *CSVNames
+// PurchaseWriter writes purchases in one view, like LeadWriter.
+type PurchaseWriter struct {
+	cw    *Writer
+	view  View
+	names *Names
 	cells []string
 }
 
-// NewPurchaseCSV writes the header of a purchases file to w; names
+// NewPurchaseWriter writes the header of a purchases file to w; names
 // resolves program and affiliate ids.
-func NewPurchaseCSV(w io.Writer, view CSVView, names *CSVNames) (*PurchaseCSV, error) {
-	x := &PurchaseCSV{cw: NewCSVWriter(w), view: view, names: names, cells: make([]string, 0, 13)}
-	return x, x.cw.Write(PurchaseCSVColumns(view)...)
+func NewPurchaseWriter(w io.Writer, view View, names *Names) (*PurchaseWriter, error) {
+	x := &PurchaseWriter{cw: NewWriter(w), view: view, names: names, cells: make([]string, 0, 13)}
+	return x, x.cw.Write(PurchaseColumns(view)...)
 }
 
 // Row returns the purchase as a merchant-view row.
-func (x *PurchaseCSV) Row(p *store.Purchase) PurchaseCSVRow {
-	return PurchaseCSVRow{
-		PurchasedAt: RFC3339(p.PurchasedAt), OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
-		Amount: FormatMoney(p.Amount, p.Currency), Currency: p.Currency, Commission: FormatMoney(p.Commission, p.Currency),
+func (x *PurchaseWriter) Row(p *store.Purchase) PurchaseRow {
+	return PurchaseRow{
+		PurchasedAt: rfc3339(p.PurchasedAt), OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
+		Amount: money.Format(p.Amount, p.Currency), Currency: p.Currency, Commission: money.Format(p.Commission, p.Currency),
 		Status: p.Status, Program: x.names.Program(p.ProgramID), Affiliate: x.names.Affiliate(p.AffiliateID),
 		ReferralCode: p.Code, SubID: p.SubID,
 	}
 }
 
 // Write writes one purchase.
-func (x *PurchaseCSV) Write(p *store.Purchase) error {
+func (x *PurchaseWriter) Write(p *store.Purchase) error {
 	r := x.Row(p)
 	c := append(x.cells[:0], r.PurchasedAt, r.OrderID, r.Email, r.Name, r.Product, r.Amount, r.Currency, r.Commission, r.Status)
-	if x.view == CSVMerchant {
+	if x.view == Merchant {
 		c = append(c, r.Program, r.Affiliate, r.ReferralCode)
 	}
 	c = append(c, r.SubID)
@@ -312,9 +315,9 @@ func (x *PurchaseCSV) Write(p *store.Purchase) error {
 }
 
 // Flush writes out what is buffered.
-func (x *PurchaseCSV) Flush() error { return x.cw.Flush() }
+func (x *PurchaseWriter) Flush() error { return x.cw.Flush() }
 
-// WriteLeadsCSV streams every lead matching q (its Cursor and Limit are
+// WriteLeads streams every lead matching q (its Cursor and Limit are
 // ignored), newest first, as a CSV file in the given view. The store reads
 // in chunked read transactions (store.StreamLeads), so tracking writes are
 // never held up however long the file. progress, when not nil, is called
@@ -323,35 +326,35 @@ func (x *PurchaseCSV) Flush() error { return x.cw.Flush() }
 // large export runs at about the speed of the slower of the two.
 //
 // The portal calls it with q.AffiliateID set to the signed-in affiliate and
-// view CSVPortal.
-func (a *App) WriteLeadsCSV(ctx context.Context, w io.Writer, q store.LeadQuery, view CSVView, progress func(rows int64)) (int64, error) {
-	x, err := NewLeadCSV(w, view, a.NewCSVNames())
+// view Portal.
+func WriteLeads(ctx context.Context, w io.Writer, db *store.DB, q store.LeadQuery, view View, progress func(rows int64)) (int64, error) {
+	x, err := NewLeadWriter(w, view, NewNames(db))
 	if err != nil {
-		return 0, fmt.Errorf("app: leads csv: %w", err)
+		return 0, fmt.Errorf("export: leads csv: %w", err)
 	}
-	stream := func(fn func([]*store.Lead) error) error { return a.db.StreamLeads(ctx, q, fn) }
+	stream := func(fn func([]*store.Lead) error) error { return db.StreamLeads(ctx, q, fn) }
 	rows, err := writeCSVRows(x, stream, progress)
 	if err != nil {
-		return rows, fmt.Errorf("app: leads csv: %w", err)
+		return rows, fmt.Errorf("export: leads csv: %w", err)
 	}
 	return rows, nil
 }
 
-// WritePurchasesCSV is WriteLeadsCSV for purchases (newest purchased_at first).
-func (a *App) WritePurchasesCSV(ctx context.Context, w io.Writer, q store.PurchaseQuery, view CSVView, progress func(rows int64)) (int64, error) {
-	x, err := NewPurchaseCSV(w, view, a.NewCSVNames())
+// WritePurchases is WriteLeads for purchases (newest purchased_at first).
+func WritePurchases(ctx context.Context, w io.Writer, db *store.DB, q store.PurchaseQuery, view View, progress func(rows int64)) (int64, error) {
+	x, err := NewPurchaseWriter(w, view, NewNames(db))
 	if err != nil {
-		return 0, fmt.Errorf("app: purchases csv: %w", err)
+		return 0, fmt.Errorf("export: purchases csv: %w", err)
 	}
-	stream := func(fn func([]*store.Purchase) error) error { return a.db.StreamPurchases(ctx, q, fn) }
+	stream := func(fn func([]*store.Purchase) error) error { return db.StreamPurchases(ctx, q, fn) }
 	rows, err := writeCSVRows(x, stream, progress)
 	if err != nil {
-		return rows, fmt.Errorf("app: purchases csv: %w", err)
+		return rows, fmt.Errorf("export: purchases csv: %w", err)
 	}
 	return rows, nil
 }
 
-// csvRowWriter is LeadCSV or PurchaseCSV.
+// csvRowWriter is LeadWriter or PurchaseWriter.
 type csvRowWriter[T any] interface {
 	Write(T) error
 	Flush() error
@@ -378,3 +381,6 @@ func writeCSVRows[T any](x csvRowWriter[T], stream func(func([]T) error) error, 
 	}
 	return rows, err
 }
+
+// rfc3339 formats a time as every CSV does: RFC3339, UTC, whole seconds.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

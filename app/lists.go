@@ -1,0 +1,100 @@
+package app
+
+import (
+	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/store"
+)
+
+// The merchant's Leads and Purchases pages, each read as one call: a page
+// of rows with the names of their program and affiliate, the count (and,
+// for purchases, the totals) of everything the filter matches, and the
+// cursor of the next page — in one read transaction, so the parts agree.
+
+// LeadRow is a lead with the names of its program and affiliate.
+type LeadRow struct {
+	*store.Lead
+	ProgramName, AffiliateName string
+}
+
+// LeadList is one page of the Leads view.
+type LeadList struct {
+	Rows  []LeadRow
+	Count Count
+	Next  string // "" on the last page
+}
+
+// LeadList validates the filter and reads one page of matching leads,
+// newest first, with their count.
+func (a *App) LeadList(f ListFilter, cursor string, limit int) (*LeadList, error) {
+	q, err := a.LeadQuery(f)
+	if err != nil {
+		return nil, err
+	}
+	q.Cursor, q.Limit = cursor, limit
+	out := &LeadList{}
+	err = a.db.View(func(tx *store.Tx) error {
+		leads, next, err := tx.Leads(q)
+		if err != nil {
+			return err
+		}
+		if out.Count, err = tx.CountLeads(q); err != nil {
+			return err
+		}
+		names := export.TxNames(tx)
+		out.Next, out.Rows = next, make([]LeadRow, 0, len(leads))
+		for _, l := range leads {
+			out.Rows = append(out.Rows, LeadRow{Lead: l, ProgramName: names.Program(l.ProgramID), AffiliateName: names.Affiliate(l.AffiliateID)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PurchaseRow is a purchase with the names of its program and affiliate.
+type PurchaseRow struct {
+	*store.Purchase
+	ProgramName, AffiliateName string
+}
+
+// PurchaseList is one page of the Purchases view with the totals of all
+// that the filter matches.
+type PurchaseList struct {
+	Rows   []PurchaseRow
+	Report PurchaseReport
+	Next   string // "" on the last page
+}
+
+// PurchaseList validates the filter and reads one page of matching
+// purchases, newest purchased_at first, with their count and totals.
+func (a *App) PurchaseList(f ListFilter, cursor string, limit int) (*PurchaseList, error) {
+	q, err := a.PurchaseQuery(f)
+	if err != nil {
+		return nil, err
+	}
+	q.Cursor, q.Limit = cursor, limit
+	out := &PurchaseList{}
+	err = a.db.View(func(tx *store.Tx) error {
+		ps, next, err := tx.Purchases(q)
+		if err != nil {
+			return err
+		}
+		t, err := tx.PurchaseTotals(q)
+		if err != nil {
+			return err
+		}
+		out.Report = newPurchaseReport(t)
+		names := export.TxNames(tx)
+		out.Next, out.Rows = next, make([]PurchaseRow, 0, len(ps))
+		for _, p := range ps {
+			out.Rows = append(out.Rows, PurchaseRow{Purchase: p, ProgramName: names.Program(p.ProgramID), AffiliateName: names.Affiliate(p.AffiliateID)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
