@@ -139,6 +139,10 @@ func fxPublicView(data any) *View {
 	return &View{Title: "Public page", CSRF: "csrf-public", Data: data, BaseURL: "https://aff.shop.example.com", Path: "/login"}
 }
 
+// fxInstallCode stands for app.InstallCode's snippet: the page only prints it.
+const fxInstallCode = `<script src="https://aff.shop.example.com/spiffy.js" async></script>
+<script>window.spiffy=window.spiffy||function(){(window.spiffy.q=window.spiffy.q||[]).push(arguments)};</script>`
+
 func fxDeliveries() []deliveryRow {
 	return []deliveryRow{
 		{ID: "msg_ok", Event: app.EventPurchaseCreated, Status: store.MessageDelivered, EndpointURL: "https://hooks.example.com/ok",
@@ -443,11 +447,12 @@ func pageFixtures() map[string][]pageFixture {
 					{ID: "key_0", Name: "Old server", Prefix: "spf_zz99", CreatedAt: fxDay, RevokedAt: &revokedAt},
 				},
 				ActiveKeys: 1, NewKey: "spf_ab12_secret", Form: apiKeyForm{Name: "x"}, Errors: FormErrors{"name": "Name is taken."},
-				APIBase: "https://aff.shop.example.com/api/v1", InstallCode: app.InstallCode("https://aff.shop.example.com"),
+				APIBase: "https://aff.shop.example.com/api/v1", InstallCode: fxInstallCode,
 			}), []string{"1 active", "Copy your new API key now", "spf_ab12_secret", "Checkout server", "2026-03-14 08:30",
-				"Revoked 2026-03-14", "/settings/api-keys/key_1/revoke", "Name is taken.", "https://aff.shop.example.com/api/v1"}},
+				"Revoked 2026-03-14", "/settings/api-keys/key_1/revoke", "Name is taken.", "https://aff.shop.example.com/api/v1",
+				`<pre id="install-code">&lt;script src=&#34;https://aff.shop.example.com/spiffy.js&#34; async&gt;`}},
 			{"no keys", fxAdminView("settings", &settingsView{APIBase: "https://aff.shop.example.com/api/v1",
-				InstallCode: app.InstallCode("https://aff.shop.example.com")}),
+				InstallCode: fxInstallCode}),
 				[]string{"0 active", "No API keys yet", "Create one to send purchases from your checkout."}},
 		},
 		"admin/setup": {
