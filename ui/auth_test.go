@@ -103,23 +103,6 @@ func TestFormsNeedCSRFToken(t *testing.T) {
 	}
 }
 
-func TestEveryTemplateRenders(t *testing.T) {
-	views, err := newRenderer(templateFuncs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(views.pageNames()) == 0 {
-		t.Fatal("no page templates found")
-	}
-	for _, name := range views.pageNames() {
-		t.Run(name, func(t *testing.T) {
-			if views.pages[name].Lookup("content") == nil {
-				t.Fatal("no content block")
-			}
-		})
-	}
-}
-
 func TestFriendlyErrorPage(t *testing.T) {
 	b := newBrowser(t)
 	p := b.get("/no-such-page")

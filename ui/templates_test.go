@@ -1,0 +1,564 @@
+package ui
+
+import (
+	"bytes"
+	"net/http"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/store"
+)
+
+// Every page template is executed here with fixture view models of the types
+// its handlers pass, so a template that names a field its view model lacks,
+// or calls a helper with the wrong type, fails this test instead of a
+// visitor's request. Lists get a fixture with rows (loops and conditionals
+// run) and one without (the empty state). A page added without a fixture
+// fails the test: add one to pageFixtures.
+
+// pageFixture is one rendering of a page: its View and text the HTML must
+// contain (HTML-escaped as the page writes it).
+type pageFixture struct {
+	name string
+	view *View
+	want []string
+}
+
+func TestEveryPageRendersItsFixtures(t *testing.T) {
+	r, err := newRenderer(templateFuncs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := r.pageNames()
+	if len(names) == 0 {
+		t.Fatal("no page templates found")
+	}
+	fixtures := pageFixtures()
+	for name := range fixtures {
+		if _, ok := r.pages[name]; !ok {
+			t.Errorf("fixtures for %q, which is not a page template", name)
+		}
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			if r.pages[name].Lookup("content") == nil {
+				t.Fatal("no content block")
+			}
+			fs := fixtures[name]
+			if len(fs) == 0 {
+				t.Fatalf("no fixture: add the page's view model to pageFixtures in %s", "ui/templates_test.go")
+			}
+			for _, f := range fs {
+				t.Run(f.name, func(t *testing.T) {
+					html := renderFixture(t, r, name, f.view)
+					for _, w := range f.want {
+						if !strings.Contains(html, w) {
+							t.Errorf("no %q in the page:\n%s", w, html)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// renderFixture executes a page as renderer.render does and checks what
+// every page must be: a whole document, with no value html/template refused.
+func renderFixture(t *testing.T, r *renderer, name string, v *View) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := r.pages[name].ExecuteTemplate(&buf, path.Base(name)+".html", v); err != nil {
+		t.Fatalf("execute: %v", err)
+	}
+	html := buf.String()
+	if !strings.HasPrefix(html, "<!doctype html>") || !strings.Contains(html, "</html>") {
+		t.Errorf("not a whole page:\n%s", html)
+	}
+	for _, bad := range []string{"ZgotmplZ", "<no value>"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("%s in the page:\n%s", bad, html)
+		}
+	}
+	return html
+}
+
+// Fixture records, shared by the pages.
+var (
+	fxDay  = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
+	fxFrom = time.Date(2026, 2, 13, 0, 0, 0, 0, time.UTC)
+	fxTo   = time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
+)
+
+func fxProgram() *store.Program {
+	return &store.Program{
+		ID: "prg_acme", Name: "Acme Partners", Description: "Earn 30% on every order you refer.",
+		LandingURL: "https://shop.example.com/", CookieDays: 30, Attribution: app.AttributionLast,
+		TrackLeads: true, ShareLeads: true, SharePurchasers: true, CommissionType: app.CommissionPercent,
+		CommissionValue: 3000, Currency: "USD", CreatedAt: fxDay,
+	}
+}
+
+func fxFlatProgram() *store.Program {
+	return &store.Program{
+		ID: "prg_flat", Name: "Flat Fee Club", LandingURL: "https://club.example.com/", CookieDays: 7,
+		Attribution: app.AttributionLast, CommissionType: app.CommissionFlat, CommissionValue: 500,
+		Currency: "EUR", AutoApprove: true, CreatedAt: fxDay,
+	}
+}
+
+func fxAffiliate() *store.Affiliate {
+	return &store.Affiliate{ID: "aff_paula", Name: "Paula Partner", Email: "paula@partners.example.com", Status: app.StatusActive, CreatedAt: fxDay}
+}
+
+func fxPendingAffiliate() *store.Affiliate {
+	return &store.Affiliate{ID: "aff_pete", Name: "Pete Pending", Email: "pete@partners.example.com", Status: app.StatusPending, CreatedAt: fxDay}
+}
+
+func fxAdminView(nav string, data any) *View {
+	return &View{
+		Title: "Admin page", Nav: nav, CSRF: "csrf-admin", Data: data,
+		Flashes: []Flash{{Kind: "success", Message: "Saved."}},
+		Admin:   &store.Admin{ID: "adm_1", Email: "owner@shop.example.com", CreatedAt: fxDay},
+		BaseURL: "https://aff.shop.example.com", Path: "/",
+	}
+}
+
+func fxPortalView(nav string, data any) *View {
+	return &View{
+		Title: "Portal page", Nav: nav, CSRF: "csrf-portal", Data: data,
+		Flashes:   []Flash{{Kind: "info", Message: "Welcome back."}},
+		Affiliate: fxAffiliate(),
+		BaseURL:   "https://aff.shop.example.com", Path: "/portal",
+	}
+}
+
+func fxPublicView(data any) *View {
+	return &View{Title: "Public page", CSRF: "csrf-public", Data: data, BaseURL: "https://aff.shop.example.com", Path: "/login"}
+}
+
+// fxInstallCode stands for app.InstallCode's snippet: the page only prints it.
+const fxInstallCode = `<script src="https://aff.shop.example.com/spiffy.js" async></script>
+<script>window.spiffy=window.spiffy||function(){(window.spiffy.q=window.spiffy.q||[]).push(arguments)};</script>`
+
+func fxDeliveries() []deliveryRow {
+	return []deliveryRow{
+		{ID: "msg_ok", Event: app.EventPurchaseCreated, Status: store.MessageDelivered, EndpointURL: "https://hooks.example.com/ok",
+			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Attempts: 1, Code: 200, LatencyMS: 42,
+			Created: fxDay, LastAt: fxDay, Payload: "{\n  \"type\": \"purchase.created\"\n}"},
+		{ID: "msg_retry", Event: app.EventLeadCreated, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/down",
+			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Attempts: 2, Code: 503, Error: "503 Service Unavailable",
+			LatencyMS: 120, Created: fxDay, LastAt: fxDay, NextAt: fxDay.Add(5 * time.Minute), NextIn: "in 5 min", Payload: "{}"},
+		{ID: "msg_new", Event: app.EventPurchaseRefunded, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/ok",
+			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Created: fxDay, NextAt: fxDay, NextIn: "due now", Payload: "{}"},
+	}
+}
+
+func fxEndpoints() []endpointRow {
+	failingSince := fxDay.Add(-2 * time.Hour)
+	disabledAt := fxDay.Add(-time.Hour)
+	failing := &store.WebhookEndpoint{ID: "wh_down", AffiliateID: "aff_paula", URL: "https://hooks.example.com/down",
+		Secret: "whsec_down", Events: []string{app.EventLeadCreated}, FailingSince: &failingSince,
+		LastError: "connection refused", CreatedAt: fxDay}
+	disabled := &store.WebhookEndpoint{ID: "wh_off", AffiliateID: "aff_paula", URL: "https://hooks.example.com/off",
+		Secret: "whsec_off", Events: app.WebhookEvents(), Disabled: true, DisabledAt: &disabledAt,
+		DisabledBy: "merchant", DisabledReason: "Disabled by the program owner.", CreatedAt: fxDay}
+	active := &store.WebhookEndpoint{ID: "wh_ok", AffiliateID: "aff_paula", URL: "https://hooks.example.com/ok",
+		Secret: "whsec_ok", Events: []string{app.EventPurchaseCreated, app.EventPurchaseRefunded}, CreatedAt: fxDay}
+	names := map[string]string{"aff_paula": "Paula Partner"}
+	var rows []endpointRow
+	for _, ep := range []*store.WebhookEndpoint{failing, disabled, active} {
+		row := newEndpointRow(ep, names)
+		row.Choices = eventChoices(ep.Events)
+		rows = append(rows, row)
+	}
+	rows[2].Deliveries = fxDeliveries()
+	rows[2].MoreURL = "/portal/webhooks/wh_ok"
+	return rows
+}
+
+func fxDashboardDays() []app.DashboardDay {
+	return []app.DashboardDay{
+		{Day: fxTo.AddDate(0, 0, -2), Clicks: 120, Leads: 14, Purchases: 3},
+		{Day: fxTo.AddDate(0, 0, -1), Clicks: 98, Leads: 9, Purchases: 0},
+		{Day: fxTo, Clicks: 143, Leads: 21, Purchases: 5},
+	}
+}
+
+func fxPortalDays() []app.PortalDay {
+	var days []app.PortalDay
+	for i := 0; i < 30; i++ {
+		days = append(days, app.PortalDay{Date: fxFrom.AddDate(0, 0, i), Clicks: int64(i % 7), Leads: int64(i % 3), Purchases: int64(i % 5 / 4)})
+	}
+	return days
+}
+
+func fxPortalReport(list string) *app.PortalReport {
+	return &app.PortalReport{
+		PortalProgram: app.PortalProgram{Program: fxProgram(), Code: "paula", Link: "https://shop.example.com/?ref=paula", JoinedAt: fxDay},
+		Range:         app.PortalRange{From: fxFrom, To: fxTo},
+		Totals: app.PortalTotals{Clicks: 412, Leads: 37, Purchases: 9, Refunds: 1,
+			Money: []store.RollupMoney{{Currency: "USD", Amount: 88200, Commission: 26460}}},
+		Days: fxPortalDays(),
+		List: list,
+	}
+}
+
+func fxListView() *listView {
+	return &listView{
+		Form:       listForm{Page: 1},
+		Programs:   []option{{Value: "prg_acme", Label: "Acme Partners"}, {Value: "prg_flat", Label: "Flat Fee Club"}},
+		Affiliates: []option{{Value: "aff_paula", Label: "Paula Partner (paula@partners.example.com)"}},
+		Count:      "0", Exact: true, FirstURL: "/leads",
+	}
+}
+
+// pageFixtures maps every page template to its fixtures.
+func pageFixtures() map[string][]pageFixture {
+	prog, flat := fxProgram(), fxFlatProgram()
+	paula, pete := fxAffiliate(), fxPendingAffiliate()
+	blocked := fxAffiliate()
+	blocked.Status = app.StatusBlocked
+	lastUsed, revokedAt := fxDay.Add(-time.Hour), fxDay
+
+	// Leads and Purchases.
+	leads := fxListView()
+	leads.Form = listForm{Program: "prg_acme", Cursor: "cur_2", Page: 2}
+	leads.Programs[0].Selected = true
+	leads.Count, leads.First, leads.Last, leads.Filtered = "52", 51, 52, true
+	leads.FirstURL, leads.NextURL = "/leads?program=prg_acme", "/leads?cursor=cur_3&page=3&program=prg_acme"
+	leads.Leads = []leadRow{
+		{ID: "led_jane", Email: "jane@customer.example.com", Name: "Jane Buyer", Program: "Acme Partners", ProgramID: "prg_acme",
+			Affiliate: "Paula Partner", AffiliateID: "aff_paula", Code: "paula", SubID: "newsletter", ClickID: "clk_1",
+			PurchaseID: "pur_1", CreatedAt: fxDay},
+		{ID: "led_erased", Program: "Acme Partners", ProgramID: "prg_acme", CreatedAt: fxDay},
+	}
+	leadsEmpty := fxListView()
+	leadsFiltered := fxListView()
+	leadsFiltered.Form.Q, leadsFiltered.Filtered = "nobody@", true
+	leadsError := fxListView()
+	leadsError.Form.From, leadsError.Error, leadsError.Filtered = "2026-13-01", "from must be a date like 2026-03-01", true
+
+	purchaseStatuses := []option{{Value: app.PurchasePaid, Label: "Paid"}, {Value: app.PurchaseRefunded, Label: "Refunded", Selected: true}}
+	purchases := fxListView()
+	purchases.Statuses = purchaseStatuses
+	purchases.Count, purchases.First, purchases.Last, purchases.FirstURL = "2", 1, 2, "/purchases"
+	purchases.NextURL = "/purchases?cursor=cur_2&page=2"
+	purchases.Report = app.PurchaseReport{Count: store.Count{N: 2, Exact: true}, MoneyKnown: true,
+		Paid:     []app.MoneyTotal{{Currency: "USD", Amount: "49.00", Commission: "14.70"}},
+		Refunded: []app.MoneyTotal{{Currency: "USD", Amount: "19.00", Commission: "5.70"}}}
+	purchases.Purchases = []purchaseRow{
+		{ID: "pur_1", OrderID: "ORD-1001", Email: "jane@customer.example.com", Name: "Jane Buyer", Product: "Pro plan",
+			Amount: "49.00", Commission: "14.70", Currency: "USD", Status: app.PurchasePaid, Program: "Acme Partners",
+			ProgramID: "prg_acme", Affiliate: "Paula Partner", AffiliateID: "aff_paula", Code: "paula", SubID: "newsletter",
+			LeadID: "led_jane", PurchasedAt: fxDay},
+		{ID: "pur_2", OrderID: "ORD-1002", Amount: "19.00", Commission: "5.70", Currency: "USD", Status: app.PurchaseRefunded,
+			Program: "Acme Partners", ProgramID: "prg_acme", SelfReferral: true, PurchasedAt: fxDay},
+	}
+	purchasesEstimated := fxListView()
+	purchasesEstimated.Statuses = purchaseStatuses
+	purchasesEstimated.Form.Q, purchasesEstimated.Filtered = "j", true
+	purchasesEstimated.Count, purchasesEstimated.Exact = "about 12,000", false
+	purchasesEmpty := fxListView()
+	purchasesEmpty.Statuses = purchaseStatuses
+	purchasesEmpty.Report.MoneyKnown = true
+	purchasesFiltered := fxListView()
+	purchasesFiltered.Statuses, purchasesFiltered.Filtered = purchaseStatuses, true
+	purchasesFiltered.Report.MoneyKnown = true
+	purchasesError := fxListView()
+	purchasesError.Statuses, purchasesError.Error = purchaseStatuses, "That page link is no longer valid; start again from the first page."
+
+	// Dashboard.
+	dash := &app.Dashboard{From: fxTo.AddDate(0, 0, -2), To: fxTo, Days: fxDashboardDays(), Clicks: 361, Leads: 44,
+		Purchases: 8, Refunds: 1, Paid: []app.MoneyTotal{{Currency: "USD", Amount: "392.00", Commission: "117.60"}},
+		LeadRate: 12.19, PurchaseRate: 18.18, ClickRate: 2.22,
+		Top: []app.AffiliateStat{
+			{AffiliateID: "aff_paula", Name: "Paula Partner", Clicks: 300, Leads: 40, Purchases: 7,
+				Paid: []app.MoneyTotal{{Currency: "USD", Amount: "343.00", Commission: "102.90"}}, LeadRate: 13.3, PurchaseRate: 17.5},
+			{AffiliateID: "aff_gone", Clicks: 61, Leads: 4},
+		}}
+	ranges := []rangeLink{
+		{Label: "Last 7 days", URL: "/dashboard?from=2026-03-08&to=2026-03-14"},
+		{Label: "Last 30 days", URL: "/dashboard?from=2026-02-13&to=2026-03-14", Active: true},
+		{Label: "Last 90 days", URL: "/dashboard?from=2025-12-15&to=2026-03-14"},
+	}
+	dashboard := dashboardView{Form: app.DashboardFilter{Program: "prg_acme", From: "2026-03-12", To: "2026-03-14"},
+		Programs: []option{{Value: "prg_acme", Label: "Acme Partners", Selected: true}}, Ranges: ranges, D: dash,
+		Chart: dayChart(dash.Days), LeadsURL: "/leads?from=2026-03-12&program=prg_acme&to=2026-03-14",
+		PurchasesURL: "/purchases?from=2026-03-12&program=prg_acme&to=2026-03-14"}
+	quiet := *dash
+	quiet.Top, quiet.Paid = nil, nil
+
+	// Lead and purchase details.
+	click := &store.Click{ID: "clk_1", ProgramID: "prg_acme", AffiliateID: "aff_paula", Code: "paula", SubID: "newsletter",
+		VisitorID: "vis_1", URL: "https://shop.example.com/?ref=paula", Referrer: "https://news.example.com/", CreatedAt: fxDay}
+	lead := &store.Lead{ID: "led_jane", ProgramID: "prg_acme", AffiliateID: "aff_paula", ReferralID: "clk_1", Code: "paula",
+		SubID: "newsletter", Email: "jane@customer.example.com", Name: "Jane Buyer", URL: "https://shop.example.com/signup",
+		CreatedAt: fxDay, PurchaseID: "pur_1"}
+	purchase := &store.Purchase{ID: "pur_1", OrderID: "ORD-1001", ProgramID: "prg_acme", AffiliateID: "aff_paula",
+		ReferralID: "clk_1", LeadID: "led_jane", Code: "paula", SubID: "newsletter", Email: "jane@customer.example.com",
+		Name: "Jane Buyer", Product: "Pro plan", Amount: 4900, Currency: "USD", Commission: 1470, Status: app.PurchasePaid,
+		PurchasedAt: fxDay, CreatedAt: fxDay}
+	unattributed := &store.Purchase{ID: "pur_2", OrderID: "ORD-1002", ProgramID: "prg_acme", Amount: 1900, Currency: "USD",
+		Status: app.PurchaseRefunded, SelfReferral: true, PurchasedAt: fxDay, CreatedAt: fxDay, RefundedAt: fxDay}
+
+	// Portal webhooks.
+	endpoints := fxEndpoints()
+	portalWebhooks := &portalWebhooksView{Endpoints: endpoints, Form: endpointForm{URL: "http://not-https.example.com/"},
+		Choices: eventChoices([]string{app.EventPurchaseCreated}), Errors: FormErrors{"url": "Endpoint URL must use https."},
+		CanAdd: true, Max: app.MaxWebhookEndpoints, Schedule: "retried 8 times over 5 days", Timeout: "10s",
+		EditID: "wh_ok", EditForm: endpointForm{URL: "https://hooks.example.com/ok2"}, EditErrors: FormErrors{"events": "Choose at least one event."}}
+
+	return map[string][]pageFixture{
+		"admin/affiliate": {
+			{"pending with programs", fxAdminView("affiliates", &affiliateView{
+				Affiliate:    pete,
+				Form:         affiliateForm{Name: pete.Name, Email: pete.Email, Status: pete.Status},
+				Errors:       FormErrors{"name": "Name is required."},
+				InviteURL:    "https://aff.shop.example.com/portal/invite/tok_1",
+				Programs:     []affiliateProgram{{ProgramID: "prg_acme", Name: "Acme Partners", Code: "pete", Link: "https://shop.example.com/?ref=pete"}},
+				Candidates:   []*store.Program{flat},
+				Enroll:       enrollForm{ProgramID: "prg_flat", Code: "bad code"},
+				EnrollErrors: FormErrors{"code": "Referral code may use letters, digits, - and _."},
+			}), []string{"Pete Pending", "is waiting for approval", "Approve", "Invite link for Pete Pending",
+				"https://shop.example.com/?ref=pete", "Flat Fee Club", "Name is required.", "Referral code may use letters"}},
+			{"blocked in no program", fxAdminView("affiliates", &affiliateView{
+				Affiliate: blocked, Form: affiliateForm{Name: blocked.Name, Email: blocked.Email, Status: blocked.Status},
+			}), []string{"Paula Partner is blocked", "Unblock", "Not in any program yet", "Add Paula Partner to a program", "Create your first program"}},
+		},
+		"admin/affiliate_new": {
+			{"with errors", fxAdminView("affiliates", affiliateNewView{
+				Form:   affiliateForm{Name: "Nina New", Email: "nina@", Status: app.StatusPending},
+				Errors: FormErrors{"email": "Email is not a valid email address."},
+			}), []string{"Add affiliate", `value="Nina New"`, "Email is not a valid email address.", `value="pending" selected`}},
+		},
+		"admin/affiliates": {
+			{"rows", fxAdminView("affiliates", affiliatesView{
+				Affiliates: []affiliateRow{{Affiliate: paula, Programs: []string{"Acme Partners"}}, {Affiliate: pete}},
+				Tabs: []statusTab{{Label: "All", Count: 2, Active: true}, {Status: app.StatusPending, Label: "Pending", Count: 1},
+					{Status: app.StatusActive, Label: "Active", Count: 1}, {Status: app.StatusBlocked, Label: "Blocked"}},
+				Total: 2, Next: "/affiliates",
+			}), []string{"Paula Partner", "Pete Pending", "Acme Partners", "No program yet", "Approve", "/affiliates?status=pending", "Add affiliate"}},
+			{"empty tab", fxAdminView("affiliates", affiliatesView{
+				Tabs:   []statusTab{{Label: "All", Count: 2}, {Status: app.StatusBlocked, Label: "Blocked", Active: true}},
+				Status: app.StatusBlocked, Total: 2, Next: "/affiliates?status=blocked",
+			}), []string{"No blocked affiliates", "Show all affiliates"}},
+			{"none", fxAdminView("affiliates", affiliatesView{Next: "/affiliates"}),
+				[]string{"Add your first affiliate", "Find a join link"}},
+		},
+		"admin/apikey_revoke": {
+			{"active key", fxAdminView("settings", &store.APIKey{ID: "key_1", Name: "Checkout server", Prefix: "spf_ab12", CreatedAt: fxDay}),
+				[]string{"Revoke API key “Checkout server”?", "spf_ab12", "/settings/api-keys/key_1/revoke", "Revoke key"}},
+			{"revoked key", fxAdminView("settings", &store.APIKey{ID: "key_1", Name: "Checkout server", Prefix: "spf_ab12", CreatedAt: fxDay, RevokedAt: &revokedAt}),
+				[]string{"already revoked on 2026-03-14 09:30 UTC", "Back to settings"}},
+		},
+		"admin/dashboard": {
+			{"data", fxAdminView("dashboard", dashboard),
+				[]string{"2026-03-12 to 2026-03-14 (UTC)", "Last 30 days", "day-chart", "392.00", "Paula Partner", "(deleted)", "See these leads"}},
+			{"no activity", fxAdminView("dashboard", dashboardView{Form: dashboard.Form, Ranges: ranges, D: &quiet,
+				Chart: dayChart(quiet.Days), LeadsURL: "/leads", PurchasesURL: "/purchases"}),
+				[]string{"No affiliate activity in this range"}},
+			{"bad range", fxAdminView("dashboard", dashboardView{Form: app.DashboardFilter{From: "2026-03-14", To: "2026-01-01"},
+				Ranges: ranges, Error: "to must not be before from"}),
+				[]string{"Clicks, leads and purchases per day", "to must not be before from", "Show the last 30 days"}},
+		},
+		"admin/exports": {
+			{"rows", fxAdminView("", exportsView{Running: true, TTL: "24 hours", Exports: []exportRow{
+				{ExportView: app.ExportView{ID: "exp_run", Kind: app.ExportLeads, Status: app.ExportRunning, Rows: 1200, Total: 3000,
+					Percent: 40, CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "leads-2026-03-14.csv"},
+					FilterLabel: "program Acme Partners, from 2026-03-01"},
+				{ExportView: app.ExportView{ID: "exp_done", Kind: app.ExportPurchases, Status: app.ExportDone, Rows: 400, Total: 400,
+					Percent: 100, CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "purchases-2026-03-14.csv"}},
+				{ExportView: app.ExportView{ID: "exp_bad", Kind: app.ExportLeads, Status: app.ExportFailed, Error: "interrupted by a restart; start it again",
+					CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "leads-2026-03-13.csv"}},
+			}}), []string{`http-equiv="refresh"`, "leads-2026-03-14.csv", "1,200 of 3,000", "/exports/exp_done/download",
+				"interrupted by a restart", "everything", "Stop", "24 hours"}},
+			{"empty", fxAdminView("", exportsView{TTL: "24 hours"}), []string{"No exports", "Export leads"}},
+		},
+		"admin/lead": {
+			{"with click and purchase", fxAdminView("leads", &app.LeadDetail{Lead: lead, Click: click, Purchase: purchase,
+				ProgramName: "Acme Partners", AffiliateName: "Paula Partner"}),
+				[]string{"jane@customer.example.com", "Jane Buyer · signed up 2026-03-14 09:30 UTC", "ORD-1001", "49.00 USD", "https://news.example.com/", "vis_1"}},
+			{"erased without click", fxAdminView("leads", &app.LeadDetail{Lead: &store.Lead{ID: "led_x", ProgramID: "prg_acme", CreatedAt: fxDay},
+				ProgramName: "Acme Partners"}),
+				[]string{"Erased lead", "signed up 2026-03-14 09:30 UTC", "Not yet", "The click this lead came through is not stored."}},
+		},
+		"admin/leads": {
+			{"rows", fxAdminView("leads", leads), []string{"jane@customer.example.com", "erased", "Showing 51–52", "52</span> leads match",
+				"Page 2", "First page", "Next page", "cursor=cur_3", `<option value="prg_acme" selected>`, "Export CSV"}},
+			{"empty", fxAdminView("leads", leadsEmpty), []string{"No leads yet", "Track Leads"}},
+			{"filtered empty", fxAdminView("leads", leadsFiltered), []string{"No leads match these filters", "Clear the filters"}},
+			{"bad filter", fxAdminView("leads", leadsError), []string{"from must be a date like 2026-03-01", "disabled"}},
+		},
+		"admin/login": {
+			{"signed in", fxPublicView(credentialsView{Email: "owner@shop.example.com", Next: "/leads", SignedInAs: "owner@shop.example.com",
+				Errors: FormErrors{"form": "That email and password do not match an admin account."}}),
+				[]string{"Merchant admin", "You are signed in as owner@shop.example.com", "Continue to the dashboard",
+					`action="/logout"`, `action="/login"`, `value="/leads"`, "do not match an admin account", "Sign in to the partner portal"}},
+			{"blank", fxPublicView(credentialsView{}), []string{"Sign in", `autocomplete="current-password"`}},
+		},
+		"admin/program_delete": {
+			{"confirm", fxAdminView("programs", programDeleteView{Program: prog, Affiliates: 2}),
+				[]string{"Delete “Acme Partners”?", "Its 2 affiliates", "/programs/prg_acme/delete", "Delete program"}},
+		},
+		"admin/program_form": {
+			{"new", fxAdminView("programs", &programView{New: true, Form: newProgramForm(), Errors: FormErrors{"name": "Name is required."}}),
+				[]string{"New program", "Create program", "Name is required.", `action="/programs"`}},
+			{"edit", fxAdminView("programs", &programView{ID: prog.ID, Program: prog, Form: programFormFrom(prog),
+				Errors: FormErrors{"landing_url": "Landing page URL must be an http(s) URL."}, JoinURL: "https://aff.shop.example.com/join/prg_acme",
+				Enrolled: []enrolledRow{{AffiliateID: "aff_paula", Name: "Paula Partner", Email: "paula@partners.example.com",
+					Status: app.StatusActive, Code: "paula", Link: "https://shop.example.com/?ref=paula"}},
+				Candidates: []*store.Affiliate{pete}, Enroll: enrollForm{AffiliateID: "aff_pete"},
+				EnrollErrors: FormErrors{"code": "Referral code is taken."}}),
+				[]string{"Acme Partners", "30-day cookie · 1 affiliate</p>", "View join page", "Save Settings", "Paula Partner",
+					"Pete Pending — pete@partners.example.com", "Referral code is taken.", "Landing page URL must be", "/programs/prg_acme/delete"}},
+			{"edit without affiliates", fxAdminView("programs", &programView{ID: flat.ID, Program: flat, Form: programFormFrom(flat),
+				JoinURL: "https://aff.shop.example.com/join/prg_flat"}),
+				[]string{"Flat Fee Club", "0 affiliates", "No affiliates in this program yet", "Add your first affiliate", "They are approved automatically."}},
+		},
+		"admin/programs": {
+			{"rows", fxAdminView("programs", programsView{Programs: []programRow{
+				{Program: prog, Affiliates: 2, JoinURL: "https://aff.shop.example.com/join/prg_acme"},
+				{Program: flat, JoinURL: "https://aff.shop.example.com/join/prg_flat"}}}),
+				[]string{"Acme Partners", "Flat Fee Club", "Track Leads is on", "5.00 EUR", "30 days", "New program"}},
+			{"empty", fxAdminView("programs", programsView{Programs: []programRow{}}), []string{"Create your first program"}},
+		},
+		"admin/purchase": {
+			{"paid", fxAdminView("purchases", &app.PurchaseDetail{Purchase: purchase, Click: click, Lead: lead,
+				ProgramName: "Acme Partners", AffiliateName: "Paula Partner"}),
+				[]string{"ORD-1001", "49.00 USD · purchased 2026-03-14 09:30 UTC", "Mark refunded", "14.70 USD", "jane@customer.example.com", "https://news.example.com/"}},
+			{"refunded unattributed", fxAdminView("purchases", &app.PurchaseDetail{Purchase: unattributed, ProgramName: "Acme Partners"}),
+				[]string{"ORD-1002", "badge-refunded", "Unattributed (the affiliate's own email)", "No click led to this purchase."}},
+		},
+		"admin/purchases": {
+			{"rows", fxAdminView("purchases", purchases), []string{"ORD-1001", "ORD-1002", "Showing 1–2 of 2", "49.00", "Refunded: 19.00 USD",
+				"self", "Unattributed", "Next page", `<option value="refunded" selected>`}},
+			{"estimated", fxAdminView("purchases", purchasesEstimated), []string{"Estimated", "Narrow the email filter"}},
+			{"empty", fxAdminView("purchases", purchasesEmpty), []string{"No purchases yet", "POST /api/v1/purchases"}},
+			{"filtered empty", fxAdminView("purchases", purchasesFiltered), []string{"No purchases match these filters", "Clear the filters"}},
+			{"bad cursor", fxAdminView("purchases", purchasesError), []string{"That page link is no longer valid"}},
+		},
+		"admin/settings": {
+			{"keys", fxAdminView("settings", &settingsView{
+				Keys: []*store.APIKey{
+					{ID: "key_1", Name: "Checkout server", Prefix: "spf_ab12", CreatedAt: fxDay, LastUsedAt: &lastUsed},
+					{ID: "key_0", Name: "Old server", Prefix: "spf_zz99", CreatedAt: fxDay, RevokedAt: &revokedAt},
+				},
+				ActiveKeys: 1, NewKey: "spf_ab12_secret", Form: apiKeyForm{Name: "x"}, Errors: FormErrors{"name": "Name is taken."},
+				APIBase: "https://aff.shop.example.com/api/v1", InstallCode: fxInstallCode,
+			}), []string{"1 active", "Copy your new API key now", "spf_ab12_secret", "Checkout server", "2026-03-14 08:30",
+				"Revoked 2026-03-14", "/settings/api-keys/key_1/revoke", "Name is taken.", "https://aff.shop.example.com/api/v1",
+				`<pre id="install-code">&lt;script src=&#34;https://aff.shop.example.com/spiffy.js&#34; async&gt;`}},
+			{"no keys", fxAdminView("settings", &settingsView{APIBase: "https://aff.shop.example.com/api/v1",
+				InstallCode: fxInstallCode}),
+				[]string{"0 active", "No API keys yet", "Create one to send purchases from your checkout."}},
+		},
+		"admin/setup": {
+			{"with errors", fxPublicView(credentialsView{Email: "owner@shop.example.com", Errors: FormErrors{"password": "Password must be at least 8 characters."}}),
+				[]string{"Welcome to Spiffy", `value="owner@shop.example.com"`, "Password must be at least 8 characters.", "Create admin"}},
+		},
+		"admin/webhooks": {
+			{"endpoints and deliveries", fxAdminView("webhooks", adminWebhooksView{Endpoints: endpoints, Failing: 1,
+				Deliveries: fxDeliveries(), Statuses: []string{store.MessagePending, store.MessageDelivered, store.MessageFailed},
+				Cursor: "cur_1", NextCursor: "cur_2", Schedule: "retried 8 times over 5 days", Next: "/webhooks?cursor=cur_1"}),
+				[]string{"1 endpoint is failing", "Failing since 2026-03-14 07:30", "Disabled by the program owner.", "Enable", "Disable",
+					"Paula Partner", "purchase.created", "503 Service Unavailable", "in 5 min", "Newest", "cursor=cur_2", "Older →"}},
+			{"empty", fxAdminView("webhooks", adminWebhooksView{Status: store.MessageFailed,
+				Statuses: []string{store.MessagePending, store.MessageDelivered, store.MessageFailed}, Next: "/webhooks?status=failed"}),
+				[]string{"No endpoints yet", "No deliveries failed"}},
+		},
+		"error": {
+			{"not found", fxPublicView(map[string]any{"Status": http.StatusNotFound, "StatusText": http.StatusText(http.StatusNotFound),
+				"Message": "Page not found.", "Home": "/portal"}),
+				[]string{"Not Found · Spiffy", "Page not found.", `href="/portal"`, "Back to Spiffy"}},
+		},
+		"portal/home": {
+			{"programs", fxPortalView("programs", portalHomeView{Range: app.PortalRange{From: fxFrom, To: fxTo}, Programs: []*app.PortalProgram{
+				{Program: prog, Code: "paula", Link: "https://shop.example.com/?ref=paula", JoinedAt: fxDay,
+					Totals: app.PortalTotals{Clicks: 412, Leads: 37, Purchases: 9, Money: []store.RollupMoney{{Currency: "USD", Amount: 88200, Commission: 26460}}}},
+				{Program: flat, Code: "paula", Link: "https://club.example.com/?ref=paula", JoinedAt: fxDay},
+			}}), []string{"Hi Paula Partner", "over the last 30 days", "Acme Partners", "https://shop.example.com/?ref=paula",
+				"264.60 USD", "Statistics and referrals →", "Flat Fee Club", "data-portal-copy"}},
+			{"pending", fxPortalView("programs", portalHomeView{Pending: true, Range: app.PortalRange{From: fxFrom, To: fxTo},
+				Programs: []*app.PortalProgram{{Program: prog}, {Program: flat}}}),
+				[]string{"Thanks for signing up.", "awaiting approval", "<strong>Acme Partners</strong>, <strong>Flat Fee Club</strong>"}},
+			{"empty", fxPortalView("programs", portalHomeView{Range: app.PortalRange{From: fxFrom, To: fxTo}}),
+				[]string{"You are not in any program yet"}},
+		},
+		"portal/invite": {
+			{"with error", fxPublicView(inviteView{Token: "tok_1", Name: "Paula Partner", Email: "paula@partners.example.com",
+				Errors: FormErrors{"password": "Password must be at least 8 characters."}}),
+				[]string{"Welcome, Paula Partner!", "/portal/invite/tok_1", `name="username" value="paula@partners.example.com"`, "Password must be at least 8"}},
+			{"no name", fxPublicView(inviteView{Token: "tok_1"}), []string{"Welcome!", "Set password and sign in"}},
+		},
+		"portal/invite_invalid": {
+			{"expired", fxPublicView(nil), []string{"This link has expired", "Go to partner sign in"}},
+		},
+		"portal/join": {
+			{"apply", fxPublicView(joinView{Program: prog, Form: joinForm{Name: "Nora", Email: "nora@example.com", Terms: "on"},
+				Errors: FormErrors{"terms": "Accept the terms to join."}}),
+				[]string{"Join Acme Partners", "Earn 30% on every order you refer.", "of every sale", "30 days", "/join/prg_acme",
+					`value="Nora"`, "checked", "Accept the terms to join.", "Apply to join"}},
+			{"auto approve", fxPublicView(joinView{Program: flat}), []string{"Flat Fee Club", "5.00 EUR", "per sale", "Join and get my link"}},
+		},
+		"portal/login": {
+			{"signed in", fxPublicView(credentialsView{Email: "paula@partners.example.com", Next: "/portal/webhooks", SignedInAs: "paula@partners.example.com",
+				Errors: FormErrors{"form": "That email and password do not match a partner account."}}),
+				[]string{"Partner sign in", "You are signed in as paula@partners.example.com", "Continue to your programs",
+					`action="/portal/logout"`, `action="/portal/login"`, `value="/portal/webhooks"`, "do not match a partner account", "Ask the program owner"}},
+			{"blank", fxPublicView(credentialsView{}), []string{"Partner sign in", `autocomplete="current-password"`}},
+		},
+		"portal/program": {
+			{"leads, later page", fxPortalView("programs", portalProgramView{PortalReport: func() *app.PortalReport {
+				r := fxPortalReport(app.PortalLeads)
+				r.Leads = []app.PortalLead{{CreatedAt: fxDay, Email: "jane@customer.example.com", Name: "Jane Buyer", Code: "paula", SubID: "newsletter", Purchased: true},
+					{CreatedAt: fxDay, Email: "joe@customer.example.com", Code: "paula"}}
+				r.NextCursor = "cur_3"
+				return r
+			}(), Sub: "newsletter", SubLink: "https://shop.example.com/?ref=paula&sub=newsletter", Chart: newChart(fxPortalDays()), Cursor: "cur_2"}),
+				[]string{"Acme Partners", "code <code>paula</code>", "https://shop.example.com/?ref=paula&amp;sub=newsletter", "264.60 USD", "882.00 USD",
+					"1 refunded", "2.2%", "class=\"bar\"", "jane@customer.example.com", "leads.csv", "← Newest", "cursor=cur_3", "Older →"}},
+			{"purchases", fxPortalView("programs", portalProgramView{PortalReport: func() *app.PortalReport {
+				r := fxPortalReport(app.PortalPurchases)
+				r.Purchases = []app.PortalPurchase{{PurchasedAt: fxDay, OrderID: "ORD-1001", Email: "jane@customer.example.com", Name: "Jane Buyer",
+					Product: "Pro plan", Amount: "49.00", Currency: "USD", Commission: "14.70", Status: app.PurchasePaid, SubID: "newsletter"}}
+				r.NextCursor = "cur_2"
+				return r
+			}(), Chart: newChart(fxPortalDays())}),
+				[]string{"ORD-1001", "Pro plan", "14.70 USD", "purchases.csv", "Older →"}},
+			{"no leads", fxPortalView("programs", portalProgramView{PortalReport: fxPortalReport(app.PortalLeads), Chart: newChart(nil),
+				Errors: FormErrors{"from": "from must be a date like 2026-03-01"}}),
+				[]string{"No leads in this period", "No activity in this period yet", "from must be a date"}},
+			{"no purchases on a later page", fxPortalView("programs", portalProgramView{PortalReport: fxPortalReport(app.PortalPurchases),
+				Chart: newChart(fxPortalDays()), Cursor: "cur_9"}),
+				[]string{"No purchases on this page", "← Newest"}},
+			{"nothing shared", fxPortalView("programs", portalProgramView{PortalReport: func() *app.PortalReport {
+				r := fxPortalReport("")
+				r.Program = flat
+				return r
+			}(), Chart: newChart(fxPortalDays())}),
+				[]string{"per sale", "Flat Fee Club keeps the details of leads and purchases private"}},
+		},
+		"portal/webhook_log": {
+			{"deliveries", fxPortalView("webhooks", portalWebhookLogView{Endpoint: endpoints[0], Deliveries: fxDeliveries(),
+				Cursor: "cur_1", NextCursor: "cur_2", Next: "/portal/webhooks/wh_down?cursor=cur_1"}),
+				[]string{"https://hooks.example.com/down", "Failing", "purchase.created", "/portal/webhooks/messages/msg_ok/resend",
+					`href="/portal/webhooks/wh_down"`, "/portal/webhooks/wh_down?cursor=cur_2", "Older →"}},
+			{"empty", fxPortalView("webhooks", portalWebhookLogView{Endpoint: endpoints[1], Next: "/portal/webhooks/wh_off"}),
+				[]string{"Disabled", "No deliveries", "Nothing has been sent to this endpoint yet."}},
+		},
+		"portal/webhooks": {
+			{"endpoints", fxPortalView("webhooks", portalWebhooks),
+				[]string{"https://hooks.example.com/down", "Deliveries have been failing since 2026-03-14 07:30 UTC — last error: connection refused",
+					"Disabled by the program owner.", "whsec_ok", "Send test event", "All deliveries of this endpoint →",
+					"https://hooks.example.com/ok2", "Choose at least one event.", "Add another endpoint", "Endpoint URL must use https.", "10s"}},
+			{"none", fxPortalView("webhooks", &portalWebhooksView{Choices: eventChoices(app.WebhookEvents()), CanAdd: true,
+				Max: app.MaxWebhookEndpoints, Schedule: "retried 8 times over 5 days", Timeout: "10s"}),
+				[]string{"Add your first endpoint", "https://hooks.zapier.com/hooks/catch/"}},
+			{"full", fxPortalView("webhooks", &portalWebhooksView{Endpoints: endpoints[2:], Max: app.MaxWebhookEndpoints}),
+				[]string{"You have 10 endpoints, the most an account can have."}},
+		},
+	}
+}
