@@ -279,7 +279,7 @@ func cmdServe(e *cmdEnv) error {
 	}
 	sched, err := jobs.New(e.log, jobs.Default(jobs.Deps{
 		Config: e.cfg, Store: db, Clock: app.SystemClock{}, Log: e.log,
-		DeliverWebhooks: a.DeliverDueWebhooks, CleanupExports: a.CleanupExports,
+		DeliverWebhooks: a.Webhooks().DeliverDue, CleanupExports: a.CleanupExports,
 	}))
 	if err != nil {
 		return err

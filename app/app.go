@@ -11,6 +11,7 @@ import (
 
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -24,7 +25,7 @@ type App struct {
 
 	loginThrottle *throttle
 	sessionSecret []byte
-	webhooks      webhookRuntime // webhook dispatcher (webhook_dispatch.go)
+	webhooks      *webhook.Dispatcher
 	exports       *export.Runner // background CSV exports
 	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
 }
@@ -54,11 +55,16 @@ func New(o Options) (*App, error) {
 		loginThrottle: newThrottle(5, 15*time.Minute),
 		accounts:      newAccountCache(maxCachedAccounts),
 	}
+	a.webhooks = webhook.New(o.Store, webhook.Options{
+		Timeout: o.Config.Webhooks.Timeout, AllowPrivate: o.Config.Webhooks.AllowPrivateTargets,
+		Concurrency: o.Config.Webhooks.Concurrency, Clock: o.Clock, Log: o.Log,
+	})
 	a.exports = export.NewRunner(o.Store, export.Options{
 		Dir: o.Config.ExportsDir(), TTL: o.Config.Exports.TTL, Clock: o.Clock, Log: o.Log,
 	})
 	secret, err := a.loadSessionSecret()
 	if err != nil {
+		a.Stop()
 		return nil, err
 	}
 	a.sessionSecret = secret

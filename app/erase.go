@@ -124,8 +124,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 			}
 			if len(msgIDs) > 0 {
 				// Queued copies in the dispatcher still hold the old payload.
-				d, ids := a.dispatcher(), msgIDs
-				tx.AfterCommit(func() { d.invalidate(ids) })
+				a.webhooks.InvalidateAfterCommit(tx, msgIDs)
 			}
 			return nil
 		})

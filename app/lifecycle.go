@@ -1,13 +1,25 @@
 package app
 
-import "context"
+import (
+	"context"
 
-// Start launches the app's background workers (the webhook dispatcher).
-// They stop when ctx is cancelled or Stop is called.
-func (a *App) Start(ctx context.Context) error { return a.startWorkers(ctx) }
+	"github.com/spiffy/spiffy/app/webhook"
+)
 
-// Stop waits for background workers to finish their current work.
+// Start launches the app's background work: webhook delivery, beginning
+// with every message already due. It stops when ctx is cancelled or Stop
+// is called.
+func (a *App) Start(ctx context.Context) error {
+	a.webhooks.Start(ctx)
+	return nil
+}
+
+// Stop cancels running exports and deliveries and waits for them.
 func (a *App) Stop() {
 	a.exports.Stop()
-	a.stopWorkers()
+	a.webhooks.Stop()
 }
+
+// Webhooks is the delivery engine, for the jobs that drive it and for
+// tests that wait on it.
+func (a *App) Webhooks() *webhook.Dispatcher { return a.webhooks }

@@ -17,7 +17,7 @@ import (
 
 // Affiliate webhooks: endpoint management (portal and merchant), payloads,
 // and the outbox hooks that the tracking writes call. Delivery lives in
-// webhook_dispatch.go, signing and the HTTP client in package webhook.
+// package webhook (the Dispatcher, signing and the HTTP client).
 
 // Webhook event types besides the purchase ones (purchases.go).
 const (
@@ -40,23 +40,13 @@ const (
 
 // Who disabled an endpoint.
 const (
-	DisabledByAffiliate = "affiliate"
-	DisabledByMerchant  = "merchant"
-	DisabledByAuto      = "auto"
+	DisabledByAffiliate = webhook.DisabledByAffiliate
+	DisabledByMerchant  = webhook.DisabledByMerchant
+	DisabledByAuto      = webhook.DisabledByAuto
 )
 
-const (
-	// MaxWebhookEndpoints is how many endpoints one affiliate may have.
-	MaxWebhookEndpoints = 10
-	// WebhookFailingLimit is how long an endpoint may fail without a single
-	// success before it is disabled.
-	WebhookFailingLimit = 5 * 24 * time.Hour
-	// WebhookLogRetention is how long delivered and failed messages are kept
-	// in the delivery log.
-	WebhookLogRetention = 30 * 24 * time.Hour
-	// maxAttemptLog caps the attempts kept per message (resends add more).
-	maxAttemptLog = 20
-)
+// MaxWebhookEndpoints is how many endpoints one affiliate may have.
+const MaxWebhookEndpoints = 10
 
 // Payloads. Field order is the order the contract lists; `data` is flat so
 // Zapier and Make can map fields without digging.
@@ -173,7 +163,7 @@ func (a *App) queueEvent(tx *store.Tx, affiliateID, eventType, subjectID, email 
 	}
 	now := a.Now()
 	var payload []byte
-	var refs []dueRef
+	var refs []webhook.Due
 	for _, id := range ids {
 		ep, err := tx.WebhookEndpoint(id)
 		if err != nil {
@@ -192,24 +182,10 @@ func (a *App) queueEvent(tx *store.Tx, affiliateID, eventType, subjectID, email 
 		if err := tx.InsertWebhookMessage(m); err != nil {
 			return err
 		}
-		refs = append(refs, newDueRef(ep, m))
+		refs = append(refs, webhook.NewDue(ep, m))
 	}
-	a.enqueueAfterCommit(tx, refs...)
+	a.webhooks.EnqueueAfterCommit(tx, refs...)
 	return nil
-}
-
-func newDueRef(ep *store.WebhookEndpoint, m *store.WebhookMessage) dueRef {
-	return dueRef{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m}
-}
-
-// enqueueAfterCommit hands messages written in tx to the dispatcher once tx
-// has committed (never if it fails).
-func (a *App) enqueueAfterCommit(tx *store.Tx, refs ...dueRef) {
-	if len(refs) == 0 {
-		return
-	}
-	d := a.dispatcher()
-	tx.AfterCommit(func() { d.enqueue(refs) })
 }
 
 func newMessage(ep *store.WebhookEndpoint, eventType string, payload []byte, now time.Time) *store.WebhookMessage {
@@ -427,7 +403,7 @@ func (a *App) UpdateWebhookEndpoint(ctx context.Context, affiliateID, id string,
 	if err != nil {
 		return nil, err
 	}
-	a.dispatcher().forget(id)
+	a.webhooks.Forget(id)
 	return ep, nil
 }
 
@@ -457,7 +433,7 @@ func (a *App) RotateWebhookSecret(affiliateID, id string) (*store.WebhookEndpoin
 	if err != nil {
 		return nil, err
 	}
-	a.dispatcher().forget(id)
+	a.webhooks.Forget(id)
 	return ep, nil
 }
 
@@ -474,7 +450,7 @@ func (a *App) DeleteWebhookEndpoint(affiliateID, id string) error {
 	if err != nil {
 		return err
 	}
-	a.dispatcher().forget(id)
+	a.webhooks.Forget(id)
 	for {
 		var ids []string
 		if err := a.db.View(func(tx *store.Tx) (err error) { ids, err = tx.WebhookMessageIDsByEndpoint(id, 500); return }); err != nil {
@@ -518,7 +494,7 @@ func (a *App) SendTestWebhook(affiliateID, id string) (*store.WebhookMessage, er
 		if err := tx.InsertWebhookMessage(m); err != nil {
 			return err
 		}
-		a.enqueueAfterCommit(tx, newDueRef(ep, m))
+		a.webhooks.EnqueueAfterCommit(tx, webhook.NewDue(ep, m))
 		return nil
 	})
 	return m, err
@@ -600,7 +576,7 @@ func (a *App) ResendWebhookMessage(affiliateID, id string) (*store.WebhookMessag
 		if err := tx.PutWebhookMessage(m); err != nil {
 			return err
 		}
-		a.enqueueAfterCommit(tx, newDueRef(ep, m))
+		a.webhooks.EnqueueAfterCommit(tx, webhook.NewDue(ep, m))
 		return nil
 	})
 	return m, err

@@ -64,11 +64,11 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 	wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := env.App.WaitWebhooks(ctx); err != nil {
+	if err := env.App.Webhooks().Wait(ctx); err != nil {
 		b.Fatal(err)
 	}
 	// Anything the in-memory queue could not take is in the due index.
-	if err := env.App.DeliverDueWebhooks(ctx); err != nil {
+	if err := env.App.Webhooks().DeliverDue(ctx); err != nil {
 		b.Fatal(err)
 	}
 	el := time.Since(start)

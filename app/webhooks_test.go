@@ -122,7 +122,7 @@ func whWait(t *testing.T, env *apptest.Env) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := env.App.WaitWebhooks(ctx); err != nil {
+	if err := env.App.Webhooks().Wait(ctx); err != nil {
 		t.Fatalf("webhooks still busy: %v", err)
 	}
 }
@@ -130,8 +130,8 @@ func whWait(t *testing.T, env *apptest.Env) {
 // whDue runs the retry job as cron would, then waits for it to finish.
 func whDue(t *testing.T, env *apptest.Env) {
 	t.Helper()
-	if err := env.App.DeliverDueWebhooks(context.Background()); err != nil {
-		t.Fatalf("DeliverDueWebhooks: %v", err)
+	if err := env.App.Webhooks().DeliverDue(context.Background()); err != nil {
+		t.Fatalf("DeliverDue: %v", err)
 	}
 	whWait(t, env)
 }

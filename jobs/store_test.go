@@ -96,7 +96,7 @@ func TestSchedulerRecoversAndRunsOnDemand(t *testing.T) {
 func TestDefaultJobsSchedule(t *testing.T) {
 	env := apptest.New(t, func(c *config.Config) { c.Jobs.Backup = "0 3 * * *" })
 	s, err := New(env.App.Log(), Default(Deps{Config: env.Config, Store: env.DB, Clock: env.Clock, Log: env.App.Log(),
-		DeliverWebhooks: env.App.DeliverDueWebhooks, CleanupExports: env.App.CleanupExports}))
+		DeliverWebhooks: env.App.Webhooks().DeliverDue, CleanupExports: env.App.CleanupExports}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func waitWebhooks(t *testing.T, a *app.App) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.WaitWebhooks(ctx); err != nil {
+	if err := a.Webhooks().Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

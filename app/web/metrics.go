@@ -42,9 +42,9 @@ func newMetrics(a *app.App) *metrics {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_store_write_ops_total", Help: "Write operations committed by the store's writer."},
 			func() float64 { return float64(a.StoreStats().WriteOps) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spiffy_webhook_attempts_total", Help: "Webhook delivery attempts made by this process."},
-			func() float64 { n, _ := a.WebhookStats(); return float64(n) }),
+			func() float64 { n, _ := a.Webhooks().Stats(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spiffy_webhook_messages_held", Help: "Webhook messages queued in memory for delivery."},
-			func() float64 { _, h := a.WebhookStats(); return float64(h) }),
+			func() float64 { _, h := a.Webhooks().Stats(); return float64(h) }),
 	)
 	return m
 }

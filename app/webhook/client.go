@@ -18,8 +18,8 @@ import (
 	"unicode/utf8"
 )
 
-// Options configures a Client.
-type Options struct {
+// ClientOptions configures a Client.
+type ClientOptions struct {
 	// Timeout bounds one attempt: connect, send, and the response headers
 	// and body (webhooks.timeout).
 	Timeout time.Duration
@@ -54,7 +54,7 @@ type Client struct {
 // DNS resolution: a host that resolved to a public address when it was
 // saved but to 127.0.0.1 now (DNS rebinding) is still refused. Redirects are
 // not followed and no proxy from the environment is used.
-func NewClient(o Options) *Client {
+func NewClient(o ClientOptions) *Client {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}

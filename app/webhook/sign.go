@@ -1,7 +1,3 @@
-// Package webhook is the transport side of affiliate webhooks: Standard
-// Webhooks signing, an HTTP client that refuses non-public targets (at save
-// time and again at connect time), and the retry schedule. It knows nothing
-// about the store; package app owns the outbox and the dispatcher.
 package webhook
 
 import (

@@ -182,7 +182,7 @@ func TestClientRefusesNonPublicAtDial(t *testing.T) {
 	// "rebind.example" resolved to a public address when saved; now it
 	// resolves to loopback.
 	lookup := fakeLookup(map[string][]string{"rebind.example": {"127.0.0.1"}, "localhost": {"127.0.0.1", "::1"}})
-	c := NewClient(Options{Timeout: 2 * time.Second, Lookup: lookup})
+	c := NewClient(ClientOptions{Timeout: 2 * time.Second, Lookup: lookup})
 	urls := []string{
 		srv.URL,
 		fmt.Sprintf("http://rebind.example:%d/", port),
@@ -201,7 +201,7 @@ func TestClientRefusesNonPublicAtDial(t *testing.T) {
 		}
 	}
 	// The system resolver path too (no Lookup): "localhost" resolves to loopback.
-	sys := NewClient(Options{Timeout: 2 * time.Second})
+	sys := NewClient(ClientOptions{Timeout: 2 * time.Second})
 	res := sys.Send(context.Background(), Request{URL: fmt.Sprintf("http://localhost:%d/", port), Secret: NewSecret(), ID: "m", Timestamp: time.Now(), Body: []byte(`{}`)})
 	var te *TargetError
 	if !errors.As(res.Err, &te) {
@@ -211,7 +211,7 @@ func TestClientRefusesNonPublicAtDial(t *testing.T) {
 		t.Fatalf("%d requests reached the loopback server", n)
 	}
 	// Allowed, the same server is reached.
-	ok := NewClient(Options{Timeout: 2 * time.Second, AllowPrivate: true})
+	ok := NewClient(ClientOptions{Timeout: 2 * time.Second, AllowPrivate: true})
 	if res := ok.Send(context.Background(), Request{URL: srv.URL, Secret: NewSecret(), ID: "m", Timestamp: time.Now(), Body: []byte(`{}`)}); !res.OK() {
 		t.Fatalf("AllowPrivate send: %+v", res)
 	}
@@ -243,7 +243,7 @@ func TestClientSendsSignedRequest(t *testing.T) {
 		w.WriteHeader(204)
 	}))
 	defer srv.Close()
-	c := NewClient(Options{Timeout: 2 * time.Second, AllowPrivate: true})
+	c := NewClient(ClientOptions{Timeout: 2 * time.Second, AllowPrivate: true})
 	res := c.Send(context.Background(), Request{URL: srv.URL, Secret: secret, ID: "msg_abc", Timestamp: time.Now(), Body: []byte(`{"type":"test"}`)})
 	if !res.OK() || res.StatusCode != 204 {
 		t.Fatalf("result %+v", res)
@@ -275,7 +275,7 @@ func TestClientFailures(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	defer func() { close(block); srv.Close() }()
-	c := NewClient(Options{Timeout: 300 * time.Millisecond, AllowPrivate: true})
+	c := NewClient(ClientOptions{Timeout: 300 * time.Millisecond, AllowPrivate: true})
 	send := func(path string) Result {
 		return c.Send(context.Background(), Request{URL: srv.URL + path, Secret: NewSecret(), ID: "m", Timestamp: time.Now(), Body: []byte(`{}`)})
 	}

@@ -1,21 +1,21 @@
-package app
+package webhook
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
 
 // The dispatcher delivers webhook messages. Work reaches it two ways:
 //   - at once: the write that queues a message wakes it with tx.AfterCommit;
-//   - from the due index: DeliverDueWebhooks (the cron job, and once at
+//   - from the due index: DeliverDue (the cron job, and once at
 //     start) scans pending messages whose next attempt has come, which is
 //     how retries happen and how nothing is lost across restarts or a crash.
 //
@@ -40,28 +40,20 @@ const (
 	scanBatch          = 4000  // messages taken from the due index per pass
 )
 
-// webhookRuntime is the App's handle on its dispatcher, created on first use
-// so that tests and commands that never start workers still deliver.
-type webhookRuntime struct {
-	once sync.Once
-	d    *dispatcher
-}
-
-func (a *App) dispatcher() *dispatcher {
-	a.webhooks.once.Do(func() { a.webhooks.d = newDispatcher(a) })
-	return a.webhooks.d
-}
-
-// dueRef names a message to deliver, usually with the message itself: a
-// read per attempt would wait for the store's commit in progress (Badger
-// read transactions wait for pending commits), which bounds deliveries by
-// fsync latency. Messages are loaded where they are written (the outbox
-// hook) or in bulk by the due-index scan instead.
-type dueRef struct {
+// Due names a message to deliver, usually with the message itself: a read
+// per attempt would wait for the store's commit in progress, which bounds
+// deliveries by fsync latency. Messages are loaded where they are written
+// (the outbox, NewDue) or in bulk by the due-index scan instead.
+type Due struct {
 	ID         string
 	EndpointID string
 	Failing    bool                  // the endpoint's last attempt failed (picks the lane)
 	msg        *store.WebhookMessage // nil: read it at attempt time
+}
+
+// NewDue names a message just written for ep, with the message itself.
+func NewDue(ep *store.WebhookEndpoint, m *store.WebhookMessage) Due {
+	return Due{ID: m.ID, EndpointID: ep.ID, Failing: ep.FailingSince != nil, msg: m}
 }
 
 type lane int
@@ -74,7 +66,7 @@ const (
 type epState struct {
 	id       string
 	failing  bool
-	queue    []*dueRef // messages waiting for a slot
+	queue    []*Due // messages waiting for a slot
 	inflight int
 	inRing   bool
 }
@@ -93,9 +85,15 @@ func (e *epState) limit() int {
 	return perEndpointHealthy
 }
 
-type dispatcher struct {
-	a      *App
-	client *webhook.Client
+// Dispatcher is the delivery engine: it holds due messages in memory,
+// sends them with the Client, and records each attempt in the store.
+type Dispatcher struct {
+	db    *store.DB
+	clock Clock
+	log   *slog.Logger
+	// stall is how long a wait for deliveries gives up after none finishes.
+	stall  time.Duration
+	client *Client
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -128,6 +126,8 @@ type dispatcher struct {
 	scanning bool
 	finished map[string]bool
 
+	onDisabled func(tx *store.Tx, ep *store.WebhookEndpoint) error
+
 	results      chan recordJob // attempts for the recorder to write
 	recorderDone chan struct{}
 
@@ -136,9 +136,26 @@ type dispatcher struct {
 	scanMu sync.Mutex   // one due-index scan at a time
 }
 
-func newDispatcher(a *App) *dispatcher {
+// Clock tells the dispatcher the time.
+type Clock interface{ Now() time.Time }
+
+// Options configure a Dispatcher.
+type Options struct {
+	Timeout      time.Duration // how long a receiver has to answer
+	AllowPrivate bool          // allow loopback and private targets
+	Concurrency  int           // deliveries in flight at once
+	Clock        Clock
+	Log          *slog.Logger
+	// OnDisabled runs in the write that disables an endpoint after
+	// FailingLimit, so whatever it queues (a notice to the affiliate) is
+	// stored if and only if the endpoint is disabled.
+	OnDisabled func(tx *store.Tx, ep *store.WebhookEndpoint) error
+}
+
+// New returns a dispatcher over db. Its recorder runs until Stop.
+func New(db *store.DB, o Options) *Dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
-	n := a.cfg.Webhooks.Concurrency
+	n := o.Concurrency
 	if n <= 0 {
 		n = 16
 	}
@@ -146,11 +163,12 @@ func newDispatcher(a *App) *dispatcher {
 	if failing < 2 {
 		failing = 2
 	}
-	d := &dispatcher{
-		a: a,
-		client: webhook.NewClient(webhook.Options{
-			Timeout:         a.cfg.Webhooks.Timeout,
-			AllowPrivate:    a.cfg.Webhooks.AllowPrivateTargets,
+	d := &Dispatcher{
+		db: db, clock: o.Clock, log: o.Log, onDisabled: o.OnDisabled,
+		stall: o.Timeout + 2*time.Second,
+		client: NewClient(ClientOptions{
+			Timeout:         o.Timeout,
+			AllowPrivate:    o.AllowPrivate,
 			MaxConnsPerHost: n + failing,
 		}),
 		ctx: ctx, cancel: cancel,
@@ -169,26 +187,24 @@ func newDispatcher(a *App) *dispatcher {
 	return d
 }
 
-// startWorkers starts the dispatcher and hands it every message already due
-// (left over from before a restart or a crash).
-func (a *App) startWorkers(ctx context.Context) error {
-	d := a.dispatcher()
+// Start hands the dispatcher every message already due (left over from
+// before a restart or a crash). Deliveries stop when ctx ends or Stop is
+// called.
+func (d *Dispatcher) Start(ctx context.Context) {
 	context.AfterFunc(ctx, d.cancel)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		if err := a.DeliverDueWebhooks(d.ctx); err != nil && d.ctx.Err() == nil {
-			a.log.Error("webhooks: initial delivery of due messages", "err", err)
+		if err := d.DeliverDue(d.ctx); err != nil && d.ctx.Err() == nil {
+			d.log.Error("webhooks: initial delivery of due messages", "err", err)
 		}
 	}()
-	return nil
 }
 
-// stopWorkers cancels in-flight deliveries and waits for them. A cancelled
+// Stop cancels in-flight deliveries and waits for them. A cancelled
 // attempt is not recorded: the message stays due and is sent again after
 // the next start.
-func (a *App) stopWorkers() {
-	d := a.dispatcher()
+func (d *Dispatcher) Stop() {
 	d.mu.Lock()
 	already := d.stopped
 	d.stopped = true
@@ -206,7 +222,7 @@ func (a *App) stopWorkers() {
 // enqueue takes messages to deliver and returns how many it accepted
 // (ones already held, or beyond the memory caps, are left to the next scan
 // of the due index). It never blocks: it runs in the store's writer.
-func (d *dispatcher) enqueue(refs []dueRef) int {
+func (d *Dispatcher) enqueue(refs []Due) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopped {
@@ -248,7 +264,7 @@ func (d *dispatcher) enqueue(refs []dueRef) int {
 // pump starts deliveries while slots are free, one message per endpoint per
 // round so that a large backlog for one endpoint does not starve the rest.
 // d.mu is held.
-func (d *dispatcher) pump() {
+func (d *Dispatcher) pump() {
 	for !d.stopped {
 		started := false
 		n := len(d.ring)
@@ -303,7 +319,7 @@ const ratePerCPU = 3000
 // takeToken spends one attempt of the rate budget (a token bucket holding
 // at most 50 ms of budget). With none left it schedules pump for when the
 // next token is due and reports false. d.mu is held.
-func (d *dispatcher) takeToken() bool {
+func (d *Dispatcher) takeToken() bool {
 	if d.rate <= 0 {
 		return true
 	}
@@ -338,7 +354,7 @@ type cachedEndpoint struct {
 
 // endpointFor returns the endpoint from the cache or, on a miss, from the
 // store. The record is shared: callers must not change it.
-func (d *dispatcher) endpointFor(id string) (*store.WebhookEndpoint, error) {
+func (d *Dispatcher) endpointFor(id string) (*store.WebhookEndpoint, error) {
 	now := time.Now()
 	d.mu.Lock()
 	c, ok := d.endpoints[id]
@@ -347,7 +363,7 @@ func (d *dispatcher) endpointFor(id string) (*store.WebhookEndpoint, error) {
 		return c.ep, nil
 	}
 	var ep *store.WebhookEndpoint
-	if err := d.a.db.View(func(tx *store.Tx) (err error) { ep, err = tx.WebhookEndpoint(id); return }); err != nil {
+	if err := d.db.View(func(tx *store.Tx) (err error) { ep, err = tx.WebhookEndpoint(id); return }); err != nil {
 		return nil, err
 	}
 	d.mu.Lock()
@@ -359,10 +375,10 @@ func (d *dispatcher) endpointFor(id string) (*store.WebhookEndpoint, error) {
 	return ep, nil
 }
 
-// forget drops what the dispatcher remembers of an endpoint after it was
+// Forget drops what the dispatcher remembers of an endpoint after it was
 // written (enabled, rotated, deleted, its failure streak changed), so the
 // next attempt reads it afresh and its lane is judged again.
-func (d *dispatcher) forget(endpointID string) {
+func (d *Dispatcher) Forget(endpointID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.endpoints, endpointID)
@@ -372,8 +388,24 @@ func (d *dispatcher) forget(endpointID string) {
 	}
 }
 
+// EnqueueAfterCommit hands messages written in tx to the dispatcher once tx
+// has committed (never if it fails).
+func (d *Dispatcher) EnqueueAfterCommit(tx *store.Tx, refs ...Due) {
+	if len(refs) > 0 {
+		tx.AfterCommit(func() { d.enqueue(refs) })
+	}
+}
+
+// InvalidateAfterCommit drops the in-memory copies of messages rewritten in
+// tx once it has committed.
+func (d *Dispatcher) InvalidateAfterCommit(tx *store.Tx, ids []string) {
+	if len(ids) > 0 {
+		tx.AfterCommit(func() { d.Invalidate(ids) })
+	}
+}
+
 // forgetAfter drops the endpoint from the cache once tx has committed.
-func (d *dispatcher) forgetAfter(tx *store.Tx, endpointID string) {
+func (d *Dispatcher) forgetAfter(tx *store.Tx, endpointID string) {
 	tx.AfterCommit(func() {
 		d.mu.Lock()
 		delete(d.endpoints, endpointID)
@@ -381,9 +413,9 @@ func (d *dispatcher) forgetAfter(tx *store.Tx, endpointID string) {
 	})
 }
 
-// invalidate drops the in-memory copies of messages that were rewritten
+// Invalidate drops the in-memory copies of messages that were rewritten
 // (erasure): their attempt reads the stored version instead.
-func (d *dispatcher) invalidate(ids []string) {
+func (d *Dispatcher) Invalidate(ids []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, id := range ids {
@@ -399,10 +431,10 @@ func (d *dispatcher) invalidate(ids []string) {
 	}
 }
 
-func (d *dispatcher) deliver(ep *epState, ref *dueRef, l lane) {
+func (d *Dispatcher) deliver(ep *epState, ref *Due, l lane) {
 	defer d.wg.Done()
 	id := ref.ID
-	out := d.a.attemptWebhook(d.ctx, ref)
+	out := d.attempt(d.ctx, ref)
 	d.mu.Lock()
 	ep.inflight--
 	d.free[l]++
@@ -418,8 +450,8 @@ func (d *dispatcher) deliver(ep *epState, ref *dueRef, l lane) {
 		return
 	}
 	if out.drop != "" {
-		if err := d.a.dropWebhookMessage(id, out.drop); err != nil {
-			d.a.log.Error("webhooks: drop message", "message", id, "err", err)
+		if err := d.drop(id, out.drop); err != nil {
+			d.log.Error("webhooks: drop message", "message", id, "err", err)
 		}
 	}
 	d.finish(ep, id)
@@ -445,7 +477,7 @@ const (
 )
 
 // runRecorder writes attempts as they come.
-func (d *dispatcher) runRecorder() {
+func (d *Dispatcher) runRecorder() {
 	defer close(d.recorderDone)
 	batch := make([]recordJob, 0, recordBatch)
 	timer := time.NewTimer(time.Hour)
@@ -467,11 +499,11 @@ func (d *dispatcher) runRecorder() {
 		}
 		timer.Stop()
 		start := time.Now()
-		apply, err := d.a.recordWebhookAttempts(batch)
+		apply, err := d.recordAttempts(batch)
 		d.adapt(time.Since(start) - apply)
 		if err != nil {
 			// The messages stay due as they were: they are sent again.
-			d.a.log.Error("webhooks: record attempts", "n", len(batch), "err", err)
+			d.log.Error("webhooks: record attempts", "n", len(batch), "err", err)
 		}
 		for _, j := range batch {
 			d.finish(j.ep, j.id)
@@ -480,7 +512,7 @@ func (d *dispatcher) runRecorder() {
 }
 
 // finish releases a message the dispatcher held.
-func (d *dispatcher) finish(ep *epState, id string) {
+func (d *Dispatcher) finish(ep *epState, id string) {
 	d.mu.Lock()
 	delete(d.held, id)
 	if d.scanning {
@@ -507,8 +539,8 @@ func (d *dispatcher) finish(ep *epState, id string) {
 	if refill {
 		go func() {
 			defer d.wg.Done()
-			if err := d.a.DeliverDueWebhooks(d.ctx); err != nil && d.ctx.Err() == nil {
-				d.a.log.Error("webhooks: refill from the due index", "err", err)
+			if err := d.DeliverDue(d.ctx); err != nil && d.ctx.Err() == nil {
+				d.log.Error("webhooks: refill from the due index", "err", err)
 			}
 			d.mu.Lock()
 			d.refills--
@@ -523,7 +555,7 @@ func (d *dispatcher) finish(ep *epState, id string) {
 
 // heldCount is how many messages are queued or in flight, and a channel
 // closed at the next completion.
-func (d *dispatcher) heldCount() (int, <-chan struct{}) {
+func (d *Dispatcher) heldCount() (int, <-chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.changed == nil {
@@ -534,13 +566,13 @@ func (d *dispatcher) heldCount() (int, <-chan struct{}) {
 
 // waitBelow waits until at most n messages are held, ctx ends, or no
 // message completes for stall. It reports whether the level was reached.
-func (d *dispatcher) waitBelow(ctx context.Context, n int, stall time.Duration) bool {
+func (d *Dispatcher) waitBelow(ctx context.Context, n int, stall time.Duration) bool {
 	return d.waitFor(ctx, stall, func(held int) bool { return held <= n })
 }
 
 // waitFor waits until reached (given the number of messages held) is true,
 // ctx ends, or no message completes for stall. It reports whether reached.
-func (d *dispatcher) waitFor(ctx context.Context, stall time.Duration, reached func(held int) bool) bool {
+func (d *Dispatcher) waitFor(ctx context.Context, stall time.Duration, reached func(held int) bool) bool {
 	timer := time.NewTimer(stall)
 	defer timer.Stop()
 	for {
@@ -562,11 +594,10 @@ func (d *dispatcher) waitFor(ctx context.Context, stall time.Duration, reached f
 	}
 }
 
-// WaitWebhooks waits until no webhook message is queued or in flight in
-// this process and no overflow is left to fetch from the due index, or ctx
-// ends. Tests and benchmarks use it.
-func (a *App) WaitWebhooks(ctx context.Context) error {
-	d := a.dispatcher()
+// Wait waits until no message is queued or in flight in this process and
+// no overflow is left to fetch from the due index, or ctx ends. Tests and
+// benchmarks use it.
+func (d *Dispatcher) Wait(ctx context.Context) error {
 	for {
 		d.mu.Lock()
 		idle := len(d.held) == 0 && d.refills == 0 && (!d.overflow || d.stopped)
@@ -586,25 +617,23 @@ func (a *App) WaitWebhooks(ctx context.Context) error {
 	}
 }
 
-// WebhookStats reports the dispatcher's counters: HTTP attempts made and
+// Stats reports the dispatcher's counters: HTTP attempts made and
 // messages queued or in flight now.
-func (a *App) WebhookStats() (attempts int64, held int) {
-	d := a.dispatcher()
+func (d *Dispatcher) Stats() (attempts int64, held int) {
 	h, _ := d.heldCount()
 	return d.sent.Load(), h
 }
 
-// DeliverDueWebhooks hands every pending message whose next attempt has
+// DeliverDue hands every pending message whose next attempt has
 // come to the dispatcher and waits while they are delivered. It returns when
 // nothing due is left, when deliveries stop making progress for longer than
 // the webhook timeout (a slow endpoint keeps its messages; the next run
 // continues), or when ctx ends. It also prunes the delivery log.
-func (a *App) DeliverDueWebhooks(ctx context.Context) error {
-	d := a.dispatcher()
-	if err := a.pruneWebhookLog(); err != nil {
-		a.log.Warn("webhooks: prune delivery log", "err", err)
+func (d *Dispatcher) DeliverDue(ctx context.Context) error {
+	if err := d.pruneLog(); err != nil {
+		d.log.Warn("webhooks: prune delivery log", "err", err)
 	}
-	stall := a.cfg.Webhooks.Timeout + 2*time.Second
+	stall := d.stall
 	for ctx.Err() == nil {
 		// One scan at a time (the cron job and a refill may overlap); the
 		// waits below hold no lock, so a slow batch never blocks a scan.
@@ -612,7 +641,7 @@ func (a *App) DeliverDueWebhooks(ctx context.Context) error {
 		d.mu.Lock()
 		d.scanning, d.finished = true, map[string]bool{}
 		d.mu.Unlock()
-		refs, more, err := a.scanDue(d)
+		refs, more, err := d.scanDue()
 		if err == nil && len(refs) > 0 {
 			d.enqueue(refs)
 		}
@@ -639,7 +668,7 @@ func (a *App) DeliverDueWebhooks(ctx context.Context) error {
 
 // waitDone waits until target messages have finished in all, ctx ends, or
 // none finishes for stall. It reports whether the target was reached.
-func (d *dispatcher) waitDone(ctx context.Context, target int64, stall time.Duration) bool {
+func (d *Dispatcher) waitDone(ctx context.Context, target int64, stall time.Duration) bool {
 	return d.waitFor(ctx, stall, func(int) bool { return d.done.Load() >= target })
 }
 
@@ -647,10 +676,10 @@ func (d *dispatcher) waitDone(ctx context.Context, target int64, stall time.Dura
 // at most what each endpoint's queue can take, with the messages themselves
 // and the lanes of their endpoints, all in one read transaction. more
 // reports due messages it left for lack of room.
-func (a *App) scanDue(d *dispatcher) (refs []dueRef, more bool, err error) {
-	now := a.Now()
+func (d *Dispatcher) scanDue() (refs []Due, more bool, err error) {
+	now := d.clock.Now()
 	room := map[string]int{}
-	err = a.db.View(func(tx *store.Tx) error {
+	err = d.db.View(func(tx *store.Tx) error {
 		err := tx.DueWebhookMessages(now, func(m store.DueMessage) bool {
 			d.mu.Lock()
 			_, held := d.held[m.ID]
@@ -671,7 +700,7 @@ func (a *App) scanDue(d *dispatcher) (refs []dueRef, more bool, err error) {
 				return r <= 0 // a full endpoint: look on for others; a full batch: stop
 			}
 			room[m.EndpointID] = r - 1
-			refs = append(refs, dueRef{ID: m.ID, EndpointID: m.EndpointID})
+			refs = append(refs, Due{ID: m.ID, EndpointID: m.EndpointID})
 			return true
 		})
 		if err != nil {
@@ -704,25 +733,24 @@ func (a *App) scanDue(d *dispatcher) (refs []dueRef, more bool, err error) {
 type attemptOutcome struct {
 	sent bool // an HTTP attempt was made (or refused at connect time)
 	at   time.Time
-	res  webhook.Result
+	res  Result
 	drop string // not sent, and the message must be closed: the reason
 	// clean: the endpoint had no failure streak when read, so a success
 	// needs no endpoint write.
 	clean bool
 }
 
-// attemptWebhook makes one attempt. The message comes from the ref (read
+// attempt makes one attempt. The message comes from the ref (read
 // when it was queued or scanned) or, when there is none, from the store;
 // either way it is only sent while pending and due.
-func (a *App) attemptWebhook(ctx context.Context, ref *dueRef) attemptOutcome {
-	d := a.dispatcher()
-	now := a.Now()
+func (d *Dispatcher) attempt(ctx context.Context, ref *Due) attemptOutcome {
+	now := d.clock.Now()
 	m := ref.msg
 	if m == nil {
-		err := a.db.View(func(tx *store.Tx) (err error) { m, err = tx.WebhookMessage(ref.ID); return })
+		err := d.db.View(func(tx *store.Tx) (err error) { m, err = tx.WebhookMessage(ref.ID); return })
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
-				a.log.Error("webhooks: read message", "message", ref.ID, "err", err)
+				d.log.Error("webhooks: read message", "message", ref.ID, "err", err)
 			}
 			return attemptOutcome{}
 		}
@@ -735,28 +763,28 @@ func (a *App) attemptWebhook(ctx context.Context, ref *dueRef) attemptOutcome {
 	case errors.Is(err, store.ErrNotFound):
 		return attemptOutcome{drop: "endpoint deleted"}
 	case err != nil:
-		a.log.Error("webhooks: read endpoint", "endpoint", m.EndpointID, "err", err)
+		d.log.Error("webhooks: read endpoint", "endpoint", m.EndpointID, "err", err)
 		return attemptOutcome{}
 	case ep.Disabled:
 		return attemptOutcome{drop: "endpoint disabled"}
 	}
-	res := d.client.Send(ctx, webhook.Request{URL: ep.URL, Secret: ep.Secret, ID: m.ID, Timestamp: now, Body: m.Payload})
+	res := d.client.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, ID: m.ID, Timestamp: now, Body: m.Payload})
 	if ctx.Err() != nil {
 		return attemptOutcome{} // stopping: not the receiver's fault, leave it due
 	}
 	return attemptOutcome{sent: true, at: now, res: res, clean: ep.FailingSince == nil && ep.LastError == ""}
 }
 
-// recordWebhookAttempts writes a batch of attempts in one store write and
+// recordAttempts writes a batch of attempts in one store write and
 // reports how long applying them took (the rest of the write's time is
 // waiting for the writer and the commit).
-func (a *App) recordWebhookAttempts(jobs []recordJob) (apply time.Duration, err error) {
-	err = a.db.Update(func(tx *store.Tx) error {
+func (d *Dispatcher) recordAttempts(jobs []recordJob) (apply time.Duration, err error) {
+	err = d.db.Update(func(tx *store.Tx) error {
 		start := time.Now()
 		defer func() { apply = time.Since(start) }()
-		now := a.Now()
+		now := d.clock.Now()
 		for _, j := range jobs {
-			if err := a.recordWebhookAttempt(tx, j.id, j.out, now); err != nil {
+			if err := d.recordAttempt(tx, j.id, j.out, now); err != nil {
 				return err
 			}
 		}
@@ -776,7 +804,7 @@ const congestedWait = 10 * time.Millisecond
 // Tracking and webhook results share the store's single writer, and a
 // backlog can always go faster than the store: this keeps the backlog from
 // taking the writer (and the CPU) from tracking.
-func (d *dispatcher) adapt(wait time.Duration) {
+func (d *Dispatcher) adapt(wait time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
@@ -791,11 +819,11 @@ func (d *dispatcher) adapt(wait time.Duration) {
 	}
 }
 
-// recordWebhookAttempt logs an attempt on its message and moves it on:
+// recordAttempt logs an attempt on its message and moves it on:
 // delivered, due again per the retry schedule, or failed. It also keeps the
 // endpoint's failure streak, disabling an endpoint that has failed without
-// a single success for WebhookFailingLimit.
-func (a *App) recordWebhookAttempt(tx *store.Tx, id string, out attemptOutcome, now time.Time) error {
+// a single success for FailingLimit.
+func (d *Dispatcher) recordAttempt(tx *store.Tx, id string, out attemptOutcome, now time.Time) error {
 	ok := out.res.OK()
 	att := store.WebhookAttempt{At: out.at, StatusCode: out.res.StatusCode, LatencyMS: out.res.Latency.Milliseconds()}
 	if !ok {
@@ -810,7 +838,7 @@ func (a *App) recordWebhookAttempt(tx *store.Tx, id string, out attemptOutcome, 
 			m.Attempts = append(m.Attempts[:0], m.Attempts[len(m.Attempts)-maxAttemptLog:]...)
 		}
 		m.Tries++
-		switch delay, more := webhook.RetryDelay(m.Tries); {
+		switch delay, more := RetryDelay(m.Tries); {
 		case ok:
 			m.Status = store.MessageDelivered
 		case more:
@@ -829,10 +857,10 @@ func (a *App) recordWebhookAttempt(tx *store.Tx, id string, out attemptOutcome, 
 	if ok && out.clean {
 		return nil // the common case: a healthy endpoint stays healthy
 	}
-	return a.noteEndpointHealth(tx, m.EndpointID, ok, att.Error, now)
+	return d.noteEndpointHealth(tx, m.EndpointID, ok, att.Error, now)
 }
 
-func (a *App) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastErr string, now time.Time) error {
+func (d *Dispatcher) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastErr string, now time.Time) error {
 	ep, err := tx.WebhookEndpoint(endpointID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -840,7 +868,7 @@ func (a *App) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastE
 	if err != nil {
 		return err
 	}
-	a.dispatcher().forgetAfter(tx, endpointID)
+	d.forgetAfter(tx, endpointID)
 	if ok {
 		if ep.FailingSince == nil && ep.LastError == "" {
 			return nil
@@ -852,21 +880,26 @@ func (a *App) noteEndpointHealth(tx *store.Tx, endpointID string, ok bool, lastE
 		ep.FailingSince = &now
 	}
 	ep.LastError = lastErr
-	if !ep.Disabled && now.Sub(*ep.FailingSince) >= WebhookFailingLimit {
+	if !ep.Disabled && now.Sub(*ep.FailingSince) >= FailingLimit {
 		ep.Disabled, ep.DisabledAt, ep.DisabledBy = true, &now, DisabledByAuto
 		ep.DisabledReason = fmt.Sprintf("Disabled automatically on %s: every delivery failed for 5 days (since %s). Last error: %s. Fix the receiver, then enable the endpoint again and resend the failed deliveries.",
 			now.UTC().Format(time.DateOnly), ep.FailingSince.UTC().Format(time.DateOnly), lastErr)
-		a.log.Warn("webhooks: endpoint disabled after failing for 5 days", "endpoint", ep.ID, "affiliate", ep.AffiliateID, "last_error", lastErr)
+		d.log.Warn("webhooks: endpoint disabled after failing for 5 days", "endpoint", ep.ID, "affiliate", ep.AffiliateID, "last_error", lastErr)
+		if d.onDisabled != nil {
+			if err := d.onDisabled(tx, ep); err != nil {
+				return err
+			}
+		}
 	}
 	return tx.PutWebhookEndpoint(ep)
 }
 
-// dropWebhookMessage closes a message that can no longer be sent: its
+// drop closes a message that can no longer be sent: its
 // endpoint was deleted (the message goes too) or disabled (it fails, and
 // can be resent once the endpoint is enabled again).
-func (a *App) dropWebhookMessage(id, reason string) error {
+func (d *Dispatcher) drop(id, reason string) error {
 	errSkip := errors.New("skip")
-	return a.db.Update(func(tx *store.Tx) error {
+	return d.db.Update(func(tx *store.Tx) error {
 		if reason == "endpoint deleted" {
 			err := tx.DeleteWebhookMessage(id)
 			if errors.Is(err, store.ErrNotFound) {
@@ -879,7 +912,7 @@ func (a *App) dropWebhookMessage(id, reason string) error {
 				return errSkip
 			}
 			m.Status = store.MessageFailed
-			m.Attempts = append(m.Attempts, store.WebhookAttempt{At: a.Now(), Error: "not sent: " + reason})
+			m.Attempts = append(m.Attempts, store.WebhookAttempt{At: d.clock.Now(), Error: "not sent: " + reason})
 			return nil
 		})
 		if errors.Is(err, errSkip) || errors.Is(err, store.ErrNotFound) {
@@ -889,20 +922,20 @@ func (a *App) dropWebhookMessage(id, reason string) error {
 	})
 }
 
-// pruneWebhookLog deletes delivered and failed messages older than
-// WebhookLogRetention, a bounded number per call.
-func (a *App) pruneWebhookLog() error {
-	cutoff := a.Now().Add(-WebhookLogRetention)
+// pruneLog deletes delivered and failed messages older than
+// LogRetention, a bounded number per call.
+func (d *Dispatcher) pruneLog() error {
+	cutoff := d.clock.Now().Add(-LogRetention)
 	for range 20 {
 		var ids []string
-		if err := a.db.View(func(tx *store.Tx) (err error) { ids, err = tx.WebhookMessageIDsBefore(cutoff, 500); return }); err != nil {
+		if err := d.db.View(func(tx *store.Tx) (err error) { ids, err = tx.WebhookMessageIDsBefore(cutoff, 500); return }); err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return nil
 		}
 		deleted := 0
-		err := a.db.Update(func(tx *store.Tx) error {
+		err := d.db.Update(func(tx *store.Tx) error {
 			deleted = 0
 			for _, id := range ids {
 				m, err := tx.WebhookMessage(id)
