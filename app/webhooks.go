@@ -195,8 +195,9 @@ func newMessage(ep *store.WebhookEndpoint, eventType string, payload []byte, now
 	}
 }
 
-// Endpoint management. A non-empty affiliateID scopes every call to that
-// affiliate's endpoints (the portal); "" is the merchant, who sees all.
+// Endpoint management. Every call but creation takes a Scope: an
+// affiliate's (the portal) sees and changes its own endpoints only; the
+// merchant's sees all.
 
 // WebhookEndpointInput carries an endpoint create or partial update; nil
 // fields are not given.
@@ -300,22 +301,22 @@ func (a *App) CreateWebhookEndpoint(ctx context.Context, affiliateID string, in 
 
 // scopedEndpoint reads an endpoint, hiding other affiliates' endpoints as
 // "not found".
-func scopedEndpoint(tx *store.Tx, affiliateID, id string) (*store.WebhookEndpoint, error) {
+func scopedEndpoint(tx *store.Tx, s Scope, id string) (*store.WebhookEndpoint, error) {
 	return scoped(tx.WebhookEndpoint, func(e *store.WebhookEndpoint) string { return e.AffiliateID },
-		affiliateID, id, "webhook_endpoint_not_found", "webhook endpoint")
+		s, id, "webhook_endpoint_not_found", "webhook endpoint")
 }
 
 // scopedMessage reads a delivery-log message, hiding other affiliates'
 // messages as "not found".
-func scopedMessage(tx *store.Tx, affiliateID, id string) (*store.WebhookMessage, error) {
+func scopedMessage(tx *store.Tx, s Scope, id string) (*store.WebhookMessage, error) {
 	return scoped(tx.WebhookMessage, func(m *store.WebhookMessage) string { return m.AffiliateID },
-		affiliateID, id, "webhook_message_not_found", "webhook message")
+		s, id, "webhook_message_not_found", "webhook message")
 }
 
-// scoped reads the record id with read; for an affiliate (affiliateID not
-// ""), a record owned by another affiliate is "not found", exactly like a
-// missing one, so ids cannot be probed.
-func scoped[T any](read func(string) (*T, error), owner func(*T) string, affiliateID, id, code, what string) (*T, error) {
+// scoped reads the record id with read; in an affiliate's scope a record
+// owned by another affiliate is "not found", exactly like a missing one,
+// so ids cannot be probed.
+func scoped[T any](read func(string) (*T, error), owner func(*T) string, s Scope, id, code, what string) (*T, error) {
 	if !store.ValidID(id) {
 		return nil, NotFound(code, "%s not found", what)
 	}
@@ -323,28 +324,28 @@ func scoped[T any](read func(string) (*T, error), owner func(*T) string, affilia
 	if err != nil {
 		return nil, notFoundAs(err, code, what)
 	}
-	if affiliateID != "" && owner(rec) != affiliateID {
+	if !s.Allows(owner(rec)) {
 		return nil, NotFound(code, "%s not found", what)
 	}
 	return rec, nil
 }
 
 // WebhookEndpoint returns one endpoint.
-func (a *App) WebhookEndpoint(affiliateID, id string) (*store.WebhookEndpoint, error) {
+func (a *App) WebhookEndpoint(s Scope, id string) (*store.WebhookEndpoint, error) {
 	var ep *store.WebhookEndpoint
-	err := a.db.View(func(tx *store.Tx) (err error) { ep, err = scopedEndpoint(tx, affiliateID, id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { ep, err = scopedEndpoint(tx, s, id); return })
 	return ep, err
 }
 
 // WebhookEndpoints lists an affiliate's endpoints (oldest first), or with
-// affiliateID "" every endpoint (newest first).
-func (a *App) WebhookEndpoints(affiliateID string) ([]*store.WebhookEndpoint, error) {
+// the merchant's scope every endpoint (newest first).
+func (a *App) WebhookEndpoints(s Scope) ([]*store.WebhookEndpoint, error) {
 	var out []*store.WebhookEndpoint
 	err := a.db.View(func(tx *store.Tx) (err error) {
-		if affiliateID == "" {
+		if s.IsMerchant() {
 			out, err = tx.WebhookEndpoints()
 		} else {
-			out, err = tx.AffiliateWebhookEndpoints(affiliateID)
+			out, err = tx.AffiliateWebhookEndpoints(s.AffiliateID())
 		}
 		return
 	})
@@ -352,10 +353,10 @@ func (a *App) WebhookEndpoints(affiliateID string) ([]*store.WebhookEndpoint, er
 }
 
 // UpdateWebhookEndpoint changes an endpoint's URL, events, or enabled state.
-// A non-empty affiliateID means the affiliate asks, who cannot re-enable an
+// An affiliate's scope means the affiliate asks, who cannot re-enable an
 // endpoint the merchant disabled. Enabling clears the failure streak so the
 // five-day clock starts afresh.
-func (a *App) UpdateWebhookEndpoint(ctx context.Context, affiliateID, id string, in WebhookEndpointInput) (*store.WebhookEndpoint, error) {
+func (a *App) UpdateWebhookEndpoint(ctx context.Context, s Scope, id string, in WebhookEndpointInput) (*store.WebhookEndpoint, error) {
 	var url string
 	if in.URL != nil {
 		var err error
@@ -371,13 +372,13 @@ func (a *App) UpdateWebhookEndpoint(ctx context.Context, affiliateID, id string,
 		}
 	}
 	by := DisabledByMerchant
-	if affiliateID != "" {
+	if !s.IsMerchant() {
 		by = DisabledByAffiliate
 	}
 	var ep *store.WebhookEndpoint
 	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
-		if ep, err = scopedEndpoint(tx, affiliateID, id); err != nil {
+		if ep, err = scopedEndpoint(tx, s, id); err != nil {
 			return err
 		}
 		if url != "" {
@@ -420,11 +421,11 @@ func disabledReason(by string, at time.Time) string {
 
 // RotateWebhookSecret gives an endpoint a new signing secret. Messages not
 // yet delivered are signed with the new one.
-func (a *App) RotateWebhookSecret(affiliateID, id string) (*store.WebhookEndpoint, error) {
+func (a *App) RotateWebhookSecret(s Scope, id string) (*store.WebhookEndpoint, error) {
 	var ep *store.WebhookEndpoint
 	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
-		if ep, err = scopedEndpoint(tx, affiliateID, id); err != nil {
+		if ep, err = scopedEndpoint(tx, s, id); err != nil {
 			return err
 		}
 		ep.Secret = webhook.NewSecret()
@@ -440,9 +441,9 @@ func (a *App) RotateWebhookSecret(affiliateID, id string) (*store.WebhookEndpoin
 // DeleteWebhookEndpoint removes an endpoint and then its messages, in
 // bounded chunks. If the process stops half way, the dispatcher drops the
 // remaining messages as it meets them.
-func (a *App) DeleteWebhookEndpoint(affiliateID, id string) error {
+func (a *App) DeleteWebhookEndpoint(s Scope, id string) error {
 	err := a.db.Update(func(tx *store.Tx) error {
-		if _, err := scopedEndpoint(tx, affiliateID, id); err != nil {
+		if _, err := scopedEndpoint(tx, s, id); err != nil {
 			return err
 		}
 		return tx.DeleteWebhookEndpoint(id)
@@ -475,10 +476,10 @@ func (a *App) DeleteWebhookEndpoint(affiliateID, id string) error {
 
 // SendTestWebhook queues a "test" event for one endpoint, whatever events
 // it subscribes to.
-func (a *App) SendTestWebhook(affiliateID, id string) (*store.WebhookMessage, error) {
+func (a *App) SendTestWebhook(s Scope, id string) (*store.WebhookMessage, error) {
 	var m *store.WebhookMessage
 	err := a.db.Update(func(tx *store.Tx) error {
-		ep, err := scopedEndpoint(tx, affiliateID, id)
+		ep, err := scopedEndpoint(tx, s, id)
 		if err != nil {
 			return err
 		}
@@ -504,11 +505,11 @@ func (a *App) SendTestWebhook(affiliateID, id string) (*store.WebhookMessage, er
 
 // WebhookMessageQuery selects delivery log entries, newest first.
 type WebhookMessageQuery struct {
-	AffiliateID string // scope: only this affiliate's messages ("" = all)
-	EndpointID  string
-	Status      string // pending | delivered | failed; "" = any
-	Cursor      string
-	Limit       int
+	Scope      Scope // whose messages: the merchant's (all) or one affiliate's
+	EndpointID string
+	Status     string // pending | delivered | failed; "" = any
+	Cursor     string
+	Limit      int
 }
 
 // WebhookMessages returns one page of the delivery log.
@@ -525,11 +526,11 @@ func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, s
 	var next string
 	err := a.db.View(func(tx *store.Tx) error {
 		keep := func(m *store.WebhookMessage) bool {
-			return (q.AffiliateID == "" || m.AffiliateID == q.AffiliateID) && (q.Status == "" || m.Status == q.Status)
+			return q.Scope.Allows(m.AffiliateID) && (q.Status == "" || m.Status == q.Status)
 		}
 		var err error
 		if q.EndpointID != "" {
-			if _, err := scopedEndpoint(tx, q.AffiliateID, q.EndpointID); err != nil {
+			if _, err := scopedEndpoint(tx, q.Scope, q.EndpointID); err != nil {
 				return err
 			}
 			out, next, err = tx.WebhookMessagesByEndpoint(q.EndpointID, q.Cursor, q.Limit)
@@ -548,23 +549,23 @@ func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, s
 }
 
 // WebhookMessage returns one message of the delivery log.
-func (a *App) WebhookMessage(affiliateID, id string) (*store.WebhookMessage, error) {
+func (a *App) WebhookMessage(s Scope, id string) (*store.WebhookMessage, error) {
 	var m *store.WebhookMessage
-	err := a.db.View(func(tx *store.Tx) (err error) { m, err = scopedMessage(tx, affiliateID, id); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { m, err = scopedMessage(tx, s, id); return })
 	return m, err
 }
 
 // ResendWebhookMessage starts a new delivery round for a message: same id
 // (receivers deduplicate on webhook-id), sent now, with the full retry
 // schedule again.
-func (a *App) ResendWebhookMessage(affiliateID, id string) (*store.WebhookMessage, error) {
+func (a *App) ResendWebhookMessage(s Scope, id string) (*store.WebhookMessage, error) {
 	var m *store.WebhookMessage
 	err := a.db.Update(func(tx *store.Tx) error {
 		var err error
-		if m, err = scopedMessage(tx, affiliateID, id); err != nil {
+		if m, err = scopedMessage(tx, s, id); err != nil {
 			return err
 		}
-		ep, err := scopedEndpoint(tx, affiliateID, m.EndpointID)
+		ep, err := scopedEndpoint(tx, s, m.EndpointID)
 		if err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func BenchmarkWebhookDelivery(b *testing.B) {
 					return
 				}
 				tg := targets[i%int64(len(targets))]
-				if _, err := env.App.SendTestWebhook(tg.aff, tg.ep); err != nil {
+				if _, err := env.App.SendTestWebhook(app.AffiliateScope(tg.aff), tg.ep); err != nil {
 					b.Error(err)
 					return
 				}

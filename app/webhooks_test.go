@@ -138,7 +138,7 @@ func whDue(t *testing.T, env *apptest.Env) {
 
 func whMessages(t *testing.T, env *apptest.Env) []*store.WebhookMessage {
 	t.Helper()
-	ms, _, err := env.App.WebhookMessages(app.WebhookMessageQuery{Limit: 500})
+	ms, _, err := env.App.WebhookMessages(app.WebhookMessageQuery{Scope: app.Merchant, Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +448,7 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 		t.Fatalf("message %+v", m)
 	}
 	// Success ends the endpoint's failure streak.
-	e, _ := env.App.WebhookEndpoint("", ep.ID)
+	e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID)
 	if e.FailingSince != nil || e.LastError != "" {
 		t.Fatalf("endpoint still failing: %+v", e)
 	}
@@ -510,7 +510,7 @@ func TestWebhookNeverAnswering(t *testing.T) {
 			t.Errorf("attempt %d: %+v, want at %v timing out", i+1, a, at)
 		}
 	}
-	e, _ := env.App.WebhookEndpoint("", ep.ID)
+	e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID)
 	if e.FailingSince == nil || !e.FailingSince.Equal(t0) || e.LastError != "no answer within 150ms" || e.Disabled {
 		t.Fatalf("endpoint %+v", e)
 	}
@@ -597,14 +597,14 @@ func TestWebhookSSRFRefusedWhenSaved(t *testing.T) {
 			t.Errorf("%s: %d %s", u, rec.Code, rec.Body.String())
 		}
 	}
-	if eps, _ := env.App.WebhookEndpoints(""); len(eps) != 0 {
+	if eps, _ := env.App.WebhookEndpoints(app.Merchant); len(eps) != 0 {
 		t.Fatalf("%d endpoints stored", len(eps))
 	}
 	// An existing endpoint cannot be pointed at one either.
 	ep := whStoredEndpoint(t, env, af.ID, "http://203.0.114.7/")
 	rec := env.API(http.MethodPatch, "/webhooks/"+ep.ID, map[string]any{"url": "http://127.0.0.1/"})
 	apptest.Expect(t, rec, 400)
-	if e, _ := env.App.WebhookEndpoint("", ep.ID); e.URL != "http://203.0.114.7/" {
+	if e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID); e.URL != "http://203.0.114.7/" {
 		t.Fatalf("URL changed to %s", e.URL)
 	}
 }
@@ -740,7 +740,7 @@ func TestWebhookManagementAPI(t *testing.T) {
 			t.Errorf("%s %s %v: %d %s, want %d %s", b.method, b.path, b.body, rec.Code, rec.Body.String(), b.status, b.code)
 		}
 	}
-	if e, _ := env.App.WebhookEndpoint("", ep.ID); !reflect.DeepEqual(e.Events, app.WebhookEvents()) || e.URL != rc.srv.URL || e.Disabled {
+	if e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID); !reflect.DeepEqual(e.Events, app.WebhookEvents()) || e.URL != rc.srv.URL || e.Disabled {
 		t.Fatalf("bad input changed the endpoint: %+v", e)
 	}
 	// Updates.
@@ -786,10 +786,10 @@ func TestWebhookManagementAPI(t *testing.T) {
 	if l := apptest.Decode[web.Page[web.WebhookEndpointJSON]](t, rec); len(l.Data) != 1 || l.Data[0].ID != ep.ID {
 		t.Fatalf("scoped list %+v", l)
 	}
-	if _, err := env.App.WebhookEndpoint(other.ID, ep.ID); err == nil {
+	if _, err := env.App.WebhookEndpoint(app.AffiliateScope(other.ID), ep.ID); err == nil {
 		t.Fatalf("another affiliate can read the endpoint")
 	}
-	if _, err := env.App.ResendWebhookMessage(other.ID, msg.ID); err == nil {
+	if _, err := env.App.ResendWebhookMessage(app.AffiliateScope(other.ID), msg.ID); err == nil {
 		t.Fatalf("another affiliate can resend the message")
 	}
 	// At most MaxWebhookEndpoints per affiliate.
@@ -830,7 +830,7 @@ func TestWebhookBacklogDrainsByItself(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				if _, err := env.App.SendTestWebhook(af.ID, ep.ID); err != nil {
+				if _, err := env.App.SendTestWebhook(app.AffiliateScope(af.ID), ep.ID); err != nil {
 					t.Error(err)
 					return
 				}

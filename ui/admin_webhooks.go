@@ -116,22 +116,15 @@ func (u *UI) adminWebhooks(c echo.Context) error {
 	default:
 		status = ""
 	}
-	affs, err := u.app.Affiliates()
+	ov, err := u.app.WebhooksOverview(app.WebhookMessageQuery{Status: status, Cursor: c.QueryParam("cursor"), Limit: 50})
 	if err != nil {
 		return err
 	}
-	names := make(map[string]string, len(affs))
-	for _, af := range affs {
-		names[af.ID] = af.Name
-	}
-	eps, err := u.app.WebhookEndpoints("")
-	if err != nil {
-		return err
-	}
-	byID := make(map[string]*app.WebhookEndpoint, len(eps))
-	v := adminWebhooksView{Status: status, Cursor: c.QueryParam("cursor"), Schedule: webhook.DescribeSchedule(),
+	names := ov.AffiliateNames
+	byID := make(map[string]*app.WebhookEndpoint, len(ov.Endpoints))
+	v := adminWebhooksView{Status: status, Cursor: ov.Cursor, Schedule: webhook.DescribeSchedule(),
 		Statuses: []string{app.MessagePending, app.MessageDelivered, app.MessageFailed}, Next: c.Request().URL.RequestURI()}
-	for _, ep := range eps {
+	for _, ep := range ov.Endpoints {
 		byID[ep.ID] = ep
 		row := newEndpointRow(ep, names)
 		if row.Failing {
@@ -149,22 +142,11 @@ func (u *UI) adminWebhooks(c echo.Context) error {
 		}
 		return 0
 	})
-	ms, next, err := u.app.WebhookMessages(app.WebhookMessageQuery{Status: status, Cursor: v.Cursor, Limit: 50})
-	if err != nil {
-		if _, ferr := formErrors(err); ferr == nil {
-			// A stale or hand-edited cursor: start from the newest.
-			ms, next, err = u.app.WebhookMessages(app.WebhookMessageQuery{Status: status, Limit: 50})
-			v.Cursor = ""
-		}
-		if err != nil {
-			return err
-		}
-	}
 	now := u.app.Now()
-	for _, m := range ms {
+	for _, m := range ov.Deliveries {
 		v.Deliveries = append(v.Deliveries, newDeliveryRow(m, byID, names, now))
 	}
-	v.NextCursor = next
+	v.NextCursor = ov.Next
 	return u.adminPage(c, http.StatusOK, "admin/webhooks", "Webhooks", "webhooks", v)
 }
 
@@ -184,7 +166,7 @@ func (u *UI) adminWebhookState(c echo.Context) error {
 	if err := c.Bind(&f); err != nil {
 		return err
 	}
-	ep, err := u.app.UpdateWebhookEndpoint(c.Request().Context(), "", c.Param("id"), f.input())
+	ep, err := u.app.UpdateWebhookEndpoint(c.Request().Context(), app.Merchant, c.Param("id"), f.input())
 	if err != nil {
 		return err
 	}
@@ -206,7 +188,7 @@ func (u *UI) adminWebhookResend(c echo.Context) error {
 	if err := c.Bind(&f); err != nil {
 		return err
 	}
-	if _, err := u.app.ResendWebhookMessage("", c.Param("id")); err != nil {
+	if _, err := u.app.ResendWebhookMessage(app.Merchant, c.Param("id")); err != nil {
 		fe, err := formErrors(err)
 		if err != nil {
 			return err

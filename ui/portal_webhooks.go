@@ -84,7 +84,7 @@ const recentDeliveries = 8
 
 func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 	af := currentAffiliate(c)
-	eps, err := u.app.WebhookEndpoints(af.ID)
+	eps, err := u.app.AffiliateWebhooks(af.ID, recentDeliveries)
 	if err != nil {
 		return nil, err
 	}
@@ -94,17 +94,13 @@ func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 	names := map[string]string{af.ID: af.Name}
 	now := u.app.Now()
 	for _, ep := range eps {
-		row := newEndpointRow(ep, names)
+		row := newEndpointRow(ep.WebhookEndpoint, names)
 		row.Choices = eventChoices(ep.Events)
-		ms, next, err := u.app.WebhookMessages(app.WebhookMessageQuery{AffiliateID: af.ID, EndpointID: ep.ID, Limit: recentDeliveries})
-		if err != nil {
-			return nil, err
-		}
-		byID := map[string]*app.WebhookEndpoint{ep.ID: ep}
-		for _, m := range ms {
+		byID := map[string]*app.WebhookEndpoint{ep.ID: ep.WebhookEndpoint}
+		for _, m := range ep.Recent {
 			row.Deliveries = append(row.Deliveries, newDeliveryRow(m, byID, names, now))
 		}
-		if next != "" {
+		if ep.More {
 			row.MoreURL = "/portal/webhooks/" + ep.ID
 		}
 		v.Endpoints = append(v.Endpoints, row)
@@ -150,7 +146,7 @@ func (u *UI) portalWebhookUpdate(c echo.Context) error {
 	}
 	af := currentAffiliate(c)
 	id := c.Param("id")
-	if _, err := u.app.UpdateWebhookEndpoint(c.Request().Context(), af.ID, id, f.input()); err != nil {
+	if _, err := u.app.UpdateWebhookEndpoint(c.Request().Context(), app.AffiliateScope(af.ID), id, f.input()); err != nil {
 		fe, err := formErrors(err)
 		if err != nil {
 			return err
@@ -173,8 +169,8 @@ func (u *UI) portalWebhookUpdate(c echo.Context) error {
 
 // portalAction runs one endpoint action and comes back to the page with a
 // flash: the message on success, the refusal otherwise.
-func (u *UI) portalAction(c echo.Context, anchor, success string, do func(affiliateID string) error) error {
-	if err := do(currentAffiliate(c).ID); err != nil {
+func (u *UI) portalAction(c echo.Context, anchor, success string, do func(s app.Scope) error) error {
+	if err := do(app.AffiliateScope(currentAffiliate(c).ID)); err != nil {
 		var ae *app.Error
 		if errors.As(err, &ae) && ae.Kind == app.KindForbidden {
 			// A refusal the affiliate should read, not an error page
@@ -197,16 +193,16 @@ func (u *UI) portalAction(c echo.Context, anchor, success string, do func(affili
 
 func (u *UI) portalWebhookTest(c echo.Context) error {
 	id := c.Param("id")
-	return u.portalAction(c, "#ep-"+id, "Test event sent. Its delivery shows below in a moment.", func(aff string) error {
-		_, err := u.app.SendTestWebhook(aff, id)
+	return u.portalAction(c, "#ep-"+id, "Test event sent. Its delivery shows below in a moment.", func(s app.Scope) error {
+		_, err := u.app.SendTestWebhook(s, id)
 		return err
 	})
 }
 
 func (u *UI) portalWebhookRotate(c echo.Context) error {
 	id := c.Param("id")
-	return u.portalAction(c, "#ep-"+id, "New signing secret made. Update your receiver: deliveries from now on are signed with it.", func(aff string) error {
-		_, err := u.app.RotateWebhookSecret(aff, id)
+	return u.portalAction(c, "#ep-"+id, "New signing secret made. Update your receiver: deliveries from now on are signed with it.", func(s app.Scope) error {
+		_, err := u.app.RotateWebhookSecret(s, id)
 		return err
 	})
 }
@@ -221,16 +217,16 @@ func (u *UI) portalWebhookState(c echo.Context) error {
 	if f.Enabled != "true" {
 		msg = "Endpoint disabled. Nothing is sent to it until you enable it."
 	}
-	return u.portalAction(c, "#ep-"+id, msg, func(aff string) error {
-		_, err := u.app.UpdateWebhookEndpoint(c.Request().Context(), aff, id, f.input())
+	return u.portalAction(c, "#ep-"+id, msg, func(s app.Scope) error {
+		_, err := u.app.UpdateWebhookEndpoint(c.Request().Context(), s, id, f.input())
 		return err
 	})
 }
 
 func (u *UI) portalWebhookDelete(c echo.Context) error {
 	id := c.Param("id")
-	return u.portalAction(c, "", "Endpoint deleted, with its delivery log.", func(aff string) error {
-		return u.app.DeleteWebhookEndpoint(aff, id)
+	return u.portalAction(c, "", "Endpoint deleted, with its delivery log.", func(s app.Scope) error {
+		return u.app.DeleteWebhookEndpoint(s, id)
 	})
 }
 
@@ -240,7 +236,7 @@ func (u *UI) portalWebhookResend(c echo.Context) error {
 		return err
 	}
 	err := func() error {
-		_, err := u.app.ResendWebhookMessage(currentAffiliate(c).ID, c.Param("id"))
+		_, err := u.app.ResendWebhookMessage(app.AffiliateScope(currentAffiliate(c).ID), c.Param("id"))
 		return err
 	}()
 	if err != nil {
@@ -269,18 +265,18 @@ type portalWebhookLogView struct {
 
 func (u *UI) portalWebhookLog(c echo.Context) error {
 	af := currentAffiliate(c)
-	ep, err := u.app.WebhookEndpoint(af.ID, c.Param("id"))
+	ep, err := u.app.WebhookEndpoint(app.AffiliateScope(af.ID), c.Param("id"))
 	if err != nil {
 		return err
 	}
 	cursor := c.QueryParam("cursor")
-	ms, next, err := u.app.WebhookMessages(app.WebhookMessageQuery{AffiliateID: af.ID, EndpointID: ep.ID, Cursor: cursor, Limit: 50})
+	ms, next, err := u.app.WebhookMessages(app.WebhookMessageQuery{Scope: app.AffiliateScope(af.ID), EndpointID: ep.ID, Cursor: cursor, Limit: 50})
 	if err != nil {
 		if _, ferr := formErrors(err); ferr != nil {
 			return err
 		}
 		cursor = ""
-		if ms, next, err = u.app.WebhookMessages(app.WebhookMessageQuery{AffiliateID: af.ID, EndpointID: ep.ID, Limit: 50}); err != nil {
+		if ms, next, err = u.app.WebhookMessages(app.WebhookMessageQuery{Scope: app.AffiliateScope(af.ID), EndpointID: ep.ID, Limit: 50}); err != nil {
 			return err
 		}
 	}

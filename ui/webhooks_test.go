@@ -66,7 +66,7 @@ func TestPortalWebhooks(t *testing.T) {
 	if !strings.Contains(p.Body, "not allowed") {
 		t.Fatalf("refusal not shown: %.800s", p.Body)
 	}
-	if eps, _ := refusing.env.App.WebhookEndpoints(""); len(eps) != 0 {
+	if eps, _ := refusing.env.App.WebhookEndpoints(app.Merchant); len(eps) != 0 {
 		t.Fatalf("refused endpoint stored")
 	}
 
@@ -92,7 +92,7 @@ func TestPortalWebhooks(t *testing.T) {
 	// Just the url field: every event.
 	p = alice.submit("/portal/webhooks", "/portal/webhooks", url.Values{"url": {sinkURL + "/zap"}})
 	expectStatus(t, p, http.StatusSeeOther)
-	eps, _ := s.env.App.WebhookEndpoints(s.alice.ID)
+	eps, _ := s.env.App.WebhookEndpoints(app.AffiliateScope(s.alice.ID))
 	if len(eps) != 1 || eps[0].URL != sinkURL+"/zap" || len(eps[0].Events) != 3 {
 		t.Fatalf("endpoints %+v", eps)
 	}
@@ -121,7 +121,7 @@ func TestPortalWebhooks(t *testing.T) {
 			t.Errorf("delivery log lacks %q", want)
 		}
 	}
-	ms, _, _ := s.env.App.WebhookMessages(app.WebhookMessageQuery{AffiliateID: s.alice.ID})
+	ms, _, _ := s.env.App.WebhookMessages(app.WebhookMessageQuery{Scope: app.AffiliateScope(s.alice.ID)})
 	if len(ms) != 1 {
 		t.Fatalf("%d messages", len(ms))
 	}
@@ -165,7 +165,7 @@ func TestPortalWebhooks(t *testing.T) {
 	}
 	p = alice.submit("/portal/webhooks", "/portal/webhooks/"+ep.ID, url.Values{"url": {sinkURL + "/v2"}, "events_shown": {"1"}, "events": {"purchase.created"}})
 	expectStatus(t, p, http.StatusSeeOther)
-	if e, _ := s.env.App.WebhookEndpoint("", ep.ID); e.URL != sinkURL+"/v2" || len(e.Events) != 1 {
+	if e, _ := s.env.App.WebhookEndpoint(app.Merchant, ep.ID); e.URL != sinkURL+"/v2" || len(e.Events) != 1 {
 		t.Fatalf("after edit %+v", e)
 	}
 	p = alice.submit("/portal/webhooks", "/portal/webhooks/"+ep.ID, url.Values{"url": {"nope"}, "events_shown": {"1"}, "events": {"purchase.created"}})
@@ -176,7 +176,7 @@ func TestPortalWebhooks(t *testing.T) {
 		t.Fatalf("disabled endpoint page: %.1200s", p.Body)
 	}
 	expectStatus(t, alice.submit("/portal/webhooks", "/portal/webhooks/"+ep.ID+"/delete", nil), http.StatusSeeOther)
-	if eps, _ := s.env.App.WebhookEndpoints(s.alice.ID); len(eps) != 0 {
+	if eps, _ := s.env.App.WebhookEndpoints(app.AffiliateScope(s.alice.ID)); len(eps) != 0 {
 		t.Fatalf("not deleted")
 	}
 }
@@ -194,7 +194,7 @@ func TestAdminWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ep := range []*store.WebhookEndpoint{failing, healthy} {
-		if _, err := s.env.App.SendTestWebhook("", ep.ID); err != nil {
+		if _, err := s.env.App.SendTestWebhook(app.Merchant, ep.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -224,7 +224,7 @@ func TestAdminWebhooks(t *testing.T) {
 	// Disable the failing endpoint: its affiliate sees why and cannot undo it.
 	p = admin.submit("/webhooks", "/webhooks/"+failing.ID+"/state", url.Values{"enabled": {"false"}, "next": {"/webhooks"}})
 	expectStatus(t, p, http.StatusSeeOther)
-	if e, _ := s.env.App.WebhookEndpoint("", failing.ID); !e.Disabled || e.DisabledBy != app.DisabledByMerchant {
+	if e, _ := s.env.App.WebhookEndpoint(app.Merchant, failing.ID); !e.Disabled || e.DisabledBy != app.DisabledByMerchant {
 		t.Fatalf("after disable %+v", e)
 	}
 	alice := s.signIn(t, "alice@partners.example")
@@ -233,14 +233,14 @@ func TestAdminWebhooks(t *testing.T) {
 	}
 	p = alice.submit("/portal/webhooks", "/portal/webhooks/"+failing.ID+"/state", url.Values{"enabled": {"true"}})
 	expectStatus(t, p, http.StatusSeeOther)
-	if e, _ := s.env.App.WebhookEndpoint("", failing.ID); !e.Disabled {
+	if e, _ := s.env.App.WebhookEndpoint(app.Merchant, failing.ID); !e.Disabled {
 		t.Fatalf("alice re-enabled an endpoint the merchant disabled")
 	}
 	if p := alice.get("/portal/webhooks"); !strings.Contains(p.Body, "ask them to enable it") {
 		t.Fatalf("refusal not shown to alice")
 	}
 	// The merchant can resend any delivery.
-	ms, _, _ := s.env.App.WebhookMessages(app.WebhookMessageQuery{AffiliateID: s.bob.ID})
+	ms, _, _ := s.env.App.WebhookMessages(app.WebhookMessageQuery{Scope: app.AffiliateScope(s.bob.ID)})
 	expectStatus(t, admin.submit("/webhooks", "/webhooks/messages/"+ms[0].ID+"/resend", url.Values{"next": {"/webhooks"}}), http.StatusSeeOther)
 	waitWebhooks(t, s.env.App)
 	if ok.count() != 2 {

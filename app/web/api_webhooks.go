@@ -94,12 +94,25 @@ func (b webhookEndpointBody) input() app.WebhookEndpointInput {
 	return in
 }
 
-func (s *Server) apiListWebhookEndpoints(c echo.Context) error {
+// affiliateFilter reads ?affiliate=, which narrows the merchant's view to
+// one affiliate's endpoints or messages.
+func affiliateFilter(c echo.Context) (app.Scope, error) {
 	aff := c.QueryParam("affiliate")
-	if aff != "" && !app.ValidID(aff) {
-		return app.Invalid("affiliate", "invalid_affiliate", "affiliate must be an affiliate id")
+	switch {
+	case aff == "":
+		return app.Merchant, nil
+	case !app.ValidID(aff):
+		return app.Scope{}, app.Invalid("affiliate", "invalid_affiliate", "affiliate must be an affiliate id")
 	}
-	eps, err := s.App.WebhookEndpoints(aff)
+	return app.AffiliateScope(aff), nil
+}
+
+func (s *Server) apiListWebhookEndpoints(c echo.Context) error {
+	scope, err := affiliateFilter(c)
+	if err != nil {
+		return err
+	}
+	eps, err := s.App.WebhookEndpoints(scope)
 	if err != nil {
 		return err
 	}
@@ -119,7 +132,7 @@ func (s *Server) apiCreateWebhookEndpoint(c echo.Context) error {
 }
 
 func (s *Server) apiGetWebhookEndpoint(c echo.Context) error {
-	ep, err := s.App.WebhookEndpoint("", c.Param("id"))
+	ep, err := s.App.WebhookEndpoint(app.Merchant, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -131,7 +144,7 @@ func (s *Server) apiUpdateWebhookEndpoint(c echo.Context) error {
 	if err := DecodeJSON(c, &b); err != nil {
 		return err
 	}
-	ep, err := s.App.UpdateWebhookEndpoint(c.Request().Context(), "", c.Param("id"), b.input())
+	ep, err := s.App.UpdateWebhookEndpoint(c.Request().Context(), app.Merchant, c.Param("id"), b.input())
 	if err != nil {
 		return err
 	}
@@ -139,14 +152,14 @@ func (s *Server) apiUpdateWebhookEndpoint(c echo.Context) error {
 }
 
 func (s *Server) apiDeleteWebhookEndpoint(c echo.Context) error {
-	if err := s.App.DeleteWebhookEndpoint("", c.Param("id")); err != nil {
+	if err := s.App.DeleteWebhookEndpoint(app.Merchant, c.Param("id")); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "deleted": true})
 }
 
 func (s *Server) apiTestWebhookEndpoint(c echo.Context) error {
-	m, err := s.App.SendTestWebhook("", c.Param("id"))
+	m, err := s.App.SendTestWebhook(app.Merchant, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -154,7 +167,7 @@ func (s *Server) apiTestWebhookEndpoint(c echo.Context) error {
 }
 
 func (s *Server) apiRotateWebhookSecret(c echo.Context) error {
-	ep, err := s.App.RotateWebhookSecret("", c.Param("id"))
+	ep, err := s.App.RotateWebhookSecret(app.Merchant, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -166,12 +179,13 @@ func (s *Server) apiListWebhookMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := app.WebhookMessageQuery{
-		AffiliateID: c.QueryParam("affiliate"), EndpointID: c.QueryParam("endpoint"),
-		Status: strings.TrimSpace(c.QueryParam("status")), Cursor: cursor, Limit: limit,
+	scope, err := affiliateFilter(c)
+	if err != nil {
+		return err
 	}
-	if q.AffiliateID != "" && !app.ValidID(q.AffiliateID) {
-		return app.Invalid("affiliate", "invalid_affiliate", "affiliate must be an affiliate id")
+	q := app.WebhookMessageQuery{
+		Scope: scope, EndpointID: c.QueryParam("endpoint"),
+		Status: strings.TrimSpace(c.QueryParam("status")), Cursor: cursor, Limit: limit,
 	}
 	if q.EndpointID != "" && !app.ValidID(q.EndpointID) {
 		return app.Invalid("endpoint", "invalid_endpoint", "endpoint must be a webhook endpoint id")
@@ -184,7 +198,7 @@ func (s *Server) apiListWebhookMessages(c echo.Context) error {
 }
 
 func (s *Server) apiGetWebhookMessage(c echo.Context) error {
-	m, err := s.App.WebhookMessage("", c.Param("id"))
+	m, err := s.App.WebhookMessage(app.Merchant, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -192,7 +206,7 @@ func (s *Server) apiGetWebhookMessage(c echo.Context) error {
 }
 
 func (s *Server) apiResendWebhookMessage(c echo.Context) error {
-	m, err := s.App.ResendWebhookMessage("", c.Param("id"))
+	m, err := s.App.ResendWebhookMessage(app.Merchant, c.Param("id"))
 	if err != nil {
 		return err
 	}
