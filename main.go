@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spiffy/spiffy/app/demo"
 	"github.com/spiffy/spiffy/app/web"
 
 	"github.com/spiffy/spiffy/app"
@@ -407,14 +408,14 @@ func cmdRestore(e *cmdEnv) error {
 }
 
 func cmdDemo(e *cmdEnv) error {
-	opts := app.DemoOptions{}
+	opts := demo.Options{}
 	for name, dst := range map[string]*int{"leads": &opts.Leads, "clicks": &opts.Clicks, "purchases": &opts.Purchases, "affiliates": &opts.Affiliates} {
 		if _, err := fmt.Sscan(e.str(name), dst); err != nil || *dst < 0 {
 			return usageErr("invalid flag --%s: want a whole number", name)
 		}
 	}
-	return withApp(e, func(a *app.App, _ *store.DB) error {
-		res, err := a.SeedDemo(context.Background(), opts, e.stdout)
+	return withApp(e, func(a *app.App, db *store.DB) error {
+		res, err := demo.Seed(context.Background(), a, db, opts, e.stdout)
 		if err != nil {
 			return err
 		}

@@ -51,7 +51,7 @@ func (in *AffiliateInput) apply(af *store.Affiliate) error {
 		}
 	}
 	if in.Password != nil {
-		h, err := hashPassword(*in.Password)
+		h, err := HashPassword(*in.Password)
 		if err != nil {
 			return err
 		}
@@ -199,7 +199,7 @@ func (a *App) InviteAffiliate(token string) (*store.Affiliate, error) {
 
 // AcceptInvite sets the affiliate's password and uses up the token.
 func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
-	hash, err := hashPassword(password)
+	hash, err := HashPassword(password)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func (a *App) Enroll(programID, affiliateID, code string) (*store.Enrollment, *s
 			}
 			return nil
 		}
-		base := codeBase(af.Name)
+		base := CodeBase(af.Name)
 		for i := 0; i < 50; i++ {
 			e.Code = base
 			if i > 0 {
@@ -295,8 +295,8 @@ func (a *App) Enroll(programID, affiliateID, code string) (*store.Enrollment, *s
 	return e, p, err
 }
 
-// codeBase makes a URL-safe code stem from a name: "Jane O'Neil" -> "janeoneil".
-func codeBase(name string) string {
+// CodeBase makes a URL-safe code stem from a name: "Jane O'Neil" -> "janeoneil".
+func CodeBase(name string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(name) {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {

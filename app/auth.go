@@ -23,7 +23,8 @@ const bcryptCost = bcrypt.DefaultCost
 // wrong email and a wrong password take the same time.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("spiffy-dummy-password"), bcryptCost)
 
-func hashPassword(pw string) (string, error) {
+// HashPassword checks a new password's length and returns its bcrypt hash.
+func HashPassword(pw string) (string, error) {
 	if len(pw) < MinPasswordLen {
 		return "", Invalid("password", "invalid_password", "password must be at least %d characters", MinPasswordLen)
 	}
@@ -122,7 +123,7 @@ func (a *App) newAdmin(email, password string) (*store.Admin, error) {
 	if err := validateEmail("email", email); err != nil {
 		return nil, err
 	}
-	hash, err := hashPassword(password)
+	hash, err := HashPassword(password)
 	if err != nil {
 		return nil, err
 	}

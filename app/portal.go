@@ -549,7 +549,7 @@ func (a *App) JoinProgram(programID string, in JoinInput) (*store.Affiliate, *st
 		return nil, nil, Invalid("terms", "terms_required", "please accept the program terms to join")
 	}
 	// Hash outside the write: bcrypt is slow and the writer is shared.
-	hash, err := hashPassword(in.Password)
+	hash, err := HashPassword(in.Password)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -583,7 +583,7 @@ func (a *App) JoinProgram(programID string, in JoinInput) (*store.Affiliate, *st
 // name, the way Enroll does, but inside the caller's write so that a new
 // affiliate never exists without its enrollment.
 func putGeneratedCode(tx *store.Tx, e *store.Enrollment, name string) error {
-	base := codeBase(name)
+	base := CodeBase(name)
 	for i := 0; i < 50; i++ {
 		e.Code = base
 		if i > 0 {

@@ -34,9 +34,9 @@ type ProgramInput struct {
 	Currency        *string `json:"currency" form:"currency"`
 }
 
-// apply validates in and writes it over p. Creating passes a zero Program
+// Apply validates in and writes it over p. Creating passes a zero Program
 // with defaults filled in; a missing required field is reported then.
-func (in *ProgramInput) apply(p *store.Program) error {
+func (in *ProgramInput) Apply(p *store.Program) error {
 	if in.Name != nil {
 		p.Name = strings.TrimSpace(*in.Name)
 	}
@@ -142,7 +142,7 @@ func (a *App) CreateProgram(in ProgramInput) (*store.Program, error) {
 		}
 		in.CommissionType = nil
 	}
-	if err := in.apply(p); err != nil {
+	if err := in.Apply(p); err != nil {
 		return nil, err
 	}
 	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutProgram(p) }); err != nil {
@@ -223,7 +223,7 @@ func (a *App) UpdateProgram(id string, in ProgramInput) (*store.Program, error) 
 		if p, err = liveProgram(tx, id); err != nil {
 			return err
 		}
-		if err := in.apply(p); err != nil {
+		if err := in.Apply(p); err != nil {
 			return err
 		}
 		return tx.PutProgram(p)

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app/demo"
 	"github.com/spiffy/spiffy/app/export"
 
 	"github.com/spiffy/spiffy/app/web"
@@ -84,7 +85,7 @@ func scaleSetup(b *testing.B) *scaleEnv {
 	if has, _ := a.HasAdmin(); !has {
 		b.Logf("seeding %d leads into %s (once; kept for later runs)", leads, dir)
 		start := time.Now()
-		_, err := a.SeedDemo(context.Background(), app.DemoOptions{
+		_, err := demo.Seed(context.Background(), a, db, demo.Options{
 			Leads: leads, Clicks: 3 * leads, Purchases: leads / 10, Affiliates: max(50, leads/1000),
 		}, io.Discard)
 		if err != nil {

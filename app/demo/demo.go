@@ -1,7 +1,8 @@
-package app
+package demo
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -22,8 +24,8 @@ import (
 // with the lead and purchase it turns into, and only the current batch is
 // held in memory, so the size of the account does not change the memory used.
 
-// DemoOptions sizes the demo account.
-type DemoOptions struct {
+// Options sizes the demo account.
+type Options struct {
 	Leads, Clicks, Purchases, Affiliates int
 	// Days is how many days of history to generate, today included (default 90).
 	Days int
@@ -31,8 +33,8 @@ type DemoOptions struct {
 	Seed uint64
 }
 
-// DemoResult is what the demo command prints.
-type DemoResult struct {
+// Result is what the demo command prints.
+type Result struct {
 	AdminEmail, AdminPassword, APIKey string
 	// AffiliatePassword signs every demo affiliate in to the portal.
 	AffiliatePassword string
@@ -41,11 +43,11 @@ type DemoResult struct {
 	Elapsed                                        time.Duration
 }
 
-// ErrDemoNotEmpty is returned when the data dir already holds an account.
-var ErrDemoNotEmpty = errors.New("app: demo: the data dir is not empty")
+// ErrNotEmpty is returned when the data dir already holds an account.
+var ErrNotEmpty = errors.New("demo: the data dir is not empty")
 
-// DemoAdminEmail is the demo admin's sign-in.
-const DemoAdminEmail = "admin@example.com"
+// AdminEmail is the demo admin's sign-in.
+const AdminEmail = "admin@example.com"
 
 // demoOpUnits is the size of one store operation in rough units (a click is
 // 1, a lead or a purchase 3: they carry about three times the keys and
@@ -61,7 +63,7 @@ const demoInFlight = 2
 // SeedDemo fills an empty store with a demo account and returns the admin
 // sign-in and an API key. It refuses a data dir that already has an admin
 // or programs. progress (may be nil) receives a line now and then.
-func (a *App) SeedDemo(ctx context.Context, opts DemoOptions, progress io.Writer) (*DemoResult, error) {
+func Seed(ctx context.Context, a *app.App, db *store.DB, opts Options, progress io.Writer) (*Result, error) {
 	start := time.Now()
 	if progress == nil {
 		progress = io.Discard
@@ -73,25 +75,25 @@ func (a *App) SeedDemo(ctx context.Context, opts DemoOptions, progress io.Writer
 		opts.Seed = 20240601
 	}
 	if opts.Leads < 0 || opts.Clicks < 0 || opts.Purchases < 0 || opts.Affiliates < 0 {
-		return nil, errors.New("app: demo: counts must not be negative")
+		return nil, errors.New("demo: counts must not be negative")
 	}
-	if err := a.demoCheckEmpty(); err != nil {
+	if err := checkEmpty(db, a.Config().DataDir); err != nil {
 		return nil, err
 	}
-	g := newDemoGen(a, opts)
+	g := newDemoGen(a, db, opts)
 	if err := g.plan(); err != nil {
 		return nil, err
 	}
 
 	// The admin first: it claims the data dir, so an interrupted run is not
 	// doubled by a second one.
-	res := &DemoResult{AdminEmail: DemoAdminEmail, AdminPassword: randomToken(12), AffiliatePassword: "affiliate-demo"}
+	res := &Result{AdminEmail: AdminEmail, AdminPassword: crand.Text()[:16], AffiliatePassword: "affiliate-demo"}
 	if _, err := a.CreateAdmin(res.AdminEmail, res.AdminPassword); err != nil {
-		return nil, fmt.Errorf("app: demo: create admin: %w", err)
+		return nil, fmt.Errorf("demo: create admin: %w", err)
 	}
 	var err error
 	if _, res.APIKey, err = a.CreateAPIKey("demo"); err != nil {
-		return nil, fmt.Errorf("app: demo: create api key: %w", err)
+		return nil, fmt.Errorf("demo: create api key: %w", err)
 	}
 	if err := g.writeAccounts(res.AffiliatePassword); err != nil {
 		return nil, err
@@ -106,25 +108,25 @@ func (a *App) SeedDemo(ctx context.Context, opts DemoOptions, progress io.Writer
 	res.Elapsed = time.Since(start)
 	fmt.Fprintf(progress, "demo: wrote %d clicks, %d leads, %d purchases in %s\n",
 		res.Clicks, res.Leads, res.Purchases, res.Elapsed.Round(10*time.Millisecond))
-	fmt.Fprintf(progress, "demo: affiliates sign in at %s/portal/login with their email and password %s\n", a.cfg.BaseURL, res.AffiliatePassword)
+	fmt.Fprintf(progress, "demo: affiliates sign in at %s/portal/login with their email and password %s\n", a.Config().BaseURL, res.AffiliatePassword)
 	return res, nil
 }
 
-func (a *App) demoCheckEmpty() error {
-	return a.db.View(func(tx *store.Tx) error {
+func checkEmpty(db *store.DB, dataDir string) error {
+	return db.View(func(tx *store.Tx) error {
 		has, err := tx.HasAdmin()
 		if err != nil {
 			return err
 		}
 		if has {
-			return fmt.Errorf("%w: %s already has an admin; run the demo on a new --data-dir", ErrDemoNotEmpty, a.cfg.DataDir)
+			return fmt.Errorf("%w: %s already has an admin; run the demo on a new --data-dir", ErrNotEmpty, dataDir)
 		}
 		progs, err := tx.Programs()
 		if err != nil {
 			return err
 		}
 		if len(progs) > 0 {
-			return fmt.Errorf("%w: %s already has programs; run the demo on a new --data-dir", ErrDemoNotEmpty, a.cfg.DataDir)
+			return fmt.Errorf("%w: %s already has programs; run the demo on a new --data-dir", ErrNotEmpty, dataDir)
 		}
 		return nil
 	})
@@ -139,7 +141,7 @@ type demoProduct struct {
 }
 
 type demoProgramSpec struct {
-	in       ProgramInput
+	in       app.ProgramInput
 	share    float64 // share of all clicks
 	startDay int     // days after the window start when it launched
 	leadConv float64 // relative click → lead conversion
@@ -155,34 +157,34 @@ func demoPrograms() []demoProgramSpec {
 	b := func(v bool) *bool { return &v }
 	return []demoProgramSpec{
 		{
-			in: ProgramInput{Name: s("Acme Analytics"), Description: s("Product analytics for SaaS teams. 30% of every payment."),
-				LandingURL: s("https://acme-analytics.example.com/"), CookieDays: i(30), Attribution: s(AttributionLast),
+			in: app.ProgramInput{Name: s("Acme Analytics"), Description: s("Product analytics for SaaS teams. 30% of every payment."),
+				LandingURL: s("https://acme-analytics.example.com/"), CookieDays: i(30), Attribution: s(app.AttributionLast),
 				TrackLeads: b(true), ShareLeads: b(true), SharePurchasers: b(true), AutoApprove: b(false),
-				CommissionType: s(CommissionPercent), CommissionValue: s("30"), Currency: s("USD")},
+				CommissionType: s(app.CommissionPercent), CommissionValue: s("30"), Currency: s("USD")},
 			share: 0.45, leadConv: 1.2, buyConv: 1, joinRate: 1, codeTag: "",
 			products: []demoProduct{{"Starter monthly", "19.00", 4}, {"Pro monthly", "49.00", 5}, {"Pro annual", "490.00", 1.5}, {"Team annual", "1490.00", 0.3}},
 		},
 		{
-			in: ProgramInput{Name: s("Acme Academy"), Description: s("Online data courses. $25 per sale, first click wins."),
-				LandingURL: s("https://academy.example.com/courses"), CookieDays: i(60), Attribution: s(AttributionFirst),
+			in: app.ProgramInput{Name: s("Acme Academy"), Description: s("Online data courses. $25 per sale, first click wins."),
+				LandingURL: s("https://academy.example.com/courses"), CookieDays: i(60), Attribution: s(app.AttributionFirst),
 				TrackLeads: b(true), ShareLeads: b(false), SharePurchasers: b(true), AutoApprove: b(true),
-				CommissionType: s(CommissionFlat), CommissionValue: s("25.00"), Currency: s("USD")},
+				CommissionType: s(app.CommissionFlat), CommissionValue: s("25.00"), Currency: s("USD")},
 			share: 0.25, leadConv: 1, buyConv: 0.9, joinRate: 0.6, codeTag: "academy",
 			products: []demoProduct{{"SQL for Analysts", "149.00", 3}, {"Data Viz Masterclass", "199.00", 2}, {"All-access bundle", "399.00", 1}},
 		},
 		{
-			in: ProgramInput{Name: s("Acme Cloud EU"), Description: s("Hosted analytics in the EU. 12.5% of credit purchases."),
-				LandingURL: s("https://eu.acme-cloud.example.com/?lang=en"), CookieDays: i(90), Attribution: s(AttributionLast),
+			in: app.ProgramInput{Name: s("Acme Cloud EU"), Description: s("Hosted analytics in the EU. 12.5% of credit purchases."),
+				LandingURL: s("https://eu.acme-cloud.example.com/?lang=en"), CookieDays: i(90), Attribution: s(app.AttributionLast),
 				TrackLeads: b(true), ShareLeads: b(true), SharePurchasers: b(false), AutoApprove: b(false),
-				CommissionType: s(CommissionPercent), CommissionValue: s("12.5"), Currency: s("EUR")},
+				CommissionType: s(app.CommissionPercent), CommissionValue: s("12.5"), Currency: s("EUR")},
 			share: 0.20, startDay: 20, leadConv: 0.7, buyConv: 1.2, joinRate: 0.4, codeTag: "eu",
 			products: []demoProduct{{"Credits 50", "50.00", 4}, {"Credits 200", "200.00", 2}, {"Credits 1000", "1000.00", 0.5}},
 		},
 		{
-			in: ProgramInput{Name: s("Acme Japan"), Description: s("Our Japanese storefront. ¥1,000 per sale."),
-				LandingURL: s("https://jp.acme-analytics.example.com/"), CookieDays: i(14), Attribution: s(AttributionLast),
+			in: app.ProgramInput{Name: s("Acme Japan"), Description: s("Our Japanese storefront. ¥1,000 per sale."),
+				LandingURL: s("https://jp.acme-analytics.example.com/"), CookieDays: i(14), Attribution: s(app.AttributionLast),
 				TrackLeads: b(false), ShareLeads: b(false), SharePurchasers: b(false), AutoApprove: b(false),
-				CommissionType: s(CommissionFlat), CommissionValue: s("1000"), Currency: s("JPY")},
+				CommissionType: s(app.CommissionFlat), CommissionValue: s("1000"), Currency: s("JPY")},
 			share: 0.10, startDay: 40, leadConv: 0, buyConv: 4, joinRate: 0.25, codeTag: "jp",
 			products: []demoProduct{{"Starter", "4980", 3}, {"Pro", "9800", 1}},
 		},
@@ -244,8 +246,9 @@ type demoProgram struct {
 }
 
 type demoGen struct {
-	a        *App
-	opts     DemoOptions
+	a        *app.App
+	db       *store.DB
+	opts     Options
 	rng      *rand.Rand
 	now      time.Time
 	day0     time.Time // 00:00 UTC of the first day
@@ -267,11 +270,12 @@ type demoGen struct {
 	affPasswordHash             string
 }
 
-func newDemoGen(a *App, opts DemoOptions) *demoGen {
+func newDemoGen(a *app.App, db *store.DB, opts Options) *demoGen {
 	now := a.Now().UTC().Truncate(time.Millisecond)
 	today := now.Truncate(24 * time.Hour)
 	return &demoGen{
 		a:    a,
+		db:   db,
 		opts: opts,
 		rng:  rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5bd1e995)),
 		now:  now,
@@ -284,7 +288,7 @@ func newDemoGen(a *App, opts DemoOptions) *demoGen {
 func (g *demoGen) plan() error {
 	o := g.opts
 	if o.Clicks > 0 && o.Affiliates == 0 {
-		return errors.New("app: demo: clicks need at least one affiliate (--affiliates)")
+		return errors.New("demo: clicks need at least one affiliate (--affiliates)")
 	}
 	g.planDays()
 	if err := g.planAccounts(); err != nil {
@@ -300,7 +304,7 @@ func (g *demoGen) plan() error {
 		}
 	}
 	if o.Clicks > 0 && len(live) == 0 {
-		return errors.New("app: demo: clicks need at least one active affiliate")
+		return errors.New("demo: clicks need at least one active affiliate")
 	}
 	eligible := 0
 	for i, n := range spread(o.Clicks, shares) {
@@ -318,7 +322,7 @@ func (g *demoGen) plan() error {
 		}
 	}
 	if o.Leads > eligible {
-		return fmt.Errorf("app: demo: %d leads need as many clicks in lead-tracking programs, and %d clicks give %d: raise --clicks", o.Leads, o.Clicks, eligible)
+		return fmt.Errorf("demo: %d leads need as many clicks in lead-tracking programs, and %d clicks give %d: raise --clicks", o.Leads, o.Clicks, eligible)
 	}
 	// Purchases: most come from leads, some straight from a click (no
 	// sign-up, or a program that does not track leads), the rest unattributed.
@@ -360,16 +364,16 @@ func (g *demoGen) planAccounts() error {
 	start := g.day0
 	for _, spec := range demoPrograms() {
 		created := start.AddDate(0, 0, spec.startDay-10).Add(time.Duration(g.rng.IntN(36000)) * time.Second)
-		p := &store.Program{ID: store.NewID(created), CookieDays: DefaultCookieDays, Attribution: AttributionLast,
+		p := &store.Program{ID: store.NewID(created), CookieDays: app.DefaultCookieDays, Attribution: app.AttributionLast,
 			CommissionType: *spec.in.CommissionType, Currency: *spec.in.Currency, CreatedAt: created}
-		if err := spec.in.apply(p); err != nil {
-			return fmt.Errorf("app: demo: program %s: %w", *spec.in.Name, err)
+		if err := spec.in.Apply(p); err != nil {
+			return fmt.Errorf("demo: program %s: %w", *spec.in.Name, err)
 		}
 		dp := &demoProgram{spec: spec, rec: p}
 		for _, pr := range spec.products {
-			v, err := ParseMoney("price", pr.price, p.Currency)
+			v, err := app.ParseMoney("price", pr.price, p.Currency)
 			if err != nil {
-				return fmt.Errorf("app: demo: price of %s: %w", pr.name, err)
+				return fmt.Errorf("demo: price of %s: %w", pr.name, err)
 			}
 			dp.prices = append(dp.prices, v)
 		}
@@ -398,34 +402,34 @@ func (g *demoGen) planAccounts() error {
 			email = demoEmail(first, last, strconv.Itoa(k), "partners.example.com")
 		}
 		usedEmail[email] = true
-		status := StatusActive
+		status := app.StatusActive
 		created := start.Add(-time.Duration(1+g.rng.IntN(60*24)) * time.Hour)
 		switch {
 		case i >= n-pending: // the newest sign-ups wait for approval
-			status = StatusPending
+			status = app.StatusPending
 			created = g.now.Add(-time.Duration(1+g.rng.IntN(10*24)) * time.Hour)
 		case i >= n-pending-blocked:
-			status = StatusBlocked
+			status = app.StatusBlocked
 		}
 		af := &demoAff{
 			rec:     &store.Affiliate{ID: store.NewID(created), Name: name, Email: email, Status: status, CreatedAt: created},
 			weight:  1 / math.Pow(float64(1+g.rng.IntN(n)), 1.1), // a long tail of small partners
 			conv:    0.5 + g.rng.Float64(),
-			blocked: status == StatusBlocked,
+			blocked: status == app.StatusBlocked,
 		}
 		for k := g.rng.IntN(5); k > 0; k-- {
 			af.subIDs = append(af.subIDs, demoSubIDs[g.rng.IntN(len(demoSubIDs))])
 		}
-		base := codeBase(name)
+		base := app.CodeBase(name)
 		for k := 2; usedCode[base]; k++ {
-			base = codeBase(name) + strconv.Itoa(k)
+			base = app.CodeBase(name) + strconv.Itoa(k)
 		}
 		usedCode[base] = true
 		af.site = "https://" + base + ".example.net/"
 		for j, p := range g.programs {
 			// Everyone is in the first program; others by their join rate.
 			// Pending affiliates have applied to one program only.
-			if j > 0 && (status == StatusPending || g.rng.Float64() >= p.spec.joinRate) {
+			if j > 0 && (status == app.StatusPending || g.rng.Float64() >= p.spec.joinRate) {
 				continue
 			}
 			code := base
@@ -439,7 +443,7 @@ func (g *demoGen) planAccounts() error {
 	for _, p := range g.programs {
 		var before, after float64
 		for _, e := range p.enrolled {
-			if e.aff.rec.Status == StatusPending {
+			if e.aff.rec.Status == app.StatusPending {
 				p.cumBefore, p.cumAfter = append(p.cumBefore, before), append(p.cumAfter, after)
 				continue
 			}
@@ -461,14 +465,14 @@ func (g *demoGen) planAccounts() error {
 }
 
 func demoEmail(first, last, suffix, domain string) string {
-	local := strings.ToLower(codeBase(first) + "." + codeBase(last) + suffix)
+	local := strings.ToLower(app.CodeBase(first) + "." + app.CodeBase(last) + suffix)
 	return local + "@" + domain
 }
 
 func (g *demoGen) activeAffiliates() int {
 	n := 0
 	for _, af := range g.affs {
-		if af.rec.Status == StatusActive {
+		if af.rec.Status == app.StatusActive {
 			n++
 		}
 	}
@@ -477,11 +481,11 @@ func (g *demoGen) activeAffiliates() int {
 
 // writeAccounts stores programs, affiliates and enrollments.
 func (g *demoGen) writeAccounts(affPassword string) error {
-	hash, err := hashPassword(affPassword) // one bcrypt for every affiliate
+	hash, err := app.HashPassword(affPassword) // one bcrypt for every affiliate
 	if err != nil {
 		return err
 	}
-	err = g.a.db.Update(func(tx *store.Tx) error {
+	err = g.db.Update(func(tx *store.Tx) error {
 		for _, p := range g.programs {
 			if err := tx.PutProgram(p.rec); err != nil {
 				return err
@@ -508,7 +512,7 @@ func (g *demoGen) writeAccounts(affPassword string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("app: demo: write accounts: %w", err)
+		return fmt.Errorf("demo: write accounts: %w", err)
 	}
 	return nil
 }
@@ -592,7 +596,7 @@ func (g *demoGen) generate(ctx context.Context, progress io.Writer, start time.T
 		clicks, leads, purchases int
 		lastPrint                time.Time
 	}
-	w := &demoWriter{db: g.a.db, sem: make(chan struct{}, demoInFlight)}
+	w := &demoWriter{db: g.db, sem: make(chan struct{}, demoInFlight)}
 	w.done = func(b *demoBatch) {
 		written.Lock()
 		defer written.Unlock()
@@ -614,7 +618,7 @@ func (g *demoGen) generate(ctx context.Context, progress io.Writer, start time.T
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("app: demo: %w", err)
+			return fmt.Errorf("demo: %w", err)
 		}
 		g.nClicks += len(b.clicks)
 		g.nLeads += len(b.leads)
@@ -649,7 +653,7 @@ func (g *demoGen) generate(ctx context.Context, progress io.Writer, start time.T
 		err = flush(true)
 	}
 	if werr := w.wait(); err == nil && werr != nil {
-		err = fmt.Errorf("app: demo: write: %w", werr)
+		err = fmt.Errorf("demo: write: %w", werr)
 	}
 	return err
 }
@@ -712,7 +716,7 @@ func (g *demoGen) click(b *demoBatch, day int, dayStart time.Time, p *demoProgra
 	if len(af.subIDs) > 0 && g.rng.IntN(10) < 6 {
 		sub = af.subIDs[g.rng.IntN(len(af.subIDs))]
 	}
-	url := ReferralLink(p.rec, en.code)
+	url := app.ReferralLink(p.rec, en.code)
 	if sub != "" {
 		url += "&sub=" + sub
 	}
@@ -803,7 +807,7 @@ func (g *demoGen) purchase(p *demoProgram, c *store.Click, base time.Time, minDe
 	})
 	pur := g.newPurchase(p, t)
 	pur.AffiliateID, pur.ReferralID, pur.Code, pur.SubID, pur.VisitorID = c.AffiliateID, c.ID, c.Code, c.SubID, c.VisitorID
-	pur.Commission, _ = CommissionFor(p.rec, pur.Amount, pur.Currency)
+	pur.Commission, _ = app.CommissionFor(p.rec, pur.Amount, pur.Currency)
 	return pur
 }
 

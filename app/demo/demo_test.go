@@ -1,4 +1,4 @@
-package app_test
+package demo_test
 
 import (
 	"context"
@@ -11,15 +11,16 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/demo"
 	"github.com/spiffy/spiffy/store"
 )
 
-func seedSmallDemo(t *testing.T, env *apptest.Env, opts app.DemoOptions) *app.DemoResult {
+func seedSmallDemo(t *testing.T, env *apptest.Env, opts demo.Options) *demo.Result {
 	t.Helper()
 	var out strings.Builder
-	res, err := env.App.SeedDemo(context.Background(), opts, &out)
+	res, err := demo.Seed(context.Background(), env.App, env.DB, opts, &out)
 	if err != nil {
-		t.Fatalf("SeedDemo: %v\n%s", err, out.String())
+		t.Fatalf("demo.Seed: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "demo: wrote") {
 		t.Errorf("progress output lacks the summary line:\n%s", out.String())
@@ -27,11 +28,11 @@ func seedSmallDemo(t *testing.T, env *apptest.Env, opts app.DemoOptions) *app.De
 	return res
 }
 
-// TestSeedDemo checks that the demo account has the requested size exactly
+// TestSeed checks that the demo account has the requested size exactly
 // and that its records hang together the way real tracking would make them.
-func TestSeedDemo(t *testing.T) {
+func TestSeed(t *testing.T) {
 	env := apptest.New(t)
-	opts := app.DemoOptions{Clicks: 6000, Leads: 1200, Purchases: 300, Affiliates: 20}
+	opts := demo.Options{Clicks: 6000, Leads: 1200, Purchases: 300, Affiliates: 20}
 	res := seedSmallDemo(t, env, opts)
 	now := time.Now().UTC()
 	windowStart := now.Truncate(24*time.Hour).AddDate(0, 0, -89)
@@ -254,14 +255,14 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func TestSeedDemoRefusesNonEmptyDataDir(t *testing.T) {
+func TestSeedRefusesNonEmptyDataDir(t *testing.T) {
 	env := apptest.New(t)
 	if _, err := env.App.CreateAdmin("owner@example.com", "password123"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := env.App.SeedDemo(context.Background(), app.DemoOptions{Clicks: 10, Affiliates: 2}, io.Discard)
-	if !errors.Is(err, app.ErrDemoNotEmpty) || !strings.Contains(err.Error(), "admin") {
-		t.Fatalf("SeedDemo on a data dir with an admin: %v, want ErrDemoNotEmpty naming the admin", err)
+	_, err := demo.Seed(context.Background(), env.App, env.DB, demo.Options{Clicks: 10, Affiliates: 2}, io.Discard)
+	if !errors.Is(err, demo.ErrNotEmpty) || !strings.Contains(err.Error(), "admin") {
+		t.Fatalf("demo.Seed on a data dir with an admin: %v, want ErrNotEmpty naming the admin", err)
 	}
 	progs, _ := env.App.Programs()
 	if len(progs) != 0 {
@@ -270,28 +271,28 @@ func TestSeedDemoRefusesNonEmptyDataDir(t *testing.T) {
 
 	// A second demo in the same data dir is refused too.
 	env2 := apptest.New(t)
-	seedSmallDemo(t, env2, app.DemoOptions{Clicks: 50, Leads: 10, Purchases: 5, Affiliates: 3})
-	if _, err := env2.App.SeedDemo(context.Background(), app.DemoOptions{Clicks: 50, Affiliates: 3}, io.Discard); !errors.Is(err, app.ErrDemoNotEmpty) {
-		t.Fatalf("second SeedDemo: %v, want ErrDemoNotEmpty", err)
+	seedSmallDemo(t, env2, demo.Options{Clicks: 50, Leads: 10, Purchases: 5, Affiliates: 3})
+	if _, err := demo.Seed(context.Background(), env2.App, env2.DB, demo.Options{Clicks: 50, Affiliates: 3}, io.Discard); !errors.Is(err, demo.ErrNotEmpty) {
+		t.Fatalf("second demo.Seed: %v, want ErrDemoNotEmpty", err)
 	}
 }
 
-func TestSeedDemoRejectsImpossibleSizes(t *testing.T) {
+func TestSeedRejectsImpossibleSizes(t *testing.T) {
 	cases := []struct {
 		name string
-		opts app.DemoOptions
+		opts demo.Options
 		want string
 	}{
-		{"more leads than clicks", app.DemoOptions{Clicks: 100, Leads: 500, Affiliates: 5}, "leads"},
-		{"clicks without affiliates", app.DemoOptions{Clicks: 100}, "affiliate"},
-		{"negative", app.DemoOptions{Clicks: -1, Affiliates: 5}, "negative"},
+		{"more leads than clicks", demo.Options{Clicks: 100, Leads: 500, Affiliates: 5}, "leads"},
+		{"clicks without affiliates", demo.Options{Clicks: 100}, "affiliate"},
+		{"negative", demo.Options{Clicks: -1, Affiliates: 5}, "negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			env := apptest.New(t)
-			_, err := env.App.SeedDemo(context.Background(), tc.opts, io.Discard)
+			_, err := demo.Seed(context.Background(), env.App, env.DB, tc.opts, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("SeedDemo(%+v) = %v, want an error about %s", tc.opts, err, tc.want)
+				t.Fatalf("demo.Seed(%+v) = %v, want an error about %s", tc.opts, err, tc.want)
 			}
 			if has, _ := env.App.HasAdmin(); has {
 				t.Error("a refused demo created the admin")
@@ -301,8 +302,8 @@ func TestSeedDemoRejectsImpossibleSizes(t *testing.T) {
 }
 
 // TestSeedDemoEdgeSizes: tiny and lopsided sizes still give exact counts.
-func TestSeedDemoEdgeSizes(t *testing.T) {
-	cases := []app.DemoOptions{
+func TestSeedEdgeSizes(t *testing.T) {
+	cases := []demo.Options{
 		{Affiliates: 1},
 		{Clicks: 1, Affiliates: 1},
 		{Clicks: 40, Leads: 36, Purchases: 60, Affiliates: 2}, // almost every click a lead; more purchases than leads
