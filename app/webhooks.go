@@ -31,6 +31,10 @@ func WebhookEvents() []string {
 	return []string{EventPurchaseCreated, EventPurchaseRefunded, EventLeadCreated}
 }
 
+// WebhookSchedule says in words when a failed delivery is tried again, for
+// the pages that explain it.
+func WebhookSchedule() string { return webhook.DescribeSchedule() }
+
 // Delivery states of a webhook message, as lists and filters name them.
 const (
 	MessagePending   = store.MessagePending

@@ -12,17 +12,6 @@ import (
 // The merchant's Affiliates pages: list, add, details and status, program
 // enrolment with referral links, and invite (password reset) links.
 
-func (u *UI) routesAffiliates(admin *echo.Group) {
-	admin.GET("/affiliates", u.affiliatesList)
-	admin.GET("/affiliates/new", u.affiliateNewForm)
-	admin.POST("/affiliates", u.affiliateCreate)
-	admin.GET("/affiliates/:id", u.affiliatePage)
-	admin.POST("/affiliates/:id", u.affiliateUpdate)
-	admin.POST("/affiliates/:id/status", u.affiliateSetStatus)
-	admin.POST("/affiliates/:id/programs", u.affiliateEnroll)
-	admin.POST("/affiliates/:id/invite", u.affiliateInvite)
-}
-
 // affiliateForm is the add and details form. An empty password on the add
 // form means "send an invite link instead".
 type affiliateForm struct {
@@ -160,7 +149,7 @@ func (u *UI) affiliateCreate(c echo.Context) error {
 	} else {
 		u.admin.flash(c, "success", af.Name+" added. Now add them to a program to give them a referral link.")
 	}
-	return c.Redirect(http.StatusSeeOther, "/affiliates/"+af.ID)
+	return redirectTo(c, routeAffiliate, af.ID)
 }
 
 // affiliateProgram is one program an affiliate is in.
@@ -227,7 +216,7 @@ func (u *UI) affiliateUpdate(c echo.Context) error {
 	af, err := u.app.UpdateAffiliate(id, f.input())
 	if err == nil {
 		u.admin.flash(c, "success", "Details saved.")
-		return c.Redirect(http.StatusSeeOther, "/affiliates/"+af.ID)
+		return redirectTo(c, routeAffiliate, af.ID)
 	}
 	fe, err := formErrors(err)
 	if err != nil {
@@ -264,7 +253,7 @@ func (u *UI) affiliateSetStatus(c echo.Context) error {
 		msg = af.Name + " is blocked: they cannot sign in and their referral links stop tracking."
 	}
 	u.admin.flash(c, "success", msg)
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/affiliates/"+af.ID))
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, pathTo(c, routeAffiliate, af.ID)))
 }
 
 func (u *UI) affiliateEnroll(c echo.Context) error {
@@ -280,7 +269,7 @@ func (u *UI) affiliateEnroll(c echo.Context) error {
 		e, p, err := u.app.Enroll(f.ProgramID, id, f.Code)
 		if err == nil {
 			u.admin.flash(c, "success", "Added to “"+p.Name+"” with referral code "+e.Code+".")
-			return c.Redirect(http.StatusSeeOther, "/affiliates/"+id+"#programs")
+			return redirectToAnchor(c, "programs", routeAffiliate, id)
 		}
 		if fe, err = formErrors(err); err != nil {
 			return err
@@ -306,7 +295,7 @@ func (u *UI) affiliateInvite(c echo.Context) error {
 	id := af.ID
 	u.keepOnce(c, onceInvite+id, link)
 	u.admin.flash(c, "success", "New invite link ready. Copy it below and send it to "+af.Name+"; it works for 7 days.")
-	return c.Redirect(http.StatusSeeOther, "/affiliates/"+id+"#invite")
+	return redirectToAnchor(c, "invite", routeAffiliate, id)
 }
 
 // One-time values: a fresh invite link or API key is made by a POST and

@@ -11,15 +11,6 @@ import (
 
 // First-run setup, admin sign-in and sign-out.
 
-func (u *UI) routesAdminAuth(public, admin *echo.Group) {
-	public.GET("/setup", u.setupForm)
-	public.POST("/setup", u.setupSubmit)
-	public.GET("/login", u.loginForm)
-	public.POST("/login", u.loginSubmit)
-	public.POST("/logout", u.logout)
-	admin.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/dashboard") })
-}
-
 type credentialsForm struct {
 	Email    string `form:"email"`
 	Password string `form:"password"`
@@ -39,7 +30,7 @@ func (u *UI) setupClosed(c echo.Context) (bool, error) {
 	if err != nil || !has {
 		return false, err
 	}
-	return true, c.Redirect(http.StatusSeeOther, "/login")
+	return true, redirectTo(c, routeLogin)
 }
 
 func (u *UI) setupForm(c echo.Context) error {
@@ -59,7 +50,7 @@ func (u *UI) setupSubmit(c echo.Context) error {
 	}
 	adm, err := u.app.SetupAdmin(f.Email, f.Password)
 	if errors.Is(err, app.ErrForbidden) { // someone else finished setup first
-		return c.Redirect(http.StatusSeeOther, "/login")
+		return redirectTo(c, routeLogin)
 	}
 	if err != nil {
 		fe, err := formErrors(err)
@@ -72,7 +63,7 @@ func (u *UI) setupSubmit(c echo.Context) error {
 		return err
 	}
 	u.admin.flash(c, "success", "Welcome! Create your first program to get started.")
-	return c.Redirect(http.StatusSeeOther, "/programs")
+	return redirectTo(c, routePrograms)
 }
 
 func (u *UI) loginForm(c echo.Context) error {
@@ -81,7 +72,7 @@ func (u *UI) loginForm(c echo.Context) error {
 		return err
 	}
 	if !has {
-		return c.Redirect(http.StatusSeeOther, "/setup")
+		return redirectTo(c, routeSetup)
 	}
 	v := credentialsView{Next: c.QueryParam("next")}
 	// Already signed in: offer to continue or to switch accounts.
@@ -113,12 +104,12 @@ func (u *UI) loginSubmit(c echo.Context) error {
 	if err := u.admin.signIn(c, adm.ID); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/"))
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, pathTo(c, routeAdminHome)))
 }
 
 func (u *UI) logout(c echo.Context) error {
 	if err := u.admin.signOut(c); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return redirectTo(c, routeLogin)
 }

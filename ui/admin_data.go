@@ -24,19 +24,6 @@ import (
 // come from the tallies. An export of the current filter runs in the
 // background and is picked up on the Exports page.
 
-func (u *UI) routesAdminData(admin *echo.Group) {
-	admin.GET("/dashboard", u.dashboardPage)
-	admin.GET("/leads", u.leadsPage)
-	admin.GET("/leads/:id", u.leadPage)
-	admin.GET("/purchases", u.purchasesPage)
-	admin.GET("/purchases/:id", u.purchasePage)
-	admin.POST("/purchases/:id/refund", u.purchaseRefund)
-	admin.GET("/exports", u.exportsPage)
-	admin.POST("/exports", u.exportStart)
-	admin.GET("/exports/:id/download", u.exportDownload)
-	admin.POST("/exports/:id/delete", u.exportDelete)
-}
-
 // listPageSize is how many rows a Leads or Purchases page shows.
 const listPageSize = 50
 
@@ -316,7 +303,7 @@ func (u *UI) purchaseRefund(c echo.Context) error {
 		return err
 	}
 	u.admin.flash(c, "success", "Purchase "+p.OrderID+" is refunded; its commission no longer counts.")
-	return c.Redirect(http.StatusSeeOther, "/purchases/"+p.ID)
+	return redirectTo(c, routePurchase, p.ID)
 }
 
 // Dashboard.
@@ -478,7 +465,7 @@ func (u *UI) exportStart(c echo.Context) error {
 		return err
 	}
 	u.admin.flash(c, "success", fmt.Sprintf("Export of %s %s started; it will be listed here until it expires.", thousands(x.Total), x.Kind))
-	return c.Redirect(http.StatusSeeOther, "/exports")
+	return redirectTo(c, routeExports)
 }
 
 func (u *UI) exportDownload(c echo.Context) error {
@@ -500,5 +487,5 @@ func (u *UI) exportDelete(c echo.Context) error {
 		return err
 	}
 	u.admin.flash(c, "success", "Export deleted.")
-	return c.Redirect(http.StatusSeeOther, "/exports")
+	return redirectTo(c, routeExports)
 }

@@ -13,21 +13,6 @@ import (
 // The merchant's Programs pages: list, create, edit (settings, join link,
 // enrolled affiliates), enrol and delete.
 
-// routesAdmin registers the Programs, Affiliates and Settings pages on the
-// signed-in admin group.
-func (u *UI) routesAdmin(admin *echo.Group) {
-	admin.GET("/programs", u.programsList)
-	admin.GET("/programs/new", u.programNewForm)
-	admin.POST("/programs", u.programCreate)
-	admin.GET("/programs/:id", u.programEditForm)
-	admin.POST("/programs/:id", u.programUpdate)
-	admin.POST("/programs/:id/affiliates", u.programEnroll)
-	admin.GET("/programs/:id/delete", u.programDeleteConfirm)
-	admin.POST("/programs/:id/delete", u.programDelete)
-	u.routesAffiliates(admin)
-	u.routesSettings(admin)
-}
-
 // programForm is the settings form of a program, as typed. Numbers stay
 // strings so that "abc" is a field message, not a bind error; toggles are
 // strings because an unchecked box sends nothing: on this form every toggle
@@ -193,7 +178,7 @@ func (u *UI) programCreate(c echo.Context) error {
 		p, err := u.app.CreateProgram(in)
 		if err == nil {
 			u.admin.flash(c, "success", "Program “"+p.Name+"” created. Share its join link or add affiliates below.")
-			return c.Redirect(http.StatusSeeOther, "/programs/"+p.ID)
+			return redirectTo(c, routeProgram, p.ID)
 		}
 		if fe, err = formErrors(err); err != nil {
 			return err
@@ -258,7 +243,7 @@ func (u *UI) programUpdate(c echo.Context) error {
 		p, err := u.app.UpdateProgram(id, in)
 		if err == nil {
 			u.admin.flash(c, "success", "Settings saved.")
-			return c.Redirect(http.StatusSeeOther, "/programs/"+p.ID)
+			return redirectTo(c, routeProgram, p.ID)
 		}
 		if fe, err = formErrors(err); err != nil {
 			return err
@@ -285,7 +270,7 @@ func (u *UI) programEnroll(c echo.Context) error {
 		e, p, err := u.app.Enroll(id, f.AffiliateID, f.Code)
 		if err == nil {
 			u.admin.flash(c, "success", "Affiliate added to “"+p.Name+"” with referral code "+e.Code+".")
-			return c.Redirect(http.StatusSeeOther, "/programs/"+id+"#affiliates")
+			return redirectToAnchor(c, "affiliates", routeProgram, id)
 		}
 		if fe, err = formErrors(err); err != nil {
 			return err
@@ -325,7 +310,7 @@ func (u *UI) programDelete(c echo.Context) error {
 		return err
 	}
 	u.admin.flash(c, "success", "Program “"+p.Name+"” deleted. Its referral links no longer track; past leads and purchases are kept.")
-	return c.Redirect(http.StatusSeeOther, "/programs")
+	return redirectTo(c, routePrograms)
 }
 
 // friendlyErrors rewrites the app's messages for people: the app names

@@ -13,13 +13,6 @@ import (
 // The Settings page: API keys (create, revoke) and, at the bottom, the
 // SpiffyJS install code.
 
-func (u *UI) routesSettings(admin *echo.Group) {
-	admin.GET("/settings", u.settingsPage)
-	admin.POST("/settings/api-keys", u.apiKeyCreate)
-	admin.GET("/settings/api-keys/:id/revoke", u.apiKeyRevokeConfirm)
-	admin.POST("/settings/api-keys/:id/revoke", u.apiKeyRevoke)
-}
-
 // apiKeyForm names a new API key.
 type apiKeyForm struct {
 	Name string `form:"name"`
@@ -68,7 +61,7 @@ func (u *UI) apiKeyCreate(c echo.Context) error {
 	if err == nil {
 		u.keepOnce(c, onceAPIKey, secret)
 		u.admin.flash(c, "success", "API key “"+k.Name+"” created.")
-		return c.Redirect(http.StatusSeeOther, "/settings#api-keys")
+		return redirectToAnchor(c, "api-keys", routeSettings)
 	}
 	fe, err := formErrors(err)
 	if err != nil {
@@ -113,5 +106,5 @@ func (u *UI) apiKeyRevoke(c echo.Context) error {
 		return err
 	}
 	u.admin.flash(c, "success", "API key “"+k.Name+"” revoked. Requests using it are now refused.")
-	return c.Redirect(http.StatusSeeOther, "/settings#api-keys")
+	return redirectToAnchor(c, "api-keys", routeSettings)
 }

@@ -11,20 +11,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/app/webhook"
 )
 
 // Webhook pages. The merchant's Webhooks page (every affiliate's endpoints
 // and deliveries, failing ones highlighted, disable one) lives here with
 // the view models both areas share; the affiliate's /portal/webhooks is in
 // portal_webhooks.go.
-
-func (u *UI) routesWebhooks(admin, affiliate *echo.Group) {
-	admin.GET("/webhooks", u.adminWebhooks)
-	admin.POST("/webhooks/:id/state", u.adminWebhookState)
-	admin.POST("/webhooks/messages/:id/resend", u.adminWebhookResend)
-	u.routesPortalWebhooks(affiliate)
-}
 
 // endpointRow is an endpoint as the pages show it.
 type endpointRow struct {
@@ -122,7 +114,7 @@ func (u *UI) adminWebhooks(c echo.Context) error {
 	}
 	names := ov.AffiliateNames
 	byID := make(map[string]*app.WebhookEndpoint, len(ov.Endpoints))
-	v := adminWebhooksView{Status: status, Cursor: ov.Cursor, Schedule: webhook.DescribeSchedule(),
+	v := adminWebhooksView{Status: status, Cursor: ov.Cursor, Schedule: app.WebhookSchedule(),
 		Statuses: []string{app.MessagePending, app.MessageDelivered, app.MessageFailed}, Next: c.Request().URL.RequestURI()}
 	for _, ep := range ov.Endpoints {
 		byID[ep.ID] = ep
@@ -175,7 +167,7 @@ func (u *UI) adminWebhookState(c echo.Context) error {
 	} else {
 		u.admin.flash(c, "success", "Endpoint "+ep.URL+" enabled.")
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/webhooks"))
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, pathTo(c, routeWebhooks)))
 }
 
 // resendForm carries where to go back to.
@@ -196,8 +188,8 @@ func (u *UI) adminWebhookResend(c echo.Context) error {
 		for _, msg := range fe {
 			u.admin.flash(c, "error", msg)
 		}
-		return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/webhooks"))
+		return c.Redirect(http.StatusSeeOther, safeNext(f.Next, pathTo(c, routeWebhooks)))
 	}
 	u.admin.flash(c, "success", "Delivery queued again; it is sent right away.")
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/webhooks"))
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, pathTo(c, routeWebhooks)))
 }

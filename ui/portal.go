@@ -15,22 +15,6 @@ import (
 // Handlers always take the affiliate from the session (currentAffiliate),
 // never from the request, and leave every access rule to package app.
 
-func (u *UI) routesPortal(public, affiliate *echo.Group) {
-	public.GET("/portal/login", u.portalLoginForm)
-	public.POST("/portal/login", u.portalLoginSubmit)
-	public.POST("/portal/logout", u.portalLogout)
-	public.GET("/portal/invite/:token", u.portalInviteForm)
-	public.POST("/portal/invite/:token", u.portalInviteSubmit)
-	public.GET("/join/:id", u.joinPage)
-	public.POST("/join/:id", u.joinSubmit)
-
-	affiliate.GET("", u.portalHome)
-	affiliate.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/portal") })
-	affiliate.GET("/programs/:id", u.portalProgram)
-	affiliate.GET("/programs/:id/leads.csv", u.portalCSV(app.PortalLeads))
-	affiliate.GET("/programs/:id/purchases.csv", u.portalCSV(app.PortalPurchases))
-}
-
 // Sign-in and sign-out.
 
 func (u *UI) portalLoginForm(c echo.Context) error {
@@ -66,14 +50,14 @@ func (u *UI) portalLoginSubmit(c echo.Context) error {
 	if err := u.portal.signIn(c, af.ID); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/portal"))
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, pathTo(c, routePortalHome)))
 }
 
 func (u *UI) portalLogout(c echo.Context) error {
 	if err := u.portal.signOut(c); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/portal/login")
+	return redirectTo(c, routePortalLogin)
 }
 
 // Invites: the merchant's link where an affiliate sets its password.
@@ -122,13 +106,13 @@ func (u *UI) portalInviteSubmit(c echo.Context) error {
 	}
 	if af.Status == app.StatusBlocked {
 		u.portal.flash(c, "error", "Your password is set, but this partner account is blocked. Contact the program owner.")
-		return c.Redirect(http.StatusSeeOther, "/portal/login")
+		return redirectTo(c, routePortalLogin)
 	}
 	if err := u.portal.signIn(c, af.ID); err != nil {
 		return err
 	}
 	u.portal.flash(c, "success", "Your password is set. Welcome to the partner portal!")
-	return c.Redirect(http.StatusSeeOther, "/portal")
+	return redirectTo(c, routePortalHome)
 }
 
 // inviteInvalid is the friendly page for a used, unknown or expired link.
@@ -192,7 +176,7 @@ func (u *UI) joinSubmit(c echo.Context) error {
 	} else {
 		u.portal.flash(c, "success", "Thanks for applying! We will let you in as soon as the program owner approves your account.")
 	}
-	return c.Redirect(http.StatusSeeOther, "/portal")
+	return redirectTo(c, routePortalHome)
 }
 
 // Signed-in pages.
@@ -235,7 +219,7 @@ type portalProgramView struct {
 func (u *UI) portalProgram(c echo.Context) error {
 	af := currentAffiliate(c)
 	if af.Status != app.StatusActive {
-		return c.Redirect(http.StatusSeeOther, "/portal")
+		return redirectTo(c, routePortalHome)
 	}
 	var q portalProgramQuery
 	if err := c.Bind(&q); err != nil {

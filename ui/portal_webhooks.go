@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/app/webhook"
 )
 
 // The affiliate's webhooks, /portal/webhooks: add an endpoint, choose its
@@ -16,18 +15,6 @@ import (
 // deliveries and resend one, disable or delete it. Every call is scoped to
 // the signed-in affiliate by package app: another affiliate's endpoint or
 // message is simply "not found".
-
-func (u *UI) routesPortalWebhooks(affiliate *echo.Group) {
-	affiliate.GET("/webhooks", u.portalWebhooks)
-	affiliate.POST("/webhooks", u.portalWebhookCreate)
-	affiliate.GET("/webhooks/:id", u.portalWebhookLog)
-	affiliate.POST("/webhooks/:id", u.portalWebhookUpdate)
-	affiliate.POST("/webhooks/:id/test", u.portalWebhookTest)
-	affiliate.POST("/webhooks/:id/rotate", u.portalWebhookRotate)
-	affiliate.POST("/webhooks/:id/state", u.portalWebhookState)
-	affiliate.POST("/webhooks/:id/delete", u.portalWebhookDelete)
-	affiliate.POST("/webhooks/messages/:id/resend", u.portalWebhookResend)
-}
 
 // endpointForm adds or edits an endpoint. EventsShown tells a form whose
 // boxes were all unticked (refused) from a bare post with no events (all).
@@ -89,7 +76,7 @@ func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 		return nil, err
 	}
 	v := &portalWebhooksView{Max: app.MaxWebhookEndpoints, CanAdd: len(eps) < app.MaxWebhookEndpoints,
-		Choices: eventChoices(app.WebhookEvents()), Schedule: webhook.DescribeSchedule(),
+		Choices: eventChoices(app.WebhookEvents()), Schedule: app.WebhookSchedule(),
 		Timeout: u.app.Config().Webhooks.Timeout.String()}
 	names := map[string]string{af.ID: af.Name}
 	now := u.app.Now()
@@ -101,7 +88,7 @@ func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 			row.Deliveries = append(row.Deliveries, newDeliveryRow(m, byID, names, now))
 		}
 		if ep.More {
-			row.MoreURL = "/portal/webhooks/" + ep.ID
+			row.MoreURL = pathTo(c, routePortalEndpoint, ep.ID)
 		}
 		v.Endpoints = append(v.Endpoints, row)
 	}
@@ -136,7 +123,7 @@ func (u *UI) portalWebhookCreate(c echo.Context) error {
 		return u.portalPage(c, http.StatusUnprocessableEntity, "portal/webhooks", "Webhooks", "webhooks", v)
 	}
 	u.portal.flash(c, "success", "Endpoint added. Put its signing secret in your receiver to check signatures, then send a test event.")
-	return c.Redirect(http.StatusSeeOther, "/portal/webhooks#ep-"+ep.ID)
+	return redirectToAnchor(c, "ep-"+ep.ID, routePortalWebhooks)
 }
 
 func (u *UI) portalWebhookUpdate(c echo.Context) error {
@@ -164,7 +151,7 @@ func (u *UI) portalWebhookUpdate(c echo.Context) error {
 		return u.portalPage(c, http.StatusUnprocessableEntity, "portal/webhooks", "Webhooks", "webhooks", v)
 	}
 	u.portal.flash(c, "success", "Endpoint saved.")
-	return c.Redirect(http.StatusSeeOther, "/portal/webhooks#ep-"+id)
+	return redirectToAnchor(c, "ep-"+id, routePortalWebhooks)
 }
 
 // portalAction runs one endpoint action and comes back to the page with a
@@ -176,7 +163,7 @@ func (u *UI) portalAction(c echo.Context, anchor, success string, do func(s app.
 			// A refusal the affiliate should read, not an error page
 			// (re-enabling an endpoint the merchant disabled).
 			u.portal.flash(c, "error", ae.Message)
-			return c.Redirect(http.StatusSeeOther, "/portal/webhooks"+anchor)
+			return c.Redirect(http.StatusSeeOther, pathTo(c, routePortalWebhooks)+anchor)
 		}
 		fe, err := formErrors(err)
 		if err != nil {
@@ -188,7 +175,7 @@ func (u *UI) portalAction(c echo.Context, anchor, success string, do func(s app.
 	} else {
 		u.portal.flash(c, "success", success)
 	}
-	return c.Redirect(http.StatusSeeOther, "/portal/webhooks"+anchor)
+	return c.Redirect(http.StatusSeeOther, pathTo(c, routePortalWebhooks)+anchor)
 }
 
 func (u *UI) portalWebhookTest(c echo.Context) error {
@@ -250,7 +237,7 @@ func (u *UI) portalWebhookResend(c echo.Context) error {
 	} else {
 		u.portal.flash(c, "success", "Delivery queued again; it is sent right away.")
 	}
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, "/portal/webhooks"))
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next, pathTo(c, routePortalWebhooks)))
 }
 
 // The full delivery log of one endpoint, a page at a time.

@@ -50,21 +50,14 @@ func Mount(s *web.Server) error {
 	}
 	s.HTMLError = u.errorPage
 	e := s.Echo
-	e.GET("/static/spiffy.css", views.serveCSS)
+	e.GET("/static/spiffy.css", views.serveCSS).Name = "static.css"
 
 	forms := middleware.BodyLimit("1M")
 	// Admin: public pages (setup, sign-in) and the signed-in area.
-	adminPublic := e.Group("", forms, u.admin.csrfProtect)
-	adminArea := e.Group("", forms, u.admin.csrfProtect, u.requireAdmin)
-	u.routesAdminAuth(adminPublic, adminArea)
-	u.routesAdmin(adminArea)
-	u.routesAdminData(adminArea)
+	u.routesAdmin(e.Group("", forms, u.admin.csrfProtect), e.Group("", forms, u.admin.csrfProtect, u.requireAdmin))
 
 	// Portal: public pages (sign-in, invite, /join) and the affiliate's area.
-	portalPublic := e.Group("", forms, u.portal.csrfProtect)
-	portalArea := e.Group("/portal", forms, u.portal.csrfProtect, u.requireAffiliate)
-	u.routesPortal(portalPublic, portalArea)
-	u.routesWebhooks(adminArea, portalArea)
+	u.routesPortal(e.Group("", forms, u.portal.csrfProtect), e.Group("/portal", forms, u.portal.csrfProtect, u.requireAffiliate))
 	return nil
 }
 
@@ -87,9 +80,9 @@ func (u *UI) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		if !has {
-			return c.Redirect(http.StatusSeeOther, "/setup")
+			return redirectTo(c, routeSetup)
 		}
-		return c.Redirect(http.StatusSeeOther, "/login"+nextParam(c))
+		return c.Redirect(http.StatusSeeOther, pathTo(c, routeLogin)+nextParam(c))
 	}
 }
 
@@ -108,7 +101,7 @@ func (u *UI) requireAffiliate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			_ = u.portal.signOut(c)
 		}
-		return c.Redirect(http.StatusSeeOther, "/portal/login"+nextParam(c))
+		return c.Redirect(http.StatusSeeOther, pathTo(c, routePortalLogin)+nextParam(c))
 	}
 }
 
