@@ -98,3 +98,64 @@ func (a *App) PurchaseList(f ListFilter, cursor string, limit int) (*PurchaseLis
 	}
 	return out, nil
 }
+
+// AffiliateRow is an affiliate with the names of the live programs it is
+// enrolled in.
+type AffiliateRow struct {
+	*store.Affiliate
+	Programs []string
+}
+
+// AffiliateList is the merchant's Affiliates page: the affiliates of one
+// status ("" = all) with their programs, and how many there are of each
+// status.
+type AffiliateList struct {
+	Rows     []AffiliateRow
+	Total    int            // all affiliates
+	ByStatus map[string]int // pending, active, blocked
+}
+
+// AffiliateList reads the Affiliates page in one read: affiliates,
+// programs and enrolments are each one scan, whatever the number of
+// affiliates.
+func (a *App) AffiliateList(status string) (*AffiliateList, error) {
+	out := &AffiliateList{ByStatus: map[string]int{}}
+	err := a.db.View(func(tx *store.Tx) error {
+		all, err := tx.Affiliates()
+		if err != nil {
+			return err
+		}
+		programs, err := tx.Programs()
+		if err != nil {
+			return err
+		}
+		enrollments, err := tx.Enrollments()
+		if err != nil {
+			return err
+		}
+		live := make(map[string]string, len(programs))
+		for _, p := range programs {
+			if p.DeletedAt == nil {
+				live[p.ID] = p.Name
+			}
+		}
+		inPrograms := map[string][]string{}
+		for _, e := range enrollments {
+			if name, ok := live[e.ProgramID]; ok {
+				inPrograms[e.AffiliateID] = append(inPrograms[e.AffiliateID], name)
+			}
+		}
+		out.Total = len(all)
+		for _, af := range all {
+			out.ByStatus[af.Status]++
+			if status == "" || af.Status == status {
+				out.Rows = append(out.Rows, AffiliateRow{Affiliate: af, Programs: inPrograms[af.ID]})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -44,8 +44,14 @@ func getRecord[T any](tx *Tx, what, id string, k []byte) (*T, error) {
 // listRecords returns every JSON record under prefix, newest first (ids are
 // time-ordered).
 func listRecords[T any](tx *Tx, prefix string) ([]*T, error) {
+	return scanRecords[T](tx, prefix, true)
+}
+
+// scanRecords returns every JSON record under prefix, in key order or
+// reversed.
+func scanRecords[T any](tx *Tx, prefix string, reverse bool) ([]*T, error) {
 	var out []*T
-	err := tx.scan([]byte(prefix), nil, true, true, func(k []byte, item *badger.Item) (bool, error) {
+	err := tx.scan([]byte(prefix), nil, reverse, true, func(k []byte, item *badger.Item) (bool, error) {
 		var v T
 		err := item.Value(func(b []byte) error { return jsonUnmarshal(b, &v) })
 		if err != nil {
@@ -263,6 +269,12 @@ func (tx *Tx) EnrollmentByCode(code string) (*Enrollment, error) {
 // ProgramEnrollments lists a program's enrollments in key order.
 func (tx *Tx) ProgramEnrollments(programID string) ([]*Enrollment, error) {
 	return listRecords[Enrollment](tx, string(key(pEnrollment).id(programID)))
+}
+
+// Enrollments lists every enrollment in one scan, by program (oldest
+// first) then affiliate: for pages that show each affiliate's programs.
+func (tx *Tx) Enrollments() ([]*Enrollment, error) {
+	return scanRecords[Enrollment](tx, pEnrollment, false)
 }
 
 // AffiliateEnrollments lists the programs an affiliate belongs to.

@@ -39,10 +39,7 @@ type statusForm struct {
 }
 
 // affiliateRow is one line of the Affiliates list.
-type affiliateRow struct {
-	*app.Affiliate
-	Programs []string
-}
+type affiliateRow = app.AffiliateRow
 
 // statusTab is a filter tab of the Affiliates list with its count.
 type statusTab struct {
@@ -66,56 +63,21 @@ func (u *UI) affiliatesList(c echo.Context) error {
 	default:
 		status = ""
 	}
-	all, err := u.app.Affiliates()
+	list, err := u.app.AffiliateList(status)
 	if err != nil {
 		return err
 	}
-	names, err := u.programNames()
-	if err != nil {
-		return err
-	}
-	v := affiliatesView{Status: status, Total: len(all), Next: c.Request().URL.RequestURI()}
-	counts := map[string]int{}
-	for _, af := range all {
-		counts[af.Status]++
-		if status != "" && af.Status != status {
-			continue
-		}
-		es, err := u.app.EnrollmentsOfAffiliate(af.ID)
-		if err != nil {
-			return err
-		}
-		row := affiliateRow{Affiliate: af}
-		for _, e := range es {
-			if n, ok := names[e.ProgramID]; ok {
-				row.Programs = append(row.Programs, n)
-			}
-		}
-		v.Affiliates = append(v.Affiliates, row)
-	}
-	for _, t := range []statusTab{{Label: "All", Count: len(all)},
+	v := affiliatesView{Status: status, Total: list.Total, Next: c.Request().URL.RequestURI()}
+	v.Affiliates = list.Rows
+	for _, t := range []statusTab{{Label: "All", Count: list.Total},
 		{Status: app.StatusPending, Label: "Pending"}, {Status: app.StatusActive, Label: "Active"}, {Status: app.StatusBlocked, Label: "Blocked"}} {
 		if t.Status != "" {
-			t.Count = counts[t.Status]
+			t.Count = list.ByStatus[t.Status]
 		}
 		t.Active = t.Status == status
 		v.Tabs = append(v.Tabs, t)
 	}
 	return u.adminPage(c, http.StatusOK, "admin/affiliates", "Affiliates", "affiliates", v)
-}
-
-// programNames maps live program ids to names; enrolments in deleted
-// programs are left out of the pages.
-func (u *UI) programNames() (map[string]string, error) {
-	programs, err := u.app.Programs()
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(programs))
-	for _, p := range programs {
-		m[p.ID] = p.Name
-	}
-	return m, nil
 }
 
 type affiliateNewView struct {
