@@ -106,8 +106,9 @@ func TestCreatePurchaseFields(t *testing.T) {
 		"amount": "49.5", "purchased_at": "2026-02-27T10:00:00+02:00",
 	}, 201)
 	want := web.PurchaseJSON{
-		ID: got.ID, OrderID: "A-1", Program: prg.ID, Email: "Jo@Example.com", Name: "Jo", Product: "Plan",
-		Amount: "49.50", Currency: "EUR", Commission: "0.00", Status: "paid",
+		ID: got.ID, OrderID: "A-1", Program: prg.ID,
+		PurchaseFields: app.PurchaseFields{Email: "Jo@Example.com", Name: "Jo", Product: "Plan",
+			Amount: "49.50", Currency: "EUR", Commission: "0.00", Status: "paid"},
 		PurchasedAt: "2026-02-27T08:00:00Z", CreatedAt: trkT0.Format(time.RFC3339),
 	}
 	if !reflect.DeepEqual(got, want) || !store.ValidID(got.ID) {

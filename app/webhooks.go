@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spiffy/spiffy/app/money"
-
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
@@ -63,21 +61,13 @@ type webhookBody struct {
 
 // PurchaseEventData is the data of purchase.created and purchase.refunded.
 type PurchaseEventData struct {
-	ID           string `json:"id"`
-	OrderID      string `json:"order_id"`
-	ProgramID    string `json:"program_id"`
-	ProgramName  string `json:"program_name"`
-	AffiliateID  string `json:"affiliate_id"`
-	ReferralCode string `json:"referral_code"`
-	SubID        string `json:"sub_id"`
-	Email        string `json:"email"`
-	Name         string `json:"name"`
-	Product      string `json:"product"`
-	Amount       string `json:"amount"`
-	Currency     string `json:"currency"`
-	Commission   string `json:"commission"`
-	Status       string `json:"status"`
-	PurchasedAt  string `json:"purchased_at"`
+	ID          string `json:"id"`
+	OrderID     string `json:"order_id"`
+	ProgramID   string `json:"program_id"`
+	ProgramName string `json:"program_name"`
+	AffiliateID string `json:"affiliate_id"`
+	PurchaseFields
+	PurchasedAt string `json:"purchased_at"`
 }
 
 // LeadEventData is the data of lead.created.
@@ -96,9 +86,7 @@ type LeadEventData struct {
 func purchaseEventData(p *store.Program, pur *store.Purchase) PurchaseEventData {
 	return PurchaseEventData{
 		ID: pur.ID, OrderID: pur.OrderID, ProgramID: p.ID, ProgramName: p.Name, AffiliateID: pur.AffiliateID,
-		ReferralCode: pur.Code, SubID: pur.SubID, Email: pur.Email, Name: pur.Name, Product: pur.Product,
-		Amount: money.Format(pur.Amount, pur.Currency), Currency: pur.Currency,
-		Commission: money.Format(pur.Commission, pur.Currency), Status: pur.Status, PurchasedAt: RFC3339(pur.PurchasedAt),
+		PurchaseFields: NewPurchaseFields(pur), PurchasedAt: RFC3339(pur.PurchasedAt),
 	}
 }
 
@@ -114,8 +102,11 @@ func leadEventData(p *store.Program, l *store.Lead) LeadEventData {
 func testEventData(affiliateID string, now time.Time) PurchaseEventData {
 	return PurchaseEventData{
 		ID: "test", OrderID: "TEST-1001", ProgramID: "test", ProgramName: "Test event", AffiliateID: affiliateID,
-		ReferralCode: "test", SubID: "", Email: "jane.doe@example.com", Name: "Jane Doe", Product: "Sample product",
-		Amount: "49.00", Currency: "USD", Commission: "14.70", Status: PurchasePaid, PurchasedAt: RFC3339(now),
+		PurchaseFields: PurchaseFields{
+			ReferralCode: "test", SubID: "", Email: "jane.doe@example.com", Name: "Jane Doe", Product: "Sample product",
+			Amount: "49.00", Currency: "USD", Commission: "14.70", Status: PurchasePaid,
+		},
+		PurchasedAt: RFC3339(now),
 	}
 }
 

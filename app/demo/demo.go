@@ -60,7 +60,7 @@ const demoOpUnits = 600
 // generation overlaps with commits without queueing unbounded memory.
 const demoInFlight = 2
 
-// SeedDemo fills an empty store with a demo account and returns the admin
+// Seed fills an empty store with a demo account and returns the admin
 // sign-in and an API key. It refuses a data dir that already has an admin
 // or programs. progress (may be nil) receives a line now and then.
 func Seed(ctx context.Context, a *app.App, db *store.DB, opts Options, progress io.Writer) (*Result, error) {

@@ -301,7 +301,7 @@ func TestSeedRejectsImpossibleSizes(t *testing.T) {
 	}
 }
 
-// TestSeedDemoEdgeSizes: tiny and lopsided sizes still give exact counts.
+// TestSeedEdgeSizes: tiny and lopsided sizes still give exact counts.
 func TestSeedEdgeSizes(t *testing.T) {
 	cases := []demo.Options{
 		{Affiliates: 1},

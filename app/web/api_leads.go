@@ -3,8 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/spiffy/spiffy/app/money"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
@@ -38,32 +36,21 @@ func NewLeadJSON(l *app.Lead) LeadJSON {
 // PurchaseJSON is a purchase as the API shows it. Affiliate is null when
 // the purchase is unattributed.
 type PurchaseJSON struct {
-	ID           string  `json:"id"`
-	OrderID      string  `json:"order_id"`
-	Program      string  `json:"program"`
-	Affiliate    *string `json:"affiliate"`
-	ReferralCode string  `json:"referral_code"`
-	SubID        string  `json:"sub_id"`
-	Email        string  `json:"email"`
-	Name         string  `json:"name"`
-	Product      string  `json:"product"`
-	Amount       string  `json:"amount"`
-	Currency     string  `json:"currency"`
-	Commission   string  `json:"commission"`
-	Status       string  `json:"status"`
-	SelfReferral bool    `json:"self_referral"`
-	PurchasedAt  string  `json:"purchased_at"`
-	CreatedAt    string  `json:"created_at"`
+	ID        string  `json:"id"`
+	OrderID   string  `json:"order_id"`
+	Program   string  `json:"program"`
+	Affiliate *string `json:"affiliate"`
+	app.PurchaseFields
+	SelfReferral bool   `json:"self_referral"`
+	PurchasedAt  string `json:"purchased_at"`
+	CreatedAt    string `json:"created_at"`
 }
 
 // NewPurchaseJSON converts a stored purchase for the API.
 func NewPurchaseJSON(p *app.Purchase) PurchaseJSON {
 	out := PurchaseJSON{
-		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, ReferralCode: p.Code, SubID: p.SubID,
-		Email: p.Email, Name: p.Name, Product: p.Product,
-		Amount: money.Format(p.Amount, p.Currency), Currency: p.Currency,
-		Commission: money.Format(p.Commission, p.Currency), Status: p.Status, SelfReferral: p.SelfReferral,
-		PurchasedAt: app.RFC3339(p.PurchasedAt), CreatedAt: app.RFC3339(p.CreatedAt),
+		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, PurchaseFields: app.NewPurchaseFields(p),
+		SelfReferral: p.SelfReferral, PurchasedAt: app.RFC3339(p.PurchasedAt), CreatedAt: app.RFC3339(p.CreatedAt),
 	}
 	if p.AffiliateID != "" {
 		id := p.AffiliateID

@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/demo"
 )
 
 // The merchant's Dashboard, Leads and Exports pages in a real browser, over
@@ -53,7 +52,7 @@ func mvEval[T any](t *testing.T, b *Browser, js string) T {
 
 func TestMerchantDashboardLeadsAndExports(t *testing.T) {
 	s := StartSpiffy(t)
-	res, err := s.App.SeedDemo(context.Background(), app.DemoOptions{Leads: 3000, Clicks: 12000, Purchases: 400, Affiliates: 25}, io.Discard)
+	res, err := demo.Seed(context.Background(), s.App, s.DB, demo.Options{Leads: 3000, Clicks: 12000, Purchases: 400, Affiliates: 25}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
