@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app/web"
+	"github.com/spiffy/spiffy/app/webhook/webhooktest"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
@@ -24,21 +25,21 @@ import (
 // webhook payloads, and export files on disk. Totals do not change and the
 // person can be tracked again afterwards.
 func TestErase(t *testing.T) {
-	env := whEnv(t, nil)
+	env := apptest.New(t, apptest.Unthrottled, apptest.LoopbackWebhooks)
 	var failing atomic.Bool
 	failing.Store(true)
-	down := whNewReceiver(t, func(int, *http.Request) int {
+	down := webhooktest.NewReceiver(t, func(int, *http.Request) int {
 		if failing.Load() {
 			return 500
 		}
 		return 200
 	})
-	up := whNewReceiver(t, nil)
-	shop := env.Program("Shop", whShared)
+	up := webhooktest.NewReceiver(t, nil)
+	shop := env.Program("Shop", apptest.ShareAll)
 	other := env.Program("Other", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	ann := env.Affiliate("Ann", "ann@example.com", "ann", shop, other)
-	downEP := whEndpoint(t, env, ann.ID, map[string]any{"url": down.srv.URL})
-	whEndpoint(t, env, ann.ID, map[string]any{"url": up.srv.URL})
+	downEP := env.WebhookEndpoint(ann.ID, map[string]any{"url": down.URL})
+	env.WebhookEndpoint(ann.ID, map[string]any{"url": up.URL})
 	otherCode := ""
 	if es, _ := env.App.EnrollmentsOfAffiliate(ann.ID); len(es) == 2 {
 		for _, e := range es {
@@ -58,7 +59,7 @@ func TestErase(t *testing.T) {
 	}
 	patLeads := []string{lead("ann", "Pat@Example.com", "Pat Buyer"), lead(otherCode, " pat@example.COM", "Pat B.")}
 	keepLead := lead("ann", "keep@example.com", "Kim Keep")
-	p1 := whAttributedPurchase(t, env, shop, "ann", "A-1", "pat@example.com")
+	p1 := env.AttributedPurchase(shop, "ann", "A-1", "pat@example.com")
 	rec := env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "B-1", "program": other.ID, "email": "PAT@example.com", "name": "Pat", "amount": "12.00"})
 	apptest.Expect(t, rec, 201)
 	p2 := apptest.Decode[web.PurchaseJSON](t, rec)
@@ -66,7 +67,7 @@ func TestErase(t *testing.T) {
 	rec = env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "A-2", "program": shop.ID, "email": "keep@example.com", "name": "Kim Keep", "amount": "20.00"})
 	apptest.Expect(t, rec, 201)
 	keepPurchase := apptest.Decode[web.PurchaseJSON](t, rec)
-	whWait(t, env)
+	env.WaitWebhooks()
 
 	// Exports written before the erasure: the merchant's and Ann's.
 	var exportIDs []string
@@ -188,7 +189,7 @@ func TestErase(t *testing.T) {
 		t.Fatal(err)
 	}
 	pending := 0
-	for _, m := range whMessages(t, env) {
+	for _, m := range env.WebhookMessages() {
 		low := strings.ToLower(string(m.Payload))
 		if strings.Contains(low, "pat@example.com") || strings.Contains(low, "pat b") || m.Email == "pat@example.com" {
 			t.Errorf("message %s still holds the person: %s", m.ID, m.Payload)
@@ -243,15 +244,15 @@ func TestErase(t *testing.T) {
 
 	// Queued messages still go out, signed over the scrubbed body.
 	failing.Store(false)
-	for _, m := range whMessages(t, env) {
+	for _, m := range env.WebhookMessages() {
 		if m.Status == store.MessagePending {
 			apptest.Expect(t, env.API(http.MethodPost, "/webhook-messages/"+m.ID+"/resend", nil), 200)
 		}
 	}
-	whWait(t, env)
-	reqs := down.requests()
+	env.WaitWebhooks()
+	reqs := down.Requests()
 	last := reqs[len(reqs)-1]
-	whVerify(t, downEP.Secret, last, true)
+	webhooktest.Verify(t, downEP.Secret, last, true)
 	if strings.Contains(strings.ToLower(string(last.Body)), "pat@") {
 		t.Fatalf("delivered body holds the person: %s", last.Body)
 	}

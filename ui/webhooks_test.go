@@ -2,65 +2,24 @@ package ui
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/spiffy/spiffy/app"
-	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/webhook/webhooktest"
 	"github.com/spiffy/spiffy/store"
 )
 
-// whSink is a loopback webhook receiver answering status.
-type whSink struct {
-	mu     sync.Mutex
-	status int
-	reqs   []*http.Request
-	bodies [][]byte
-}
-
-func newWhSink(t *testing.T, status int) (*whSink, string) {
-	s := &whSink{status: status}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.reqs, s.bodies = append(s.reqs, r), append(s.bodies, b)
-		st := s.status
-		s.mu.Unlock()
-		w.WriteHeader(st)
-	}))
-	t.Cleanup(srv.Close)
-	return s, srv.URL
-}
-
-func (s *whSink) count() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.reqs) }
-
-func waitWebhooks(t *testing.T, a *app.App) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Webhooks().Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 var secretRe = regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`)
-
-// allowPrivateTargets lets webhooks reach the loopback sinks of these tests.
-func allowPrivateTargets(c *config.Config) { c.Webhooks.AllowPrivateTargets = true }
 
 func TestPortalWebhooks(t *testing.T) {
 	// Loopback targets are refused unless allowed; nothing is stored.
 	refusing := newPortalScene(t)
-	_, sinkURL := newWhSink(t, 200)
+	sinkURL := webhooktest.NewReceiver(t, nil).URL
 	p := refusing.signIn(t, "alice@partners.example").submit("/portal/webhooks", "/portal/webhooks", url.Values{"url": {sinkURL}})
 	expectStatus(t, p, http.StatusUnprocessableEntity)
 	if !strings.Contains(p.Body, "not allowed") {
@@ -70,8 +29,9 @@ func TestPortalWebhooks(t *testing.T) {
 		t.Fatalf("refused endpoint stored")
 	}
 
-	s := newPortalScene(t, allowPrivateTargets)
-	sink, sinkURL := newWhSink(t, 200)
+	s := newPortalScene(t, apptest.LoopbackWebhooks)
+	sink := webhooktest.NewReceiver(t, webhooktest.Answering(200))
+	sinkURL = sink.URL
 	alice := s.signIn(t, "alice@partners.example")
 
 	// Signed out, the page sends to sign-in.
@@ -107,14 +67,11 @@ func TestPortalWebhooks(t *testing.T) {
 
 	// Test event: delivered, signed, shown in the log.
 	expectStatus(t, alice.submit("/portal/webhooks", "/portal/webhooks/"+ep.ID+"/test", nil), http.StatusSeeOther)
-	waitWebhooks(t, s.env.App)
-	if sink.count() != 1 {
-		t.Fatalf("receiver got %d requests", sink.count())
+	s.env.WaitWebhooks()
+	if len(sink.Requests()) != 1 {
+		t.Fatalf("receiver got %d requests", len(sink.Requests()))
 	}
-	wh, _ := standardwebhooks.NewWebhook(ep.Secret)
-	if err := wh.VerifyIgnoringTimestamp(sink.bodies[0], sink.reqs[0].Header); err != nil { // the scene's clock is fixed
-		t.Fatalf("test event signature: %v", err)
-	}
+	webhooktest.Verify(t, ep.Secret, sink.Requests()[0], false) // the scene's clock is fixed
 	p = alice.get("/portal/webhooks")
 	for _, want := range []string{"<code>test</code>", `badge-delivered">delivered`, `wh-code-ok">200`, "Resend"} {
 		if !strings.Contains(p.Body, want) {
@@ -127,9 +84,9 @@ func TestPortalWebhooks(t *testing.T) {
 	}
 	// Resend: the same message id again.
 	expectStatus(t, alice.submit("/portal/webhooks", "/portal/webhooks/messages/"+ms[0].ID+"/resend", url.Values{"next": {"/portal/webhooks#ep-" + ep.ID}}), http.StatusSeeOther)
-	waitWebhooks(t, s.env.App)
-	if sink.count() != 2 || sink.reqs[1].Header.Get("webhook-id") != ms[0].ID {
-		t.Fatalf("resend: %d requests", sink.count())
+	s.env.WaitWebhooks()
+	if len(sink.Requests()) != 2 || sink.Requests()[1].Header.Get("webhook-id") != ms[0].ID {
+		t.Fatalf("resend: %d requests", len(sink.Requests()))
 	}
 	if p := alice.get("/portal/webhooks/" + ep.ID); p.Status != 200 || !strings.Contains(p.Body, ms[0].ID) {
 		t.Fatalf("delivery log page: %d", p.Status)
@@ -149,7 +106,7 @@ func TestPortalWebhooks(t *testing.T) {
 	if p := bob.get("/portal/webhooks/" + ep.ID); p.Status != http.StatusNotFound {
 		t.Errorf("bob reads alice's log: %d", p.Status)
 	}
-	if sink.count() != 2 {
+	if len(sink.Requests()) != 2 {
 		t.Fatalf("bob's posts sent something")
 	}
 	// Without the CSRF token nothing happens.
@@ -182,9 +139,11 @@ func TestPortalWebhooks(t *testing.T) {
 }
 
 func TestAdminWebhooks(t *testing.T) {
-	s := newPortalScene(t, allowPrivateTargets)
-	sink, sinkURL := newWhSink(t, 500)
-	ok, okURL := newWhSink(t, 204)
+	s := newPortalScene(t, apptest.LoopbackWebhooks)
+	sink := webhooktest.NewReceiver(t, webhooktest.Answering(500))
+	sinkURL := sink.URL
+	ok := webhooktest.NewReceiver(t, webhooktest.Answering(204))
+	okURL := ok.URL
 	failing, err := s.env.App.CreateWebhookEndpoint(context.Background(), s.alice.ID, app.WebhookEndpointInput{URL: &sinkURL})
 	if err != nil {
 		t.Fatal(err)
@@ -198,9 +157,9 @@ func TestAdminWebhooks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitWebhooks(t, s.env.App)
-	if sink.count() != 1 || ok.count() != 1 {
-		t.Fatalf("deliveries %d %d", sink.count(), ok.count())
+	s.env.WaitWebhooks()
+	if len(sink.Requests()) != 1 || len(ok.Requests()) != 1 {
+		t.Fatalf("deliveries %d %d", len(sink.Requests()), len(ok.Requests()))
 	}
 	admin := s.fresh(t)
 	admin.signInAdmin()
@@ -242,9 +201,9 @@ func TestAdminWebhooks(t *testing.T) {
 	// The merchant can resend any delivery.
 	ms, _, _ := s.env.App.WebhookMessages(app.WebhookMessageQuery{Scope: app.AffiliateScope(s.bob.ID)})
 	expectStatus(t, admin.submit("/webhooks", "/webhooks/messages/"+ms[0].ID+"/resend", url.Values{"next": {"/webhooks"}}), http.StatusSeeOther)
-	waitWebhooks(t, s.env.App)
-	if ok.count() != 2 {
-		t.Fatalf("resend from admin: %d", ok.count())
+	s.env.WaitWebhooks()
+	if len(ok.Requests()) != 2 {
+		t.Fatalf("resend from admin: %d", len(ok.Requests()))
 	}
 	// Signed-out visitors are sent to sign in.
 	if p := s.fresh(t).get("/webhooks"); p.Status != http.StatusSeeOther {

@@ -4,9 +4,11 @@ package apptest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -224,4 +226,71 @@ func (c *Clock) Func(now func() time.Time) {
 	c.mu.Lock()
 	c.at, c.now = time.Time{}, now
 	c.mu.Unlock()
+}
+
+// Unthrottled lifts the tracking rate limit out of any test's reach (a
+// config option for New).
+func Unthrottled(c *config.Config) { c.Tracking.RateLimit = 1e6 }
+
+// LoopbackWebhooks lets webhooks reach receivers on loopback, with a short
+// timeout (a config option for New).
+func LoopbackWebhooks(c *config.Config) {
+	c.Webhooks.AllowPrivateTargets = true
+	c.Webhooks.Timeout = 2 * time.Second
+}
+
+// ShareAll turns a program's sharing on (leads tracked, leads and
+// purchasers shared) with a 30% commission: what webhook tests need.
+func ShareAll(in *app.ProgramInput) {
+	in.SharePurchasers = Ptr(true)
+	in.ShareLeads = Ptr(true)
+	in.TrackLeads = Ptr(true)
+	in.CommissionValue = Ptr("30")
+}
+
+// WebhookEndpoint creates an endpoint for the affiliate through the API.
+func (e *Env) WebhookEndpoint(affiliateID string, body map[string]any) web.WebhookEndpointJSON {
+	e.T.Helper()
+	rec := e.API(http.MethodPost, "/affiliates/"+affiliateID+"/webhooks", body)
+	Expect(e.T, rec, http.StatusCreated)
+	return Decode[web.WebhookEndpointJSON](e.T, rec)
+}
+
+// AttributedPurchase clicks the affiliate's link (code) and reports a
+// purchase through that referral, through the API.
+func (e *Env) AttributedPurchase(prg *store.Program, code, order, email string) web.PurchaseJSON {
+	e.T.Helper()
+	rec := e.Request(http.MethodPost, "/t/click", map[string]string{"ref": code, "sub": "spring"})
+	Expect(e.T, rec, http.StatusCreated)
+	ref := Decode[struct{ Referral string }](e.T, rec).Referral
+	rec = e.API(http.MethodPost, "/purchases", map[string]string{
+		"order_id": order, "program": prg.ID, "email": email, "name": "Pat Buyer", "product": "Pro plan",
+		"amount": "49.00", "currency": "USD", "referral": ref,
+	})
+	Expect(e.T, rec, http.StatusCreated)
+	p := Decode[web.PurchaseJSON](e.T, rec)
+	if p.Affiliate == nil {
+		e.T.Fatalf("purchase not attributed: %+v", p)
+	}
+	return p
+}
+
+// WaitWebhooks waits until the dispatcher holds nothing.
+func (e *Env) WaitWebhooks() {
+	e.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.App.Webhooks().Wait(ctx); err != nil {
+		e.T.Fatalf("webhooks still busy: %v", err)
+	}
+}
+
+// WebhookMessages returns the newest 500 messages of the delivery log.
+func (e *Env) WebhookMessages() []*store.WebhookMessage {
+	e.T.Helper()
+	ms, _, err := e.App.WebhookMessages(app.WebhookMessageQuery{Scope: app.Merchant, Limit: 500})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return ms
 }

@@ -1,13 +1,11 @@
-package app_test
+package webhook_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strconv"
 	"strings"
@@ -16,8 +14,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/web"
-
-	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/spiffy/spiffy/app/webhook/webhooktest"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
@@ -26,87 +23,17 @@ import (
 	"github.com/spiffy/spiffy/store"
 )
 
-// Helpers of the webhook tests start with wh.
-
-// whClock is a settable clock safe to read from the dispatcher's goroutines.
-type whClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *whClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *whClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// whEnv is an appliance that may send webhooks to loopback receivers, with
-// a short webhook timeout. With clock set, time stands still until moved.
-func whEnv(t *testing.T, clock *whClock, configure ...func(*config.Config)) *apptest.Env {
+// newEnv is an appliance that may send webhooks to loopback receivers, with
+// a short webhook timeout. Its clock follows real time until a test sets it.
+func newEnv(t *testing.T, configure ...func(*config.Config)) *apptest.Env {
 	t.Helper()
-	cfgs := append([]func(*config.Config){func(c *config.Config) {
-		c.Tracking.RateLimit = 1e6
-		c.Webhooks.AllowPrivateTargets = true
-		c.Webhooks.Timeout = 2 * time.Second
-	}}, configure...)
-	env := apptest.New(t, cfgs...)
-	if clock != nil {
-		env.Clock.Func(clock.Now)
-	}
-	return env
+	return apptest.New(t, append([]func(*config.Config){apptest.Unthrottled, apptest.LoopbackWebhooks}, configure...)...)
 }
 
-type whRequest struct {
-	Header http.Header
-	Body   []byte
-}
-
-// whReceiver records what it receives; respond picks the status of the
-// n-th request (1-based) and may block.
-type whReceiver struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	reqs    []whRequest
-	respond func(n int, r *http.Request) int
-}
-
-func whNewReceiver(t *testing.T, respond func(n int, r *http.Request) int) *whReceiver {
-	rc := &whReceiver{respond: respond}
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		rc.reqs = append(rc.reqs, whRequest{Header: r.Header.Clone(), Body: body})
-		n := len(rc.reqs)
-		rc.mu.Unlock()
-		status := 200
-		if rc.respond != nil {
-			status = rc.respond(n, r)
-		}
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *whReceiver) requests() []whRequest {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]whRequest(nil), rc.reqs...)
-}
-
-// whEndpoint creates an endpoint through the API and returns it.
-func whEndpoint(t *testing.T, env *apptest.Env, affiliateID string, body map[string]any) web.WebhookEndpointJSON {
-	t.Helper()
-	rec := env.API(http.MethodPost, "/affiliates/"+affiliateID+"/webhooks", body)
-	apptest.Expect(t, rec, http.StatusCreated)
-	return apptest.Decode[web.WebhookEndpointJSON](t, rec)
-}
-
-// whStoredEndpoint writes an endpoint straight into the store, as if it
+// storedEndpoint writes an endpoint straight into the store, as if it
 // had been saved while its target was allowed: the fixture for tests of
 // what happens when the target is no longer allowed.
-func whStoredEndpoint(t *testing.T, env *apptest.Env, affiliateID, url string) *store.WebhookEndpoint {
+func storedEndpoint(t *testing.T, env *apptest.Env, affiliateID, url string) *store.WebhookEndpoint {
 	t.Helper()
 	now := env.App.Now()
 	ep := &store.WebhookEndpoint{ID: store.NewID(now), AffiliateID: affiliateID, URL: url, Secret: webhook.NewSecret(),
@@ -117,99 +44,38 @@ func whStoredEndpoint(t *testing.T, env *apptest.Env, affiliateID, url string) *
 	return ep
 }
 
-// whWait waits until the dispatcher holds nothing.
-func whWait(t *testing.T, env *apptest.Env) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := env.App.Webhooks().Wait(ctx); err != nil {
-		t.Fatalf("webhooks still busy: %v", err)
-	}
-}
-
-// whDue runs the retry job as cron would, then waits for it to finish.
-func whDue(t *testing.T, env *apptest.Env) {
+// deliverDue runs the retry job as cron would, then waits for it to finish.
+func deliverDue(t *testing.T, env *apptest.Env) {
 	t.Helper()
 	if err := env.App.Webhooks().DeliverDue(context.Background()); err != nil {
 		t.Fatalf("DeliverDue: %v", err)
 	}
-	whWait(t, env)
-}
-
-func whMessages(t *testing.T, env *apptest.Env) []*store.WebhookMessage {
-	t.Helper()
-	ms, _, err := env.App.WebhookMessages(app.WebhookMessageQuery{Scope: app.Merchant, Limit: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ms
-}
-
-// whAttributedPurchase clicks the affiliate's link and reports a purchase
-// through that referral.
-func whAttributedPurchase(t *testing.T, env *apptest.Env, prg *store.Program, code, order, email string) web.PurchaseJSON {
-	t.Helper()
-	rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": code, "sub": "spring"})
-	apptest.Expect(t, rec, http.StatusCreated)
-	ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
-	rec = env.API(http.MethodPost, "/purchases", map[string]string{
-		"order_id": order, "program": prg.ID, "email": email, "name": "Pat Buyer", "product": "Pro plan",
-		"amount": "49.00", "currency": "USD", "referral": ref,
-	})
-	apptest.Expect(t, rec, http.StatusCreated)
-	p := apptest.Decode[web.PurchaseJSON](t, rec)
-	if p.Affiliate == nil {
-		t.Fatalf("purchase not attributed: %+v", p)
-	}
-	return p
-}
-
-func whShared(in *app.ProgramInput) {
-	in.SharePurchasers = apptest.Ptr(true)
-	in.ShareLeads = apptest.Ptr(true)
-	in.TrackLeads = apptest.Ptr(true)
-	in.CommissionValue = apptest.Ptr("30")
-}
-
-func whVerify(t *testing.T, secret string, r whRequest, checkTime bool) {
-	t.Helper()
-	wh, err := standardwebhooks.NewWebhook(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if checkTime {
-		err = wh.Verify(r.Body, r.Header)
-	} else {
-		err = wh.VerifyIgnoringTimestamp(r.Body, r.Header)
-	}
-	if err != nil {
-		t.Fatalf("signature does not verify with the Standard Webhooks library: %v\nheaders %v", err, r.Header)
-	}
+	env.WaitWebhooks()
 }
 
 // TestWebhookPurchaseEvents: a purchase and its refund reach the
 // affiliate's endpoint signed per Standard Webhooks, with the contract's
 // flat bodies.
 func TestWebhookPurchaseEvents(t *testing.T) {
-	env := whEnv(t, nil)
-	rc := whNewReceiver(t, nil)
-	prg := env.Program("Shop", whShared)
+	env := newEnv(t)
+	rc := webhooktest.NewReceiver(t, nil)
+	prg := env.Program("Shop", apptest.ShareAll)
 	af := env.Affiliate("Ann", "ann@example.com", "ann", prg)
-	ep := whEndpoint(t, env, af.ID, map[string]any{"url": rc.srv.URL + "/zap"})
+	ep := env.WebhookEndpoint(af.ID, map[string]any{"url": rc.URL + "/zap"})
 
-	p := whAttributedPurchase(t, env, prg, "ann", "A-1", "pat@example.com")
-	whWait(t, env)
+	p := env.AttributedPurchase(prg, "ann", "A-1", "pat@example.com")
+	env.WaitWebhooks()
 	rec := env.API(http.MethodPost, "/purchases/"+p.ID+"/refund", nil)
 	apptest.Expect(t, rec, 200)
-	whWait(t, env)
+	env.WaitWebhooks()
 
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("receiver got %d requests, want 2", len(reqs))
 	}
 	for i, want := range []string{"purchase.created", "purchase.refunded"} {
 		r := reqs[i]
-		whVerify(t, ep.Secret, r, true)
+		webhooktest.Verify(t, ep.Secret, r, true)
 		if ts, _ := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64); time.Since(time.Unix(ts, 0)).Abs() > time.Minute {
 			t.Errorf("webhook-timestamp %d is not now", ts)
 		}
@@ -250,7 +116,7 @@ func TestWebhookPurchaseEvents(t *testing.T) {
 		t.Errorf("two events share a webhook-id")
 	}
 	// The delivery log shows both as delivered, with one attempt each.
-	for _, m := range whMessages(t, env) {
+	for _, m := range env.WebhookMessages() {
 		if m.Status != store.MessageDelivered || len(m.Attempts) != 1 || m.Attempts[0].StatusCode != 200 {
 			t.Errorf("message %+v", m)
 		}
@@ -258,24 +124,24 @@ func TestWebhookPurchaseEvents(t *testing.T) {
 }
 
 func TestWebhookLeadEvent(t *testing.T) {
-	env := whEnv(t, nil)
-	rc := whNewReceiver(t, nil)
-	prg := env.Program("Newsletter", whShared)
+	env := newEnv(t)
+	rc := webhooktest.NewReceiver(t, nil)
+	prg := env.Program("Newsletter", apptest.ShareAll)
 	af := env.Affiliate("Ann", "ann@example.com", "ann", prg)
-	ep := whEndpoint(t, env, af.ID, map[string]any{"url": rc.srv.URL, "events": []string{"lead.created"}})
+	ep := env.WebhookEndpoint(af.ID, map[string]any{"url": rc.URL, "events": []string{"lead.created"}})
 
 	rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": "ann"})
 	ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
 	rec = env.Request(http.MethodPost, "/t/lead", map[string]string{"email": "lee@example.com", "name": "Lee", "referral": ref})
 	apptest.Expect(t, rec, http.StatusCreated)
 	leadID := apptest.Decode[struct{ Lead string }](t, rec).Lead
-	whWait(t, env)
+	env.WaitWebhooks()
 
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("receiver got %d requests, want 1", len(reqs))
 	}
-	whVerify(t, ep.Secret, reqs[0], true)
+	webhooktest.Verify(t, ep.Secret, reqs[0], true)
 	var body struct {
 		Type string            `json:"type"`
 		Data map[string]string `json:"data"`
@@ -299,8 +165,8 @@ func TestWebhookLeadEvent(t *testing.T) {
 // TestWebhookEventsOnlyWhereAllowed: sharing settings, subscriptions,
 // disabled endpoints and attribution decide who hears about what.
 func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
-	env := whEnv(t, nil)
-	rc := whNewReceiver(t, nil)
+	env := newEnv(t)
+	rc := webhooktest.NewReceiver(t, nil)
 	none := env.Program("Private", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	leadsOnly := env.Program("LeadsOnly", func(in *app.ProgramInput) {
 		in.TrackLeads, in.ShareLeads = apptest.Ptr(true), apptest.Ptr(true)
@@ -310,11 +176,11 @@ func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
 	})
 	ann := env.Affiliate("Ann", "ann@example.com", "", none, leadsOnly, buyersOnly)
 	bob := env.Affiliate("Bob", "bob@example.com", "", buyersOnly)
-	all := whEndpoint(t, env, ann.ID, map[string]any{"url": rc.srv.URL + "/all"})
-	refundsOnly := whEndpoint(t, env, ann.ID, map[string]any{"url": rc.srv.URL + "/refunds", "events": []string{"purchase.refunded"}})
-	off := whEndpoint(t, env, ann.ID, map[string]any{"url": rc.srv.URL + "/off"})
+	all := env.WebhookEndpoint(ann.ID, map[string]any{"url": rc.URL + "/all"})
+	refundsOnly := env.WebhookEndpoint(ann.ID, map[string]any{"url": rc.URL + "/refunds", "events": []string{"purchase.refunded"}})
+	off := env.WebhookEndpoint(ann.ID, map[string]any{"url": rc.URL + "/off"})
 	apptest.Expect(t, env.API(http.MethodPatch, "/webhooks/"+off.ID, map[string]any{"enabled": false}), 200)
-	whEndpoint(t, env, bob.ID, map[string]any{"url": rc.srv.URL + "/bob"})
+	env.WebhookEndpoint(bob.ID, map[string]any{"url": rc.URL + "/bob"})
 
 	code := func(prg *store.Program) string {
 		e, err := env.App.EnrollmentsOfAffiliate(ann.ID)
@@ -345,10 +211,10 @@ func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
 	rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": code(buyersOnly)})
 	ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
 	apptest.Expect(t, env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "S", "program": buyersOnly.ID, "email": "ann@example.com", "amount": "5", "referral": ref}), 201)
-	whWait(t, env)
+	env.WaitWebhooks()
 
 	var events []string
-	for _, m := range whMessages(t, env) {
+	for _, m := range env.WebhookMessages() {
 		var b struct {
 			Data struct {
 				ProgramName string `json:"program_name"`
@@ -375,7 +241,7 @@ func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
 			t.Errorf("missing %s in %v", w, events)
 		}
 	}
-	if n := len(rc.requests()); n != len(want) {
+	if n := len(rc.Requests()); n != len(want) {
 		t.Errorf("receiver got %d requests, want %d", n, len(want))
 	}
 }
@@ -384,44 +250,45 @@ func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
 // succeeds gets the same message three times, with one webhook-id, each
 // attempt signed afresh with its own timestamp, on the retry schedule.
 func TestWebhookRetriedUntilDelivered(t *testing.T) {
-	clock := &whClock{t: time.Now().UTC().Truncate(time.Second)}
-	env := whEnv(t, clock)
-	rc := whNewReceiver(t, func(n int, _ *http.Request) int {
+	env := newEnv(t)
+	clock := env.Clock
+	clock.Set(time.Now().UTC().Truncate(time.Second))
+	rc := webhooktest.NewReceiver(t, func(n int, _ *http.Request) int {
 		if n <= 2 {
 			return 503
 		}
 		return 204
 	})
-	prg := env.Program("Shop", whShared)
+	prg := env.Program("Shop", apptest.ShareAll)
 	af := env.Affiliate("Ann", "ann@example.com", "ann", prg)
-	ep := whEndpoint(t, env, af.ID, map[string]any{"url": rc.srv.URL})
+	ep := env.WebhookEndpoint(af.ID, map[string]any{"url": rc.URL})
 	t0 := clock.Now()
-	whAttributedPurchase(t, env, prg, "ann", "A-1", "pat@example.com")
-	whWait(t, env)
-	if n := len(rc.requests()); n != 1 {
+	env.AttributedPurchase(prg, "ann", "A-1", "pat@example.com")
+	env.WaitWebhooks()
+	if n := len(rc.Requests()); n != 1 {
 		t.Fatalf("%d requests after the event, want 1 (sent at once)", n)
 	}
-	clock.Advance(4 * time.Second)
-	whDue(t, env)
-	if n := len(rc.requests()); n != 1 {
+	clock.Add(4 * time.Second)
+	deliverDue(t, env)
+	if n := len(rc.Requests()); n != 1 {
 		t.Fatalf("retried after 4 s; want the first retry after 5 s")
 	}
-	clock.Advance(time.Second)
-	whDue(t, env)
-	if n := len(rc.requests()); n != 2 {
+	clock.Add(time.Second)
+	deliverDue(t, env)
+	if n := len(rc.Requests()); n != 2 {
 		t.Fatalf("%d requests 5 s later, want 2", n)
 	}
-	clock.Advance(5*time.Minute - time.Second)
-	whDue(t, env)
-	if n := len(rc.requests()); n != 2 {
+	clock.Add(5*time.Minute - time.Second)
+	deliverDue(t, env)
+	if n := len(rc.Requests()); n != 2 {
 		t.Fatalf("second retry came before 5 min")
 	}
-	clock.Advance(time.Second)
-	whDue(t, env)
-	clock.Advance(time.Hour)
-	whDue(t, env)
+	clock.Add(time.Second)
+	deliverDue(t, env)
+	clock.Add(time.Hour)
+	deliverDue(t, env)
 
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 3 {
 		t.Fatalf("receiver got %d requests, want 3", len(reqs))
 	}
@@ -436,9 +303,9 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 		if string(r.Body) != string(reqs[0].Body) {
 			t.Errorf("attempt %d body differs", i+1)
 		}
-		whVerify(t, ep.Secret, r, false)
+		webhooktest.Verify(t, ep.Secret, r, false)
 	}
-	ms := whMessages(t, env)
+	ms := env.WebhookMessages()
 	if len(ms) != 1 {
 		t.Fatalf("%d messages", len(ms))
 	}
@@ -458,10 +325,11 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 // webhooks.timeout and retried on the whole schedule, then the message is
 // marked failed. The clock is injected; no test sleeps for hours.
 func TestWebhookNeverAnswering(t *testing.T) {
-	clock := &whClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	env := whEnv(t, clock, func(c *config.Config) { c.Webhooks.Timeout = 150 * time.Millisecond })
+	env := newEnv(t, func(c *config.Config) { c.Webhooks.Timeout = 150 * time.Millisecond })
+	clock := env.Clock
+	clock.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	release := make(chan struct{})
-	rc := whNewReceiver(t, func(_ int, r *http.Request) int {
+	rc := webhooktest.NewReceiver(t, func(_ int, r *http.Request) int {
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -469,35 +337,35 @@ func TestWebhookNeverAnswering(t *testing.T) {
 		return 200
 	})
 	defer close(release)
-	prg := env.Program("Shop", whShared)
+	prg := env.Program("Shop", apptest.ShareAll)
 	af := env.Affiliate("Ann", "ann@example.com", "ann", prg)
-	ep := whEndpoint(t, env, af.ID, map[string]any{"url": rc.srv.URL})
+	ep := env.WebhookEndpoint(af.ID, map[string]any{"url": rc.URL})
 	t0 := clock.Now()
 	start := time.Now()
-	whAttributedPurchase(t, env, prg, "ann", "A-1", "pat@example.com")
+	env.AttributedPurchase(prg, "ann", "A-1", "pat@example.com")
 	if el := time.Since(start); el > time.Second {
 		t.Fatalf("the purchase request took %v while the receiver hangs", el)
 	}
-	whWait(t, env)
+	env.WaitWebhooks()
 	schedule := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 	for i, d := range schedule {
-		clock.Advance(d - time.Second)
-		whDue(t, env)
-		if n := len(rc.requests()); n != i+1 {
+		clock.Add(d - time.Second)
+		deliverDue(t, env)
+		if n := len(rc.Requests()); n != i+1 {
 			t.Fatalf("before retry %d: %d requests, want %d", i+1, n, i+1)
 		}
-		clock.Advance(time.Second)
-		whDue(t, env)
-		if n := len(rc.requests()); n != i+2 {
+		clock.Add(time.Second)
+		deliverDue(t, env)
+		if n := len(rc.Requests()); n != i+2 {
 			t.Fatalf("at retry %d (+%v): %d requests, want %d", i+1, d, n, i+2)
 		}
 	}
-	clock.Advance(48 * time.Hour)
-	whDue(t, env)
-	if n := len(rc.requests()); n != 8 {
+	clock.Add(48 * time.Hour)
+	deliverDue(t, env)
+	if n := len(rc.Requests()); n != 8 {
 		t.Fatalf("%d requests in all, want 8", n)
 	}
-	m := whMessages(t, env)[0]
+	m := env.WebhookMessages()[0]
 	if m.Status != store.MessageFailed || len(m.Attempts) != 8 {
 		t.Fatalf("message status %s with %d attempts, want failed after 8", m.Status, len(m.Attempts))
 	}
@@ -526,17 +394,18 @@ func TestWebhookNeverAnswering(t *testing.T) {
 // single success for five days is disabled with a reason the affiliate
 // sees; one success in between resets the clock.
 func TestWebhookEndpointDisabledAfterFiveDays(t *testing.T) {
-	clock := &whClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	env := whEnv(t, clock)
+	env := newEnv(t)
+	clock := env.Clock
+	clock.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	var mu sync.Mutex
 	status := 500
-	rc := whNewReceiver(t, func(int, *http.Request) int { mu.Lock(); defer mu.Unlock(); return status })
+	rc := webhooktest.NewReceiver(t, func(int, *http.Request) int { mu.Lock(); defer mu.Unlock(); return status })
 	af := env.Affiliate("Ann", "ann@example.com", "ann")
-	ep := whEndpoint(t, env, af.ID, map[string]any{"url": rc.srv.URL})
+	ep := env.WebhookEndpoint(af.ID, map[string]any{"url": rc.URL})
 	test := func() {
 		t.Helper()
 		apptest.Expect(t, env.API(http.MethodPost, "/webhooks/"+ep.ID+"/test", nil), 201)
-		whWait(t, env)
+		env.WaitWebhooks()
 	}
 	get := func() web.WebhookEndpointJSON {
 		rec := env.API(http.MethodGet, "/webhooks/"+ep.ID, nil)
@@ -544,7 +413,7 @@ func TestWebhookEndpointDisabledAfterFiveDays(t *testing.T) {
 		return apptest.Decode[web.WebhookEndpointJSON](t, rec)
 	}
 	test()
-	clock.Advance(3 * 24 * time.Hour)
+	clock.Add(3 * 24 * time.Hour)
 	mu.Lock()
 	status = 200
 	mu.Unlock()
@@ -552,14 +421,14 @@ func TestWebhookEndpointDisabledAfterFiveDays(t *testing.T) {
 	mu.Lock()
 	status = 500
 	mu.Unlock()
-	clock.Advance(time.Hour)
+	clock.Add(time.Hour)
 	test()
-	clock.Advance(4 * 24 * time.Hour)
+	clock.Add(4 * 24 * time.Hour)
 	test()
 	if e := get(); !e.Enabled || e.FailingSince == nil {
 		t.Fatalf("disabled after 4 days of failures (the earlier streak was broken by a success): %+v", e)
 	}
-	clock.Advance(24 * time.Hour)
+	clock.Add(24 * time.Hour)
 	test()
 	e := get()
 	if e.Enabled || !strings.Contains(e.DisabledReason, "failed for 5 days") || !strings.Contains(e.DisabledReason, "HTTP 500") {
@@ -567,10 +436,10 @@ func TestWebhookEndpointDisabledAfterFiveDays(t *testing.T) {
 	}
 	// A disabled endpoint receives nothing: queued messages fail unsent, and
 	// tests are refused.
-	before := len(rc.requests())
+	before := len(rc.Requests())
 	apptest.Expect(t, env.API(http.MethodPost, "/webhooks/"+ep.ID+"/test", nil), 400)
-	whDue(t, env)
-	if len(rc.requests()) != before {
+	deliverDue(t, env)
+	if len(rc.Requests()) != before {
 		t.Fatalf("a disabled endpoint was called")
 	}
 	// Enabling it again starts afresh.
@@ -585,7 +454,7 @@ func TestWebhookEndpointDisabledAfterFiveDays(t *testing.T) {
 // that are or resolve to non-public addresses are refused with a 400 and
 // nothing is stored.
 func TestWebhookSSRFRefusedWhenSaved(t *testing.T) {
-	env := whEnv(t, nil, func(c *config.Config) { c.Webhooks.AllowPrivateTargets = false })
+	env := newEnv(t, func(c *config.Config) { c.Webhooks.AllowPrivateTargets = false })
 	af := env.Affiliate("Ann", "ann@example.com", "ann")
 	for _, u := range []string{
 		"http://127.0.0.1:8080/hook", "http://10.1.2.3/hook", "http://172.16.0.9/", "http://192.168.1.20/",
@@ -601,7 +470,7 @@ func TestWebhookSSRFRefusedWhenSaved(t *testing.T) {
 		t.Fatalf("%d endpoints stored", len(eps))
 	}
 	// An existing endpoint cannot be pointed at one either.
-	ep := whStoredEndpoint(t, env, af.ID, "http://203.0.114.7/")
+	ep := storedEndpoint(t, env, af.ID, "http://203.0.114.7/")
 	rec := env.API(http.MethodPatch, "/webhooks/"+ep.ID, map[string]any{"url": "http://127.0.0.1/"})
 	apptest.Expect(t, rec, 400)
 	if e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID); e.URL != "http://203.0.114.7/" {
@@ -615,23 +484,23 @@ func TestWebhookSSRFRefusedWhenSaved(t *testing.T) {
 func TestWebhookSSRFRefusedAtDial(t *testing.T) {
 	// Private targets are not allowed: the dispatcher checks every address
 	// it connects to.
-	env := whEnv(t, nil, func(c *config.Config) { c.Webhooks.AllowPrivateTargets = false })
-	rc := whNewReceiver(t, nil)
+	env := newEnv(t, func(c *config.Config) { c.Webhooks.AllowPrivateTargets = false })
+	rc := webhooktest.NewReceiver(t, nil)
 	af := env.Affiliate("Ann", "ann@example.com", "ann")
-	port := rc.srv.Listener.Addr().(*net.TCPAddr).Port
-	urls := []string{rc.srv.URL, fmt.Sprintf("http://localhost:%d/", port)}
+	port := rc.Listener.Addr().(*net.TCPAddr).Port
+	urls := []string{rc.URL, fmt.Sprintf("http://localhost:%d/", port)}
 	var eps []*store.WebhookEndpoint
 	for _, u := range urls {
-		eps = append(eps, whStoredEndpoint(t, env, af.ID, u)) // saved while allowed
+		eps = append(eps, storedEndpoint(t, env, af.ID, u)) // saved while allowed
 	}
 	for _, ep := range eps {
 		apptest.Expect(t, env.API(http.MethodPost, "/webhooks/"+ep.ID+"/test", nil), 201)
 	}
-	whWait(t, env)
-	if n := len(rc.requests()); n != 0 {
+	env.WaitWebhooks()
+	if n := len(rc.Requests()); n != 0 {
 		t.Fatalf("the loopback receiver got %d requests", n)
 	}
-	ms := whMessages(t, env)
+	ms := env.WebhookMessages()
 	if len(ms) != len(urls) {
 		t.Fatalf("%d messages", len(ms))
 	}
@@ -649,57 +518,57 @@ func TestWebhookSSRFRefusedAtDial(t *testing.T) {
 // own slots; another affiliate's messages and tracking requests go through
 // at once.
 func TestWebhookSlowEndpointIsolated(t *testing.T) {
-	env := whEnv(t, nil, func(c *config.Config) {
+	env := newEnv(t, func(c *config.Config) {
 		c.Webhooks.Timeout = 3 * time.Second
 		c.Webhooks.Concurrency = 8
 	})
 	release := make(chan struct{})
-	slow := whNewReceiver(t, func(_ int, r *http.Request) int {
+	slow := webhooktest.NewReceiver(t, func(_ int, r *http.Request) int {
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
 		return 200
 	})
-	fast := whNewReceiver(t, nil)
-	prg := env.Program("Shop", whShared)
+	fast := webhooktest.NewReceiver(t, nil)
+	prg := env.Program("Shop", apptest.ShareAll)
 	ann := env.Affiliate("Ann", "ann@example.com", "ann", prg)
 	bob := env.Affiliate("Bob", "bob@example.com", "bob", prg)
-	whEndpoint(t, env, ann.ID, map[string]any{"url": slow.srv.URL})
-	whEndpoint(t, env, bob.ID, map[string]any{"url": fast.srv.URL})
+	env.WebhookEndpoint(ann.ID, map[string]any{"url": slow.URL})
+	env.WebhookEndpoint(bob.ID, map[string]any{"url": fast.URL})
 
 	start := time.Now()
 	for i := range 20 {
-		whAttributedPurchase(t, env, prg, "ann", fmt.Sprint("A", i), "a@example.com")
+		env.AttributedPurchase(prg, "ann", fmt.Sprint("A", i), "a@example.com")
 	}
 	for i := range 20 {
-		whAttributedPurchase(t, env, prg, "bob", fmt.Sprint("B", i), "b@example.com")
+		env.AttributedPurchase(prg, "bob", fmt.Sprint("B", i), "b@example.com")
 	}
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("40 tracked purchases took %v while an endpoint hangs", el)
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for len(fast.requests()) < 20 && time.Now().Before(deadline) {
+	for len(fast.Requests()) < 20 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := len(fast.requests()); n != 20 {
+	if n := len(fast.Requests()); n != 20 {
 		t.Fatalf("the fast endpoint got %d of 20 messages while the slow one hangs", n)
 	}
-	if n := len(slow.requests()); n > 4 {
+	if n := len(slow.Requests()); n > 4 {
 		t.Fatalf("the hanging endpoint has %d requests in flight, want at most 4", n)
 	}
 	close(release)
-	whWait(t, env)
+	env.WaitWebhooks()
 }
 
 // TestWebhookManagementAPI covers endpoint management through the API and
 // its validation: every bad input is a 4xx JSON error and changes nothing.
 func TestWebhookManagementAPI(t *testing.T) {
-	env := whEnv(t, nil)
-	rc := whNewReceiver(t, nil)
+	env := newEnv(t)
+	rc := webhooktest.NewReceiver(t, nil)
 	af := env.Affiliate("Ann", "ann@example.com", "ann")
 	other := env.Affiliate("Bob", "bob@example.com", "bob")
-	ep := whEndpoint(t, env, af.ID, map[string]any{"url": rc.srv.URL})
+	ep := env.WebhookEndpoint(af.ID, map[string]any{"url": rc.URL})
 	if !strings.HasPrefix(ep.Secret, "whsec_") || !ep.Enabled || !reflect.DeepEqual(ep.Events, app.WebhookEvents()) {
 		t.Fatalf("new endpoint %+v", ep)
 	}
@@ -712,12 +581,12 @@ func TestWebhookManagementAPI(t *testing.T) {
 		{"POST", "/affiliates/" + af.ID + "/webhooks", map[string]any{}, 400, "invalid_url"},
 		{"POST", "/affiliates/" + af.ID + "/webhooks", map[string]any{"url": "not a url"}, 400, "invalid_url"},
 		{"POST", "/affiliates/" + af.ID + "/webhooks", map[string]any{"url": "ftp://x.example/"}, 400, "invalid_url"},
-		{"POST", "/affiliates/" + af.ID + "/webhooks", map[string]any{"url": rc.srv.URL, "events": []string{"purchase.deleted"}}, 400, "invalid_events"},
-		{"POST", "/affiliates/" + af.ID + "/webhooks", map[string]any{"url": rc.srv.URL, "events": []string{}}, 400, "invalid_events"},
+		{"POST", "/affiliates/" + af.ID + "/webhooks", map[string]any{"url": rc.URL, "events": []string{"purchase.deleted"}}, 400, "invalid_events"},
+		{"POST", "/affiliates/" + af.ID + "/webhooks", map[string]any{"url": rc.URL, "events": []string{}}, 400, "invalid_events"},
 		{"POST", "/affiliates/" + af.ID + "/webhooks", map[string]any{"url": 5}, 400, "invalid_url"},
 		{"POST", "/affiliates/" + af.ID + "/webhooks", `{"url":`, 400, "invalid_json"},
-		{"POST", "/affiliates/" + store.NewID(time.Now()) + "/webhooks", map[string]any{"url": rc.srv.URL}, 404, "affiliate_not_found"},
-		{"POST", "/affiliates/nope/webhooks", map[string]any{"url": rc.srv.URL}, 404, "affiliate_not_found"},
+		{"POST", "/affiliates/" + store.NewID(time.Now()) + "/webhooks", map[string]any{"url": rc.URL}, 404, "affiliate_not_found"},
+		{"POST", "/affiliates/nope/webhooks", map[string]any{"url": rc.URL}, 404, "affiliate_not_found"},
 		{"PATCH", "/webhooks/" + ep.ID, map[string]any{"events": []string{"x"}}, 400, "invalid_events"},
 		{"PATCH", "/webhooks/" + ep.ID, map[string]any{"url": ""}, 400, "invalid_url"},
 		{"PATCH", "/webhooks/" + ep.ID, map[string]any{"enabled": "yes"}, 400, "invalid_enabled"},
@@ -740,13 +609,13 @@ func TestWebhookManagementAPI(t *testing.T) {
 			t.Errorf("%s %s %v: %d %s, want %d %s", b.method, b.path, b.body, rec.Code, rec.Body.String(), b.status, b.code)
 		}
 	}
-	if e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID); !reflect.DeepEqual(e.Events, app.WebhookEvents()) || e.URL != rc.srv.URL || e.Disabled {
+	if e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID); !reflect.DeepEqual(e.Events, app.WebhookEvents()) || e.URL != rc.URL || e.Disabled {
 		t.Fatalf("bad input changed the endpoint: %+v", e)
 	}
 	// Updates.
-	rec := env.API(http.MethodPatch, "/webhooks/"+ep.ID, map[string]any{"events": []string{"purchase.refunded", "purchase.created", "purchase.created"}, "url": rc.srv.URL + "/v2"})
+	rec := env.API(http.MethodPatch, "/webhooks/"+ep.ID, map[string]any{"events": []string{"purchase.refunded", "purchase.created", "purchase.created"}, "url": rc.URL + "/v2"})
 	apptest.Expect(t, rec, 200)
-	if e := apptest.Decode[web.WebhookEndpointJSON](t, rec); !reflect.DeepEqual(e.Events, []string{"purchase.created", "purchase.refunded"}) || e.URL != rc.srv.URL+"/v2" {
+	if e := apptest.Decode[web.WebhookEndpointJSON](t, rec); !reflect.DeepEqual(e.Events, []string{"purchase.created", "purchase.refunded"}) || e.URL != rc.URL+"/v2" {
 		t.Fatalf("updated %+v", e)
 	}
 	rec = env.API(http.MethodPost, "/webhooks/"+ep.ID+"/rotate-secret", nil)
@@ -759,14 +628,14 @@ func TestWebhookManagementAPI(t *testing.T) {
 	rec = env.API(http.MethodPost, "/webhooks/"+ep.ID+"/test", nil)
 	apptest.Expect(t, rec, 201)
 	msg := apptest.Decode[web.WebhookMessageJSON](t, rec)
-	whWait(t, env)
+	env.WaitWebhooks()
 	apptest.Expect(t, env.API(http.MethodPost, "/webhook-messages/"+msg.ID+"/resend", nil), 200)
-	whWait(t, env)
-	reqs := rc.requests()
+	env.WaitWebhooks()
+	reqs := rc.Requests()
 	if len(reqs) != 2 || reqs[0].Header.Get("webhook-id") != msg.ID || reqs[1].Header.Get("webhook-id") != msg.ID {
 		t.Fatalf("test + resend: %d requests", len(reqs))
 	}
-	whVerify(t, rotated.Secret, reqs[1], true)
+	webhooktest.Verify(t, rotated.Secret, reqs[1], true)
 	var body struct {
 		Type string            `json:"type"`
 		Data map[string]string `json:"data"`
@@ -781,7 +650,7 @@ func TestWebhookManagementAPI(t *testing.T) {
 		t.Fatalf("messages page %+v", page)
 	}
 	// Lists are scoped by affiliate.
-	whEndpoint(t, env, other.ID, map[string]any{"url": rc.srv.URL + "/bob"})
+	env.WebhookEndpoint(other.ID, map[string]any{"url": rc.URL + "/bob"})
 	rec = env.API(http.MethodGet, "/webhooks?affiliate="+af.ID, nil)
 	if l := apptest.Decode[web.Page[web.WebhookEndpointJSON]](t, rec); len(l.Data) != 1 || l.Data[0].ID != ep.ID {
 		t.Fatalf("scoped list %+v", l)
@@ -794,9 +663,9 @@ func TestWebhookManagementAPI(t *testing.T) {
 	}
 	// At most MaxWebhookEndpoints per affiliate.
 	for i := 1; i < app.MaxWebhookEndpoints; i++ {
-		whEndpoint(t, env, af.ID, map[string]any{"url": fmt.Sprintf("%s/%d", rc.srv.URL, i)})
+		env.WebhookEndpoint(af.ID, map[string]any{"url": fmt.Sprintf("%s/%d", rc.URL, i)})
 	}
-	rec = env.API(http.MethodPost, "/affiliates/"+af.ID+"/webhooks", map[string]any{"url": rc.srv.URL})
+	rec = env.API(http.MethodPost, "/affiliates/"+af.ID+"/webhooks", map[string]any{"url": rc.URL})
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "too_many_endpoints") {
 		t.Fatalf("endpoint over the limit: %d %s", rec.Code, rec.Body.String())
 	}
@@ -810,11 +679,11 @@ func TestWebhookManagementAPI(t *testing.T) {
 // in memory (the rest wait in the due index) all go out, once each, without
 // the cron job, as soon as the receiver answers again.
 func TestWebhookBacklogDrainsByItself(t *testing.T) {
-	env := whEnv(t, nil, func(c *config.Config) { c.Webhooks.Timeout = 20 * time.Second })
+	env := newEnv(t, func(c *config.Config) { c.Webhooks.Timeout = 20 * time.Second })
 	release := make(chan struct{})
 	var mu sync.Mutex
 	seen := map[string]int{}
-	rc := whNewReceiver(t, func(_ int, r *http.Request) int {
+	rc := webhooktest.NewReceiver(t, func(_ int, r *http.Request) int {
 		<-release
 		mu.Lock()
 		seen[r.Header.Get("webhook-id")]++
@@ -822,7 +691,7 @@ func TestWebhookBacklogDrainsByItself(t *testing.T) {
 		return 200
 	})
 	af := env.Affiliate("Ann", "ann@example.com", "ann")
-	ep := whEndpoint(t, env, af.ID, map[string]any{"url": rc.srv.URL})
+	ep := env.WebhookEndpoint(af.ID, map[string]any{"url": rc.URL})
 	const n = 1300 // over the per-endpoint queue of 500
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -839,7 +708,7 @@ func TestWebhookBacklogDrainsByItself(t *testing.T) {
 	}
 	wg.Wait()
 	close(release)
-	whWait(t, env)
+	env.WaitWebhooks()
 	mu.Lock()
 	defer mu.Unlock()
 	if len(seen) != n {
@@ -850,7 +719,7 @@ func TestWebhookBacklogDrainsByItself(t *testing.T) {
 			t.Fatalf("message %s sent %d times", id, c)
 		}
 	}
-	for _, m := range whMessages(t, env) {
+	for _, m := range env.WebhookMessages() {
 		if m.Status != store.MessageDelivered {
 			t.Fatalf("message %s is %s", m.ID, m.Status)
 		}
