@@ -1,4 +1,4 @@
-package app_test
+package web_test
 
 import (
 	"encoding/json"
@@ -16,71 +16,8 @@ import (
 	"github.com/spiffy/spiffy/store"
 )
 
-// Helpers shared by the tracking, purchases and leads tests. Their names
-// start with trk so they cannot collide with other files of package app_test.
-
-var trkT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// trkEnv is a test appliance with a fixed clock at trkT0 (the returned func
-// moves it) and a rate limit no test reaches unless it asks to.
-func trkEnv(t *testing.T, configure ...func(*config.Config)) (*apptest.Env, func(time.Duration)) {
-	t.Helper()
-	env := apptest.New(t, append([]func(*config.Config){func(c *config.Config) { c.Tracking.RateLimit = 1e6 }}, configure...)...)
-	return env, env.SetClock(trkT0)
-}
-
-type trkClickResp struct {
-	Referral  string `json:"referral"`
-	Program   string `json:"program"`
-	ExpiresAt string `json:"expires_at"`
-}
-
-type trkLeadResp struct {
-	Lead       string `json:"lead"`
-	Attributed bool   `json:"attributed"`
-}
-
-type trkErr struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-}
-
-// trkClick posts a click and expects 201.
-func trkClick(t *testing.T, env *apptest.Env, body map[string]string) trkClickResp {
-	t.Helper()
-	rec := env.Request(http.MethodPost, "/t/click", body)
-	apptest.Expect(t, rec, http.StatusCreated)
-	return apptest.Decode[trkClickResp](t, rec)
-}
-
-// trkCounts returns how many clicks and leads the store holds in all.
-func trkCounts(t *testing.T, env *apptest.Env) (clicks, leads int64) {
-	t.Helper()
-	err := env.DB.View(func(tx *store.Tx) error {
-		return tx.Rollups(0, 1<<31, "", func(_ uint32, _, _ string, r *store.Rollup) {
-			clicks += r.Clicks
-			leads += r.Leads
-		})
-	})
-	if err != nil {
-		t.Fatalf("rollups: %v", err)
-	}
-	return clicks, leads
-}
-
-func trkWantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) {
-	t.Helper()
-	apptest.Expect(t, rec, status)
-	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("error content type %q, want JSON", ct)
-	}
-	if e := apptest.Decode[trkErr](t, rec); e.Error != code || e.Message == "" {
-		t.Fatalf("error %+v, want code %q with a message", e, code)
-	}
-}
-
 func TestTrackClick(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) { in.CookieDays = apptest.Ptr(10) })
 	af := env.Affiliate("Ann", "ann@partner.example", "AnnCode", prg)
 
@@ -127,24 +64,24 @@ func TestTrackClick(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clicksBefore, _ := trkCounts(t, env)
+			clicksBefore, _ := storeCounts(t, env)
 			req := httptest.NewRequest(http.MethodPost, "/t/click", strings.NewReader(tt.body))
 			if tt.ct != "" {
 				req.Header.Set("Content-Type", tt.ct)
 			}
 			rec := httptest.NewRecorder()
 			env.Server.Echo.ServeHTTP(rec, req)
-			clicksAfter, _ := trkCounts(t, env)
+			clicksAfter, _ := storeCounts(t, env)
 			if tt.status != 201 {
-				trkWantError(t, rec, tt.status, tt.code)
+				wantError(t, rec, tt.status, tt.code)
 				if clicksAfter != clicksBefore {
 					t.Fatalf("a refused click was stored")
 				}
 				return
 			}
 			apptest.Expect(t, rec, 201)
-			got := apptest.Decode[trkClickResp](t, rec)
-			want := trkT0.Add(10 * 24 * time.Hour).Format(time.RFC3339)
+			got := apptest.Decode[clickResp](t, rec)
+			want := t0.Add(10 * 24 * time.Hour).Format(time.RFC3339)
 			if !store.ValidID(got.Referral) || got.Program != prg.ID || got.ExpiresAt != want {
 				t.Fatalf("click = %+v; want a referral id, program %s, expires_at %s", got, prg.ID, want)
 			}
@@ -155,7 +92,7 @@ func TestTrackClick(t *testing.T) {
 			if err := env.DB.View(func(tx *store.Tx) (err error) { c, err = tx.Click(got.Referral); return }); err != nil {
 				t.Fatalf("stored click: %v", err)
 			}
-			if c.AffiliateID != af.ID || c.Code != "AnnCode" || c.IP != "192.0.2.1" || !c.CreatedAt.Equal(trkT0) {
+			if c.AffiliateID != af.ID || c.Code != "AnnCode" || c.IP != "192.0.2.1" || !c.CreatedAt.Equal(t0) {
 				t.Fatalf("stored click %+v", c)
 			}
 		})
@@ -163,14 +100,14 @@ func TestTrackClick(t *testing.T) {
 }
 
 func TestTrackClickRecordsRequest(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop")
 	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 	rec := env.Request(http.MethodPost, "/t/click",
 		`{"ref":"ann","sub":" spring\n","url":"https://shop.example.com/?ref=ann","referrer":"https://blog.example/","vid":"v1234567890abc"}`,
 		"User-Agent", "TestBrowser/1.0")
 	apptest.Expect(t, rec, 201)
-	got := apptest.Decode[trkClickResp](t, rec)
+	got := apptest.Decode[clickResp](t, rec)
 	var c *store.Click
 	if err := env.DB.View(func(tx *store.Tx) (err error) { c, err = tx.Click(got.Referral); return }); err != nil {
 		t.Fatal(err)
@@ -183,7 +120,7 @@ func TestTrackClickRecordsRequest(t *testing.T) {
 	}
 
 	// A visitor id that could not have come from SpiffyJS is dropped, not stored in keys.
-	got = trkClick(t, env, map[string]string{"ref": "ann", "vid": "bad id\x00with/stuff"})
+	got = postClick(t, env, map[string]string{"ref": "ann", "vid": "bad id\x00with/stuff"})
 	if err := env.DB.View(func(tx *store.Tx) (err error) { c, err = tx.Click(got.Referral); return }); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +130,7 @@ func TestTrackClickRecordsRequest(t *testing.T) {
 }
 
 func TestTrackClickAttributionRule(t *testing.T) {
-	env, advance := trkEnv(t)
+	env, advance := newEnv(t)
 	last := env.Program("Last", func(in *app.ProgramInput) { in.CookieDays = apptest.Ptr(7) })
 	first := env.Program("First", func(in *app.ProgramInput) {
 		in.CookieDays = apptest.Ptr(7)
@@ -205,24 +142,24 @@ func TestTrackClickAttributionRule(t *testing.T) {
 	bobFirst := "bob-" + first.ID[len(first.ID)-4:]
 
 	// last_click: the new referral, every time.
-	a := trkClick(t, env, map[string]string{"ref": "ann"})
+	a := postClick(t, env, map[string]string{"ref": "ann"})
 	advance(time.Hour)
-	b := trkClick(t, env, map[string]string{"ref": "bob", "prev": a.Referral})
-	if b.Referral == a.Referral || b.ExpiresAt != trkT0.Add(time.Hour+7*24*time.Hour).Format(time.RFC3339) {
+	b := postClick(t, env, map[string]string{"ref": "bob", "prev": a.Referral})
+	if b.Referral == a.Referral || b.ExpiresAt != t0.Add(time.Hour+7*24*time.Hour).Format(time.RFC3339) {
 		t.Fatalf("last_click kept %+v after %+v; want the new referral", b, a)
 	}
 
 	// first_click: the held referral while it is valid in the same program.
-	held := trkClick(t, env, map[string]string{"ref": annFirst})
+	held := postClick(t, env, map[string]string{"ref": annFirst})
 	advance(24 * time.Hour)
-	got := trkClick(t, env, map[string]string{"ref": bobFirst, "prev": held.Referral})
+	got := postClick(t, env, map[string]string{"ref": bobFirst, "prev": held.Referral})
 	if got.Referral != held.Referral || got.ExpiresAt != held.ExpiresAt || got.Program != first.ID {
 		t.Fatalf("first_click answered %+v, want the held %+v", got, held)
 	}
 
 	// ... but not another program's referral, nor garbage.
-	for _, prev := range []string{a.Referral, "garbage", store.NewID(trkT0)} {
-		got = trkClick(t, env, map[string]string{"ref": bobFirst, "prev": prev})
+	for _, prev := range []string{a.Referral, "garbage", store.NewID(t0)} {
+		got = postClick(t, env, map[string]string{"ref": bobFirst, "prev": prev})
 		if got.Referral == prev || got.Referral == held.Referral {
 			t.Fatalf("first_click with prev %q kept %q", prev, got.Referral)
 		}
@@ -230,24 +167,24 @@ func TestTrackClickAttributionRule(t *testing.T) {
 
 	// ... and not once it has expired.
 	advance(7 * 24 * time.Hour)
-	got = trkClick(t, env, map[string]string{"ref": bobFirst, "prev": held.Referral})
+	got = postClick(t, env, map[string]string{"ref": bobFirst, "prev": held.Referral})
 	if got.Referral == held.Referral {
 		t.Fatalf("first_click kept an expired referral")
 	}
 
 	// ... nor when its affiliate has since been blocked.
-	held = trkClick(t, env, map[string]string{"ref": bobFirst})
+	held = postClick(t, env, map[string]string{"ref": bobFirst})
 	if _, err := env.App.UpdateAffiliate(bob.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusBlocked)}); err != nil {
 		t.Fatal(err)
 	}
-	got = trkClick(t, env, map[string]string{"ref": annFirst, "prev": held.Referral})
+	got = postClick(t, env, map[string]string{"ref": annFirst, "prev": held.Referral})
 	if got.Referral == held.Referral {
 		t.Fatalf("first_click kept a blocked affiliate's referral")
 	}
 }
 
 func TestTrackLead(t *testing.T) {
-	env, advance := trkEnv(t)
+	env, advance := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) {
 		in.TrackLeads = apptest.Ptr(true)
 		in.CookieDays = apptest.Ptr(30)
@@ -259,10 +196,10 @@ func TestTrackLead(t *testing.T) {
 	env.Affiliate("Cy", "cy@partner.example", "cy", noLeads, other)
 	blk := env.Affiliate("Blk", "blk@partner.example", "blk", prg)
 
-	annRef := trkClick(t, env, map[string]string{"ref": "ann", "sub": "spring"}).Referral
-	bobRef := trkClick(t, env, map[string]string{"ref": "bob"}).Referral
-	noLeadsRef := trkClick(t, env, map[string]string{"ref": "cy"}).Referral
-	blkRef := trkClick(t, env, map[string]string{"ref": "blk"}).Referral
+	annRef := postClick(t, env, map[string]string{"ref": "ann", "sub": "spring"}).Referral
+	bobRef := postClick(t, env, map[string]string{"ref": "bob"}).Referral
+	noLeadsRef := postClick(t, env, map[string]string{"ref": "cy"}).Referral
+	blkRef := postClick(t, env, map[string]string{"ref": "blk"}).Referral
 	if _, err := env.App.UpdateAffiliate(blk.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusBlocked)}); err != nil {
 		t.Fatal(err)
 	}
@@ -275,21 +212,21 @@ func TestTrackLead(t *testing.T) {
 		ct     string
 		status int
 		code   string // error code, for 4xx
-		check  func(t *testing.T, got trkLeadResp)
+		check  func(t *testing.T, got leadResp)
 	}{
 		{name: "bad email first, even without referral", body: map[string]string{"email": "not-an-email"}, status: 400, code: "invalid_email"},
 		{name: "bad email with referral", body: map[string]string{"email": "a@b", "referral": annRef}, status: 400, code: "invalid_email"},
 		{name: "missing email", body: map[string]string{"referral": annRef}, status: 400, code: "invalid_email"},
 		{name: "display-name email", body: map[string]string{"email": "Jo <jo@example.com>", "referral": annRef}, status: 400, code: "invalid_email"},
 		{name: "no referral", body: map[string]string{"email": "jo@example.com"}, status: 202},
-		{name: "unknown referral", body: map[string]string{"email": "jo@example.com", "referral": store.NewID(trkT0)}, status: 202},
+		{name: "unknown referral", body: map[string]string{"email": "jo@example.com", "referral": store.NewID(t0)}, status: 202},
 		{name: "garbage referral", body: map[string]string{"email": "jo@example.com", "referral": "../../x"}, status: 202},
 		{name: "track leads off", body: map[string]string{"email": "jo@example.com", "referral": noLeadsRef}, status: 202},
 		{name: "affiliate's own email", body: map[string]string{"email": " ann@partner.EXAMPLE ", "referral": annRef}, status: 202},
 		{name: "blocked affiliate", body: map[string]string{"email": "jo@example.com", "referral": blkRef}, status: 202},
 		{name: "other program named", body: map[string]string{"email": "jo@example.com", "referral": annRef, "program": other.ID}, status: 202},
 		{name: "new lead", body: map[string]string{"email": "Jo@Example.com", "name": "Jo", "referral": annRef, "program": prg.ID, "url": "https://shop.example.com/signup"},
-			status: 201, check: func(t *testing.T, got trkLeadResp) {
+			status: 201, check: func(t *testing.T, got leadResp) {
 				if !got.Attributed || !store.ValidID(got.Lead) {
 					t.Fatalf("got %+v", got)
 				}
@@ -304,13 +241,13 @@ func TestTrackLead(t *testing.T) {
 				}
 			}},
 		{name: "same email again, beacon", body: map[string]string{"email": " jo@EXAMPLE.com", "referral": annRef}, ct: "text/plain;charset=UTF-8",
-			status: 200, check: func(t *testing.T, got trkLeadResp) {
+			status: 200, check: func(t *testing.T, got leadResp) {
 				if got.Lead != firstLead || !got.Attributed {
 					t.Fatalf("got %+v, want the first lead %s", got, firstLead)
 				}
 			}},
 		{name: "same email through another affiliate", body: map[string]string{"email": "jo@example.com", "referral": bobRef},
-			status: 200, check: func(t *testing.T, got trkLeadResp) {
+			status: 200, check: func(t *testing.T, got leadResp) {
 				l, err := env.App.Lead(got.Lead)
 				if err != nil {
 					t.Fatal(err)
@@ -320,7 +257,7 @@ func TestTrackLead(t *testing.T) {
 				}
 			}},
 		{name: "another email through bob", body: map[string]string{"email": "kim@example.com", "referral": bobRef}, status: 201,
-			check: func(t *testing.T, got trkLeadResp) {
+			check: func(t *testing.T, got leadResp) {
 				l, err := env.App.Lead(got.Lead)
 				if err != nil || l.AffiliateID != bob.ID {
 					t.Fatalf("lead %+v %v, want Bob's", l, err)
@@ -330,25 +267,25 @@ func TestTrackLead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, leadsBefore := trkCounts(t, env)
+			_, leadsBefore := storeCounts(t, env)
 			var rec *httptest.ResponseRecorder
 			switch {
 			case tt.body == nil:
 				rec = env.Request(http.MethodPost, "/t/lead", `{"email":`)
 			case tt.ct != "":
-				rec = env.Request(http.MethodPost, "/t/lead", trkJSON(t, tt.body), "Content-Type", tt.ct)
+				rec = env.Request(http.MethodPost, "/t/lead", toJSON(t, tt.body), "Content-Type", tt.ct)
 			default:
 				rec = env.Request(http.MethodPost, "/t/lead", tt.body)
 			}
-			_, leadsAfter := trkCounts(t, env)
+			_, leadsAfter := storeCounts(t, env)
 			if tt.status >= 400 {
-				trkWantError(t, rec, tt.status, tt.code)
+				wantError(t, rec, tt.status, tt.code)
 			} else {
 				apptest.Expect(t, rec, tt.status)
 			}
-			got := trkLeadResp{}
+			got := leadResp{}
 			if tt.status < 400 {
-				got = apptest.Decode[trkLeadResp](t, rec)
+				got = apptest.Decode[leadResp](t, rec)
 			}
 			if tt.status == 202 && (got.Attributed || got.Lead != "" || rec.Body.String() != `{"attributed":false}`) {
 				t.Fatalf("202 body %s", rec.Body.String())
@@ -372,17 +309,8 @@ func TestTrackLead(t *testing.T) {
 	apptest.Expect(t, rec, 202)
 }
 
-func trkJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func TestTrackingBodyLimit(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 
@@ -411,7 +339,7 @@ func TestTrackingBodyLimit(t *testing.T) {
 			if len(tt.body) != 8192 && tt.status == 201 {
 				t.Fatalf("bad fixture: %d bytes", len(tt.body))
 			}
-			before, leadsBefore := trkCounts(t, env)
+			before, leadsBefore := storeCounts(t, env)
 			var r interface {
 				Read([]byte) (int, error)
 			} = strings.NewReader(tt.body)
@@ -425,9 +353,9 @@ func TestTrackingBodyLimit(t *testing.T) {
 			req.Header.Set("Content-Type", "text/plain")
 			rec := httptest.NewRecorder()
 			env.Server.Echo.ServeHTTP(rec, req)
-			after, leadsAfter := trkCounts(t, env)
+			after, leadsAfter := storeCounts(t, env)
 			if tt.status != 201 {
-				trkWantError(t, rec, tt.status, tt.code)
+				wantError(t, rec, tt.status, tt.code)
 				if after != before || leadsAfter != leadsBefore {
 					t.Fatal("a refused body was stored")
 				}
@@ -441,7 +369,7 @@ func TestTrackingBodyLimit(t *testing.T) {
 func TestTrackingRateLimit(t *testing.T) {
 	// 0.01 requests per second: a burst of 1, refilled after 100 s, so the
 	// second request is refused however slow the machine is.
-	env, _ := trkEnv(t, func(c *config.Config) { c.Tracking.RateLimit = 0.01 })
+	env, _ := newEnv(t, func(c *config.Config) { c.Tracking.RateLimit = 0.01 })
 	prg := env.Program("Shop")
 	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 
@@ -455,20 +383,20 @@ func TestTrackingRateLimit(t *testing.T) {
 		return rec
 	}
 	apptest.Expect(t, send("203.0.113.1", "/t/click", `{"ref":"ann"}`), 201)
-	clicks, _ := trkCounts(t, env)
+	clicks, _ := storeCounts(t, env)
 	for _, path := range []string{"/t/click", "/t/lead"} {
 		rec := send("203.0.113.1", path, `{"ref":"ann"}`)
-		trkWantError(t, rec, 429, "rate_limited")
+		wantError(t, rec, 429, "rate_limited")
 		if rec.Header().Get("Retry-After") == "" || rec.Header().Get("Access-Control-Allow-Origin") != "*" {
 			t.Fatalf("429 headers %v: want Retry-After and CORS", rec.Header())
 		}
 	}
-	if after, _ := trkCounts(t, env); after != clicks {
+	if after, _ := storeCounts(t, env); after != clicks {
 		t.Fatal("a throttled click was stored")
 	}
 	// Another address has its own bucket; a 404 costs a token too.
-	trkWantError(t, send("203.0.113.2", "/t/click", `{"ref":"nobody"}`), 404, "unknown_referral_code")
-	trkWantError(t, send("203.0.113.2", "/t/click", `{"ref":"ann"}`), 429, "rate_limited")
+	wantError(t, send("203.0.113.2", "/t/click", `{"ref":"nobody"}`), 404, "unknown_referral_code")
+	wantError(t, send("203.0.113.2", "/t/click", `{"ref":"ann"}`), 429, "rate_limited")
 	apptest.Expect(t, send("2001:db8::1", "/t/click", `{"ref":"ann"}`), 201)
 	// Preflights and the script are not limited.
 	for i := 0; i < 3; i++ {
@@ -506,7 +434,7 @@ func TestTrackingCORS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, _ := trkEnv(t, func(c *config.Config) { c.Tracking.AllowedOrigins = tt.allowed })
+			env, _ := newEnv(t, func(c *config.Config) { c.Tracking.AllowedOrigins = tt.allowed })
 			prg := env.Program("Shop")
 			env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 			var body *strings.Reader
@@ -527,7 +455,7 @@ func TestTrackingCORS(t *testing.T) {
 			rec := httptest.NewRecorder()
 			env.Server.Echo.ServeHTTP(rec, req)
 			if tt.status == 403 {
-				trkWantError(t, rec, 403, "origin_not_allowed")
+				wantError(t, rec, 403, "origin_not_allowed")
 			} else {
 				apptest.Expect(t, rec, tt.status)
 			}
@@ -545,7 +473,7 @@ func TestTrackingCORS(t *testing.T) {
 			if rec.Header().Get("Access-Control-Allow-Credentials") != "" {
 				t.Fatal("credentials must not be allowed")
 			}
-			clicks, _ := trkCounts(t, env)
+			clicks, _ := storeCounts(t, env)
 			want := int64(0)
 			if tt.method == http.MethodPost && tt.status == 201 {
 				want = 1
@@ -561,13 +489,13 @@ func TestTrackingCORS(t *testing.T) {
 // resolves to; every change of the program, the affiliate or the code must
 // show on the very next click.
 func TestTrackClickSeesAccountChanges(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) { in.CookieDays = apptest.Ptr(10) })
 	af := env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 	click := func() *httptest.ResponseRecorder {
 		return env.Request(http.MethodPost, "/t/click", `{"ref":"ANN"}`)
 	}
-	expires := func(days int) string { return trkT0.Add(time.Duration(days) * 24 * time.Hour).Format(time.RFC3339) }
+	expires := func(days int) string { return t0.Add(time.Duration(days) * 24 * time.Hour).Format(time.RFC3339) }
 
 	steps := []struct {
 		name    string
@@ -605,11 +533,11 @@ func TestTrackClickSeesAccountChanges(t *testing.T) {
 		}
 		rec := click()
 		if s.status != 201 {
-			trkWantError(t, rec, s.status, "unknown_referral_code")
+			wantError(t, rec, s.status, "unknown_referral_code")
 			continue
 		}
 		apptest.Expect(t, rec, 201)
-		if got := apptest.Decode[trkClickResp](t, rec); got.ExpiresAt != s.expires {
+		if got := apptest.Decode[clickResp](t, rec); got.ExpiresAt != s.expires {
 			t.Fatalf("%s: expires_at %s, want %s", s.name, got.ExpiresAt, s.expires)
 		}
 	}
@@ -618,7 +546,7 @@ func TestTrackClickSeesAccountChanges(t *testing.T) {
 // TestTrackConcurrent: requests racing each other through the batching
 // writer still make one lead per email, and every click is stored.
 func TestTrackConcurrent(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 	env.Affiliate("Bob", "bob@partner.example", "bob", prg)
@@ -635,7 +563,7 @@ func TestTrackConcurrent(t *testing.T) {
 			rec := httptest.NewRecorder()
 			env.Server.Echo.ServeHTTP(rec, req)
 			statuses[i] = rec.Code
-			var got trkClickResp
+			var got clickResp
 			if rec.Code == 201 && json.Unmarshal(rec.Body.Bytes(), &got) == nil {
 				refs[i] = got.Referral // Decode would call t.Fatal off the test goroutine
 			}
@@ -647,7 +575,7 @@ func TestTrackConcurrent(t *testing.T) {
 			t.Fatalf("click %d: status %d, referral %q", i, s, refs[i])
 		}
 	}
-	if clicks, _ := trkCounts(t, env); clicks != n {
+	if clicks, _ := storeCounts(t, env); clicks != n {
 		t.Fatalf("%d clicks stored, want %d", clicks, n)
 	}
 
@@ -662,7 +590,7 @@ func TestTrackConcurrent(t *testing.T) {
 			rec := httptest.NewRecorder()
 			env.Server.Echo.ServeHTTP(rec, req)
 			statuses[i] = rec.Code
-			var got trkLeadResp
+			var got leadResp
 			if json.Unmarshal(rec.Body.Bytes(), &got) == nil {
 				leadIDs[i] = got.Lead
 			}
@@ -681,7 +609,7 @@ func TestTrackConcurrent(t *testing.T) {
 			t.Fatalf("lead %d answered %s, lead 0 %s: want one lead", i, leadIDs[i], leadIDs[0])
 		}
 	}
-	if _, leads := trkCounts(t, env); created != 1 || leads != 1 {
+	if _, leads := storeCounts(t, env); created != 1 || leads != 1 {
 		t.Fatalf("%d answers 201, %d leads stored; want exactly one", created, leads)
 	}
 }
@@ -689,10 +617,10 @@ func TestTrackConcurrent(t *testing.T) {
 // TestTrackLeadSeesAccountChanges: leads read programs and affiliates
 // through the same cache as clicks; every change must show on the next lead.
 func TestTrackLeadSeesAccountChanges(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	af := env.Affiliate("Ann", "ann@partner.example", "ann", prg)
-	ref := trkClick(t, env, map[string]string{"ref": "ann"}).Referral
+	ref := postClick(t, env, map[string]string{"ref": "ann"}).Referral
 	n := 0
 	lead := func() *httptest.ResponseRecorder {
 		n++

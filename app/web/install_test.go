@@ -1,4 +1,4 @@
-package app_test
+package web_test
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func TestInstallCode(t *testing.T) {
 }
 
 func TestSpiffyJS(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	raw, err := embedded.FS.ReadFile("spiffy.js")
 	if err != nil {
 		t.Fatal(err)

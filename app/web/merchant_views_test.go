@@ -1,4 +1,4 @@
-package app_test
+package web_test
 
 import (
 	"bytes"
@@ -45,9 +45,9 @@ import (
 // Each lead came through its own click; two more clicks (Ann/Alpha on 03-02,
 // Bob/Alpha on 03-05) led nowhere.
 
-var mvT0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+var viewsT0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
-type mvFixture struct {
+type viewsFixture struct {
 	env         *apptest.Env
 	alpha, beta *store.Program
 	ann, bob    *store.Affiliate
@@ -57,15 +57,15 @@ type mvFixture struct {
 	email       map[string]string // lead or purchase name -> email
 }
 
-func mvAt(env *apptest.Env, t time.Time) { env.Clock.Set(t) }
+func viewsDay(d, h int) time.Time {
+	return viewsT0.AddDate(0, 0, d-1).Add(time.Duration(h) * time.Hour)
+}
 
-func mvDay(d, h int) time.Time { return mvT0.AddDate(0, 0, d-1).Add(time.Duration(h) * time.Hour) }
-
-func mvNewFixture(t *testing.T) *mvFixture {
+func newViewsFixture(t *testing.T) *viewsFixture {
 	t.Helper()
 	env := apptest.New(t, func(c *config.Config) { c.Tracking.RateLimit = 1e6 })
-	mvAt(env, mvT0)
-	f := &mvFixture{env: env, L: map[string]string{}, U: map[string]string{}, email: map[string]string{}}
+	env.Clock.Set(viewsT0)
+	f := &viewsFixture{env: env, L: map[string]string{}, U: map[string]string{}, email: map[string]string{}}
 	f.alpha = env.Program("Alpha", func(in *app.ProgramInput) {
 		in.TrackLeads = apptest.Ptr(true)
 		in.CommissionType, in.CommissionValue = apptest.Ptr("percent"), apptest.Ptr("10")
@@ -79,7 +79,7 @@ func mvNewFixture(t *testing.T) *mvFixture {
 	f.annBeta = "ann-" + f.beta.ID[len(f.beta.ID)-4:]
 
 	click := func(code, sub string, at time.Time) string {
-		mvAt(env, at)
+		env.Clock.Set(at)
 		rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": code, "sub": sub})
 		apptest.Expect(t, rec, http.StatusCreated)
 		return apptest.Decode[struct{ Referral string }](t, rec).Referral
@@ -89,31 +89,31 @@ func mvNewFixture(t *testing.T) *mvFixture {
 		name, code, email, person string
 		at                        time.Time
 	}{
-		{"L1", "ann", "alice@example.com", "Alice", mvDay(1, 10)},
-		{"L2", "bob", "albert@example.com", "=SUM(A1)", mvDay(1, 12)},
-		{"L3", f.annBeta, "bob@example.com", `Bob "Bobby" B`, mvDay(2, 9)},
-		{"L4", "ann", "carol@example.com", "-Carol", mvDay(3, 15)},
-		{"L5", f.annBeta, "alice@example.com", "Alice", mvDay(5, 8)},
-		{"L6", "bob", "dave@sample.org", "+Dave", mvDay(5, 20)},
+		{"L1", "ann", "alice@example.com", "Alice", viewsDay(1, 10)},
+		{"L2", "bob", "albert@example.com", "=SUM(A1)", viewsDay(1, 12)},
+		{"L3", f.annBeta, "bob@example.com", `Bob "Bobby" B`, viewsDay(2, 9)},
+		{"L4", "ann", "carol@example.com", "-Carol", viewsDay(3, 15)},
+		{"L5", f.annBeta, "alice@example.com", "Alice", viewsDay(5, 8)},
+		{"L6", "bob", "dave@sample.org", "+Dave", viewsDay(5, 20)},
 	} {
 		refs[l.name] = click(l.code, "sub-"+l.name, l.at.Add(-time.Minute))
-		mvAt(env, l.at)
+		env.Clock.Set(l.at)
 		rec := env.Request(http.MethodPost, "/t/lead", map[string]string{"email": l.email, "name": l.person, "referral": refs[l.name]})
 		apptest.Expect(t, rec, http.StatusCreated)
 		f.L[l.name] = apptest.Decode[struct{ Lead string }](t, rec).Lead
 		f.email[l.name] = l.email
 	}
-	click("ann", "", mvDay(2, 18))
-	click("bob", "", mvDay(5, 21))
+	click("ann", "", viewsDay(2, 18))
+	click("bob", "", viewsDay(5, 21))
 
-	mvAt(env, mvDay(6, 12))
+	env.Clock.Set(viewsDay(6, 12))
 	for _, p := range []struct {
 		name, program, email, amount, currency, referral string
 		at                                               time.Time
 	}{
-		{"U1", f.alpha.ID, "alice@example.com", "100.00", "USD", "", mvDay(4, 11)},
-		{"U2", f.alpha.ID, "erin@example.com", "50.00", "EUR", refs["L2"], mvDay(5, 10)},
-		{"U3", f.beta.ID, "zed@nowhere.test", "20.00", "USD", "", mvDay(5, 18)},
+		{"U1", f.alpha.ID, "alice@example.com", "100.00", "USD", "", viewsDay(4, 11)},
+		{"U2", f.alpha.ID, "erin@example.com", "50.00", "EUR", refs["L2"], viewsDay(5, 10)},
+		{"U3", f.beta.ID, "zed@nowhere.test", "20.00", "USD", "", viewsDay(5, 18)},
 	} {
 		rec := env.API(http.MethodPost, "/purchases", map[string]string{
 			"order_id": "o-" + p.name, "program": p.program, "email": p.email, "name": "Buyer " + p.name,
@@ -128,7 +128,7 @@ func mvNewFixture(t *testing.T) *mvFixture {
 	return f
 }
 
-func (f *mvFixture) ids(names ...string) []string {
+func (f *viewsFixture) ids(names ...string) []string {
 	out := []string{}
 	for _, n := range names {
 		if id := f.L[n]; id != "" {
@@ -140,7 +140,7 @@ func (f *mvFixture) ids(names ...string) []string {
 	return out
 }
 
-func (f *mvFixture) emails(names ...string) []string {
+func (f *viewsFixture) emails(names ...string) []string {
 	out := []string{}
 	for _, n := range names {
 		out = append(out, f.email[n])
@@ -148,8 +148,8 @@ func (f *mvFixture) emails(names ...string) []string {
 	return out
 }
 
-// mvCSV fetches a CSV through the API and parses it with gocsv.
-func mvCSV[T any](t *testing.T, env *apptest.Env, path string) []T {
+// readCSV fetches a CSV through the API and parses it with gocsv.
+func readCSV[T any](t *testing.T, env *apptest.Env, path string) []T {
 	t.Helper()
 	rec := env.API(http.MethodGet, path, nil)
 	apptest.Expect(t, rec, http.StatusOK)
@@ -164,7 +164,7 @@ func mvCSV[T any](t *testing.T, env *apptest.Env, path string) []T {
 }
 
 func TestMerchantLeadFilters(t *testing.T) {
-	f := mvNewFixture(t)
+	f := newViewsFixture(t)
 	a := f.env.App
 	tests := []struct {
 		name  string
@@ -218,7 +218,7 @@ func TestMerchantLeadFilters(t *testing.T) {
 				t.Errorf("json list: got %v, want %v", got, want)
 			}
 			// CSV: the same rows in the same order.
-			rows := mvCSV[export.LeadRow](t, f.env, "/leads.csv?"+tt.query.Encode())
+			rows := readCSV[export.LeadRow](t, f.env, "/leads.csv?"+tt.query.Encode())
 			var emails []string
 			for _, r := range rows {
 				emails = append(emails, r.Email)
@@ -240,7 +240,7 @@ func TestMerchantLeadFilters(t *testing.T) {
 }
 
 func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
-	f := mvNewFixture(t)
+	f := newViewsFixture(t)
 	a := f.env.App
 	usd := func(amount, commission string) app.MoneyTotal {
 		return app.MoneyTotal{Currency: "USD", Amount: amount, Commission: commission}
@@ -278,7 +278,7 @@ func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 			if !slices.Equal(got, want) && len(got)+len(want) > 0 {
 				t.Errorf("json list: got %v, want %v", got, want)
 			}
-			rows := mvCSV[export.PurchaseRow](t, f.env, "/purchases.csv?"+tt.query.Encode())
+			rows := readCSV[export.PurchaseRow](t, f.env, "/purchases.csv?"+tt.query.Encode())
 			var orders []string
 			for _, r := range rows {
 				orders = append(orders, strings.TrimPrefix(r.OrderID, "o-"))
@@ -306,7 +306,7 @@ func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 // TestMerchantCSVDialect checks the bytes: header, CRLF, quoting, the
 // formula guard, names and yes/no, RFC3339 UTC, no BOM.
 func TestMerchantCSVDialect(t *testing.T) {
-	f := mvNewFixture(t)
+	f := newViewsFixture(t)
 	rec := f.env.API(http.MethodGet, "/leads.csv?program="+f.alpha.ID+"&to=2026-03-01", nil)
 	apptest.Expect(t, rec, http.StatusOK)
 	if cd := rec.Header().Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="leads-`) {
@@ -344,15 +344,15 @@ func TestMerchantCSVDialect(t *testing.T) {
 		t.Errorf("purchases rows %q", lines[1:])
 	}
 	// An unattributed purchase has an empty affiliate.
-	rows := mvCSV[export.PurchaseRow](t, f.env, "/purchases.csv?program="+f.beta.ID)
+	rows := readCSV[export.PurchaseRow](t, f.env, "/purchases.csv?program="+f.beta.ID)
 	if len(rows) != 1 || rows[0].Affiliate != "" || rows[0].Program != "Beta" || rows[0].Amount != "20.00" {
 		t.Errorf("unattributed row %+v", rows)
 	}
 }
 
 func TestMerchantBadFilters(t *testing.T) {
-	f := mvNewFixture(t)
-	unknown := store.NewID(mvT0)
+	f := newViewsFixture(t)
+	unknown := store.NewID(viewsT0)
 	tests := []struct {
 		path, code string
 	}{
@@ -397,7 +397,7 @@ func TestMerchantBadFilters(t *testing.T) {
 }
 
 func TestExportLifecycle(t *testing.T) {
-	f := mvNewFixture(t)
+	f := newViewsFixture(t)
 	a := f.env.App
 	filter := app.ListFilter{Program: f.alpha.ID}
 	x, err := a.StartExport(app.Merchant, app.ExportLeads, filter)
@@ -412,7 +412,7 @@ func TestExportLifecycle(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != x.ID || list[0].Status != app.ExportDone || list[0].Rows != 4 || list[0].Percent != 100 {
 		t.Fatalf("exports %+v (%v), want the finished one", list, err)
 	}
-	if list[0].Filter.Program != f.alpha.ID || !list[0].ExpiresAt.Equal(mvDay(6, 12).Add(24*time.Hour)) {
+	if list[0].Filter.Program != f.alpha.ID || !list[0].ExpiresAt.Equal(viewsDay(6, 12).Add(24*time.Hour)) {
 		t.Errorf("export keeps filter %+v, expiry %v", list[0].Filter, list[0].ExpiresAt)
 	}
 	// The file holds what the API streams for the same filter.
@@ -456,7 +456,7 @@ func TestExportLifecycle(t *testing.T) {
 	}
 
 	// Past exports.ttl it is no longer offered, then the cleanup deletes it.
-	mvAt(f.env, mvDay(7, 12).Add(time.Second))
+	f.env.Clock.Set(viewsDay(7, 12).Add(time.Second))
 	if list, _ := a.Exports(app.Merchant); len(list) != 0 {
 		t.Errorf("expired exports still listed: %+v", list)
 	}
@@ -476,15 +476,15 @@ func TestExportLifecycle(t *testing.T) {
 }
 
 func TestExportCleanupRemovesOrphanFiles(t *testing.T) {
-	f := mvNewFixture(t)
+	f := newViewsFixture(t)
 	a := f.env.App
 	dir := f.env.Config.ExportsDir()
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	old := filepath.Join(dir, store.NewID(mvT0)+".csv")
-	fresh := filepath.Join(dir, store.NewID(mvT0)+".csv")
-	stalePart := filepath.Join(dir, store.NewID(mvT0)+".csv.part") // no export is writing it
+	old := filepath.Join(dir, store.NewID(viewsT0)+".csv")
+	fresh := filepath.Join(dir, store.NewID(viewsT0)+".csv")
+	stalePart := filepath.Join(dir, store.NewID(viewsT0)+".csv.part") // no export is writing it
 	for _, p := range []string{old, fresh, stalePart} {
 		if err := os.WriteFile(p, []byte("x"), 0o640); err != nil {
 			t.Fatal(err)
@@ -492,7 +492,7 @@ func TestExportCleanupRemovesOrphanFiles(t *testing.T) {
 	}
 	// The clock is a week after the fixture; the old file was last written
 	// two days before that, the fresh one an hour before.
-	now := mvDay(6, 12)
+	now := viewsDay(6, 12)
 	if err := os.Chtimes(old, now.Add(-48*time.Hour), now.Add(-48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +516,7 @@ func TestExportCleanupRemovesOrphanFiles(t *testing.T) {
 }
 
 func TestDashboard(t *testing.T) {
-	f := mvNewFixture(t)
+	f := newViewsFixture(t)
 	a := f.env.App
 	d, err := a.Dashboard(app.DashboardFilter{From: "2026-02-28", To: "2026-03-06"})
 	if err != nil {
@@ -529,7 +529,7 @@ func TestDashboard(t *testing.T) {
 	}
 	for i, w := range want {
 		got := day{d.Days[i].Clicks, d.Days[i].Leads, d.Days[i].Purchases}
-		if got != w || !d.Days[i].Day.Equal(mvT0.AddDate(0, 0, i-1)) {
+		if got != w || !d.Days[i].Day.Equal(viewsT0.AddDate(0, 0, i-1)) {
 			t.Errorf("day %d (%s): %+v, want %+v", i, d.Days[i].Day.Format(time.DateOnly), got, w)
 		}
 	}
@@ -557,7 +557,7 @@ func TestDashboard(t *testing.T) {
 	}
 	// No range: the last 30 days up to today.
 	d, err = a.Dashboard(app.DashboardFilter{})
-	if err != nil || len(d.Days) != 30 || !d.To.Equal(mvDay(6, 0)) || d.Leads != 6 {
+	if err != nil || len(d.Days) != 30 || !d.To.Equal(viewsDay(6, 0)) || d.Leads != 6 {
 		t.Errorf("default range: %v %d days to %v, %d leads", err, len(d.Days), d.To, d.Leads)
 	}
 
@@ -567,7 +567,7 @@ func TestDashboard(t *testing.T) {
 		{To: "2026-03-01"},
 		{From: "2020-01-01", To: "2026-01-01"},
 		{Program: "nope"},
-		{Program: store.NewID(mvT0)},
+		{Program: store.NewID(viewsT0)},
 	} {
 		if _, err := a.Dashboard(bad); err == nil {
 			t.Errorf("dashboard %+v: no error", bad)
@@ -578,7 +578,7 @@ func TestDashboard(t *testing.T) {
 }
 
 func TestLeadAndPurchaseDetail(t *testing.T) {
-	f := mvNewFixture(t)
+	f := newViewsFixture(t)
 	a := f.env.App
 	d, err := a.LeadDetail(f.L["L1"])
 	if err != nil {
@@ -595,7 +595,7 @@ func TestLeadAndPurchaseDetail(t *testing.T) {
 	if pd.Click == nil || pd.Click.SubID != "sub-L2" || pd.AffiliateName != "Bob, Partner" {
 		t.Errorf("purchase detail %+v", pd)
 	}
-	for _, id := range []string{"nope", store.NewID(mvT0)} {
+	for _, id := range []string{"nope", store.NewID(viewsT0)} {
 		if _, err := a.LeadDetail(id); err == nil {
 			t.Errorf("lead %q found", id)
 		}

@@ -1,4 +1,4 @@
-package app_test
+package web_test
 
 import (
 	"net/http"
@@ -14,32 +14,8 @@ import (
 	"github.com/spiffy/spiffy/store"
 )
 
-// trkPurchase posts a purchase and decodes the answer, expecting status.
-func trkPurchase(t *testing.T, env *apptest.Env, body map[string]string, status int) web.PurchaseJSON {
-	t.Helper()
-	rec := env.API(http.MethodPost, "/purchases", body)
-	apptest.Expect(t, rec, status)
-	return apptest.Decode[web.PurchaseJSON](t, rec)
-}
-
-func trkAffiliateOf(p web.PurchaseJSON) string {
-	if p.Affiliate == nil {
-		return ""
-	}
-	return *p.Affiliate
-}
-
-func trkPurchaseCount(t *testing.T, env *apptest.Env) int {
-	t.Helper()
-	ps, _, err := env.App.PurchasesPage(store.PurchaseQuery{Limit: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ps)
-}
-
 func TestCreatePurchaseValidation(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop")
 	gone := env.Program("Gone")
 	if err := env.App.DeleteProgram(gone.ID); err != nil {
@@ -59,7 +35,7 @@ func TestCreatePurchaseValidation(t *testing.T) {
 		code   string
 	}{
 		{"no program", valid(func(m map[string]string) { delete(m, "program") }), 400, "invalid_program"},
-		{"unknown program", valid(func(m map[string]string) { m["program"] = store.NewID(trkT0) }), 400, "unknown_program"},
+		{"unknown program", valid(func(m map[string]string) { m["program"] = store.NewID(t0) }), 400, "unknown_program"},
 		{"garbage program", valid(func(m map[string]string) { m["program"] = "../x" }), 400, "unknown_program"},
 		{"deleted program", valid(func(m map[string]string) { m["program"] = gone.ID }), 400, "unknown_program"},
 		{"no order id", valid(func(m map[string]string) { m["order_id"] = "  " }), 400, "invalid_order_id"},
@@ -84,24 +60,24 @@ func TestCreatePurchaseValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := env.API(http.MethodPost, "/purchases", tt.body)
-			trkWantError(t, rec, tt.status, tt.code)
-			if n := trkPurchaseCount(t, env); n != 0 {
+			wantError(t, rec, tt.status, tt.code)
+			if n := purchaseCount(t, env); n != 0 {
 				t.Fatalf("%d purchases stored after a refused one", n)
 			}
 		})
 	}
 	// Without an API key, nothing.
 	rec := env.Request(http.MethodPost, "/api/v1/purchases", valid(nil))
-	trkWantError(t, rec, 401, "unauthorized")
-	if n := trkPurchaseCount(t, env); n != 0 {
+	wantError(t, rec, 401, "unauthorized")
+	if n := purchaseCount(t, env); n != 0 {
 		t.Fatalf("%d purchases stored without a key", n)
 	}
 }
 
 func TestCreatePurchaseFields(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) { in.Currency = apptest.Ptr("EUR") })
-	got := trkPurchase(t, env, map[string]string{
+	got := postPurchase(t, env, map[string]string{
 		"order_id": " A-1 ", "program": prg.ID, "email": " Jo@Example.com ", "name": "Jo", "product": "Plan",
 		"amount": "49.5", "purchased_at": "2026-02-27T10:00:00+02:00",
 	}, 201)
@@ -109,7 +85,7 @@ func TestCreatePurchaseFields(t *testing.T) {
 		ID: got.ID, OrderID: "A-1", Program: prg.ID,
 		PurchaseFields: app.PurchaseFields{Email: "Jo@Example.com", Name: "Jo", Product: "Plan",
 			Amount: "49.50", Currency: "EUR", Commission: "0.00", Status: "paid"},
-		PurchasedAt: "2026-02-27T08:00:00Z", CreatedAt: trkT0.Format(time.RFC3339),
+		PurchasedAt: "2026-02-27T08:00:00Z", CreatedAt: t0.Format(time.RFC3339),
 	}
 	if !reflect.DeepEqual(got, want) || !store.ValidID(got.ID) {
 		t.Fatalf("purchase\n got %+v\nwant %+v", got, want)
@@ -123,17 +99,17 @@ func TestCreatePurchaseFields(t *testing.T) {
 		t.Fatalf("GET %+v, want %+v", again, got)
 	}
 	// Lower-case currency is accepted; purchased_at defaults to now.
-	got = trkPurchase(t, env, map[string]string{"order_id": "A-2", "program": prg.ID, "email": "jo@example.com", "amount": "1", "currency": "jpy"}, 201)
-	if got.Currency != "JPY" || got.Amount != "1" || got.PurchasedAt != trkT0.Format(time.RFC3339) {
+	got = postPurchase(t, env, map[string]string{"order_id": "A-2", "program": prg.ID, "email": "jo@example.com", "amount": "1", "currency": "jpy"}, 201)
+	if got.Currency != "JPY" || got.Amount != "1" || got.PurchasedAt != t0.Format(time.RFC3339) {
 		t.Fatalf("purchase %+v", got)
 	}
-	for _, id := range []string{store.NewID(trkT0), "nope"} {
-		trkWantError(t, env.API(http.MethodGet, "/purchases/"+id, nil), 404, "purchase_not_found")
+	for _, id := range []string{store.NewID(t0), "nope"} {
+		wantError(t, env.API(http.MethodGet, "/purchases/"+id, nil), 404, "purchase_not_found")
 	}
 }
 
 func TestPurchaseAttribution(t *testing.T) {
-	env, advance := trkEnv(t)
+	env, advance := newEnv(t)
 	last := env.Program("Last", func(in *app.ProgramInput) {
 		in.CookieDays = apptest.Ptr(10)
 		in.TrackLeads = apptest.Ptr(true)
@@ -167,7 +143,7 @@ func TestPurchaseAttribution(t *testing.T) {
 	}
 
 	click := func(code, vid, sub string) string {
-		return trkClick(t, env, map[string]string{"ref": code, "vid": vid, "sub": sub}).Referral
+		return postClick(t, env, map[string]string{"ref": code, "vid": vid, "sub": sub}).Referral
 	}
 	// Day 0: the visitor v1 clicks Ann's link, then (day 1) Bob's, in both
 	// kinds of programs. v2 clicks Cat's link only.
@@ -181,9 +157,9 @@ func TestPurchaseAttribution(t *testing.T) {
 	// Cat's visitor signs up as a lead.
 	apptest.Expect(t, env.Request(http.MethodPost, "/t/lead", map[string]string{"email": "lead@example.com", "referral": catRef}), 201)
 	advance(time.Hour)
-	t1 := trkT0.Add(25 * time.Hour) // "now" from here on
+	t1 := t0.Add(25 * time.Hour) // "now" from here on
 
-	at := func(d time.Duration) string { return trkT0.Add(d).Format(time.RFC3339) }
+	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }
 	tests := []struct {
 		name      string
 		body      map[string]string
@@ -217,10 +193,10 @@ func TestPurchaseAttribution(t *testing.T) {
 			for k, v := range tt.body {
 				body[k] = v
 			}
-			got := trkPurchase(t, env, body, 201)
+			got := postPurchase(t, env, body, 201)
 			wantAff := affByName[tt.affiliate]
-			if trkAffiliateOf(got) != wantAff || got.SelfReferral != tt.selfRef {
-				t.Fatalf("affiliate %q self_referral %v; want %q (%s) %v", trkAffiliateOf(got), got.SelfReferral, wantAff, tt.affiliate, tt.selfRef)
+			if affiliateOf(got) != wantAff || got.SelfReferral != tt.selfRef {
+				t.Fatalf("affiliate %q self_referral %v; want %q (%s) %v", affiliateOf(got), got.SelfReferral, wantAff, tt.affiliate, tt.selfRef)
 			}
 			wantCommission := "0.00"
 			if wantAff != "" {
@@ -242,29 +218,29 @@ func TestPurchaseAttribution(t *testing.T) {
 	if _, err := env.App.UpdateAffiliate(bob.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusBlocked)}); err != nil {
 		t.Fatal(err)
 	}
-	got := trkPurchase(t, env, map[string]string{"order_id": "B-1", "program": last.ID, "email": "x@example.com", "amount": "1", "referral": bobRef, "vid": "visitor1"}, 201)
-	if trkAffiliateOf(got) != ann.ID {
-		t.Fatalf("with Bob blocked: affiliate %q, want Ann", trkAffiliateOf(got))
+	got := postPurchase(t, env, map[string]string{"order_id": "B-1", "program": last.ID, "email": "x@example.com", "amount": "1", "referral": bobRef, "vid": "visitor1"}, 201)
+	if affiliateOf(got) != ann.ID {
+		t.Fatalf("with Bob blocked: affiliate %q, want Ann", affiliateOf(got))
 	}
 	if _, err := env.App.UpdateAffiliate(cat.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusBlocked)}); err != nil {
 		t.Fatal(err)
 	}
-	got = trkPurchase(t, env, map[string]string{"order_id": "B-2", "program": last.ID, "email": "lead@example.com", "amount": "1"}, 201)
+	got = postPurchase(t, env, map[string]string{"order_id": "B-2", "program": last.ID, "email": "lead@example.com", "amount": "1"}, 201)
 	if got.Affiliate != nil {
 		t.Fatalf("a blocked affiliate's lead still attributes: %+v", got)
 	}
 }
 
 func TestPurchaseMarksLeadPurchased(t *testing.T) {
-	env, _ := trkEnv(t)
+	env, _ := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 	bob := env.Affiliate("Bob", "bob@partner.example", "bob", prg)
-	annRef := trkClick(t, env, map[string]string{"ref": "ann"}).Referral
-	bobRef := trkClick(t, env, map[string]string{"ref": "bob"}).Referral
+	annRef := postClick(t, env, map[string]string{"ref": "ann"}).Referral
+	bobRef := postClick(t, env, map[string]string{"ref": "bob"}).Referral
 	rec := env.Request(http.MethodPost, "/t/lead", map[string]string{"email": "jo@example.com", "referral": annRef})
 	apptest.Expect(t, rec, 201)
-	leadID := apptest.Decode[trkLeadResp](t, rec).Lead
+	leadID := apptest.Decode[leadResp](t, rec).Lead
 
 	leadJSON := func() web.LeadJSON {
 		page := apptest.Decode[web.Page[web.LeadJSON]](t, env.API(http.MethodGet, "/leads?program="+prg.ID, nil))
@@ -277,15 +253,15 @@ func TestPurchaseMarksLeadPurchased(t *testing.T) {
 		t.Fatal("purchased before any purchase")
 	}
 	// Attributed through Bob's referral, but it is the lead's email: purchased.
-	p1 := trkPurchase(t, env, map[string]string{"order_id": "1", "program": prg.ID, "email": "JO@example.com", "amount": "5", "referral": bobRef}, 201)
-	if trkAffiliateOf(p1) != bob.ID {
+	p1 := postPurchase(t, env, map[string]string{"order_id": "1", "program": prg.ID, "email": "JO@example.com", "amount": "5", "referral": bobRef}, 201)
+	if affiliateOf(p1) != bob.ID {
 		t.Fatalf("purchase %+v, want Bob's", p1)
 	}
 	if !leadJSON().Purchased {
 		t.Fatal("the lead is not purchased after a purchase with its email")
 	}
 	// A second purchase keeps the first as the lead's purchase.
-	trkPurchase(t, env, map[string]string{"order_id": "2", "program": prg.ID, "email": "jo@example.com", "amount": "5"}, 201)
+	postPurchase(t, env, map[string]string{"order_id": "2", "program": prg.ID, "email": "jo@example.com", "amount": "5"}, 201)
 	l, err := env.App.Lead(leadID)
 	if err != nil || l.PurchaseID != p1.ID {
 		t.Fatalf("lead purchase %q (%v), want the first purchase %s", l.PurchaseID, err, p1.ID)
@@ -293,19 +269,19 @@ func TestPurchaseMarksLeadPurchased(t *testing.T) {
 }
 
 func TestPurchaseIdempotentOrder(t *testing.T) {
-	env, advance := trkEnv(t)
+	env, advance := newEnv(t)
 	prg := env.Program("Shop")
 	other := env.Program("Other")
-	first := trkPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": prg.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
+	first := postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": prg.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
 	advance(time.Minute)
-	again := trkPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": prg.ID, "email": "someone@example.com", "amount": "99.00"}, 200)
+	again := postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": prg.ID, "email": "someone@example.com", "amount": "99.00"}, 200)
 	if !reflect.DeepEqual(again, first) {
 		t.Fatalf("replay answered %+v, want the first %+v", again, first)
 	}
-	trkPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": other.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
+	postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": other.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
 	// Order ids are exact: another case is another order.
-	trkPurchase(t, env, map[string]string{"order_id": "ord-9", "program": prg.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
-	if n := trkPurchaseCount(t, env); n != 3 {
+	postPurchase(t, env, map[string]string{"order_id": "ord-9", "program": prg.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
+	if n := purchaseCount(t, env); n != 3 {
 		t.Fatalf("%d purchases, want 3", n)
 	}
 }
@@ -338,35 +314,35 @@ func TestPurchaseCommission(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, _ := trkEnv(t)
+			env, _ := newEnv(t)
 			prg := env.Program("Shop", func(in *app.ProgramInput) {
 				in.CommissionType = apptest.Ptr(tt.ctype)
 				in.CommissionValue = apptest.Ptr(tt.value)
 				in.Currency = apptest.Ptr(tt.programCur)
 			})
 			af := env.Affiliate("Ann", "ann@partner.example", "ann", prg)
-			ref := trkClick(t, env, map[string]string{"ref": "ann"}).Referral
+			ref := postClick(t, env, map[string]string{"ref": "ann"}).Referral
 			body := map[string]string{"order_id": "1", "program": prg.ID, "email": "jo@example.com", "amount": tt.amount, "referral": ref}
 			if tt.currency != "" {
 				body["currency"] = tt.currency
 			}
-			got := trkPurchase(t, env, body, 201)
-			if trkAffiliateOf(got) != af.ID || got.Commission != tt.want || got.Amount != tt.wantAmount {
-				t.Fatalf("affiliate %q amount %s commission %s %s; want Ann, %s, %s", trkAffiliateOf(got), got.Amount, got.Commission, got.Currency, tt.wantAmount, tt.want)
+			got := postPurchase(t, env, body, 201)
+			if affiliateOf(got) != af.ID || got.Commission != tt.want || got.Amount != tt.wantAmount {
+				t.Fatalf("affiliate %q amount %s commission %s %s; want Ann, %s, %s", affiliateOf(got), got.Amount, got.Commission, got.Currency, tt.wantAmount, tt.want)
 			}
 		})
 	}
 }
 
 func TestRefundPurchase(t *testing.T) {
-	env, advance := trkEnv(t)
+	env, advance := newEnv(t)
 	prg := env.Program("Shop", func(in *app.ProgramInput) {
 		in.CommissionType = apptest.Ptr("percent")
 		in.CommissionValue = apptest.Ptr("10")
 	})
 	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
-	ref := trkClick(t, env, map[string]string{"ref": "ann"}).Referral
-	p := trkPurchase(t, env, map[string]string{"order_id": "1", "program": prg.ID, "email": "jo@example.com", "amount": "50.00", "referral": ref}, 201)
+	ref := postClick(t, env, map[string]string{"ref": "ann"}).Referral
+	p := postPurchase(t, env, map[string]string{"order_id": "1", "program": prg.ID, "email": "jo@example.com", "amount": "50.00", "referral": ref}, 201)
 
 	money := func() (purchases, refunds, amount, commission int64) {
 		err := env.DB.View(func(tx *store.Tx) error {
@@ -413,7 +389,7 @@ func TestRefundPurchase(t *testing.T) {
 	if got.Status != "refunded" {
 		t.Fatalf("stored status %q", got.Status)
 	}
-	for _, id := range []string{store.NewID(trkT0), "nope"} {
-		trkWantError(t, env.API(http.MethodPost, "/purchases/"+id+"/refund", nil), 404, "purchase_not_found")
+	for _, id := range []string{store.NewID(t0), "nope"} {
+		wantError(t, env.API(http.MethodPost, "/purchases/"+id+"/refund", nil), 404, "purchase_not_found")
 	}
 }

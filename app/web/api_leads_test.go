@@ -1,4 +1,4 @@
-package app_test
+package web_test
 
 import (
 	"net/http"
@@ -13,9 +13,9 @@ import (
 	"github.com/spiffy/spiffy/store"
 )
 
-// trkListFixture: two programs, two affiliates, leads and purchases spread
+// listFixture: two programs, two affiliates, leads and purchases spread
 // over three days.
-type trkListFixture struct {
+type listFixture struct {
 	env            *apptest.Env
 	shop, club     *store.Program
 	ann, bob       *store.Affiliate
@@ -26,10 +26,10 @@ type trkListFixture struct {
 	purchaseEmails []string
 }
 
-func trkNewListFixture(t *testing.T) *trkListFixture {
+func newListFixture(t *testing.T) *listFixture {
 	t.Helper()
-	env, advance := trkEnv(t)
-	f := &trkListFixture{env: env}
+	env, advance := newEnv(t)
+	f := &listFixture{env: env}
 	f.shop = env.Program("Shop", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	f.club = env.Program("Club", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	f.ann = env.Affiliate("Ann", "ann@partner.example", "ann", f.shop, f.club)
@@ -49,16 +49,16 @@ func trkNewListFixture(t *testing.T) *trkListFixture {
 	}
 	for i, p := range plan {
 		advance(p.advance)
-		ref := trkClick(t, env, map[string]string{"ref": p.code}).Referral
+		ref := postClick(t, env, map[string]string{"ref": p.code}).Referral
 		rec := env.Request(http.MethodPost, "/t/lead", map[string]string{"email": p.email, "referral": ref})
 		apptest.Expect(t, rec, 201)
-		f.leads = append(f.leads, apptest.Decode[trkLeadResp](t, rec).Lead)
+		f.leads = append(f.leads, apptest.Decode[leadResp](t, rec).Lead)
 		f.leadEmails = append(f.leadEmails, p.email)
 		prg := f.shop.ID
 		if p.code == annClub {
 			prg = f.club.ID
 		}
-		pur := trkPurchase(t, env, map[string]string{"order_id": string(rune('a' + i)), "program": prg, "email": p.email, "amount": "10", "referral": ref}, 201)
+		pur := postPurchase(t, env, map[string]string{"order_id": string(rune('a' + i)), "program": prg, "email": p.email, "amount": "10", "referral": ref}, 201)
 		f.purchases = append(f.purchases, pur.ID)
 		f.purchaseEmails = append(f.purchaseEmails, p.email)
 	}
@@ -69,7 +69,7 @@ func trkNewListFixture(t *testing.T) *trkListFixture {
 }
 
 func TestListLeads(t *testing.T) {
-	f := trkNewListFixture(t)
+	f := newListFixture(t)
 	L := f.leads
 	tests := []struct {
 		name  string
@@ -105,7 +105,7 @@ func TestListLeads(t *testing.T) {
 			for _, l := range page.Data {
 				got = append(got, l.ID)
 			}
-			if !trkSameIDs(got, tt.want) {
+			if !sameIDs(got, tt.want) {
 				t.Fatalf("leads %v, want %v", got, tt.want)
 			}
 		})
@@ -121,7 +121,7 @@ func TestListLeads(t *testing.T) {
 }
 
 func TestListPurchases(t *testing.T) {
-	f := trkNewListFixture(t)
+	f := newListFixture(t)
 	P := f.purchases
 	tests := []struct {
 		name  string
@@ -146,7 +146,7 @@ func TestListPurchases(t *testing.T) {
 			for _, p := range page.Data {
 				got = append(got, p.ID)
 			}
-			if !trkSameIDs(got, tt.want) {
+			if !sameIDs(got, tt.want) {
 				t.Fatalf("purchases %v, want %v", got, tt.want)
 			}
 		})
@@ -154,7 +154,7 @@ func TestListPurchases(t *testing.T) {
 }
 
 func TestListPagination(t *testing.T) {
-	f := trkNewListFixture(t)
+	f := newListFixture(t)
 	for _, kind := range []struct {
 		path string
 		want []string
@@ -193,7 +193,7 @@ func TestListPagination(t *testing.T) {
 			for i, id := range kind.want {
 				want[len(want)-1-i] = id
 			}
-			if !trkSameIDs(got, want) {
+			if !sameIDs(got, want) {
 				t.Fatalf("paged %v, want %v", got, want)
 			}
 		})
@@ -201,7 +201,7 @@ func TestListPagination(t *testing.T) {
 }
 
 func TestListBadFilters(t *testing.T) {
-	f := trkNewListFixture(t)
+	f := newListFixture(t)
 	tests := []struct {
 		path string
 		code string
@@ -210,10 +210,10 @@ func TestListBadFilters(t *testing.T) {
 		{"/leads?limit=501", "invalid_limit"},
 		{"/purchases?limit=x", "invalid_limit"},
 		{"/leads?cursor=garbage", "invalid_cursor"},
-		{"/purchases?cursor=" + store.NewID(trkT0), "invalid_cursor"},
-		{"/leads?program=" + store.NewID(trkT0), "unknown_program"},
+		{"/purchases?cursor=" + store.NewID(t0), "invalid_cursor"},
+		{"/leads?program=" + store.NewID(t0), "unknown_program"},
 		{"/purchases?program=nope", "unknown_program"},
-		{"/leads?affiliate=" + store.NewID(trkT0), "unknown_affiliate"},
+		{"/leads?affiliate=" + store.NewID(t0), "unknown_affiliate"},
 		{"/purchases?affiliate=%00", "unknown_affiliate"},
 		{"/leads?from=2026-13-01", "invalid_from"},
 		{"/purchases?to=yesterday", "invalid_to"},
@@ -223,13 +223,13 @@ func TestListBadFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			trkWantError(t, f.env.API(http.MethodGet, tt.path, nil), 400, tt.code)
+			wantError(t, f.env.API(http.MethodGet, tt.path, nil), 400, tt.code)
 		})
 	}
-	trkWantError(t, f.env.Request(http.MethodGet, "/api/v1/leads", nil), 401, "unauthorized")
+	wantError(t, f.env.Request(http.MethodGet, "/api/v1/leads", nil), 401, "unauthorized")
 }
 
-func trkSameIDs(got, want []string) bool {
+func sameIDs(got, want []string) bool {
 	if len(got) != len(want) {
 		return false
 	}
