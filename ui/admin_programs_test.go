@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/store"
 )
@@ -330,24 +331,18 @@ func TestProgramsEnrolAffiliates(t *testing.T) {
 		`value="https://shop.example.com/buy?plan=pro&amp;ref=JANE10"`, "data-copy", "navigator.clipboard.writeText")
 	mustNotContain(t, p.Body, `<option value="`+jane.ID+`"`)
 
-	for _, tc := range []struct {
-		name string
-		form url.Values
-		msg  string
-	}{
-		{"duplicate code, other case", url.Values{"affiliate_id": {joe.ID}, "code": {"jane10"}}, "Referral code &#34;jane10&#34; is already taken."},
-		{"code with spaces", url.Values{"affiliate_id": {joe.ID}, "code": {"joe 10"}}, "Referral code may contain only letters, digits"},
-		{"code too short", url.Values{"affiliate_id": {joe.ID}, "code": {"j"}}, "Referral code must be 2 to 64 characters."},
-		{"no affiliate", url.Values{"code": {"JOE"}}, "Choose an affiliate to add."},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := b.submit(page, page+"/affiliates", tc.form)
-			expectStatus(t, p, http.StatusUnprocessableEntity)
-			mustContain(t, p.Body, `<p class="field-error">`+tc.msg, "Save Settings")
-			if es, _ := b.env.App.EnrollmentsOfAffiliate(joe.ID); len(es) != 0 {
-				t.Fatalf("refused enrolment stored: %+v", es[0])
-			}
-		})
+	refused := func(name string, form url.Values, msg string) apptest.Scenario {
+		return apptest.Scenario{Name: name, Path: page + "/affiliates", Body: form, Status: http.StatusUnprocessableEntity,
+			Want: []string{`<p class="field-error">` + msg, "Save Settings"}}
+	}
+	apptest.RunScenarios(t, b.sender(page), []apptest.Scenario{
+		refused("duplicate code, other case", url.Values{"affiliate_id": {joe.ID}, "code": {"jane10"}}, "Referral code &#34;jane10&#34; is already taken."),
+		refused("code with spaces", url.Values{"affiliate_id": {joe.ID}, "code": {"joe 10"}}, "Referral code may contain only letters, digits"),
+		refused("code too short", url.Values{"affiliate_id": {joe.ID}, "code": {"j"}}, "Referral code must be 2 to 64 characters."),
+		refused("no affiliate", url.Values{"code": {"JOE"}}, "Choose an affiliate to add."),
+	}, apptest.AsForm)
+	if es, _ := b.env.App.EnrollmentsOfAffiliate(joe.ID); len(es) != 0 {
+		t.Fatalf("refused enrolment stored: %+v", es[0])
 	}
 
 	// Without a code one is made from the name.

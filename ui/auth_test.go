@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/spiffy/spiffy/app/apptest"
 )
 
 func TestSetupThenSignInAndOut(t *testing.T) {
@@ -131,5 +133,33 @@ func TestStylesheetIsVersioned(t *testing.T) {
 	expectStatus(t, css, http.StatusOK)
 	if !strings.Contains(css.Header.Get("Cache-Control"), "immutable") || !strings.Contains(css.Body, ".btn") {
 		t.Fatalf("stylesheet: %v %.100s", css.Header, css.Body)
+	}
+}
+
+// TestSignInRefusals runs the sign-in forms' refusals as form posts and as
+// JSON (both reach the same handler): a wrong password or an unknown email
+// gets the same message and no session.
+func TestSignInRefusals(t *testing.T) {
+	b := newBrowser(t)
+	if _, err := b.env.App.CreateAdmin("owner@shop.example.com", "correct-horse"); err != nil {
+		t.Fatal(err)
+	}
+	b.env.Affiliate("Alice", "alice@partners.example", "alice")
+	refused := func(name, path, email, password string) apptest.Scenario {
+		return apptest.Scenario{Name: name, Path: path, Body: map[string]string{"email": email, "password": password},
+			Status: http.StatusUnauthorized, Want: []string{"do not match"}, NotWant: []string{"Sign out"}}
+	}
+	apptest.RunScenarios(t, b.sender("/login"), []apptest.Scenario{
+		refused("admin wrong password", "/login", "owner@shop.example.com", "wrong-password"),
+		refused("admin unknown email", "/login", "nobody@shop.example.com", "correct-horse"),
+	}, apptest.AsForm, apptest.AsJSON)
+	apptest.RunScenarios(t, b.sender("/portal/login"), []apptest.Scenario{
+		refused("affiliate wrong password", "/portal/login", "alice@partners.example", "wrong-password"),
+		refused("affiliate unknown email", "/portal/login", "nobody@partners.example", "password123"),
+	}, apptest.AsForm, apptest.AsJSON)
+	for _, path := range []string{"/dashboard", "/portal"} {
+		if p := b.get(path); p.Status != http.StatusSeeOther {
+			t.Fatalf("%s after refused sign-ins: %d, want a redirect to sign in", path, p.Status)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -101,6 +102,35 @@ func (b *browser) submit(formPath, action string, form url.Values) page {
 	}
 	form.Set("csrf", b.csrf(formPath))
 	return b.post(action, form)
+}
+
+// sender sends scenarios (apptest.RunScenarios) as this browser: with its
+// session cookies and the CSRF token of the page the form is on, as a
+// form field or, for a JSON body, the X-CSRF-Token header.
+func (b *browser) sender(formPage string) apptest.Sender {
+	return func(t testing.TB, req *http.Request) (int, string) {
+		t.Helper()
+		token := b.csrf(formPage)
+		if req.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+			raw, _ := io.ReadAll(req.Body)
+			form, err := url.ParseQuery(string(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			form.Set("csrf", token)
+			req.Body = io.NopCloser(strings.NewReader(form.Encode()))
+			req.ContentLength = -1
+		} else {
+			req.Header.Set("X-CSRF-Token", token)
+		}
+		u, err := url.Parse(b.srv.URL + req.URL.RequestURI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL, req.Host, req.RequestURI = u, u.Host, ""
+		p := b.do(req)
+		return p.Status, p.Body
+	}
 }
 
 // signInAdmin creates an admin (if needed) and signs this browser in.

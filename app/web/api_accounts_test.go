@@ -117,46 +117,29 @@ func TestProgramsAPI(t *testing.T) {
 func TestProgramsAPIBadInput(t *testing.T) {
 	env := apptest.New(t)
 	p := env.Program("Keep")
-	cases := []struct {
-		name   string
-		method string
-		path   string
-		body   any
-		status int
-		code   string
-	}{
-		{"empty name", "POST", "/programs", map[string]any{"name": " ", "landing_url": "https://x.example.com"}, 400, "invalid_name"},
-		{"missing name", "POST", "/programs", map[string]any{"landing_url": "https://x.example.com"}, 400, "invalid_name"},
-		{"cookie_days 0", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "cookie_days": 0}, 400, "invalid_cookie_days"},
-		{"cookie_days 400", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "cookie_days": 400}, 400, "invalid_cookie_days"},
-		{"cookie_days string", "POST", "/programs", `{"name":"A","landing_url":"https://x.example.com","cookie_days":"30"}`, 400, "invalid_cookie_days"},
-		{"bad url", "POST", "/programs", map[string]any{"name": "A", "landing_url": "ftp://x"}, 400, "invalid_landing_url"},
-		{"bad attribution", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "attribution": "middle"}, 400, "invalid_attribution"},
-		{"bad commission type", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "bonus", "commission_value": "1"}, 400, "invalid_commission_type"},
-		{"percent over 100", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "percent", "commission_value": "101"}, 400, "invalid_commission_value"},
-		{"negative flat", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "flat", "commission_value": "-5"}, 400, "invalid_commission_value"},
-		{"bad currency", "POST", "/programs", map[string]any{"name": "A", "landing_url": "https://x.example.com", "currency": "dollars"}, 400, "invalid_currency"},
-		{"not json", "POST", "/programs", `{"name":`, 400, "invalid_json"},
-		{"array body", "POST", "/programs", `[1,2]`, 400, "invalid_json"},
-		{"empty body", "POST", "/programs", ``, 400, "invalid_json"},
-		{"unknown id", "GET", "/programs/01ARZ3NDEKTSV4RRFFQ69G5FAV", nil, 404, "program_not_found"},
-		{"garbage id", "GET", "/programs/..%2F..", nil, 404, ""},
-		{"patch unknown", "PATCH", "/programs/01ARZ3NDEKTSV4RRFFQ69G5FAV", map[string]any{"name": "x"}, 404, "program_not_found"},
-		{"patch bad", "PATCH", "/programs/" + p.ID, map[string]any{"cookie_days": 0}, 400, "invalid_cookie_days"},
-		{"limit 0", "GET", "/programs?limit=0", nil, 400, "invalid_limit"},
-		{"limit 501", "GET", "/programs?limit=501", nil, 400, "invalid_limit"},
-		{"bad cursor", "GET", "/programs?cursor=nope", nil, 400, "invalid_cursor"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := env.API(tc.method, tc.path, tc.body)
-			apptest.Expect(t, rec, tc.status)
-			body := apptest.Decode[web.ErrorBody](t, rec)
-			if (tc.code != "" && body.Error != tc.code) || body.Message == "" {
-				t.Fatalf("error body %+v, want code %q", body, tc.code)
-			}
-		})
-	}
+	apptest.RunScenarios(t, env.APISender(), []apptest.Scenario{
+		{Name: "empty name", Method: "POST", Path: "/programs", Body: map[string]any{"name": " ", "landing_url": "https://x.example.com"}, Status: 400, Code: "invalid_name"},
+		{Name: "missing name", Method: "POST", Path: "/programs", Body: map[string]any{"landing_url": "https://x.example.com"}, Status: 400, Code: "invalid_name"},
+		{Name: "cookie_days 0", Method: "POST", Path: "/programs", Body: map[string]any{"name": "A", "landing_url": "https://x.example.com", "cookie_days": 0}, Status: 400, Code: "invalid_cookie_days"},
+		{Name: "cookie_days 400", Method: "POST", Path: "/programs", Body: map[string]any{"name": "A", "landing_url": "https://x.example.com", "cookie_days": 400}, Status: 400, Code: "invalid_cookie_days"},
+		{Name: "cookie_days string", Method: "POST", Path: "/programs", Body: `{"name":"A","landing_url":"https://x.example.com","cookie_days":"30"}`, Status: 400, Code: "invalid_cookie_days"},
+		{Name: "bad url", Method: "POST", Path: "/programs", Body: map[string]any{"name": "A", "landing_url": "ftp://x"}, Status: 400, Code: "invalid_landing_url"},
+		{Name: "bad attribution", Method: "POST", Path: "/programs", Body: map[string]any{"name": "A", "landing_url": "https://x.example.com", "attribution": "middle"}, Status: 400, Code: "invalid_attribution"},
+		{Name: "bad commission type", Method: "POST", Path: "/programs", Body: map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "bonus", "commission_value": "1"}, Status: 400, Code: "invalid_commission_type"},
+		{Name: "percent over 100", Method: "POST", Path: "/programs", Body: map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "percent", "commission_value": "101"}, Status: 400, Code: "invalid_commission_value"},
+		{Name: "negative flat", Method: "POST", Path: "/programs", Body: map[string]any{"name": "A", "landing_url": "https://x.example.com", "commission_type": "flat", "commission_value": "-5"}, Status: 400, Code: "invalid_commission_value"},
+		{Name: "bad currency", Method: "POST", Path: "/programs", Body: map[string]any{"name": "A", "landing_url": "https://x.example.com", "currency": "dollars"}, Status: 400, Code: "invalid_currency"},
+		{Name: "not json", Method: "POST", Path: "/programs", Body: `{"name":`, Status: 400, Code: "invalid_json"},
+		{Name: "array body", Method: "POST", Path: "/programs", Body: `[1,2]`, Status: 400, Code: "invalid_json"},
+		{Name: "empty body", Method: "POST", Path: "/programs", Body: ``, Status: 400, Code: "invalid_json"},
+		{Name: "unknown id", Method: "GET", Path: "/programs/01ARZ3NDEKTSV4RRFFQ69G5FAV", Status: 404, Code: "program_not_found"},
+		{Name: "garbage id", Method: "GET", Path: "/programs/..%2F..", Status: 404, Code: "program_not_found"},
+		{Name: "patch unknown", Method: "PATCH", Path: "/programs/01ARZ3NDEKTSV4RRFFQ69G5FAV", Body: map[string]any{"name": "x"}, Status: 404, Code: "program_not_found"},
+		{Name: "patch bad", Method: "PATCH", Path: "/programs/" + p.ID, Body: map[string]any{"cookie_days": 0}, Status: 400, Code: "invalid_cookie_days"},
+		{Name: "limit 0", Method: "GET", Path: "/programs?limit=0", Status: 400, Code: "invalid_limit"},
+		{Name: "limit 501", Method: "GET", Path: "/programs?limit=501", Status: 400, Code: "invalid_limit"},
+		{Name: "bad cursor", Method: "GET", Path: "/programs?cursor=nope", Status: 400, Code: "invalid_cursor"},
+	})
 	// Nothing changed.
 	got, err := env.App.Program(p.ID)
 	if err != nil || got.CookieDays != 30 || got.Name != "Keep" {
