@@ -99,6 +99,7 @@ func TestAdminAndAPIKeyCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Stop()
 	if _, err := a.AuthenticateAdmin("owner@shop.example.com", "correct-horse", "127.0.0.1"); err != nil {
 		t.Fatalf("admin cannot sign in: %v", err)
 	}

@@ -42,6 +42,7 @@ func BenchmarkTrackClick(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(a.Stop)
 			srv := web.NewServer(a)
 			prg, err := a.CreateProgram(app.ProgramInput{Name: new("Shop"), LandingURL: new("https://shop.example.com/")})
 			if err != nil {

@@ -1,0 +1,67 @@
+package money
+
+import "testing"
+
+func TestParseAndFormat(t *testing.T) {
+	for _, tc := range []struct {
+		in, cur string
+		minor   int64
+		ok      bool
+		out     string
+	}{
+		{"49.00", "USD", 4900, true, "49.00"},
+		{"49.5", "EUR", 4950, true, "49.50"},
+		{"0.005", "USD", 1, true, "0.01"}, // half-up
+		{"0.004", "USD", 0, true, "0.00"},
+		{".5", "USD", 50, true, "0.50"},
+		{"500", "JPY", 500, true, "500"},
+		{"1.5", "JPY", 2, true, "2"},
+		{"1.2345", "KWD", 1235, true, "1.235"},
+		{"-1", "USD", 0, false, ""},
+		{"1e3", "USD", 0, false, ""},
+		{"", "USD", 0, false, ""},
+		{".", "USD", 0, false, ""},
+		{"12345678901234567890123456789012345", "USD", 0, false, ""},
+	} {
+		got, ok := Parse(tc.in, tc.cur)
+		if ok != tc.ok || got != tc.minor {
+			t.Errorf("Parse(%q, %s) = %d, %v; want %d, %v", tc.in, tc.cur, got, ok, tc.minor, tc.ok)
+			continue
+		}
+		if ok && Format(got, tc.cur) != tc.out {
+			t.Errorf("Format(%d, %s) = %q, want %q", got, tc.cur, Format(got, tc.cur), tc.out)
+		}
+	}
+	if got := Format(-1234, "USD"); got != "-12.34" {
+		t.Errorf("negative: %q", got)
+	}
+}
+
+func TestPercent(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		hundth int64
+		ok     bool
+		out    string
+	}{
+		{"30", 3000, true, "30"}, {"12.5", 1250, true, "12.5"}, {"0.01", 1, true, "0.01"},
+		{"100", 10000, true, "100"}, {"100.01", 0, false, ""}, {"thirty", 0, false, ""},
+	} {
+		got, ok := ParsePercent(tc.in)
+		if ok != tc.ok || (ok && (got != tc.hundth || FormatPercent(got) != tc.out)) {
+			t.Errorf("ParsePercent(%q) = %d, %v (%q)", tc.in, got, ok, FormatPercent(got))
+		}
+	}
+	// 30% of 49.99 is 14.997, rounded half-up to 15.00.
+	if got := PercentOf(4999, 3000); got != 1500 {
+		t.Errorf("PercentOf = %d, want 1500", got)
+	}
+}
+
+func TestValidCurrency(t *testing.T) {
+	for cur, want := range map[string]bool{"USD": true, "usd": false, "US": false, "EURO": false, "U$D": false} {
+		if ValidCurrency(cur) != want {
+			t.Errorf("ValidCurrency(%q) = %v", cur, !want)
+		}
+	}
+}
