@@ -20,11 +20,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/spiffy/spiffy/app/demo"
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/demo"
+	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/jobs"
 	"github.com/spiffy/spiffy/store"
 	"github.com/spiffy/spiffy/ui"

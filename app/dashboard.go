@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/money"
-
 	"github.com/spiffy/spiffy/store"
 )
 

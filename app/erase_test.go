@@ -12,11 +12,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/spiffy/spiffy/app/web"
-	"github.com/spiffy/spiffy/app/webhook/webhooktest"
-
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/web"
+	"github.com/spiffy/spiffy/app/webhook/webhooktest"
 	"github.com/spiffy/spiffy/store"
 )
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/money"
-
 	"github.com/spiffy/spiffy/store"
 )
 

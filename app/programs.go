@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/spiffy/spiffy/app/money"
-
 	"github.com/spiffy/spiffy/store"
 )
 

@@ -21,13 +21,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app/demo"
-	"github.com/spiffy/spiffy/app/export"
-
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/demo"
+	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
 

@@ -11,11 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spiffy/spiffy/app/money"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/money"
 )
 
 // The merchant's data pages: Dashboard, Leads, Purchases (with one lead's

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
 

@@ -3,11 +3,10 @@ package ui
 import (
 	"net/http"
 
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 // The Settings page: API keys (create, revoke) and, at the bottom, the

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 var newKeyRe = regexp.MustCompile(`value="(spf_[A-Za-z0-9_-]+)"`)

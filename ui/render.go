@@ -14,11 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spiffy/spiffy/app/money"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/embedded"
 )
 

@@ -9,12 +9,11 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 // UI holds what page handlers need: the app, the templates and the two

@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
 

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/spiffy/spiffy/app/money"
-
 	"github.com/spiffy/spiffy/store"
 )
 

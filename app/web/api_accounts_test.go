@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 func TestAPIKeyAuth(t *testing.T) {

@@ -3,10 +3,10 @@ package web
 import (
 	"net/http"
 
-	"github.com/spiffy/spiffy/app/export"
-
 	"github.com/labstack/echo/v4"
+
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/export"
 )
 
 // startCSV sets the headers of a streamed CSV download.

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/spiffy/spiffy/embedded"
 )
 

@@ -12,15 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app/export"
-
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/gocarina/gocsv"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
 

@@ -10,10 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
 

@@ -13,13 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app/web"
-	"github.com/spiffy/spiffy/app/webhook/webhooktest"
-
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/app/webhook"
+	"github.com/spiffy/spiffy/app/webhook/webhooktest"
 	"github.com/spiffy/spiffy/store"
 )
 

@@ -14,12 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffy/spiffy/app/web"
-
 	"github.com/chromedp/chromedp"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
 
