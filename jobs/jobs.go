@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -29,7 +28,6 @@ type Scheduler struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	jobs   map[string]Job
-	mu     sync.Mutex
 }
 
 // Entry pairs a job with its cron spec ("" = not scheduled).

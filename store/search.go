@@ -101,8 +101,6 @@ type searchHit struct {
 	id     string
 }
 
-func (h searchHit) time() uint64 { return be64(h.suffix) }
-
 // walk hands out hits newest first, starting strictly after the cursor
 // suffix `after` when it is not nil, until fn returns false. maxKeys > 0
 // stops the walk at the end of the first day after which more than maxKeys

@@ -267,7 +267,6 @@ type demoGen struct {
 	nClicks, nLeads, nPurchases int
 	orderSeq                    int
 	peopleSeq                   int
-	affPasswordHash             string
 }
 
 func newDemoGen(a *app.App, db *store.DB, opts Options) *demoGen {
