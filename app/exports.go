@@ -26,7 +26,8 @@ const (
 	ExportFailed  = export.Failed
 )
 
-// Owner is who an export belongs to: the merchant, or one affiliate.
+// exportOwner is how an export record names its owner: "admin" for the
+// merchant (as records have always said), else the affiliate's id.
 func exportOwner(s Scope) string {
 	if s.IsMerchant() {
 		return "admin"
