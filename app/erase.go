@@ -122,10 +122,8 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 				}
 				nm++
 			}
-			if len(msgIDs) > 0 {
-				// Queued copies in the dispatcher still hold the old payload.
-				a.webhooks.InvalidateAfterCommit(tx, msgIDs)
-			}
+			// Queued copies in the dispatcher still hold the old payload.
+			a.webhooks.InvalidateAfterCommit(tx, msgIDs)
 			return nil
 		})
 		if err != nil {

@@ -7,18 +7,12 @@ import (
 	"github.com/spiffy/spiffy/store"
 )
 
-// Counts and totals for the Leads and Purchases views, and the detail of
+// Counts and totals for the Leads and Purchases views (read with their
+// rows by LeadList and PurchaseList, lists.go), and the detail of
 // one lead or purchase with what it links to. Counts come from the tallies
 // (store/tally.go) and stay cheap at any size; only an email-prefix filter
 // that matches a great many rows is estimated (Count.Exact false), and its
 // money totals are then left out rather than read row by row.
-
-// LeadCount returns how many leads match q.
-func (a *App) LeadCount(q store.LeadQuery) (store.Count, error) {
-	var c store.Count
-	err := a.db.View(func(tx *store.Tx) (err error) { c, err = tx.CountLeads(q); return })
-	return c, err
-}
 
 // PurchaseReport is the count and money totals of a purchases filter.
 type PurchaseReport struct {
@@ -29,16 +23,6 @@ type PurchaseReport struct {
 	// MoneyKnown is false when an email-prefix filter matched too many
 	// purchases to sum their amounts on a page view.
 	MoneyKnown bool
-}
-
-// PurchaseReport counts and sums the purchases matching q.
-func (a *App) PurchaseReport(q store.PurchaseQuery) (PurchaseReport, error) {
-	var t store.PurchaseTotals
-	err := a.db.View(func(tx *store.Tx) (err error) { t, err = tx.PurchaseTotals(q); return })
-	if err != nil {
-		return PurchaseReport{}, err
-	}
-	return newPurchaseReport(t), nil
 }
 
 func newPurchaseReport(t store.PurchaseTotals) PurchaseReport {

@@ -225,13 +225,12 @@ func TestMerchantLeadFilters(t *testing.T) {
 				t.Errorf("csv: got %v, want %v", emails, wantEmails)
 			}
 			// Count: exact, from the tallies or the search index.
-			lq, err := a.LeadQuery(app.ListFilterFromParams(tt.query))
+			list, err := a.LeadList(app.ListFilterFromParams(tt.query), "", 50)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := a.LeadCount(lq)
-			if err != nil || c != (store.Count{N: int64(len(want)), Exact: true}) {
-				t.Errorf("count %+v (%v), want %d exact", c, err, len(want))
+			if c := list.Count; c != (store.Count{N: int64(len(want)), Exact: true}) {
+				t.Errorf("count %+v, want %d exact", c, len(want))
 			}
 		})
 	}
@@ -284,14 +283,11 @@ func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 			if !slices.Equal(orders, tt.want) {
 				t.Errorf("csv: got %v, want %v", orders, tt.want)
 			}
-			pq, err := a.PurchaseQuery(app.ListFilterFromParams(tt.query))
+			list, err := a.PurchaseList(app.ListFilterFromParams(tt.query), "", 50)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := a.PurchaseReport(pq)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := list.Report
 			if r.Count != (store.Count{N: int64(len(want)), Exact: true}) || !r.MoneyKnown ||
 				!slices.Equal(r.Paid, tt.paid) && len(r.Paid)+len(tt.paid) > 0 ||
 				!slices.Equal(r.Refunded, tt.refunded) && len(r.Refunded)+len(tt.refunded) > 0 {
