@@ -38,9 +38,6 @@ type statusForm struct {
 	Next   string `form:"next"`
 }
 
-// affiliateRow is one line of the Affiliates list.
-type affiliateRow = app.AffiliateRow
-
 // statusTab is a filter tab of the Affiliates list with its count.
 type statusTab struct {
 	Status, Label string
@@ -49,7 +46,7 @@ type statusTab struct {
 }
 
 type affiliatesView struct {
-	Affiliates []affiliateRow
+	Affiliates []app.AffiliateRow
 	Tabs       []statusTab
 	Status     string
 	Total      int

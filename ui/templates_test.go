@@ -336,7 +336,7 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/affiliates": {
 			{"rows", fxAdminView("affiliates", affiliatesView{
-				Affiliates: []affiliateRow{{Affiliate: paula, Programs: []string{"Acme Partners"}}, {Affiliate: pete}},
+				Affiliates: []app.AffiliateRow{{Affiliate: paula, Programs: []string{"Acme Partners"}}, {Affiliate: pete}},
 				Tabs: []statusTab{{Label: "All", Count: 2, Active: true}, {Status: app.StatusPending, Label: "Pending", Count: 1},
 					{Status: app.StatusActive, Label: "Active", Count: 1}, {Status: app.StatusBlocked, Label: "Blocked"}},
 				Total: 2, Next: "/affiliates",
