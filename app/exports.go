@@ -137,7 +137,7 @@ func (a *App) Exports(s Scope) ([]ExportView, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := export.NewNames(a.db)
+	names := a.db.Names()
 	out := make([]ExportView, 0, len(xs))
 	for _, x := range xs {
 		v := a.exportView(x)

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -40,7 +39,7 @@ func (a *App) LeadList(f ListFilter, cursor string, limit int) (*LeadList, error
 		if out.Count, err = tx.CountLeads(q); err != nil {
 			return err
 		}
-		names := export.TxNames(tx)
+		names := tx.Names()
 		out.Next, out.Rows = next, make([]LeadRow, 0, len(leads))
 		for _, l := range leads {
 			out.Rows = append(out.Rows, LeadRow{Lead: l, ProgramName: names.Program(l.ProgramID), AffiliateName: names.Affiliate(l.AffiliateID)})
@@ -86,7 +85,7 @@ func (a *App) PurchaseList(f ListFilter, cursor string, limit int) (*PurchaseLis
 			return err
 		}
 		out.Report = newPurchaseReport(t)
-		names := export.TxNames(tx)
+		names := tx.Names()
 		out.Next, out.Rows = next, make([]PurchaseRow, 0, len(ps))
 		for _, p := range ps {
 			out.Rows = append(out.Rows, PurchaseRow{Purchase: p, ProgramName: names.Program(p.ProgramID), AffiliateName: names.Affiliate(p.AffiliateID)})

@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 
-	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -51,7 +50,7 @@ func (a *App) LeadDetail(id string) (*LeadDetail, error) {
 			return notFoundAs(err, "lead_not_found", "lead")
 		}
 		d.Lead = l
-		names := export.TxNames(tx)
+		names := tx.Names()
 		d.ProgramName, d.AffiliateName = names.Program(l.ProgramID), names.Affiliate(l.AffiliateID)
 		if d.Click, err = optional(tx.Click, l.ReferralID); err != nil {
 			return err
@@ -87,7 +86,7 @@ func (a *App) PurchaseDetail(id string) (*PurchaseDetail, error) {
 			return notFoundAs(err, "purchase_not_found", "purchase")
 		}
 		d.Purchase = p
-		names := export.TxNames(tx)
+		names := tx.Names()
 		d.ProgramName, d.AffiliateName = names.Program(p.ProgramID), names.Affiliate(p.AffiliateID)
 		if d.Click, err = optional(tx.Click, p.ReferralID); err != nil {
 			return err

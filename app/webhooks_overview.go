@@ -1,7 +1,6 @@
 package app
 
 import (
-	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -35,7 +34,7 @@ func (a *App) WebhooksOverview(q WebhookMessageQuery) (*WebhooksOverview, error)
 		return nil, err
 	}
 	out.Cursor = q.Cursor
-	names := export.NewNames(a.db)
+	names := a.db.Names()
 	for _, ep := range out.Endpoints {
 		out.AffiliateNames[ep.AffiliateID] = names.Affiliate(ep.AffiliateID)
 	}

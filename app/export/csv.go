@@ -164,73 +164,6 @@ func (c *Writer) cell(s string) {
 	c.w.WriteByte('"')
 }
 
-// Names turns program and affiliate ids into the names CSV files show.
-// It caches what it has looked up, so an export reads each program and
-// affiliate once, and remembers the last of each, since consecutive rows
-// mostly share them.
-type Names struct {
-	lookup               func(func(*store.Tx) error) error
-	programs, affiliates map[string]string
-	lastPrg, lastPrgName string
-	lastAff, lastAffName string
-}
-
-// NewNames returns a cache that reads through its own short read
-// transactions.
-func NewNames(db *store.DB) *Names {
-	return &Names{lookup: db.View, programs: map[string]string{}, affiliates: map[string]string{}}
-}
-
-// TxNames returns a cache that reads through tx.
-func TxNames(tx *store.Tx) *Names {
-	return &Names{lookup: func(fn func(*store.Tx) error) error { return fn(tx) },
-		programs: map[string]string{}, affiliates: map[string]string{}}
-}
-
-// Program returns the program's name ("" when it no longer exists).
-func (n *Names) Program(id string) string {
-	if id == "" {
-		return ""
-	}
-	if id == n.lastPrg {
-		return n.lastPrgName
-	}
-	name, ok := n.programs[id]
-	if !ok {
-		_ = n.lookup(func(tx *store.Tx) error {
-			if p, err := tx.Program(id); err == nil {
-				name = p.Name
-			}
-			return nil
-		})
-		n.programs[id] = name
-	}
-	n.lastPrg, n.lastPrgName = id, name
-	return name
-}
-
-// Affiliate returns the affiliate's name ("" when unattributed or gone).
-func (n *Names) Affiliate(id string) string {
-	if id == "" {
-		return ""
-	}
-	if id == n.lastAff {
-		return n.lastAffName
-	}
-	name, ok := n.affiliates[id]
-	if !ok {
-		_ = n.lookup(func(tx *store.Tx) error {
-			if af, err := tx.Affiliate(id); err == nil {
-				name = af.Name
-			}
-			return nil
-		})
-		n.affiliates[id] = name
-	}
-	n.lastAff, n.lastAffName = id, name
-	return name
-}
-
 func yesNo(b bool) string {
 	if b {
 		return "yes"
@@ -243,13 +176,13 @@ func yesNo(b bool) string {
 type LeadWriter struct {
 	cw    *Writer
 	view  View
-	names *Names
+	names *store.Names
 	cells []string
 }
 
 // NewLeadWriter writes the header of a leads file to w; names resolves
 // program and affiliate ids.
-func NewLeadWriter(w io.Writer, view View, names *Names) (*LeadWriter, error) {
+func NewLeadWriter(w io.Writer, view View, names *store.Names) (*LeadWriter, error) {
 	x := &LeadWriter{cw: NewWriter(w), view: view, names: names, cells: make([]string, 0, 8)}
 	return x, x.cw.Write(LeadColumns(view)...)
 }
@@ -281,13 +214,13 @@ func (x *LeadWriter) Flush() error { return x.cw.Flush() }
 type PurchaseWriter struct {
 	cw    *Writer
 	view  View
-	names *Names
+	names *store.Names
 	cells []string
 }
 
 // NewPurchaseWriter writes the header of a purchases file to w; names
 // resolves program and affiliate ids.
-func NewPurchaseWriter(w io.Writer, view View, names *Names) (*PurchaseWriter, error) {
+func NewPurchaseWriter(w io.Writer, view View, names *store.Names) (*PurchaseWriter, error) {
 	x := &PurchaseWriter{cw: NewWriter(w), view: view, names: names, cells: make([]string, 0, 13)}
 	return x, x.cw.Write(PurchaseColumns(view)...)
 }
@@ -327,7 +260,7 @@ func (x *PurchaseWriter) Flush() error { return x.cw.Flush() }
 // The portal calls it with q.AffiliateID set to the signed-in affiliate and
 // view Portal.
 func WriteLeads(ctx context.Context, w io.Writer, db *store.DB, q store.LeadQuery, view View, progress func(rows int64)) (int64, error) {
-	x, err := NewLeadWriter(w, view, NewNames(db))
+	x, err := NewLeadWriter(w, view, db.Names())
 	if err != nil {
 		return 0, fmt.Errorf("export: leads csv: %w", err)
 	}
@@ -341,7 +274,7 @@ func WriteLeads(ctx context.Context, w io.Writer, db *store.DB, q store.LeadQuer
 
 // WritePurchases is WriteLeads for purchases (newest purchased_at first).
 func WritePurchases(ctx context.Context, w io.Writer, db *store.DB, q store.PurchaseQuery, view View, progress func(rows int64)) (int64, error) {
-	x, err := NewPurchaseWriter(w, view, NewNames(db))
+	x, err := NewPurchaseWriter(w, view, db.Names())
 	if err != nil {
 		return 0, fmt.Errorf("export: purchases csv: %w", err)
 	}
