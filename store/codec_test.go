@@ -23,10 +23,23 @@ func TestCodecsRoundTrip(t *testing.T) {
 	}
 	pur := &Purchase{ID: "id", OrderID: "o-1", ProgramID: "p", AffiliateID: "a", ReferralID: "r", LeadID: "l", Code: "c",
 		SubID: "s", Email: "e", Name: "n", Product: "Pro plan", Amount: 4900, Currency: "USD", Commission: -1470,
-		Status: "refunded", SelfReferral: true, VisitorID: "v", PurchasedAt: now, CreatedAt: now.Add(time.Second), RefundedAt: now.Add(time.Hour)}
+		Status: "refunded", SelfReferral: true, VisitorID: "v", PurchasedAt: now, CreatedAt: now.Add(time.Second), RefundedAt: now.Add(time.Hour), RefundedAmount: 4900, Kind: "renewal"}
 	var p2 Purchase
 	if err := p2.unmarshal(pur.marshal()); err != nil || !reflect.DeepEqual(pur, &p2) {
 		t.Fatalf("purchase round trip: %v\n%+v\n%+v", err, pur, &p2)
+	}
+	com := &Commission{ID: "c", PurchaseID: "p", ProgramID: "g", AffiliateID: "a", Kind: CommissionClawback, Amount: -250,
+		Currency: "EUR", Status: CommissionPaid, ApproveAt: now, CreatedAt: now.Add(time.Second), PaidAt: now.Add(time.Hour),
+		PayoutID: "po", ClawbackOf: "c0"}
+	var com2 Commission
+	if err := com2.unmarshal(com.marshal()); err != nil || !reflect.DeepEqual(com, &com2) {
+		t.Fatalf("commission round trip: %v\n%+v\n%+v", err, com, &com2)
+	}
+	item := &PayoutItem{PayoutID: "po", AffiliateID: "a", Name: "Jane", Email: "j@example.com", Method: "paypal",
+		PayoutEmail: "pay@example.com", Amount: 12345, Commissions: 7}
+	var item2 PayoutItem
+	if err := item2.unmarshal(item.marshal()); err != nil || !reflect.DeepEqual(item, &item2) {
+		t.Fatalf("payout item round trip: %v\n%+v\n%+v", err, item, &item2)
 	}
 	r := &Rollup{Clicks: 5, Leads: 3, Purchases: 2, Refunds: 1, Money: []RollupMoney{{"USD", 100, 30}, {"JPY", 500, 50}}}
 	var r2 Rollup

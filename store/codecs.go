@@ -97,6 +97,8 @@ func (p *Purchase) marshal() []byte {
 	e.time(p.PurchasedAt)
 	e.time(p.CreatedAt)
 	e.time(p.RefundedAt)
+	e.int(p.RefundedAmount)
+	e.str(p.Kind)
 	return e.b
 }
 
@@ -122,6 +124,11 @@ func (p *Purchase) unmarshal(b []byte) error {
 	p.PurchasedAt = d.time()
 	p.CreatedAt = d.time()
 	p.RefundedAt = d.time()
+	p.RefundedAmount = d.int()
+	p.Kind = d.str()
+	if p.Status == "refunded" && p.RefundedAmount == 0 {
+		p.RefundedAmount = p.Amount // refunded before partial refunds existed
+	}
 	return d.err
 }
 

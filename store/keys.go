@@ -37,6 +37,9 @@ const (
 	pPayload    = "whp:"  // whp:<message id> -> the message's body, written once
 	pExport     = "exp:"  // exp:<id> -> Export (JSON)
 	pRollup     = "r:"    // r:<day uint32><program id><affiliate id> -> Rollup (binary)
+	pCommission = "com:"  // com:<id> -> Commission (binary)
+	pPayout     = "pay:"  // pay:<id> -> Payout (JSON)
+	pPayoutItem = "poi:"  // poi:<payout id><affiliate id> -> PayoutItem (binary)
 
 	// Unique keys: value is the owner's id (or ids).
 	uAdminEmail     = "u-adm-email:"  // <email>\0 -> admin id
@@ -66,6 +69,20 @@ const (
 	iMessageByEmail        = "i-whm-em:"   // <email>\0<time><message id> (the person in the payload, for erasure)
 	iExportByOwner         = "i-exp-own:"  // <owner>\0<time><export id>
 	iExportByExpiry        = "i-exp-ttl:"  // <expires_at><export id>
+
+	// Commissions and payouts (commissions.go, payouts.go).
+	iCommissionAll         = "i-com-all:" // <created_at><commission id>
+	iCommissionByProgram   = "i-com-prg:" // <program id><created_at><commission id>
+	iCommissionByAffiliate = "i-com-aff:" // <affiliate id><created_at><commission id>
+	iCommissionByStatus    = "i-com-st:"  // <status>\0<created_at><commission id>
+	iCommissionByPurchase  = "i-com-pur:" // <purchase id><commission id>
+	iCommissionByPayout    = "i-com-pay:" // <payout id><affiliate id><commission id>
+	iCommissionDue         = "i-com-due:" // <approve_at><commission id> (pending only)
+	iCommissionApproved    = "i-com-ok:"  // <affiliate id><currency>\0<commission id> (approved only)
+	iPayoutAll             = "i-pay-all:" // <created_at><payout id>
+	iPayoutByAffiliate     = "i-pay-aff:" // <affiliate id><created_at><payout id>
+	iPayoutStep            = "i-pay-run:" // <payout id> (payouts with a step to finish)
+	tBalance               = "t-bal:"     // <program id|all><affiliate id><currency>\0 -> 4 x int64: pending, approved, processing, paid
 )
 
 // allPrefixes lists every prefix above; keys_test.go checks that none is a
@@ -81,6 +98,10 @@ var allPrefixes = []string{
 	iMessageByEmail, pPayload,
 	iLeadSearch, iLeadAffSearch, iPurchaseSearch, iPurchaseAffSearch,
 	tAll, tProgram, tAffProgram, tBlock,
+	pCommission, pPayout, pPayoutItem,
+	iCommissionAll, iCommissionByProgram, iCommissionByAffiliate, iCommissionByStatus,
+	iCommissionByPurchase, iCommissionByPayout, iCommissionDue, iCommissionApproved,
+	iPayoutAll, iPayoutByAffiliate, iPayoutStep, tBalance,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -150,6 +171,8 @@ func purchaseKey(id string) []byte         { return key(pPurchase).id(id) }
 func endpointKey(id string) []byte         { return key(pEndpoint).id(id) }
 func messageKey(id string) []byte          { return key(pMessage).id(id) }
 func exportKey(id string) []byte           { return key(pExport).id(id) }
+func commissionKey(id string) []byte       { return key(pCommission).id(id) }
+func payoutKey(id string) []byte           { return key(pPayout).id(id) }
 func rollupKey(day uint32, prg, aff string) []byte {
 	return key(pRollup).day(day).id(prg).id(aff)
 }

@@ -41,6 +41,11 @@ type Program struct {
 	// ("30" -> 3000, "12.5" -> 1250) and minor units of Currency for flat ones.
 	CommissionValue int64      `json:"commission_value"`
 	Currency        string     `json:"currency"`
+	// HoldDays is the refund window before a commission is approved.
+	HoldDays int `json:"hold_days"`
+	// RecurringMonths is how long after an affiliate's first sale to a
+	// customer that customer's renewals still earn (0 = never).
+	RecurringMonths int        `json:"recurring_months"`
 	CreatedAt       time.Time  `json:"created_at"`
 	DeletedAt       *time.Time `json:"deleted_at,omitempty"`
 }
@@ -53,6 +58,9 @@ type Affiliate struct {
 	Status       string    `json:"status"` // pending | active | blocked
 	PasswordHash string    `json:"password_hash,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
+	// PayoutMethod is "paypal", "wise" or ""; PayoutEmail the account paid.
+	PayoutMethod string `json:"payout_method,omitempty"`
+	PayoutEmail  string `json:"payout_email,omitempty"`
 }
 
 // Enrollment joins an affiliate to a program under a unique referral code.
@@ -125,6 +133,11 @@ type Purchase struct {
 	PurchasedAt  time.Time
 	CreatedAt    time.Time
 	RefundedAt   time.Time
+	// RefundedAmount is how much of Amount has been refunded so far;
+	// Status becomes "refunded" when it reaches Amount.
+	RefundedAmount int64
+	// Kind is "sale", or "renewal" for a subscription's later payment.
+	Kind string
 }
 
 // WebhookEndpoint is an affiliate's purchase webhook target.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -173,8 +174,13 @@ func (p *Purchase) contribution(sign int64) *Rollup {
 	if p.Status == "refunded" {
 		r.Refunds = sign
 		r.refunded = []RollupMoney{{Currency: p.Currency, Amount: sign * p.Amount, Commission: sign * p.Commission}}
-	} else {
-		r.Money = []RollupMoney{{Currency: p.Currency, Amount: sign * p.Amount, Commission: sign * p.Commission}}
+		return r
+	}
+	// A partly refunded purchase counts what is left as paid.
+	share := RefundShare(p.Commission, p.RefundedAmount, p.Amount)
+	r.Money = []RollupMoney{{Currency: p.Currency, Amount: sign * (p.Amount - p.RefundedAmount), Commission: sign * (p.Commission - share)}}
+	if p.RefundedAmount > 0 {
+		r.refunded = []RollupMoney{{Currency: p.Currency, Amount: sign * p.RefundedAmount, Commission: sign * share}}
 	}
 	return r
 }
@@ -311,4 +317,28 @@ func (tx *Tx) Rollups(from, to uint32, programID string, fn func(day uint32, pro
 		fn(day, prg, aff, &r)
 		return true, nil
 	})
+}
+
+// RefundShare is the part of total (a commission) that refunds of refunded
+// out of amount take back, rounded half-up. It is cumulative: the share of
+// each partial refund is RefundShare after it minus RefundShare before it,
+// so any sequence of partial refunds takes back exactly total in the end.
+func RefundShare(total, refunded, amount int64) int64 {
+	if refunded <= 0 || amount <= 0 || total == 0 {
+		return 0
+	}
+	if refunded >= amount {
+		return total
+	}
+	// total*refunded may not fit in 64 bits.
+	n := new(big.Int).Mul(big.NewInt(total), big.NewInt(refunded))
+	n.Mul(n, big.NewInt(2))
+	sign := n.Sign()
+	n.Abs(n)
+	n.Add(n, big.NewInt(amount))
+	n.Quo(n, big.NewInt(2*amount))
+	if sign < 0 {
+		n.Neg(n)
+	}
+	return n.Int64()
 }

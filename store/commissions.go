@@ -1,0 +1,380 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Commissions and the balances kept from them. A commission's record, its
+// index entries and its share of the balance counters change in one
+// operation, so the balances are never a scan and never disagree with the
+// records (reindex rebuilds them from the records, byte for byte).
+
+// Commission statuses and kinds, as stored.
+const (
+	CommissionPending    = "pending"
+	CommissionApproved   = "approved"
+	CommissionProcessing = "processing"
+	CommissionPaid       = "paid"
+	CommissionVoided     = "voided"
+
+	CommissionSale     = "sale"
+	CommissionRenewal  = "renewal"
+	CommissionClawback = "clawback"
+)
+
+// Commission is what one purchase earns an affiliate (or, for a clawback,
+// takes back after a refund of money already paid out).
+type Commission struct {
+	ID          string
+	PurchaseID  string
+	ProgramID   string
+	AffiliateID string
+	Kind        string // sale | renewal | clawback
+	Amount      int64  // minor units of Currency; negative for a clawback
+	Currency    string
+	Status      string // pending | approved | processing | paid | voided
+	ApproveAt   time.Time
+	CreatedAt   time.Time
+	PaidAt      time.Time // zero until paid
+	PayoutID    string
+	ClawbackOf  string
+}
+
+func init() {
+	reindexers = append(reindexers, reindexer{kind: "commission", prefix: pCommission, derive: func(tx *Tx, v []byte) ([]derivedKey, error) {
+		var c Commission
+		if err := c.unmarshal(v); err != nil {
+			return nil, err
+		}
+		return c.derived(), tx.addBalance(&c, 1)
+	}})
+}
+
+func (c *Commission) marshal() []byte {
+	e := newEncoder(recordV1, 200)
+	e.str(c.ID)
+	e.str(c.PurchaseID)
+	e.str(c.ProgramID)
+	e.str(c.AffiliateID)
+	e.str(c.Kind)
+	e.int(c.Amount)
+	e.str(c.Currency)
+	e.str(c.Status)
+	e.time(c.ApproveAt)
+	e.time(c.CreatedAt)
+	e.time(c.PaidAt)
+	e.str(c.PayoutID)
+	e.str(c.ClawbackOf)
+	return e.b
+}
+
+func (c *Commission) unmarshal(b []byte) error {
+	d := newDecoder(b)
+	c.ID = d.str()
+	c.PurchaseID = d.str()
+	c.ProgramID = d.str()
+	c.AffiliateID = d.str()
+	c.Kind = d.str()
+	c.Amount = d.int()
+	c.Currency = d.str()
+	c.Status = d.str()
+	c.ApproveAt = d.time()
+	c.CreatedAt = d.time()
+	c.PaidAt = d.time()
+	c.PayoutID = d.str()
+	c.ClawbackOf = d.str()
+	return d.err
+}
+
+func (c *Commission) derived() []derivedKey {
+	t := c.CreatedAt
+	d := []derivedKey{
+		indexEntry(key(iCommissionAll).time(t).id(c.ID)),
+		indexEntry(key(iCommissionByProgram).id(c.ProgramID).time(t).id(c.ID)),
+		indexEntry(key(iCommissionByAffiliate).id(c.AffiliateID).time(t).id(c.ID)),
+		indexEntry(key(iCommissionByStatus).str(c.Status).time(t).id(c.ID)),
+		indexEntry(key(iCommissionByPurchase).id(c.PurchaseID).id(c.ID)),
+	}
+	if c.PayoutID != "" {
+		d = append(d, indexEntry(payoutCommissionKey(c.PayoutID, c.AffiliateID, c.ID)))
+	}
+	switch c.Status {
+	case CommissionPending:
+		d = append(d, indexEntry(key(iCommissionDue).time(c.ApproveAt).id(c.ID)))
+	case CommissionApproved:
+		d = append(d, indexEntry(approvedCommissionKey(c.AffiliateID, c.Currency, c.ID)))
+	}
+	return d
+}
+
+func payoutCommissionKey(payout, aff, id string) []byte {
+	return key(iCommissionByPayout).id(payout).id(aff).id(id)
+}
+
+func approvedCommissionKey(aff, currency, id string) []byte {
+	return key(iCommissionApproved).id(aff).str(currency).id(id)
+}
+
+// PutCommission stores a new or changed commission, moving its index
+// entries and its amount between the balance counters.
+func (tx *Tx) PutCommission(c *Commission) error {
+	var oldKeys []derivedKey
+	old, err := tx.Commission(c.ID)
+	switch {
+	case err == nil:
+		oldKeys = old.derived()
+		if err := tx.addBalance(old, -1); err != nil {
+			return err
+		}
+	case !isNotFound(err):
+		return err
+	}
+	if err := tx.putDerived(oldKeys, c.derived()); err != nil {
+		return err
+	}
+	tx.set(commissionKey(c.ID), c.marshal())
+	return tx.addBalance(c, 1)
+}
+
+// Commission returns a commission by id.
+func (tx *Tx) Commission(id string) (*Commission, error) {
+	b, err := tx.get(commissionKey(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: commission %s: %w", id, err)
+	}
+	var c Commission
+	return &c, c.unmarshal(b)
+}
+
+// PurchaseCommissions returns the commissions of a purchase, oldest first.
+func (tx *Tx) PurchaseCommissions(purchaseID string) ([]*Commission, error) {
+	return tx.commissionsUnder(key(iCommissionByPurchase).id(purchaseID), 0)
+}
+
+// ApprovedCommissions returns up to limit (0 = all) of an affiliate's
+// approved commissions in a currency, in id order.
+func (tx *Tx) ApprovedCommissions(affiliateID, currency string, limit int) ([]*Commission, error) {
+	return tx.commissionsUnder(approvedCommissionKey(affiliateID, currency, ""), limit)
+}
+
+// PayoutCommissions returns up to limit (0 = all) of an affiliate's
+// commissions in a payout, in id order.
+func (tx *Tx) PayoutCommissions(payoutID, affiliateID string, limit int) ([]*Commission, error) {
+	return tx.commissionsUnder(payoutCommissionKey(payoutID, affiliateID, ""), limit)
+}
+
+// commissionsUnder loads the commissions whose index keys under prefix end
+// with their id.
+func (tx *Tx) commissionsUnder(prefix []byte, limit int) ([]*Commission, error) {
+	var out []*Commission
+	err := tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
+		c, err := tx.Commission(string(k[len(k)-IDLen:]))
+		if err != nil {
+			return false, err
+		}
+		out = append(out, c)
+		return limit == 0 || len(out) < limit, nil
+	})
+	return out, err
+}
+
+// DueCommissions returns up to limit pending commissions whose approve_at
+// is at or before t, oldest first.
+func (tx *Tx) DueCommissions(t time.Time, limit int) ([]*Commission, error) {
+	prefix := []byte(iCommissionDue)
+	var out []*Commission
+	err := tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
+		if len(k) != len(prefix)+8+IDLen {
+			return false, errCorrupt
+		}
+		if be64(k[len(prefix):]) > timeKey(t) || len(out) == limit {
+			return false, nil
+		}
+		c, err := tx.Commission(string(k[len(k)-IDLen:]))
+		if err != nil {
+			return false, err
+		}
+		out = append(out, c)
+		return true, nil
+	})
+	return out, err
+}
+
+// CommissionQuery filters the commission list. Empty fields do not filter.
+type CommissionQuery struct {
+	ProgramID   string
+	AffiliateID string
+	Status      string
+	PurchaseID  string
+	From, To    time.Time // on created_at; To exclusive
+	Cursor      string
+	Limit       int
+}
+
+// Commissions lists commissions newest first, one page at a time. It walks
+// the narrowest index the query names and checks the other filters on the
+// records.
+func (tx *Tx) Commissions(q CommissionQuery) ([]*Commission, string, error) {
+	if q.PurchaseID != "" {
+		// A purchase has a handful of commissions: no paging needed.
+		all, err := tx.PurchaseCommissions(q.PurchaseID)
+		if err != nil {
+			return nil, "", err
+		}
+		var out []*Commission
+		for i := len(all) - 1; i >= 0; i-- {
+			if q.matches(all[i]) {
+				out = append(out, all[i])
+			}
+		}
+		return out, "", nil
+	}
+	var prefix []byte
+	switch {
+	case q.AffiliateID != "":
+		prefix = key(iCommissionByAffiliate).id(q.AffiliateID)
+	case q.ProgramID != "":
+		prefix = key(iCommissionByProgram).id(q.ProgramID)
+	case q.Status != "":
+		prefix = key(iCommissionByStatus).str(q.Status)
+	default:
+		prefix = key(iCommissionAll)
+	}
+	limit := limitOf(q.Limit)
+	var out []*Commission
+	next, err := tx.scanIndexPage(prefix, q.From, q.To, q.Cursor, limit, func(id string) (bool, error) {
+		c, err := tx.Commission(id)
+		if err != nil {
+			return false, err
+		}
+		if !q.matches(c) {
+			return false, nil
+		}
+		out = append(out, c)
+		return true, nil
+	})
+	return out, next, err
+}
+
+func (q *CommissionQuery) matches(c *Commission) bool {
+	return (q.ProgramID == "" || c.ProgramID == q.ProgramID) &&
+		(q.AffiliateID == "" || c.AffiliateID == q.AffiliateID) &&
+		(q.Status == "" || c.Status == q.Status) &&
+		(q.From.IsZero() || !c.CreatedAt.Before(q.From)) &&
+		(q.To.IsZero() || c.CreatedAt.Before(q.To))
+}
+
+// Balances.
+
+// Balance is what an affiliate has in one currency, per commission status
+// (voided commissions count nowhere). Approved is net: clawbacks included.
+type Balance struct {
+	AffiliateID string
+	ProgramID   string // "" for the affiliate's total over all programs
+	Currency    string
+	Pending     int64
+	Approved    int64
+	Processing  int64
+	Paid        int64
+}
+
+// allPrograms stands for "every program" in balance keys.
+const allPrograms = NoAffiliate
+
+func balanceKey(scope, aff, currency string) []byte {
+	return key(tBalance).id(scope).id(aff).str(currency)
+}
+
+// addBalance adds sign times c's amount to the counters of its status: the
+// affiliate's total and its program's. A counter set that drops to zero is
+// deleted, as a reindex would not write it.
+func (tx *Tx) addBalance(c *Commission, sign int64) error {
+	if c.Status == CommissionVoided || c.Amount == 0 {
+		return nil
+	}
+	for _, scope := range []string{allPrograms, c.ProgramID} {
+		k := balanceKey(scope, c.AffiliateID, c.Currency)
+		var v [4]int64
+		b, err := tx.get(k)
+		switch {
+		case err == nil:
+			if len(b) != 32 {
+				return errCorrupt
+			}
+			for i := range v {
+				v[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
+			}
+		case !isNotFound(err):
+			return err
+		}
+		switch c.Status {
+		case CommissionPending:
+			v[0] += sign * c.Amount
+		case CommissionApproved:
+			v[1] += sign * c.Amount
+		case CommissionProcessing:
+			v[2] += sign * c.Amount
+		case CommissionPaid:
+			v[3] += sign * c.Amount
+		}
+		if v == [4]int64{} {
+			tx.del(k)
+			continue
+		}
+		out := make([]byte, 0, 32)
+		for _, n := range v {
+			out = binary.BigEndian.AppendUint64(out, uint64(n))
+		}
+		tx.set(k, out)
+	}
+	return nil
+}
+
+// BalanceQuery filters balances; empty fields do not filter.
+type BalanceQuery struct {
+	ProgramID   string
+	AffiliateID string
+	Currency    string
+}
+
+// Balances calls fn with each balance the query selects, by affiliate id
+// then currency, until fn returns false. It reads only the counters.
+func (tx *Tx) Balances(q BalanceQuery, fn func(*Balance) bool) error {
+	scope := allPrograms
+	if q.ProgramID != "" {
+		scope = q.ProgramID
+	}
+	prefix := key(tBalance).id(scope)
+	if q.AffiliateID != "" {
+		prefix = kb(prefix).id(q.AffiliateID)
+	}
+	return tx.scan(prefix, nil, false, true, func(k []byte, item *badger.Item) (bool, error) {
+		rest := k[len(tBalance)+IDLen:]
+		if len(rest) < IDLen+2 || rest[len(rest)-1] != 0 {
+			return false, errCorrupt
+		}
+		cur := string(rest[IDLen : len(rest)-1])
+		if q.Currency != "" && cur != q.Currency {
+			return true, nil
+		}
+		bal := &Balance{AffiliateID: string(rest[:IDLen]), ProgramID: q.ProgramID, Currency: cur}
+		err := item.Value(func(b []byte) error {
+			if len(b) != 32 {
+				return errCorrupt
+			}
+			bal.Pending = int64(binary.BigEndian.Uint64(b))
+			bal.Approved = int64(binary.BigEndian.Uint64(b[8:]))
+			bal.Processing = int64(binary.BigEndian.Uint64(b[16:]))
+			bal.Paid = int64(binary.BigEndian.Uint64(b[24:]))
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+		return fn(bal), nil
+	})
+}
