@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // migration moves the data from version-1 to version. Migrations run in
@@ -23,6 +26,7 @@ var migrations = []migration{
 	// this with a tally layout that changed before release; 3 supersedes it.
 	{2, "search indexes and tallies (superseded by 3)", func(*DB) error { return nil }},
 	{3, "search indexes and tallies", rebuildTallies},
+	{4, "commissions of existing purchases", commissionsFromPurchases},
 }
 
 // SchemaVersion is the version this binary writes.
@@ -95,3 +99,85 @@ func (tx *Tx) Meta(name string) ([]byte, error) { return tx.get(metaKey(name)) }
 
 // SetMeta stores a named meta value.
 func (tx *Tx) SetMeta(name string, v []byte) { tx.set(metaKey(name), v) }
+
+// commissionsFromPurchases (migration 4) gives data written before
+// commissions existed what it would have had: programs hold commissions
+// for the default 30 days, and every attributed purchase gets a commission
+// record (voided for a refunded purchase, else pending until its hold ends,
+// when the approval job approves it).
+func commissionsFromPurchases(db *DB) error {
+	err := db.Update(func(tx *Tx) error {
+		var progs []*Program
+		err := tx.scan([]byte(pProgram), nil, false, true, func(_ []byte, item *badger.Item) (bool, error) {
+			var p Program
+			if err := item.Value(func(b []byte) error { return jsonUnmarshal(b, &p) }); err != nil {
+				return false, err
+			}
+			progs = append(progs, &p)
+			return true, nil
+		})
+		for _, p := range progs {
+			p.HoldDays = 30
+			if err := tx.setJSON(programKey(p.ID), p); err != nil {
+				return err
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var after []byte
+	for {
+		var purs []*Purchase
+		err := db.View(func(tx *Tx) error {
+			start := []byte(pPurchase)
+			if after != nil {
+				start = append(bytes.Clone(after), 0)
+			}
+			return tx.scan([]byte(pPurchase), start, false, true, func(k []byte, item *badger.Item) (bool, error) {
+				after = bytes.Clone(k)
+				var p Purchase
+				if err := item.Value(p.unmarshal); err != nil {
+					return false, err
+				}
+				if p.AffiliateID != "" {
+					purs = append(purs, &p)
+				}
+				return len(purs) < 500, nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if len(purs) == 0 {
+			return nil
+		}
+		err = db.Update(func(tx *Tx) error {
+			for _, p := range purs {
+				done, err := tx.PurchaseCommissions(p.ID)
+				if err != nil {
+					return err
+				}
+				if len(done) > 0 {
+					continue // an interrupted run already did this one
+				}
+				c := &Commission{
+					ID: NewID(p.CreatedAt), PurchaseID: p.ID, ProgramID: p.ProgramID, AffiliateID: p.AffiliateID,
+					Kind: CommissionSale, Amount: p.Commission - RefundShare(p.Commission, p.RefundedAmount, p.Amount),
+					Currency: p.Currency, Status: CommissionPending, ApproveAt: p.PurchasedAt.AddDate(0, 0, 30), CreatedAt: p.CreatedAt,
+				}
+				if p.Status == "refunded" {
+					c.Status, c.Amount = CommissionVoided, p.Commission
+				}
+				if err := tx.PutCommission(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
