@@ -27,6 +27,9 @@ type AffiliateInput struct {
 	Email    *string `json:"email" form:"email"`
 	Status   *string `json:"status" form:"status"`
 	Password *string `json:"password" form:"password"`
+	// PayoutMethod and PayoutEmail say how the affiliate is paid.
+	PayoutMethod *string `json:"payout_method" form:"payout_method"`
+	PayoutEmail  *string `json:"payout_email" form:"payout_email"`
 }
 
 func (in *AffiliateInput) apply(af *store.Affiliate) error {
@@ -40,6 +43,9 @@ func (in *AffiliateInput) apply(af *store.Affiliate) error {
 		af.Email = strings.TrimSpace(*in.Email)
 	}
 	if err := validateEmail("email", af.Email); err != nil {
+		return err
+	}
+	if err := applyPayoutDetails(af, in.PayoutMethod, in.PayoutEmail); err != nil {
 		return err
 	}
 	if in.Status != nil {

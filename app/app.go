@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/spiffy/spiffy/app/config"
@@ -28,6 +29,7 @@ type App struct {
 	webhooks      *webhook.Dispatcher
 	exports       *export.Runner // background CSV exports
 	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
+	money         sync.Mutex     // serialises changes of approved and paid money (commissions.go)
 }
 
 // Options is what an App is built from.

@@ -10,6 +10,11 @@ import (
 // with every message already due. It stops when ctx is cancelled or Stop
 // is called.
 func (a *App) Start(ctx context.Context) error {
+	// A payout step a crash interrupted is finished before anything else
+	// can change money.
+	if err := a.ResumePayouts(); err != nil {
+		return err
+	}
 	a.webhooks.Start(ctx)
 	return nil
 }

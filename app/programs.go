@@ -10,6 +10,7 @@ import (
 // Program settings and their defaults.
 const (
 	DefaultCookieDays = 30
+	DefaultHoldDays   = 30
 	AttributionLast   = "last_click"
 	AttributionFirst  = "first_click"
 	CommissionPercent = "percent"
@@ -31,6 +32,8 @@ type ProgramInput struct {
 	CommissionType  *string `json:"commission_type" form:"commission_type"`
 	CommissionValue *string `json:"commission_value" form:"commission_value"`
 	Currency        *string `json:"currency" form:"currency"`
+	HoldDays        *int    `json:"hold_days" form:"hold_days"`
+	RecurringMonths *int    `json:"recurring_months" form:"recurring_months"`
 }
 
 // Apply validates in and writes it over p. Creating passes a zero Program
@@ -81,6 +84,18 @@ func (in *ProgramInput) Apply(p *store.Program) error {
 		}
 		p.Currency = cur
 	}
+	if in.HoldDays != nil {
+		if *in.HoldDays < 0 || *in.HoldDays > 365 {
+			return Invalid("hold_days", "invalid_hold_days", "hold_days must be between 0 and 365")
+		}
+		p.HoldDays = *in.HoldDays
+	}
+	if in.RecurringMonths != nil {
+		if *in.RecurringMonths < 0 || *in.RecurringMonths > 1200 {
+			return Invalid("recurring_months", "invalid_recurring_months", "recurring_months must be between 0 and 1200")
+		}
+		p.RecurringMonths = *in.RecurringMonths
+	}
 	typeChanged := false
 	if in.CommissionType != nil {
 		if *in.CommissionType != CommissionPercent && *in.CommissionType != CommissionFlat {
@@ -112,6 +127,7 @@ func (a *App) CreateProgram(in ProgramInput) (*store.Program, error) {
 	p := &store.Program{
 		ID:             store.NewID(now),
 		CookieDays:     DefaultCookieDays,
+		HoldDays:       DefaultHoldDays,
 		Attribution:    AttributionLast,
 		CommissionType: CommissionPercent,
 		Currency:       "USD",

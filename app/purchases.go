@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -12,6 +13,11 @@ import (
 const (
 	PurchasePaid     = "paid"
 	PurchaseRefunded = "refunded"
+
+	// PurchaseRenewal is the Kind of a subscription's later payment
+	// (a first sale's Kind is PurchaseSale).
+	PurchaseSale    = "sale"
+	PurchaseRenewal = "renewal"
 )
 
 // Purchase event types handed to the webhook outbox.
@@ -145,6 +151,7 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 			Amount:      amount,
 			Currency:    in.Currency,
 			Status:      PurchasePaid,
+			Kind:        PurchaseSale,
 			VisitorID:   in.VID,
 			PurchasedAt: at,
 			CreatedAt:   now,
@@ -174,6 +181,11 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 		}
 		if err := tx.InsertPurchase(p); err != nil {
 			return err
+		}
+		if p.AffiliateID != "" {
+			if err := tx.PutCommission(newCommission(prg, p)); err != nil {
+				return err
+			}
 		}
 		if lead != nil && lead.PurchaseID == "" {
 			lead.PurchaseID = p.ID
@@ -304,10 +316,14 @@ func getPurchase(tx *store.Tx, id string) (*store.Purchase, error) {
 	return p, notFoundAs(err, "purchase_not_found", "purchase")
 }
 
-// RefundPurchase marks a purchase refunded, which takes its amount and
-// commission out of the totals, and queues purchase.refunded in the same
-// write. Refunding a refunded purchase changes nothing.
-func (a *App) RefundPurchase(id string) (*store.Purchase, error) {
+// RefundPurchase refunds amount (a decimal string; "" = all that is left)
+// of a purchase. The purchase keeps how much was refunded and becomes
+// "refunded" once all of it was; its commissions lose the refunded share
+// (refundCommissions), and purchase.refunded is queued, all in one write.
+// Refunding a fully refunded purchase with no amount changes nothing.
+func (a *App) RefundPurchase(id, amount string) (*store.Purchase, error) {
+	a.money.Lock()
+	defer a.money.Unlock()
 	var out *store.Purchase
 	err := a.db.Update(func(tx *store.Tx) error {
 		p, err := getPurchase(tx, id)
@@ -315,16 +331,36 @@ func (a *App) RefundPurchase(id string) (*store.Purchase, error) {
 			return err
 		}
 		out = p
-		if p.Status == PurchaseRefunded {
+		left := p.Amount - p.RefundedAmount
+		refund := left
+		if strings.TrimSpace(amount) != "" {
+			if refund, err = ParseMoney("amount", amount, p.Currency); err != nil {
+				return err
+			}
+			if refund <= 0 {
+				return Invalid("amount", "invalid_amount", "amount must be more than zero")
+			}
+			if refund > left {
+				return Invalid("amount", "invalid_amount", "amount is more than the %s left to refund", money.Format(left, p.Currency))
+			}
+		}
+		if refund == 0 {
 			return nil
 		}
 		prg, err := tx.Program(p.ProgramID)
 		if err != nil {
 			return err
 		}
-		p.Status = PurchaseRefunded
+		before := p.RefundedAmount
+		p.RefundedAmount += refund
 		p.RefundedAt = a.Now()
+		if p.RefundedAmount == p.Amount {
+			p.Status = PurchaseRefunded
+		}
 		if err := tx.UpdatePurchase(p); err != nil {
+			return err
+		}
+		if err := refundCommissions(tx, p, before, p.RefundedAmount, a.Now()); err != nil {
 			return err
 		}
 		return a.queuePurchaseEvent(tx, prg, p, EventPurchaseRefunded)

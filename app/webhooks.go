@@ -164,7 +164,9 @@ func (a *App) queueEvent(tx *store.Tx, affiliateID, eventType, subjectID, email 
 		if err != nil {
 			return err
 		}
-		if ep.Disabled || !slices.Contains(ep.Events, eventType) {
+		// payout.paid is the affiliate's own money: every enabled endpoint
+		// gets it, whatever it subscribed to.
+		if ep.Disabled || eventType != EventPayoutPaid && !slices.Contains(ep.Events, eventType) {
 			continue
 		}
 		if payload == nil {

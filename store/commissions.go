@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -152,31 +153,38 @@ func (tx *Tx) Commission(id string) (*Commission, error) {
 
 // PurchaseCommissions returns the commissions of a purchase, oldest first.
 func (tx *Tx) PurchaseCommissions(purchaseID string) ([]*Commission, error) {
-	return tx.commissionsUnder(key(iCommissionByPurchase).id(purchaseID), 0)
+	return tx.commissionsUnder(key(iCommissionByPurchase).id(purchaseID), 0, nil)
 }
 
-// ApprovedCommissions returns up to limit (0 = all) of an affiliate's
-// approved commissions in a currency, in id order.
-func (tx *Tx) ApprovedCommissions(affiliateID, currency string, limit int) ([]*Commission, error) {
-	return tx.commissionsUnder(approvedCommissionKey(affiliateID, currency, ""), limit)
+// ApprovedCommissions returns up to limit of an affiliate's approved
+// commissions in a currency (in one program, when programID is set), in id
+// order.
+func (tx *Tx) ApprovedCommissions(affiliateID, currency, programID string, limit int) ([]*Commission, error) {
+	return tx.commissionsUnder(approvedCommissionKey(affiliateID, currency, ""), limit, func(c *Commission) bool {
+		return programID == "" || c.ProgramID == programID
+	})
 }
 
-// PayoutCommissions returns up to limit (0 = all) of an affiliate's
-// commissions in a payout, in id order.
-func (tx *Tx) PayoutCommissions(payoutID, affiliateID string, limit int) ([]*Commission, error) {
-	return tx.commissionsUnder(payoutCommissionKey(payoutID, affiliateID, ""), limit)
+// PayoutCommissions returns up to limit of an affiliate's commissions in a
+// payout that have the given status, in id order.
+func (tx *Tx) PayoutCommissions(payoutID, affiliateID, status string, limit int) ([]*Commission, error) {
+	return tx.commissionsUnder(payoutCommissionKey(payoutID, affiliateID, ""), limit, func(c *Commission) bool {
+		return c.Status == status
+	})
 }
 
-// commissionsUnder loads the commissions whose index keys under prefix end
-// with their id.
-func (tx *Tx) commissionsUnder(prefix []byte, limit int) ([]*Commission, error) {
+// commissionsUnder loads up to limit (0 = all) commissions that keep is
+// true of, whose index keys under prefix end with their id.
+func (tx *Tx) commissionsUnder(prefix []byte, limit int, keep func(*Commission) bool) ([]*Commission, error) {
 	var out []*Commission
 	err := tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
 		c, err := tx.Commission(string(k[len(k)-IDLen:]))
 		if err != nil {
 			return false, err
 		}
-		out = append(out, c)
+		if keep == nil || keep(c) {
+			out = append(out, c)
+		}
 		return limit == 0 || len(out) < limit, nil
 	})
 	return out, err
@@ -339,6 +347,8 @@ type BalanceQuery struct {
 	ProgramID   string
 	AffiliateID string
 	Currency    string
+	// AfterAffiliate starts the walk after this affiliate id.
+	AfterAffiliate string
 }
 
 // Balances calls fn with each balance the query selects, by affiliate id
@@ -352,7 +362,11 @@ func (tx *Tx) Balances(q BalanceQuery, fn func(*Balance) bool) error {
 	if q.AffiliateID != "" {
 		prefix = kb(prefix).id(q.AffiliateID)
 	}
-	return tx.scan(prefix, nil, false, true, func(k []byte, item *badger.Item) (bool, error) {
+	var start []byte
+	if q.AfterAffiliate != "" {
+		start = append(kb(bytes.Clone(prefix)).id(q.AfterAffiliate), 0xff)
+	}
+	return tx.scan(prefix, start, false, true, func(k []byte, item *badger.Item) (bool, error) {
 		rest := k[len(tBalance)+IDLen:]
 		if len(rest) < IDLen+2 || rest[len(rest)-1] != 0 {
 			return false, errCorrupt

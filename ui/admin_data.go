@@ -297,7 +297,7 @@ func (u *UI) purchasePage(c echo.Context) error {
 }
 
 func (u *UI) purchaseRefund(c echo.Context) error {
-	p, err := u.app.RefundPurchase(c.Param("id"))
+	p, err := u.app.RefundPurchase(c.Param("id"), c.FormValue("amount"))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/money"
 )
 
 // The merchant API for leads and purchases. The CSV exports of the same
@@ -41,16 +42,18 @@ type PurchaseJSON struct {
 	Program   string  `json:"program"`
 	Affiliate *string `json:"affiliate"`
 	app.PurchaseFields
-	SelfReferral bool   `json:"self_referral"`
-	PurchasedAt  string `json:"purchased_at"`
-	CreatedAt    string `json:"created_at"`
+	RefundedAmount string `json:"refunded_amount"`
+	SelfReferral   bool   `json:"self_referral"`
+	PurchasedAt    string `json:"purchased_at"`
+	CreatedAt      string `json:"created_at"`
 }
 
 // NewPurchaseJSON converts a stored purchase for the API.
 func NewPurchaseJSON(p *app.Purchase) PurchaseJSON {
 	out := PurchaseJSON{
 		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, PurchaseFields: app.NewPurchaseFields(p),
-		SelfReferral: p.SelfReferral, PurchasedAt: app.RFC3339(p.PurchasedAt), CreatedAt: app.RFC3339(p.CreatedAt),
+		RefundedAmount: money.Format(p.RefundedAmount, p.Currency),
+		SelfReferral:   p.SelfReferral, PurchasedAt: app.RFC3339(p.PurchasedAt), CreatedAt: app.RFC3339(p.CreatedAt),
 	}
 	if p.AffiliateID != "" {
 		id := p.AffiliateID
@@ -117,8 +120,18 @@ func (s *Server) apiGetPurchase(c echo.Context) error {
 	return c.JSON(http.StatusOK, NewPurchaseJSON(p))
 }
 
+// refundRequest is the optional body of a refund: no amount refunds all
+// that is left.
+type refundRequest struct {
+	Amount string `json:"amount"`
+}
+
 func (s *Server) apiRefundPurchase(c echo.Context) error {
-	p, err := s.App.RefundPurchase(c.Param("id"))
+	var in refundRequest
+	if err := decodeOptionalJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := s.App.RefundPurchase(c.Param("id"), in.Amount)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -28,6 +29,24 @@ func DecodeJSON(c echo.Context, v any) error {
 		return app.Invalid("body", "invalid_json", "body must be a single JSON object")
 	}
 	return nil
+}
+
+// decodeOptionalJSON is DecodeJSON for a body that may be left out: an
+// empty body leaves v as it is.
+func decodeOptionalJSON(c echo.Context, v any) error {
+	r := c.Request()
+	if r.ContentLength == 0 {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return DecodeJSON(c, v)
 }
 
 func jsonError(err error) error {

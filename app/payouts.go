@@ -1,0 +1,526 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/store"
+)
+
+// Payouts (contract §9). A payout pays, in one currency, every affiliate
+// whose net approved balance is at least the minimum and above zero; the
+// commissions it sums move to processing, then to paid when the merchant
+// marks it paid, or back to approved when it is canceled.
+//
+// Moving thousands of affiliates' commissions does not fit one write, so
+// each of the three moves is a step recorded on the payout (Step and
+// StepAfter, the last affiliate finished): every write moves some
+// affiliates' commissions, writes their items and advances StepAfter
+// together. A step interrupted by a crash is finished by ResumePayouts at
+// the next start, before anything else changes money: a payout is either
+// absent or complete, never half made.
+
+// PayoutInput is a request to create a payout.
+type PayoutInput struct {
+	Currency string `json:"currency" form:"currency"`
+	Minimum  string `json:"minimum" form:"minimum"`
+	Program  string `json:"program" form:"program"`
+}
+
+// PayoutView is a payout with its items.
+type PayoutView struct {
+	*store.Payout
+	ProgramName string
+	Items       []*store.PayoutItem
+}
+
+// EventPayoutPaid is the webhook event of a paid payout, sent to each paid
+// affiliate whatever its programs' sharing toggles: it is its own money.
+const EventPayoutPaid = "payout.paid"
+
+// PayoutEventData is payout.paid's flat data.
+type PayoutEventData struct {
+	ID          string `json:"id"`
+	AffiliateID string `json:"affiliate_id"`
+	Amount      string `json:"amount"`
+	Currency    string `json:"currency"`
+	Commissions int64  `json:"commissions"`
+	PaidAt      string `json:"paid_at"`
+}
+
+// payoutStepBudget is how many commissions one write of a step moves at
+// most; it keeps a write well below Badger's transaction size limit.
+const payoutStepBudget = 2000
+
+// CreatePayout creates a payout of everything due in a currency (in one
+// program, when given). No one due → 409 nothing_due.
+func (a *App) CreatePayout(in PayoutInput) (*PayoutView, error) {
+	cur := strings.ToUpper(strings.TrimSpace(in.Currency))
+	if cur == "" {
+		return nil, Invalid("currency", "invalid_currency", "currency is required")
+	}
+	if err := validateCurrency("currency", cur); err != nil {
+		return nil, err
+	}
+	var minimum int64
+	if strings.TrimSpace(in.Minimum) != "" {
+		var err error
+		if minimum, err = ParseMoney("minimum", in.Minimum, cur); err != nil {
+			return nil, err
+		}
+		if minimum < 0 {
+			return nil, Invalid("minimum", "invalid_minimum", "minimum must not be negative")
+		}
+	}
+	prgID := strings.TrimSpace(in.Program)
+	if prgID != "" {
+		err := a.db.View(func(tx *store.Tx) error {
+			if !store.ValidID(prgID) {
+				return errUnknownProgram(prgID)
+			}
+			_, err := tx.Program(prgID)
+			if errors.Is(err, store.ErrNotFound) {
+				return errUnknownProgram(prgID)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	a.money.Lock()
+	defer a.money.Unlock()
+	due := false
+	err := a.db.View(func(tx *store.Tx) error {
+		return tx.Balances(store.BalanceQuery{ProgramID: prgID, Currency: cur}, func(b *store.Balance) bool {
+			due = payable(b, minimum)
+			return !due
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !due {
+		return nil, Errorf(KindConflict, "nothing_due", "no affiliate has at least %s %s approved and unpaid", money.Format(minimum, cur), cur)
+	}
+	now := a.Now()
+	p := &store.Payout{
+		ID: store.NewID(now), Currency: cur, ProgramID: prgID, Minimum: minimum,
+		Status: store.PayoutOpen, CreatedAt: now, Step: store.PayoutStepCreate,
+	}
+	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutPayout(p) }); err != nil {
+		return nil, err
+	}
+	if err := a.finishPayoutStep(p.ID); err != nil {
+		return nil, err
+	}
+	return a.Payout(p.ID)
+}
+
+func errUnknownProgram(id string) error {
+	return Invalid("program", "unknown_program", "program %q does not exist", id)
+}
+
+// payable says whether a balance is due in a payout with this minimum.
+func payable(b *store.Balance, minimum int64) bool { return b.Approved > 0 && b.Approved >= minimum }
+
+// MarkPayoutPaid records that the merchant paid an open payout: its
+// commissions become paid and each affiliate gets payout.paid.
+func (a *App) MarkPayoutPaid(id string) (*PayoutView, error) {
+	return a.startPayoutStep(id, store.PayoutStepPay)
+}
+
+// CancelPayout gives up an open payout: its commissions are approved again,
+// due in the next one.
+func (a *App) CancelPayout(id string) (*PayoutView, error) {
+	return a.startPayoutStep(id, store.PayoutStepCancel)
+}
+
+func (a *App) startPayoutStep(id, step string) (*PayoutView, error) {
+	a.money.Lock()
+	defer a.money.Unlock()
+	err := a.db.Update(func(tx *store.Tx) error {
+		p, err := getPayout(tx, id)
+		if err != nil {
+			return err
+		}
+		if p.Status != store.PayoutOpen || p.Step != "" {
+			return invalidState("only an open payout can be marked paid or canceled; this one is %s", p.Status)
+		}
+		now := a.Now()
+		p.Step, p.StepAfter = step, ""
+		if step == store.PayoutStepPay {
+			p.Status, p.PaidAt = store.PayoutPaid, now
+		} else {
+			p.Status, p.CanceledAt = store.PayoutCanceled, now
+		}
+		return tx.PutPayout(p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.finishPayoutStep(id); err != nil {
+		return nil, err
+	}
+	return a.Payout(id)
+}
+
+// ResumePayouts finishes the payout steps a crash interrupted. Start calls
+// it before the jobs and the server run.
+func (a *App) ResumePayouts() error {
+	a.money.Lock()
+	defer a.money.Unlock()
+	var ids []string
+	if err := a.db.View(func(tx *store.Tx) (err error) { ids, err = tx.UnfinishedPayouts(); return }); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := a.finishPayoutStep(id); err != nil {
+			return fmt.Errorf("app: resume payout %s: %w", id, err)
+		}
+		a.log.Info("finished an interrupted payout step", "payout", id)
+	}
+	return nil
+}
+
+// finishPayoutStep runs the payout's step to its end, one write at a time.
+// The caller holds a.money.
+func (a *App) finishPayoutStep(id string) error {
+	for {
+		done := false
+		err := a.db.Update(func(tx *store.Tx) error {
+			p, err := tx.Payout(id)
+			if err != nil {
+				return err
+			}
+			done, err = a.payoutStepWrite(tx, p)
+			return err
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// payoutStepWrite moves up to payoutStepBudget commissions of the step,
+// affiliate by affiliate from p.StepAfter, and reports whether the step is
+// complete (then it is cleared in this same write).
+func (a *App) payoutStepWrite(tx *store.Tx, p *store.Payout) (done bool, err error) {
+	budget := payoutStepBudget
+	var next func() (string, bool, error) // the next affiliate after p.StepAfter
+	switch p.Step {
+	case "":
+		return true, nil
+	case store.PayoutStepCreate:
+		next = func() (string, bool, error) {
+			// An affiliate whose commissions did not all fit in the last
+			// write has its item already; finish it first.
+			var aff string
+			err := tx.PayoutItems(p.ID, p.StepAfter, func(it *store.PayoutItem) (bool, error) {
+				aff = it.AffiliateID
+				return false, nil
+			})
+			if err != nil || aff != "" {
+				return aff, aff != "", err
+			}
+			err = tx.Balances(store.BalanceQuery{ProgramID: p.ProgramID, Currency: p.Currency, AfterAffiliate: p.StepAfter}, func(b *store.Balance) bool {
+				if payable(b, p.Minimum) {
+					aff = b.AffiliateID
+					return false
+				}
+				return true
+			})
+			return aff, aff != "", err
+		}
+	default:
+		next = func() (string, bool, error) {
+			var aff string
+			err := tx.PayoutItems(p.ID, p.StepAfter, func(it *store.PayoutItem) (bool, error) {
+				aff = it.AffiliateID
+				return false, nil
+			})
+			return aff, aff != "", err
+		}
+	}
+	for budget > 0 {
+		aff, ok, err := next()
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			p.Step, p.StepAfter = "", ""
+			if p.Status == store.PayoutOpen && p.Items == 0 {
+				p.Status, p.CanceledAt = store.PayoutCanceled, a.Now() // everything due vanished: nothing to pay
+			}
+			return true, tx.PutPayout(p)
+		}
+		finished, moved, err := a.payoutStepAffiliate(tx, p, aff, budget)
+		if err != nil {
+			return false, err
+		}
+		budget -= moved
+		if !finished {
+			break
+		}
+		p.StepAfter = aff
+	}
+	return false, tx.PutPayout(p)
+}
+
+// payoutStepAffiliate moves up to budget of one affiliate's commissions for
+// the payout's step and updates its item; finished reports that none are
+// left to move.
+func (a *App) payoutStepAffiliate(tx *store.Tx, p *store.Payout, affID string, budget int) (finished bool, moved int, err error) {
+	it, err := tx.PayoutItem(p.ID, affID)
+	isNew := errors.Is(err, store.ErrNotFound)
+	if err != nil && !isNew {
+		return false, 0, err
+	}
+	var coms []*store.Commission
+	if p.Step == store.PayoutStepCreate {
+		if isNew {
+			af, err := tx.Affiliate(affID)
+			if err != nil {
+				return false, 0, err
+			}
+			it = &store.PayoutItem{PayoutID: p.ID, AffiliateID: affID, Name: af.Name, Email: af.Email,
+				Method: af.PayoutMethod, PayoutEmail: af.PayoutEmail}
+			p.Items++
+		}
+		coms, err = tx.ApprovedCommissions(affID, p.Currency, p.ProgramID, budget+1)
+	} else {
+		coms, err = tx.PayoutCommissions(p.ID, affID, store.CommissionProcessing, budget+1)
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	finished = len(coms) <= budget
+	if !finished {
+		coms = coms[:budget]
+	}
+	for _, c := range coms {
+		switch p.Step {
+		case store.PayoutStepCreate:
+			c.Status, c.PayoutID = CommissionProcessing, p.ID
+			it.Amount += c.Amount
+			it.Commissions++
+			p.Total += c.Amount
+		case store.PayoutStepPay:
+			c.Status, c.PaidAt = CommissionPaid, p.PaidAt
+		case store.PayoutStepCancel:
+			c.Status, c.PayoutID = CommissionApproved, ""
+		}
+		if err := tx.PutCommission(c); err != nil {
+			return false, 0, err
+		}
+	}
+	if p.Step == store.PayoutStepCreate {
+		if err := tx.PutPayoutItem(p, it); err != nil {
+			return false, 0, err
+		}
+	}
+	if finished && p.Step == store.PayoutStepPay {
+		if err := a.queuePayoutPaid(tx, p, it); err != nil {
+			return false, 0, err
+		}
+	}
+	return finished, len(coms), nil
+}
+
+func (a *App) queuePayoutPaid(tx *store.Tx, p *store.Payout, it *store.PayoutItem) error {
+	data := PayoutEventData{
+		ID: p.ID, AffiliateID: it.AffiliateID, Amount: money.Format(it.Amount, p.Currency), Currency: p.Currency,
+		Commissions: it.Commissions, PaidAt: RFC3339(p.PaidAt),
+	}
+	return a.queueEvent(tx, it.AffiliateID, EventPayoutPaid, p.ID, "", func(now time.Time) ([]byte, error) {
+		return marshalBody(EventPayoutPaid, now, data)
+	})
+}
+
+func getPayout(tx *store.Tx, id string) (*store.Payout, error) {
+	if !store.ValidID(id) {
+		return nil, NotFound("payout_not_found", "payout not found")
+	}
+	p, err := tx.Payout(id)
+	return p, notFoundAs(err, "payout_not_found", "payout")
+}
+
+// Payout returns a payout with all its items.
+func (a *App) Payout(id string) (*PayoutView, error) {
+	var out *PayoutView
+	err := a.db.View(func(tx *store.Tx) error {
+		p, err := getPayout(tx, id)
+		if err != nil {
+			return err
+		}
+		out, err = payoutView(tx, p, "")
+		return err
+	})
+	return out, err
+}
+
+// payoutView loads a payout's items (only the affiliate's when affID is set).
+func payoutView(tx *store.Tx, p *store.Payout, affID string) (*PayoutView, error) {
+	v := &PayoutView{Payout: p, Items: []*store.PayoutItem{}}
+	if p.ProgramID != "" {
+		v.ProgramName = tx.Names().Program(p.ProgramID)
+	}
+	if affID != "" {
+		it, err := tx.PayoutItem(p.ID, affID)
+		if err != nil {
+			return nil, err
+		}
+		v.Items = append(v.Items, it)
+		return v, nil
+	}
+	err := tx.PayoutItems(p.ID, "", func(it *store.PayoutItem) (bool, error) {
+		v.Items = append(v.Items, it)
+		return true, nil
+	})
+	return v, err
+}
+
+// Payouts lists payouts newest first, with their items; an affiliate's
+// scope lists only the payouts that paid it, with only its own item.
+func (a *App) Payouts(s Scope, cursor string, limit int) ([]*PayoutView, string, error) {
+	aff := ""
+	if !s.IsMerchant() {
+		if aff = s.AffiliateID(); aff == "" {
+			return nil, "", ErrForbidden
+		}
+	}
+	var out []*PayoutView
+	var next string
+	err := a.db.View(func(tx *store.Tx) error {
+		ps, n, err := tx.Payouts(aff, cursor, limit)
+		if err != nil {
+			return err
+		}
+		next = n
+		for _, p := range ps {
+			v, err := payoutView(tx, p, aff)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, "", ErrBadCursor
+	}
+	return out, next, err
+}
+
+// payoutNote is the PayPal note of a payout: who pays, and which payout.
+func (a *App) payoutNote(v *PayoutView) string {
+	owner := v.ProgramName
+	if owner == "" {
+		owner = "Affiliate program"
+		if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Hostname() != "" {
+			owner = u.Hostname()
+		}
+	}
+	return owner + " payout " + v.ID
+}
+
+// BalanceFilter selects balances; empty fields do not filter.
+type BalanceFilter struct {
+	Currency, Affiliate, Program string
+}
+
+// BalanceRow is one affiliate's balance in one currency, with its name.
+type BalanceRow struct {
+	store.Balance
+	Name string
+}
+
+// Balances returns balances per affiliate and currency, by affiliate id,
+// from the counters kept on every commission change, never a scan of
+// commissions.
+func (a *App) Balances(f BalanceFilter) ([]BalanceRow, error) {
+	q := store.BalanceQuery{Currency: strings.ToUpper(strings.TrimSpace(f.Currency)), AffiliateID: f.Affiliate, ProgramID: f.Program}
+	if q.Currency != "" {
+		if err := validateCurrency("currency", q.Currency); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range []struct{ field, v string }{{"affiliate", f.Affiliate}, {"program", f.Program}} {
+		if id.v != "" && !store.ValidID(id.v) {
+			return nil, Invalid(id.field, "invalid_"+id.field, "%s is not a valid id", id.field)
+		}
+	}
+	out := []BalanceRow{}
+	err := a.db.View(func(tx *store.Tx) error {
+		names := tx.Names()
+		return tx.Balances(q, func(b *store.Balance) bool {
+			out = append(out, BalanceRow{Balance: *b, Name: names.Affiliate(b.AffiliateID)})
+			return true
+		})
+	})
+	return out, err
+}
+
+// PayoutFile is a payout's file in one format, checked and ready to write.
+type PayoutFile struct {
+	Name   string // a file name for the download
+	db     *store.DB
+	payout *store.Payout
+	format string
+	note   string
+}
+
+// PayoutFile prepares a payout's file in a format (export.PayoutGeneric,
+// PayoutPayPal or PayoutWise; "" = generic): it fails before anything is
+// written when the payout or the format is unknown.
+func (a *App) PayoutFile(id, format string) (*PayoutFile, error) {
+	if format == "" {
+		format = export.PayoutGeneric
+	}
+	if !slices.Contains(export.PayoutFormats(), format) {
+		return nil, Invalid("format", "invalid_format", "format must be generic, paypal or wise")
+	}
+	f := &PayoutFile{db: a.db, format: format}
+	err := a.db.View(func(tx *store.Tx) error {
+		p, err := getPayout(tx, id)
+		if err != nil {
+			return err
+		}
+		v := &PayoutView{Payout: p}
+		if p.ProgramID != "" {
+			v.ProgramName = tx.Names().Program(p.ProgramID)
+		}
+		f.payout, f.note = p, a.payoutNote(v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.Name = "payout-" + f.payout.ID + "-" + format + ".csv"
+	return f, nil
+}
+
+// Write streams the file's rows to w.
+func (f *PayoutFile) Write(w io.Writer) error {
+	return f.db.View(func(tx *store.Tx) error {
+		pw, err := export.NewPayoutWriter(w, f.format, f.payout, f.note)
+		if err != nil {
+			return err
+		}
+		err = tx.PayoutItems(f.payout.ID, "", func(it *store.PayoutItem) (bool, error) {
+			return true, pw.Write(it)
+		})
+		if err != nil {
+			return err
+		}
+		return pw.Flush()
+	})
+}
