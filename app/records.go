@@ -16,6 +16,9 @@ type (
 	WebhookEndpoint = store.WebhookEndpoint
 	WebhookMessage  = store.WebhookMessage
 	WebhookAttempt  = store.WebhookAttempt
+	Commission      = store.Commission
+	Payout          = store.Payout
+	PayoutItem      = store.PayoutItem
 	// Count is a list's row count; Exact is false when it stopped early.
 	Count = store.Count
 )

@@ -27,6 +27,8 @@ type ProgramJSON struct {
 	CommissionType  string `json:"commission_type"`
 	CommissionValue string `json:"commission_value"`
 	Currency        string `json:"currency"`
+	HoldDays        int    `json:"hold_days"`
+	RecurringMonths int    `json:"recurring_months"`
 	CreatedAt       string `json:"created_at"`
 }
 
@@ -36,23 +38,26 @@ func NewProgramJSON(p *app.Program) ProgramJSON {
 		ID: p.ID, Name: p.Name, Description: p.Description, LandingURL: p.LandingURL, CookieDays: p.CookieDays,
 		Attribution: p.Attribution, TrackLeads: p.TrackLeads, ShareLeads: p.ShareLeads, SharePurchasers: p.SharePurchasers,
 		AutoApprove: p.AutoApprove, CommissionType: p.CommissionType, CommissionValue: app.CommissionValueString(p),
-		Currency: p.Currency, CreatedAt: app.RFC3339(p.CreatedAt),
+		Currency: p.Currency, HoldDays: p.HoldDays, RecurringMonths: p.RecurringMonths, CreatedAt: app.RFC3339(p.CreatedAt),
 	}
 }
 
 // AffiliateJSON is an affiliate as the API shows it.
 type AffiliateJSON struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Email     string `json:"email"`
-	Status    string `json:"status"`
-	CreatedAt string `json:"created_at"`
-	InviteURL string `json:"invite_url,omitempty"`
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	Status       string `json:"status"`
+	PayoutMethod string `json:"payout_method"`
+	PayoutEmail  string `json:"payout_email"`
+	CreatedAt    string `json:"created_at"`
+	InviteURL    string `json:"invite_url,omitempty"`
 }
 
 // NewAffiliateJSON converts a stored affiliate for the API.
 func NewAffiliateJSON(af *app.Affiliate) AffiliateJSON {
-	return AffiliateJSON{ID: af.ID, Name: af.Name, Email: af.Email, Status: af.Status, CreatedAt: app.RFC3339(af.CreatedAt)}
+	return AffiliateJSON{ID: af.ID, Name: af.Name, Email: af.Email, Status: af.Status,
+		PayoutMethod: af.PayoutMethod, PayoutEmail: af.PayoutEmail, CreatedAt: app.RFC3339(af.CreatedAt)}
 }
 
 func mapSlice[T, U any](in []T, f func(T) U) []U {

@@ -62,7 +62,7 @@ func TestProgramsAPI(t *testing.T) {
 	p := apptest.Decode[web.ProgramJSON](t, rec)
 	want := web.ProgramJSON{ID: p.ID, Name: "Pro Plan", LandingURL: "https://shop.example.com/pricing", CookieDays: 60,
 		Attribution: "first_click", TrackLeads: true, ShareLeads: true, CommissionType: "flat", CommissionValue: "5.00",
-		Currency: "EUR", CreatedAt: p.CreatedAt}
+		Currency: "EUR", HoldDays: 30, CreatedAt: p.CreatedAt}
 	if p != want {
 		t.Fatalf("created\n%+v\nwant\n%+v", p, want)
 	}

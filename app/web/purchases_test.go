@@ -84,7 +84,7 @@ func TestCreatePurchaseFields(t *testing.T) {
 		ID: got.ID, OrderID: "A-1", Program: prg.ID,
 		PurchaseFields: app.PurchaseFields{Email: "Jo@Example.com", Name: "Jo", Product: "Plan",
 			Amount: "49.50", Currency: "EUR", Commission: "0.00", Status: "paid"},
-		PurchasedAt: "2026-02-27T08:00:00Z", CreatedAt: t0.Format(time.RFC3339),
+		RefundedAmount: "0.00", PurchasedAt: "2026-02-27T08:00:00Z", CreatedAt: t0.Format(time.RFC3339),
 	}
 	if !reflect.DeepEqual(got, want) || !store.ValidID(got.ID) {
 		t.Fatalf("purchase\n got %+v\nwant %+v", got, want)
@@ -367,7 +367,7 @@ func TestRefundPurchase(t *testing.T) {
 	apptest.Expect(t, rec, 200)
 	refunded := apptest.Decode[web.PurchaseJSON](t, rec)
 	want := p
-	want.Status = "refunded"
+	want.Status, want.RefundedAmount = "refunded", "50.00"
 	if !reflect.DeepEqual(refunded, want) {
 		t.Fatalf("refunded\n got %+v\nwant %+v", refunded, want)
 	}

@@ -50,6 +50,17 @@ func (s *Server) routesAPI(g *echo.Group) {
 		{http.MethodGet, "/purchases/:id", "api.purchase", s.apiGetPurchase, nil},
 		{http.MethodPost, "/purchases/:id/refund", "api.purchase.refund", s.apiRefundPurchase, nil},
 
+		{http.MethodGet, "/commissions", "api.commissions", s.apiListCommissions, nil},
+		{http.MethodGet, "/commissions/:id", "api.commission", s.apiGetCommission, nil},
+		{http.MethodPost, "/commissions/:id/approve", "api.commission.approve", s.apiApproveCommission, nil},
+		{http.MethodPost, "/commissions/:id/void", "api.commission.void", s.apiVoidCommission, nil},
+		{http.MethodGet, "/balances", "api.balances", s.apiBalances, nil},
+		{http.MethodGet, "/payouts", "api.payouts", s.apiListPayouts, nil},
+		{http.MethodPost, "/payouts", "api.payouts.create", s.apiCreatePayout, nil},
+		{http.MethodGet, "/payouts/:id", "api.payout", s.apiGetPayout, nil},
+		{http.MethodPost, "/payouts/:id/paid", "api.payout.paid", s.apiPayoutPaid, nil},
+		{http.MethodPost, "/payouts/:id/cancel", "api.payout.cancel", s.apiCancelPayout, nil},
+
 		{http.MethodGet, "/webhooks", "api.webhooks", s.apiListWebhookEndpoints, nil},
 		{http.MethodPost, "/affiliates/:id/webhooks", "api.webhooks.create", s.apiCreateWebhookEndpoint, nil},
 		{http.MethodGet, "/webhooks/:id", "api.webhook", s.apiGetWebhookEndpoint, nil},
