@@ -99,7 +99,7 @@ func TestProgramsCreateEditDelete(t *testing.T) {
 	}
 	want := store.Program{ID: id, Name: "Partner program", Description: "Earn 30% on every order.", LandingURL: "https://shop.example.com/",
 		CookieDays: 30, Attribution: "last_click", TrackLeads: true, ShareLeads: true, CommissionType: "percent", CommissionValue: 3000,
-		Currency: "USD", CreatedAt: got.CreatedAt}
+		Currency: "USD", HoldDays: 30, CreatedAt: got.CreatedAt}
 	if !reflect.DeepEqual(*got, want) {
 		t.Fatalf("stored %+v\nwant %+v", *got, want)
 	}
