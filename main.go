@@ -280,6 +280,7 @@ func cmdServe(e *cmdEnv) error {
 	sched, err := jobs.New(e.log, jobs.Default(jobs.Deps{
 		Config: e.cfg, Store: db, Clock: app.SystemClock{}, Log: e.log,
 		DeliverWebhooks: a.Webhooks().DeliverDue, CleanupExports: a.CleanupExports,
+		ApproveCommissions: a.ApproveDueCommissions,
 	}))
 	if err != nil {
 		return err

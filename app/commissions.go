@@ -260,3 +260,9 @@ func applyPayoutDetails(af *store.Affiliate, method, email *string) error {
 	}
 	return nil
 }
+
+// SetPayoutDetails is the affiliate's own change of how it is paid (the
+// portal's payout form): method "paypal", "wise" or "" and the email paid.
+func (a *App) SetPayoutDetails(affiliateID, method, email string) (*store.Affiliate, error) {
+	return a.UpdateAffiliate(affiliateID, AffiliateInput{PayoutMethod: &method, PayoutEmail: &email})
+}

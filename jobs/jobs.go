@@ -50,6 +50,9 @@ type Deps struct {
 	DeliverWebhooks func(ctx context.Context) error
 	// CleanupExports deletes expired export files and their records.
 	CleanupExports func(ctx context.Context) error
+	// ApproveCommissions approves the commissions whose hold has ended and
+	// says how many.
+	ApproveCommissions func(ctx context.Context) (int, error)
 }
 
 // Default returns the standard jobs with the specs from the config.
@@ -57,6 +60,7 @@ func Default(d Deps) []Entry {
 	c := d.Config
 	return []Entry{
 		{c.Jobs.WebhookRetries, &WebhookRetries{Deliver: d.DeliverWebhooks}},
+		{c.Jobs.ApproveCommissions, &ApproveCommissions{Approve: d.ApproveCommissions, Log: d.Log}},
 		{c.Jobs.ExportCleanup, &ExportCleanup{Cleanup: d.CleanupExports}},
 		{c.Jobs.StoreGC, &StoreGC{Store: d.Store, Log: d.Log}},
 		{c.Jobs.Backup, &Backup{Store: d.Store, Dir: c.BackupsDir(), Keep: c.Backups.Keep, Clock: d.Clock}},

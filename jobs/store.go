@@ -84,6 +84,25 @@ func (j *WebhookRetries) Name() string { return "webhook_retries" }
 // Run implements Job.
 func (j *WebhookRetries) Run(ctx context.Context) error { return j.Deliver(ctx) }
 
+// ApproveCommissions approves the pending commissions whose hold period
+// has ended (contract §9).
+type ApproveCommissions struct {
+	Approve func(ctx context.Context) (int, error)
+	Log     *slog.Logger
+}
+
+// Name implements Job.
+func (j *ApproveCommissions) Name() string { return "approve_commissions" }
+
+// Run implements Job.
+func (j *ApproveCommissions) Run(ctx context.Context) error {
+	n, err := j.Approve(ctx)
+	if n > 0 {
+		j.Log.Info("commissions approved", "count", n)
+	}
+	return err
+}
+
 // ExportCleanup deletes export files older than exports.ttl and their records.
 type ExportCleanup struct {
 	Cleanup func(ctx context.Context) error

@@ -48,10 +48,11 @@ type Config struct {
 		Concurrency         int
 	}
 	Jobs struct {
-		WebhookRetries string // cron specs; "" disables a job
-		ExportCleanup  string
-		StoreGC        string
-		Backup         string
+		WebhookRetries     string // cron specs; "" disables a job
+		ApproveCommissions string
+		ExportCleanup      string
+		StoreGC            string
+		Backup             string
 	}
 	Backups struct {
 		Keep int
@@ -232,6 +233,7 @@ var Keys = []Key{
 		boolean(func(c *Config) *bool { return &c.Webhooks.AllowPrivateTargets })},
 	{"webhooks.concurrency", "64", "webhook deliveries in flight at once (receivers such as Zapier answer in ~200 ms)", positiveInt(func(c *Config) *int { return &c.Webhooks.Concurrency })},
 	{"jobs.webhook_retries", "@every 5s", "cron spec: deliver webhook messages that are due", cronSpec(func(c *Config) *string { return &c.Jobs.WebhookRetries })},
+	{"jobs.approve_commissions", "@every 1m", "cron spec: approve the commissions whose hold period has ended", cronSpec(func(c *Config) *string { return &c.Jobs.ApproveCommissions })},
 	{"jobs.export_cleanup", "@every 10m", "cron spec: delete expired export files", cronSpec(func(c *Config) *string { return &c.Jobs.ExportCleanup })},
 	{"jobs.store_gc", "@every 15m", "cron spec: Badger value-log garbage collection", cronSpec(func(c *Config) *string { return &c.Jobs.StoreGC })},
 	{"jobs.backup", "", "cron spec: write a backup into data_dir/backups (e.g. \"0 3 * * *\"); empty = off",
