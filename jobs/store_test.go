@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
 )
@@ -96,11 +97,49 @@ func TestSchedulerRecoversAndRunsOnDemand(t *testing.T) {
 func TestDefaultJobsSchedule(t *testing.T) {
 	env := apptest.New(t, func(c *config.Config) { c.Jobs.Backup = "0 3 * * *" })
 	s, err := New(env.App.Log(), Default(Deps{Config: env.Config, Store: env.DB, Clock: env.Clock, Log: env.App.Log(),
-		DeliverWebhooks: env.App.Webhooks().DeliverDue, CleanupExports: env.App.CleanupExports}))
+		DeliverWebhooks: env.App.Webhooks().DeliverDue, CleanupExports: env.App.CleanupExports,
+		ApproveCommissions: env.App.ApproveDueCommissions}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.cron.Entries()); n != 4 {
-		t.Fatalf("%d jobs scheduled, want 4", n)
+	if n := len(s.cron.Entries()); n != 5 {
+		t.Fatalf("%d jobs scheduled, want 5", n)
+	}
+}
+
+// The approval job, run by name as the scheduler would, approves exactly
+// the commissions whose hold has ended.
+func TestApproveCommissionsJob(t *testing.T) {
+	env := apptest.New(t)
+	env.Clock.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	prg := env.Program("Shop", func(in *app.ProgramInput) {
+		in.HoldDays, in.CommissionValue = apptest.Ptr(10), apptest.Ptr("20")
+	})
+	af := env.Affiliate("Ann", "ann@example.com", "ann", prg)
+	early := env.AttributedPurchase(prg, "ann", "o-1", "buyer1@example.com")
+	env.Clock.Add(48 * time.Hour)
+	late := env.AttributedPurchase(prg, "ann", "o-2", "buyer2@example.com")
+	s, err := New(env.App.Log(), Default(Deps{Config: env.Config, Store: env.DB, Clock: env.Clock, Log: env.App.Log(),
+		ApproveCommissions: env.App.ApproveDueCommissions}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := func(purchaseID string) string {
+		coms, _, err := env.App.Commissions(app.CommissionFilter{Purchase: purchaseID}, "", 0)
+		if err != nil || len(coms) != 1 {
+			t.Fatalf("commissions of %s: %v %v", purchaseID, coms, err)
+		}
+		return coms[0].Status
+	}
+	env.Clock.Add(9 * 24 * time.Hour) // the first purchase's hold has ended, the second's has not
+	if err := s.RunNow(context.Background(), "approve_commissions"); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := status(early.ID), status(late.ID); a != "approved" || b != "pending" {
+		t.Fatalf("after 11 days: %s, %s; want approved, pending", a, b)
+	}
+	rows, err := env.App.Balances(app.BalanceFilter{Affiliate: af.ID})
+	if err != nil || len(rows) != 1 || rows[0].Approved != 980 || rows[0].Pending != 980 {
+		t.Fatalf("balances %+v %v", rows, err)
 	}
 }
