@@ -256,7 +256,7 @@ func applyPayoutDetails(af *store.Affiliate, method, email *string) error {
 		}
 	}
 	if af.PayoutMethod != "" && af.PayoutEmail == "" {
-		return Invalid("payout_email", "invalid_payout_email", "payout email is required to be paid by %s", af.PayoutMethod)
+		return Invalid("payout_email", "invalid_email", "payout email is required to be paid by %s", af.PayoutMethod)
 	}
 	return nil
 }
