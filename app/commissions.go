@@ -153,7 +153,7 @@ func (a *App) changeCommission(id string, change func(*store.Commission) error) 
 }
 
 // approveBatch is how many commissions one approval write moves.
-const approveBatch = 1000
+const approveBatch = 500
 
 // ApproveDueCommissions approves every pending commission whose hold period
 // has ended, in batches; it is the approve_commissions job. It returns how

@@ -57,7 +57,7 @@ type PayoutEventData struct {
 
 // payoutStepBudget is how many commissions one write of a step moves at
 // most; it keeps a write well below Badger's transaction size limit.
-const payoutStepBudget = 2000
+const payoutStepBudget = 500
 
 // CreatePayout creates a payout of everything due in a currency (in one
 // program, when given). No one due → 409 nothing_due.
@@ -186,7 +186,7 @@ func (a *App) ResumePayouts() error {
 		if err := a.finishPayoutStep(id); err != nil {
 			return fmt.Errorf("app: resume payout %s: %w", id, err)
 		}
-		a.log.Info("finished an interrupted payout step", "payout", id)
+		a.log.Warn("finished an interrupted payout step", "payout", id)
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func commissionsFromPurchases(db *DB) error {
 				if p.AffiliateID != "" {
 					purs = append(purs, &p)
 				}
-				return len(purs) < 500, nil
+				return len(purs) < 200, nil
 			})
 		})
 		if err != nil {
