@@ -336,6 +336,7 @@ func TestBatchedRollupsMatchReindex(t *testing.T) {
 	if fmt.Sprint(*got) != fmt.Sprint(want) {
 		t.Fatalf("program tally\n got %+v\nwant %+v", *got, want)
 	}
+	writeMoney(t, db, base, prg, affs[1:], currencies)
 	live := dumpDerived(t, db)
 	if err := db.Reindex(nil); err != nil {
 		t.Fatal(err)
@@ -379,4 +380,73 @@ func TestAfterCommitRunsBeforeTheAnswer(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+}
+
+// writeMoney adds, concurrently, commissions walked through every status
+// (with partial amounts, clawbacks and a payout with items), so the
+// reindex check covers their indexes and the balance counters.
+func writeMoney(t *testing.T, db *DB, base time.Time, prg string, affs, currencies []string) {
+	t.Helper()
+	payout := &Payout{ID: NewID(base), Currency: "USD", Status: PayoutOpen, CreatedAt: base}
+	if err := db.Update(func(tx *Tx) error { return tx.PutPayout(payout) }); err != nil {
+		t.Fatal(err)
+	}
+	statuses := []string{CommissionPending, CommissionApproved, CommissionProcessing, CommissionPaid, CommissionVoided}
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			at := base.Add(time.Duration(i) * time.Minute)
+			aff, cur := affs[i%len(affs)], currencies[i%2]
+			c := &Commission{ID: NewID(at), PurchaseID: NewID(at), ProgramID: prg, AffiliateID: aff, Kind: CommissionSale,
+				Amount: int64(100 + i), Currency: cur, Status: CommissionPending, ApproveAt: at.AddDate(0, 0, 30), CreatedAt: at}
+			err := db.Update(func(tx *Tx) error { return tx.PutCommission(c) })
+			// Then, in later writes, on to its final status.
+			for _, st := range statuses[1 : 1+i%len(statuses)] {
+				if err != nil {
+					break
+				}
+				c.Status = st
+				switch st {
+				case CommissionProcessing:
+					c.PayoutID = payout.ID
+				case CommissionPaid:
+					c.PaidAt = at.Add(time.Hour)
+				case CommissionVoided:
+					c.PayoutID, c.PaidAt = "", time.Time{}
+				}
+				if i%7 == 0 {
+					c.Amount -= 10 // a partial refund lowered it
+				}
+				err = db.Update(func(tx *Tx) error { return tx.PutCommission(c) })
+			}
+			if err == nil && i%9 == 0 {
+				claw := &Commission{ID: NewID(at), PurchaseID: c.PurchaseID, ProgramID: prg, AffiliateID: aff, Kind: CommissionClawback,
+					Amount: -25, Currency: cur, Status: CommissionApproved, ApproveAt: at, CreatedAt: at, ClawbackOf: c.ID}
+				err = db.Update(func(tx *Tx) error { return tx.PutCommission(claw) })
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	err := db.Update(func(tx *Tx) error {
+		for _, aff := range affs {
+			if err := tx.PutPayoutItem(payout, &PayoutItem{PayoutID: payout.ID, AffiliateID: aff, Name: "n", Amount: 1, Commissions: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.View(func(tx *Tx) error {
+		return tx.Balances(BalanceQuery{}, func(*Balance) bool { n++; return true })
+	}); err != nil || n == 0 {
+		t.Fatalf("no balances written (%v)", err)
+	}
 }
