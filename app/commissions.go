@@ -44,18 +44,23 @@ func invalidState(format string, args ...any) error {
 	return Errorf(KindConflict, "invalid_state", format, args...)
 }
 
-// newCommission is what an attributed purchase earns: pending until the
-// program's hold period after the sale has passed.
-func newCommission(prg *store.Program, p *store.Purchase) *store.Commission {
+// NewCommission is what an attributed purchase earns: pending until the
+// program's hold period after the sale has passed (voided when the purchase
+// is refunded already, as a demo's may be).
+func NewCommission(prg *store.Program, p *store.Purchase) *store.Commission {
 	kind := CommissionSale
 	if p.Kind == PurchaseRenewal {
 		kind = CommissionRenewal
 	}
-	return &store.Commission{
+	c := &store.Commission{
 		ID: store.NewID(p.CreatedAt), PurchaseID: p.ID, ProgramID: p.ProgramID, AffiliateID: p.AffiliateID,
 		Kind: kind, Amount: p.Commission, Currency: p.Currency, Status: CommissionPending,
 		ApproveAt: p.PurchasedAt.AddDate(0, 0, prg.HoldDays), CreatedAt: p.CreatedAt,
 	}
+	if p.Status == PurchaseRefunded {
+		c.Status = CommissionVoided
+	}
+	return c
 }
 
 // Commission returns a commission by id.

@@ -183,7 +183,7 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 			return err
 		}
 		if p.AffiliateID != "" {
-			if err := tx.PutCommission(newCommission(prg, p)); err != nil {
+			if err := tx.PutCommission(NewCommission(prg, p)); err != nil {
 				return err
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -101,6 +102,9 @@ func Seed(ctx context.Context, a *app.App, db *store.DB, opts Options, progress 
 	fmt.Fprintf(progress, "demo: %d programs, %d affiliates (%d active); generating %d clicks, %d leads, %d purchases over %d days\n",
 		len(g.programs), len(g.affs), g.activeAffiliates(), opts.Clicks, opts.Leads, opts.Purchases, opts.Days)
 	if err := g.generate(ctx, progress, start); err != nil {
+		return nil, err
+	}
+	if err := g.payouts(ctx, progress); err != nil {
 		return nil, err
 	}
 	res.Programs, res.Affiliates = len(g.programs), len(g.affs)
@@ -363,7 +367,7 @@ func (g *demoGen) planAccounts() error {
 	start := g.day0
 	for _, spec := range demoPrograms() {
 		created := start.AddDate(0, 0, spec.startDay-10).Add(time.Duration(g.rng.IntN(36000)) * time.Second)
-		p := &store.Program{ID: store.NewID(created), CookieDays: app.DefaultCookieDays, Attribution: app.AttributionLast,
+		p := &store.Program{ID: store.NewID(created), CookieDays: app.DefaultCookieDays, HoldDays: app.DefaultHoldDays, Attribution: app.AttributionLast,
 			CommissionType: *spec.in.CommissionType, Currency: *spec.in.Currency, CreatedAt: created}
 		if err := spec.in.Apply(p); err != nil {
 			return fmt.Errorf("demo: program %s: %w", *spec.in.Name, err)
@@ -540,6 +544,15 @@ func (b *demoBatch) op(tx *store.Tx) error {
 	for _, p := range b.purchases {
 		if err := tx.InsertPurchase(p); err != nil {
 			return fmt.Errorf("purchase %s: %w", p.OrderID, err)
+		}
+		if p.AffiliateID != "" {
+			prg, err := tx.Program(p.ProgramID)
+			if err != nil {
+				return err
+			}
+			if err := tx.PutCommission(app.NewCommission(prg, p)); err != nil {
+				return fmt.Errorf("commission of %s: %w", p.OrderID, err)
+			}
 		}
 	}
 	return nil
@@ -826,11 +839,11 @@ func (g *demoGen) newPurchase(p *demoProgram, at time.Time) *store.Purchase {
 	pur := &store.Purchase{
 		ID: store.NewID(created), OrderID: fmt.Sprintf("ORD-%07d", 1000000+g.orderSeq), ProgramID: p.rec.ID,
 		Product: p.spec.products[i].name, Amount: p.prices[i], Currency: p.rec.Currency,
-		Status: "paid", PurchasedAt: at, CreatedAt: created,
+		Status: "paid", Kind: app.PurchaseSale, PurchasedAt: at, CreatedAt: created,
 	}
 	if g.rng.IntN(100) < 5 {
 		if r := at.Add(g.between(24*time.Hour, 14*24*time.Hour)).Truncate(time.Millisecond); r.Before(g.now) {
-			pur.Status, pur.RefundedAt = "refunded", r
+			pur.Status, pur.RefundedAt, pur.RefundedAmount = "refunded", r, pur.Amount
 		}
 	}
 	return pur
@@ -913,4 +926,69 @@ func pickCumulative(rng *rand.Rand, cum []float64) int {
 		}
 	}
 	return lo
+}
+
+// payouts gives the money pages something to show: payout details for most
+// affiliates, the commissions past their hold approved, one paid payout per
+// program but the last, whose payout stays open (processing), and two
+// refunds after payment (clawbacks). Recent commissions stay pending and
+// refunded purchases' are voided.
+func (g *demoGen) payouts(ctx context.Context, progress io.Writer) error {
+	for i, af := range g.affs {
+		if af.rec.Status != app.StatusActive || i%5 == 4 {
+			continue // some have not chosen how to be paid
+		}
+		method := app.PayoutPayPal
+		if i%3 == 2 {
+			method = app.PayoutWise
+		}
+		if _, err := g.a.SetPayoutDetails(af.rec.ID, method, af.rec.Email); err != nil {
+			return fmt.Errorf("demo: payout details: %w", err)
+		}
+	}
+	approved, err := g.a.ApproveDueCommissions(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: approve: %w", err)
+	}
+	var paid []*app.PayoutView
+	for i, p := range g.programs {
+		po, err := g.a.CreatePayout(app.PayoutInput{Currency: p.rec.Currency, Minimum: "0", Program: p.rec.ID})
+		if app.IsKind(err, app.KindConflict) {
+			continue // nothing due in this program
+		}
+		if err != nil {
+			return fmt.Errorf("demo: payout: %w", err)
+		}
+		if i == len(g.programs)-1 {
+			break // the last stays open
+		}
+		if po, err = g.a.MarkPayoutPaid(po.ID); err != nil {
+			return fmt.Errorf("demo: pay: %w", err)
+		}
+		paid = append(paid, po)
+	}
+	// Two refunds of purchases already paid out: a full one and a partial one.
+	refunds := 0
+	for _, po := range paid {
+		coms, _, err := g.a.Commissions(app.CommissionFilter{Status: app.CommissionPaid, Program: po.ProgramID}, "", 1)
+		if err != nil || len(coms) == 0 {
+			continue
+		}
+		pur, err := g.a.Purchase(coms[0].PurchaseID)
+		if err != nil {
+			return err
+		}
+		amount := ""
+		if refunds == 1 {
+			amount = money.Format(pur.Amount/2, pur.Currency)
+		}
+		if _, err := g.a.RefundPurchase(pur.ID, amount); err != nil {
+			return fmt.Errorf("demo: refund: %w", err)
+		}
+		if refunds++; refunds == 2 {
+			break
+		}
+	}
+	fmt.Fprintf(progress, "demo: %d commissions approved, %d payouts paid, %d refunds after payment\n", approved, len(paid), refunds)
+	return nil
 }

@@ -328,3 +328,51 @@ func TestSeedEdgeSizes(t *testing.T) {
 		}
 	}
 }
+
+// The demo's money is alive on first look: commissions in every status,
+// clawbacks, paid payouts and an open one, balances that match.
+func TestSeedMoney(t *testing.T) {
+	env := apptest.New(t)
+	seedSmallDemo(t, env, demo.Options{Clicks: 6000, Leads: 1200, Purchases: 300, Affiliates: 20})
+	for _, status := range []string{app.CommissionPending, app.CommissionApproved, app.CommissionProcessing, app.CommissionPaid, app.CommissionVoided} {
+		coms, _, err := env.App.Commissions(app.CommissionFilter{Status: status}, "", 500)
+		if err != nil || len(coms) == 0 {
+			t.Errorf("no %s commissions in the demo (%v)", status, err)
+		}
+	}
+	claws := 0
+	coms, _, err := env.App.Commissions(app.CommissionFilter{Status: app.CommissionApproved}, "", 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range coms {
+		if c.Kind == app.CommissionClawback {
+			claws++
+		}
+	}
+	if claws != 2 {
+		t.Errorf("%d clawbacks, want 2", claws)
+	}
+	payouts, _, err := env.App.Payouts(app.Merchant, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byStatus := map[string]int{}
+	for _, p := range payouts {
+		byStatus[p.Status]++
+		var sum int64
+		for _, it := range p.Items {
+			sum += it.Amount
+		}
+		if sum != p.Total || len(p.Items) == 0 {
+			t.Errorf("payout %s: items sum to %d, total %d", p.ID, sum, p.Total)
+		}
+	}
+	if byStatus["paid"] < 2 || byStatus["open"] != 1 {
+		t.Errorf("payouts by status %v, want at least 2 paid and 1 open", byStatus)
+	}
+	rows, err := env.App.Balances(app.BalanceFilter{})
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("balances %v %v", rows, err)
+	}
+}
