@@ -243,10 +243,14 @@ func (tx *Tx) PutAffiliate(a *Affiliate) error {
 // Enrollments.
 
 func (e *Enrollment) derived() []derivedKey {
-	return []derivedKey{
+	d := []derivedKey{
 		uniqueEntry("code", codeKey(e.Code), e.ProgramID+e.AffiliateID),
 		indexEntry(key(iEnrollmentByAffiliate).id(e.AffiliateID).id(e.ProgramID)),
 	}
+	if e.Coupon != "" {
+		d = append(d, uniqueEntry("coupon", couponKey(e.Coupon), e.ProgramID+e.AffiliateID))
+	}
+	return d
 }
 
 // Enrollment returns the enrollment of an affiliate in a program.
@@ -259,6 +263,18 @@ func (tx *Tx) EnrollmentByCode(code string) (*Enrollment, error) {
 	v, err := tx.get(codeKey(code))
 	if err != nil {
 		return nil, fmt.Errorf("store: referral code %q: %w", code, err)
+	}
+	if len(v) != 2*IDLen {
+		return nil, errCorrupt
+	}
+	return tx.Enrollment(string(v[:IDLen]), string(v[IDLen:]))
+}
+
+// EnrollmentByCoupon finds the enrollment owning a coupon code (any case).
+func (tx *Tx) EnrollmentByCoupon(coupon string) (*Enrollment, error) {
+	v, err := tx.get(couponKey(coupon))
+	if err != nil {
+		return nil, fmt.Errorf("store: coupon %q: %w", coupon, err)
 	}
 	if len(v) != 2*IDLen {
 		return nil, errCorrupt

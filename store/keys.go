@@ -41,6 +41,10 @@ const (
 	pPayout     = "pay:"  // pay:<id> -> Payout (JSON)
 	pPayoutItem = "poi:"  // poi:<payout id><affiliate id> -> PayoutItem (binary)
 
+	// Payment providers (providers.go).
+	pProviderEvent = "pev:" // pev:<id> -> ProviderEvent (JSON)
+	pProviderLink  = "pxl:" // pxl:<provider>\0<kind>\0<provider's id>\0 -> purchase id, or ProviderAttribution (JSON)
+
 	// Unique keys: value is the owner's id (or ids).
 	uAdminEmail     = "u-adm-email:"  // <email>\0 -> admin id
 	uAPIKeyHash     = "u-key-hash:"   // <sha256 hex>\0 -> api key id
@@ -48,6 +52,8 @@ const (
 	uCode           = "u-code:"       // <code lower>\0 -> program id + affiliate id
 	uLeadEmail      = "u-lead-email:" // <program id><email>\0 -> lead id
 	uOrder          = "u-order:"      // <program id><order id>\0 -> purchase id
+	uCoupon         = "u-coupon:"     // <coupon lower>\0 -> program id + affiliate id
+	uProviderEvent  = "u-pev:"        // <provider>\0<event id>\0 -> provider event id
 
 	// Secondary indexes: empty values.
 	iEnrollmentByAffiliate = "i-enr-aff:"  // <affiliate id><program id>
@@ -83,6 +89,8 @@ const (
 	iPayoutByAffiliate     = "i-pay-aff:" // <affiliate id><created_at><payout id>
 	iPayoutStep            = "i-pay-run:" // <payout id> (payouts with a step to finish)
 	tBalance               = "t-bal:"     // <program id|all><affiliate id><currency>\0 -> 4 x int64: pending, approved, processing, paid
+
+	iProviderEventByProvider = "i-pev:" // <provider>\0<received_at><provider event id>
 )
 
 // allPrefixes lists every prefix above; keys_test.go checks that none is a
@@ -102,6 +110,7 @@ var allPrefixes = []string{
 	iCommissionAll, iCommissionByProgram, iCommissionByAffiliate, iCommissionByStatus,
 	iCommissionByPurchase, iCommissionByPayout, iCommissionDue, iCommissionApproved,
 	iPayoutAll, iPayoutByAffiliate, iPayoutStep, tBalance,
+	pProviderEvent, pProviderLink, uCoupon, uProviderEvent, iProviderEventByProvider,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -181,6 +190,7 @@ func adminEmailKey(email string) []byte     { return key(uAdminEmail).str(NormEm
 func apiKeyHashKey(hash string) []byte      { return key(uAPIKeyHash).str(hash) }
 func affiliateEmailKey(email string) []byte { return key(uAffiliateEmail).str(NormEmail(email)) }
 func codeKey(code string) []byte            { return key(uCode).str(NormCode(code)) }
+func couponKey(coupon string) []byte        { return key(uCoupon).str(NormCode(coupon)) }
 func leadEmailKey(prg, email string) []byte { return key(uLeadEmail).id(prg).str(NormEmail(email)) }
 func orderKey(prg, orderID string) []byte   { return key(uOrder).id(prg).str(orderID) }
 

@@ -39,8 +39,8 @@ type Program struct {
 	CommissionType  string `json:"commission_type"` // percent | flat
 	// CommissionValue is hundredths of a percent for percent commissions
 	// ("30" -> 3000, "12.5" -> 1250) and minor units of Currency for flat ones.
-	CommissionValue int64      `json:"commission_value"`
-	Currency        string     `json:"currency"`
+	CommissionValue int64  `json:"commission_value"`
+	Currency        string `json:"currency"`
 	// HoldDays is the refund window before a commission is approved.
 	HoldDays int `json:"hold_days"`
 	// RecurringMonths is how long after an affiliate's first sale to a
@@ -65,10 +65,13 @@ type Affiliate struct {
 
 // Enrollment joins an affiliate to a program under a unique referral code.
 type Enrollment struct {
-	ProgramID   string    `json:"program_id"`
-	AffiliateID string    `json:"affiliate_id"`
-	Code        string    `json:"code"`
-	CreatedAt   time.Time `json:"created_at"`
+	ProgramID   string `json:"program_id"`
+	AffiliateID string `json:"affiliate_id"`
+	Code        string `json:"code"`
+	// Coupon is a discount code the affiliate hands out: a purchase with
+	// it is the affiliate's, cookie or not. Unique across programs, any case.
+	Coupon    string    `json:"coupon,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Invite lets an affiliate set a password once; the token itself is never stored.
