@@ -18,7 +18,7 @@ const Tolerance = 300 * time.Second
 var (
 	// ErrInvalidSignature: the signature header is missing, unreadable,
 	// does not match the body under the secret, or is older than
-	// Tolerance; or no secret was given. Nothing of the body was read.
+	// Tolerance; or no secret was given. The body was not parsed.
 	ErrInvalidSignature = errors.New("provider: invalid signature")
 	// ErrMalformed: the signature is good but the body is not an event this
 	// package can read (bad JSON, or a sale without an order id or currency).
