@@ -5,14 +5,16 @@
  *   spiffy('visitor')             -> the visitor id, or null
  *   spiffy('lead', {email, name}[, function (status, body) {}])
  *   spiffy('consent', true|false) -> with data-require-consent on the tag
- * Forms carrying data-spiffy-lead are captured on submit.
+ * Forms carrying data-spiffy-lead are captured on submit. Stripe Payment
+ * Links (buy.stripe.com), <stripe-pricing-table> and <stripe-buy-button> get
+ * the referral as their client_reference_id.
  */
 (function (w, d) {
   'use strict';
   try {
     var REF = 'spiffy_ref', VID = 'spiffy_vid', DAY = 864e5, CT = 'text/plain;charset=UTF-8';
     var base = '', needConsent = false, consented = false, handled = false, inflight = false;
-    var waiting = [], visitorId = null, cookieDomain = null;
+    var waiting = [], visitorId = null, cookieDomain = null, stamped = false, pending = false;
     var loc = w.location, own = Object.prototype.hasOwnProperty;
 
     var now = function () { return +new Date(); };
@@ -186,6 +188,7 @@
           var exp = new Date(Date.parse(r.expires_at));
           if (isNaN(+exp)) { exp = new Date(now() + 30 * DAY); }
           put(REF, r.referral, exp);
+          later();
         }
         flush();
       });
@@ -229,10 +232,64 @@
       } catch (err) {}
     };
 
+    // Stripe's no-code checkouts take the referral as client_reference_id,
+    // so a merchant without a server needs no code. A value the merchant set
+    // is left alone: only an empty one or ours (data-spiffy-ref) is written,
+    // or removed when consent is withdrawn.
+    var CRI = 'client_reference_id', MARK = 'data-spiffy-ref';
+    // param: a link's client_reference_id, and the link with it set to v.
+    var param = function (href, v) {
+      var hash = '', i = href.indexOf('#'), parts = [], out = [], old = '', j, kv;
+      if (i >= 0) { hash = href.slice(i); href = href.slice(0, i); }
+      i = href.indexOf('?');
+      if (i >= 0) { parts = href.slice(i + 1).split('&'); href = href.slice(0, i); }
+      for (j = 0; j < parts.length; j++) {
+        kv = parts[j].split('=');
+        if (kv[0] === CRI) {
+          try { old = decodeURIComponent(kv.slice(1).join('=')); } catch (e) { old = kv[1]; }
+        } else if (parts[j]) {
+          out.push(parts[j]);
+        }
+      }
+      if (v) { out.push(CRI + '=' + encodeURIComponent(v)); }
+      return [old, href + (out.length ? '?' + out.join('&') : '') + hash];
+    };
+    var stamp = function () {
+      var v = allowed() ? referral() : null, els, i, el, link, p, old;
+      if (v && !/^[\w-]{1,200}$/.test(v)) { v = null; }
+      if (!v && !stamped) { return; }
+      els = d.querySelectorAll('a[href^="https://buy.stripe.com/"],stripe-pricing-table,stripe-buy-button');
+      for (i = 0; i < els.length; i++) {
+        el = els[i];
+        link = el.tagName === 'A';
+        p = link ? param(el.getAttribute('href'), v) : null;
+        old = (link ? p[0] : el.getAttribute('client-reference-id')) || '';
+        if (old === (v || '') || (old && old !== el.getAttribute(MARK))) { continue; }
+        if (link) {
+          el.setAttribute('href', p[1]);
+        } else if (v) {
+          el.setAttribute('client-reference-id', v);
+        } else {
+          el.removeAttribute('client-reference-id');
+        }
+        if (v) { el.setAttribute(MARK, v); stamped = true; } else { el.removeAttribute(MARK); }
+      }
+    };
+    // later stamps once per burst of DOM changes, for elements added later.
+    var later = function () {
+      if (pending) { return; }
+      pending = true;
+      w.setTimeout(function () {
+        pending = false;
+        try { stamp(); } catch (e) {}
+      }, 0);
+    };
+
     var consent = function (yes) {
       if (yes) {
         consented = true;
         track();
+        later();
         return;
       }
       // Withdrawn (or refused without data-require-consent): clear and stop
@@ -243,6 +300,7 @@
       waiting = [];
       put(REF, null);
       put(VID, null);
+      later();
     };
 
     var api = function (cmd, a, b) {
@@ -274,8 +332,16 @@
 
     var queued = w.spiffy && w.spiffy.q;
     w.spiffy = api;
-    if (d.addEventListener) { d.addEventListener('submit', onSubmit, true); }
+    if (d.addEventListener) {
+      d.addEventListener('submit', onSubmit, true);
+      d.addEventListener('DOMContentLoaded', later);
+    }
+    try {
+      new w.MutationObserver(later).observe(d.documentElement, { childList: true, subtree: true, attributes: true,
+        attributeFilter: ['href', 'client-reference-id'] });
+    } catch (e) {}
     try { track(); } catch (e) {}
+    later();
     if (queued && queued.length) {
       for (i = 0; i < queued.length; i++) { api.apply(null, queued[i]); }
     }
