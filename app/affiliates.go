@@ -253,9 +253,22 @@ func (a *App) AuthenticateAffiliate(email, password, ip string) (*store.Affiliat
 // case-insensitive. Enrolling again returns the existing enrollment unless a
 // different code is asked for, which replaces it.
 func (a *App) Enroll(programID, affiliateID, code string) (*store.Enrollment, *store.Program, error) {
+	return a.EnrollWithCoupon(programID, affiliateID, code, "")
+}
+
+// EnrollWithCoupon is Enroll with a coupon code for the affiliate (""
+// keeps the enrolment's coupon): a purchase with it is the affiliate's,
+// cookie or not. Coupons are unique across programs, in any case.
+func (a *App) EnrollWithCoupon(programID, affiliateID, code, coupon string) (*store.Enrollment, *store.Program, error) {
 	code = strings.TrimSpace(code)
 	if code != "" {
 		if err := validateCode("code", code); err != nil {
+			return nil, nil, err
+		}
+	}
+	coupon = strings.TrimSpace(coupon)
+	if coupon != "" {
+		if err := validateCode("coupon", coupon); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -272,17 +285,15 @@ func (a *App) Enroll(programID, affiliateID, code string) (*store.Enrollment, *s
 		}
 		if old, err := tx.Enrollment(programID, affiliateID); err == nil && (code == "" || strings.EqualFold(code, old.Code)) {
 			e = old
-			return nil
-		}
-		e = &store.Enrollment{ProgramID: programID, AffiliateID: affiliateID, Code: code, CreatedAt: a.Now()}
-		if code != "" {
-			if err := tx.PutEnrollment(e); err != nil {
-				if errors.Is(err, store.ErrDuplicate) {
-					return Conflict("code", "duplicate_code", "referral code %q is already taken", code)
-				}
-				return err
+			if coupon == "" || coupon == old.Coupon {
+				return nil
 			}
-			return nil
+			e.Coupon = coupon
+			return enrollmentConflict(tx.PutEnrollment(e), code, coupon)
+		}
+		e = &store.Enrollment{ProgramID: programID, AffiliateID: affiliateID, Code: code, Coupon: coupon, CreatedAt: a.Now()}
+		if code != "" {
+			return enrollmentConflict(tx.PutEnrollment(e), code, coupon)
 		}
 		base := CodeBase(af.Name)
 		for i := 0; i < 50; i++ {
@@ -291,14 +302,27 @@ func (a *App) Enroll(programID, affiliateID, code string) (*store.Enrollment, *s
 				e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
 			}
 			err := tx.PutEnrollment(e)
-			if !errors.Is(err, store.ErrDuplicate) {
-				return err
+			var dup *store.DuplicateError
+			if !errors.As(err, &dup) || dup.Field != "code" {
+				return enrollmentConflict(err, code, coupon)
 			}
 		}
 		e.Code = base + strings.ToLower(randomToken(6))
-		return tx.PutEnrollment(e)
+		return enrollmentConflict(tx.PutEnrollment(e), code, coupon)
 	})
 	return e, p, err
+}
+
+// enrollmentConflict names the field a refused enrolment collided on.
+func enrollmentConflict(err error, code, coupon string) error {
+	var dup *store.DuplicateError
+	if !errors.As(err, &dup) {
+		return err
+	}
+	if dup.Field == "coupon" {
+		return Conflict("coupon", "duplicate_coupon", "coupon %q is already taken", coupon)
+	}
+	return Conflict("code", "duplicate_code", "referral code %q is already taken", code)
 }
 
 // CodeBase makes a URL-safe code stem from a name: "Jane O'Neil" -> "janeoneil".

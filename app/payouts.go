@@ -211,128 +211,158 @@ func (a *App) finishPayoutStep(id string) error {
 }
 
 // payoutStepWrite moves up to payoutStepBudget commissions of the step,
-// affiliate by affiliate from p.StepAfter, and reports whether the step is
-// complete (then it is cleared in this same write).
+// walking one index in affiliate order from p.StepAfter (the affiliate to
+// resume at), and reports whether the step is complete (then it is
+// cleared in this same write). A write stops between two affiliates when
+// it can, so most affiliates are finished in one write.
 func (a *App) payoutStepWrite(tx *store.Tx, p *store.Payout) (done bool, err error) {
-	budget := payoutStepBudget
-	var next func() (string, bool, error) // the next affiliate after p.StepAfter
 	switch p.Step {
 	case "":
 		return true, nil
 	case store.PayoutStepCreate:
-		next = func() (string, bool, error) {
-			// An affiliate whose commissions did not all fit in the last
-			// write has its item already; finish it first.
-			var aff string
-			err := tx.PayoutItems(p.ID, p.StepAfter, func(it *store.PayoutItem) (bool, error) {
-				aff = it.AffiliateID
-				return false, nil
-			})
-			if err != nil || aff != "" {
-				return aff, aff != "", err
-			}
-			err = tx.Balances(store.BalanceQuery{ProgramID: p.ProgramID, Currency: p.Currency, AfterAffiliate: p.StepAfter}, func(b *store.Balance) bool {
-				if payable(b, p.Minimum) {
-					aff = b.AffiliateID
-					return false
-				}
-				return true
-			})
-			return aff, aff != "", err
-		}
+		done, err = a.payoutCreateWrite(tx, p)
 	default:
-		next = func() (string, bool, error) {
-			var aff string
-			err := tx.PayoutItems(p.ID, p.StepAfter, func(it *store.PayoutItem) (bool, error) {
-				aff = it.AffiliateID
-				return false, nil
-			})
-			return aff, aff != "", err
-		}
-	}
-	for budget > 0 {
-		aff, ok, err := next()
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			p.Step, p.StepAfter = "", ""
-			if p.Status == store.PayoutOpen && p.Items == 0 {
-				p.Status, p.CanceledAt = store.PayoutCanceled, a.Now() // everything due vanished: nothing to pay
-			}
-			return true, tx.PutPayout(p)
-		}
-		finished, moved, err := a.payoutStepAffiliate(tx, p, aff, budget)
-		if err != nil {
-			return false, err
-		}
-		budget -= moved
-		if !finished {
-			break
-		}
-		p.StepAfter = aff
-	}
-	return false, tx.PutPayout(p)
-}
-
-// payoutStepAffiliate moves up to budget of one affiliate's commissions for
-// the payout's step and updates its item; finished reports that none are
-// left to move.
-func (a *App) payoutStepAffiliate(tx *store.Tx, p *store.Payout, affID string, budget int) (finished bool, moved int, err error) {
-	it, err := tx.PayoutItem(p.ID, affID)
-	isNew := errors.Is(err, store.ErrNotFound)
-	if err != nil && !isNew {
-		return false, 0, err
-	}
-	var coms []*store.Commission
-	if p.Step == store.PayoutStepCreate {
-		if isNew {
-			af, err := tx.Affiliate(affID)
-			if err != nil {
-				return false, 0, err
-			}
-			it = &store.PayoutItem{PayoutID: p.ID, AffiliateID: affID, Name: af.Name, Email: af.Email,
-				Method: af.PayoutMethod, PayoutEmail: af.PayoutEmail}
-			p.Items++
-		}
-		coms, err = tx.ApprovedCommissions(affID, p.Currency, p.ProgramID, budget+1)
-	} else {
-		coms, err = tx.PayoutCommissions(p.ID, affID, store.CommissionProcessing, budget+1)
+		done, err = a.payoutSettleWrite(tx, p)
 	}
 	if err != nil {
-		return false, 0, err
+		return false, err
 	}
-	finished = len(coms) <= budget
-	if !finished {
-		coms = coms[:budget]
+	if done {
+		p.Step, p.StepAfter = "", ""
+		if p.Status == store.PayoutOpen && p.ItemCount == 0 {
+			p.Status, p.CanceledAt = store.PayoutCanceled, a.Now() // everything due vanished: nothing to pay
+		}
 	}
-	for _, c := range coms {
-		switch p.Step {
-		case store.PayoutStepCreate:
-			c.Status, c.PayoutID = CommissionProcessing, p.ID
-			it.Amount += c.Amount
-			it.Commissions++
-			p.Total += c.Amount
-		case store.PayoutStepPay:
+	return done, tx.PutPayout(p)
+}
+
+// payoutCreateWrite moves approved commissions of payable affiliates to
+// processing in the payout, writing each affiliate's item as it goes. An
+// affiliate is payable when its balance is (its item exists already when
+// a previous write began it).
+func (a *App) payoutCreateWrite(tx *store.Tx, p *store.Payout) (done bool, err error) {
+	budget := payoutStepBudget
+	var item *store.PayoutItem // the current affiliate's, nil when it is not paid
+	curAff := ""
+	flush := func() error {
+		if item == nil {
+			return nil
+		}
+		return tx.PutPayoutItem(p, item)
+	}
+	done = true
+	err = tx.ScanApproved(p.Currency, p.StepAfter, func(affID, comID string) (bool, error) {
+		if affID != curAff {
+			if err := flush(); err != nil {
+				return false, err
+			}
+			if budget <= 0 {
+				p.StepAfter, done = affID, false
+				return false, nil
+			}
+			curAff, item = affID, nil
+			var err error
+			if item, err = a.beginPayoutItem(tx, p, affID); err != nil {
+				return false, err
+			}
+		}
+		if item == nil {
+			return true, nil // not payable: its commissions stay approved
+		}
+		if budget <= 0 {
+			p.StepAfter, done = affID, false // resume in this affiliate
+			return false, nil
+		}
+		old, err := tx.Commission(comID)
+		if err != nil {
+			return false, err
+		}
+		if p.ProgramID != "" && old.ProgramID != p.ProgramID {
+			return true, nil
+		}
+		c := *old
+		c.Status, c.PayoutID = CommissionProcessing, p.ID
+		item.Amount += c.Amount
+		item.Commissions++
+		p.Total += c.Amount
+		budget--
+		return true, tx.ReplaceCommission(old, &c)
+	})
+	if err != nil {
+		return false, err
+	}
+	return done, flush()
+}
+
+// beginPayoutItem returns the payout's item for an affiliate: the one a
+// previous write began, or a new one when the affiliate's balance is
+// payable, or nil.
+func (a *App) beginPayoutItem(tx *store.Tx, p *store.Payout, affID string) (*store.PayoutItem, error) {
+	it, err := tx.PayoutItem(p.ID, affID)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return it, err
+	}
+	bal, err := tx.Balance(p.ProgramID, affID, p.Currency)
+	if err != nil || !payable(bal, p.Minimum) {
+		return nil, err
+	}
+	af, err := tx.Affiliate(affID)
+	if err != nil {
+		return nil, err
+	}
+	p.ItemCount++
+	return &store.PayoutItem{PayoutID: p.ID, AffiliateID: affID, Name: af.Name, Email: af.Email,
+		Method: af.PayoutMethod, PayoutEmail: af.PayoutEmail}, nil
+}
+
+// payoutSettleWrite moves a paid or canceled payout's processing
+// commissions to paid (queuing each affiliate's payout.paid once all of its
+// are) or back to approved.
+func (a *App) payoutSettleWrite(tx *store.Tx, p *store.Payout) (done bool, err error) {
+	budget := payoutStepBudget
+	curAff := ""
+	finished := func(aff string) error {
+		if aff == "" || p.Step != store.PayoutStepPay {
+			return nil
+		}
+		it, err := tx.PayoutItem(p.ID, aff)
+		if err != nil {
+			return err
+		}
+		return a.queuePayoutPaid(tx, p, it)
+	}
+	done = true
+	err = tx.ScanPayout(p.ID, p.StepAfter, func(affID, comID string) (bool, error) {
+		if affID != curAff {
+			if err := finished(curAff); err != nil {
+				return false, err
+			}
+			curAff = affID
+		}
+		old, err := tx.Commission(comID)
+		if err != nil {
+			return false, err
+		}
+		if old.Status != CommissionProcessing {
+			return true, nil // paid by a previous write of this step
+		}
+		if budget <= 0 {
+			p.StepAfter, done = affID, false
+			return false, nil
+		}
+		c := *old
+		if p.Step == store.PayoutStepPay {
 			c.Status, c.PaidAt = CommissionPaid, p.PaidAt
-		case store.PayoutStepCancel:
+		} else {
 			c.Status, c.PayoutID = CommissionApproved, ""
 		}
-		if err := tx.PutCommission(c); err != nil {
-			return false, 0, err
-		}
+		budget--
+		return true, tx.ReplaceCommission(old, &c)
+	})
+	if err != nil || !done {
+		return done, err
 	}
-	if p.Step == store.PayoutStepCreate {
-		if err := tx.PutPayoutItem(p, it); err != nil {
-			return false, 0, err
-		}
-	}
-	if finished && p.Step == store.PayoutStepPay {
-		if err := a.queuePayoutPaid(tx, p, it); err != nil {
-			return false, 0, err
-		}
-	}
-	return finished, len(coms), nil
+	return true, finished(curAff)
 }
 
 func (a *App) queuePayoutPaid(tx *store.Tx, p *store.Payout, it *store.PayoutItem) error {
@@ -440,14 +470,13 @@ type BalanceFilter struct {
 // BalanceRow is one affiliate's balance in one currency, with its name.
 type BalanceRow struct {
 	store.Balance
-	Name string
 }
 
 // Balances returns balances per affiliate and currency, by affiliate id,
 // from the counters kept on every commission change, never a scan of
 // commissions.
 func (a *App) Balances(f BalanceFilter) ([]BalanceRow, error) {
-	q := store.BalanceQuery{Currency: strings.ToUpper(strings.TrimSpace(f.Currency)), AffiliateID: f.Affiliate, ProgramID: f.Program}
+	q := store.BalanceQuery{Currency: strings.ToUpper(strings.TrimSpace(f.Currency)), AffiliateID: f.Affiliate, ProgramID: f.Program, Names: true}
 	if q.Currency != "" {
 		if err := validateCurrency("currency", q.Currency); err != nil {
 			return nil, err
@@ -460,9 +489,8 @@ func (a *App) Balances(f BalanceFilter) ([]BalanceRow, error) {
 	}
 	out := []BalanceRow{}
 	err := a.db.View(func(tx *store.Tx) error {
-		names := tx.Names()
 		return tx.Balances(q, func(b *store.Balance) bool {
-			out = append(out, BalanceRow{Balance: *b, Name: names.Affiliate(b.AffiliateID)})
+			out = append(out, BalanceRow{Balance: *b})
 			return true
 		})
 	})

@@ -38,7 +38,7 @@ func moneySeed(b *testing.B) string {
 	b.Helper()
 	dir := os.Getenv("SPIFFY_MONEY_DIR")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), fmt.Sprintf("spiffy-money-%d", moneyCommissions))
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("spiffy-money-v2-%d", moneyCommissions))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "seeded")); err == nil {
 		return dir
@@ -92,7 +92,8 @@ func moneySeed(b *testing.B) string {
 				at := t0.Add(time.Duration(i) * 30 * time.Second)
 				c := &store.Commission{ID: store.NewID(at), PurchaseID: store.NewID(at), ProgramID: prgs[i%2], AffiliateID: affs[i%moneyAffiliates],
 					Kind: "sale", Amount: int64(500 + i%5000), Currency: "USD", ApproveAt: at.AddDate(0, 0, 30), CreatedAt: at}
-				switch r := i % 100; {
+				// Every affiliate gets a hundred commissions, one of each r.
+				switch r := i / moneyAffiliates % 100; {
 				case r < 80:
 					c.Status, c.PaidAt = "paid", at.AddDate(0, 1, 0)
 				case r < 90:

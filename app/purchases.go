@@ -37,6 +37,7 @@ type PurchaseInput struct {
 	Currency    string `json:"currency"`     // ISO 4217; default the program's currency
 	Referral    string `json:"referral"`     // the click id SpiffyJS held, optional
 	VID         string `json:"vid"`          // the visitor id, optional
+	Coupon      string `json:"coupon"`       // a coupon code used at checkout, optional
 	PurchasedAt string `json:"purchased_at"` // RFC3339; default now
 }
 
@@ -82,6 +83,10 @@ func (in *PurchaseInput) validate(p *store.Program, now time.Time) (amount int64
 	}
 	in.Referral = strings.TrimSpace(in.Referral)
 	in.VID = cleanVisitorID(strings.TrimSpace(in.VID))
+	in.Coupon = strings.TrimSpace(in.Coupon)
+	if len(in.Coupon) > 64 {
+		return 0, at, Invalid("coupon", "invalid_coupon", "coupon must be at most 64 characters")
+	}
 	return amount, at, nil
 }
 
@@ -92,9 +97,10 @@ func (in *PurchaseInput) validate(p *store.Program, now time.Time) (amount int64
 //
 // Attribution, first match wins, every window judged at purchased_at:
 //  1. the referral id (a click) of the same program within its cookie window;
-//  2. the visitor's clicks in the program, per its attribution rule;
-//  3. the program's lead with the same email (leads do not expire);
-//  4. none.
+//  2. a coupon of an affiliate's enrolment in the program (no window);
+//  3. the visitor's clicks in the program, per its attribution rule;
+//  4. the program's lead with the same email (leads do not expire);
+//  5. none.
 //
 // A referral, visitor or lead whose affiliate is no longer active (blocked,
 // or set back to pending) is skipped as if it did not exist, so a later path
@@ -160,46 +166,54 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		m, err := attribute(tx, prg, in.Referral, in.VID, lead, at)
+		m, err := attribute(tx, prg, in.Referral, in.Coupon, in.VID, lead, at)
 		if err != nil {
 			return err
 		}
-		if m != nil {
-			if store.NormEmail(m.affiliate.Email) == store.NormEmail(in.Email) {
-				p.SelfReferral = true
-			} else {
-				p.AffiliateID, p.ReferralID, p.Code, p.SubID = m.affiliate.ID, m.referralID, m.code, m.subID
-				var ok bool
-				if p.Commission, ok = CommissionFor(prg, amount, p.Currency); !ok {
-					a.log.Warn("purchase currency differs from the program's flat commission currency; commission is 0",
-						"program", prg.ID, "order_id", p.OrderID, "currency", p.Currency, "program_currency", prg.Currency)
-				}
-			}
-		}
-		if lead != nil {
-			p.LeadID = lead.ID
-		}
-		if err := tx.InsertPurchase(p); err != nil {
-			return err
-		}
-		if p.AffiliateID != "" {
-			if err := tx.PutCommission(NewCommission(prg, p)); err != nil {
-				return err
-			}
-		}
-		if lead != nil && lead.PurchaseID == "" {
-			lead.PurchaseID = p.ID
-			if err := tx.UpdateLead(lead); err != nil {
-				return err
-			}
-		}
 		pur, created = p, true
-		return a.queuePurchaseEvent(tx, prg, p, EventPurchaseCreated)
+		return a.recordPurchase(tx, prg, p, m, lead)
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return pur, created, nil
+}
+
+// recordPurchase stores a new purchase credited to m (nil: unattributed)
+// with its commission, its link to the buyer's lead and its
+// purchase.created event, in the caller's write. When the buyer is the
+// affiliate itself it is stored unattributed with SelfReferral.
+func (a *App) recordPurchase(tx *store.Tx, prg *store.Program, p *store.Purchase, m *match, lead *store.Lead) error {
+	if m != nil {
+		if p.Email != "" && store.NormEmail(m.affiliate.Email) == store.NormEmail(p.Email) {
+			p.SelfReferral = true
+		} else {
+			p.AffiliateID, p.ReferralID, p.Code, p.SubID = m.affiliate.ID, m.referralID, m.code, m.subID
+			var ok bool
+			if p.Commission, ok = CommissionFor(prg, p.Amount, p.Currency); !ok {
+				a.log.Warn("purchase currency differs from the program's flat commission currency; commission is 0",
+					"program", prg.ID, "order_id", p.OrderID, "currency", p.Currency, "program_currency", prg.Currency)
+			}
+		}
+	}
+	if lead != nil {
+		p.LeadID = lead.ID
+	}
+	if err := tx.InsertPurchase(p); err != nil {
+		return err
+	}
+	if p.AffiliateID != "" {
+		if err := tx.PutCommission(NewCommission(prg, p)); err != nil {
+			return err
+		}
+	}
+	if lead != nil && lead.PurchaseID == "" {
+		lead.PurchaseID = p.ID
+		if err := tx.UpdateLead(lead); err != nil {
+			return err
+		}
+	}
+	return a.queuePurchaseEvent(tx, prg, p, EventPurchaseCreated)
 }
 
 // match is the referral a purchase is credited to.
@@ -212,7 +226,7 @@ type match struct {
 
 // attribute walks the attribution paths (see CreatePurchase) and returns the
 // first match, or nil.
-func attribute(tx *store.Tx, p *store.Program, referral, vid string, lead *store.Lead, at time.Time) (*match, error) {
+func attribute(tx *store.Tx, p *store.Program, referral, coupon, vid string, lead *store.Lead, at time.Time) (*match, error) {
 	affs := map[string]*store.Affiliate{}
 	active := func(id string) (*store.Affiliate, error) {
 		if af, ok := affs[id]; ok {
@@ -253,7 +267,24 @@ func attribute(tx *store.Tx, p *store.Program, referral, vid string, lead *store
 		}
 	}
 
-	// 2. The visitor's clicks, newest first: last_click takes the first
+	// 2. A coupon of an enrolment in this program: any time, no window.
+	if coupon != "" {
+		e, err := tx.EnrollmentByCoupon(coupon)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil && e.ProgramID == p.ID {
+			af, err := active(e.AffiliateID)
+			if err != nil {
+				return nil, err
+			}
+			if af != nil {
+				return &match{affiliate: af, code: e.Code}, nil
+			}
+		}
+	}
+
+	// 3. The visitor's clicks, newest first: last_click takes the first
 	// valid one, first_click the last (oldest) one still in its window.
 	if vid != "" {
 		var (
@@ -288,7 +319,7 @@ func attribute(tx *store.Tx, p *store.Program, referral, vid string, lead *store
 		}
 	}
 
-	// 3. A lead with the same email.
+	// 4. A lead with the same email.
 	if lead != nil && lead.AffiliateID != "" {
 		af, err := active(lead.AffiliateID)
 		if err != nil {
@@ -344,29 +375,36 @@ func (a *App) RefundPurchase(id, amount string) (*store.Purchase, error) {
 				return Invalid("amount", "invalid_amount", "amount is more than the %s left to refund", money.Format(left, p.Currency))
 			}
 		}
-		if refund == 0 {
-			return nil
-		}
-		prg, err := tx.Program(p.ProgramID)
-		if err != nil {
-			return err
-		}
-		before := p.RefundedAmount
-		p.RefundedAmount += refund
-		p.RefundedAt = a.Now()
-		if p.RefundedAmount == p.Amount {
-			p.Status = PurchaseRefunded
-		}
-		if err := tx.UpdatePurchase(p); err != nil {
-			return err
-		}
-		if err := refundCommissions(tx, p, before, p.RefundedAmount, a.Now()); err != nil {
-			return err
-		}
-		return a.queuePurchaseEvent(tx, prg, p, EventPurchaseRefunded)
+		return a.refund(tx, p, refund)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// refund takes amount (0 < amount <= what is left) back on a purchase in
+// the caller's write: the purchase's refunded total, its commissions
+// (refundCommissions) and purchase.refunded. The caller holds a.money.
+func (a *App) refund(tx *store.Tx, p *store.Purchase, amount int64) error {
+	if amount <= 0 {
+		return nil
+	}
+	prg, err := tx.Program(p.ProgramID)
+	if err != nil {
+		return err
+	}
+	before := p.RefundedAmount
+	p.RefundedAmount += amount
+	p.RefundedAt = a.Now()
+	if p.RefundedAmount >= p.Amount {
+		p.RefundedAmount, p.Status = p.Amount, PurchaseRefunded
+	}
+	if err := tx.UpdatePurchase(p); err != nil {
+		return err
+	}
+	if err := refundCommissions(tx, p, before, p.RefundedAmount, a.Now()); err != nil {
+		return err
+	}
+	return a.queuePurchaseEvent(tx, prg, p, EventPurchaseRefunded)
 }

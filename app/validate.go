@@ -46,11 +46,11 @@ func validateHTTPURL(field, s string) error {
 // validCode: referral codes are 2–64 URL-safe characters.
 func validateCode(field, s string) error {
 	if len(s) < 2 || len(s) > 64 {
-		return Invalid(field, "invalid_code", "code must be 2 to 64 characters")
+		return Invalid(field, "invalid_"+field, "%s must be 2 to 64 characters", field)
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return Invalid(field, "invalid_code", "code may contain only letters, digits, '-' and '_'")
+			return Invalid(field, "invalid_"+field, "%s may contain only letters, digits, '-' and '_'", field)
 		}
 	}
 	return nil

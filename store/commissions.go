@@ -117,22 +117,31 @@ func payoutCommissionKey(payout, aff, id string) []byte {
 }
 
 func approvedCommissionKey(aff, currency, id string) []byte {
-	return key(iCommissionApproved).id(aff).str(currency).id(id)
+	return key(iCommissionApproved).str(currency).id(aff).id(id)
 }
 
 // PutCommission stores a new or changed commission, moving its index
 // entries and its amount between the balance counters.
 func (tx *Tx) PutCommission(c *Commission) error {
-	var oldKeys []derivedKey
 	old, err := tx.Commission(c.ID)
-	switch {
-	case err == nil:
+	if isNotFound(err) {
+		old, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	return tx.ReplaceCommission(old, c)
+}
+
+// ReplaceCommission is PutCommission for a caller that holds the stored
+// version (old; nil for a new commission) and changed a copy of it.
+func (tx *Tx) ReplaceCommission(old, c *Commission) error {
+	var oldKeys []derivedKey
+	if old != nil {
 		oldKeys = old.derived()
 		if err := tx.addBalance(old, -1); err != nil {
 			return err
 		}
-	case !isNotFound(err):
-		return err
 	}
 	if err := tx.putDerived(oldKeys, c.derived()); err != nil {
 		return err
@@ -156,20 +165,32 @@ func (tx *Tx) PurchaseCommissions(purchaseID string) ([]*Commission, error) {
 	return tx.commissionsUnder(key(iCommissionByPurchase).id(purchaseID), 0, nil)
 }
 
-// ApprovedCommissions returns up to limit of an affiliate's approved
-// commissions in a currency (in one program, when programID is set), in id
-// order.
-func (tx *Tx) ApprovedCommissions(affiliateID, currency, programID string, limit int) ([]*Commission, error) {
-	return tx.commissionsUnder(approvedCommissionKey(affiliateID, currency, ""), limit, func(c *Commission) bool {
-		return programID == "" || c.ProgramID == programID
-	})
+// ScanApproved calls fn with the affiliate and commission ids of the
+// approved commissions in a currency, by affiliate id then commission id,
+// starting at affiliate fromAffiliate ("" = the first), until fn returns
+// false. It reads keys only.
+func (tx *Tx) ScanApproved(currency, fromAffiliate string, fn func(affiliateID, commissionID string) (bool, error)) error {
+	return tx.scanPairs(key(iCommissionApproved).str(currency), fromAffiliate, fn)
 }
 
-// PayoutCommissions returns up to limit of an affiliate's commissions in a
-// payout that have the given status, in id order.
-func (tx *Tx) PayoutCommissions(payoutID, affiliateID, status string, limit int) ([]*Commission, error) {
-	return tx.commissionsUnder(payoutCommissionKey(payoutID, affiliateID, ""), limit, func(c *Commission) bool {
-		return c.Status == status
+// ScanPayout calls fn with the affiliate and commission ids of a payout's
+// commissions, as ScanApproved does.
+func (tx *Tx) ScanPayout(payoutID, fromAffiliate string, fn func(affiliateID, commissionID string) (bool, error)) error {
+	return tx.scanPairs(key(iCommissionByPayout).id(payoutID), fromAffiliate, fn)
+}
+
+// scanPairs walks index keys "prefix + affiliate id + commission id".
+func (tx *Tx) scanPairs(prefix []byte, fromAffiliate string, fn func(aff, id string) (bool, error)) error {
+	var start []byte
+	if fromAffiliate != "" {
+		start = kb(bytes.Clone(prefix)).id(fromAffiliate)
+	}
+	return tx.scan(prefix, start, false, false, func(k []byte, _ *badger.Item) (bool, error) {
+		rest := k[len(prefix):]
+		if len(rest) != 2*IDLen {
+			return false, errCorrupt
+		}
+		return fn(string(rest[:IDLen]), string(rest[IDLen:]))
 	})
 }
 
@@ -284,6 +305,7 @@ type Balance struct {
 	AffiliateID string
 	ProgramID   string // "" for the affiliate's total over all programs
 	Currency    string
+	Name        string // the affiliate's, when the query asked for names
 	Pending     int64
 	Approved    int64
 	Processing  int64
@@ -342,6 +364,35 @@ func (tx *Tx) addBalance(c *Commission, sign int64) error {
 	return nil
 }
 
+// Balance returns an affiliate's balance in a currency, over all programs
+// or in one (zero when it has none).
+func (tx *Tx) Balance(programID, affiliateID, currency string) (*Balance, error) {
+	scope := allPrograms
+	if programID != "" {
+		scope = programID
+	}
+	bal := &Balance{AffiliateID: affiliateID, ProgramID: programID, Currency: currency}
+	b, err := tx.get(balanceKey(scope, affiliateID, currency))
+	if isNotFound(err) {
+		return bal, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bal, bal.decode(b)
+}
+
+func (bal *Balance) decode(b []byte) error {
+	if len(b) != 32 {
+		return errCorrupt
+	}
+	bal.Pending = int64(binary.BigEndian.Uint64(b))
+	bal.Approved = int64(binary.BigEndian.Uint64(b[8:]))
+	bal.Processing = int64(binary.BigEndian.Uint64(b[16:]))
+	bal.Paid = int64(binary.BigEndian.Uint64(b[24:]))
+	return nil
+}
+
 // BalanceQuery filters balances; empty fields do not filter.
 type BalanceQuery struct {
 	ProgramID   string
@@ -349,6 +400,8 @@ type BalanceQuery struct {
 	Currency    string
 	// AfterAffiliate starts the walk after this affiliate id.
 	AfterAffiliate string
+	// Names fills each balance's affiliate name.
+	Names bool
 }
 
 // Balances calls fn with each balance the query selects, by affiliate id
@@ -366,6 +419,11 @@ func (tx *Tx) Balances(q BalanceQuery, fn func(*Balance) bool) error {
 	if q.AfterAffiliate != "" {
 		start = append(kb(bytes.Clone(prefix)).id(q.AfterAffiliate), 0xff)
 	}
+	var names *nameWalk
+	if q.Names {
+		names = newNameWalk(tx)
+		defer names.close()
+	}
 	return tx.scan(prefix, start, false, true, func(k []byte, item *badger.Item) (bool, error) {
 		rest := k[len(tBalance)+IDLen:]
 		if len(rest) < IDLen+2 || rest[len(rest)-1] != 0 {
@@ -376,19 +434,47 @@ func (tx *Tx) Balances(q BalanceQuery, fn func(*Balance) bool) error {
 			return true, nil
 		}
 		bal := &Balance{AffiliateID: string(rest[:IDLen]), ProgramID: q.ProgramID, Currency: cur}
-		err := item.Value(func(b []byte) error {
-			if len(b) != 32 {
-				return errCorrupt
-			}
-			bal.Pending = int64(binary.BigEndian.Uint64(b))
-			bal.Approved = int64(binary.BigEndian.Uint64(b[8:]))
-			bal.Processing = int64(binary.BigEndian.Uint64(b[16:]))
-			bal.Paid = int64(binary.BigEndian.Uint64(b[24:]))
-			return nil
-		})
-		if err != nil {
+		if err := item.Value(bal.decode); err != nil {
 			return false, err
+		}
+		if names != nil {
+			var err error
+			if bal.Name, err = names.name(bal.AffiliateID); err != nil {
+				return false, err
+			}
 		}
 		return fn(bal), nil
 	})
 }
+
+// nameWalk reads affiliates' names for ids asked in increasing order, with
+// one iterator stepping forward: for thousands of rows far cheaper than a
+// lookup each.
+type nameWalk struct {
+	it     *badger.Iterator
+	prefix []byte
+}
+
+func newNameWalk(tx *Tx) *nameWalk {
+	prefix := []byte(tAffiliateName)
+	it := tx.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+	it.Seek(prefix)
+	return &nameWalk{it: it, prefix: prefix}
+}
+
+// name returns the affiliate's name; ids must come in increasing order.
+func (w *nameWalk) name(id string) (string, error) {
+	target := affiliateNameKey(id)
+	for ; w.it.ValidForPrefix(w.prefix); w.it.Next() {
+		switch c := bytes.Compare(w.it.Item().Key(), target); {
+		case c == 0:
+			v, err := w.it.Item().ValueCopy(nil)
+			return string(v), err
+		case c > 0:
+			return "", nil
+		}
+	}
+	return "", nil
+}
+
+func (w *nameWalk) close() { w.it.Close() }

@@ -84,13 +84,15 @@ const (
 	iCommissionByPurchase  = "i-com-pur:" // <purchase id><commission id>
 	iCommissionByPayout    = "i-com-pay:" // <payout id><affiliate id><commission id>
 	iCommissionDue         = "i-com-due:" // <approve_at><commission id> (pending only)
-	iCommissionApproved    = "i-com-ok:"  // <affiliate id><currency>\0<commission id> (approved only)
+	iCommissionApproved    = "i-com-ok:"  // <currency>\0<affiliate id><commission id> (approved only)
 	iPayoutAll             = "i-pay-all:" // <created_at><payout id>
 	iPayoutByAffiliate     = "i-pay-aff:" // <affiliate id><created_at><payout id>
 	iPayoutStep            = "i-pay-run:" // <payout id> (payouts with a step to finish)
 	tBalance               = "t-bal:"     // <program id|all><affiliate id><currency>\0 -> 4 x int64: pending, approved, processing, paid
 
 	iProviderEventByProvider = "i-pev:" // <provider>\0<received_at><provider event id>
+
+	tAffiliateName = "t-afn:" // <affiliate id> -> the affiliate's name (a derived copy)
 )
 
 // allPrefixes lists every prefix above; keys_test.go checks that none is a
@@ -110,7 +112,7 @@ var allPrefixes = []string{
 	iCommissionAll, iCommissionByProgram, iCommissionByAffiliate, iCommissionByStatus,
 	iCommissionByPurchase, iCommissionByPayout, iCommissionDue, iCommissionApproved,
 	iPayoutAll, iPayoutByAffiliate, iPayoutStep, tBalance,
-	pProviderEvent, pProviderLink, uCoupon, uProviderEvent, iProviderEventByProvider,
+	pProviderEvent, pProviderLink, uCoupon, uProviderEvent, iProviderEventByProvider, tAffiliateName,
 }
 
 // kb builds a key. Methods append one typed field each.

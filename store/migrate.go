@@ -27,6 +27,7 @@ var migrations = []migration{
 	{2, "search indexes and tallies (superseded by 3)", func(*DB) error { return nil }},
 	{3, "search indexes and tallies", rebuildTallies},
 	{4, "commissions of existing purchases", commissionsFromPurchases},
+	{5, "affiliate names for lists", affiliateNames},
 }
 
 // SchemaVersion is the version this binary writes.
@@ -180,4 +181,27 @@ func commissionsFromPurchases(db *DB) error {
 			return err
 		}
 	}
+}
+
+// affiliateNames (migration 5) writes the derived copy of every
+// affiliate's name (Affiliate.derived).
+func affiliateNames(db *DB) error {
+	var affs []*Affiliate
+	if err := db.View(func(tx *Tx) (err error) { affs, err = scanRecords[Affiliate](tx, pAffiliate, false); return }); err != nil {
+		return err
+	}
+	for len(affs) > 0 {
+		chunk := affs[:min(len(affs), 2000)]
+		affs = affs[len(chunk):]
+		err := db.Update(func(tx *Tx) error {
+			for _, a := range chunk {
+				tx.set(affiliateNameKey(a.ID), []byte(a.Name))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

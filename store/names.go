@@ -40,11 +40,9 @@ func (n *Names) Affiliate(id string) string {
 		return name
 	}
 	var name string
-	_ = n.view(func(tx *Tx) error {
-		if af, err := tx.Affiliate(id); err == nil {
-			name = af.Name
-		}
-		return nil
+	_ = n.view(func(tx *Tx) (err error) {
+		name, err = tx.AffiliateName(id)
+		return err
 	})
 	return n.affiliates.put(id, name)
 }

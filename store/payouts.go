@@ -28,7 +28,7 @@ type Payout struct {
 	Minimum    int64     `json:"minimum"`
 	Status     string    `json:"status"`
 	Total      int64     `json:"total"`
-	Items      int       `json:"items"`
+	ItemCount  int       `json:"item_count"`
 	CreatedAt  time.Time `json:"created_at"`
 	PaidAt     time.Time `json:"paid_at,omitzero"`
 	CanceledAt time.Time `json:"canceled_at,omitzero"`

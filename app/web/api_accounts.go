@@ -122,6 +122,15 @@ func (s *Server) apiDeleteProgram(c echo.Context) error {
 type enrollRequest struct {
 	AffiliateID string `json:"affiliate_id"`
 	Code        string `json:"code"`
+	Coupon      string `json:"coupon"`
+}
+
+// enrollResponse is an enrolment: its referral code and link, and its
+// coupon when it has one.
+type enrollResponse struct {
+	Code   string `json:"code"`
+	Link   string `json:"link"`
+	Coupon string `json:"coupon,omitempty"`
 }
 
 func (s *Server) apiEnroll(c echo.Context) error {
@@ -132,11 +141,11 @@ func (s *Server) apiEnroll(c echo.Context) error {
 	if in.AffiliateID == "" {
 		return app.Invalid("affiliate_id", "invalid_affiliate_id", "affiliate_id is required")
 	}
-	e, p, err := s.App.Enroll(c.Param("id"), in.AffiliateID, in.Code)
+	e, p, err := s.App.EnrollWithCoupon(c.Param("id"), in.AffiliateID, in.Code, in.Coupon)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]string{"code": e.Code, "link": app.ReferralLink(p, e.Code)})
+	return c.JSON(http.StatusCreated, enrollResponse{Code: e.Code, Link: app.ReferralLink(p, e.Code), Coupon: e.Coupon})
 }
 
 func (s *Server) apiListAffiliates(c echo.Context) error {
