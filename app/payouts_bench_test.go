@@ -38,7 +38,7 @@ func moneySeed(b *testing.B) string {
 	b.Helper()
 	dir := os.Getenv("SPIFFY_MONEY_DIR")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), fmt.Sprintf("spiffy-money-v2-%d", moneyCommissions))
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("spiffy-money-v3-%d", moneyCommissions))
 	}
 	if _, err := os.Stat(filepath.Join(dir, "seeded")); err == nil {
 		return dir
