@@ -30,18 +30,14 @@ func Stripe(body []byte, signatureHeader, secret string) (*Event, error) {
 	if secret == "" {
 		return nil, invalid("stripe", errors.New("no signing secret"))
 	}
-	_, err := webhook.ConstructEventWithOptions(body, signatureHeader, secret, webhook.ConstructEventOptions{
-		Tolerance:                Tolerance,
-		IgnoreAPIVersionMismatch: true,
-	})
-	switch {
-	case errors.Is(err, webhook.ErrNotSigned), errors.Is(err, webhook.ErrInvalidHeader),
-		errors.Is(err, webhook.ErrNoValidSignature), errors.Is(err, webhook.ErrTooOld):
+	// The SDK's signature check alone: its ConstructEvent would also decode
+	// the body into its typed Event, which we would throw away (that took
+	// two thirds of the time per event) and which fails on shapes it does
+	// not know (old API versions, thin events). Checking only the signature
+	// is also what ignoring API-version mismatches amounts to.
+	if err := webhook.ValidatePayloadWithTolerance(body, signatureHeader, secret, Tolerance); err != nil {
 		return nil, invalid("stripe", err)
 	}
-	// Any other error comes after the signature was verified: the SDK's own
-	// decoding into its typed Event, which fails on shapes it does not know
-	// (old API versions, thin events). Ours is looser, so read it again.
 	return parseStripe(body)
 }
 
