@@ -30,6 +30,7 @@ type App struct {
 	exports       *export.Runner // background CSV exports
 	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
 	money         sync.Mutex     // serialises changes of approved and paid money (commissions.go)
+	refused       refusals       // provider webhooks refused lately (integrations.go)
 }
 
 // Options is what an App is built from.

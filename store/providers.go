@@ -28,7 +28,7 @@ type ProviderEvent struct {
 // ProviderLink kinds: which provider id a link starts from.
 const (
 	LinkOrder         = "order"    // -> purchase id
-	LinkPaymentIntent = "pi"       // -> purchase id
+	LinkPaymentIntent = "pi"       // -> the order id it paid (Stripe)
 	LinkRefund        = "refund"   // -> purchase id (a refund applied once)
 	LinkCustomer      = "customer" // -> ProviderAttribution
 	LinkSubscription  = "sub"      // -> ProviderAttribution
@@ -89,8 +89,9 @@ func providerLinkKey(provider, kind, id string) []byte {
 	return key(pProviderLink).str(provider).str(kind).str(id)
 }
 
-// ProviderPurchase returns the purchase id a provider's order, payment
-// intent or refund id is linked to (ErrNotFound when none).
+// ProviderPurchase returns what a provider's order or refund id is linked
+// to (a purchase id), or a payment intent (the order it paid); ErrNotFound
+// when nothing.
 func (tx *Tx) ProviderPurchase(provider, kind, id string) (string, error) {
 	v, err := tx.get(providerLinkKey(provider, kind, id))
 	if err != nil {
@@ -99,8 +100,8 @@ func (tx *Tx) ProviderPurchase(provider, kind, id string) (string, error) {
 	return string(v), nil
 }
 
-// LinkProviderPurchase links a provider's order, payment intent or refund
-// id to a purchase.
+// LinkProviderPurchase links a provider's order or refund id to a
+// purchase id, or a payment intent to its order id.
 func (tx *Tx) LinkProviderPurchase(provider, kind, id, purchaseID string) {
 	tx.set(providerLinkKey(provider, kind, id), []byte(purchaseID))
 }

@@ -148,6 +148,19 @@ func (tx *Tx) LeadByEmail(programID, email string) (*Lead, error) {
 	return tx.Lead(string(id))
 }
 
+// LeadsByEmail calls fn with the leads of an email in every program,
+// newest first, until fn returns false.
+func (tx *Tx) LeadsByEmail(email string, fn func(*Lead) (bool, error)) error {
+	prefix := key(iLeadByEmail).str(NormEmail(email))
+	return tx.scan(prefix, nil, true, false, func(k []byte, _ *badger.Item) (bool, error) {
+		l, err := tx.Lead(string(k[len(k)-IDLen:]))
+		if err != nil {
+			return false, err
+		}
+		return fn(l)
+	})
+}
+
 // Purchases.
 
 func (p *Purchase) derived() []derivedKey {

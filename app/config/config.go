@@ -57,6 +57,13 @@ type Config struct {
 	Backups struct {
 		Keep int
 	}
+	// Integrations holds the payment providers' webhook signing secrets;
+	// empty means "as set in Settings → Integrations" (kept in the store).
+	Integrations struct {
+		Stripe, Paddle, LemonSqueezy struct {
+			WebhookSecret string
+		}
+	}
 	Log struct {
 		Level  string // debug | info | warn | error
 		Format string // text | json
@@ -238,6 +245,12 @@ var Keys = []Key{
 	{"jobs.store_gc", "@every 15m", "cron spec: Badger value-log garbage collection", cronSpec(func(c *Config) *string { return &c.Jobs.StoreGC })},
 	{"jobs.backup", "", "cron spec: write a backup into data_dir/backups (e.g. \"0 3 * * *\"); empty = off",
 		cronSpec(func(c *Config) *string { return &c.Jobs.Backup })},
+	{"integrations.stripe.webhook_secret", "", "Stripe webhook signing secret (whsec_…); empty = as set in Settings → Integrations",
+		str(func(c *Config) *string { return &c.Integrations.Stripe.WebhookSecret })},
+	{"integrations.paddle.webhook_secret", "", "Paddle Billing notification secret (pdl_ntfset_…); empty = as set in Settings → Integrations",
+		str(func(c *Config) *string { return &c.Integrations.Paddle.WebhookSecret })},
+	{"integrations.lemonsqueezy.webhook_secret", "", "Lemon Squeezy webhook signing secret; empty = as set in Settings → Integrations",
+		str(func(c *Config) *string { return &c.Integrations.LemonSqueezy.WebhookSecret })},
 	{"backups.keep", "7", "how many scheduled backups to keep", positiveInt(func(c *Config) *int { return &c.Backups.Keep })},
 	{"log.level", "info", "debug, info, warn or error", oneOf(func(c *Config) *string { return &c.Log.Level }, "debug", "info", "warn", "error")},
 	{"log.format", "text", "text or json", oneOf(func(c *Config) *string { return &c.Log.Format }, "text", "json")},

@@ -57,6 +57,7 @@ func NewServer(a *app.App) *Server {
 	s.API = e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAPIKey)
 	s.routesAPI(s.API)
 	s.routesTracking(newTracker(a, s.cfg))
+	s.routesIntegrations()
 	return s
 }
 

@@ -1,0 +1,526 @@
+package app
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/store"
+)
+
+// Payment providers (contract §10): sales, renewals and refunds arrive as
+// the provider's signed webhooks. Package provider verifies and reads
+// them; the rules here attribute and store them. Every event is handled in
+// one write with its record (idempotency by the provider's event id), so a
+// 200 means the purchase and its commission are on disk, and the same
+// event again changes nothing.
+
+// Payment providers.
+const (
+	ProviderStripe       = "stripe"
+	ProviderPaddle       = "paddle"
+	ProviderLemonSqueezy = "lemonsqueezy"
+)
+
+// Providers lists the providers in the order pages show them.
+func Providers() []string {
+	return []string{ProviderStripe, ProviderPaddle, ProviderLemonSqueezy}
+}
+
+// ProviderTitle is a provider's name as people write it.
+func ProviderTitle(p string) string {
+	switch p {
+	case ProviderStripe:
+		return "Stripe"
+	case ProviderPaddle:
+		return "Paddle"
+	case ProviderLemonSqueezy:
+		return "Lemon Squeezy"
+	}
+	return p
+}
+
+// verifiers read a provider's webhook once its signature checks out.
+var verifiers = map[string]func(body []byte, signature, secret string) (*provider.Event, error){
+	ProviderStripe:       provider.Stripe,
+	ProviderPaddle:       provider.Paddle,
+	ProviderLemonSqueezy: provider.LemonSqueezy,
+}
+
+// ProviderSignatureHeader is the request header carrying a provider's
+// signature.
+func ProviderSignatureHeader(p string) string {
+	switch p {
+	case ProviderStripe:
+		return "Stripe-Signature"
+	case ProviderPaddle:
+		return "Paddle-Signature"
+	}
+	return "X-Signature"
+}
+
+// Secret sources.
+const (
+	SecretFromConfig   = "config"
+	SecretFromSettings = "settings"
+)
+
+// IntegrationSecret returns a provider's webhook signing secret and where
+// it comes from: the config (which wins) or Settings; "" when neither.
+func (a *App) IntegrationSecret(p string) (secret, source string, err error) {
+	if s := a.configSecret(p); s != "" {
+		return s, SecretFromConfig, nil
+	}
+	err = a.db.View(func(tx *store.Tx) error {
+		b, err := tx.Meta("integration_secret:" + p)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		secret = string(b)
+		return err
+	})
+	if secret == "" {
+		return "", "", err
+	}
+	return secret, SecretFromSettings, err
+}
+
+func (a *App) configSecret(p string) string {
+	switch p {
+	case ProviderStripe:
+		return a.cfg.Integrations.Stripe.WebhookSecret
+	case ProviderPaddle:
+		return a.cfg.Integrations.Paddle.WebhookSecret
+	case ProviderLemonSqueezy:
+		return a.cfg.Integrations.LemonSqueezy.WebhookSecret
+	}
+	return ""
+}
+
+// SetIntegrationSecret keeps a provider's signing secret pasted in
+// Settings ("" removes it). A secret set in the config cannot be changed
+// here.
+func (a *App) SetIntegrationSecret(p, secret string) error {
+	if _, ok := verifiers[p]; !ok {
+		return NotFound("integration_not_found", "no integration %q", p)
+	}
+	if a.configSecret(p) != "" {
+		return Errorf(KindConflict, "secret_in_config", "the %s secret is set in the config; change it there", ProviderTitle(p))
+	}
+	secret = strings.TrimSpace(secret)
+	if len(secret) > 256 || strings.ContainsAny(secret, " \t\r\n") {
+		return Invalid("secret", "invalid_secret", "paste the signing secret exactly as the provider shows it")
+	}
+	return a.db.Update(func(tx *store.Tx) error {
+		tx.SetMeta("integration_secret:"+p, []byte(secret))
+		return nil
+	})
+}
+
+// ProviderOutcome is what came of one provider webhook.
+type ProviderOutcome struct {
+	Outcome    string // in a few words, as the Integrations page shows it
+	PurchaseID string // the purchase created or refunded, if any
+	Duplicate  bool   // the same event was handled before
+}
+
+// Outcomes of a handled event.
+const (
+	OutcomeSale         = "purchase recorded"
+	OutcomeRenewal      = "renewal recorded"
+	OutcomeRefund       = "refund recorded"
+	OutcomeKnownOrder   = "order already recorded"
+	OutcomeUnattributed = "not attributed: not stored"
+	OutcomeNoPurchase   = "no recorded purchase for it"
+	OutcomeLinked       = "payment linked to its invoice"
+	OutcomeIgnored      = "event type not used"
+	OutcomeNothingNew   = "nothing new to refund"
+)
+
+// refusals keeps the last events refused per provider (bad signature,
+// unreadable body), in memory only: a refused event stores nothing.
+type refusals struct {
+	mu   sync.Mutex
+	byPr map[string][]Refusal
+}
+
+// Refusal is one refused provider webhook.
+type Refusal struct {
+	At     time.Time
+	Reason string
+}
+
+const keptRefusals = 20
+
+func (r *refusals) add(p string, at time.Time, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byPr == nil {
+		r.byPr = map[string][]Refusal{}
+	}
+	list := append([]Refusal{{At: at, Reason: reason}}, r.byPr[p]...)
+	r.byPr[p] = list[:min(len(list), keptRefusals)]
+}
+
+func (r *refusals) list(p string) []Refusal {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Refusal(nil), r.byPr[p]...)
+}
+
+// ReceiveProviderWebhook verifies one provider webhook (the raw body and
+// its signature header) and handles it. No secret → 404
+// integration_not_configured; a bad signature → 400 invalid_signature and
+// nothing read or stored.
+func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*ProviderOutcome, error) {
+	verify, ok := verifiers[p]
+	if !ok {
+		return nil, NotFound("integration_not_found", "no integration %q", p)
+	}
+	secret, _, err := a.IntegrationSecret(p)
+	if err != nil {
+		return nil, err
+	}
+	if secret == "" {
+		return nil, NotFound("integration_not_configured", "%s is not connected: set its webhook signing secret in Settings → Integrations", ProviderTitle(p))
+	}
+	ev, err := verify(body, signature, secret)
+	switch {
+	case errors.Is(err, provider.ErrInvalidSignature):
+		a.refused.add(p, a.Now(), "invalid signature")
+		return nil, Invalid("signature", "invalid_signature", "the %s header is missing, wrong or older than 5 minutes", ProviderSignatureHeader(p))
+	case err != nil:
+		a.refused.add(p, a.Now(), "unreadable event: "+err.Error())
+		return nil, Invalid("body", "invalid_event", "%v", err)
+	}
+	if ev.Kind == provider.KindRefund {
+		// A refund changes approved or paid money.
+		a.money.Lock()
+		defer a.money.Unlock()
+	}
+	out := &ProviderOutcome{}
+	err = a.db.Update(func(tx *store.Tx) error {
+		*out = ProviderOutcome{}
+		seen, err := tx.ProviderEventSeen(p, ev.ID)
+		if err != nil || seen {
+			out.Duplicate, out.Outcome = seen, "already handled"
+			return err
+		}
+		if err := a.handleProviderEvent(tx, p, ev, out); err != nil {
+			return err
+		}
+		now := a.Now()
+		return tx.InsertProviderEvent(&store.ProviderEvent{ID: store.NewID(now), Provider: p, EventID: ev.ID, Type: ev.Type,
+			Outcome: out.Outcome, PurchaseID: out.PurchaseID, ReceivedAt: now})
+	})
+	if errors.Is(err, store.ErrDuplicate) {
+		// The same event raced in twice; the first one's write won.
+		return &ProviderOutcome{Duplicate: true, Outcome: "already handled"}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (a *App) handleProviderEvent(tx *store.Tx, p string, ev *provider.Event, out *ProviderOutcome) error {
+	switch ev.Kind {
+	case provider.KindSale, provider.KindRenewal:
+		return a.providerSale(tx, p, ev, out)
+	case provider.KindRefund:
+		return a.providerRefund(tx, p, ev.Refund, out)
+	case provider.KindPaymentLink:
+		// Which payment intent paid which invoice (order): a later refund
+		// names only the payment intent.
+		tx.LinkProviderPurchase(p, store.LinkPaymentIntent, ev.Link.PaymentIntentID, ev.Link.InvoiceID)
+		out.Outcome = OutcomeLinked
+		return nil
+	}
+	out.Outcome = OutcomeIgnored
+	return nil
+}
+
+// providerSale records a sale or renewal: attributed as the contract says
+// (providerMatch), or not stored at all.
+func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *ProviderOutcome) error {
+	s := ev.Sale
+	at := s.At
+	if at.IsZero() {
+		at = ev.At
+	}
+	if at.IsZero() {
+		at = a.Now()
+	}
+	at = at.UTC()
+	if s.PaymentIntentID != "" {
+		tx.LinkProviderPurchase(p, store.LinkPaymentIntent, s.PaymentIntentID, s.OrderID)
+	}
+	// The same order again (Stripe sends a subscription's first payment as
+	// both checkout.session.completed and invoice.paid).
+	if id, err := tx.ProviderPurchase(p, store.LinkOrder, s.OrderID); err == nil {
+		out.Outcome, out.PurchaseID = OutcomeKnownOrder, id
+		return a.rememberCustomer(tx, p, s, id)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	m, prg, err := a.providerMatch(tx, p, ev.Kind == provider.KindRenewal, s, at)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		out.Outcome = OutcomeUnattributed
+		return nil
+	}
+	if _, err := tx.PurchaseByOrder(prg.ID, s.OrderID); err == nil {
+		// An order id the API recorded already in this program.
+		out.Outcome = OutcomeKnownOrder
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	now := a.Now()
+	pur := &store.Purchase{
+		ID: store.NewID(now), OrderID: s.OrderID, ProgramID: prg.ID, Email: s.Email, Name: s.Name, Product: s.Product,
+		Amount: s.Amount, Currency: s.Currency, Status: PurchasePaid, Kind: PurchaseSale, PurchasedAt: at, CreatedAt: now,
+	}
+	out.Outcome = OutcomeSale
+	if ev.Kind == provider.KindRenewal {
+		pur.Kind, out.Outcome = PurchaseRenewal, OutcomeRenewal
+	}
+	var lead *store.Lead
+	if s.Email != "" {
+		if lead, err = tx.LeadByEmail(prg.ID, s.Email); errors.Is(err, store.ErrNotFound) {
+			lead, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := a.recordPurchase(tx, prg, pur, m, lead); err != nil {
+		return err
+	}
+	tx.LinkProviderPurchase(p, store.LinkOrder, s.OrderID, pur.ID)
+	out.PurchaseID = pur.ID
+	if pur.AffiliateID == "" {
+		return nil // a self-referral: no customer to remember
+	}
+	return a.rememberCustomer(tx, p, s, pur.ID)
+}
+
+// rememberCustomer keeps the attribution of a customer's (and its
+// subscription's) first attributed sale, so renewals and refunds map to it
+// without calling the provider.
+func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, purchaseID string) error {
+	pur, err := tx.Purchase(purchaseID)
+	if err != nil || pur.AffiliateID == "" {
+		return err
+	}
+	attr := &store.ProviderAttribution{ProgramID: pur.ProgramID, AffiliateID: pur.AffiliateID, ReferralID: pur.ReferralID,
+		Code: pur.Code, SubID: pur.SubID, FirstSaleAt: pur.PurchasedAt}
+	for _, link := range []struct{ kind, id string }{{store.LinkCustomer, s.CustomerID}, {store.LinkSubscription, s.SubscriptionID}} {
+		if link.id == "" {
+			continue
+		}
+		if _, err := tx.ProviderAttribution(p, link.kind, link.id); err == nil {
+			continue // the first sale's attribution stays
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.PutProviderAttribution(p, link.kind, link.id, attr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// providerMatch attributes a provider's sale, first match wins:
+//  1. the referral it carried: a click, its program, within its window at
+//     the sale's time;
+//  2. a coupon or promotion code of an enrolment (no window);
+//  3. the customer's (or subscription's) earlier attributed sale, within
+//     its program's recurring_months of that first sale;
+//  4. the newest lead with the buyer's email, in any program, within that
+//     program's cookie window.
+//
+// A renewal is attributed by 3 only: a coupon that keeps applying, or an
+// old lead, must not stretch the recurring period.
+func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sale, at time.Time) (*match, *store.Program, error) {
+	activeIn := func(prgID, affID string) (*store.Program, *store.Affiliate, error) {
+		prg, err := tx.Program(prgID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		af, err := tx.Affiliate(affID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && !attributable(af) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := tx.Enrollment(prgID, affID); err != nil {
+			return nil, nil, nil // no longer in the program
+		}
+		return prg, af, nil
+	}
+	if !renewal {
+		// 1. The referral.
+		if store.ValidID(s.Referral) {
+			c, err := tx.Click(s.Referral)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, nil, err
+			}
+			if err == nil {
+				prg, af, err := activeIn(c.ProgramID, c.AffiliateID)
+				if err != nil {
+					return nil, nil, err
+				}
+				if af != nil && inWindow(prg, c, at) {
+					return &match{affiliate: af, referralID: c.ID, code: c.Code, subID: c.SubID}, prg, nil
+				}
+			}
+		}
+		// 2. A coupon.
+		for _, code := range s.Coupons {
+			e, err := tx.EnrollmentByCoupon(code)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			prg, af, err := activeIn(e.ProgramID, e.AffiliateID)
+			if err != nil {
+				return nil, nil, err
+			}
+			if af != nil {
+				return &match{affiliate: af, code: e.Code}, prg, nil
+			}
+		}
+	}
+	// 3. The customer's first attributed sale.
+	for _, link := range []struct{ kind, id string }{{store.LinkSubscription, s.SubscriptionID}, {store.LinkCustomer, s.CustomerID}} {
+		if link.id == "" {
+			continue
+		}
+		attr, err := tx.ProviderAttribution(p, link.kind, link.id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		prg, af, err := activeIn(attr.ProgramID, attr.AffiliateID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if af != nil && prg.RecurringMonths > 0 && at.Before(attr.FirstSaleAt.AddDate(0, prg.RecurringMonths, 0)) {
+			return &match{affiliate: af, referralID: attr.ReferralID, code: attr.Code, subID: attr.SubID}, prg, nil
+		}
+		break // the first sale's attribution decides, in or out of its period
+	}
+	if renewal || s.Email == "" {
+		return nil, nil, nil
+	}
+	// 4. The newest lead with the buyer's email, within its program's window.
+	var found *match
+	var foundPrg *store.Program
+	err := tx.LeadsByEmail(s.Email, func(l *store.Lead) (bool, error) {
+		if l.AffiliateID == "" || l.CreatedAt.After(at) {
+			return true, nil
+		}
+		prg, af, err := activeIn(l.ProgramID, l.AffiliateID)
+		if err != nil || af == nil {
+			return err == nil, err
+		}
+		if at.After(l.CreatedAt.AddDate(0, 0, prg.CookieDays)) {
+			return true, nil
+		}
+		found, foundPrg = &match{affiliate: af, referralID: l.ReferralID, code: l.Code, subID: l.SubID}, prg
+		return false, nil
+	})
+	return found, foundPrg, err
+}
+
+// providerRefund refunds a recorded purchase: Stripe and Lemon Squeezy
+// send the total refunded so far (refund up to it), Paddle each refund
+// once (by its id).
+func (a *App) providerRefund(tx *store.Tx, p string, r *provider.Refund, out *ProviderOutcome) error {
+	order := r.OrderID
+	if order == "" && r.PaymentIntentID != "" {
+		// The payment intent names the order: the invoice it paid, or a
+		// one-time checkout's own payment intent.
+		if o, err := tx.ProviderPurchase(p, store.LinkPaymentIntent, r.PaymentIntentID); err == nil {
+			order = o
+		} else if errors.Is(err, store.ErrNotFound) {
+			order = r.PaymentIntentID
+		} else {
+			return err
+		}
+	}
+	id, err := tx.ProviderPurchase(p, store.LinkOrder, order)
+	if errors.Is(err, store.ErrNotFound) {
+		out.Outcome = OutcomeNoPurchase
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pur, err := tx.Purchase(id)
+	if err != nil {
+		return err
+	}
+	out.PurchaseID = pur.ID
+	amount := r.Amount
+	if r.Cumulative {
+		amount = r.Amount - pur.RefundedAmount
+	} else if r.ID != "" {
+		if _, err := tx.ProviderPurchase(p, store.LinkRefund, r.ID); err == nil {
+			out.Outcome = OutcomeNothingNew
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		tx.LinkProviderPurchase(p, store.LinkRefund, r.ID, pur.ID)
+	}
+	amount = min(amount, pur.Amount-pur.RefundedAmount)
+	if amount <= 0 {
+		out.Outcome = OutcomeNothingNew
+		return nil
+	}
+	out.Outcome = OutcomeRefund
+	return a.refund(tx, pur, amount)
+}
+
+// IntegrationView is one provider as Settings → Integrations shows it.
+type IntegrationView struct {
+	Provider, Title, EndpointURL string
+	SignatureHeader              string
+	SecretSource                 string // SecretFromConfig, SecretFromSettings or ""
+	Events                       []*store.ProviderEvent
+	Refused                      []Refusal
+}
+
+// Integrations returns every provider with its endpoint, where its secret
+// comes from, its last events handled and refused.
+func (a *App) Integrations() ([]IntegrationView, error) {
+	var out []IntegrationView
+	for _, p := range Providers() {
+		_, source, err := a.IntegrationSecret(p)
+		if err != nil {
+			return nil, err
+		}
+		v := IntegrationView{Provider: p, Title: ProviderTitle(p), EndpointURL: a.cfg.BaseURL + "/integrations/" + p,
+			SignatureHeader: ProviderSignatureHeader(p), SecretSource: source, Refused: a.refused.list(p)}
+		err = a.db.View(func(tx *store.Tx) (err error) { v.Events, err = tx.ProviderEvents(p, 20); return })
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
