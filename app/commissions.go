@@ -39,7 +39,7 @@ const (
 	PayoutWise   = "wise"
 )
 
-// ErrInvalidState is a change the record's status does not allow.
+// invalidState refuses a change the record's status does not allow.
 func invalidState(format string, args ...any) error {
 	return Errorf(KindConflict, "invalid_state", format, args...)
 }

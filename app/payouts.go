@@ -20,10 +20,10 @@ import (
 // marks it paid, or back to approved when it is canceled.
 //
 // Moving thousands of affiliates' commissions does not fit one write, so
-// each of the three moves is a step recorded on the payout (Step and
-// StepAfter, the last affiliate finished): every write moves some
-// affiliates' commissions, writes their items and advances StepAfter
-// together. A step interrupted by a crash is finished by ResumePayouts at
+// each of the three moves is a step recorded on the payout (Step, and
+// StepAfter, the affiliate to resume at): every write moves some
+// affiliates' commissions (walking an index in affiliate order), writes
+// their items and advances StepAfter together. A step interrupted by a crash is finished by ResumePayouts at
 // the next start, before anything else changes money: a payout is either
 // absent or complete, never half made.
 
@@ -60,7 +60,8 @@ type PayoutEventData struct {
 const payoutStepBudget = 1000
 
 // CreatePayout creates a payout of everything due in a currency (in one
-// program, when given). No one due → 409 nothing_due.
+// program, when given). When no one is due it fails with a Conflict,
+// nothing_due.
 func (a *App) CreatePayout(in PayoutInput) (*PayoutView, error) {
 	cur := strings.ToUpper(strings.TrimSpace(in.Currency))
 	if cur == "" {

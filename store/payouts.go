@@ -33,8 +33,8 @@ type Payout struct {
 	PaidAt     time.Time `json:"paid_at,omitzero"`
 	CanceledAt time.Time `json:"canceled_at,omitzero"`
 	// Step is the unfinished step that moves the payout's commissions
-	// (PayoutStepCreate, …; "" when none), StepAfter the last affiliate it
-	// has finished.
+	// (PayoutStepCreate, …; "" when none), StepAfter the affiliate it
+	// resumes at.
 	Step      string `json:"step,omitempty"`
 	StepAfter string `json:"step_after,omitempty"`
 }
