@@ -25,6 +25,7 @@ const (
 	routePurchase       = "admin.purchase"
 	routeExports        = "admin.exports"
 	routeSettings       = "admin.settings"
+	routeIntegrations   = "admin.integrations"
 	routeWebhooks       = "admin.webhooks"
 	routePortalLogin    = "portal.login"
 	routePortalHome     = "portal.home"
@@ -93,6 +94,8 @@ func (u *UI) routesAdmin(public, admin *echo.Group) {
 		{http.MethodPost, "/settings/api-keys", "admin.apikeys.create", u.apiKeyCreate},
 		{http.MethodGet, "/settings/api-keys/:id/revoke", "admin.apikey.revoke.confirm", u.apiKeyRevokeConfirm},
 		{http.MethodPost, "/settings/api-keys/:id/revoke", "admin.apikey.revoke", u.apiKeyRevoke},
+		{http.MethodGet, "/settings/integrations", routeIntegrations, u.integrationsPage},
+		{http.MethodPost, "/settings/integrations/:provider", "admin.integration.secret", u.integrationSecretSave},
 	})
 }
 

@@ -455,6 +455,22 @@ func pageFixtures() map[string][]pageFixture {
 				InstallCode: fxInstallCode}),
 				[]string{"0 active", "No API keys yet", "Create one to send purchases from your checkout."}},
 		},
+		"admin/integrations": {
+			{"connected, from config, refused", fxAdminView("settings", &integrationsView{
+				Providers: []app.IntegrationView{
+					{Provider: "stripe", Title: "Stripe", EndpointURL: "https://aff.shop.example.com/integrations/stripe", SignatureHeader: "Stripe-Signature",
+						SecretSource: app.SecretFromSettings, Events: []*store.ProviderEvent{
+							{ID: "pev_1", Provider: "stripe", EventID: "evt_1", Type: "checkout.session.completed", Outcome: app.OutcomeSale, PurchaseID: "pur_1", ReceivedAt: fxDay},
+						}, Refused: []app.Refusal{{At: fxDay, Reason: "invalid signature"}}},
+					{Provider: "paddle", Title: "Paddle", EndpointURL: "https://aff.shop.example.com/integrations/paddle", SignatureHeader: "Paddle-Signature",
+						SecretSource: app.SecretFromConfig},
+					{Provider: "lemonsqueezy", Title: "Lemon Squeezy", EndpointURL: "https://aff.shop.example.com/integrations/lemonsqueezy", SignatureHeader: "X-Signature"},
+				},
+				Provider: "lemonsqueezy", Errors: FormErrors{"secret": "Paste the signing secret exactly."},
+			}), []string{"https://aff.shop.example.com/integrations/stripe", "checkout.session.completed", "purchase recorded",
+				"/purchases/pur_1", "invalid signature", "integrations.paddle.webhook_secret", "Not connected",
+				`action="/settings/integrations/lemonsqueezy"`, "Paste the signing secret exactly.", "No events yet"}},
+		},
 		"admin/setup": {
 			{"with errors", fxPublicView(credentialsView{Email: "owner@shop.example.com", Errors: FormErrors{"password": "Password must be at least 8 characters."}}),
 				[]string{"Welcome to Spiffy", `value="owner@shop.example.com"`, "Password must be at least 8 characters.", "Create admin"}},
