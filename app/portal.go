@@ -114,6 +114,7 @@ func ParsePortalRange(fromS, toS string, now time.Time) (PortalRange, error) {
 type PortalProgram struct {
 	Program  *store.Program
 	Code     string
+	Coupon   string // the affiliate's coupon code in the program, if the merchant gave one
 	Link     string // the referral link; "" while the affiliate is not active
 	JoinedAt time.Time
 	// Totals covers the range asked for (the home page's last 30 days).
@@ -172,7 +173,7 @@ func (a *App) PortalPrograms(affiliateID string, r PortalRange) ([]*PortalProgra
 			if err != nil {
 				return err
 			}
-			pp := &PortalProgram{Program: p, Code: e.Code, JoinedAt: e.CreatedAt}
+			pp := &PortalProgram{Program: p, Code: e.Code, Coupon: e.Coupon, JoinedAt: e.CreatedAt}
 			if af.Status == StatusActive {
 				pp.Link = ReferralLink(p, e.Code)
 			}
@@ -228,7 +229,7 @@ func portalAccess(tx *store.Tx, affiliateID, programID string) (*PortalProgram, 
 	if err != nil {
 		return nil, err
 	}
-	return &PortalProgram{Program: p, Code: e.Code, Link: ReferralLink(p, e.Code), JoinedAt: e.CreatedAt}, nil
+	return &PortalProgram{Program: p, Code: e.Code, Coupon: e.Coupon, Link: ReferralLink(p, e.Code), JoinedAt: e.CreatedAt}, nil
 }
 
 // checkShared refuses a list the program does not share.

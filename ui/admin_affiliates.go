@@ -113,7 +113,7 @@ func (u *UI) affiliateCreate(c echo.Context) error {
 
 // affiliateProgram is one program an affiliate is in.
 type affiliateProgram struct {
-	ProgramID, Name, Code, Link string
+	ProgramID, Name, Code, Coupon, Link string
 }
 
 type affiliateView struct {
@@ -148,7 +148,7 @@ func (u *UI) loadAffiliateView(id string) (*affiliateView, error) {
 	v := &affiliateView{Affiliate: af, Form: affiliateForm{Name: af.Name, Email: af.Email, Status: af.Status}}
 	for _, p := range programs {
 		if e := enrolled[p.ID]; e != nil {
-			v.Programs = append(v.Programs, affiliateProgram{ProgramID: p.ID, Name: p.Name, Code: e.Code, Link: app.ReferralLink(p, e.Code)})
+			v.Programs = append(v.Programs, affiliateProgram{ProgramID: p.ID, Name: p.Name, Code: e.Code, Coupon: e.Coupon, Link: app.ReferralLink(p, e.Code)})
 		} else {
 			v.Candidates = append(v.Candidates, p)
 		}
@@ -225,9 +225,13 @@ func (u *UI) affiliateEnroll(c echo.Context) error {
 	if strings.TrimSpace(f.ProgramID) == "" {
 		fe = FormErrors{"program_id": "Choose a program."}
 	} else {
-		e, p, err := u.app.Enroll(f.ProgramID, id, f.Code)
+		e, p, err := u.app.EnrollWithCoupon(f.ProgramID, id, f.Code, f.Coupon)
 		if err == nil {
-			u.admin.flash(c, "success", "Added to “"+p.Name+"” with referral code "+e.Code+".")
+			msg := "Added to “" + p.Name + "” with referral code " + e.Code + "."
+			if f.Coupon != "" {
+				msg = "Coupon " + e.Coupon + " now credits “" + p.Name + "” sales to this affiliate."
+			}
+			u.admin.flash(c, "success", msg)
 			return redirectToAnchor(c, "programs", routeAffiliate, id)
 		}
 		if fe, err = formErrors(err); err != nil {

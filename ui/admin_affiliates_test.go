@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 var inviteLinkRe = regexp.MustCompile(`value="http://spiffy\.test/portal/invite/([A-Za-z0-9_-]+)"`)
@@ -244,4 +246,52 @@ func TestAffiliatesEnrolAndReferralLinks(t *testing.T) {
 	p = b.submit(page, page+"/programs", url.Values{"program_id": {"nope"}})
 	expectStatus(t, p, http.StatusNotFound)
 	mustContain(t, p.Body, "program not found")
+}
+
+// The merchant gives an affiliate a coupon on its page; a purchase with
+// it is the affiliate's without any cookie, and the affiliate sees its
+// coupon in the portal.
+func TestAffiliateCoupon(t *testing.T) {
+	b := newBrowser(t)
+	b.signInAdmin()
+	shop := b.env.Program("Shop", func(in *app.ProgramInput) { in.CommissionValue = new("10") })
+	other := b.env.Program("Other")
+	af := b.env.Affiliate("Mia Wong", "mia@example.com", "mia", shop)
+	b.env.Affiliate("Taken", "taken@example.com", "taken", other)
+	if _, _, err := b.env.App.EnrollWithCoupon(other.ID, b.env.Affiliate("Zed", "zed@example.com", "zed", other).ID, "", "ZED5"); err != nil {
+		t.Fatal(err)
+	}
+	page := "/affiliates/" + af.ID
+
+	p := b.submit(page, page+"/programs", url.Values{"program_id": {shop.ID}, "coupon": {"zed5"}})
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	mustContain(t, p.Body, `Coupon &#34;zed5&#34; is already taken.`)
+	p = b.submit(page, page+"/programs", url.Values{"program_id": {shop.ID}, "coupon": {"mia 20"}})
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	mustContain(t, p.Body, "Coupon may contain only letters")
+
+	p = b.submit(page, page+"/programs", url.Values{"program_id": {shop.ID}, "coupon": {"MIA20"}})
+	expectStatus(t, p, http.StatusSeeOther)
+	mustContain(t, b.get(page).Body, `value="MIA20"`, "Coupon MIA20 now credits")
+	mustContain(t, b.get("/programs/"+shop.ID).Body, "<code>MIA20</code>", "<code>mia</code>")
+
+	// A purchase with the coupon (any case), no referral, no visitor.
+	rec := b.env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "o-1", "program": shop.ID,
+		"email": "buyer@example.com", "amount": "100.00", "currency": "USD", "coupon": "mia20"})
+	apptest.Expect(t, rec, http.StatusCreated)
+	pur := apptest.Decode[web.PurchaseJSON](t, rec)
+	if pur.Affiliate == nil || *pur.Affiliate != af.ID || pur.ReferralCode != "mia" || pur.Commission != "10.00" {
+		t.Fatalf("purchase with the coupon %+v", pur)
+	}
+	// Another program's coupon does not credit this program.
+	rec = b.env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "o-2", "program": shop.ID,
+		"email": "buyer2@example.com", "amount": "100.00", "currency": "USD", "coupon": "ZED5"})
+	apptest.Expect(t, rec, http.StatusCreated)
+	if pur := apptest.Decode[web.PurchaseJSON](t, rec); pur.Affiliate != nil {
+		t.Fatalf("another program's coupon attributed %+v", pur)
+	}
+
+	s := &portalScene{b: b, env: b.env}
+	portal := s.signIn(t, "mia@example.com")
+	mustContain(t, portal.get("/portal/programs/"+shop.ID).Body, "coupon <code>MIA20</code>")
 }

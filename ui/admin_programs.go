@@ -122,6 +122,7 @@ type enrolledRow struct {
 	Email       string
 	Status      string
 	Code        string
+	Coupon      string
 	Link        string
 }
 
@@ -130,6 +131,7 @@ type enrollForm struct {
 	AffiliateID string `form:"affiliate_id"`
 	ProgramID   string `form:"program_id"`
 	Code        string `form:"code"`
+	Coupon      string `form:"coupon"`
 }
 
 type programView struct {
@@ -208,7 +210,7 @@ func (u *UI) loadProgramView(id string) (*programView, error) {
 	}
 	v := &programView{ID: p.ID, Program: p, Form: programFormFrom(p), JoinURL: u.joinURL(p.ID)}
 	for _, e := range es {
-		row := enrolledRow{AffiliateID: e.AffiliateID, Code: e.Code, Link: app.ReferralLink(p, e.Code)}
+		row := enrolledRow{AffiliateID: e.AffiliateID, Code: e.Code, Coupon: e.Coupon, Link: app.ReferralLink(p, e.Code)}
 		if af := byID[e.AffiliateID]; af != nil {
 			row.Name, row.Email, row.Status = af.Name, af.Email, af.Status
 			delete(byID, e.AffiliateID)
@@ -267,7 +269,7 @@ func (u *UI) programEnroll(c echo.Context) error {
 	if strings.TrimSpace(f.AffiliateID) == "" {
 		fe = FormErrors{"affiliate_id": "Choose an affiliate to add."}
 	} else {
-		e, p, err := u.app.Enroll(id, f.AffiliateID, f.Code)
+		e, p, err := u.app.EnrollWithCoupon(id, f.AffiliateID, f.Code, f.Coupon)
 		if err == nil {
 			u.admin.flash(c, "success", "Affiliate added to “"+p.Name+"” with referral code "+e.Code+".")
 			return redirectToAnchor(c, "affiliates", routeProgram, id)
@@ -326,7 +328,7 @@ func friendlyErrors(fe FormErrors) FormErrors {
 			{"commission_value", "Commission"}, {"commission_type", "Commission type"},
 			{"attribution", "Attribution"}, {"currency", "Currency"}, {"description", "Description"},
 			{"name", "Name"}, {"email", "Email"}, {"status", "Status"}, {"password", "Password"},
-			{"code", "Referral code"}, {"referral code", "Referral code"},
+			{"code", "Referral code"}, {"referral code", "Referral code"}, {"coupon", "Coupon"},
 		} {
 			if rest, ok := strings.CutPrefix(msg, l.field+" "); ok {
 				msg = l.label + " " + rest
