@@ -39,8 +39,8 @@ type Program struct {
 	CommissionType  string `json:"commission_type"` // percent | flat
 	// CommissionValue is hundredths of a percent for percent commissions
 	// ("30" -> 3000, "12.5" -> 1250) and minor units of Currency for flat ones.
-	CommissionValue int64      `json:"commission_value"`
-	Currency        string     `json:"currency"`
+	CommissionValue int64  `json:"commission_value"`
+	Currency        string `json:"currency"`
 	// HoldDays is the refund window before a commission is approved.
 	HoldDays int `json:"hold_days"`
 	// RecurringMonths is how long after an affiliate's first sale to a
