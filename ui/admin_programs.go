@@ -344,6 +344,7 @@ func friendlyErrors(fe FormErrors) FormErrors {
 			{"attribution", "Attribution"}, {"currency", "Currency"}, {"description", "Description"},
 			{"name", "Name"}, {"email", "Email"}, {"status", "Status"}, {"password", "Password"},
 			{"code", "Referral code"}, {"referral code", "Referral code"},
+			{"minimum", "Minimum"}, {"program", "Program"}, {"amount", "Amount"},
 		} {
 			if rest, ok := strings.CutPrefix(msg, l.field+" "); ok {
 				msg = l.label + " " + rest
