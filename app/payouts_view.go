@@ -77,7 +77,16 @@ func (a *App) PayoutsPage(q PayoutsPageQuery) (*PayoutsPage, error) {
 	}
 	out := &PayoutsPage{}
 	err := a.db.View(func(tx *store.Tx) error {
-		var rows []BalanceRow
+		// rows come in affiliate id order; order holds what the sort
+		// compares, all integers, so sorting 10,000 rows moves 24-byte
+		// keys and compares no strings.
+		var rows []store.Balance
+		type sortKey struct {
+			cur               int // the currency's rank by code
+			approved, pending int64
+			row               int // index in rows: affiliate id order
+		}
+		var order []sortKey
 		byCur := map[string]*CurrencyDue{}
 		err := tx.Balances(store.BalanceQuery{}, func(b *store.Balance) bool {
 			d := byCur[b.Currency]
@@ -94,7 +103,8 @@ func (a *App) PayoutsPage(q PayoutsPageQuery) (*PayoutsPage, error) {
 			d.Processing += b.Processing
 			d.Paid += b.Paid
 			if cur == "" || b.Currency == cur {
-				rows = append(rows, BalanceRow{Balance: *b})
+				order = append(order, sortKey{approved: b.Approved, pending: b.Pending, row: len(rows)})
+				rows = append(rows, *b)
 			}
 			return true
 		})
@@ -105,15 +115,24 @@ func (a *App) PayoutsPage(q PayoutsPageQuery) (*PayoutsPage, error) {
 			out.Currencies = append(out.Currencies, *d)
 		}
 		slices.SortFunc(out.Currencies, func(x, y CurrencyDue) int { return strings.Compare(x.Currency, y.Currency) })
-		slices.SortFunc(rows, func(x, y BalanceRow) int {
-			return cmp.Or(strings.Compare(x.Currency, y.Currency), cmp.Compare(y.Approved, x.Approved),
-				cmp.Compare(y.Pending, x.Pending), strings.Compare(x.AffiliateID, y.AffiliateID))
+		rank := make(map[string]int, len(out.Currencies))
+		for i, d := range out.Currencies {
+			rank[d.Currency] = i
+		}
+		for i := range order {
+			order[i].cur = rank[rows[order[i].row].Currency]
+		}
+		slices.SortFunc(order, func(x, y sortKey) int {
+			return cmp.Or(cmp.Compare(x.cur, y.cur), cmp.Compare(y.approved, x.approved),
+				cmp.Compare(y.pending, x.pending), cmp.Compare(x.row, y.row))
 		})
-		out.Rows = len(rows)
-		out.Pages = max(1, (len(rows)+BalancesPageSize-1)/BalancesPageSize)
+		out.Rows = len(order)
+		out.Pages = max(1, (len(order)+BalancesPageSize-1)/BalancesPageSize)
 		out.Page = min(max(q.Page, 1), out.Pages)
 		lo := (out.Page - 1) * BalancesPageSize
-		out.Balances = rows[lo:min(lo+BalancesPageSize, len(rows))]
+		for _, k := range order[lo:min(lo+BalancesPageSize, len(order))] {
+			out.Balances = append(out.Balances, BalanceRow{Balance: rows[k.row]})
+		}
 		names := tx.Names()
 		for i := range out.Balances {
 			out.Balances[i].Name = names.Affiliate(out.Balances[i].AffiliateID)
