@@ -139,16 +139,13 @@ func (u *UI) payoutCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, _, err := u.newPayoutsView(payoutsQuery{Currency: strings.ToUpper(strings.TrimSpace(f.Currency))})
+	// The page again, unfiltered (the typed currency may be refused), with
+	// the form as typed and its message.
+	v, _, err := u.newPayoutsView(payoutsQuery{})
 	if err != nil {
 		return err
 	}
-	if v.Error != "" { // a currency the filter refuses: show the form's own message only
-		v, _, err = u.newPayoutsView(payoutsQuery{})
-		if err != nil {
-			return err
-		}
-	}
+	f.Currency = strings.ToUpper(strings.TrimSpace(f.Currency))
 	v.Form, v.Errors = f, friendlyErrors(fe)
 	return u.adminPage(c, status, "admin/payouts", "Payouts", "payouts", v)
 }
