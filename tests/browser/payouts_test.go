@@ -3,16 +3,11 @@
 package browser
 
 import (
-	"context"
-	"encoding/csv"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/spiffy/spiffy/app"
@@ -39,41 +34,6 @@ func payoutSale(t *testing.T, s *Spiffy, prg *store.Program, code, order, amount
 		"email": strings.ToLower(order) + "@customers.example", "amount": amount, "referral": ref})
 	apptest.Expect(t, rec, http.StatusCreated)
 	return apptest.Decode[web.PurchaseJSON](t, rec).ID
-}
-
-// payoutDownload clicks the link sel (a download) and returns the file's rows.
-func payoutDownload(t *testing.T, b *Browser, dir, sel string) [][]string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(b.Ctx, 20*time.Second)
-	defer cancel()
-	progress := chromedp.Events(ctx, browser.DownloadProgress)
-	if err := chromedp.Do(b.Ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
-		t.Fatalf("click %s: %v", sel, err)
-	}
-	for ev, err := range progress {
-		if err != nil {
-			t.Fatalf("download: %v", err)
-		}
-		if ev.State == browser.DownloadProgressStateCanceled {
-			t.Fatal("download canceled")
-		}
-		if ev.State != browser.DownloadProgressStateCompleted {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join(dir, ev.GUID))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := csv.NewReader(strings.NewReader(string(raw)))
-		r.FieldsPerRecord = -1
-		rows, err := r.ReadAll()
-		if err != nil {
-			t.Fatalf("downloaded file is not CSV: %v\n%s", err, raw)
-		}
-		return rows
-	}
-	t.Fatal("no download finished")
-	return nil
 }
 
 // a11yBasics checks what a person with a screen reader or a keyboard needs
@@ -158,15 +118,7 @@ func TestPayoutMerchantPaysAffiliateSeesIt(t *testing.T) {
 	}
 
 	b := NewBrowser(t, 150*time.Second)
-	downloads := t.TempDir()
-	if err := chromedp.Do(b.Ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: apptest.Ptr(true),
-		})
-		return err
-	})); err != nil {
-		t.Fatalf("allow downloads: %v", err)
-	}
+	downloads := b.AllowDownloads()
 
 	// The affiliate signs in, opens Payouts from the menu and chooses PayPal.
 	mvGo(t, b, `location.pathname === "/portal/login"`, chromedp.Navigate(s.URL+"/portal"))
@@ -221,7 +173,7 @@ func TestPayoutMerchantPaysAffiliateSeesIt(t *testing.T) {
 	b.Screenshot("payout-open")
 
 	// The PayPal file: only the PayPal item, in PayPal's columns.
-	file := payoutDownload(t, b, downloads, `a[href$="format=paypal"]`)
+	file := b.DownloadCSV(downloads, `a[href$="format=paypal"]`)
 	if len(file) != 1 {
 		t.Fatalf("paypal file has %d rows, want 1 (no header, Paula only): %q", len(file), file)
 	}
