@@ -341,6 +341,11 @@ type PortalPurchase struct {
 	Commission  string // decimal string in Currency
 	Status      string // paid | refunded
 	SubID       string
+	// Earned is where the purchase's commission stands (nil when it has
+	// none): set by PortalReport (portal_commissions.go).
+	Earned *PortalCommission
+
+	id string // the purchase's id: never shown, used to find its commission
 }
 
 func portalLead(l *store.Lead) PortalLead {
@@ -351,7 +356,7 @@ func portalPurchase(p *store.Purchase) PortalPurchase {
 	return PortalPurchase{
 		PurchasedAt: p.PurchasedAt, OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
 		Amount: money.Format(p.Amount, p.Currency), Currency: p.Currency, Commission: money.Format(p.Commission, p.Currency),
-		Status: p.Status, SubID: p.SubID,
+		Status: p.Status, SubID: p.SubID, id: p.ID,
 	}
 }
 
@@ -404,7 +409,10 @@ func (a *App) PortalReport(affiliateID, programID string, q PortalReportQuery) (
 				rep.List = PortalPurchases
 			}
 		}
-		return portalRows(tx, rep, affiliateID, q)
+		if err := portalRows(tx, rep, affiliateID, q); err != nil {
+			return err
+		}
+		return portalPurchaseCommissions(tx, rep, affiliateID)
 	})
 	if err != nil {
 		if errors.Is(err, store.ErrBadCursor) {

@@ -64,14 +64,17 @@ func (a *App) LeadDetail(id string) (*LeadDetail, error) {
 	return d, nil
 }
 
-// PurchaseDetail is a purchase with its click and lead and the names of
-// its program and affiliate.
+// PurchaseDetail is a purchase with its click, lead and commissions and
+// the names of its program and affiliate.
 type PurchaseDetail struct {
 	Purchase      *store.Purchase
 	Click         *store.Click
 	Lead          *store.Lead
 	ProgramName   string
 	AffiliateName string
+	// Commissions are what the purchase earned and any clawbacks of it,
+	// oldest first.
+	Commissions []*store.Commission
 }
 
 // PurchaseDetail returns a purchase and what it links to.
@@ -91,7 +94,10 @@ func (a *App) PurchaseDetail(id string) (*PurchaseDetail, error) {
 		if d.Click, err = optional(tx.Click, p.ReferralID); err != nil {
 			return err
 		}
-		d.Lead, err = optional(tx.Lead, p.LeadID)
+		if d.Lead, err = optional(tx.Lead, p.LeadID); err != nil {
+			return err
+		}
+		d.Commissions, err = tx.PurchaseCommissions(p.ID)
 		return err
 	})
 	if err != nil {

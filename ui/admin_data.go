@@ -288,20 +288,59 @@ func (u *UI) leadPage(c echo.Context) error {
 	return u.adminPage(c, http.StatusOK, "admin/lead", "Lead "+d.Lead.Email, "leads", d)
 }
 
+// purchaseView is a purchase's page: the purchase with its commissions,
+// and the refund form as typed when it was refused.
+type purchaseView struct {
+	*app.PurchaseDetail
+	Refund       refundForm
+	RefundErrors FormErrors
+	// Left is what is left to refund, as a decimal string.
+	Left string
+}
+
+// refundForm refunds a purchase: an amount, or everything left when blank.
+type refundForm struct {
+	Amount string `form:"amount"`
+}
+
+func newPurchaseView(d *app.PurchaseDetail) *purchaseView {
+	p := d.Purchase
+	return &purchaseView{PurchaseDetail: d, Left: money.Format(p.Amount-p.RefundedAmount, p.Currency)}
+}
+
 func (u *UI) purchasePage(c echo.Context) error {
 	d, err := u.app.PurchaseDetail(c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return u.adminPage(c, http.StatusOK, "admin/purchase", "Purchase "+d.Purchase.OrderID, "purchases", d)
+	return u.adminPage(c, http.StatusOK, "admin/purchase", "Purchase "+d.Purchase.OrderID, "purchases", newPurchaseView(d))
 }
 
 func (u *UI) purchaseRefund(c echo.Context) error {
-	p, err := u.app.RefundPurchase(c.Param("id"), c.FormValue("amount"))
-	if err != nil {
+	var f refundForm
+	if err := c.Bind(&f); err != nil {
 		return err
 	}
-	u.admin.flash(c, "success", "Purchase "+p.OrderID+" is refunded; its commission no longer counts.")
+	p, err := u.app.RefundPurchase(c.Param("id"), f.Amount)
+	if err != nil {
+		fe, err := formErrors(err)
+		if err != nil {
+			return err
+		}
+		d, err := u.app.PurchaseDetail(c.Param("id"))
+		if err != nil {
+			return err
+		}
+		v := newPurchaseView(d)
+		v.Refund, v.RefundErrors = f, friendlyErrors(fe)
+		return u.adminPage(c, http.StatusUnprocessableEntity, "admin/purchase", "Purchase "+d.Purchase.OrderID, "purchases", v)
+	}
+	msg := "Purchase " + p.OrderID + " is refunded; its commission no longer counts."
+	if p.Status != app.PurchaseRefunded {
+		msg = fmt.Sprintf("Refunded %s %s of purchase %s; %s %s is left. Its commission is lowered by the refunded share.",
+			money.Format(p.RefundedAmount, p.Currency), p.Currency, p.OrderID, money.Format(p.Amount-p.RefundedAmount, p.Currency), p.Currency)
+	}
+	u.admin.flash(c, "success", msg)
 	return redirectTo(c, routePurchase, p.ID)
 }
 

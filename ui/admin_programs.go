@@ -30,6 +30,8 @@ type programForm struct {
 	ShareLeads      string `form:"share_leads"`
 	SharePurchasers string `form:"share_purchasers"`
 	AutoApprove     string `form:"auto_approve"`
+	HoldDays        string `form:"hold_days"`
+	RecurringMonths string `form:"recurring_months"`
 }
 
 // checked reads a checkbox value: the box sends "true" (or a browser's "on").
@@ -45,10 +47,12 @@ func boolValue(b bool) string {
 // newProgramForm holds the defaults a new program starts from.
 func newProgramForm() programForm {
 	return programForm{
-		CookieDays:     strconv.Itoa(app.DefaultCookieDays),
-		Attribution:    app.AttributionLast,
-		CommissionType: app.CommissionPercent,
-		Currency:       "USD",
+		CookieDays:      strconv.Itoa(app.DefaultCookieDays),
+		Attribution:     app.AttributionLast,
+		CommissionType:  app.CommissionPercent,
+		Currency:        "USD",
+		HoldDays:        strconv.Itoa(app.DefaultHoldDays),
+		RecurringMonths: "0",
 	}
 }
 
@@ -67,6 +71,8 @@ func programFormFrom(p *app.Program) programForm {
 		ShareLeads:      boolValue(p.ShareLeads),
 		SharePurchasers: boolValue(p.SharePurchasers),
 		AutoApprove:     boolValue(p.AutoApprove),
+		HoldDays:        strconv.Itoa(p.HoldDays),
+		RecurringMonths: strconv.Itoa(p.RecurringMonths),
 	}
 }
 
@@ -84,6 +90,14 @@ func (f programForm) input() (app.ProgramInput, FormErrors) {
 	if err != nil {
 		return app.ProgramInput{}, FormErrors{"cookie_days": "Cookie window must be a whole number of days, from 1 to 365."}
 	}
+	hold, err := strconv.Atoi(strings.TrimSpace(f.HoldDays))
+	if err != nil {
+		return app.ProgramInput{}, FormErrors{"hold_days": "Hold period must be a whole number of days, from 0 to 365."}
+	}
+	months, err := strconv.Atoi(strings.TrimSpace(f.RecurringMonths))
+	if err != nil {
+		return app.ProgramInput{}, FormErrors{"recurring_months": "Recurring commissions must be a whole number of months, from 0 to 1200."}
+	}
 	in := app.ProgramInput{
 		Name:            &f.Name,
 		Description:     &f.Description,
@@ -96,6 +110,8 @@ func (f programForm) input() (app.ProgramInput, FormErrors) {
 		ShareLeads:      new(checked(f.ShareLeads)),
 		SharePurchasers: new(checked(f.SharePurchasers)),
 		AutoApprove:     new(checked(f.AutoApprove)),
+		HoldDays:        &hold,
+		RecurringMonths: &months,
 	}
 	// An emptied currency keeps the current one (USD for a new program).
 	if cur := strings.TrimSpace(f.Currency); cur != "" {
@@ -325,10 +341,12 @@ func friendlyErrors(fe FormErrors) FormErrors {
 	for field, msg := range fe {
 		for _, l := range []struct{ field, label string }{
 			{"landing_url", "Landing page URL"}, {"cookie_days", "Cookie window"},
+			{"hold_days", "Hold period"}, {"recurring_months", "Recurring commissions"},
 			{"commission_value", "Commission"}, {"commission_type", "Commission type"},
 			{"attribution", "Attribution"}, {"currency", "Currency"}, {"description", "Description"},
 			{"name", "Name"}, {"email", "Email"}, {"status", "Status"}, {"password", "Password"},
 			{"code", "Referral code"}, {"referral code", "Referral code"}, {"coupon", "Coupon"},
+			{"minimum", "Minimum"}, {"program", "Program"}, {"amount", "Amount"},
 		} {
 			if rest, ok := strings.CutPrefix(msg, l.field+" "); ok {
 				msg = l.label + " " + rest

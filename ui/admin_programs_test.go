@@ -27,6 +27,8 @@ func programValues(set ...string) url.Values {
 		"commission_type":  {"percent"},
 		"commission_value": {"30"},
 		"currency":         {"USD"},
+		"hold_days":        {"30"},
+		"recurring_months": {"0"},
 	}
 	for i := 0; i+1 < len(set); i += 2 {
 		if set[i+1] == "" && strings.HasPrefix(set[i], "-") {
@@ -90,7 +92,8 @@ func TestProgramsCreateEditDelete(t *testing.T) {
 
 	p = b.get("/programs/new")
 	expectStatus(t, p, http.StatusOK)
-	mustContain(t, p.Body, "More Settings", "Data Sharing", "Track Leads", "Share Leads", "Share Purchasers", `value="30"`)
+	mustContain(t, p.Body, "More Settings", "Data Sharing", "Track Leads", "Share Leads", "Share Purchasers", `value="30"`,
+		"<legend>Commissions</legend>", `name="hold_days" value="30"`, `name="recurring_months" value="0"`, "Your refund window")
 
 	id := createProgram(t, b, programValues("track_leads", "true", "share_leads", "true"))
 	got, err := b.env.App.Program(id)
@@ -126,7 +129,7 @@ func TestProgramsCreateEditDelete(t *testing.T) {
 	// Edit everything: flat EUR commission, first click, toggles swapped.
 	p = b.submit("/programs/"+id, "/programs/"+id, programValues("name", "Partners EU", "landing_url", "https://shop.example.eu/start?lang=de",
 		"cookie_days", "60", "attribution", "first_click", "commission_type", "flat", "commission_value", "5", "currency", "eur",
-		"share_purchasers", "true", "auto_approve", "true"))
+		"share_purchasers", "true", "auto_approve", "true", "hold_days", "0", "recurring_months", "12"))
 	expectStatus(t, p, http.StatusSeeOther)
 	if p.Location != "/programs/"+id {
 		t.Fatalf("save redirects to %q", p.Location)
@@ -134,11 +137,12 @@ func TestProgramsCreateEditDelete(t *testing.T) {
 	got, _ = b.env.App.Program(id)
 	if got.Name != "Partners EU" || got.CookieDays != 60 || got.Attribution != "first_click" || got.CommissionType != "flat" ||
 		got.CommissionValue != 500 || got.Currency != "EUR" || got.TrackLeads || got.ShareLeads || !got.SharePurchasers || !got.AutoApprove ||
-		got.LandingURL != "https://shop.example.eu/start?lang=de" {
+		got.LandingURL != "https://shop.example.eu/start?lang=de" || got.HoldDays != 0 || got.RecurringMonths != 12 {
 		t.Fatalf("after edit: %+v", got)
 	}
 	p = b.get("/programs/" + id)
-	mustContain(t, p.Body, "Settings saved.", `value="5.00"`, `value="EUR"`, `<option value="first_click" selected>`, `<option value="flat" selected>`)
+	mustContain(t, p.Body, "Settings saved.", `value="5.00"`, `value="EUR"`, `<option value="first_click" selected>`, `<option value="flat" selected>`,
+		`name="hold_days" value="0"`, `name="recurring_months" value="12"`)
 
 	// Delete asks first, then removes it from the list.
 	p = b.get("/programs/" + id + "/delete")
@@ -268,6 +272,13 @@ func TestProgramsBadInput(t *testing.T) {
 		{"bad commission type", []string{"commission_type", "bribe"}, "Commission type must be percent or flat."},
 		{"bad currency", []string{"commission_type", "flat", "commission_value", "5", "currency", "dollars"}, "Currency must be an ISO 4217 code"},
 		{"bad attribution", []string{"attribution", "random"}, "Attribution must be last_click or first_click."},
+		{"hold -1", []string{"hold_days", "-1"}, "Hold period must be between 0 and 365."},
+		{"hold 366", []string{"hold_days", "366"}, "Hold period must be between 0 and 365."},
+		{"hold words", []string{"hold_days", "a month"}, "Hold period must be a whole number of days, from 0 to 365."},
+		{"no hold", []string{"-hold_days", ""}, "Hold period must be a whole number of days"},
+		{"recurring 1201", []string{"recurring_months", "1201"}, "Recurring commissions must be between 0 and 1200."},
+		{"recurring -1", []string{"recurring_months", "-1"}, "Recurring commissions must be between 0 and 1200."},
+		{"recurring words", []string{"recurring_months", "forever"}, "Recurring commissions must be a whole number of months"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			form := programValues(append([]string{"name", "Typed name"}, tc.set...)...)

@@ -182,8 +182,10 @@ func templateFuncs() template.FuncMap {
 			return template.URL("?" + q.Encode())
 		},
 		"add": func(a, b int) int { return a + b },
-		"num": thousands,   // 1234567 -> "1,234,567" (admin_data.go)
-		"pct": percentText, // 33.333 -> "33.3%" (admin_data.go)
+		"num": thousands, // 1234567 -> "1,234,567" (admin_data.go)
+		// count is a number of things: "1 affiliate", "1,200 affiliates".
+		"count": func(n int, word string) string { return countWord(int64(n), word) },
+		"pct":   percentText, // 33.333 -> "33.3%" (admin_data.go)
 		// dict builds a map for passing several values to a sub-template.
 		"dict": func(kv ...any) map[string]any {
 			m := make(map[string]any, len(kv)/2)

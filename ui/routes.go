@@ -23,6 +23,9 @@ const (
 	routeProgram        = "admin.program"
 	routeAffiliate      = "admin.affiliate"
 	routePurchase       = "admin.purchase"
+	routePayouts        = "admin.payouts"
+	routePayout         = "admin.payout"
+	routeCommissions    = "admin.commissions"
 	routeExports        = "admin.exports"
 	routeSettings       = "admin.settings"
 	routeIntegrations   = "admin.integrations"
@@ -31,6 +34,7 @@ const (
 	routePortalHome     = "portal.home"
 	routePortalWebhooks = "portal.webhooks"
 	routePortalEndpoint = "portal.webhook"
+	routePortalPayouts  = "portal.payouts"
 )
 
 type route struct {
@@ -86,6 +90,16 @@ func (u *UI) routesAdmin(public, admin *echo.Group) {
 		{http.MethodGet, "/exports/:id/download", "admin.export.download", u.exportDownload},
 		{http.MethodPost, "/exports/:id/delete", "admin.export.delete", u.exportDelete},
 
+		{http.MethodGet, "/payouts", routePayouts, u.payoutsPage},
+		{http.MethodPost, "/payouts", "admin.payouts.create", u.payoutCreate},
+		{http.MethodGet, "/payouts/:id", routePayout, u.payoutPage},
+		{http.MethodGet, "/payouts/:id/file", "admin.payout.file", u.payoutFile},
+		{http.MethodPost, "/payouts/:id/paid", "admin.payout.paid", u.payoutPaid},
+		{http.MethodPost, "/payouts/:id/cancel", "admin.payout.cancel", u.payoutCancel},
+		{http.MethodGet, "/commissions", routeCommissions, u.commissionsPage},
+		{http.MethodPost, "/commissions/:id/approve", "admin.commission.approve", u.commissionApprove},
+		{http.MethodPost, "/commissions/:id/void", "admin.commission.void", u.commissionVoid},
+
 		{http.MethodGet, "/webhooks", routeWebhooks, u.adminWebhooks},
 		{http.MethodPost, "/webhooks/:id/state", "admin.webhook.state", u.adminWebhookState},
 		{http.MethodPost, "/webhooks/messages/:id/resend", "admin.webhook_message.resend", u.adminWebhookResend},
@@ -117,6 +131,9 @@ func (u *UI) routesPortal(public, affiliate *echo.Group) {
 		{http.MethodGet, "/programs/:id", "portal.program", u.portalProgram},
 		{http.MethodGet, "/programs/:id/leads.csv", "portal.program.leads_csv", u.portalCSV(app.PortalLeads)},
 		{http.MethodGet, "/programs/:id/purchases.csv", "portal.program.purchases_csv", u.portalCSV(app.PortalPurchases)},
+
+		{http.MethodGet, "/payouts", routePortalPayouts, u.portalPayouts},
+		{http.MethodPost, "/payouts", "portal.payouts.details", u.portalPayoutDetails},
 
 		{http.MethodGet, "/webhooks", routePortalWebhooks, u.portalWebhooks},
 		{http.MethodPost, "/webhooks", "portal.webhooks.create", u.portalWebhookCreate},

@@ -206,6 +206,20 @@ func fxPortalReport(list string) *app.PortalReport {
 	}
 }
 
+// fxCommissions: a pending and an approved sale, a paid one and its clawback.
+func fxCommissions() []*store.Commission {
+	return []*store.Commission{
+		{ID: "com_pending", PurchaseID: "pur_1", ProgramID: "prg_acme", AffiliateID: "aff_paula", Kind: app.CommissionSale, Amount: 1470,
+			Currency: "USD", Status: app.CommissionPending, ApproveAt: fxDay.AddDate(0, 0, 30), CreatedAt: fxDay},
+		{ID: "com_approved", PurchaseID: "pur_1", ProgramID: "prg_acme", AffiliateID: "aff_paula", Kind: app.CommissionRenewal, Amount: 1470,
+			Currency: "USD", Status: app.CommissionApproved, ApproveAt: fxDay, CreatedAt: fxDay},
+		{ID: "com_paid", PurchaseID: "pur_1", ProgramID: "prg_acme", AffiliateID: "aff_paula", Kind: app.CommissionSale, Amount: 1470,
+			Currency: "USD", Status: app.CommissionPaid, ApproveAt: fxDay, CreatedAt: fxDay, PaidAt: fxDay.AddDate(0, 0, 6), PayoutID: "pay_1"},
+		{ID: "com_claw", PurchaseID: "pur_1", ProgramID: "prg_acme", AffiliateID: "aff_paula", Kind: app.CommissionClawback, Amount: -300,
+			Currency: "USD", Status: app.CommissionApproved, ApproveAt: fxDay, CreatedAt: fxDay, ClawbackOf: "com_paid"},
+	}
+}
+
 func fxListView() *listView {
 	return &listView{
 		Form:       listForm{Page: 1},
@@ -303,6 +317,55 @@ func pageFixtures() map[string][]pageFixture {
 		PurchasedAt: fxDay, CreatedAt: fxDay}
 	unattributed := &store.Purchase{ID: "pur_2", OrderID: "ORD-1002", ProgramID: "prg_acme", Amount: 1900, Currency: "USD",
 		Status: app.PurchaseRefunded, SelfReferral: true, PurchasedAt: fxDay, CreatedAt: fxDay, RefundedAt: fxDay}
+
+	partial := *purchase
+	partial.RefundedAmount, partial.RefundedAt = 2000, fxDay
+
+	// Payouts, a payout, commissions.
+	payouts := &payoutsView{PayoutsPage: &app.PayoutsPage{
+		Currencies: []app.CurrencyDue{
+			{Currency: "EUR", Affiliates: 1, Payable: 1, Due: 1200, Pending: 300},
+			{Currency: "USD", Affiliates: 150, Payable: 120, Due: 1234500, Pending: 5000, Processing: 700, Paid: 990000},
+		},
+		Balances: []app.BalanceRow{
+			{Balance: store.Balance{AffiliateID: "aff_paula", Currency: "USD", Approved: 4200, Pending: 1470, Paid: 9900, Name: "Paula Partner"}},
+			{Balance: store.Balance{AffiliateID: "aff_owes", Currency: "USD", Approved: -300, Name: "Owen Owes"}},
+			{Balance: store.Balance{AffiliateID: "aff_gone", Currency: "USD", Pending: 100}},
+		},
+		Rows: 151, Page: 2, Pages: 2,
+		Programs: []app.ProgramOption{{ID: "prg_acme", Name: "Acme Partners"}, {ID: "prg_flat", Name: "Flat Fee Club"}},
+		Payouts: []*app.PayoutView{
+			{Payout: &store.Payout{ID: "pay_open", Currency: "USD", Status: store.PayoutOpen, Total: 125000, ItemCount: 12, CreatedAt: fxDay}},
+			{Payout: &store.Payout{ID: "pay_1", Currency: "EUR", ProgramID: "prg_flat", Status: store.PayoutPaid, Total: 5000, ItemCount: 1,
+				CreatedAt: fxDay, PaidAt: fxDay.Add(time.Hour)}, ProgramName: "Flat Fee Club"},
+		},
+		HistoryNext: "cur_h2",
+	}, Query: payoutsQuery{Currency: "USD", Page: 2, History: "cur_h1"}, Form: payoutForm{Currency: "USD", Minimum: "5000.00", Program: "prg_flat"},
+		Errors:  FormErrors{"form": "No affiliate has at least 5000.00 USD approved and unpaid.", "minimum": "Minimum must be a decimal."},
+		PrevURL: "/payouts?currency=USD", HistoryFirstURL: "/payouts?currency=USD&page=2#history",
+		HistoryNextURL: "/payouts?currency=USD&history=cur_h2&page=2#history", First: 101, Last: 103}
+	payoutItems := []*store.PayoutItem{
+		{PayoutID: "pay_open", AffiliateID: "aff_paula", Name: "Paula Partner", Email: "paula@partners.example.com", Method: app.PayoutPayPal,
+			PayoutEmail: "paula-pp@partners.example.com", Amount: 4200, Commissions: 3},
+		{PayoutID: "pay_open", AffiliateID: "aff_wes", Name: "Wes Wise", Email: "wes@partners.example.com", Method: app.PayoutWise,
+			PayoutEmail: "wes@wise.example.com", Amount: 1000, Commissions: 1},
+		{PayoutID: "pay_open", AffiliateID: "aff_nomethod", Name: "Nina None", Email: "nina@partners.example.com", Amount: 500, Commissions: 1},
+	}
+	openPayout := payoutView{PayoutDetail: &app.PayoutDetail{PayoutView: &app.PayoutView{
+		Payout: &store.Payout{ID: "pay_open", Currency: "USD", Minimum: 500, Status: store.PayoutOpen, Total: 5700, ItemCount: 103, CreatedAt: fxDay},
+		Items:  payoutItems}, PayPal: 101, Wise: 1, NoMethod: 1, Next: "aff_nomethod"},
+		NextURL: "/payouts/pay_open?after=aff_nomethod#items"}
+	paidPayout := payoutView{PayoutDetail: &app.PayoutDetail{PayoutView: &app.PayoutView{
+		Payout: &store.Payout{ID: "pay_1", Currency: "EUR", ProgramID: "prg_flat", Status: store.PayoutPaid, Total: 5000, ItemCount: 1,
+			CreatedAt: fxDay, PaidAt: fxDay.Add(time.Hour)}, ProgramName: "Flat Fee Club", Items: payoutItems[:1]}, PayPal: 1},
+		FirstURL: "/payouts/pay_1#items"}
+	canceledPayout := payoutView{PayoutDetail: &app.PayoutDetail{PayoutView: &app.PayoutView{
+		Payout: &store.Payout{ID: "pay_x", Currency: "USD", Status: store.PayoutCanceled, Total: 500, ItemCount: 1, CreatedAt: fxDay, CanceledAt: fxDay},
+		Items:  []*store.PayoutItem{}}, After: "aff_zzz"}}
+	var commissionRows []app.CommissionRow
+	for _, c := range fxCommissions() {
+		commissionRows = append(commissionRows, app.CommissionRow{Commission: c, ProgramName: "Acme Partners", AffiliateName: "Paula Partner", OrderID: "ORD-1001"})
+	}
 
 	// Portal webhooks.
 	endpoints := fxEndpoints()
@@ -405,18 +468,62 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/program_form": {
 			{"new", fxAdminView("programs", &programView{New: true, Form: newProgramForm(), Errors: FormErrors{"name": "Name is required."}}),
-				[]string{"New program", "Create program", "Name is required.", `action="/programs"`}},
+				[]string{"New program", "Create program", "Name is required.", `action="/programs"`, `name="hold_days" value="30"`, `name="recurring_months" value="0"`}},
 			{"edit", fxAdminView("programs", &programView{ID: prog.ID, Program: prog, Form: programFormFrom(prog),
-				Errors: FormErrors{"landing_url": "Landing page URL must be an http(s) URL."}, JoinURL: "https://aff.shop.example.com/join/prg_acme",
+				Errors:  FormErrors{"landing_url": "Landing page URL must be an http(s) URL.", "hold_days": "Hold period must be between 0 and 365."},
+				JoinURL: "https://aff.shop.example.com/join/prg_acme",
 				Enrolled: []enrolledRow{{AffiliateID: "aff_paula", Name: "Paula Partner", Email: "paula@partners.example.com",
 					Status: app.StatusActive, Code: "paula", Link: "https://shop.example.com/?ref=paula"}},
 				Candidates: []*store.Affiliate{pete}, Enroll: enrollForm{AffiliateID: "aff_pete"},
 				EnrollErrors: FormErrors{"code": "Referral code is taken."}}),
 				[]string{"Acme Partners", "30-day cookie · 1 affiliate</p>", "View join page", "Save Settings", "Paula Partner",
-					"Pete Pending — pete@partners.example.com", "Referral code is taken.", "Landing page URL must be", "/programs/prg_acme/delete"}},
+					"Pete Pending — pete@partners.example.com", "Referral code is taken.", "Landing page URL must be", "/programs/prg_acme/delete",
+					"Hold period must be between 0 and 365.", "Recurring commissions"}},
 			{"edit without affiliates", fxAdminView("programs", &programView{ID: flat.ID, Program: flat, Form: programFormFrom(flat),
 				JoinURL: "https://aff.shop.example.com/join/prg_flat"}),
 				[]string{"Flat Fee Club", "0 affiliates", "No affiliates in this program yet", "Add your first affiliate", "They are approved automatically."}},
+		},
+		"admin/payouts": {
+			{"balances, refused form, history", fxAdminView("payouts", payouts),
+				[]string{"Due in USD", "12345.00", "to 120 affiliates", "to 1 affiliate", `<option value="USD" selected>USD — 12345.00 due to 120 affiliates</option>`,
+					`value="5000.00"`, `<option value="prg_flat" selected>Flat Fee Club</option>`, "No affiliate has at least 5000.00 USD",
+					"Minimum must be a decimal.", "Showing 101–103 of 151 balances", "Paula Partner", "42.00", "-3.00", "amount-negative", "(deleted)",
+					`href="/commissions?affiliate=aff_paula"`, "Page 2 of 2", `href="/payouts?currency=USD#balances"`, `href="/payouts/pay_open"`,
+					"badge-open", "All programs", "Flat Fee Club", "2026-03-14 10:30", "history=cur_h2", "Older →", "Newest", "All currencies"}},
+			{"nothing yet", fxAdminView("payouts", &payoutsView{PayoutsPage: &app.PayoutsPage{Page: 1, Pages: 1}}),
+				[]string{"Nothing is owed yet", "No balances yet", "No payouts yet"}},
+			{"bad currency", fxAdminView("payouts", &payoutsView{PayoutsPage: &app.PayoutsPage{}, Query: payoutsQuery{Currency: "DOLLARS"},
+				Error: "currency must be an ISO 4217 code such as USD"}),
+				[]string{"currency must be an ISO 4217 code", "Show all balances"}},
+		},
+		"admin/payout": {
+			{"open", fxAdminView("payouts", openPayout),
+				[]string{"Payout of 57.00 USD", "badge-open", "103 affiliates · all programs", `action="/payouts/pay_open/paid"`, "Mark paid",
+					`action="/payouts/pay_open/cancel"`, "Cancel payout", `href="/payouts/pay_open/file?format=paypal"`, `href="/payouts/pay_open/file?format=wise"`,
+					`href="/payouts/pay_open/file?format=generic"`, "101 affiliates paid by PayPal", "1 affiliate paid by Wise",
+					"1 affiliate has no payout method: it is only in the generic CSV", "paula-pp@partners.example.com", "Wes Wise", "badge-warning",
+					"after=aff_nomethod", "Next page →"}},
+			{"paid", fxAdminView("payouts", paidPayout),
+				[]string{"Payout of 50.00 EUR", "badge-paid", "Paid on 2026-03-14 10:30 UTC", "Flat Fee Club", `href="/programs/prg_flat"`, "First page"}},
+			{"canceled, past the last item", fxAdminView("payouts", canceledPayout),
+				[]string{"badge-canceled", "Canceled on 2026-03-14 09:30 UTC", "No affiliates on this page", `href="/payouts/pay_x"`}},
+		},
+		"admin/commissions": {
+			{"rows", fxAdminView("payouts", commissionsView{CommissionList: &app.CommissionList{Rows: commissionRows, Next: "cur_2",
+				Programs: []app.ProgramOption{{ID: "prg_acme", Name: "Acme Partners"}}, AffiliateName: "Paula Partner"},
+				Filter: app.CommissionFilter{Affiliate: "aff_paula", Program: "prg_acme"}, Statuses: commissionStatuses, Cursor: "cur_1",
+				Back: "/commissions?affiliate=aff_paula&cursor=cur_1&program=prg_acme", FirstURL: "/commissions?affiliate=aff_paula&program=prg_acme",
+				NextURL: "/commissions?affiliate=aff_paula&cursor=cur_2&program=prg_acme"}),
+				[]string{"ORD-1001", `href="/purchases/pur_1"`, "Paula Partner", "14.70", "approves 2026-04-13", "/commissions/com_pending/approve",
+					"/commissions/com_approved/void", "clawback", "-3.00", "paid 2026-03-20", `href="/payouts/pay_1"`,
+					`value="/commissions?affiliate=aff_paula&amp;cursor=cur_1&amp;program=prg_acme"`, "Only", "affiliate <strong>Paula Partner</strong>",
+					`<option value="prg_acme" selected>`, "Older →", "Newest"}},
+			{"empty status", fxAdminView("payouts", commissionsView{CommissionList: &app.CommissionList{}, Filter: app.CommissionFilter{Status: "voided"},
+				Statuses: commissionStatuses, Back: "/commissions?status=voided", FirstURL: "/commissions?status=voided"}),
+				[]string{"No voided commissions", `class="active" aria-current="page">voided`}},
+			{"bad filter", fxAdminView("payouts", commissionsView{CommissionList: &app.CommissionList{}, Filter: app.CommissionFilter{Status: "lost"},
+				Statuses: commissionStatuses, Error: "status must be pending, approved, processing, paid or voided"}),
+				[]string{"status must be pending, approved"}},
 		},
 		"admin/programs": {
 			{"rows", fxAdminView("programs", programsView{Programs: []programRow{
@@ -426,11 +533,19 @@ func pageFixtures() map[string][]pageFixture {
 			{"empty", fxAdminView("programs", programsView{Programs: []programRow{}}), []string{"Create your first program"}},
 		},
 		"admin/purchase": {
-			{"paid", fxAdminView("purchases", &app.PurchaseDetail{Purchase: purchase, Click: click, Lead: lead,
-				ProgramName: "Acme Partners", AffiliateName: "Paula Partner"}),
-				[]string{"ORD-1001", "49.00 USD · purchased 2026-03-14 09:30 UTC", "Mark refunded", "14.70 USD", "jane@customer.example.com", "https://news.example.com/"}},
-			{"refunded unattributed", fxAdminView("purchases", &app.PurchaseDetail{Purchase: unattributed, ProgramName: "Acme Partners"}),
-				[]string{"ORD-1002", "badge-refunded", "Unattributed (the affiliate's own email)", "No click led to this purchase."}},
+			{"paid", fxAdminView("purchases", &purchaseView{PurchaseDetail: &app.PurchaseDetail{Purchase: purchase, Click: click, Lead: lead,
+				ProgramName: "Acme Partners", AffiliateName: "Paula Partner", Commissions: fxCommissions()[:1]}, Left: "49.00"}),
+				[]string{"ORD-1001", "49.00 USD · purchased 2026-03-14 09:30 UTC", "14.70 USD", "jane@customer.example.com", "https://news.example.com/",
+					`action="/purchases/pur_1/refund"`, `placeholder="49.00"`, "refund all that is left: 49.00 USD", "approves 2026-04-13",
+					`action="/commissions/com_pending/approve"`, `action="/commissions/com_pending/void"`, `value="/purchases/pur_1#commissions"`}},
+			{"partly refunded, refused amount", fxAdminView("purchases", &purchaseView{PurchaseDetail: &app.PurchaseDetail{Purchase: &partial,
+				ProgramName: "Acme Partners", AffiliateName: "Paula Partner", Commissions: fxCommissions()[2:]}, Left: "29.00",
+				Refund: refundForm{Amount: "30.00"}, RefundErrors: FormErrors{"amount": "Amount is more than the 29.00 left to refund."}}),
+				[]string{"20.00 USD refunded", `value="30.00"`, "Amount is more than the 29.00 left to refund.", "clawback", "-3.00",
+					"amount-negative", "paid 2026-03-20", `href="/payouts/pay_1"`}},
+			{"refunded unattributed", fxAdminView("purchases", &purchaseView{PurchaseDetail: &app.PurchaseDetail{Purchase: unattributed, ProgramName: "Acme Partners"}}),
+				[]string{"ORD-1002", "badge-refunded", "Unattributed (the affiliate's own email)", "No click led to this purchase.",
+					"An unattributed purchase earns no commission.", "Fully refunded on 2026-03-14 09:30 UTC."}},
 		},
 		"admin/purchases": {
 			{"rows", fxAdminView("purchases", purchases), []string{"ORD-1001", "ORD-1002", "Showing 1–2 of 2", "49.00", "Refunded: 19.00 USD",
@@ -526,6 +641,24 @@ func pageFixtures() map[string][]pageFixture {
 					`action="/portal/logout"`, `action="/portal/login"`, `value="/portal/webhooks"`, "do not match a partner account", "Ask the program owner"}},
 			{"blank", fxPublicView(credentialsView{}), []string{"Partner sign in", `autocomplete="current-password"`}},
 		},
+		"portal/payouts": {
+			{"balances and history, refused details", fxPortalView("payouts", portalPayoutsView{PortalPayoutsPage: &app.PortalPayoutsPage{
+				Method: "paypal", Email: "paula-pp@partners.example.com",
+				Balances: []app.PortalBalance{{Currency: "EUR", Approved: -500}, {Currency: "USD", Pending: 1470, Approved: 4200, Processing: 300, Paid: 9900}},
+				Payouts: []app.PortalPayout{
+					{ID: "pay_open", Status: store.PayoutOpen, Currency: "USD", Amount: 300, Commissions: 1, Method: "paypal", PayoutEmail: "paula-pp@partners.example.com", CreatedAt: fxDay},
+					{ID: "pay_1", Status: store.PayoutPaid, Currency: "USD", Amount: 9900, Commissions: 4, Method: "wise", PayoutEmail: "paula@wise.example.com",
+						CreatedAt: fxFrom, PaidAt: fxFrom.Add(26 * time.Hour)},
+					{ID: "pay_x", Status: store.PayoutCanceled, Currency: "USD", Amount: 100, Commissions: 1, CreatedAt: fxFrom, CanceledAt: fxFrom},
+				},
+				Next: "cur_2"}, Form: payoutDetailsForm{Method: "wise", Email: "not-an-email"},
+				Errors: FormErrors{"email": "Email is not a valid email address."}, Cursor: "cur_1"}),
+				[]string{"Your balance", "14.70", "42.00", "99.00", "-5.00", "amount-negative", `name="method" value="wise" checked`,
+					`value="not-an-email"`, "Email is not a valid email address.", "being paid", "2026-02-14", "Wise", "paula@wise.example.com",
+					"canceled; due again", "cursor=cur_2", "← Newest", "Older →"}},
+			{"nothing yet", fxPortalView("payouts", portalPayoutsView{PortalPayoutsPage: &app.PortalPayoutsPage{}}),
+				[]string{"No commissions yet", "No payments yet", `name="method" value="" checked`}},
+		},
 		"portal/program": {
 			{"leads, later page", fxPortalView("programs", portalProgramView{PortalReport: func() *app.PortalReport {
 				r := fxPortalReport(app.PortalLeads)
@@ -539,11 +672,18 @@ func pageFixtures() map[string][]pageFixture {
 			{"purchases", fxPortalView("programs", portalProgramView{PortalReport: func() *app.PortalReport {
 				r := fxPortalReport(app.PortalPurchases)
 				r.Purchases = []app.PortalPurchase{{PurchasedAt: fxDay, OrderID: "ORD-1001", Email: "jane@customer.example.com", Name: "Jane Buyer",
-					Product: "Pro plan", Amount: "49.00", Currency: "USD", Commission: "14.70", Status: app.PurchasePaid, SubID: "newsletter"}}
+					Product: "Pro plan", Amount: "49.00", Currency: "USD", Commission: "14.70", Status: app.PurchasePaid, SubID: "newsletter",
+					Earned: &app.PortalCommission{Status: app.CommissionPending, Amount: 1470, Currency: "USD", ApproveAt: fxDay.AddDate(0, 0, 30)}},
+					{PurchasedAt: fxDay, OrderID: "ORD-1002", Amount: "10.00", Currency: "USD", Commission: "3.00", Status: app.PurchaseRefunded,
+						Earned: &app.PortalCommission{Status: app.CommissionPaid, Amount: 300, Currency: "USD", PaidAt: fxTo, ClawedBack: -300}},
+					{PurchasedAt: fxDay, OrderID: "ORD-1003", Amount: "10.00", Currency: "USD", Commission: "3.00", Status: app.PurchasePaid,
+						Earned: &app.PortalCommission{Status: app.CommissionProcessing, Amount: 300, Currency: "USD"}},
+					{PurchasedAt: fxDay, OrderID: "ORD-1004", Amount: "10.00", Currency: "USD", Commission: "0.00", Status: app.PurchasePaid}}
 				r.NextCursor = "cur_2"
 				return r
 			}(), Chart: newChart(fxPortalDays())}),
-				[]string{"ORD-1001", "Pro plan", "14.70 USD", "purchases.csv", "Older →"}},
+				[]string{"ORD-1001", "Pro plan", "14.70 USD", "purchases.csv", "Older →", "Commission status", "on hold", "until 2026-04-13",
+					"-3.00 USD taken back after a refund", "being paid", `<span class="muted">—</span>`}},
 			{"no leads", fxPortalView("programs", portalProgramView{PortalReport: fxPortalReport(app.PortalLeads), Chart: newChart(nil),
 				Errors: FormErrors{"from": "from must be a date like 2026-03-01"}}),
 				[]string{"No leads in this period", "No activity in this period yet", "from must be a date"}},

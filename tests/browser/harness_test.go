@@ -10,12 +10,14 @@
 // artifact directory: pass -artifacts (and -outputdir) to keep them, or set
 // $SPIFFY_ARTIFACTS to a directory.
 //
-// This file is the shared harness: StartSpiffy, StartSite, NewBrowser and
-// Browser.Screenshot. Feature tests live in their own files.
+// This file is the shared harness: StartSpiffy, StartSite, NewBrowser,
+// Browser.Screenshot, and Browser.AllowDownloads with Browser.DownloadCSV.
+// Feature tests live in their own files.
 package browser
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -247,6 +250,60 @@ func (b *Browser) Screenshot(name string) string {
 	}
 	b.t.Logf("screenshot: %s", path)
 	return path
+}
+
+// AllowDownloads lets the tab download files into a fresh directory, which
+// it returns, and report their progress (for DownloadCSV).
+func (b *Browser) AllowDownloads() string {
+	b.t.Helper()
+	dir := b.t.TempDir()
+	if err := chromedp.Do(b.Ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: new(true),
+		})
+		return err
+	})); err != nil {
+		b.t.Fatalf("allow downloads: %v", err)
+	}
+	return dir
+}
+
+// DownloadCSV clicks the link sel, waits for the download to finish in dir
+// (see AllowDownloads) and returns the file's rows. Spiffy's CSV has no
+// BOM; a file with one fails the test.
+func (b *Browser) DownloadCSV(dir, sel string) [][]string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 20*time.Second)
+	defer cancel()
+	progress := chromedp.Events(ctx, browser.DownloadProgress)
+	if err := chromedp.Do(b.Ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		b.t.Fatalf("click %s: %v", sel, err)
+	}
+	for ev, err := range progress {
+		if err != nil {
+			b.t.Fatalf("download: %v", err)
+		}
+		if ev.State == browser.DownloadProgressStateCanceled {
+			b.t.Fatal("download canceled")
+		}
+		if ev.State != browser.DownloadProgressStateCompleted {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if strings.HasPrefix(string(raw), "\uFEFF") {
+			b.t.Fatal("the CSV starts with a BOM")
+		}
+		rows, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+		if err != nil {
+			b.t.Fatalf("downloaded file is not CSV: %v\n%s", err, raw)
+		}
+		return rows
+	}
+	b.t.Fatal("no download finished")
+	return nil
 }
 
 // HTML serves a fixed page, for StartSite.
