@@ -168,7 +168,7 @@ func (a *App) ApproveDueCommissions(ctx context.Context) (int, error) {
 	for ctx.Err() == nil {
 		n, err := a.approveDue(a.Now())
 		total += n
-		if err != nil || n < approveBatch {
+		if err != nil || n == 0 {
 			return total, err
 		}
 	}
@@ -186,12 +186,15 @@ func (a *App) approveDue(now time.Time) (int, error) {
 			return err
 		}
 		for _, c := range due {
+			if tx.Full() {
+				break
+			}
 			c.Status = CommissionApproved
 			if err := tx.PutCommission(c); err != nil {
 				return err
 			}
+			n++
 		}
-		n = len(due)
 		return nil
 	})
 	return n, err

@@ -55,10 +55,6 @@ type PayoutEventData struct {
 	PaidAt      string `json:"paid_at"`
 }
 
-// payoutStepBudget is how many commissions one write of a step moves at
-// most; it keeps a write well below Badger's transaction size limit.
-const payoutStepBudget = 1000
-
 // CreatePayout creates a payout of everything due in a currency (in one
 // program, when given). When no one is due it fails with a Conflict,
 // nothing_due.
@@ -211,7 +207,7 @@ func (a *App) finishPayoutStep(id string) error {
 	}
 }
 
-// payoutStepWrite moves up to payoutStepBudget commissions of the step,
+// payoutStepWrite moves the step's commissions until the write is full,
 // walking one index in affiliate order from p.StepAfter (the affiliate to
 // resume at), and reports whether the step is complete (then it is
 // cleared in this same write). A write stops between two affiliates when
@@ -242,7 +238,6 @@ func (a *App) payoutStepWrite(tx *store.Tx, p *store.Payout) (done bool, err err
 // affiliate is payable when its balance is (its item exists already when
 // a previous write began it).
 func (a *App) payoutCreateWrite(tx *store.Tx, p *store.Payout) (done bool, err error) {
-	budget := payoutStepBudget
 	var item *store.PayoutItem // the current affiliate's, nil when it is not paid
 	curAff := ""
 	flush := func() error {
@@ -257,7 +252,7 @@ func (a *App) payoutCreateWrite(tx *store.Tx, p *store.Payout) (done bool, err e
 			if err := flush(); err != nil {
 				return false, err
 			}
-			if budget <= 0 {
+			if tx.Full() {
 				p.StepAfter, done = affID, false
 				return false, nil
 			}
@@ -270,7 +265,7 @@ func (a *App) payoutCreateWrite(tx *store.Tx, p *store.Payout) (done bool, err e
 		if item == nil {
 			return true, nil // not payable: its commissions stay approved
 		}
-		if budget <= 0 {
+		if tx.Full() {
 			p.StepAfter, done = affID, false // resume in this affiliate
 			return false, nil
 		}
@@ -286,7 +281,6 @@ func (a *App) payoutCreateWrite(tx *store.Tx, p *store.Payout) (done bool, err e
 		item.Amount += c.Amount
 		item.Commissions++
 		p.Total += c.Amount
-		budget--
 		return true, tx.ReplaceCommission(old, &c)
 	})
 	if err != nil {
@@ -320,7 +314,6 @@ func (a *App) beginPayoutItem(tx *store.Tx, p *store.Payout, affID string) (*sto
 // commissions to paid (queuing each affiliate's payout.paid once all of its
 // are) or back to approved.
 func (a *App) payoutSettleWrite(tx *store.Tx, p *store.Payout) (done bool, err error) {
-	budget := payoutStepBudget
 	curAff := ""
 	finished := func(aff string) error {
 		if aff == "" || p.Step != store.PayoutStepPay {
@@ -347,7 +340,7 @@ func (a *App) payoutSettleWrite(tx *store.Tx, p *store.Payout) (done bool, err e
 		if old.Status != CommissionProcessing {
 			return true, nil // paid by a previous write of this step
 		}
-		if budget <= 0 {
+		if tx.Full() {
 			p.StepAfter, done = affID, false
 			return false, nil
 		}
@@ -357,7 +350,6 @@ func (a *App) payoutSettleWrite(tx *store.Tx, p *store.Payout) (done bool, err e
 		} else {
 			c.Status, c.PayoutID = CommissionApproved, ""
 		}
-		budget--
 		return true, tx.ReplaceCommission(old, &c)
 	})
 	if err != nil || !done {

@@ -12,9 +12,9 @@ import (
 
 // A payout whose commissions take several writes to move: each write must
 // fit in one Badger transaction (8 MB memtables: about 1.2 MB and some
-// 13,000 entries), so the step's budget of commissions per write must
-// leave room for what moving one costs (its record, its index entries and
-// the affiliate's two balance counters, each set twice).
+// 13,000 entries), so each write of the step must stop when it is full
+// (store.Tx.Full), whatever moving one commission costs (its record, its
+// index entries and the affiliate's two balance counters).
 func TestPayoutOfManyCommissionsFitsItsWrites(t *testing.T) {
 	env := apptest.New(t)
 	prg := env.Program("Shop")

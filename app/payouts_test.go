@@ -113,3 +113,64 @@ func TestPayoutAcrossManyWrites(t *testing.T) {
 		t.Fatalf("%d commissions still processing (%v)", len(left), err)
 	}
 }
+
+// Paying a payout queues every paid affiliate's payout.paid in the write
+// that pays its commissions: a write finishing a thousand affiliates, each
+// with webhook endpoints, must still fit in one transaction.
+func TestPayingManyAffiliatesWithEndpointsFitsItsWrites(t *testing.T) {
+	env := apptest.New(t)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	env.Clock.Set(t0)
+	prg := env.Program("Shop")
+	const affs = 1500
+	for first := 0; first < affs; first += 100 {
+		seed(t, env, func(tx *store.Tx) error {
+			for i := first; i < first+100; i++ {
+				af := &store.Affiliate{ID: store.NewID(t0), Name: fmt.Sprint("Partner ", i), Email: fmt.Sprintf("p%d@partners.example", i),
+					Status: app.StatusActive, CreatedAt: t0}
+				if err := tx.PutAffiliate(af); err != nil {
+					return err
+				}
+				for range 2 {
+					ep := &store.WebhookEndpoint{ID: store.NewID(t0), AffiliateID: af.ID, URL: "http://127.0.0.1:9/" + af.ID, // refused at delivery: no network
+						Secret: "whsec_dGVzdA==", Events: []string{app.EventPurchaseCreated}, CreatedAt: t0}
+					if err := tx.PutWebhookEndpoint(ep); err != nil {
+						return err
+					}
+				}
+				c := &store.Commission{ID: store.NewID(t0), PurchaseID: store.NewID(t0), ProgramID: prg.ID, AffiliateID: af.ID,
+					Kind: app.CommissionSale, Amount: 500, Currency: "USD", Status: app.CommissionApproved, ApproveAt: t0, CreatedAt: t0}
+				if err := tx.PutCommission(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	p, err := env.App.CreatePayout(app.PayoutInput{Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.MarkPayoutPaid(p.ID); err != nil {
+		t.Fatalf("mark paid: %v", err)
+	}
+	n, cursor := 0, ""
+	for {
+		ms, next, err := env.App.WebhookMessages(app.WebhookMessageQuery{Scope: app.Merchant, Limit: 500, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.EventType == app.EventPayoutPaid {
+				n++
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if n != 2*affs {
+		t.Fatalf("%d payout.paid messages, want %d", n, 2*affs)
+	}
+}

@@ -25,7 +25,22 @@ type Tx struct {
 	afterCommit []func()
 	accountsRev int64                // the accounts revision this operation moved to; 0 = unchanged
 	rollups     map[rollupID]*Rollup // rollup deltas, written with the batch (tracking.go)
+	bufBytes    int                  // bytes written to buf, overwrites included (Full)
 }
+
+// Full reports whether the operation has buffered about as much as one
+// write should carry: a long job (moving a payout's commissions, approving
+// a backlog) stops there and goes on in its next write, well below
+// Badger's transaction size limit.
+func (tx *Tx) Full() bool { return len(tx.buf) >= maxOpEntries || tx.bufBytes >= maxOpBytes }
+
+// The bounds Full checks: with 8 MB memtables Badger refuses a transaction
+// of more than about 1.2 MB or 13,000 entries, and the writer batches
+// other operations with this one.
+const (
+	maxOpEntries = 4000
+	maxOpBytes   = 400 << 10
+)
 
 func (tx *Tx) get(k []byte) ([]byte, error) {
 	if tx.buf != nil {
@@ -62,6 +77,7 @@ func (tx *Tx) set(k, v []byte) {
 		v = []byte{}
 	}
 	tx.buf[string(k)] = v
+	tx.bufBytes += len(k) + len(v)
 }
 
 func (tx *Tx) del(k []byte) {
@@ -69,6 +85,7 @@ func (tx *Tx) del(k []byte) {
 		panic("store: write in a read-only transaction")
 	}
 	tx.buf[string(k)] = nil
+	tx.bufBytes += len(k)
 }
 
 // AfterCommit registers fn to run once the batch holding this operation has
