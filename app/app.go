@@ -30,6 +30,7 @@ type App struct {
 	webhooks      *webhook.Dispatcher
 	mailer        *mail.Sender   // the mail outbox's sender (mail.go)
 	forgot        forgotLimits   // the forgot-password form's limits (sessions.go)
+	sessionClock  Clock          // times sessions and reset links (sessions.go)
 	exports       *export.Runner // background CSV exports
 	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
 	money         sync.Mutex     // serialises changes of approved and paid money (commissions.go)
@@ -42,6 +43,10 @@ type Options struct {
 	Store  *store.DB
 	Log    *slog.Logger // nil: slog.Default()
 	Clock  Clock        // nil: SystemClock
+	// SessionClock times sign-in sessions and reset links (nil:
+	// SystemClock). They follow real time even when a test or a demo moves
+	// the business clock by months.
+	SessionClock Clock
 }
 
 // New wires an App over an open store. It loads (or creates and keeps) the
@@ -53,13 +58,18 @@ func New(o Options) (*App, error) {
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
 	}
+	if o.SessionClock == nil {
+		o.SessionClock = SystemClock{}
+	}
 	a := &App{
 		cfg:           o.Config,
 		db:            o.Store,
 		log:           o.Log,
 		clock:         o.Clock,
 		loginThrottle: newThrottle(5, 15*time.Minute),
-		accounts:      newAccountCache(maxCachedAccounts), forgot: newForgotLimits(),
+		accounts:      newAccountCache(maxCachedAccounts),
+		forgot:        newForgotLimits(),
+		sessionClock:  o.SessionClock,
 	}
 	a.webhooks = webhook.New(o.Store, webhook.Options{
 		Timeout: o.Config.Webhooks.Timeout, AllowPrivate: o.Config.Webhooks.AllowPrivateTargets,

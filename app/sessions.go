@@ -49,7 +49,7 @@ func (a *App) StartSession(kind, accountID string) (string, error) {
 		return "", errors.New("app: unknown session kind " + kind)
 	}
 	id := randomToken(32)
-	now := a.Now()
+	now := a.sessionClock.Now()
 	s := &store.Session{ID: hashToken(id), Kind: kind, AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
 	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutSession(s) }); err != nil {
 		return "", err
@@ -71,7 +71,7 @@ func (a *App) SessionAccount(kind, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if s.Kind != kind || !a.Now().Before(s.ExpiresAt) {
+	if s.Kind != kind || !a.sessionClock.Now().Before(s.ExpiresAt) {
 		return "", ErrUnauthorized
 	}
 	return s.AccountID, nil
@@ -122,7 +122,7 @@ func (a *App) SweepSessions(ctx context.Context) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
 		var sessions, tokens []string
-		now := a.Now()
+		now := a.sessionClock.Now()
 		err := a.db.View(func(tx *store.Tx) error {
 			var err error
 			if sessions, err = tx.ExpiredSessions(now, 500); err != nil {
@@ -224,7 +224,7 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 	if !validKind(kind) {
 		return errors.New("app: unknown account kind " + kind)
 	}
-	now := a.Now()
+	now := a.sessionClock.Now()
 	ipKey := "forgot:ip:" + ip
 	if a.forgot.ip.blocked(ipKey, now) {
 		return ErrThrottled
@@ -267,7 +267,7 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 // putAccountToken stores a fresh token and returns it.
 func (a *App) putAccountToken(tx *store.Tx, purpose, kind, accountID string, ttl time.Duration) (string, error) {
 	token := randomToken(32)
-	now := a.Now()
+	now := a.sessionClock.Now()
 	err := tx.PutAccountToken(&store.AccountToken{ID: hashToken(token), Purpose: purpose, Kind: kind, AccountID: accountID,
 		CreatedAt: now, ExpiresAt: now.Add(ttl)})
 	return token, err
@@ -286,7 +286,7 @@ func (a *App) validToken(tx *store.Tx, kind, token string) (*store.AccountToken,
 		return nil, errResetLink
 	}
 	t, err := tx.AccountToken(hashToken(token))
-	if errors.Is(err, store.ErrNotFound) || err == nil && (t.Kind != kind || !a.Now().Before(t.ExpiresAt)) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && (t.Kind != kind || !a.sessionClock.Now().Before(t.ExpiresAt)) {
 		return nil, errResetLink
 	}
 	return t, err
@@ -389,7 +389,7 @@ func (a *App) InviteAdmin(byAdminID, email string) (*store.Admin, string, error)
 	if err := validateEmail("email", email); err != nil {
 		return nil, "", err
 	}
-	now := a.Now()
+	now := a.sessionClock.Now()
 	adm := &store.Admin{ID: store.NewID(now), Email: email, CreatedAt: now}
 	var link string
 	err := a.db.Update(func(tx *store.Tx) error {

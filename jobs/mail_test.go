@@ -13,8 +13,16 @@ import (
 // The sweep, run by name as the scheduler would, deletes the sessions that
 // have expired and keeps the others.
 func TestSessionSweepJob(t *testing.T) {
+	// Sessions follow their own clock (real time unless set): this test's.
+	clock := &apptest.Clock{}
+	clock.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	env := apptest.New(t)
-	env.Clock.Set(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	a, err := app.New(app.Options{Config: env.Config, Store: env.DB, Log: env.App.Log(), Clock: clock, SessionClock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Stop)
+	env.App, env.Clock = a, clock
 	adm, err := env.App.CreateAdmin("owner@shop.example.com", "correct-horse")
 	if err != nil {
 		t.Fatal(err)
