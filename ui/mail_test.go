@@ -81,6 +81,7 @@ func TestMailedInvitesApplicationsApprovalsAndTestsArriveWithWorkingLinks(t *tes
 	p := b.submit("/affiliates/new", "/affiliates", url.Values{"name": {"Paula Partner"}, "email": {"paula@partners.example"}})
 	expectStatus(t, p, http.StatusSeeOther)
 	affID := strings.TrimPrefix(p.Location, "/affiliates/")
+	expectBody(t, b.get(p.Location), "We emailed them an invite link", "/portal/invite/")
 	invite := srv.WaitFor("paula@partners.example", "invited to join Acme Partners")
 	paula := b.fresh()
 	link := mailedLink(t, invite, "/portal/invite/")
