@@ -29,6 +29,10 @@ func (c *clock) Add(d time.Duration) {
 
 // newSender builds a sender over a fresh store, set up for srv.
 func newSender(t *testing.T, srv *mailtest.Server) (*mail.Sender, *store.DB, *clock) {
+	return newSenderTB(t, srv)
+}
+
+func newSenderTB(t testing.TB, srv *mailtest.Server) (*mail.Sender, *store.DB, *clock) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := store.Open(store.Options{Dir: t.TempDir(), Logger: log})
@@ -55,6 +59,10 @@ func newSender(t *testing.T, srv *mailtest.Server) (*mail.Sender, *store.DB, *cl
 }
 
 func queue(t *testing.T, db *store.DB, c *clock, m *store.Mail) *store.Mail {
+	return queueTB(t, db, c, m)
+}
+
+func queueTB(t testing.TB, db *store.DB, c *clock, m *store.Mail) *store.Mail {
 	t.Helper()
 	m.ID, m.Status, m.NextAttemptAt, m.CreatedAt = store.NewID(c.Now()), store.MailQueued, c.Now(), c.Now()
 	if err := db.Update(func(tx *store.Tx) error { return tx.PutMail(m) }); err != nil {
@@ -199,4 +207,20 @@ func TestGivesUpOnARefusedRecipientAndAfterTheLastRetry(t *testing.T) {
 	if st := s.Stats(); st.GivenUp != 2 {
 		t.Fatalf("stats %+v, want 2 given up", st)
 	}
+}
+
+// BenchmarkSendDue measures a pass over a backlog: render, one SMTP
+// connection to a loopback server, and the write that records the results.
+func BenchmarkSendDue(b *testing.B) {
+	srv := mailtest.Start(b)
+	s, db, c := newSenderTB(b, srv)
+	for i := 0; i < b.N; i++ {
+		queueTB(b, db, c, &store.Mail{Kind: mail.KindTest, To: "owner@acme.example", Data: map[string]string{"sent_by": "x"}})
+	}
+	b.ResetTimer()
+	if err := s.SendDue(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	srv.Wait(b.N, time.Minute)
 }
