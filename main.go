@@ -281,6 +281,7 @@ func cmdServe(e *cmdEnv) error {
 		Config: e.cfg, Store: db, Clock: app.SystemClock{}, Log: e.log,
 		DeliverWebhooks: a.Webhooks().DeliverDue, CleanupExports: a.CleanupExports,
 		ApproveCommissions: a.ApproveDueCommissions,
+		SendMail:           a.Mailer().SendDue, SweepSessions: a.SweepSessions,
 	}))
 	if err != nil {
 		return err

@@ -94,6 +94,7 @@ func (a *App) CreateAffiliate(in AffiliateInput) (af *store.Affiliate, inviteURL
 		}
 		if af.PasswordHash == "" {
 			token = a.putInvite(tx, af.ID)
+			return a.queueInviteMail(tx, af, token)
 		}
 		return nil
 	})
@@ -140,6 +141,8 @@ func (a *App) AffiliatesPage(cursor string, limit int) ([]*store.Affiliate, stri
 }
 
 // UpdateAffiliate applies a partial update (name, email, status, password).
+// Becoming active mails the affiliate "approved"; blocking it or setting
+// its password ends its sessions.
 func (a *App) UpdateAffiliate(id string, in AffiliateInput) (*store.Affiliate, error) {
 	var af *store.Affiliate
 	err := a.db.Update(func(tx *store.Tx) error {
@@ -147,10 +150,14 @@ func (a *App) UpdateAffiliate(id string, in AffiliateInput) (*store.Affiliate, e
 		if af, err = getAffiliate(tx, id); err != nil {
 			return err
 		}
+		before := af.Status
 		if err := in.apply(af); err != nil {
 			return err
 		}
-		return affiliateConflict(tx.PutAffiliate(af))
+		if err := affiliateConflict(tx.PutAffiliate(af)); err != nil {
+			return err
+		}
+		return a.affiliateChanged(tx, af, before, in.Password != nil)
 	})
 	return af, err
 }
@@ -181,7 +188,11 @@ func (a *App) IssueInvite(affiliateID string) (string, error) {
 			return err
 		}
 		token = a.putInvite(tx, affiliateID)
-		return nil
+		af, err := tx.Affiliate(affiliateID)
+		if err != nil {
+			return err
+		}
+		return a.queueInviteMail(tx, af, token)
 	})
 	if err != nil {
 		return "", err
@@ -220,7 +231,10 @@ func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
 		}
 		af.PasswordHash = hash
 		tx.DeleteInvite(hashToken(token))
-		return tx.PutAffiliate(af)
+		if err := tx.PutAffiliate(af); err != nil {
+			return err
+		}
+		return endAccount(tx, SessionAffiliate, af.ID)
 	})
 	return af, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/mail"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
@@ -27,6 +28,9 @@ type App struct {
 	loginThrottle *throttle
 	sessionSecret []byte
 	webhooks      *webhook.Dispatcher
+	mailer        *mail.Sender   // the mail outbox's sender (mail.go)
+	forgot        forgotLimits   // the forgot-password form's limits (sessions.go)
+	sessionClock  Clock          // times sessions and reset links (sessions.go)
 	exports       *export.Runner // background CSV exports
 	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
 	money         sync.Mutex     // serialises changes of approved and paid money (commissions.go)
@@ -39,6 +43,10 @@ type Options struct {
 	Store  *store.DB
 	Log    *slog.Logger // nil: slog.Default()
 	Clock  Clock        // nil: SystemClock
+	// SessionClock times sign-in sessions and reset links (nil:
+	// SystemClock). They follow real time even when a test or a demo moves
+	// the business clock by months.
+	SessionClock Clock
 }
 
 // New wires an App over an open store. It loads (or creates and keeps) the
@@ -50,6 +58,9 @@ func New(o Options) (*App, error) {
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
 	}
+	if o.SessionClock == nil {
+		o.SessionClock = SystemClock{}
+	}
 	a := &App{
 		cfg:           o.Config,
 		db:            o.Store,
@@ -57,14 +68,26 @@ func New(o Options) (*App, error) {
 		clock:         o.Clock,
 		loginThrottle: newThrottle(5, 15*time.Minute),
 		accounts:      newAccountCache(maxCachedAccounts),
+		forgot:        newForgotLimits(),
+		sessionClock:  o.SessionClock,
 	}
 	a.webhooks = webhook.New(o.Store, webhook.Options{
 		Timeout: o.Config.Webhooks.Timeout, AllowPrivate: o.Config.Webhooks.AllowPrivateTargets,
 		Concurrency: o.Config.Webhooks.Concurrency, Clock: o.Clock, Log: o.Log,
+		OnDisabled: a.queueWebhookDisabledMail,
 	})
 	a.exports = export.NewRunner(o.Store, export.Options{
 		Dir: o.Config.ExportsDir(), TTL: o.Config.Exports.TTL, Clock: o.Clock, Log: o.Log,
 	})
+	st, err := mailSettings(o.Config)
+	if err == nil {
+		a.mailer, err = mail.New(o.Store, mail.Options{Settings: st, BaseURL: o.Config.BaseURL, Clock: o.Clock, Log: o.Log})
+	}
+	if err != nil {
+		a.webhooks.Stop()
+		a.exports.Stop()
+		return nil, err
+	}
 	secret, err := a.loadSessionSecret()
 	if err != nil {
 		a.Stop()

@@ -16,6 +16,7 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.webhooks.Start(ctx)
+	a.mailer.Start(ctx)
 	return nil
 }
 
@@ -23,6 +24,7 @@ func (a *App) Start(ctx context.Context) error {
 func (a *App) Stop() {
 	a.exports.Stop()
 	a.webhooks.Stop()
+	a.mailer.Stop()
 }
 
 // Webhooks is the delivery engine, for the jobs that drive it and for

@@ -363,9 +363,13 @@ func (a *App) queuePayoutPaid(tx *store.Tx, p *store.Payout, it *store.PayoutIte
 		ID: p.ID, AffiliateID: it.AffiliateID, Amount: money.Format(it.Amount, p.Currency), Currency: p.Currency,
 		Commissions: it.Commissions, PaidAt: RFC3339(p.PaidAt),
 	}
-	return a.queueEvent(tx, it.AffiliateID, EventPayoutPaid, p.ID, "", func(now time.Time) ([]byte, error) {
+	err := a.queueEvent(tx, it.AffiliateID, EventPayoutPaid, p.ID, "", func(now time.Time) ([]byte, error) {
 		return marshalBody(EventPayoutPaid, now, data)
 	})
+	if err != nil {
+		return err
+	}
+	return a.queuePayoutPaidMail(tx, p, it)
 }
 
 func getPayout(tx *store.Tx, id string) (*store.Payout, error) {

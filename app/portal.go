@@ -579,7 +579,13 @@ func (a *App) JoinProgram(programID string, in JoinInput) (*store.Affiliate, *st
 			return err
 		}
 		e = &store.Enrollment{ProgramID: p.ID, AffiliateID: af.ID, CreatedAt: now}
-		return putGeneratedCode(tx, e, af.Name)
+		if err := putGeneratedCode(tx, e, af.Name); err != nil {
+			return err
+		}
+		if af.Status == StatusActive {
+			return a.queueApprovedMail(tx, af)
+		}
+		return a.queueApplicationMails(tx, af, p)
 	})
 	if err != nil {
 		return nil, nil, err

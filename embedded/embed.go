@@ -4,7 +4,8 @@ package embedded
 
 import "embed"
 
-// FS holds templates/, static/ and spiffy.js (the tracking script).
+// FS holds templates/, static/, mail/ (the emails' templates) and
+// spiffy.js (the tracking script).
 //
-//go:embed templates static spiffy.js
+//go:embed templates static spiffy.js mail
 var FS embed.FS

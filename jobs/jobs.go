@@ -1,6 +1,6 @@
 // Package jobs runs Spiffy's background work on robfig/cron schedules:
-// webhook retries, export cleanup, Badger value-log GC and the optional
-// scheduled backup. Each job is a Job whose Run(ctx) tests call directly.
+// webhook retries, mail, expired sessions, export cleanup, Badger value-log
+// GC and the optional scheduled backup. Each job is a Job whose Run(ctx) tests call directly.
 package jobs
 
 import (
@@ -53,6 +53,10 @@ type Deps struct {
 	// ApproveCommissions approves the commissions whose hold has ended and
 	// says how many.
 	ApproveCommissions func(ctx context.Context) (int, error)
+	// SendMail sends the queued mail that is due (mail.go).
+	SendMail func(ctx context.Context) error
+	// SweepSessions deletes expired sessions and reset links, saying how many.
+	SweepSessions func(ctx context.Context) (int, error)
 }
 
 // Default returns the standard jobs with the specs from the config.
@@ -64,6 +68,8 @@ func Default(d Deps) []Entry {
 		{c.Jobs.ExportCleanup, &ExportCleanup{Cleanup: d.CleanupExports}},
 		{c.Jobs.StoreGC, &StoreGC{Store: d.Store, Log: d.Log}},
 		{c.Jobs.Backup, &Backup{Store: d.Store, Dir: c.BackupsDir(), Keep: c.Backups.Keep, Clock: d.Clock}},
+		{c.Jobs.Mail, &SendMail{Send: d.SendMail}},
+		{c.Jobs.SessionSweep, &SweepSessions{Sweep: d.SweepSessions, Log: d.Log}},
 	}
 }
 

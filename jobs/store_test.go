@@ -102,8 +102,8 @@ func TestDefaultJobsSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.cron.Entries()); n != 5 {
-		t.Fatalf("%d jobs scheduled, want 5", n)
+	if n := len(s.cron.Entries()); n != 7 {
+		t.Fatalf("%d jobs scheduled, want 7", n)
 	}
 }
 

@@ -93,6 +93,19 @@ const (
 	iProviderEventByProvider = "i-pev:" // <provider>\0<received_at><provider event id>
 
 	tAffiliateName = "t-afn:" // <affiliate id> -> the affiliate's name (a derived copy)
+
+	// Mail outbox, opt-outs, sessions and account tokens (mail.go, sessions.go).
+	// (Record prefixes must not start with u, i or t: Reindex drops those.)
+	pMail            = "mail:"       // mail:<id> -> Mail (JSON)
+	iMailDue         = "i-mail-due:" // <next attempt time><mail id> (queued only)
+	iMailAll         = "i-mail-all:" // <created_at><mail id>
+	pMailOptOut      = "mopt:"       // mopt:<affiliate id> -> MailOptOut (JSON)
+	pSession         = "ses:"        // ses:<sha256 of the cookie's id, hex>\0 -> Session (JSON)
+	iSessionAccount  = "i-ses-acc:"  // <kind>\0<account id><session hash>\0
+	iSessionExpiry   = "i-ses-exp:"  // <expires_at><session hash>\0
+	pAccountToken    = "atk:"        // atk:<sha256 of the token, hex>\0 -> AccountToken (JSON)
+	iAccountTokenAcc = "i-tok-acc:"  // <kind>\0<account id><token hash>\0
+	iAccountTokenExp = "i-tok-exp:"  // <expires_at><token hash>\0
 )
 
 // allPrefixes lists every prefix above; keys_test.go checks that none is a
@@ -113,6 +126,8 @@ var allPrefixes = []string{
 	iCommissionByPurchase, iCommissionByPayout, iCommissionDue, iCommissionApproved,
 	iPayoutAll, iPayoutByAffiliate, iPayoutStep, tBalance,
 	pProviderEvent, pProviderLink, uCoupon, uProviderEvent, iProviderEventByProvider, tAffiliateName,
+	pMail, iMailDue, iMailAll, pMailOptOut, pSession, iSessionAccount, iSessionExpiry,
+	pAccountToken, iAccountTokenAcc, iAccountTokenExp,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -235,3 +250,23 @@ func exportByOwnerKey(owner string, t time.Time, id string) []byte {
 	return key(iExportByOwner).str(owner).time(t).id(id)
 }
 func exportByExpiryKey(t time.Time, id string) []byte { return key(iExportByExpiry).time(t).id(id) }
+
+// Mail, session and account-token keys (store/mail.go, store/sessions.go).
+
+func mailKey(id string) []byte                    { return key(pMail).id(id) }
+func mailDueKey(next time.Time, id string) []byte { return key(iMailDue).time(next).id(id) }
+func mailAllKey(t time.Time, id string) []byte    { return key(iMailAll).time(t).id(id) }
+func mailOptOutKey(affiliateID string) []byte     { return key(pMailOptOut).id(affiliateID) }
+
+func sessionKey(hash string) []byte { return key(pSession).str(hash) }
+func sessionAccountKey(kind, account, hash string) []byte {
+	return key(iSessionAccount).str(kind).id(account).str(hash)
+}
+func sessionExpiryKey(t time.Time, hash string) []byte { return key(iSessionExpiry).time(t).str(hash) }
+func accountTokenKey(hash string) []byte               { return key(pAccountToken).str(hash) }
+func accountTokenAccountKey(kind, account, hash string) []byte {
+	return key(iAccountTokenAcc).str(kind).id(account).str(hash)
+}
+func accountTokenExpiryKey(t time.Time, hash string) []byte {
+	return key(iAccountTokenExp).time(t).str(hash)
+}

@@ -104,7 +104,11 @@ func (u *UI) affiliateCreate(c echo.Context) error {
 	}
 	if inviteURL != "" {
 		u.keepOnce(c, onceInvite+af.ID, inviteURL)
-		u.admin.flash(c, "success", af.Name+" added. Send them the invite link below so they can set a password.")
+		msg := af.Name + " added. Send them the invite link below so they can set a password."
+		if u.app.MailEnabled() {
+			msg = af.Name + " added. We emailed them an invite link to set a password; you can also copy it below."
+		}
+		u.admin.flash(c, "success", msg)
 	} else {
 		u.admin.flash(c, "success", af.Name+" added. Now add them to a program to give them a referral link.")
 	}
@@ -257,7 +261,11 @@ func (u *UI) affiliateInvite(c echo.Context) error {
 	}
 	id := af.ID
 	u.keepOnce(c, onceInvite+id, link)
-	u.admin.flash(c, "success", "New invite link ready. Copy it below and send it to "+af.Name+"; it works for 7 days.")
+	msg := "New invite link ready. Copy it below and send it to " + af.Name + "; it works for 7 days."
+	if u.app.MailEnabled() {
+		msg = "We emailed " + af.Name + " a new invite link (it works for 7 days); you can also copy it below."
+	}
+	u.admin.flash(c, "success", msg)
 	return redirectToAnchor(c, "invite", routeAffiliate, id)
 }
 

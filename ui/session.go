@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -18,6 +19,12 @@ import (
 // Two separate sessions: the merchant's admin session and the affiliate
 // portal's. They use different cookie names and different keys derived from
 // the app's session secret, so neither cookie can ever open the other side.
+//
+// Who is signed in is not in the cookie: it holds a random session id
+// whose record in the store (app.StartSession) names the account and the
+// expiry. Signing out deletes the account's records, so a copied cookie
+// stops working. The encrypted cookie still carries what belongs to this
+// browser alone: the CSRF token, flashes and one-time values.
 
 const (
 	adminCookie  = "spiffy_admin"
@@ -26,23 +33,25 @@ const (
 	// the cookie is checked on every request.
 	sessionMaxAge = 7 * 24 * 3600
 
-	keyUserID = "uid"
-	keyCSRF   = "csrf"
+	keySessionID = "sid"
+	keyCSRF      = "csrf"
 )
 
 // sessionKind is one of the two session cookies.
 type sessionKind struct {
 	name  string
+	kind  string // app.SessionAdmin or app.SessionAffiliate
 	store *sessions.CookieStore
+	app   *app.App
 }
 
-func newSessionKind(name string, secret []byte, secure bool) *sessionKind {
+func newSessionKind(a *app.App, name, kind string, secret []byte, secure bool) *sessionKind {
 	hashKey := deriveKey(secret, name+"/hash", 64)
 	blockKey := deriveKey(secret, name+"/block", 32)
 	st := sessions.NewCookieStore(hashKey, blockKey)
 	st.Options = &sessions.Options{Path: "/", MaxAge: sessionMaxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	st.MaxAge(sessionMaxAge)
-	return &sessionKind{name: name, store: st}
+	return &sessionKind{name: name, kind: kind, store: st, app: a}
 }
 
 // deriveKey expands the secret into a purpose-bound key (HMAC-SHA256 in
@@ -73,27 +82,56 @@ func (k *sessionKind) save(c echo.Context, s *sessions.Session) error {
 	return s.Save(c.Request(), c.Response())
 }
 
-// userID returns the signed-in user's id, or "".
+// userID returns the signed-in user's id, or "": the cookie's session id
+// must name a live session in the store. The answer is kept for the rest
+// of the request.
 func (k *sessionKind) userID(c echo.Context) string {
-	id, _ := k.get(c).Values[keyUserID].(string)
+	memo := "ui.uid." + k.name
+	if id, ok := c.Get(memo).(string); ok {
+		return id
+	}
+	id := ""
+	if sid, _ := k.get(c).Values[keySessionID].(string); sid != "" {
+		acc, err := k.app.SessionAccount(k.kind, sid)
+		switch {
+		case err == nil:
+			id = acc
+		case !errors.Is(err, app.ErrUnauthorized):
+			k.app.Log().Error("ui: read session", "err", err)
+		}
+	}
+	c.Set(memo, id)
 	return id
 }
 
-// signIn stores the user id in a fresh session (new CSRF token too: the old
-// session's token must not survive a sign-in).
+// signIn starts a session for the user in the store and puts its id in a
+// fresh cookie (new CSRF token too: the old session's token must not
+// survive a sign-in).
 func (k *sessionKind) signIn(c echo.Context, userID string) error {
+	sid, err := k.app.StartSession(k.kind, userID)
+	if err != nil {
+		return err
+	}
 	s := k.get(c)
 	for key := range s.Values {
 		delete(s.Values, key)
 	}
-	s.Values[keyUserID] = userID
+	s.Values[keySessionID] = sid
 	s.Values[keyCSRF] = newToken()
+	c.Set("ui.uid."+k.name, userID)
 	return k.save(c, s)
 }
 
-// signOut ends the session by expiring the cookie.
+// signOut ends every session of the signed-in account (all its devices)
+// and expires this browser's cookie.
 func (k *sessionKind) signOut(c echo.Context) error {
 	s := k.get(c)
+	if sid, _ := s.Values[keySessionID].(string); sid != "" {
+		if err := k.app.EndSessions(k.kind, sid); err != nil {
+			return err
+		}
+	}
+	c.Set("ui.uid."+k.name, "")
 	s.Values = map[any]any{}
 	s.Options.MaxAge = -1
 	return k.save(c, s)

@@ -37,6 +37,9 @@ func TestEveryPageRendersItsFixtures(t *testing.T) {
 		t.Fatal("no page templates found")
 	}
 	fixtures := pageFixtures()
+	for name, fs := range accountPageFixtures() { // accounts_test.go
+		fixtures[name] = fs
+	}
 	for name := range fixtures {
 		if _, ok := r.pages[name]; !ok {
 			t.Errorf("fixtures for %q, which is not a page template", name)
@@ -638,7 +641,7 @@ func pageFixtures() map[string][]pageFixture {
 			{"signed in", fxPublicView(credentialsView{Email: "paula@partners.example.com", Next: "/portal/webhooks", SignedInAs: "paula@partners.example.com",
 				Errors: FormErrors{"form": "That email and password do not match a partner account."}}),
 				[]string{"Partner sign in", "You are signed in as paula@partners.example.com", "Continue to your programs",
-					`action="/portal/logout"`, `action="/portal/login"`, `value="/portal/webhooks"`, "do not match a partner account", "Ask the program owner"}},
+					`action="/portal/logout"`, `action="/portal/login"`, `value="/portal/webhooks"`, "do not match a partner account", `href="/portal/forgot"`}},
 			{"blank", fxPublicView(credentialsView{}), []string{"Partner sign in", `autocomplete="current-password"`}},
 		},
 		"portal/payouts": {

@@ -44,8 +44,8 @@ func Mount(s *web.Server) error {
 		app:    s.App,
 		srv:    s,
 		views:  views,
-		admin:  newSessionKind(adminCookie, s.App.SessionSecret(), secure),
-		portal: newSessionKind(portalCookie, s.App.SessionSecret(), secure),
+		admin:  newSessionKind(s.App, adminCookie, app.SessionAdmin, s.App.SessionSecret(), secure),
+		portal: newSessionKind(s.App, portalCookie, app.SessionAffiliate, s.App.SessionSecret(), secure),
 	}
 	s.HTMLError = u.errorPage
 	e := s.Echo
@@ -57,6 +57,11 @@ func Mount(s *web.Server) error {
 
 	// Portal: public pages (sign-in, invite, /join) and the affiliate's area.
 	u.routesPortal(e.Group("", forms, u.portal.csrfProtect), e.Group("/portal", forms, u.portal.csrfProtect, u.requireAffiliate))
+
+	// Email: reset links, the admin's Settings → Email and Admins, and the
+	// one-click unsubscribe that mail clients post without a session.
+	u.routesAccounts(e.Group("", forms, u.admin.csrfProtect), e.Group("", forms, u.admin.csrfProtect, u.requireAdmin),
+		e.Group("", forms, u.portal.csrfProtect), e.Group("", forms))
 	return nil
 }
 

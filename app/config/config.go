@@ -53,7 +53,11 @@ type Config struct {
 		ExportCleanup      string
 		StoreGC            string
 		Backup             string
+		Mail               string
+		SessionSweep       string
 	}
+	// SMTP is where mail goes; with no Host nothing is mailed.
+	SMTP    SMTP
 	Backups struct {
 		Keep int
 	}
@@ -245,12 +249,24 @@ var Keys = []Key{
 	{"jobs.store_gc", "@every 15m", "cron spec: Badger value-log garbage collection", cronSpec(func(c *Config) *string { return &c.Jobs.StoreGC })},
 	{"jobs.backup", "", "cron spec: write a backup into data_dir/backups (e.g. \"0 3 * * *\"); empty = off",
 		cronSpec(func(c *Config) *string { return &c.Jobs.Backup })},
+	{"jobs.mail", "@every 10s", "cron spec: send queued mail that is due (retries; new mail goes out at once)", cronSpec(func(c *Config) *string { return &c.Jobs.Mail })},
+	{"jobs.session_sweep", "@every 1h", "cron spec: delete expired sign-in sessions and reset links", cronSpec(func(c *Config) *string { return &c.Jobs.SessionSweep })},
 	{"integrations.stripe.webhook_secret", "", "Stripe webhook signing secret (whsec_…); empty = as set in Settings → Integrations",
 		str(func(c *Config) *string { return &c.Integrations.Stripe.WebhookSecret })},
 	{"integrations.paddle.webhook_secret", "", "Paddle Billing notification secret (pdl_ntfset_…); empty = as set in Settings → Integrations",
 		str(func(c *Config) *string { return &c.Integrations.Paddle.WebhookSecret })},
 	{"integrations.lemonsqueezy.webhook_secret", "", "Lemon Squeezy webhook signing secret; empty = as set in Settings → Integrations",
 		str(func(c *Config) *string { return &c.Integrations.LemonSqueezy.WebhookSecret })},
+	{"smtp.host", "", "SMTP server for invites, password resets and notices; empty = nothing is mailed (the UI shows links to copy)",
+		str(func(c *Config) *string { return &c.SMTP.Host })},
+	{"smtp.port", "587", "SMTP server port", smtpPort},
+	{"smtp.username", "", "SMTP user name; empty = no authentication", str(func(c *Config) *string { return &c.SMTP.Username })},
+	{"smtp.password", "", "SMTP password", str(func(c *Config) *string { return &c.SMTP.Password })},
+	{"smtp.from", "", "sender of every mail, with the program owner's name shown to recipients, e.g. \"Acme Partners <partners@acme.example>\"", smtpFrom},
+	{"smtp.tls", "starttls", "starttls (upgrade a plain connection; required), tls (implicit TLS, usually port 465) or none",
+		oneOf(func(c *Config) *string { return &c.SMTP.TLS }, "starttls", "tls", "none")},
+	{"smtp.ca_file", "", "PEM file of extra certificate authorities to trust for the SMTP server (a relay with a private CA); empty = the system's",
+		str(func(c *Config) *string { return &c.SMTP.CAFile })},
 	{"backups.keep", "7", "how many scheduled backups to keep", positiveInt(func(c *Config) *int { return &c.Backups.Keep })},
 	{"log.level", "info", "debug, info, warn or error", oneOf(func(c *Config) *string { return &c.Log.Level }, "debug", "info", "warn", "error")},
 	{"log.format", "text", "text or json", oneOf(func(c *Config) *string { return &c.Log.Format }, "text", "json")},
@@ -346,6 +362,9 @@ func Load(file string, env []string, flags map[string]string) (Config, error) {
 				return c, &Error{Source: "flag --" + k.FlagName(), Err: err}
 			}
 		}
+	}
+	if err := checkSMTP(&c); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -47,6 +47,7 @@ func newMetrics(a *app.App) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spiffy_webhook_messages_held", Help: "Webhook messages queued in memory for delivery."},
 			func() float64 { _, h := a.Webhooks().Stats(); return float64(h) }),
 	)
+	m.reg.MustRegister(mailCollectors(a)...)
 	return m
 }
 

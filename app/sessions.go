@@ -1,0 +1,470 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spiffy/spiffy/store"
+)
+
+// Sign-in sessions, self-service password resets and admin invites.
+//
+// A session is a record in the store; the browser's cookie holds only a
+// random id, and the record (kept under the id's hash) holds the account
+// and the expiry. Signing out, a password change or reset, blocking an
+// affiliate and removing an admin delete every session of that account, so
+// a copied cookie stops working at once.
+
+// Session kinds: the two sides sign in separately.
+const (
+	SessionAdmin     = "admin"
+	SessionAffiliate = "affiliate"
+)
+
+// SessionTTL is how long a session lasts from sign-in.
+const SessionTTL = 7 * 24 * time.Hour
+
+// ResetTTL is how long a password-reset link works; AdminInviteTTL how long
+// an invited admin's link does.
+const (
+	ResetTTL       = time.Hour
+	AdminInviteTTL = 7 * 24 * time.Hour
+)
+
+// Account token purposes.
+const (
+	tokenReset  = "reset"
+	tokenInvite = "invite"
+)
+
+func validKind(kind string) bool { return kind == SessionAdmin || kind == SessionAffiliate }
+
+// StartSession records a new session for an account and returns the id
+// for the cookie.
+func (a *App) StartSession(kind, accountID string) (string, error) {
+	if !validKind(kind) {
+		return "", errors.New("app: unknown session kind " + kind)
+	}
+	id := randomToken(32)
+	now := a.sessionClock.Now()
+	s := &store.Session{ID: hashToken(id), Kind: kind, AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutSession(s) }); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// SessionAccount returns the account a session id signs in, or
+// ErrUnauthorized for an unknown, ended or expired one.
+func (a *App) SessionAccount(kind, id string) (string, error) {
+	if id == "" || len(id) > 100 {
+		return "", ErrUnauthorized
+	}
+	var s *store.Session
+	err := a.db.View(func(tx *store.Tx) (err error) { s, err = tx.Session(hashToken(id)); return })
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrUnauthorized
+	}
+	if err != nil {
+		return "", err
+	}
+	if s.Kind != kind || !a.sessionClock.Now().Before(s.ExpiresAt) {
+		return "", ErrUnauthorized
+	}
+	return s.AccountID, nil
+}
+
+// EndSessions signs out: it deletes every session of the account the id
+// belongs to, on every device. An unknown id is not an error.
+func (a *App) EndSessions(kind, id string) error {
+	if id == "" {
+		return nil
+	}
+	return a.db.Update(func(tx *store.Tx) error {
+		s, err := tx.Session(hashToken(id))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if s.Kind != kind {
+			return nil
+		}
+		_, err = tx.DeleteAccountSessions(kind, s.AccountID)
+		return err
+	})
+}
+
+// AccountSessions counts an account's sessions (for tests and the admin
+// pages).
+func (a *App) AccountSessions(kind, accountID string) (int, error) {
+	var n int
+	err := a.db.View(func(tx *store.Tx) (err error) { n, err = tx.AccountSessions(kind, accountID); return })
+	return n, err
+}
+
+// endAccount deletes an account's sessions and unused reset links in tx:
+// what every credential change does.
+func endAccount(tx *store.Tx, kind, accountID string) error {
+	if _, err := tx.DeleteAccountSessions(kind, accountID); err != nil {
+		return err
+	}
+	return tx.DeleteAccountTokens(kind, accountID)
+}
+
+// SweepSessions deletes expired sessions and reset links, in bounded
+// writes, and says how many.
+func (a *App) SweepSessions(ctx context.Context) (int, error) {
+	total := 0
+	for ctx.Err() == nil {
+		var sessions, tokens []string
+		now := a.sessionClock.Now()
+		err := a.db.View(func(tx *store.Tx) error {
+			var err error
+			if sessions, err = tx.ExpiredSessions(now, 500); err != nil {
+				return err
+			}
+			tokens, err = tx.ExpiredAccountTokens(now, 500)
+			return err
+		})
+		if err != nil || len(sessions)+len(tokens) == 0 {
+			return total, err
+		}
+		err = a.db.Update(func(tx *store.Tx) error {
+			for _, id := range sessions {
+				if err := tx.DeleteSession(id); err != nil {
+					return err
+				}
+			}
+			for _, id := range tokens {
+				if err := tx.DeleteAccountToken(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += len(sessions) + len(tokens)
+	}
+	return total, ctx.Err()
+}
+
+// Self-service password reset.
+
+// resetAccount is the account a reset is for.
+type resetAccount struct {
+	id, name, email string
+	blocked         bool
+}
+
+func (a *App) findAccount(tx *store.Tx, kind, email string) (*resetAccount, error) {
+	if kind == SessionAdmin {
+		adm, err := tx.AdminByEmail(email)
+		if err != nil {
+			return nil, err
+		}
+		return &resetAccount{id: adm.ID, name: adm.Email, email: adm.Email}, nil
+	}
+	af, err := tx.AffiliateByEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	return &resetAccount{id: af.ID, name: af.Name, email: af.Email, blocked: af.Status == StatusBlocked}, nil
+}
+
+func (a *App) accountByID(tx *store.Tx, kind, id string) (*resetAccount, error) {
+	if kind == SessionAdmin {
+		adm, err := tx.Admin(id)
+		if err != nil {
+			return nil, err
+		}
+		return &resetAccount{id: adm.ID, name: adm.Email, email: adm.Email}, nil
+	}
+	af, err := tx.Affiliate(id)
+	if err != nil {
+		return nil, err
+	}
+	return &resetAccount{id: af.ID, name: af.Name, email: af.Email, blocked: af.Status == StatusBlocked}, nil
+}
+
+// ResetURL is where an emailed reset (or admin invite) link leads.
+func (a *App) ResetURL(kind, token string) string {
+	if kind == SessionAdmin {
+		return a.cfg.BaseURL + "/reset/" + token
+	}
+	return a.portalURL("/reset/" + token)
+}
+
+// Limits of the forgot-password form: per client IP (answered with
+// ErrThrottled) and per account (silently: the page must not tell whether
+// the account exists).
+const (
+	forgotPerIP       = 10
+	forgotPerAccount  = 3
+	forgotLimitWindow = time.Hour
+)
+
+type forgotLimits struct{ ip, account *throttle }
+
+func newForgotLimits() forgotLimits {
+	return forgotLimits{ip: newThrottle(forgotPerIP, forgotLimitWindow), account: newThrottle(forgotPerAccount, forgotLimitWindow)}
+}
+
+// RequestPasswordReset mails a one-hour reset link to the account with
+// that email, if there is one (and it is not blocked). It answers the same
+// either way, so the form cannot tell who has an account; only too many
+// requests from one IP get ErrThrottled.
+func (a *App) RequestPasswordReset(kind, email, ip string) error {
+	if !validKind(kind) {
+		return errors.New("app: unknown account kind " + kind)
+	}
+	now := a.sessionClock.Now()
+	ipKey := "forgot:ip:" + ip
+	if a.forgot.ip.blocked(ipKey, now) {
+		return ErrThrottled
+	}
+	a.forgot.ip.fail(ipKey, now)
+	email = strings.TrimSpace(email)
+	if err := validateEmail("email", email); err != nil {
+		return err
+	}
+	if !a.mailer.Enabled() {
+		return nil
+	}
+	acctKey := "forgot:" + kind + ":" + store.NormEmail(email)
+	if a.forgot.account.blocked(acctKey, now) {
+		return nil
+	}
+	return a.db.Update(func(tx *store.Tx) error {
+		acc, err := a.findAccount(tx, kind, email)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil || acc.blocked {
+			return err
+		}
+		token, err := a.putAccountToken(tx, tokenReset, kind, acc.id, ResetTTL)
+		if err != nil {
+			return err
+		}
+		affID := ""
+		if kind == SessionAffiliate {
+			affID = acc.id
+		}
+		a.forgot.account.fail(acctKey, now)
+		return a.queueMail(tx, MailPasswordReset, acc.email, affID, map[string]string{
+			"name": acc.name, "link": a.ResetURL(kind, token), "minutes": strconv.Itoa(int(ResetTTL / time.Minute)),
+		})
+	})
+}
+
+// putAccountToken stores a fresh token and returns it.
+func (a *App) putAccountToken(tx *store.Tx, purpose, kind, accountID string, ttl time.Duration) (string, error) {
+	token := randomToken(32)
+	now := a.sessionClock.Now()
+	err := tx.PutAccountToken(&store.AccountToken{ID: hashToken(token), Purpose: purpose, Kind: kind, AccountID: accountID,
+		CreatedAt: now, ExpiresAt: now.Add(ttl)})
+	return token, err
+}
+
+// ResetLink is what a reset page shows about its link.
+type ResetLink struct {
+	Email  string
+	Invite bool // an invited admin's first password, not a reset
+}
+
+var errResetLink = NotFound("reset_link_invalid", "this link is invalid, has expired or was used already")
+
+func (a *App) validToken(tx *store.Tx, kind, token string) (*store.AccountToken, error) {
+	if token == "" || len(token) > 100 {
+		return nil, errResetLink
+	}
+	t, err := tx.AccountToken(hashToken(token))
+	if errors.Is(err, store.ErrNotFound) || err == nil && (t.Kind != kind || !a.sessionClock.Now().Before(t.ExpiresAt)) {
+		return nil, errResetLink
+	}
+	return t, err
+}
+
+// ResetLinkInfo checks a reset link without using it.
+func (a *App) ResetLinkInfo(kind, token string) (*ResetLink, error) {
+	var out *ResetLink
+	err := a.db.View(func(tx *store.Tx) error {
+		t, err := a.validToken(tx, kind, token)
+		if err != nil {
+			return err
+		}
+		acc, err := a.accountByID(tx, kind, t.AccountID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errResetLink
+		}
+		if err != nil {
+			return err
+		}
+		out = &ResetLink{Email: acc.email, Invite: t.Purpose == tokenInvite}
+		return nil
+	})
+	return out, err
+}
+
+// ResetPassword sets a new password with a reset (or admin invite) link.
+// The link works once; every session of the account ends, and its other
+// links stop working. It returns the account's id, so the caller can sign
+// the person in afresh, and whether the account is blocked (an affiliate
+// then cannot sign in).
+func (a *App) ResetPassword(kind, token, password string) (accountID string, blocked bool, err error) {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return "", false, err
+	}
+	err = a.db.Update(func(tx *store.Tx) error {
+		t, err := a.validToken(tx, kind, token)
+		if err != nil {
+			return err
+		}
+		accountID = t.AccountID
+		if kind == SessionAdmin {
+			adm, err := tx.Admin(t.AccountID)
+			if err != nil {
+				return notFoundAs(err, "reset_link_invalid", "account")
+			}
+			adm.PasswordHash = hash
+			if err := tx.PutAdmin(adm); err != nil {
+				return err
+			}
+		} else {
+			af, err := tx.Affiliate(t.AccountID)
+			if err != nil {
+				return notFoundAs(err, "reset_link_invalid", "account")
+			}
+			af.PasswordHash = hash
+			blocked = af.Status == StatusBlocked
+			if err := tx.PutAffiliate(af); err != nil {
+				return err
+			}
+		}
+		return endAccount(tx, kind, t.AccountID)
+	})
+	if err != nil {
+		return "", false, err
+	}
+	a.loginThrottle.reset(kind + ":email:" + accountEmailKey(a, kind, accountID))
+	return accountID, blocked, nil
+}
+
+// accountEmailKey is the normalised email of an account ("" if gone), for
+// clearing its sign-in throttle after a reset.
+func accountEmailKey(a *App, kind, id string) string {
+	var email string
+	_ = a.db.View(func(tx *store.Tx) error {
+		acc, err := a.accountByID(tx, kind, id)
+		if err == nil {
+			email = store.NormEmail(acc.email)
+		}
+		return nil
+	})
+	return email
+}
+
+// Admins: Settings → Admins.
+
+// Admins lists the admins, oldest first.
+func (a *App) Admins() ([]*store.Admin, error) {
+	var out []*store.Admin
+	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.Admins(); return })
+	return out, err
+}
+
+// InviteAdmin adds an admin without a password and mails them a link to set
+// one (valid AdminInviteTTL). The link is returned too, for copying when
+// mail is not set up.
+func (a *App) InviteAdmin(byAdminID, email string) (*store.Admin, string, error) {
+	email = strings.TrimSpace(email)
+	if err := validateEmail("email", email); err != nil {
+		return nil, "", err
+	}
+	now := a.sessionClock.Now()
+	adm := &store.Admin{ID: store.NewID(now), Email: email, CreatedAt: now}
+	var link string
+	err := a.db.Update(func(tx *store.Tx) error {
+		by, err := tx.Admin(byAdminID)
+		if err != nil {
+			return notFoundAs(err, "admin_not_found", "admin")
+		}
+		if err := tx.PutAdmin(adm); err != nil {
+			if errors.Is(err, store.ErrDuplicate) {
+				return Conflict("email", "duplicate_email", "an admin with this email already exists")
+			}
+			return err
+		}
+		token, err := a.putAccountToken(tx, tokenInvite, SessionAdmin, adm.ID, AdminInviteTTL)
+		if err != nil {
+			return err
+		}
+		link = a.ResetURL(SessionAdmin, token)
+		return a.queueMail(tx, MailAdminInvite, adm.Email, "", map[string]string{
+			"invited_by": by.Email, "link": link, "days": strconv.Itoa(int(AdminInviteTTL / (24 * time.Hour))),
+		})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return adm, link, nil
+}
+
+// RemoveAdmin deletes another admin with its sessions and links. An admin
+// cannot remove itself, so at least one always remains.
+func (a *App) RemoveAdmin(byAdminID, id string) (*store.Admin, error) {
+	if id == byAdminID {
+		return nil, Errorf(KindConflict, "cannot_remove_self", "you cannot remove yourself; ask another admin")
+	}
+	if !store.ValidID(id) {
+		return nil, NotFound("admin_not_found", "admin not found")
+	}
+	var adm *store.Admin
+	err := a.db.Update(func(tx *store.Tx) error {
+		var err error
+		if adm, err = tx.Admin(id); err != nil {
+			return notFoundAs(err, "admin_not_found", "admin")
+		}
+		if err := tx.DeleteAdmin(id); err != nil {
+			return err
+		}
+		return endAccount(tx, SessionAdmin, id)
+	})
+	return adm, err
+}
+
+// ChangeAdminPassword replaces an admin's password after checking the
+// current one. Every session of the admin ends (the caller signs this
+// browser in again).
+func (a *App) ChangeAdminPassword(adminID, current, next string) error {
+	var adm *store.Admin
+	if err := a.db.View(func(tx *store.Tx) (err error) { adm, err = tx.Admin(adminID); return }); err != nil {
+		return notFoundAs(err, "admin_not_found", "admin")
+	}
+	if !checkPassword(adm.PasswordHash, current) {
+		return Invalid("current_password", "wrong_password", "that is not your current password")
+	}
+	hash, err := HashPassword(next)
+	if err != nil {
+		return err
+	}
+	return a.db.Update(func(tx *store.Tx) error {
+		adm, err := tx.Admin(adminID)
+		if err != nil {
+			return err
+		}
+		adm.PasswordHash = hash
+		if err := tx.PutAdmin(adm); err != nil {
+			return err
+		}
+		return endAccount(tx, SessionAdmin, adminID)
+	})
+}
