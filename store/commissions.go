@@ -427,7 +427,8 @@ func (tx *Tx) Balances(q BalanceQuery, fn func(*Balance) bool) error {
 	// Key-only iteration: a counter's 32 bytes live in the LSM tree with
 	// its key, so prefetching values only adds work (a quarter of the
 	// Payouts page's read at 10,000 affiliates).
-	return tx.scan(prefix, start, false, false, func(k []byte, item *badger.Item) (bool, error) {		rest := k[len(tBalance)+IDLen:]
+	return tx.scan(prefix, start, false, false, func(k []byte, item *badger.Item) (bool, error) {
+		rest := k[len(tBalance)+IDLen:]
 		if len(rest) < IDLen+2 || rest[len(rest)-1] != 0 {
 			return false, errCorrupt
 		}
