@@ -13,9 +13,9 @@ import (
 
 // Affiliate statuses.
 const (
-	StatusPending = "pending"
-	StatusActive  = "active"
-	StatusBlocked = "blocked"
+	StatusPending = store.AffiliatePending
+	StatusActive  = store.AffiliateActive
+	StatusBlocked = store.AffiliateBlocked
 )
 
 // InviteTTL is how long an invite (or password reset) link works.

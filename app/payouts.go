@@ -11,6 +11,7 @@ import (
 
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -35,11 +36,7 @@ type PayoutInput struct {
 }
 
 // PayoutView is a payout with its items.
-type PayoutView struct {
-	*store.Payout
-	ProgramName string
-	Items       []*store.PayoutItem
-}
+type PayoutView = views.PayoutView
 
 // EventPayoutPaid is the webhook event of a paid payout, sent to each paid
 // affiliate whatever its programs' sharing toggles: it is its own money.
@@ -386,37 +383,13 @@ func getPayout(tx *store.Tx, id string) (*store.Payout, error) {
 
 // Payout returns a payout with all its items.
 func (a *App) Payout(id string) (*PayoutView, error) {
-	var out *PayoutView
-	err := a.db.View(func(tx *store.Tx) error {
+	return store.Read(a.db, func(tx *store.Tx) (*PayoutView, error) {
 		p, err := getPayout(tx, id)
-		if err != nil {
-			return err
-		}
-		out, err = payoutView(tx, p, "")
-		return err
-	})
-	return out, err
-}
-
-// payoutView loads a payout's items (only the affiliate's when affID is set).
-func payoutView(tx *store.Tx, p *store.Payout, affID string) (*PayoutView, error) {
-	v := &PayoutView{Payout: p, Items: []*store.PayoutItem{}}
-	if p.ProgramID != "" {
-		v.ProgramName = tx.Names().Program(p.ProgramID)
-	}
-	if affID != "" {
-		it, err := tx.PayoutItem(p.ID, affID)
 		if err != nil {
 			return nil, err
 		}
-		v.Items = append(v.Items, it)
-		return v, nil
-	}
-	err := tx.PayoutItems(p.ID, "", func(it *store.PayoutItem) (bool, error) {
-		v.Items = append(v.Items, it)
-		return true, nil
+		return views.ReadPayout(tx, p, "")
 	})
-	return v, err
 }
 
 // Payouts lists payouts newest first, with their items; an affiliate's
@@ -437,7 +410,7 @@ func (a *App) Payouts(s Scope, cursor string, limit int) ([]*PayoutView, string,
 		}
 		next = n
 		for _, p := range ps {
-			v, err := payoutView(tx, p, aff)
+			v, err := views.ReadPayout(tx, p, aff)
 			if err != nil {
 				return err
 			}
@@ -468,15 +441,10 @@ type BalanceFilter struct {
 	Currency, Affiliate, Program string
 }
 
-// BalanceRow is one affiliate's balance in one currency, with its name.
-type BalanceRow struct {
-	store.Balance
-}
-
 // Balances returns balances per affiliate and currency, by affiliate id,
 // from the counters kept on every commission change, never a scan of
 // commissions.
-func (a *App) Balances(f BalanceFilter) ([]BalanceRow, error) {
+func (a *App) Balances(f BalanceFilter) ([]views.BalanceRow, error) {
 	q := store.BalanceQuery{Currency: strings.ToUpper(strings.TrimSpace(f.Currency)), AffiliateID: f.Affiliate, ProgramID: f.Program, Names: true}
 	if q.Currency != "" {
 		if err := validateCurrency("currency", q.Currency); err != nil {
@@ -488,10 +456,10 @@ func (a *App) Balances(f BalanceFilter) ([]BalanceRow, error) {
 			return nil, Invalid(id.field, "invalid_"+id.field, "%s is not a valid id", id.field)
 		}
 	}
-	out := []BalanceRow{}
+	out := []views.BalanceRow{}
 	err := a.db.View(func(tx *store.Tx) error {
 		return tx.Balances(q, func(b *store.Balance) bool {
-			out = append(out, BalanceRow{Balance: *b})
+			out = append(out, views.BalanceRow{Balance: *b})
 			return true
 		})
 	})

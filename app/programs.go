@@ -260,20 +260,6 @@ func (a *App) DeleteProgram(id string) error {
 	})
 }
 
-// ReferralLink is the program's landing URL with ?ref=CODE added.
-func ReferralLink(p *store.Program, code string) string {
-	sep := "?"
-	if strings.Contains(p.LandingURL, "?") {
-		sep = "&"
-	}
-	base, frag, _ := strings.Cut(p.LandingURL, "#")
-	link := base + sep + "ref=" + code
-	if frag != "" {
-		link += "#" + frag
-	}
-	return link
-}
-
 // CommissionFor computes a purchase's commission in the purchase currency:
 // percent of the amount, or the flat value (the program's currency must then
 // match the purchase's; otherwise ok is false and the commission is 0).

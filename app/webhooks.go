@@ -509,15 +509,23 @@ type WebhookMessageQuery struct {
 	Limit      int
 }
 
-// WebhookMessages returns one page of the delivery log.
-func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, string, error) {
+// check validates the status and fills in the default limit.
+func (q *WebhookMessageQuery) check() error {
 	switch q.Status {
 	case "", store.MessagePending, store.MessageDelivered, store.MessageFailed:
 	default:
-		return nil, "", Invalid("status", "invalid_status", "status must be pending, delivered or failed")
+		return Invalid("status", "invalid_status", "status must be pending, delivered or failed")
 	}
 	if q.Limit <= 0 {
 		q.Limit = 50
+	}
+	return nil
+}
+
+// WebhookMessages returns one page of the delivery log.
+func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, string, error) {
+	if err := q.check(); err != nil {
+		return nil, "", err
 	}
 	var out []*store.WebhookMessage
 	var next string

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant's data pages: Dashboard, Leads, Purchases (with one lead's
@@ -115,7 +116,7 @@ type listView struct {
 	Last      int
 	Leads     []leadRow
 	Purchases []purchaseRow
-	Report    app.PurchaseReport
+	Report    views.PurchaseReport
 	NextURL   string
 	FirstURL  string
 	Filtered  bool
@@ -291,7 +292,7 @@ func (u *UI) leadPage(c echo.Context) error {
 // purchaseView is a purchase's page: the purchase with its commissions,
 // and the refund form as typed when it was refused.
 type purchaseView struct {
-	*app.PurchaseDetail
+	*views.PurchaseDetail
 	Refund       refundForm
 	RefundErrors FormErrors
 	// Left is what is left to refund, as a decimal string.
@@ -303,7 +304,7 @@ type refundForm struct {
 	Amount string `form:"amount"`
 }
 
-func newPurchaseView(d *app.PurchaseDetail) *purchaseView {
+func newPurchaseView(d *views.PurchaseDetail) *purchaseView {
 	p := d.Purchase
 	return &purchaseView{PurchaseDetail: d, Left: money.Format(p.Amount-p.RefundedAmount, p.Currency)}
 }
@@ -351,7 +352,7 @@ type dashboardView struct {
 	Form     app.DashboardFilter
 	Programs []option
 	Ranges   []rangeLink
-	D        *app.Dashboard
+	D        *views.Dashboard
 	Chart    template.HTML
 	Error    string
 	// Export links for the range shown.

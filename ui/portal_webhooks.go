@@ -71,7 +71,7 @@ const recentDeliveries = 8
 
 func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 	af := currentAffiliate(c)
-	eps, err := u.app.AffiliateWebhooks(af.ID, recentDeliveries)
+	eps, err := u.app.Views().AffiliateWebhooks(af.ID, recentDeliveries)
 	if err != nil {
 		return nil, err
 	}

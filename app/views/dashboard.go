@@ -1,0 +1,165 @@
+package views
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/store"
+)
+
+// The merchant dashboard: clicks, leads and purchases per day for a range
+// and a program, conversion rates and the top affiliates. Everything comes
+// from the tallies kept on write (store/tally.go): one key per day for the
+// series and, for the affiliates, one key per affiliate per 8-day block plus
+// the edge days. Raw clicks, leads and purchases are never scanned, so a
+// 90-day dashboard costs the same at a thousand leads as at a million.
+
+// DashboardTopN is how many affiliates the dashboard ranks.
+const DashboardTopN = 10
+
+// DashboardDay is one day of the series.
+type DashboardDay struct {
+	Day       time.Time
+	Clicks    int64
+	Leads     int64
+	Purchases int64 // paid and refunded
+}
+
+// MoneyTotal is a per-currency sum, formatted.
+type MoneyTotal struct {
+	Currency   string
+	Amount     string
+	Commission string
+}
+
+// AffiliateStat is one affiliate's totals over the range.
+type AffiliateStat struct {
+	AffiliateID string
+	Name        string
+	Clicks      int64
+	Leads       int64
+	Purchases   int64 // paid ones
+	Paid        []MoneyTotal
+	// LeadRate and PurchaseRate are percentages (clicks→leads, leads→purchases).
+	LeadRate, PurchaseRate float64
+}
+
+// Dashboard is the dashboard's data.
+type Dashboard struct {
+	From, To  time.Time // days, both included
+	ProgramID string
+	Days      []DashboardDay // every day of the range, empty days included
+	Clicks    int64
+	Leads     int64
+	Purchases int64 // paid and refunded
+	Refunds   int64
+	Paid      []MoneyTotal // paid purchases
+	// Conversion rates in percent: clicks→leads, leads→purchases, clicks→purchases.
+	LeadRate, PurchaseRate, ClickRate float64
+	Top                               []AffiliateStat
+}
+
+// percent is a/b as a percentage (0 when b is 0).
+func percent(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) * 100 / float64(b)
+}
+
+func moneyTotals(ms []store.RollupMoney) []MoneyTotal {
+	out := make([]MoneyTotal, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, MoneyTotal{Currency: m.Currency, Amount: money.Format(m.Amount, m.Currency), Commission: money.Format(m.Commission, m.Currency)})
+	}
+	return out
+}
+
+// ReadDashboard computes the dashboard for the days from to to (both
+// included) and a program ("" = all), which the caller has checked.
+func ReadDashboard(tx *store.Tx, programID string, from, to time.Time) (*Dashboard, error) {
+	d := &Dashboard{From: from, To: to, ProgramID: programID}
+	lo, hi := store.DayNumber(from), store.DayNumber(to)
+	d.Days = make([]DashboardDay, hi-lo+1)
+	for i := range d.Days {
+		d.Days[i].Day = store.DayTime(lo + uint32(i))
+	}
+	var sum store.Tally
+	err := tx.TallyDays(store.TallyScope{ProgramID: programID}, lo, hi, func(day uint32, t *store.Tally) {
+		dd := &d.Days[day-lo]
+		dd.Clicks, dd.Leads, dd.Purchases = t.Clicks, t.Leads, t.Purchases
+		sum.Add(t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.Clicks, d.Leads, d.Purchases, d.Refunds = sum.Clicks, sum.Leads, sum.Purchases, sum.Refunds
+	d.Paid = moneyTotals(sum.Paid)
+	d.LeadRate = percent(d.Leads, d.Clicks)
+	d.PurchaseRate = percent(d.Purchases-d.Refunds, d.Leads)
+	d.ClickRate = percent(d.Purchases-d.Refunds, d.Clicks)
+	if d.Top, err = topAffiliates(tx, programID, lo, hi, DashboardTopN); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// topAffiliates ranks affiliates by paid purchases, then leads, then clicks
+// (money is not comparable across currencies).
+func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]AffiliateStat, error) {
+	per, err := tx.AffiliateTallies(programID, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	stats := make([]AffiliateStat, 0, len(per))
+	for id, t := range per {
+		if id == store.NoAffiliate {
+			continue
+		}
+		stats = append(stats, AffiliateStat{AffiliateID: id, Clicks: t.Clicks, Leads: t.Leads,
+			Purchases: t.Purchases - t.Refunds, Paid: moneyTotals(t.Paid)})
+	}
+	slices.SortFunc(stats, func(x, y AffiliateStat) int {
+		switch {
+		case x.Purchases != y.Purchases:
+			return cmpDesc(x.Purchases, y.Purchases)
+		case x.Leads != y.Leads:
+			return cmpDesc(x.Leads, y.Leads)
+		case x.Clicks != y.Clicks:
+			return cmpDesc(x.Clicks, y.Clicks)
+		}
+		return cmpStr(x.AffiliateID, y.AffiliateID)
+	})
+	if len(stats) > n {
+		stats = stats[:n]
+	}
+	for i := range stats {
+		s := &stats[i]
+		if af, err := tx.Affiliate(s.AffiliateID); err == nil {
+			s.Name = af.Name
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		s.LeadRate, s.PurchaseRate = percent(s.Leads, s.Clicks), percent(s.Purchases, s.Leads)
+	}
+	return stats, nil
+}
+
+func cmpDesc(a, b int64) int {
+	if a > b {
+		return -1
+	}
+	return 1
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
