@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffy/spiffy/app/accounts"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/webhook"
@@ -27,10 +28,10 @@ type App struct {
 	loginThrottle *throttle
 	sessionSecret []byte
 	webhooks      *webhook.Dispatcher
-	exports       *export.Runner // background CSV exports
-	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
-	money         sync.Mutex     // serialises changes of approved and paid money (commissions.go)
-	refused       refusals       // provider webhooks refused lately (integrations.go)
+	exports       *export.Runner  // background CSV exports
+	accounts      *accounts.Cache // decoded accounts for the tracking path (tracking.go)
+	money         sync.Mutex      // serialises changes of approved and paid money (commissions.go)
+	refused       refusals        // provider webhooks refused lately (integrations.go)
 }
 
 // Options is what an App is built from.
@@ -56,7 +57,7 @@ func New(o Options) (*App, error) {
 		log:           o.Log,
 		clock:         o.Clock,
 		loginThrottle: newThrottle(5, 15*time.Minute),
-		accounts:      newAccountCache(maxCachedAccounts),
+		accounts:      accounts.New(maxCachedAccounts, tracks),
 	}
 	a.webhooks = webhook.New(o.Store, webhook.Options{
 		Timeout: o.Config.Webhooks.Timeout, AllowPrivate: o.Config.Webhooks.AllowPrivateTargets,
