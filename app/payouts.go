@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/app/views"
@@ -37,20 +38,6 @@ type PayoutInput struct {
 
 // PayoutView is a payout with its items.
 type PayoutView = views.PayoutView
-
-// EventPayoutPaid is the webhook event of a paid payout, sent to each paid
-// affiliate whatever its programs' sharing toggles: it is its own money.
-const EventPayoutPaid = "payout.paid"
-
-// PayoutEventData is payout.paid's flat data.
-type PayoutEventData struct {
-	ID          string `json:"id"`
-	AffiliateID string `json:"affiliate_id"`
-	Amount      string `json:"amount"`
-	Currency    string `json:"currency"`
-	Commissions int64  `json:"commissions"`
-	PaidAt      string `json:"paid_at"`
-}
 
 // payoutStepBudget is how many commissions one write of a step moves at
 // most; it keeps a write well below Badger's transaction size limit.
@@ -364,12 +351,8 @@ func (a *App) payoutSettleWrite(tx *store.Tx, p *store.Payout) (done bool, err e
 }
 
 func (a *App) queuePayoutPaid(tx *store.Tx, p *store.Payout, it *store.PayoutItem) error {
-	data := PayoutEventData{
-		ID: p.ID, AffiliateID: it.AffiliateID, Amount: money.Format(it.Amount, p.Currency), Currency: p.Currency,
-		Commissions: it.Commissions, PaidAt: RFC3339(p.PaidAt),
-	}
-	return a.queueEvent(tx, it.AffiliateID, EventPayoutPaid, p.ID, "", func(now time.Time) ([]byte, error) {
-		return marshalBody(EventPayoutPaid, now, data)
+	return a.queueEvent(tx, it.AffiliateID, event.PayoutPaid, p.ID, "", func(now time.Time) ([]byte, error) {
+		return event.Marshal(event.PayoutPaid, now, event.Payout(p, it))
 	})
 }
 

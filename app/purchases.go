@@ -5,25 +5,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/store"
 )
 
 // Purchase statuses.
 const (
-	PurchasePaid     = "paid"
-	PurchaseRefunded = "refunded"
+	PurchasePaid     = store.PurchasePaid
+	PurchaseRefunded = store.PurchaseRefunded
 
 	// PurchaseRenewal is the Kind of a subscription's later payment
 	// (a first sale's Kind is PurchaseSale).
 	PurchaseSale    = "sale"
 	PurchaseRenewal = "renewal"
-)
-
-// Purchase event types handed to the webhook outbox.
-const (
-	EventPurchaseCreated  = "purchase.created"
-	EventPurchaseRefunded = "purchase.refunded"
 )
 
 // PurchaseInput is a purchase reported by the merchant's server.
@@ -213,7 +208,7 @@ func (a *App) recordPurchase(tx *store.Tx, prg *store.Program, p *store.Purchase
 			return err
 		}
 	}
-	return a.queuePurchaseEvent(tx, prg, p, EventPurchaseCreated)
+	return a.queuePurchaseEvent(tx, prg, p, event.PurchaseCreated)
 }
 
 // match is the referral a purchase is credited to.
@@ -406,5 +401,5 @@ func (a *App) refund(tx *store.Tx, p *store.Purchase, amount int64) error {
 	if err := refundCommissions(tx, p, before, p.RefundedAmount, a.Now()); err != nil {
 		return err
 	}
-	return a.queuePurchaseEvent(tx, prg, p, EventPurchaseRefunded)
+	return a.queuePurchaseEvent(tx, prg, p, event.PurchaseRefunded)
 }

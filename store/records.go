@@ -168,6 +168,12 @@ type Purchase struct {
 	Kind string
 }
 
+// Purchase statuses, as stored.
+const (
+	PurchasePaid     = "paid"
+	PurchaseRefunded = "refunded"
+)
+
 // WebhookEndpoint is an affiliate's purchase webhook target.
 type WebhookEndpoint struct {
 	ID             string     `json:"id"`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
@@ -146,13 +147,13 @@ const fxInstallCode = `<script src="https://aff.shop.example.com/spiffy.js" asyn
 
 func fxDeliveries() []deliveryRow {
 	return []deliveryRow{
-		{ID: "msg_ok", Event: app.EventPurchaseCreated, Status: store.MessageDelivered, EndpointURL: "https://hooks.example.com/ok",
+		{ID: "msg_ok", Event: event.PurchaseCreated, Status: store.MessageDelivered, EndpointURL: "https://hooks.example.com/ok",
 			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Attempts: 1, Code: 200, LatencyMS: 42,
 			Created: fxDay, LastAt: fxDay, Payload: "{\n  \"type\": \"purchase.created\"\n}"},
-		{ID: "msg_retry", Event: app.EventLeadCreated, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/down",
+		{ID: "msg_retry", Event: event.LeadCreated, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/down",
 			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Attempts: 2, Code: 503, Error: "503 Service Unavailable",
 			LatencyMS: 120, Created: fxDay, LastAt: fxDay, NextAt: fxDay.Add(5 * time.Minute), NextIn: "in 5 min", Payload: "{}"},
-		{ID: "msg_new", Event: app.EventPurchaseRefunded, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/ok",
+		{ID: "msg_new", Event: event.PurchaseRefunded, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/ok",
 			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Created: fxDay, NextAt: fxDay, NextIn: "due now", Payload: "{}"},
 	}
 }
@@ -161,13 +162,13 @@ func fxEndpoints() []endpointRow {
 	failingSince := fxDay.Add(-2 * time.Hour)
 	disabledAt := fxDay.Add(-time.Hour)
 	failing := &store.WebhookEndpoint{ID: "wh_down", AffiliateID: "aff_paula", URL: "https://hooks.example.com/down",
-		Secret: "whsec_down", Events: []string{app.EventLeadCreated}, FailingSince: &failingSince,
+		Secret: "whsec_down", Events: []string{event.LeadCreated}, FailingSince: &failingSince,
 		LastError: "connection refused", CreatedAt: fxDay}
 	disabled := &store.WebhookEndpoint{ID: "wh_off", AffiliateID: "aff_paula", URL: "https://hooks.example.com/off",
-		Secret: "whsec_off", Events: app.WebhookEvents(), Disabled: true, DisabledAt: &disabledAt,
+		Secret: "whsec_off", Events: event.Subscribable(), Disabled: true, DisabledAt: &disabledAt,
 		DisabledBy: "merchant", DisabledReason: "Disabled by the program owner.", CreatedAt: fxDay}
 	active := &store.WebhookEndpoint{ID: "wh_ok", AffiliateID: "aff_paula", URL: "https://hooks.example.com/ok",
-		Secret: "whsec_ok", Events: []string{app.EventPurchaseCreated, app.EventPurchaseRefunded}, CreatedAt: fxDay}
+		Secret: "whsec_ok", Events: []string{event.PurchaseCreated, event.PurchaseRefunded}, CreatedAt: fxDay}
 	names := map[string]string{"aff_paula": "Paula Partner"}
 	var rows []endpointRow
 	for _, ep := range []*store.WebhookEndpoint{failing, disabled, active} {
@@ -371,7 +372,7 @@ func pageFixtures() map[string][]pageFixture {
 	// Portal webhooks.
 	endpoints := fxEndpoints()
 	portalWebhooks := &portalWebhooksView{Endpoints: endpoints, Form: endpointForm{URL: "http://not-https.example.com/"},
-		Choices: eventChoices([]string{app.EventPurchaseCreated}), Errors: FormErrors{"url": "Endpoint URL must use https."},
+		Choices: eventChoices([]string{event.PurchaseCreated}), Errors: FormErrors{"url": "Endpoint URL must use https."},
 		CanAdd: true, Max: app.MaxWebhookEndpoints, Schedule: "retried 8 times over 5 days", Timeout: "10s",
 		EditID: "wh_ok", EditForm: endpointForm{URL: "https://hooks.example.com/ok2"}, EditErrors: FormErrors{"events": "Choose at least one event."}}
 
@@ -711,7 +712,7 @@ func pageFixtures() map[string][]pageFixture {
 				[]string{"https://hooks.example.com/down", "Deliveries have been failing since 2026-03-14 07:30 UTC — last error: connection refused",
 					"Disabled by the program owner.", "whsec_ok", "Send test event", "All deliveries of this endpoint →",
 					"https://hooks.example.com/ok2", "Choose at least one event.", "Add another endpoint", "Endpoint URL must use https.", "10s"}},
-			{"none", fxPortalView("webhooks", &portalWebhooksView{Choices: eventChoices(app.WebhookEvents()), CanAdd: true,
+			{"none", fxPortalView("webhooks", &portalWebhooksView{Choices: eventChoices(event.Subscribable()), CanAdd: true,
 				Max: app.MaxWebhookEndpoints, Schedule: "retried 8 times over 5 days", Timeout: "10s"}),
 				[]string{"Add your first endpoint", "https://hooks.zapier.com/hooks/catch/"}},
 			{"full", fxPortalView("webhooks", &portalWebhooksView{Endpoints: endpoints[2:], Max: app.MaxWebhookEndpoints}),

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/money"
 )
 
@@ -41,7 +42,7 @@ type PurchaseJSON struct {
 	OrderID   string  `json:"order_id"`
 	Program   string  `json:"program"`
 	Affiliate *string `json:"affiliate"`
-	app.PurchaseFields
+	event.PurchaseFields
 	RefundedAmount string `json:"refunded_amount"`
 	SelfReferral   bool   `json:"self_referral"`
 	PurchasedAt    string `json:"purchased_at"`
@@ -51,7 +52,7 @@ type PurchaseJSON struct {
 // NewPurchaseJSON converts a stored purchase for the API.
 func NewPurchaseJSON(p *app.Purchase) PurchaseJSON {
 	out := PurchaseJSON{
-		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, PurchaseFields: app.NewPurchaseFields(p),
+		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, PurchaseFields: event.NewPurchaseFields(p),
 		RefundedAmount: money.Format(p.RefundedAmount, p.Currency),
 		SelfReferral:   p.SelfReferral, PurchasedAt: app.RFC3339(p.PurchasedAt), CreatedAt: app.RFC3339(p.CreatedAt),
 	}
