@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -386,37 +385,11 @@ func (a *App) Payouts(s Scope, cursor string, limit int) ([]*PayoutView, string,
 	}
 	var out []*PayoutView
 	var next string
-	err := a.db.View(func(tx *store.Tx) error {
-		ps, n, err := tx.Payouts(aff, cursor, limit)
-		if err != nil {
-			return err
-		}
-		next = n
-		for _, p := range ps {
-			v, err := views.ReadPayout(tx, p, aff)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return nil
-	})
+	err := a.db.View(func(tx *store.Tx) (err error) { out, next, err = views.ReadPayouts(tx, aff, cursor, limit); return err })
 	if errors.Is(err, store.ErrBadCursor) {
 		return nil, "", ErrBadCursor
 	}
 	return out, next, err
-}
-
-// payoutNote is the PayPal note of a payout: who pays, and which payout.
-func (a *App) payoutNote(v *PayoutView) string {
-	owner := v.ProgramName
-	if owner == "" {
-		owner = "Affiliate program"
-		if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Hostname() != "" {
-			owner = u.Hostname()
-		}
-	}
-	return owner + " payout " + v.ID
 }
 
 // BalanceFilter selects balances; empty fields do not filter.
@@ -449,58 +422,29 @@ func (a *App) Balances(f BalanceFilter) ([]views.BalanceRow, error) {
 	return out, err
 }
 
-// PayoutFile is a payout's file in one format, checked and ready to write.
-type PayoutFile struct {
-	Name   string // a file name for the download
-	db     *store.DB
-	payout *store.Payout
-	format string
-	note   string
-}
-
 // PayoutFile prepares a payout's file in a format (export.PayoutGeneric,
 // PayoutPayPal or PayoutWise; "" = generic): it fails before anything is
-// written when the payout or the format is unknown.
-func (a *App) PayoutFile(id, format string) (*PayoutFile, error) {
+// written when the payout or the format is unknown. The PayPal note says
+// who pays (the program, or the site's host name) and which payout.
+func (a *App) PayoutFile(id, format string) (*export.PayoutFile, error) {
 	if format == "" {
 		format = export.PayoutGeneric
 	}
 	if !slices.Contains(export.PayoutFormats(), format) {
 		return nil, Invalid("format", "invalid_format", "format must be generic, paypal or wise")
 	}
-	f := &PayoutFile{db: a.db, format: format}
-	err := a.db.View(func(tx *store.Tx) error {
+	return store.Read(a.db, func(tx *store.Tx) (*export.PayoutFile, error) {
 		p, err := getPayout(tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		v := &PayoutView{Payout: p}
-		if p.ProgramID != "" {
-			v.ProgramName = tx.Names().Program(p.ProgramID)
+		owner := tx.Names().Program(p.ProgramID)
+		if owner == "" {
+			owner = "Affiliate program"
+			if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Hostname() != "" {
+				owner = u.Hostname()
+			}
 		}
-		f.payout, f.note = p, a.payoutNote(v)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	f.Name = "payout-" + f.payout.ID + "-" + format + ".csv"
-	return f, nil
-}
-
-// Write streams the file's rows to w.
-func (f *PayoutFile) Write(w io.Writer) error {
-	return f.db.View(func(tx *store.Tx) error {
-		pw, err := export.NewPayoutWriter(w, f.format, f.payout, f.note)
-		if err != nil {
-			return err
-		}
-		err = tx.PayoutItems(f.payout.ID, "", func(it *store.PayoutItem) (bool, error) {
-			return true, pw.Write(it)
-		})
-		if err != nil {
-			return err
-		}
-		return pw.Flush()
+		return export.NewPayoutFile(a.db, p, format, owner+" payout "+p.ID), nil
 	})
 }

@@ -47,6 +47,25 @@ func ReadPayout(tx *store.Tx, p *store.Payout, affiliateID string) (*PayoutView,
 	return v, err
 }
 
+// ReadPayouts reads a page of payouts newest first, with their items:
+// with an affiliate id, only the payouts that paid it, with only its own
+// item.
+func ReadPayouts(tx *store.Tx, affiliateID, cursor string, limit int) ([]*PayoutView, string, error) {
+	ps, next, err := tx.Payouts(affiliateID, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []*PayoutView
+	for _, p := range ps {
+		v, err := ReadPayout(tx, p, affiliateID)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
+}
+
 // BalanceRow is one affiliate's balance in one currency, with its name.
 type BalanceRow struct {
 	store.Balance
