@@ -17,50 +17,6 @@ import (
 // 200 means the purchase and its commission are on disk, and the same
 // event again changes nothing.
 
-// Payment providers.
-const (
-	ProviderStripe       = "stripe"
-	ProviderPaddle       = "paddle"
-	ProviderLemonSqueezy = "lemonsqueezy"
-)
-
-// Providers lists the providers in the order pages show them.
-func Providers() []string {
-	return []string{ProviderStripe, ProviderPaddle, ProviderLemonSqueezy}
-}
-
-// ProviderTitle is a provider's name as people write it.
-func ProviderTitle(p string) string {
-	switch p {
-	case ProviderStripe:
-		return "Stripe"
-	case ProviderPaddle:
-		return "Paddle"
-	case ProviderLemonSqueezy:
-		return "Lemon Squeezy"
-	}
-	return p
-}
-
-// verifiers read a provider's webhook once its signature checks out.
-var verifiers = map[string]func(body []byte, signature, secret string) (*provider.Event, error){
-	ProviderStripe:       provider.Stripe,
-	ProviderPaddle:       provider.Paddle,
-	ProviderLemonSqueezy: provider.LemonSqueezy,
-}
-
-// ProviderSignatureHeader is the request header carrying a provider's
-// signature.
-func ProviderSignatureHeader(p string) string {
-	switch p {
-	case ProviderStripe:
-		return "Stripe-Signature"
-	case ProviderPaddle:
-		return "Paddle-Signature"
-	}
-	return "X-Signature"
-}
-
 // Secret sources.
 const (
 	SecretFromConfig   = "config"
@@ -89,11 +45,11 @@ func (a *App) IntegrationSecret(p string) (secret, source string, err error) {
 
 func (a *App) configSecret(p string) string {
 	switch p {
-	case ProviderStripe:
+	case provider.NameStripe:
 		return a.cfg.Integrations.Stripe.WebhookSecret
-	case ProviderPaddle:
+	case provider.NamePaddle:
 		return a.cfg.Integrations.Paddle.WebhookSecret
-	case ProviderLemonSqueezy:
+	case provider.NameLemonSqueezy:
 		return a.cfg.Integrations.LemonSqueezy.WebhookSecret
 	}
 	return ""
@@ -103,11 +59,11 @@ func (a *App) configSecret(p string) string {
 // Settings ("" removes it). A secret set in the config cannot be changed
 // here.
 func (a *App) SetIntegrationSecret(p, secret string) error {
-	if _, ok := verifiers[p]; !ok {
+	if _, ok := provider.Verifier(p); !ok {
 		return NotFound("integration_not_found", "no integration %q", p)
 	}
 	if a.configSecret(p) != "" {
-		return Errorf(KindConflict, "secret_in_config", "the %s secret is set in the config; change it there", ProviderTitle(p))
+		return Errorf(KindConflict, "secret_in_config", "the %s secret is set in the config; change it there", provider.Title(p))
 	}
 	secret = strings.TrimSpace(secret)
 	if len(secret) > 256 || strings.ContainsAny(secret, " \t\r\n") {
@@ -175,7 +131,7 @@ func (r *refusals) list(p string) []Refusal {
 // integration_not_configured; a bad signature → 400 invalid_signature and
 // nothing read or stored.
 func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*ProviderOutcome, error) {
-	verify, ok := verifiers[p]
+	verify, ok := provider.Verifier(p)
 	if !ok {
 		return nil, NotFound("integration_not_found", "no integration %q", p)
 	}
@@ -184,13 +140,13 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 		return nil, err
 	}
 	if secret == "" {
-		return nil, NotFound("integration_not_configured", "%s is not connected: set its webhook signing secret in Settings → Integrations", ProviderTitle(p))
+		return nil, NotFound("integration_not_configured", "%s is not connected: set its webhook signing secret in Settings → Integrations", provider.Title(p))
 	}
 	ev, err := verify(body, signature, secret)
 	switch {
 	case errors.Is(err, provider.ErrInvalidSignature):
 		a.refused.add(p, a.Now(), "invalid signature")
-		return nil, Invalid("signature", "invalid_signature", "the %s header is missing, wrong or older than 5 minutes", ProviderSignatureHeader(p))
+		return nil, Invalid("signature", "invalid_signature", "the %s header is missing, wrong or older than 5 minutes", provider.SignatureHeader(p))
 	case err != nil:
 		a.refused.add(p, a.Now(), "unreadable event: "+err.Error())
 		return nil, Invalid("body", "invalid_event", "%v", err)
@@ -509,13 +465,13 @@ type IntegrationView struct {
 // comes from, its last events handled and refused.
 func (a *App) Integrations() ([]IntegrationView, error) {
 	var out []IntegrationView
-	for _, p := range Providers() {
+	for _, p := range provider.Names() {
 		_, source, err := a.IntegrationSecret(p)
 		if err != nil {
 			return nil, err
 		}
-		v := IntegrationView{Provider: p, Title: ProviderTitle(p), EndpointURL: a.cfg.BaseURL + "/integrations/" + p,
-			SignatureHeader: ProviderSignatureHeader(p), SecretSource: source, Refused: a.refused.list(p)}
+		v := IntegrationView{Provider: p, Title: provider.Title(p), EndpointURL: a.cfg.BaseURL + "/integrations/" + p,
+			SignatureHeader: provider.SignatureHeader(p), SecretSource: source, Refused: a.refused.list(p)}
 		err = a.db.View(func(tx *store.Tx) (err error) { v.Events, err = tx.ProviderEvents(p, 20); return })
 		if err != nil {
 			return nil, err

@@ -73,7 +73,7 @@ func (a *App) Dashboard(f DashboardFilter) (*views.Dashboard, error) {
 
 // LeadList validates the filter and reads one page of matching leads,
 // newest first, with their count.
-func (a *App) LeadList(f ListFilter, cursor string, limit int) (*views.LeadList, error) {
+func (a *App) LeadList(f views.ListFilter, cursor string, limit int) (*views.LeadList, error) {
 	q, err := a.LeadQuery(f)
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func (a *App) LeadList(f ListFilter, cursor string, limit int) (*views.LeadList,
 
 // PurchaseList validates the filter and reads one page of matching
 // purchases, newest purchased_at first, with their count and totals.
-func (a *App) PurchaseList(f ListFilter, cursor string, limit int) (*views.PurchaseList, error) {
+func (a *App) PurchaseList(f views.ListFilter, cursor string, limit int) (*views.PurchaseList, error) {
 	q, err := a.PurchaseQuery(f)
 	if err != nil {
 		return nil, err

@@ -41,8 +41,8 @@ type listForm struct {
 	Kind      string `form:"kind"`
 }
 
-func (f listForm) filter() app.ListFilter {
-	return app.ListFilter{
+func (f listForm) filter() views.ListFilter {
+	return views.ListFilter{
 		Program: strings.TrimSpace(f.Program), Affiliate: strings.TrimSpace(f.Affiliate),
 		From: strings.TrimSpace(f.From), To: strings.TrimSpace(f.To), Q: strings.TrimSpace(f.Q),
 		Status: strings.TrimSpace(f.Status),
@@ -418,12 +418,12 @@ type exportsView struct {
 
 // exportRow is an export with its filter in words.
 type exportRow struct {
-	app.ExportView
+	views.ExportView
 	FilterLabel string
 }
 
 // filterLabel describes a filter with names: "program Shop, from 2026-03-01".
-func filterLabel(x app.ExportView) string {
+func filterLabel(x views.ExportView) string {
 	f := x.Filter
 	var parts []string
 	if f.Program != "" {

@@ -431,12 +431,12 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/exports": {
 			{"rows", fxAdminView("", exportsView{Running: true, TTL: "24 hours", Exports: []exportRow{
-				{ExportView: app.ExportView{ID: "exp_run", Kind: app.ExportLeads, Status: app.ExportRunning, Rows: 1200, Total: 3000,
+				{ExportView: views.ExportView{ID: "exp_run", Kind: app.ExportLeads, Status: app.ExportRunning, Rows: 1200, Total: 3000,
 					Percent: 40, CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "leads-2026-03-14.csv"},
 					FilterLabel: "program Acme Partners, from 2026-03-01"},
-				{ExportView: app.ExportView{ID: "exp_done", Kind: app.ExportPurchases, Status: app.ExportDone, Rows: 400, Total: 400,
+				{ExportView: views.ExportView{ID: "exp_done", Kind: app.ExportPurchases, Status: app.ExportDone, Rows: 400, Total: 400,
 					Percent: 100, CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "purchases-2026-03-14.csv"}},
-				{ExportView: app.ExportView{ID: "exp_bad", Kind: app.ExportLeads, Status: app.ExportFailed, Error: "interrupted by a restart; start it again",
+				{ExportView: views.ExportView{ID: "exp_bad", Kind: app.ExportLeads, Status: app.ExportFailed, Error: "interrupted by a restart; start it again",
 					CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "leads-2026-03-13.csv"}},
 			}}), []string{`http-equiv="refresh"`, "leads-2026-03-14.csv", "1,200 of 3,000", "/exports/exp_done/download",
 				"interrupted by a restart", "everything", "Stop", "24 hours"}},

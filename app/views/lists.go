@@ -1,12 +1,44 @@
 package views
 
-import "github.com/spiffy/spiffy/store"
+import (
+	"net/url"
+	"strings"
+
+	"github.com/spiffy/spiffy/store"
+)
 
 // The merchant's Leads, Purchases and Affiliates pages, each read as one
 // call: a page of rows with the names of their program and affiliate, the
 // count (and, for purchases, the totals) of everything the filter matches,
 // and the cursor of the next page — in one read transaction, so the parts
 // agree.
+
+// ListFilter is the parsed form of the list filters every leads and
+// purchases view takes: ?program=&affiliate=&from=&to=&q= (and &status= for
+// purchases).
+//
+// q is an email: a complete, valid address matches exactly (compared trimmed
+// and case-insensitively, through the email index); anything else matches
+// as a prefix of the email ("jane@", "jane@exa").
+type ListFilter struct {
+	Program   string
+	Affiliate string
+	From, To  string // UTC dates, both days included
+	Q         string
+	Status    string // purchases only: paid | refunded
+}
+
+// ListFilterFromParams reads the filters from query (or form) values.
+func ListFilterFromParams(v url.Values) ListFilter {
+	return ListFilter{
+		Program:   strings.TrimSpace(v.Get("program")),
+		Affiliate: strings.TrimSpace(v.Get("affiliate")),
+		From:      strings.TrimSpace(v.Get("from")),
+		To:        strings.TrimSpace(v.Get("to")),
+		Q:         strings.TrimSpace(v.Get("q")),
+		Status:    strings.TrimSpace(v.Get("status")),
+	}
+}
 
 // LeadRow is a lead with the names of its program and affiliate.
 type LeadRow struct {

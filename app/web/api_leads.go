@@ -8,6 +8,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant API for leads and purchases. The CSV exports of the same
@@ -68,7 +69,7 @@ func (s *Server) apiListLeads(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.App.LeadQuery(app.ListFilterFromParams(c.QueryParams()))
+	q, err := s.App.LeadQuery(views.ListFilterFromParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func (s *Server) apiListPurchases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.App.PurchaseQuery(app.ListFilterFromParams(c.QueryParams()))
+	q, err := s.App.PurchaseQuery(views.ListFilterFromParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}

@@ -226,7 +226,7 @@ func TestMerchantLeadFilters(t *testing.T) {
 				t.Errorf("csv: got %v, want %v", emails, wantEmails)
 			}
 			// Count: exact, from the tallies or the search index.
-			list, err := a.LeadList(app.ListFilterFromParams(tt.query), "", 50)
+			list, err := a.LeadList(views.ListFilterFromParams(tt.query), "", 50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +284,7 @@ func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 			if !slices.Equal(orders, tt.want) {
 				t.Errorf("csv: got %v, want %v", orders, tt.want)
 			}
-			list, err := a.PurchaseList(app.ListFilterFromParams(tt.query), "", 50)
+			list, err := a.PurchaseList(views.ListFilterFromParams(tt.query), "", 50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -380,10 +380,10 @@ func TestMerchantBadFilters(t *testing.T) {
 	// Without an API key the CSV is not served.
 	apptest.Expect(t, f.env.Request(http.MethodGet, "/api/v1/leads.csv", nil), http.StatusUnauthorized)
 	// A bad filter starts no export.
-	if _, err := f.env.App.StartExport(app.Merchant, app.ExportLeads, app.ListFilter{From: "2026-13-01"}); err == nil {
+	if _, err := f.env.App.StartExport(app.Merchant, app.ExportLeads, views.ListFilter{From: "2026-13-01"}); err == nil {
 		t.Error("export with a bad date started")
 	}
-	if _, err := f.env.App.StartExport(app.Merchant, "clicks", app.ListFilter{}); err == nil {
+	if _, err := f.env.App.StartExport(app.Merchant, "clicks", views.ListFilter{}); err == nil {
 		t.Error("export of an unknown kind started")
 	}
 	if xs, _ := f.env.App.Exports(app.Merchant); len(xs) != 0 {
@@ -394,7 +394,7 @@ func TestMerchantBadFilters(t *testing.T) {
 func TestExportLifecycle(t *testing.T) {
 	f := newViewsFixture(t)
 	a := f.env.App
-	filter := app.ListFilter{Program: f.alpha.ID}
+	filter := views.ListFilter{Program: f.alpha.ID}
 	x, err := a.StartExport(app.Merchant, app.ExportLeads, filter)
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +434,7 @@ func TestExportLifecycle(t *testing.T) {
 	}
 
 	// An affiliate's export holds only its own referrals, in portal columns.
-	ax, err := a.StartExport(app.AffiliateScope(f.ann.ID), app.ExportPurchases, app.ListFilter{})
+	ax, err := a.StartExport(app.AffiliateScope(f.ann.ID), app.ExportPurchases, views.ListFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
