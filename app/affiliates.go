@@ -108,9 +108,7 @@ func (a *App) CreateAffiliate(in AffiliateInput) (af *store.Affiliate, inviteURL
 
 // Affiliate returns an affiliate by id.
 func (a *App) Affiliate(id string) (*store.Affiliate, error) {
-	var af *store.Affiliate
-	err := a.db.View(func(tx *store.Tx) (err error) { af, err = getAffiliate(tx, id); return })
-	return af, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Affiliate, error) { return getAffiliate(tx, id) })
 }
 
 func getAffiliate(tx *store.Tx, id string) (*store.Affiliate, error) {
@@ -123,9 +121,7 @@ func getAffiliate(tx *store.Tx, id string) (*store.Affiliate, error) {
 
 // Affiliates lists every affiliate, newest first.
 func (a *App) Affiliates() ([]*store.Affiliate, error) {
-	var out []*store.Affiliate
-	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.Affiliates(); return })
-	return out, err
+	return store.Read(a.db, func(tx *store.Tx) ([]*store.Affiliate, error) { return tx.Affiliates() })
 }
 
 // AffiliatesPage lists affiliates for the API's cursor pagination.
@@ -344,14 +340,10 @@ func CodeBase(name string) string {
 
 // EnrollmentsOfProgram lists a program's affiliates with their codes.
 func (a *App) EnrollmentsOfProgram(programID string) ([]*store.Enrollment, error) {
-	var out []*store.Enrollment
-	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.ProgramEnrollments(programID); return })
-	return out, err
+	return store.Read(a.db, func(tx *store.Tx) ([]*store.Enrollment, error) { return tx.ProgramEnrollments(programID) })
 }
 
 // EnrollmentsOfAffiliate lists the programs an affiliate belongs to.
 func (a *App) EnrollmentsOfAffiliate(affiliateID string) ([]*store.Enrollment, error) {
-	var out []*store.Enrollment
-	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.AffiliateEnrollments(affiliateID); return })
-	return out, err
+	return store.Read(a.db, func(tx *store.Tx) ([]*store.Enrollment, error) { return tx.AffiliateEnrollments(affiliateID) })
 }

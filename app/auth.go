@@ -112,9 +112,7 @@ func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
 
 // HasAdmin reports whether setup has been done.
 func (a *App) HasAdmin() (bool, error) {
-	var has bool
-	err := a.db.View(func(tx *store.Tx) (err error) { has, err = tx.HasAdmin(); return })
-	return has, err
+	return store.Read(a.db, func(tx *store.Tx) (bool, error) { return tx.HasAdmin() })
 }
 
 // newAdmin validates an admin's email and password and builds the record.
@@ -183,9 +181,7 @@ func (a *App) AuthenticateAdmin(email, password, ip string) (*store.Admin, error
 
 // Admin returns an admin by id (for the session middleware).
 func (a *App) Admin(id string) (*store.Admin, error) {
-	var adm *store.Admin
-	err := a.db.View(func(tx *store.Tx) (err error) { adm, err = tx.Admin(id); return })
-	return adm, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Admin, error) { return tx.Admin(id) })
 }
 
 // API keys.
@@ -219,9 +215,7 @@ func (a *App) CreateAPIKey(name string) (*store.APIKey, string, error) {
 
 // APIKeys lists the keys, newest first.
 func (a *App) APIKeys() ([]*store.APIKey, error) {
-	var ks []*store.APIKey
-	err := a.db.View(func(tx *store.Tx) (err error) { ks, err = tx.APIKeys(); return })
-	return ks, err
+	return store.Read(a.db, func(tx *store.Tx) ([]*store.APIKey, error) { return tx.APIKeys() })
 }
 
 // RevokeAPIKey stops a key from working; revoking twice is harmless.

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -65,9 +64,7 @@ func NewCommission(prg *store.Program, p *store.Purchase) *store.Commission {
 
 // Commission returns a commission by id.
 func (a *App) Commission(id string) (*store.Commission, error) {
-	var c *store.Commission
-	err := a.db.View(func(tx *store.Tx) (err error) { c, err = getCommission(tx, id); return })
-	return c, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Commission, error) { return getCommission(tx, id) })
 }
 
 func getCommission(tx *store.Tx, id string) (*store.Commission, error) {
@@ -92,13 +89,7 @@ func (a *App) Commissions(f CommissionFilter, cursor string, limit int) ([]*stor
 	}
 	var out []*store.Commission
 	var next string
-	err = a.db.View(func(tx *store.Tx) (err error) {
-		out, next, err = tx.Commissions(q)
-		return err
-	})
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, "", ErrBadCursor
-	}
+	err = a.db.View(func(tx *store.Tx) (err error) { out, next, err = tx.Commissions(q); return err })
 	return out, next, err
 }
 

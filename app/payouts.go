@@ -386,9 +386,6 @@ func (a *App) Payouts(s Scope, cursor string, limit int) ([]*PayoutView, string,
 	var out []*PayoutView
 	var next string
 	err := a.db.View(func(tx *store.Tx) (err error) { out, next, err = views.ReadPayouts(tx, aff, cursor, limit); return err })
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, "", ErrBadCursor
-	}
 	return out, next, err
 }
 

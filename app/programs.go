@@ -168,9 +168,7 @@ func (a *App) CreateProgram(in ProgramInput) (*store.Program, error) {
 
 // Program returns a live (not deleted) program.
 func (a *App) Program(id string) (*store.Program, error) {
-	var p *store.Program
-	err := a.db.View(func(tx *store.Tx) (err error) { p, err = liveProgram(tx, id); return })
-	return p, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Program, error) { return liveProgram(tx, id) })
 }
 
 func liveProgram(tx *store.Tx, id string) (*store.Program, error) {

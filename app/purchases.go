@@ -329,9 +329,7 @@ func attribute(tx *store.Tx, p *store.Program, referral, coupon, vid string, lea
 
 // Purchase returns a purchase by id.
 func (a *App) Purchase(id string) (*store.Purchase, error) {
-	var p *store.Purchase
-	err := a.db.View(func(tx *store.Tx) (err error) { p, err = getPurchase(tx, id); return })
-	return p, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Purchase, error) { return getPurchase(tx, id) })
 }
 
 func getPurchase(tx *store.Tx, id string) (*store.Purchase, error) {

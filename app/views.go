@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -139,13 +138,9 @@ func (a *App) PayoutsPage(q PayoutsPageQuery) (*views.PayoutsPage, error) {
 			return nil, err
 		}
 	}
-	page, err := store.Read(a.db, func(tx *store.Tx) (*views.PayoutsPage, error) {
+	return store.Read(a.db, func(tx *store.Tx) (*views.PayoutsPage, error) {
 		return views.ReadPayoutsPage(tx, cur, q.Page, q.History)
 	})
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, ErrBadCursor
-	}
-	return page, err
 }
 
 // PayoutDetail reads a payout with the page of its items after the
@@ -167,9 +162,5 @@ func (a *App) CommissionList(f CommissionFilter, cursor string, limit int) (*vie
 	if err != nil {
 		return nil, err
 	}
-	l, err := store.Read(a.db, func(tx *store.Tx) (*views.CommissionList, error) { return views.ReadCommissionList(tx, q) })
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, ErrBadCursor
-	}
-	return l, err
+	return store.Read(a.db, func(tx *store.Tx) (*views.CommissionList, error) { return views.ReadCommissionList(tx, q) })
 }

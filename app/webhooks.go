@@ -250,9 +250,7 @@ func scoped[T any](read func(string) (*T, error), owner func(*T) string, s Scope
 
 // WebhookEndpoint returns one endpoint.
 func (a *App) WebhookEndpoint(s Scope, id string) (*store.WebhookEndpoint, error) {
-	var ep *store.WebhookEndpoint
-	err := a.db.View(func(tx *store.Tx) (err error) { ep, err = scopedEndpoint(tx, s, id); return })
-	return ep, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.WebhookEndpoint, error) { return scopedEndpoint(tx, s, id) })
 }
 
 // WebhookEndpoints lists an affiliate's endpoints (oldest first), or with
@@ -476,9 +474,7 @@ func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, s
 
 // WebhookMessage returns one message of the delivery log.
 func (a *App) WebhookMessage(s Scope, id string) (*store.WebhookMessage, error) {
-	var m *store.WebhookMessage
-	err := a.db.View(func(tx *store.Tx) (err error) { m, err = scopedMessage(tx, s, id); return })
-	return m, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.WebhookMessage, error) { return scopedMessage(tx, s, id) })
 }
 
 // ResendWebhookMessage starts a new delivery round for a message: same id
