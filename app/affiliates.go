@@ -291,20 +291,7 @@ func (a *App) EnrollWithCoupon(programID, affiliateID, code, coupon string) (*st
 		if code != "" {
 			return enrollmentConflict(tx.PutEnrollment(e), code, coupon)
 		}
-		base := CodeBase(af.Name)
-		for i := 0; i < 50; i++ {
-			e.Code = base
-			if i > 0 {
-				e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
-			}
-			err := tx.PutEnrollment(e)
-			var dup *store.DuplicateError
-			if !errors.As(err, &dup) || dup.Field != "code" {
-				return enrollmentConflict(err, code, coupon)
-			}
-		}
-		e.Code = base + strings.ToLower(randomToken(6))
-		return enrollmentConflict(tx.PutEnrollment(e), code, coupon)
+		return enrollmentConflict(putGeneratedCode(tx, e, af.Name), code, coupon)
 	})
 	return e, p, err
 }
@@ -319,6 +306,28 @@ func enrollmentConflict(err error, code, coupon string) error {
 		return Conflict("coupon", "duplicate_coupon", "coupon %q is already taken", coupon)
 	}
 	return Conflict("code", "duplicate_code", "referral code %q is already taken", code)
+}
+
+// putGeneratedCode stores e under a free code made from the affiliate's
+// name, inside the caller's write (so that an affiliate joining never
+// exists without its enrollment): the stem, then the stem and a number,
+// then the stem and a random suffix. Any other refusal (a coupon taken) is
+// returned.
+func putGeneratedCode(tx *store.Tx, e *store.Enrollment, name string) error {
+	base := CodeBase(name)
+	for i := 0; i < 50; i++ {
+		e.Code = base
+		if i > 0 {
+			e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
+		}
+		err := tx.PutEnrollment(e)
+		var dup *store.DuplicateError
+		if !errors.As(err, &dup) || dup.Field != "code" {
+			return err
+		}
+	}
+	e.Code = base + strings.ToLower(randomToken(6))
+	return tx.PutEnrollment(e)
 }
 
 // CodeBase makes a URL-safe code stem from a name: "Jane O'Neil" -> "janeoneil".

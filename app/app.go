@@ -13,6 +13,7 @@ import (
 	"github.com/spiffy/spiffy/app/accounts"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
@@ -25,7 +26,7 @@ type App struct {
 	log   *slog.Logger
 	clock Clock
 
-	loginThrottle *throttle
+	loginThrottle *throttle.Throttle // failed sign-ins (auth.go)
 	sessionSecret []byte
 	webhooks      *webhook.Dispatcher
 	exports       *export.Runner  // background CSV exports
@@ -56,7 +57,7 @@ func New(o Options) (*App, error) {
 		db:            o.Store,
 		log:           o.Log,
 		clock:         o.Clock,
-		loginThrottle: newThrottle(5, 15*time.Minute),
+		loginThrottle: throttle.New(5, 15*time.Minute),
 		accounts:      accounts.New(maxCachedAccounts, tracks),
 	}
 	a.webhooks = webhook.New(o.Store, webhook.Options{

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -43,68 +42,23 @@ func checkPassword(hash, pw string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
 }
 
-// throttle limits failed sign-ins per key (an email, an IP): after max
-// failures within window, further attempts fail until the window passes.
-type throttle struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-}
-
-func newThrottle(max int, window time.Duration) *throttle {
-	return &throttle{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-func (t *throttle) blocked(key string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	recent := t.fails[key][:0]
-	for _, f := range t.fails[key] {
-		if now.Sub(f) < t.window {
-			recent = append(recent, f)
-		}
-	}
-	if len(recent) == 0 {
-		delete(t.fails, key)
-	} else {
-		t.fails[key] = recent
-	}
-	return len(recent) >= t.max
-}
-
-func (t *throttle) fail(key string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.fails) > 100000 { // bound memory under a spray of random keys
-		t.fails = map[string][]time.Time{}
-	}
-	t.fails[key] = append(t.fails[key], now)
-}
-
-func (t *throttle) reset(key string) {
-	t.mu.Lock()
-	delete(t.fails, key)
-	t.mu.Unlock()
-}
-
 // checkLogin applies the throttle around a credential check keyed by both
 // the account and the client IP.
 func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
 	now := a.Now()
 	keys := []string{kind + ":email:" + store.NormEmail(email), kind + ":ip:" + ip}
 	for _, k := range keys {
-		if a.loginThrottle.blocked(k, now) {
+		if a.loginThrottle.Blocked(k, now) {
 			return ErrThrottled
 		}
 	}
 	if !check() {
 		for _, k := range keys {
-			a.loginThrottle.fail(k, now)
+			a.loginThrottle.Fail(k, now)
 		}
 		return ErrUnauthorized
 	}
-	a.loginThrottle.reset(keys[0])
+	a.loginThrottle.Reset(keys[0])
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -325,22 +324,4 @@ func (a *App) JoinProgram(programID string, in JoinInput) (*store.Affiliate, *st
 		return nil, nil, err
 	}
 	return af, e, nil
-}
-
-// putGeneratedCode stores e under a free code made from the affiliate's
-// name, the way Enroll does, but inside the caller's write so that a new
-// affiliate never exists without its enrollment.
-func putGeneratedCode(tx *store.Tx, e *store.Enrollment, name string) error {
-	base := CodeBase(name)
-	for i := 0; i < 50; i++ {
-		e.Code = base
-		if i > 0 {
-			e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
-		}
-		if err := tx.PutEnrollment(e); !errors.Is(err, store.ErrDuplicate) {
-			return err
-		}
-	}
-	e.Code = base + strings.ToLower(randomToken(6))
-	return tx.PutEnrollment(e)
 }

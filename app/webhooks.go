@@ -504,11 +504,3 @@ func (a *App) ResendWebhookMessage(s Scope, id string) (*store.WebhookMessage, e
 	})
 	return m, err
 }
-
-// LastAttempt returns the message's most recent attempt, if any.
-func LastAttempt(m *store.WebhookMessage) *store.WebhookAttempt {
-	if len(m.Attempts) == 0 {
-		return nil
-	}
-	return &m.Attempts[len(m.Attempts)-1]
-}

@@ -224,6 +224,14 @@ type WebhookMessage struct {
 	Email string `json:"email,omitempty"`
 }
 
+// LastAttempt returns the message's most recent attempt, if any.
+func (m *WebhookMessage) LastAttempt() *WebhookAttempt {
+	if len(m.Attempts) == 0 {
+		return nil
+	}
+	return &m.Attempts[len(m.Attempts)-1]
+}
+
 // Export is a CSV file written in the background.
 type Export struct {
 	ID        string    `json:"id"`
