@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
@@ -73,7 +74,7 @@ func ParsePortalRange(fromS, toS string, now time.Time) (views.PortalRange, erro
 // (&sub=…, escaped), placed before any #fragment of the landing URL.
 func ReferralLinkWithSub(p *store.Program, code, sub string) string {
 	link := p.ReferralLink(code)
-	sub = clean(sub, maxSubIDLen)
+	sub = text.Clean(sub, maxSubIDLen)
 	if sub == "" {
 		return link
 	}
@@ -87,7 +88,7 @@ func ReferralLinkWithSub(p *store.Program, code, sub string) string {
 
 // CleanSubID is a sub-id as tracking would keep it (trimmed, no control
 // characters, at most 100 bytes), so the builder shows what will be stored.
-func CleanSubID(s string) string { return clean(s, maxSubIDLen) }
+func CleanSubID(s string) string { return text.Clean(s, maxSubIDLen) }
 
 // PortalPrograms lists the live programs the affiliate is enrolled in, by
 // name, each with its totals over r. Links are left out unless the
@@ -226,45 +227,8 @@ func (a *App) PortalCSV(affiliateID, programID, kind string, r views.PortalRange
 	if err != nil {
 		return "", nil, fmt.Errorf("app: portal csv: %w", err)
 	}
-	filename = fmt.Sprintf("%s-%s-%s-to-%s.csv", fileSlug(pp.Program.Name), kind, r.FromParam(), r.ToParam())
-	switch kind {
-	case views.PortalLeads:
-		q := store.LeadQuery{AffiliateID: affiliateID, ProgramID: programID, From: r.From, To: r.End()}
-		write = func(ctx context.Context, w io.Writer) error {
-			_, err := a.WriteLeadsCSV(ctx, w, q, export.Portal, nil)
-			return err
-		}
-	default:
-		q := store.PurchaseQuery{AffiliateID: affiliateID, ProgramID: programID, From: r.From, To: r.End()}
-		write = func(ctx context.Context, w io.Writer) error {
-			_, err := a.WritePurchasesCSV(ctx, w, q, export.Portal, nil)
-			return err
-		}
-	}
+	filename, write = export.PortalFile(a.db, affiliateID, pp.Program, kind, r.From, r.To)
 	return filename, write, nil
-}
-
-// fileSlug makes a safe file-name stem from a program name.
-func fileSlug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-		if b.Len() >= 40 {
-			break
-		}
-	}
-	s := strings.Trim(b.String(), "-")
-	if s == "" {
-		return "program"
-	}
-	return s
 }
 
 // Joining.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -77,7 +78,7 @@ func (in *PurchaseInput) validate(p *store.Program, now time.Time) (amount int64
 		at = t.UTC()
 	}
 	in.Referral = strings.TrimSpace(in.Referral)
-	in.VID = cleanVisitorID(strings.TrimSpace(in.VID))
+	in.VID = text.VisitorID(strings.TrimSpace(in.VID), maxVisitorIDLen)
 	in.Coupon = strings.TrimSpace(in.Coupon)
 	if len(in.Coupon) > 64 {
 		return 0, at, Invalid("coupon", "invalid_coupon", "coupon must be at most 64 characters")

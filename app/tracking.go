@@ -4,9 +4,9 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spiffy/spiffy/app/accounts"
+	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -144,12 +144,12 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 		ProgramID:   prg.ID,
 		AffiliateID: enr.AffiliateID,
 		Code:        enr.Code,
-		SubID:       clean(in.Sub, maxSubIDLen),
-		VisitorID:   cleanVisitorID(in.VID),
-		URL:         clean(in.URL, maxURLLen),
-		Referrer:    clean(in.Referrer, maxURLLen),
+		SubID:       text.Clean(in.Sub, maxSubIDLen),
+		VisitorID:   text.VisitorID(in.VID, maxVisitorIDLen),
+		URL:         text.Clean(in.URL, maxURLLen),
+		Referrer:    text.Clean(in.Referrer, maxURLLen),
 		IP:          in.IP,
-		UserAgent:   clean(in.UserAgent, maxUserAgentLen),
+		UserAgent:   text.Clean(in.UserAgent, maxUserAgentLen),
 		CreatedAt:   now,
 	}
 	if err := a.db.Update(func(tx *store.Tx) error { return tx.InsertClick(c) }); err != nil {
@@ -269,11 +269,11 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		Code:        click.Code,
 		SubID:       click.SubID,
 		Email:       email,
-		Name:        clean(in.Name, maxNameLen),
-		URL:         clean(in.URL, maxURLLen),
-		VisitorID:   cleanVisitorID(in.VID),
+		Name:        text.Clean(in.Name, maxNameLen),
+		URL:         text.Clean(in.URL, maxURLLen),
+		VisitorID:   text.VisitorID(in.VID, maxVisitorIDLen),
 		IP:          in.IP,
-		UserAgent:   clean(in.UserAgent, maxUserAgentLen),
+		UserAgent:   text.Clean(in.UserAgent, maxUserAgentLen),
 		CreatedAt:   now,
 	}
 	res := &LeadResult{}
@@ -298,52 +298,4 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		return nil, err
 	}
 	return res, nil
-}
-
-// clean makes free text from a browser safe to store and show: valid UTF-8,
-// no control characters, trimmed, at most max bytes (cut on a rune boundary).
-func clean(s string, max int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > max {
-		i := max
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i-- // do not split a character: s[i] is the first byte dropped
-		}
-		s = s[:i]
-	}
-	needs := false
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
-			needs = true
-			break
-		}
-	}
-	if !needs {
-		return s
-	}
-	s = strings.ToValidUTF8(s, "")
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			if r == '\t' || r == '\n' || r == '\r' {
-				return ' '
-			}
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// cleanVisitorID keeps a visitor id only when it looks like one SpiffyJS
-// makes (URL-safe characters): it goes into index keys.
-func cleanVisitorID(s string) string {
-	if s == "" || len(s) > maxVisitorIDLen {
-		return ""
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return ""
-		}
-	}
-	return s
 }
