@@ -13,6 +13,7 @@ import (
 	"github.com/spiffy/spiffy/app/accounts"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
@@ -29,10 +30,10 @@ type App struct {
 	loginThrottle *throttle.Throttle // failed sign-ins (auth.go)
 	sessionSecret []byte
 	webhooks      *webhook.Dispatcher
-	exports       *export.Runner  // background CSV exports
-	accounts      *accounts.Cache // decoded accounts for the tracking path (tracking.go)
-	money         sync.Mutex      // serialises changes of approved and paid money (commissions.go)
-	refused       refusals        // provider webhooks refused lately (integrations.go)
+	exports       *export.Runner    // background CSV exports
+	accounts      *accounts.Cache   // decoded accounts for the tracking path (tracking.go)
+	money         sync.Mutex        // serialises changes of approved and paid money (commissions.go)
+	refused       provider.Refusals // provider webhooks refused lately (integrations.go)
 }
 
 // Options is what an App is built from.

@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spiffy/spiffy/app/provider"
@@ -95,37 +94,6 @@ const (
 	OutcomeNothingNew   = "nothing new to refund"
 )
 
-// refusals keeps the last events refused per provider (bad signature,
-// unreadable body), in memory only: a refused event stores nothing.
-type refusals struct {
-	mu   sync.Mutex
-	byPr map[string][]Refusal
-}
-
-// Refusal is one refused provider webhook.
-type Refusal struct {
-	At     time.Time
-	Reason string
-}
-
-const keptRefusals = 20
-
-func (r *refusals) add(p string, at time.Time, reason string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.byPr == nil {
-		r.byPr = map[string][]Refusal{}
-	}
-	list := append([]Refusal{{At: at, Reason: reason}}, r.byPr[p]...)
-	r.byPr[p] = list[:min(len(list), keptRefusals)]
-}
-
-func (r *refusals) list(p string) []Refusal {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Refusal(nil), r.byPr[p]...)
-}
-
 // ReceiveProviderWebhook verifies one provider webhook (the raw body and
 // its signature header) and handles it. No secret → 404
 // integration_not_configured; a bad signature → 400 invalid_signature and
@@ -145,10 +113,10 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 	ev, err := verify(body, signature, secret)
 	switch {
 	case errors.Is(err, provider.ErrInvalidSignature):
-		a.refused.add(p, a.Now(), "invalid signature")
+		a.refused.Add(p, a.Now(), "invalid signature")
 		return nil, Invalid("signature", "invalid_signature", "the %s header is missing, wrong or older than 5 minutes", provider.SignatureHeader(p))
 	case err != nil:
-		a.refused.add(p, a.Now(), "unreadable event: "+err.Error())
+		a.refused.Add(p, a.Now(), "unreadable event: "+err.Error())
 		return nil, Invalid("body", "invalid_event", "%v", err)
 	}
 	if ev.Kind == provider.KindRefund {
@@ -458,7 +426,7 @@ type IntegrationView struct {
 	SignatureHeader              string
 	SecretSource                 string // SecretFromConfig, SecretFromSettings or ""
 	Events                       []*store.ProviderEvent
-	Refused                      []Refusal
+	Refused                      []provider.Refusal
 }
 
 // Integrations returns every provider with its endpoint, where its secret
@@ -471,7 +439,7 @@ func (a *App) Integrations() ([]IntegrationView, error) {
 			return nil, err
 		}
 		v := IntegrationView{Provider: p, Title: provider.Title(p), EndpointURL: a.cfg.BaseURL + "/integrations/" + p,
-			SignatureHeader: provider.SignatureHeader(p), SecretSource: source, Refused: a.refused.list(p)}
+			SignatureHeader: provider.SignatureHeader(p), SecretSource: source, Refused: a.refused.List(p)}
 		err = a.db.View(func(tx *store.Tx) (err error) { v.Events, err = tx.ProviderEvents(p, 20); return })
 		if err != nil {
 			return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/event"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
@@ -448,22 +449,13 @@ func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, s
 	}
 	var out []*store.WebhookMessage
 	var next string
-	err := a.db.View(func(tx *store.Tx) error {
-		keep := func(m *store.WebhookMessage) bool {
-			return q.Scope.Allows(m.AffiliateID) && (q.Status == "" || m.Status == q.Status)
-		}
-		var err error
+	err := a.db.View(func(tx *store.Tx) (err error) {
 		if q.EndpointID != "" {
 			if _, err := scopedEndpoint(tx, q.Scope, q.EndpointID); err != nil {
 				return err
 			}
-			out, next, err = tx.WebhookMessagesByEndpoint(q.EndpointID, q.Cursor, q.Limit)
-			if err == nil && q.Status != "" {
-				out = slices.DeleteFunc(out, func(m *store.WebhookMessage) bool { return !keep(m) })
-			}
-			return err
 		}
-		out, next, err = tx.WebhookMessages(q.Cursor, q.Limit, keep)
+		out, next, err = views.ReadWebhookMessages(tx, q.Scope.Allows, q.EndpointID, q.Status, q.Cursor, q.Limit)
 		return err
 	})
 	if errors.Is(err, store.ErrBadCursor) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/event"
+	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
@@ -578,7 +579,7 @@ func pageFixtures() map[string][]pageFixture {
 					{Provider: "stripe", Title: "Stripe", EndpointURL: "https://aff.shop.example.com/integrations/stripe", SignatureHeader: "Stripe-Signature",
 						SecretSource: app.SecretFromSettings, Events: []*store.ProviderEvent{
 							{ID: "pev_1", Provider: "stripe", EventID: "evt_1", Type: "checkout.session.completed", Outcome: app.OutcomeSale, PurchaseID: "pur_1", ReceivedAt: fxDay},
-						}, Refused: []app.Refusal{{At: fxDay, Reason: "invalid signature"}}},
+						}, Refused: []provider.Refusal{{At: fxDay, Reason: "invalid signature"}}},
 					{Provider: "paddle", Title: "Paddle", EndpointURL: "https://aff.shop.example.com/integrations/paddle", SignatureHeader: "Paddle-Signature",
 						SecretSource: app.SecretFromConfig},
 					{Provider: "lemonsqueezy", Title: "Lemon Squeezy", EndpointURL: "https://aff.shop.example.com/integrations/lemonsqueezy", SignatureHeader: "X-Signature"},

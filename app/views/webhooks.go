@@ -2,6 +2,7 @@ package views
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/spiffy/spiffy/store"
 )
@@ -28,11 +29,11 @@ func ReadWebhooksOverview(tx *store.Tx, status, cursor string, limit int) (*Webh
 	if out.Endpoints, err = tx.WebhookEndpoints(); err != nil {
 		return nil, err
 	}
-	keep := func(m *store.WebhookMessage) bool { return status == "" || m.Status == status }
-	out.Deliveries, out.Next, err = tx.WebhookMessages(cursor, limit, keep)
+	all := func(string) bool { return true }
+	out.Deliveries, out.Next, err = ReadWebhookMessages(tx, all, "", status, cursor, limit)
 	if errors.Is(err, store.ErrBadCursor) && cursor != "" {
 		cursor = ""
-		out.Deliveries, out.Next, err = tx.WebhookMessages(cursor, limit, keep)
+		out.Deliveries, out.Next, err = ReadWebhookMessages(tx, all, "", status, cursor, limit)
 	}
 	if err != nil {
 		return nil, err
@@ -46,6 +47,23 @@ func ReadWebhooksOverview(tx *store.Tx, status, cursor string, limit int) (*Webh
 		out.AffiliateNames[m.AffiliateID] = names.Affiliate(m.AffiliateID)
 	}
 	return out, nil
+}
+
+// ReadWebhookMessages reads a page of the delivery log, newest first, of
+// the messages in status ("" = any) whose owner allows accepts: an
+// endpoint's (endpointID, which the caller has checked) or all of them.
+func ReadWebhookMessages(tx *store.Tx, allows func(affiliateID string) bool, endpointID, status, cursor string, limit int) ([]*store.WebhookMessage, string, error) {
+	keep := func(m *store.WebhookMessage) bool {
+		return allows(m.AffiliateID) && (status == "" || m.Status == status)
+	}
+	if endpointID == "" {
+		return tx.WebhookMessages(cursor, limit, keep)
+	}
+	out, next, err := tx.WebhookMessagesByEndpoint(endpointID, cursor, limit)
+	if err == nil && status != "" {
+		out = slices.DeleteFunc(out, func(m *store.WebhookMessage) bool { return !keep(m) })
+	}
+	return out, next, err
 }
 
 // EndpointDeliveries is an endpoint with the newest messages of its
