@@ -2,7 +2,7 @@
 // of a purchase on the API): the event types, each body in the contract's
 // field order, and the erasure of a person from a body already stored.
 // Which events are sent, to whom and when is package app's outbox; how
-// they are delivered is package webhook's. It imports only the store.
+// they are delivered is package webhook's. It imports only store and money.
 package event
 
 import (
