@@ -1,8 +1,10 @@
 package views
 
 import (
+	"cmp"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spiffy/spiffy/app/money"
@@ -122,15 +124,8 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 			Purchases: t.Purchases - t.Refunds, Paid: moneyTotals(t.Paid)})
 	}
 	slices.SortFunc(stats, func(x, y AffiliateStat) int {
-		switch {
-		case x.Purchases != y.Purchases:
-			return cmpDesc(x.Purchases, y.Purchases)
-		case x.Leads != y.Leads:
-			return cmpDesc(x.Leads, y.Leads)
-		case x.Clicks != y.Clicks:
-			return cmpDesc(x.Clicks, y.Clicks)
-		}
-		return cmpStr(x.AffiliateID, y.AffiliateID)
+		return cmp.Or(cmp.Compare(y.Purchases, x.Purchases), cmp.Compare(y.Leads, x.Leads),
+			cmp.Compare(y.Clicks, x.Clicks), strings.Compare(x.AffiliateID, y.AffiliateID))
 	})
 	if len(stats) > n {
 		stats = stats[:n]
@@ -145,21 +140,4 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 		s.LeadRate, s.PurchaseRate = percent(s.Leads, s.Clicks), percent(s.Purchases, s.Leads)
 	}
 	return stats, nil
-}
-
-func cmpDesc(a, b int64) int {
-	if a > b {
-		return -1
-	}
-	return 1
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
