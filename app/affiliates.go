@@ -13,9 +13,9 @@ import (
 
 // Affiliate statuses.
 const (
-	StatusPending = "pending"
-	StatusActive  = "active"
-	StatusBlocked = "blocked"
+	StatusPending = store.AffiliatePending
+	StatusActive  = store.AffiliateActive
+	StatusBlocked = store.AffiliateBlocked
 )
 
 // InviteTTL is how long an invite (or password reset) link works.
@@ -109,9 +109,7 @@ func (a *App) CreateAffiliate(in AffiliateInput) (af *store.Affiliate, inviteURL
 
 // Affiliate returns an affiliate by id.
 func (a *App) Affiliate(id string) (*store.Affiliate, error) {
-	var af *store.Affiliate
-	err := a.db.View(func(tx *store.Tx) (err error) { af, err = getAffiliate(tx, id); return })
-	return af, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Affiliate, error) { return getAffiliate(tx, id) })
 }
 
 func getAffiliate(tx *store.Tx, id string) (*store.Affiliate, error) {
@@ -124,9 +122,7 @@ func getAffiliate(tx *store.Tx, id string) (*store.Affiliate, error) {
 
 // Affiliates lists every affiliate, newest first.
 func (a *App) Affiliates() ([]*store.Affiliate, error) {
-	var out []*store.Affiliate
-	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.Affiliates(); return })
-	return out, err
+	return store.Read(a.db, func(tx *store.Tx) ([]*store.Affiliate, error) { return tx.Affiliates() })
 }
 
 // AffiliatesPage lists affiliates for the API's cursor pagination.
@@ -309,20 +305,7 @@ func (a *App) EnrollWithCoupon(programID, affiliateID, code, coupon string) (*st
 		if code != "" {
 			return enrollmentConflict(tx.PutEnrollment(e), code, coupon)
 		}
-		base := CodeBase(af.Name)
-		for i := 0; i < 50; i++ {
-			e.Code = base
-			if i > 0 {
-				e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
-			}
-			err := tx.PutEnrollment(e)
-			var dup *store.DuplicateError
-			if !errors.As(err, &dup) || dup.Field != "code" {
-				return enrollmentConflict(err, code, coupon)
-			}
-		}
-		e.Code = base + strings.ToLower(randomToken(6))
-		return enrollmentConflict(tx.PutEnrollment(e), code, coupon)
+		return enrollmentConflict(putGeneratedCode(tx, e, af.Name), code, coupon)
 	})
 	return e, p, err
 }
@@ -337,6 +320,28 @@ func enrollmentConflict(err error, code, coupon string) error {
 		return Conflict("coupon", "duplicate_coupon", "coupon %q is already taken", coupon)
 	}
 	return Conflict("code", "duplicate_code", "referral code %q is already taken", code)
+}
+
+// putGeneratedCode stores e under a free code made from the affiliate's
+// name, inside the caller's write (so that an affiliate joining never
+// exists without its enrollment): the stem, then the stem and a number,
+// then the stem and a random suffix. Any other refusal (a coupon taken) is
+// returned.
+func putGeneratedCode(tx *store.Tx, e *store.Enrollment, name string) error {
+	base := CodeBase(name)
+	for i := 0; i < 50; i++ {
+		e.Code = base
+		if i > 0 {
+			e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
+		}
+		err := tx.PutEnrollment(e)
+		var dup *store.DuplicateError
+		if !errors.As(err, &dup) || dup.Field != "code" {
+			return err
+		}
+	}
+	e.Code = base + strings.ToLower(randomToken(6))
+	return tx.PutEnrollment(e)
 }
 
 // CodeBase makes a URL-safe code stem from a name: "Jane O'Neil" -> "janeoneil".
@@ -358,14 +363,10 @@ func CodeBase(name string) string {
 
 // EnrollmentsOfProgram lists a program's affiliates with their codes.
 func (a *App) EnrollmentsOfProgram(programID string) ([]*store.Enrollment, error) {
-	var out []*store.Enrollment
-	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.ProgramEnrollments(programID); return })
-	return out, err
+	return store.Read(a.db, func(tx *store.Tx) ([]*store.Enrollment, error) { return tx.ProgramEnrollments(programID) })
 }
 
 // EnrollmentsOfAffiliate lists the programs an affiliate belongs to.
 func (a *App) EnrollmentsOfAffiliate(affiliateID string) ([]*store.Enrollment, error) {
-	var out []*store.Enrollment
-	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.AffiliateEnrollments(affiliateID); return })
-	return out, err
+	return store.Read(a.db, func(tx *store.Tx) ([]*store.Enrollment, error) { return tx.AffiliateEnrollments(affiliateID) })
 }

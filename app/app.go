@@ -10,9 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffy/spiffy/app/accounts"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/mail"
+	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
@@ -25,16 +28,16 @@ type App struct {
 	log   *slog.Logger
 	clock Clock
 
-	loginThrottle *throttle
+	loginThrottle *throttle.Throttle // failed sign-ins (auth.go)
 	sessionSecret []byte
 	webhooks      *webhook.Dispatcher
-	mailer        *mail.Sender   // the mail outbox's sender (mail.go)
-	forgot        forgotLimits   // the forgot-password form's limits (sessions.go)
-	sessionClock  Clock          // times sessions and reset links (sessions.go)
-	exports       *export.Runner // background CSV exports
-	accounts      *accountCache  // decoded accounts for the tracking path (tracking.go)
-	money         sync.Mutex     // serialises changes of approved and paid money (commissions.go)
-	refused       refusals       // provider webhooks refused lately (integrations.go)
+	mailer        *mail.Sender      // the mail outbox's sender (mail.go)
+	forgot        forgotLimits      // the forgot-password form's limits (sessions.go)
+	sessionClock  Clock             // times sessions and reset links (sessions.go)
+	exports       *export.Runner    // background CSV exports
+	accounts      *accounts.Cache   // decoded accounts for the tracking path (tracking.go)
+	money         sync.Mutex        // serialises changes of approved and paid money (commissions.go)
+	refused       provider.Refusals // provider webhooks refused lately (integrations.go)
 }
 
 // Options is what an App is built from.
@@ -66,8 +69,8 @@ func New(o Options) (*App, error) {
 		db:            o.Store,
 		log:           o.Log,
 		clock:         o.Clock,
-		loginThrottle: newThrottle(5, 15*time.Minute),
-		accounts:      newAccountCache(maxCachedAccounts),
+		loginThrottle: throttle.New(5, 15*time.Minute),
+		accounts:      accounts.New(maxCachedAccounts, tracks),
 		forgot:        newForgotLimits(),
 		sessionClock:  o.SessionClock,
 	}

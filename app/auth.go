@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -43,68 +42,23 @@ func checkPassword(hash, pw string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
 }
 
-// throttle limits failed sign-ins per key (an email, an IP): after max
-// failures within window, further attempts fail until the window passes.
-type throttle struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-}
-
-func newThrottle(max int, window time.Duration) *throttle {
-	return &throttle{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-func (t *throttle) blocked(key string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	recent := t.fails[key][:0]
-	for _, f := range t.fails[key] {
-		if now.Sub(f) < t.window {
-			recent = append(recent, f)
-		}
-	}
-	if len(recent) == 0 {
-		delete(t.fails, key)
-	} else {
-		t.fails[key] = recent
-	}
-	return len(recent) >= t.max
-}
-
-func (t *throttle) fail(key string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.fails) > 100000 { // bound memory under a spray of random keys
-		t.fails = map[string][]time.Time{}
-	}
-	t.fails[key] = append(t.fails[key], now)
-}
-
-func (t *throttle) reset(key string) {
-	t.mu.Lock()
-	delete(t.fails, key)
-	t.mu.Unlock()
-}
-
 // checkLogin applies the throttle around a credential check keyed by both
 // the account and the client IP.
 func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
 	now := a.Now()
 	keys := []string{kind + ":email:" + store.NormEmail(email), kind + ":ip:" + ip}
 	for _, k := range keys {
-		if a.loginThrottle.blocked(k, now) {
+		if a.loginThrottle.Blocked(k, now) {
 			return ErrThrottled
 		}
 	}
 	if !check() {
 		for _, k := range keys {
-			a.loginThrottle.fail(k, now)
+			a.loginThrottle.Fail(k, now)
 		}
 		return ErrUnauthorized
 	}
-	a.loginThrottle.reset(keys[0])
+	a.loginThrottle.Reset(keys[0])
 	return nil
 }
 
@@ -112,9 +66,7 @@ func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
 
 // HasAdmin reports whether setup has been done.
 func (a *App) HasAdmin() (bool, error) {
-	var has bool
-	err := a.db.View(func(tx *store.Tx) (err error) { has, err = tx.HasAdmin(); return })
-	return has, err
+	return store.Read(a.db, func(tx *store.Tx) (bool, error) { return tx.HasAdmin() })
 }
 
 // newAdmin validates an admin's email and password and builds the record.
@@ -183,9 +135,7 @@ func (a *App) AuthenticateAdmin(email, password, ip string) (*store.Admin, error
 
 // Admin returns an admin by id (for the session middleware).
 func (a *App) Admin(id string) (*store.Admin, error) {
-	var adm *store.Admin
-	err := a.db.View(func(tx *store.Tx) (err error) { adm, err = tx.Admin(id); return })
-	return adm, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Admin, error) { return tx.Admin(id) })
 }
 
 // API keys.
@@ -219,9 +169,7 @@ func (a *App) CreateAPIKey(name string) (*store.APIKey, string, error) {
 
 // APIKeys lists the keys, newest first.
 func (a *App) APIKeys() ([]*store.APIKey, error) {
-	var ks []*store.APIKey
-	err := a.db.View(func(tx *store.Tx) (err error) { ks, err = tx.APIKeys(); return })
-	return ks, err
+	return store.Read(a.db, func(tx *store.Tx) ([]*store.APIKey, error) { return tx.APIKeys() })
 }
 
 // RevokeAPIKey stops a key from working; revoking twice is harmless.

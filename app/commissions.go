@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -65,9 +64,7 @@ func NewCommission(prg *store.Program, p *store.Purchase) *store.Commission {
 
 // Commission returns a commission by id.
 func (a *App) Commission(id string) (*store.Commission, error) {
-	var c *store.Commission
-	err := a.db.View(func(tx *store.Tx) (err error) { c, err = getCommission(tx, id); return })
-	return c, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Commission, error) { return getCommission(tx, id) })
 }
 
 func getCommission(tx *store.Tx, id string) (*store.Commission, error) {
@@ -86,31 +83,33 @@ type CommissionFilter struct {
 
 // Commissions lists commissions newest first.
 func (a *App) Commissions(f CommissionFilter, cursor string, limit int) ([]*store.Commission, string, error) {
-	q := store.CommissionQuery{ProgramID: f.Program, AffiliateID: f.Affiliate, Status: f.Status, PurchaseID: f.Purchase, Cursor: cursor, Limit: limit}
-	switch f.Status {
-	case "", CommissionPending, CommissionApproved, CommissionProcessing, CommissionPaid, CommissionVoided:
-	default:
-		return nil, "", Invalid("status", "invalid_status", "status must be pending, approved, processing, paid or voided")
-	}
-	for _, id := range []struct{ field, v string }{{"program", f.Program}, {"affiliate", f.Affiliate}, {"purchase", f.Purchase}} {
-		if id.v != "" && !store.ValidID(id.v) {
-			return nil, "", Invalid(id.field, "invalid_"+id.field, "%s is not a valid id", id.field)
-		}
-	}
-	var err error
-	if q.From, q.To, err = ParseDateRange(f.From, f.To); err != nil {
+	q, err := commissionQuery(f, cursor, limit)
+	if err != nil {
 		return nil, "", err
 	}
 	var out []*store.Commission
 	var next string
-	err = a.db.View(func(tx *store.Tx) (err error) {
-		out, next, err = tx.Commissions(q)
-		return err
-	})
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, "", ErrBadCursor
-	}
+	err = a.db.View(func(tx *store.Tx) (err error) { out, next, err = tx.Commissions(q); return err })
 	return out, next, err
+}
+
+// commissionQuery validates a commission filter and turns it into a store
+// query.
+func commissionQuery(f CommissionFilter, cursor string, limit int) (store.CommissionQuery, error) {
+	q := store.CommissionQuery{ProgramID: f.Program, AffiliateID: f.Affiliate, Status: f.Status, PurchaseID: f.Purchase, Cursor: cursor, Limit: limit}
+	switch f.Status {
+	case "", CommissionPending, CommissionApproved, CommissionProcessing, CommissionPaid, CommissionVoided:
+	default:
+		return q, Invalid("status", "invalid_status", "status must be pending, approved, processing, paid or voided")
+	}
+	for _, id := range []struct{ field, v string }{{"program", f.Program}, {"affiliate", f.Affiliate}, {"purchase", f.Purchase}} {
+		if id.v != "" && !store.ValidID(id.v) {
+			return q, Invalid(id.field, "invalid_"+id.field, "%s is not a valid id", id.field)
+		}
+	}
+	var err error
+	q.From, q.To, err = ParseDateRange(f.From, f.To)
+	return q, err
 }
 
 // ApproveCommission approves a pending commission now, before its hold

@@ -1,6 +1,10 @@
 package app
 
-import "time"
+import (
+	"time"
+
+	"github.com/spiffy/spiffy/app/event"
+)
 
 // ParseDateRange reads from/to as UTC dates (YYYY-MM-DD), both days
 // included: it returns [from 00:00, the day after to 00:00). Empty values
@@ -25,4 +29,4 @@ func ParseDateRange(fromS, toS string) (from, to time.Time, err error) {
 }
 
 // RFC3339 formats a time as the API does: RFC3339, UTC, whole seconds.
-func RFC3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+func RFC3339(t time.Time) string { return event.RFC3339(t) }

@@ -2,12 +2,11 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -113,7 +112,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 				if err != nil {
 					return err
 				}
-				if m.Payload, err = scrubPayload(m.Payload); err != nil {
+				if m.Payload, err = event.Scrub(m.Payload); err != nil {
 					return err
 				}
 				m.Email = ""
@@ -153,47 +152,4 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 	}
 	a.log.Info("erased a person's data", "records", res.Erased, "export_rows", rows)
 	return res, nil
-}
-
-// scrubPayload blanks email and name in a webhook body, keeping the field
-// order of the original.
-func scrubPayload(b []byte) ([]byte, error) {
-	var env struct {
-		Type      string          `json:"type"`
-		Timestamp string          `json:"timestamp"`
-		Data      json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, fmt.Errorf("app: erase: webhook payload: %w", err)
-	}
-	var data any
-	switch env.Type {
-	case EventLeadCreated:
-		var d LeadEventData
-		if err := json.Unmarshal(env.Data, &d); err != nil {
-			return nil, fmt.Errorf("app: erase: webhook payload: %w", err)
-		}
-		d.Email, d.Name = "", ""
-		data = d
-	case EventPurchaseCreated, EventPurchaseRefunded, EventTest:
-		var d PurchaseEventData
-		if err := json.Unmarshal(env.Data, &d); err != nil {
-			return nil, fmt.Errorf("app: erase: webhook payload: %w", err)
-		}
-		d.Email, d.Name = "", ""
-		data = d
-	default:
-		var d map[string]any
-		if err := json.Unmarshal(env.Data, &d); err != nil {
-			return nil, fmt.Errorf("app: erase: webhook payload: %w", err)
-		}
-		if _, ok := d["email"]; ok {
-			d["email"] = ""
-		}
-		if _, ok := d["name"]; ok {
-			d["name"] = ""
-		}
-		data = d
-	}
-	return json.Marshal(webhookBody{Type: env.Type, Timestamp: env.Timestamp, Data: data})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/app/webhook/webhooktest"
 	"github.com/spiffy/spiffy/store"
@@ -76,7 +77,7 @@ func TestErase(t *testing.T) {
 	}{
 		{app.Merchant, app.ExportLeads}, {app.Merchant, app.ExportPurchases}, {app.AffiliateScope(ann.ID), app.ExportPurchases},
 	} {
-		v, err := env.App.StartExport(x.owner, x.kind, app.ListFilter{})
+		v, err := env.App.StartExport(x.owner, x.kind, views.ListFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}

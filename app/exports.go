@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -35,42 +35,9 @@ func exportOwner(s Scope) string {
 	return s.AffiliateID()
 }
 
-// ExportView is an export as pages and the API show it.
-type ExportView struct {
-	ID        string     `json:"id"`
-	Kind      string     `json:"kind"`
-	Status    string     `json:"status"`
-	Rows      int64      `json:"rows"`
-	Total     int64      `json:"total"`
-	Percent   int        `json:"percent"`
-	Filter    ListFilter `json:"filter"`
-	Error     string     `json:"error,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt time.Time  `json:"expires_at"`
-	FileName  string     `json:"file_name"`
-	// The names of the filter's program and affiliate ("" when not set
-	// or gone), for Exports and List pages.
-	ProgramName   string `json:"program_name,omitempty"`
-	AffiliateName string `json:"affiliate_name,omitempty"`
-}
-
-func (a *App) exportView(x *store.Export) ExportView {
-	v := ExportView{
-		ID: x.ID, Kind: x.Kind, Status: x.Status, Rows: x.Rows, Total: x.Total, Error: x.Error,
-		CreatedAt: x.CreatedAt, ExpiresAt: x.ExpiresAt, FileName: export.FileName(x),
-	}
-	_ = json.Unmarshal(x.Filter, &v.Filter)
-	if v.Status == ExportRunning && !a.exports.IsRunning(x.ID) {
-		// Its process stopped before it finished (a restart or a crash).
-		v.Status, v.Error = ExportFailed, "interrupted by a restart; start it again"
-	}
-	switch {
-	case v.Status == ExportDone:
-		v.Percent = 100
-	case v.Total > 0:
-		v.Percent = int(min(99, v.Rows*100/v.Total))
-	}
-	return v
+// exportView is an export as pages and the API show it.
+func (a *App) exportView(x *store.Export) views.ExportView {
+	return views.NewExportView(x, a.exports.IsRunning(x.ID))
 }
 
 // exportError turns the runner's errors into the app's.
@@ -89,9 +56,9 @@ func exportError(err error) error {
 // StartExport validates the filter and starts writing the matching leads or
 // purchases to a file in the background. For an affiliate the export only
 // ever holds its own referrals, in the portal column set.
-func (a *App) StartExport(s Scope, kind string, f ListFilter) (ExportView, error) {
+func (a *App) StartExport(s Scope, kind string, f views.ListFilter) (views.ExportView, error) {
 	if kind != ExportLeads && kind != ExportPurchases {
-		return ExportView{}, Invalid("kind", "invalid_kind", "kind must be leads or purchases")
+		return views.ExportView{}, Invalid("kind", "invalid_kind", "kind must be leads or purchases")
 	}
 	j := export.Job{Owner: exportOwner(s), Kind: kind, View: export.Merchant}
 	if !s.IsMerchant() {
@@ -104,14 +71,14 @@ func (a *App) StartExport(s Scope, kind string, f ListFilter) (ExportView, error
 		j.Purchases, err = a.PurchaseQuery(f)
 	}
 	if err != nil {
-		return ExportView{}, err
+		return views.ExportView{}, err
 	}
 	if j.Filter, err = json.Marshal(f); err != nil {
-		return ExportView{}, fmt.Errorf("app: export filter: %w", err)
+		return views.ExportView{}, fmt.Errorf("app: export filter: %w", err)
 	}
 	x, err := a.exports.Start(j)
 	if err != nil {
-		return ExportView{}, exportError(err)
+		return views.ExportView{}, exportError(err)
 	}
 	return a.exportView(&x), nil
 }
@@ -122,23 +89,23 @@ func (a *App) WaitExports() { a.exports.Wait() }
 
 // Export returns one of the owner's exports; someone else's, an expired
 // one or an unknown id is "not found".
-func (a *App) Export(s Scope, id string) (ExportView, error) {
+func (a *App) Export(s Scope, id string) (views.ExportView, error) {
 	x, err := a.exports.Get(exportOwner(s), id)
 	if err != nil {
-		return ExportView{}, exportError(err)
+		return views.ExportView{}, exportError(err)
 	}
 	return a.exportView(x), nil
 }
 
 // Exports lists the owner's exports that have not expired, newest first,
 // with the names their filters refer to.
-func (a *App) Exports(s Scope) ([]ExportView, error) {
+func (a *App) Exports(s Scope) ([]views.ExportView, error) {
 	xs, err := a.exports.List(exportOwner(s))
 	if err != nil {
 		return nil, err
 	}
 	names := a.db.Names()
-	out := make([]ExportView, 0, len(xs))
+	out := make([]views.ExportView, 0, len(xs))
 	for _, x := range xs {
 		v := a.exportView(x)
 		v.ProgramName, v.AffiliateName = names.Program(v.Filter.Program), names.Affiliate(v.Filter.Affiliate)
@@ -148,10 +115,10 @@ func (a *App) Exports(s Scope) ([]ExportView, error) {
 }
 
 // OpenExport opens a finished export file of the owner for download.
-func (a *App) OpenExport(s Scope, id string) (io.ReadSeekCloser, ExportView, error) {
+func (a *App) OpenExport(s Scope, id string) (io.ReadSeekCloser, views.ExportView, error) {
 	x, err := a.exports.Get(exportOwner(s), id)
 	if err != nil {
-		return nil, ExportView{}, exportError(err)
+		return nil, views.ExportView{}, exportError(err)
 	}
 	v := a.exportView(x)
 	if v.Status != ExportDone {

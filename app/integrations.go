@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spiffy/spiffy/app/provider"
@@ -16,50 +15,6 @@ import (
 // one write with its record (idempotency by the provider's event id), so a
 // 200 means the purchase and its commission are on disk, and the same
 // event again changes nothing.
-
-// Payment providers.
-const (
-	ProviderStripe       = "stripe"
-	ProviderPaddle       = "paddle"
-	ProviderLemonSqueezy = "lemonsqueezy"
-)
-
-// Providers lists the providers in the order pages show them.
-func Providers() []string {
-	return []string{ProviderStripe, ProviderPaddle, ProviderLemonSqueezy}
-}
-
-// ProviderTitle is a provider's name as people write it.
-func ProviderTitle(p string) string {
-	switch p {
-	case ProviderStripe:
-		return "Stripe"
-	case ProviderPaddle:
-		return "Paddle"
-	case ProviderLemonSqueezy:
-		return "Lemon Squeezy"
-	}
-	return p
-}
-
-// verifiers read a provider's webhook once its signature checks out.
-var verifiers = map[string]func(body []byte, signature, secret string) (*provider.Event, error){
-	ProviderStripe:       provider.Stripe,
-	ProviderPaddle:       provider.Paddle,
-	ProviderLemonSqueezy: provider.LemonSqueezy,
-}
-
-// ProviderSignatureHeader is the request header carrying a provider's
-// signature.
-func ProviderSignatureHeader(p string) string {
-	switch p {
-	case ProviderStripe:
-		return "Stripe-Signature"
-	case ProviderPaddle:
-		return "Paddle-Signature"
-	}
-	return "X-Signature"
-}
 
 // Secret sources.
 const (
@@ -89,11 +44,11 @@ func (a *App) IntegrationSecret(p string) (secret, source string, err error) {
 
 func (a *App) configSecret(p string) string {
 	switch p {
-	case ProviderStripe:
+	case provider.NameStripe:
 		return a.cfg.Integrations.Stripe.WebhookSecret
-	case ProviderPaddle:
+	case provider.NamePaddle:
 		return a.cfg.Integrations.Paddle.WebhookSecret
-	case ProviderLemonSqueezy:
+	case provider.NameLemonSqueezy:
 		return a.cfg.Integrations.LemonSqueezy.WebhookSecret
 	}
 	return ""
@@ -103,11 +58,11 @@ func (a *App) configSecret(p string) string {
 // Settings ("" removes it). A secret set in the config cannot be changed
 // here.
 func (a *App) SetIntegrationSecret(p, secret string) error {
-	if _, ok := verifiers[p]; !ok {
+	if _, ok := provider.Verifier(p); !ok {
 		return NotFound("integration_not_found", "no integration %q", p)
 	}
 	if a.configSecret(p) != "" {
-		return Errorf(KindConflict, "secret_in_config", "the %s secret is set in the config; change it there", ProviderTitle(p))
+		return Errorf(KindConflict, "secret_in_config", "the %s secret is set in the config; change it there", provider.Title(p))
 	}
 	secret = strings.TrimSpace(secret)
 	if len(secret) > 256 || strings.ContainsAny(secret, " \t\r\n") {
@@ -139,43 +94,12 @@ const (
 	OutcomeNothingNew   = "nothing new to refund"
 )
 
-// refusals keeps the last events refused per provider (bad signature,
-// unreadable body), in memory only: a refused event stores nothing.
-type refusals struct {
-	mu   sync.Mutex
-	byPr map[string][]Refusal
-}
-
-// Refusal is one refused provider webhook.
-type Refusal struct {
-	At     time.Time
-	Reason string
-}
-
-const keptRefusals = 20
-
-func (r *refusals) add(p string, at time.Time, reason string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.byPr == nil {
-		r.byPr = map[string][]Refusal{}
-	}
-	list := append([]Refusal{{At: at, Reason: reason}}, r.byPr[p]...)
-	r.byPr[p] = list[:min(len(list), keptRefusals)]
-}
-
-func (r *refusals) list(p string) []Refusal {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Refusal(nil), r.byPr[p]...)
-}
-
 // ReceiveProviderWebhook verifies one provider webhook (the raw body and
 // its signature header) and handles it. No secret → 404
 // integration_not_configured; a bad signature → 400 invalid_signature and
 // nothing read or stored.
 func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*ProviderOutcome, error) {
-	verify, ok := verifiers[p]
+	verify, ok := provider.Verifier(p)
 	if !ok {
 		return nil, NotFound("integration_not_found", "no integration %q", p)
 	}
@@ -184,15 +108,15 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 		return nil, err
 	}
 	if secret == "" {
-		return nil, NotFound("integration_not_configured", "%s is not connected: set its webhook signing secret in Settings → Integrations", ProviderTitle(p))
+		return nil, NotFound("integration_not_configured", "%s is not connected: set its webhook signing secret in Settings → Integrations", provider.Title(p))
 	}
 	ev, err := verify(body, signature, secret)
 	switch {
 	case errors.Is(err, provider.ErrInvalidSignature):
-		a.refused.add(p, a.Now(), "invalid signature")
-		return nil, Invalid("signature", "invalid_signature", "the %s header is missing, wrong or older than 5 minutes", ProviderSignatureHeader(p))
+		a.refused.Add(p, a.Now(), "invalid signature")
+		return nil, Invalid("signature", "invalid_signature", "the %s header is missing, wrong or older than 5 minutes", provider.SignatureHeader(p))
 	case err != nil:
-		a.refused.add(p, a.Now(), "unreadable event: "+err.Error())
+		a.refused.Add(p, a.Now(), "unreadable event: "+err.Error())
 		return nil, Invalid("body", "invalid_event", "%v", err)
 	}
 	if ev.Kind == provider.KindRefund {
@@ -502,20 +426,20 @@ type IntegrationView struct {
 	SignatureHeader              string
 	SecretSource                 string // SecretFromConfig, SecretFromSettings or ""
 	Events                       []*store.ProviderEvent
-	Refused                      []Refusal
+	Refused                      []provider.Refusal
 }
 
 // Integrations returns every provider with its endpoint, where its secret
 // comes from, its last events handled and refused.
 func (a *App) Integrations() ([]IntegrationView, error) {
 	var out []IntegrationView
-	for _, p := range Providers() {
+	for _, p := range provider.Names() {
 		_, source, err := a.IntegrationSecret(p)
 		if err != nil {
 			return nil, err
 		}
-		v := IntegrationView{Provider: p, Title: ProviderTitle(p), EndpointURL: a.cfg.BaseURL + "/integrations/" + p,
-			SignatureHeader: ProviderSignatureHeader(p), SecretSource: source, Refused: a.refused.list(p)}
+		v := IntegrationView{Provider: p, Title: provider.Title(p), EndpointURL: a.cfg.BaseURL + "/integrations/" + p,
+			SignatureHeader: provider.SignatureHeader(p), SecretSource: source, Refused: a.refused.List(p)}
 		err = a.db.View(func(tx *store.Tx) (err error) { v.Events, err = tx.ProviderEvents(p, 20); return })
 		if err != nil {
 			return nil, err

@@ -2,47 +2,19 @@ package app
 
 import (
 	"errors"
-	"net/url"
-	"strings"
 
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
 // Listing leads and purchases: the filters shared by the JSON API, the CSV
 // exports and the admin pages.
 
-// ListFilter is the parsed form of the list filters every leads and
-// purchases view takes: ?program=&affiliate=&from=&to=&q= (and &status= for
-// purchases).
-//
-// q is an email: a complete, valid address matches exactly (compared trimmed
-// and case-insensitively, through the email index); anything else matches
-// as a prefix of the email ("jane@", "jane@exa").
-type ListFilter struct {
-	Program   string
-	Affiliate string
-	From, To  string // UTC dates, both days included
-	Q         string
-	Status    string // purchases only: paid | refunded
-}
-
-// ListFilterFromParams reads the filters from query (or form) values.
-func ListFilterFromParams(v url.Values) ListFilter {
-	return ListFilter{
-		Program:   strings.TrimSpace(v.Get("program")),
-		Affiliate: strings.TrimSpace(v.Get("affiliate")),
-		From:      strings.TrimSpace(v.Get("from")),
-		To:        strings.TrimSpace(v.Get("to")),
-		Q:         strings.TrimSpace(v.Get("q")),
-		Status:    strings.TrimSpace(v.Get("status")),
-	}
-}
-
 // listCommon validates what leads and purchases filters share. It checks
 // that a program or affiliate id names a stored one (deleted programs
 // included: their history stays listable); an unknown one is a 400 rather
 // than an empty list, so a typo does not look like "no data".
-func (a *App) listCommon(f ListFilter) (q store.LeadQuery, err error) {
+func (a *App) listCommon(f views.ListFilter) (q store.LeadQuery, err error) {
 	q.From, q.To, err = ParseDateRange(f.From, f.To)
 	if err != nil {
 		return q, err
@@ -72,13 +44,13 @@ func (a *App) listCommon(f ListFilter) (q store.LeadQuery, err error) {
 
 // LeadQuery validates a filter and turns it into a store query (without
 // cursor and limit, which the caller adds).
-func (a *App) LeadQuery(f ListFilter) (store.LeadQuery, error) {
+func (a *App) LeadQuery(f views.ListFilter) (store.LeadQuery, error) {
 	return a.listCommon(f)
 }
 
 // PurchaseQuery validates a filter and turns it into a store query; its
 // date range applies to purchased_at.
-func (a *App) PurchaseQuery(f ListFilter) (store.PurchaseQuery, error) {
+func (a *App) PurchaseQuery(f views.ListFilter) (store.PurchaseQuery, error) {
 	if f.Status != "" && f.Status != PurchasePaid && f.Status != PurchaseRefunded {
 		return store.PurchaseQuery{}, Invalid("status", "invalid_status", "status must be paid or refunded")
 	}

@@ -3,14 +3,15 @@ package app
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -35,25 +36,7 @@ type PayoutInput struct {
 }
 
 // PayoutView is a payout with its items.
-type PayoutView struct {
-	*store.Payout
-	ProgramName string
-	Items       []*store.PayoutItem
-}
-
-// EventPayoutPaid is the webhook event of a paid payout, sent to each paid
-// affiliate whatever its programs' sharing toggles: it is its own money.
-const EventPayoutPaid = "payout.paid"
-
-// PayoutEventData is payout.paid's flat data.
-type PayoutEventData struct {
-	ID          string `json:"id"`
-	AffiliateID string `json:"affiliate_id"`
-	Amount      string `json:"amount"`
-	Currency    string `json:"currency"`
-	Commissions int64  `json:"commissions"`
-	PaidAt      string `json:"paid_at"`
-}
+type PayoutView = views.PayoutView
 
 // CreatePayout creates a payout of everything due in a currency (in one
 // program, when given). When no one is due it fails with a Conflict,
@@ -359,12 +342,8 @@ func (a *App) payoutSettleWrite(tx *store.Tx, p *store.Payout) (done bool, err e
 }
 
 func (a *App) queuePayoutPaid(tx *store.Tx, p *store.Payout, it *store.PayoutItem) error {
-	data := PayoutEventData{
-		ID: p.ID, AffiliateID: it.AffiliateID, Amount: money.Format(it.Amount, p.Currency), Currency: p.Currency,
-		Commissions: it.Commissions, PaidAt: RFC3339(p.PaidAt),
-	}
-	err := a.queueEvent(tx, it.AffiliateID, EventPayoutPaid, p.ID, "", func(now time.Time) ([]byte, error) {
-		return marshalBody(EventPayoutPaid, now, data)
+	err := a.queueEvent(tx, it.AffiliateID, event.PayoutPaid, p.ID, "", func(now time.Time) ([]byte, error) {
+		return event.Marshal(event.PayoutPaid, now, event.Payout(p, it))
 	})
 	if err != nil {
 		return err
@@ -382,37 +361,13 @@ func getPayout(tx *store.Tx, id string) (*store.Payout, error) {
 
 // Payout returns a payout with all its items.
 func (a *App) Payout(id string) (*PayoutView, error) {
-	var out *PayoutView
-	err := a.db.View(func(tx *store.Tx) error {
+	return store.Read(a.db, func(tx *store.Tx) (*PayoutView, error) {
 		p, err := getPayout(tx, id)
-		if err != nil {
-			return err
-		}
-		out, err = payoutView(tx, p, "")
-		return err
-	})
-	return out, err
-}
-
-// payoutView loads a payout's items (only the affiliate's when affID is set).
-func payoutView(tx *store.Tx, p *store.Payout, affID string) (*PayoutView, error) {
-	v := &PayoutView{Payout: p, Items: []*store.PayoutItem{}}
-	if p.ProgramID != "" {
-		v.ProgramName = tx.Names().Program(p.ProgramID)
-	}
-	if affID != "" {
-		it, err := tx.PayoutItem(p.ID, affID)
 		if err != nil {
 			return nil, err
 		}
-		v.Items = append(v.Items, it)
-		return v, nil
-	}
-	err := tx.PayoutItems(p.ID, "", func(it *store.PayoutItem) (bool, error) {
-		v.Items = append(v.Items, it)
-		return true, nil
+		return views.ReadPayout(tx, p, "")
 	})
-	return v, err
 }
 
 // Payouts lists payouts newest first, with their items; an affiliate's
@@ -426,37 +381,8 @@ func (a *App) Payouts(s Scope, cursor string, limit int) ([]*PayoutView, string,
 	}
 	var out []*PayoutView
 	var next string
-	err := a.db.View(func(tx *store.Tx) error {
-		ps, n, err := tx.Payouts(aff, cursor, limit)
-		if err != nil {
-			return err
-		}
-		next = n
-		for _, p := range ps {
-			v, err := payoutView(tx, p, aff)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-		}
-		return nil
-	})
-	if errors.Is(err, store.ErrBadCursor) {
-		return nil, "", ErrBadCursor
-	}
+	err := a.db.View(func(tx *store.Tx) (err error) { out, next, err = views.ReadPayouts(tx, aff, cursor, limit); return err })
 	return out, next, err
-}
-
-// payoutNote is the PayPal note of a payout: who pays, and which payout.
-func (a *App) payoutNote(v *PayoutView) string {
-	owner := v.ProgramName
-	if owner == "" {
-		owner = "Affiliate program"
-		if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Hostname() != "" {
-			owner = u.Hostname()
-		}
-	}
-	return owner + " payout " + v.ID
 }
 
 // BalanceFilter selects balances; empty fields do not filter.
@@ -464,15 +390,10 @@ type BalanceFilter struct {
 	Currency, Affiliate, Program string
 }
 
-// BalanceRow is one affiliate's balance in one currency, with its name.
-type BalanceRow struct {
-	store.Balance
-}
-
 // Balances returns balances per affiliate and currency, by affiliate id,
 // from the counters kept on every commission change, never a scan of
 // commissions.
-func (a *App) Balances(f BalanceFilter) ([]BalanceRow, error) {
+func (a *App) Balances(f BalanceFilter) ([]views.BalanceRow, error) {
 	q := store.BalanceQuery{Currency: strings.ToUpper(strings.TrimSpace(f.Currency)), AffiliateID: f.Affiliate, ProgramID: f.Program, Names: true}
 	if q.Currency != "" {
 		if err := validateCurrency("currency", q.Currency); err != nil {
@@ -484,68 +405,39 @@ func (a *App) Balances(f BalanceFilter) ([]BalanceRow, error) {
 			return nil, Invalid(id.field, "invalid_"+id.field, "%s is not a valid id", id.field)
 		}
 	}
-	out := []BalanceRow{}
+	out := []views.BalanceRow{}
 	err := a.db.View(func(tx *store.Tx) error {
 		return tx.Balances(q, func(b *store.Balance) bool {
-			out = append(out, BalanceRow{Balance: *b})
+			out = append(out, views.BalanceRow{Balance: *b})
 			return true
 		})
 	})
 	return out, err
 }
 
-// PayoutFile is a payout's file in one format, checked and ready to write.
-type PayoutFile struct {
-	Name   string // a file name for the download
-	db     *store.DB
-	payout *store.Payout
-	format string
-	note   string
-}
-
 // PayoutFile prepares a payout's file in a format (export.PayoutGeneric,
 // PayoutPayPal or PayoutWise; "" = generic): it fails before anything is
-// written when the payout or the format is unknown.
-func (a *App) PayoutFile(id, format string) (*PayoutFile, error) {
+// written when the payout or the format is unknown. The PayPal note says
+// who pays (the program, or the site's host name) and which payout.
+func (a *App) PayoutFile(id, format string) (*export.PayoutFile, error) {
 	if format == "" {
 		format = export.PayoutGeneric
 	}
 	if !slices.Contains(export.PayoutFormats(), format) {
 		return nil, Invalid("format", "invalid_format", "format must be generic, paypal or wise")
 	}
-	f := &PayoutFile{db: a.db, format: format}
-	err := a.db.View(func(tx *store.Tx) error {
+	return store.Read(a.db, func(tx *store.Tx) (*export.PayoutFile, error) {
 		p, err := getPayout(tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		v := &PayoutView{Payout: p}
-		if p.ProgramID != "" {
-			v.ProgramName = tx.Names().Program(p.ProgramID)
+		owner := tx.Names().Program(p.ProgramID)
+		if owner == "" {
+			owner = "Affiliate program"
+			if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Hostname() != "" {
+				owner = u.Hostname()
+			}
 		}
-		f.payout, f.note = p, a.payoutNote(v)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	f.Name = "payout-" + f.payout.ID + "-" + format + ".csv"
-	return f, nil
-}
-
-// Write streams the file's rows to w.
-func (f *PayoutFile) Write(w io.Writer) error {
-	return f.db.View(func(tx *store.Tx) error {
-		pw, err := export.NewPayoutWriter(w, f.format, f.payout, f.note)
-		if err != nil {
-			return err
-		}
-		err = tx.PayoutItems(f.payout.ID, "", func(it *store.PayoutItem) (bool, error) {
-			return true, pw.Write(it)
-		})
-		if err != nil {
-			return err
-		}
-		return pw.Flush()
+		return export.NewPayoutFile(a.db, p, format, owner+" payout "+p.ID), nil
 	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -133,7 +134,7 @@ func TestPayingManyAffiliatesWithEndpointsFitsItsWrites(t *testing.T) {
 				}
 				for range 2 {
 					ep := &store.WebhookEndpoint{ID: store.NewID(t0), AffiliateID: af.ID, URL: "http://127.0.0.1:9/" + af.ID, // refused at delivery: no network
-						Secret: "whsec_dGVzdA==", Events: []string{app.EventPurchaseCreated}, CreatedAt: t0}
+						Secret: "whsec_dGVzdA==", Events: []string{event.PurchaseCreated}, CreatedAt: t0}
 					if err := tx.PutWebhookEndpoint(ep); err != nil {
 						return err
 					}
@@ -161,7 +162,7 @@ func TestPayingManyAffiliatesWithEndpointsFitsItsWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range ms {
-			if m.EventType == app.EventPayoutPaid {
+			if m.EventType == event.PayoutPaid {
 				n++
 			}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
@@ -185,7 +186,7 @@ func TestPortalReportShowsOnlyOwnReferrals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, err := w.env.App.PortalReport(tc.af.ID, w.shared.ID, app.PortalReportQuery{Range: rng, List: tc.list})
+			rep, err := w.env.App.PortalReport(tc.af.ID, w.shared.ID, views.PortalReportQuery{Range: rng, List: tc.list})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +216,7 @@ func TestPortalReportShowsOnlyOwnReferrals(t *testing.T) {
 	}
 
 	// Alice's other program shares nothing: stats, but no list.
-	rep, err := w.env.App.PortalReport(w.alice.ID, w.closed.ID, app.PortalReportQuery{Range: rng, List: "leads"})
+	rep, err := w.env.App.PortalReport(w.alice.ID, w.closed.ID, views.PortalReportQuery{Range: rng, List: "leads"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +225,7 @@ func TestPortalReportShowsOnlyOwnReferrals(t *testing.T) {
 	}
 	// A range that ends the day before sees nothing.
 	early, _ := app.ParsePortalRange("2026-03-01", "2026-03-09", w.now)
-	rep, err = w.env.App.PortalReport(w.alice.ID, w.shared.ID, app.PortalReportQuery{Range: early, List: "leads"})
+	rep, err = w.env.App.PortalReport(w.alice.ID, w.shared.ID, views.PortalReportQuery{Range: early, List: "leads"})
 	if err != nil || len(rep.Leads) != 0 || rep.Totals.Clicks != 0 {
 		t.Fatalf("range before the data: err %v leads %v totals %+v", err, rep.Leads, rep.Totals)
 	}
@@ -232,7 +233,7 @@ func TestPortalReportShowsOnlyOwnReferrals(t *testing.T) {
 
 func TestPortalAccessRules(t *testing.T) {
 	w := newPortalWorld(t)
-	rng := app.DefaultPortalRange(w.now)
+	rng := views.DefaultPortalRange(w.now)
 	pending := w.env.Affiliate("Pat", "pat@partners.example", "", w.shared)
 	if _, err := w.env.App.UpdateAffiliate(pending.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusPending)}); err != nil {
 		t.Fatal(err)
@@ -284,7 +285,7 @@ func TestPortalAccessRules(t *testing.T) {
 			// The program page follows the same rules, except that a program
 			// sharing nothing still shows its statistics.
 			if tc.kind == "leads" {
-				_, err := w.env.App.PortalReport(tc.af, tc.program, app.PortalReportQuery{Range: rng})
+				_, err := w.env.App.PortalReport(tc.af, tc.program, views.PortalReportQuery{Range: rng})
 				if tc.name == "leads not shared" {
 					if err != nil {
 						t.Fatalf("report of an unshared program: %v", err)
@@ -318,7 +319,7 @@ func TestPortalAccessRules(t *testing.T) {
 func TestPortalSharingOffTakesEffectAtOnce(t *testing.T) {
 	w := newPortalWorld(t)
 	w.lead(t, w.shared, w.alice, "ann@customers.example", "Ann", w.now.Add(-time.Hour))
-	rng := app.DefaultPortalRange(w.now)
+	rng := views.DefaultPortalRange(w.now)
 	steps := []struct {
 		shareLeads, sharePurchases bool
 		wantList                   string
@@ -333,7 +334,7 @@ func TestPortalSharingOffTakesEffectAtOnce(t *testing.T) {
 		if _, err := w.env.App.UpdateProgram(w.shared.ID, app.ProgramInput{ShareLeads: &s.shareLeads, SharePurchasers: &s.sharePurchases}); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := w.env.App.PortalReport(w.alice.ID, w.shared.ID, app.PortalReportQuery{Range: rng, List: "leads"})
+		rep, err := w.env.App.PortalReport(w.alice.ID, w.shared.ID, views.PortalReportQuery{Range: rng, List: "leads"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,7 +365,7 @@ func TestPortalPagingNeverCrossesAffiliates(t *testing.T) {
 	cursor := ""
 	var bobCursor string
 	for page := 0; ; page++ {
-		rep, err := w.env.App.PortalReport(w.alice.ID, w.shared.ID, app.PortalReportQuery{Range: rng, List: "leads", Cursor: cursor, Limit: 5})
+		rep, err := w.env.App.PortalReport(w.alice.ID, w.shared.ID, views.PortalReportQuery{Range: rng, List: "leads", Cursor: cursor, Limit: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,12 +387,12 @@ func TestPortalPagingNeverCrossesAffiliates(t *testing.T) {
 		t.Fatalf("saw %d of %d leads", len(seen), len(want))
 	}
 	// Bob's cursor handed to Alice's listing only positions her own rows.
-	rep, err := w.env.App.PortalReport(w.bob.ID, w.shared.ID, app.PortalReportQuery{Range: rng, List: "leads", Limit: 3})
+	rep, err := w.env.App.PortalReport(w.bob.ID, w.shared.ID, views.PortalReportQuery{Range: rng, List: "leads", Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bobCursor = rep.NextCursor
-	rep, err = w.env.App.PortalReport(w.alice.ID, w.shared.ID, app.PortalReportQuery{Range: rng, List: "leads", Cursor: bobCursor, Limit: 50})
+	rep, err = w.env.App.PortalReport(w.alice.ID, w.shared.ID, views.PortalReportQuery{Range: rng, List: "leads", Cursor: bobCursor, Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +402,7 @@ func TestPortalPagingNeverCrossesAffiliates(t *testing.T) {
 		}
 	}
 	// A forged cursor is a clear 400, not a 500.
-	_, err = w.env.App.PortalReport(w.alice.ID, w.shared.ID, app.PortalReportQuery{Range: rng, List: "leads", Cursor: "not-a-cursor"})
+	_, err = w.env.App.PortalReport(w.alice.ID, w.shared.ID, views.PortalReportQuery{Range: rng, List: "leads", Cursor: "not-a-cursor"})
 	if status, body := web.Classify(err); status != http.StatusBadRequest || body.Error != "invalid_cursor" {
 		t.Fatalf("forged cursor: %d %+v", status, body)
 	}

@@ -168,9 +168,7 @@ func (a *App) CreateProgram(in ProgramInput) (*store.Program, error) {
 
 // Program returns a live (not deleted) program.
 func (a *App) Program(id string) (*store.Program, error) {
-	var p *store.Program
-	err := a.db.View(func(tx *store.Tx) (err error) { p, err = liveProgram(tx, id); return })
-	return p, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Program, error) { return liveProgram(tx, id) })
 }
 
 func liveProgram(tx *store.Tx, id string) (*store.Program, error) {
@@ -258,20 +256,6 @@ func (a *App) DeleteProgram(id string) error {
 		p.DeletedAt = &t
 		return tx.PutProgram(p)
 	})
-}
-
-// ReferralLink is the program's landing URL with ?ref=CODE added.
-func ReferralLink(p *store.Program, code string) string {
-	sep := "?"
-	if strings.Contains(p.LandingURL, "?") {
-		sep = "&"
-	}
-	base, frag, _ := strings.Cut(p.LandingURL, "#")
-	link := base + sep + "ref=" + code
-	if frag != "" {
-		link += "#" + frag
-	}
-	return link
 }
 
 // CommissionFor computes a purchase's commission in the purchase currency:

@@ -5,25 +5,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/store"
 )
 
 // Purchase statuses.
 const (
-	PurchasePaid     = "paid"
-	PurchaseRefunded = "refunded"
+	PurchasePaid     = store.PurchasePaid
+	PurchaseRefunded = store.PurchaseRefunded
 
 	// PurchaseRenewal is the Kind of a subscription's later payment
 	// (a first sale's Kind is PurchaseSale).
 	PurchaseSale    = "sale"
 	PurchaseRenewal = "renewal"
-)
-
-// Purchase event types handed to the webhook outbox.
-const (
-	EventPurchaseCreated  = "purchase.created"
-	EventPurchaseRefunded = "purchase.refunded"
 )
 
 // PurchaseInput is a purchase reported by the merchant's server.
@@ -82,7 +78,7 @@ func (in *PurchaseInput) validate(p *store.Program, now time.Time) (amount int64
 		at = t.UTC()
 	}
 	in.Referral = strings.TrimSpace(in.Referral)
-	in.VID = cleanVisitorID(strings.TrimSpace(in.VID))
+	in.VID = text.VisitorID(strings.TrimSpace(in.VID), maxVisitorIDLen)
 	in.Coupon = strings.TrimSpace(in.Coupon)
 	if len(in.Coupon) > 64 {
 		return 0, at, Invalid("coupon", "invalid_coupon", "coupon must be at most 64 characters")
@@ -213,7 +209,7 @@ func (a *App) recordPurchase(tx *store.Tx, prg *store.Program, p *store.Purchase
 			return err
 		}
 	}
-	return a.queuePurchaseEvent(tx, prg, p, EventPurchaseCreated)
+	return a.queuePurchaseEvent(tx, prg, p, event.PurchaseCreated)
 }
 
 // match is the referral a purchase is credited to.
@@ -334,9 +330,7 @@ func attribute(tx *store.Tx, p *store.Program, referral, coupon, vid string, lea
 
 // Purchase returns a purchase by id.
 func (a *App) Purchase(id string) (*store.Purchase, error) {
-	var p *store.Purchase
-	err := a.db.View(func(tx *store.Tx) (err error) { p, err = getPurchase(tx, id); return })
-	return p, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.Purchase, error) { return getPurchase(tx, id) })
 }
 
 func getPurchase(tx *store.Tx, id string) (*store.Purchase, error) {
@@ -406,5 +400,5 @@ func (a *App) refund(tx *store.Tx, p *store.Purchase, amount int64) error {
 	if err := refundCommissions(tx, p, before, p.RefundedAmount, a.Now()); err != nil {
 		return err
 	}
-	return a.queuePurchaseEvent(tx, prg, p, EventPurchaseRefunded)
+	return a.queuePurchaseEvent(tx, prg, p, event.PurchaseRefunded)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/demo"
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
@@ -200,7 +201,7 @@ const scaleSamples = 400
 // The Leads page's work for one filter: the first page with names and the
 // total count, as the page reads it.
 func (s *scaleEnv) leadsView(b *testing.B, v url.Values) {
-	if _, err := s.a.LeadList(app.ListFilterFromParams(v), "", 50); err != nil {
+	if _, err := s.a.LeadList(views.ListFilterFromParams(v), "", 50); err != nil {
 		b.Fatal(err)
 	}
 }

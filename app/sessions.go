@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -210,10 +211,10 @@ const (
 	forgotLimitWindow = time.Hour
 )
 
-type forgotLimits struct{ ip, account *throttle }
+type forgotLimits struct{ ip, account *throttle.Throttle }
 
 func newForgotLimits() forgotLimits {
-	return forgotLimits{ip: newThrottle(forgotPerIP, forgotLimitWindow), account: newThrottle(forgotPerAccount, forgotLimitWindow)}
+	return forgotLimits{ip: throttle.New(forgotPerIP, forgotLimitWindow), account: throttle.New(forgotPerAccount, forgotLimitWindow)}
 }
 
 // RequestPasswordReset mails a one-hour reset link to the account with
@@ -226,10 +227,10 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 	}
 	now := a.sessionClock.Now()
 	ipKey := "forgot:ip:" + ip
-	if a.forgot.ip.blocked(ipKey, now) {
+	if a.forgot.ip.Blocked(ipKey, now) {
 		return ErrThrottled
 	}
-	a.forgot.ip.fail(ipKey, now)
+	a.forgot.ip.Fail(ipKey, now)
 	email = strings.TrimSpace(email)
 	if err := validateEmail("email", email); err != nil {
 		return err
@@ -238,7 +239,7 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 		return nil
 	}
 	acctKey := "forgot:" + kind + ":" + store.NormEmail(email)
-	if a.forgot.account.blocked(acctKey, now) {
+	if a.forgot.account.Blocked(acctKey, now) {
 		return nil
 	}
 	return a.db.Update(func(tx *store.Tx) error {
@@ -257,7 +258,7 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 		if kind == SessionAffiliate {
 			affID = acc.id
 		}
-		a.forgot.account.fail(acctKey, now)
+		a.forgot.account.Fail(acctKey, now)
 		return a.queueMail(tx, MailPasswordReset, acc.email, affID, map[string]string{
 			"name": acc.name, "link": a.ResetURL(kind, token), "minutes": strconv.Itoa(int(ResetTTL / time.Minute)),
 		})
@@ -354,7 +355,7 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 	if err != nil {
 		return "", false, err
 	}
-	a.loginThrottle.reset(kind + ":email:" + accountEmailKey(a, kind, accountID))
+	a.loginThrottle.Reset(kind + ":email:" + accountEmailKey(a, kind, accountID))
 	return accountID, blocked, nil
 }
 

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/spiffy/spiffy/app/accounts"
+	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -97,6 +98,15 @@ func inWindow(p *store.Program, c *store.Click, at time.Time) bool {
 // referrals are ignored as if they did not exist.
 func attributable(af *store.Affiliate) bool { return af.Status == StatusActive }
 
+// maxCachedAccounts bounds each of the account cache's maps.
+const maxCachedAccounts = 8192
+
+// tracks reports whether a referral code of the program and the affiliate
+// still counts: the program is live and the affiliate attributable.
+func tracks(p *store.Program, af *store.Affiliate) bool {
+	return p.DeletedAt == nil && attributable(af)
+}
+
 // TrackClick records a click through a referral code and decides which
 // referral the browser keeps: the new one, or (first_click programs) the one
 // it already holds while that is valid in the same program.
@@ -107,39 +117,39 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 	}
 	now := a.Now()
 	var (
-		target *codeTarget
+		target *accounts.Target
 		kept   *store.Click
 	)
 	rev := a.db.AccountsRevision()
 	err := a.db.View(func(tx *store.Tx) error {
-		accounts := a.accountReader(tx, rev)
+		acc := a.accounts.Reader(tx, rev)
 		var err error
-		if target, err = accounts.Code(code); err != nil {
+		if target, err = acc.Code(code); err != nil {
 			return err
 		}
-		if target.enr == nil {
+		if target.Enrollment == nil {
 			return ErrUnknownReferralCode
 		}
-		if target.prg.Attribution == AttributionFirst && in.Prev != "" {
-			kept, err = heldReferral(tx, accounts, target.prg, in.Prev, target.enr.AffiliateID, now)
+		if target.Program.Attribution == AttributionFirst && in.Prev != "" {
+			kept, err = heldReferral(tx, acc, target.Program, in.Prev, target.Enrollment.AffiliateID, now)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	enr, prg := target.enr, target.prg
+	enr, prg := target.Enrollment, target.Program
 	c := &store.Click{
 		ID:          store.NewID(now),
 		ProgramID:   prg.ID,
 		AffiliateID: enr.AffiliateID,
 		Code:        enr.Code,
-		SubID:       clean(in.Sub, maxSubIDLen),
-		VisitorID:   cleanVisitorID(in.VID),
-		URL:         clean(in.URL, maxURLLen),
-		Referrer:    clean(in.Referrer, maxURLLen),
+		SubID:       text.Clean(in.Sub, maxSubIDLen),
+		VisitorID:   text.VisitorID(in.VID, maxVisitorIDLen),
+		URL:         text.Clean(in.URL, maxURLLen),
+		Referrer:    text.Clean(in.Referrer, maxURLLen),
 		IP:          in.IP,
-		UserAgent:   clean(in.UserAgent, maxUserAgentLen),
+		UserAgent:   text.Clean(in.UserAgent, maxUserAgentLen),
 		CreatedAt:   now,
 	}
 	if err := a.db.Update(func(tx *store.Tx) error { return tx.InsertClick(c) }); err != nil {
@@ -154,7 +164,7 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 // heldReferral returns the click behind the browser's held referral when a
 // first_click program should keep it: same program, still in its window, and
 // its affiliate still active. Otherwise it returns nil.
-func heldReferral(tx *store.Tx, accounts *accountReader, p *store.Program, prevID, newAffiliateID string, now time.Time) (*store.Click, error) {
+func heldReferral(tx *store.Tx, acc *accounts.Reader, p *store.Program, prevID, newAffiliateID string, now time.Time) (*store.Click, error) {
 	if !store.ValidID(prevID) {
 		return nil, nil
 	}
@@ -169,7 +179,7 @@ func heldReferral(tx *store.Tx, accounts *accountReader, p *store.Program, prevI
 		return nil, nil
 	}
 	if c.AffiliateID != newAffiliateID {
-		af, err := accounts.Affiliate(c.AffiliateID)
+		af, err := acc.Affiliate(c.AffiliateID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
@@ -186,20 +196,20 @@ func heldReferral(tx *store.Tx, accounts *accountReader, p *store.Program, prevI
 // validReferral resolves a referral id to its click, live program and
 // active affiliate when something happening at `at` may be credited to it.
 // ok is false (and err nil) for an unknown, expired or unattributable one.
-func validReferral(tx *store.Tx, accounts *accountReader, id string, at time.Time) (c *store.Click, p *store.Program, af *store.Affiliate, ok bool, err error) {
+func validReferral(tx *store.Tx, acc *accounts.Reader, id string, at time.Time) (c *store.Click, p *store.Program, af *store.Affiliate, ok bool, err error) {
 	if !store.ValidID(id) {
 		return nil, nil, nil, false, nil
 	}
 	if c, err = tx.Click(id); err != nil {
 		return nil, nil, nil, false, ignoreNotFound(err)
 	}
-	if p, err = accounts.Program(c.ProgramID); err != nil {
+	if p, err = acc.Program(c.ProgramID); err != nil {
 		return nil, nil, nil, false, ignoreNotFound(err)
 	}
 	if p.DeletedAt != nil || !inWindow(p, c, at) {
 		return nil, nil, nil, false, nil
 	}
-	if af, err = accounts.Affiliate(c.AffiliateID); err != nil {
+	if af, err = acc.Affiliate(c.AffiliateID); err != nil {
 		return nil, nil, nil, false, ignoreNotFound(err)
 	}
 	if !attributable(af) {
@@ -233,10 +243,10 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 	)
 	rev := a.db.AccountsRevision()
 	err := a.db.View(func(tx *store.Tx) error {
-		accounts := a.accountReader(tx, rev)
+		acc := a.accounts.Reader(tx, rev)
 		var af *store.Affiliate
 		var err error
-		click, prg, af, ok, err = validReferral(tx, accounts, in.Referral, now)
+		click, prg, af, ok, err = validReferral(tx, acc, in.Referral, now)
 		if err != nil || !ok {
 			return err
 		}
@@ -259,11 +269,11 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		Code:        click.Code,
 		SubID:       click.SubID,
 		Email:       email,
-		Name:        clean(in.Name, maxNameLen),
-		URL:         clean(in.URL, maxURLLen),
-		VisitorID:   cleanVisitorID(in.VID),
+		Name:        text.Clean(in.Name, maxNameLen),
+		URL:         text.Clean(in.URL, maxURLLen),
+		VisitorID:   text.VisitorID(in.VID, maxVisitorIDLen),
 		IP:          in.IP,
-		UserAgent:   clean(in.UserAgent, maxUserAgentLen),
+		UserAgent:   text.Clean(in.UserAgent, maxUserAgentLen),
 		CreatedAt:   now,
 	}
 	res := &LeadResult{}
@@ -288,52 +298,4 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		return nil, err
 	}
 	return res, nil
-}
-
-// clean makes free text from a browser safe to store and show: valid UTF-8,
-// no control characters, trimmed, at most max bytes (cut on a rune boundary).
-func clean(s string, max int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > max {
-		i := max
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i-- // do not split a character: s[i] is the first byte dropped
-		}
-		s = s[:i]
-	}
-	needs := false
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
-			needs = true
-			break
-		}
-	}
-	if !needs {
-		return s
-	}
-	s = strings.ToValidUTF8(s, "")
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			if r == '\t' || r == '\n' || r == '\r' {
-				return ' '
-			}
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// cleanVisitorID keeps a visitor id only when it looks like one SpiffyJS
-// makes (URL-safe characters): it goes into index keys.
-func cleanVisitorID(s string) string {
-	if s == "" || len(s) > maxVisitorIDLen {
-		return ""
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return ""
-		}
-	}
-	return s
 }

@@ -2,32 +2,22 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/event"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
 )
 
-// Affiliate webhooks: endpoint management (portal and merchant), payloads,
-// and the outbox hooks that the tracking writes call. Delivery lives in
-// package webhook (the Dispatcher, signing and the HTTP client).
-
-// Webhook event types besides the purchase ones (purchases.go).
-const (
-	EventLeadCreated = "lead.created"
-	EventTest        = "test"
-)
-
-// WebhookEvents lists the events an endpoint can subscribe to, in the order
-// forms show them.
-func WebhookEvents() []string {
-	return []string{EventPurchaseCreated, EventPurchaseRefunded, EventLeadCreated}
-}
+// Affiliate webhooks: endpoint management (portal and merchant) and the
+// outbox hooks that the tracking writes call. The event bodies are package
+// event's; delivery lives in package webhook (the Dispatcher, signing and
+// the HTTP client).
 
 // WebhookSchedule says in words when a failed delivery is tried again, for
 // the pages that explain it.
@@ -50,74 +40,6 @@ const (
 // MaxWebhookEndpoints is how many endpoints one affiliate may have.
 const MaxWebhookEndpoints = 10
 
-// Payloads. Field order is the order the contract lists; `data` is flat so
-// Zapier and Make can map fields without digging.
-
-type webhookBody struct {
-	Type      string `json:"type"`
-	Timestamp string `json:"timestamp"`
-	Data      any    `json:"data"`
-}
-
-// PurchaseEventData is the data of purchase.created and purchase.refunded.
-type PurchaseEventData struct {
-	ID          string `json:"id"`
-	OrderID     string `json:"order_id"`
-	ProgramID   string `json:"program_id"`
-	ProgramName string `json:"program_name"`
-	AffiliateID string `json:"affiliate_id"`
-	PurchaseFields
-	PurchasedAt string `json:"purchased_at"`
-}
-
-// LeadEventData is the data of lead.created.
-type LeadEventData struct {
-	ID           string `json:"id"`
-	ProgramID    string `json:"program_id"`
-	ProgramName  string `json:"program_name"`
-	AffiliateID  string `json:"affiliate_id"`
-	ReferralCode string `json:"referral_code"`
-	SubID        string `json:"sub_id"`
-	Email        string `json:"email"`
-	Name         string `json:"name"`
-	CreatedAt    string `json:"created_at"`
-}
-
-func purchaseEventData(p *store.Program, pur *store.Purchase) PurchaseEventData {
-	return PurchaseEventData{
-		ID: pur.ID, OrderID: pur.OrderID, ProgramID: p.ID, ProgramName: p.Name, AffiliateID: pur.AffiliateID,
-		PurchaseFields: NewPurchaseFields(pur), PurchasedAt: RFC3339(pur.PurchasedAt),
-	}
-}
-
-func leadEventData(p *store.Program, l *store.Lead) LeadEventData {
-	return LeadEventData{
-		ID: l.ID, ProgramID: p.ID, ProgramName: p.Name, AffiliateID: l.AffiliateID, ReferralCode: l.Code,
-		SubID: l.SubID, Email: l.Email, Name: l.Name, CreatedAt: RFC3339(l.CreatedAt),
-	}
-}
-
-// testEventData is a sample purchase, so a Zap or Make scenario can be set
-// up from the test event with every field it will later receive.
-func testEventData(affiliateID string, now time.Time) PurchaseEventData {
-	return PurchaseEventData{
-		ID: "test", OrderID: "TEST-1001", ProgramID: "test", ProgramName: "Test event", AffiliateID: affiliateID,
-		PurchaseFields: PurchaseFields{
-			ReferralCode: "test", SubID: "", Email: "jane.doe@example.com", Name: "Jane Doe", Product: "Sample product",
-			Amount: "49.00", Currency: "USD", Commission: "14.70", Status: PurchasePaid,
-		},
-		PurchasedAt: RFC3339(now),
-	}
-}
-
-func marshalBody(eventType string, now time.Time, data any) ([]byte, error) {
-	b, err := json.Marshal(webhookBody{Type: eventType, Timestamp: RFC3339(now), Data: data})
-	if err != nil {
-		return nil, fmt.Errorf("app: webhook payload: %w", err)
-	}
-	return b, nil
-}
-
 // Outbox hooks. They run inside the write that creates the lead or the
 // purchase, so the message exists if and only if the event does.
 
@@ -127,8 +49,8 @@ func (a *App) queueLeadEvent(tx *store.Tx, p *store.Program, l *store.Lead) erro
 	if !p.ShareLeads || l.AffiliateID == "" {
 		return nil
 	}
-	return a.queueEvent(tx, l.AffiliateID, EventLeadCreated, l.ID, l.Email, func(now time.Time) ([]byte, error) {
-		return marshalBody(EventLeadCreated, now, leadEventData(p, l))
+	return a.queueEvent(tx, l.AffiliateID, event.LeadCreated, l.ID, l.Email, func(now time.Time) ([]byte, error) {
+		return event.Marshal(event.LeadCreated, now, event.Lead(p, l))
 	})
 }
 
@@ -140,11 +62,11 @@ func (a *App) queuePurchaseEvent(tx *store.Tx, p *store.Program, pur *store.Purc
 	if !p.SharePurchasers || pur.AffiliateID == "" || pur.SelfReferral {
 		return nil
 	}
-	if eventType != EventPurchaseCreated && eventType != EventPurchaseRefunded {
+	if eventType != event.PurchaseCreated && eventType != event.PurchaseRefunded {
 		return fmt.Errorf("app: queue purchase event: unknown type %q", eventType)
 	}
 	return a.queueEvent(tx, pur.AffiliateID, eventType, pur.ID, pur.Email, func(now time.Time) ([]byte, error) {
-		return marshalBody(eventType, now, purchaseEventData(p, pur))
+		return event.Marshal(eventType, now, event.Purchase(p, pur))
 	})
 }
 
@@ -166,7 +88,7 @@ func (a *App) queueEvent(tx *store.Tx, affiliateID, eventType, subjectID, email 
 		}
 		// payout.paid is the affiliate's own money: every enabled endpoint
 		// gets it, whatever it subscribed to.
-		if ep.Disabled || eventType != EventPayoutPaid && !slices.Contains(ep.Events, eventType) {
+		if ep.Disabled || eventType != event.PayoutPaid && !slices.Contains(ep.Events, eventType) {
 			continue
 		}
 		if payload == nil {
@@ -236,8 +158,8 @@ func checkEvents(events []string) ([]string, error) {
 		if e == "" {
 			continue
 		}
-		if !slices.Contains(WebhookEvents(), e) {
-			return nil, Invalid("events", "invalid_events", "unknown event %q; choose from %s", e, strings.Join(WebhookEvents(), ", "))
+		if !slices.Contains(event.Subscribable(), e) {
+			return nil, Invalid("events", "invalid_events", "unknown event %q; choose from %s", e, strings.Join(event.Subscribable(), ", "))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -248,7 +170,7 @@ func checkEvents(events []string) ([]string, error) {
 	}
 	// Keep the canonical order so forms and comparisons are stable.
 	slices.SortFunc(out, func(x, y string) int {
-		return slices.Index(WebhookEvents(), x) - slices.Index(WebhookEvents(), y)
+		return slices.Index(event.Subscribable(), x) - slices.Index(event.Subscribable(), y)
 	})
 	return out, nil
 }
@@ -263,7 +185,7 @@ func (a *App) CreateWebhookEndpoint(ctx context.Context, affiliateID string, in 
 	if err != nil {
 		return nil, err
 	}
-	events := WebhookEvents()
+	events := event.Subscribable()
 	if in.Events != nil {
 		if events, err = checkEvents(in.Events); err != nil {
 			return nil, err
@@ -329,9 +251,7 @@ func scoped[T any](read func(string) (*T, error), owner func(*T) string, s Scope
 
 // WebhookEndpoint returns one endpoint.
 func (a *App) WebhookEndpoint(s Scope, id string) (*store.WebhookEndpoint, error) {
-	var ep *store.WebhookEndpoint
-	err := a.db.View(func(tx *store.Tx) (err error) { ep, err = scopedEndpoint(tx, s, id); return })
-	return ep, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.WebhookEndpoint, error) { return scopedEndpoint(tx, s, id) })
 }
 
 // WebhookEndpoints lists an affiliate's endpoints (oldest first), or with
@@ -484,11 +404,11 @@ func (a *App) SendTestWebhook(s Scope, id string) (*store.WebhookMessage, error)
 			return Invalid("endpoint", "endpoint_disabled", "this endpoint is disabled; enable it before sending a test event")
 		}
 		now := a.Now()
-		body, err := marshalBody(EventTest, now, testEventData(ep.AffiliateID, now))
+		body, err := event.Marshal(event.Test, now, event.TestData(ep.AffiliateID, now))
 		if err != nil {
 			return err
 		}
-		m = newMessage(ep, EventTest, body, now)
+		m = newMessage(ep, event.Test, body, now)
 		if err := tx.InsertWebhookMessage(m); err != nil {
 			return err
 		}
@@ -509,34 +429,33 @@ type WebhookMessageQuery struct {
 	Limit      int
 }
 
-// WebhookMessages returns one page of the delivery log.
-func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, string, error) {
+// check validates the status and fills in the default limit.
+func (q *WebhookMessageQuery) check() error {
 	switch q.Status {
 	case "", store.MessagePending, store.MessageDelivered, store.MessageFailed:
 	default:
-		return nil, "", Invalid("status", "invalid_status", "status must be pending, delivered or failed")
+		return Invalid("status", "invalid_status", "status must be pending, delivered or failed")
 	}
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
+	return nil
+}
+
+// WebhookMessages returns one page of the delivery log.
+func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, string, error) {
+	if err := q.check(); err != nil {
+		return nil, "", err
+	}
 	var out []*store.WebhookMessage
 	var next string
-	err := a.db.View(func(tx *store.Tx) error {
-		keep := func(m *store.WebhookMessage) bool {
-			return q.Scope.Allows(m.AffiliateID) && (q.Status == "" || m.Status == q.Status)
-		}
-		var err error
+	err := a.db.View(func(tx *store.Tx) (err error) {
 		if q.EndpointID != "" {
 			if _, err := scopedEndpoint(tx, q.Scope, q.EndpointID); err != nil {
 				return err
 			}
-			out, next, err = tx.WebhookMessagesByEndpoint(q.EndpointID, q.Cursor, q.Limit)
-			if err == nil && q.Status != "" {
-				out = slices.DeleteFunc(out, func(m *store.WebhookMessage) bool { return !keep(m) })
-			}
-			return err
 		}
-		out, next, err = tx.WebhookMessages(q.Cursor, q.Limit, keep)
+		out, next, err = views.ReadWebhookMessages(tx, q.Scope.Allows, q.EndpointID, q.Status, q.Cursor, q.Limit)
 		return err
 	})
 	if errors.Is(err, store.ErrBadCursor) {
@@ -547,9 +466,7 @@ func (a *App) WebhookMessages(q WebhookMessageQuery) ([]*store.WebhookMessage, s
 
 // WebhookMessage returns one message of the delivery log.
 func (a *App) WebhookMessage(s Scope, id string) (*store.WebhookMessage, error) {
-	var m *store.WebhookMessage
-	err := a.db.View(func(tx *store.Tx) (err error) { m, err = scopedMessage(tx, s, id); return })
-	return m, err
+	return store.Read(a.db, func(tx *store.Tx) (*store.WebhookMessage, error) { return scopedMessage(tx, s, id) })
 }
 
 // ResendWebhookMessage starts a new delivery round for a message: same id
@@ -578,12 +495,4 @@ func (a *App) ResendWebhookMessage(s Scope, id string) (*store.WebhookMessage, e
 		return nil
 	})
 	return m, err
-}
-
-// LastAttempt returns the message's most recent attempt, if any.
-func LastAttempt(m *store.WebhookMessage) *store.WebhookAttempt {
-	if len(m.Attempts) == 0 {
-		return nil
-	}
-	return &m.Attempts[len(m.Attempts)-1]
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -23,9 +24,9 @@ func TestExportCleanupJob(t *testing.T) {
 	env.Clock.Func(func() time.Time { return clock })
 	env.Program("Exported")
 
-	start := func() app.ExportView {
+	start := func() views.ExportView {
 		t.Helper()
-		x, err := env.App.StartExport(app.Merchant, app.ExportLeads, app.ListFilter{})
+		x, err := env.App.StartExport(app.Merchant, app.ExportLeads, views.ListFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -181,6 +181,18 @@ func (db *DB) View(fn func(*Tx) error) error {
 	return fn(&Tx{txn: txn})
 }
 
+// Read runs fn in a read-only transaction (View) and returns what it
+// read: the zero value when it fails.
+func Read[T any](db *DB, fn func(*Tx) (T, error)) (T, error) {
+	var out T
+	err := db.View(func(tx *Tx) (err error) { out, err = fn(tx); return err })
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
 // Size returns the on-disk size of the LSM tree and the value log in bytes.
 func (db *DB) Size() (lsm, vlog int64) { return db.bdb.Size() }
 

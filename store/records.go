@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Record types. These are the stored shapes, not the API's: the app layer
 // translates them (money as integer minor units here, decimal strings there).
@@ -49,6 +52,28 @@ type Program struct {
 	CreatedAt       time.Time  `json:"created_at"`
 	DeletedAt       *time.Time `json:"deleted_at,omitempty"`
 }
+
+// ReferralLink is the program's landing URL with ?ref=CODE added (before
+// any #fragment).
+func (p *Program) ReferralLink(code string) string {
+	sep := "?"
+	if strings.Contains(p.LandingURL, "?") {
+		sep = "&"
+	}
+	base, frag, _ := strings.Cut(p.LandingURL, "#")
+	link := base + sep + "ref=" + code
+	if frag != "" {
+		link += "#" + frag
+	}
+	return link
+}
+
+// Affiliate statuses, as stored.
+const (
+	AffiliatePending = "pending"
+	AffiliateActive  = "active"
+	AffiliateBlocked = "blocked"
+)
 
 // Affiliate is a partner who refers visitors; it may belong to several programs.
 type Affiliate struct {
@@ -143,6 +168,12 @@ type Purchase struct {
 	Kind string
 }
 
+// Purchase statuses, as stored.
+const (
+	PurchasePaid     = "paid"
+	PurchaseRefunded = "refunded"
+)
+
 // WebhookEndpoint is an affiliate's purchase webhook target.
 type WebhookEndpoint struct {
 	ID             string     `json:"id"`
@@ -191,6 +222,14 @@ type WebhookMessage struct {
 	// Email is the person in the payload, indexed so erasure finds the
 	// message; it is cleared with the payload's PII.
 	Email string `json:"email,omitempty"`
+}
+
+// LastAttempt returns the message's most recent attempt, if any.
+func (m *WebhookMessage) LastAttempt() *WebhookAttempt {
+	if len(m.Attempts) == 0 {
+		return nil
+	}
+	return &m.Attempts[len(m.Attempts)-1]
 }
 
 // Export is a CSV file written in the background.

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant's Affiliates pages: list, add, details and status, program
@@ -46,7 +47,7 @@ type statusTab struct {
 }
 
 type affiliatesView struct {
-	Affiliates []app.AffiliateRow
+	Affiliates []views.AffiliateRow
 	Tabs       []statusTab
 	Status     string
 	Total      int
@@ -60,7 +61,7 @@ func (u *UI) affiliatesList(c echo.Context) error {
 	default:
 		status = ""
 	}
-	list, err := u.app.AffiliateList(status)
+	list, err := u.app.Views().AffiliateList(status)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ func (u *UI) loadAffiliateView(id string) (*affiliateView, error) {
 	v := &affiliateView{Affiliate: af, Form: affiliateForm{Name: af.Name, Email: af.Email, Status: af.Status}}
 	for _, p := range programs {
 		if e := enrolled[p.ID]; e != nil {
-			v.Programs = append(v.Programs, affiliateProgram{ProgramID: p.ID, Name: p.Name, Code: e.Code, Coupon: e.Coupon, Link: app.ReferralLink(p, e.Code)})
+			v.Programs = append(v.Programs, affiliateProgram{ProgramID: p.ID, Name: p.Name, Code: e.Code, Coupon: e.Coupon, Link: p.ReferralLink(e.Code)})
 		} else {
 			v.Candidates = append(v.Candidates, p)
 		}

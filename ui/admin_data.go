@@ -15,6 +15,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant's data pages: Dashboard, Leads, Purchases (with one lead's
@@ -40,8 +41,8 @@ type listForm struct {
 	Kind      string `form:"kind"`
 }
 
-func (f listForm) filter() app.ListFilter {
-	return app.ListFilter{
+func (f listForm) filter() views.ListFilter {
+	return views.ListFilter{
 		Program: strings.TrimSpace(f.Program), Affiliate: strings.TrimSpace(f.Affiliate),
 		From: strings.TrimSpace(f.From), To: strings.TrimSpace(f.To), Q: strings.TrimSpace(f.Q),
 		Status: strings.TrimSpace(f.Status),
@@ -115,7 +116,7 @@ type listView struct {
 	Last      int
 	Leads     []leadRow
 	Purchases []purchaseRow
-	Report    app.PurchaseReport
+	Report    views.PurchaseReport
 	NextURL   string
 	FirstURL  string
 	Filtered  bool
@@ -291,7 +292,7 @@ func (u *UI) leadPage(c echo.Context) error {
 // purchaseView is a purchase's page: the purchase with its commissions,
 // and the refund form as typed when it was refused.
 type purchaseView struct {
-	*app.PurchaseDetail
+	*views.PurchaseDetail
 	Refund       refundForm
 	RefundErrors FormErrors
 	// Left is what is left to refund, as a decimal string.
@@ -303,7 +304,7 @@ type refundForm struct {
 	Amount string `form:"amount"`
 }
 
-func newPurchaseView(d *app.PurchaseDetail) *purchaseView {
+func newPurchaseView(d *views.PurchaseDetail) *purchaseView {
 	p := d.Purchase
 	return &purchaseView{PurchaseDetail: d, Left: money.Format(p.Amount-p.RefundedAmount, p.Currency)}
 }
@@ -351,7 +352,7 @@ type dashboardView struct {
 	Form     app.DashboardFilter
 	Programs []option
 	Ranges   []rangeLink
-	D        *app.Dashboard
+	D        *views.Dashboard
 	Chart    template.HTML
 	Error    string
 	// Export links for the range shown.
@@ -417,12 +418,12 @@ type exportsView struct {
 
 // exportRow is an export with its filter in words.
 type exportRow struct {
-	app.ExportView
+	views.ExportView
 	FilterLabel string
 }
 
 // filterLabel describes a filter with names: "program Shop, from 2026-03-01".
-func filterLabel(x app.ExportView) string {
+func filterLabel(x views.ExportView) string {
 	f := x.Filter
 	var parts []string
 	if f.Program != "" {

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/provider"
 )
 
 // Settings → Integrations: each payment provider's endpoint URL to paste in
@@ -44,9 +45,9 @@ func (u *UI) integrationSecretSave(c echo.Context) error {
 	p := c.Param("provider")
 	err := u.app.SetIntegrationSecret(p, f.Secret)
 	if err == nil {
-		msg := app.ProviderTitle(p) + " is connected: its events are verified with this secret."
+		msg := provider.Title(p) + " is connected: its events are verified with this secret."
 		if f.Secret == "" {
-			msg = app.ProviderTitle(p) + " is disconnected: its endpoint refuses events until a secret is set."
+			msg = provider.Title(p) + " is disconnected: its endpoint refuses events until a secret is set."
 		}
 		u.admin.flash(c, "success", msg)
 		return redirectToAnchor(c, p, routeIntegrations)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant's money pages (contract §9): Payouts (balances due, the
@@ -59,7 +60,7 @@ type payoutForm struct {
 }
 
 type payoutsView struct {
-	*app.PayoutsPage
+	*views.PayoutsPage
 	Query  payoutsQuery
 	Form   payoutForm
 	Errors FormErrors
@@ -80,7 +81,7 @@ func (u *UI) newPayoutsView(q payoutsQuery) (*payoutsView, int, error) {
 		if v.Error, err = listError(err); err != nil {
 			return nil, 0, err
 		}
-		v.PayoutsPage, status = &app.PayoutsPage{}, http.StatusBadRequest
+		v.PayoutsPage, status = &views.PayoutsPage{}, http.StatusBadRequest
 		return v, status, nil
 	}
 	v.PayoutsPage = page
@@ -91,7 +92,7 @@ func (u *UI) newPayoutsView(q payoutsQuery) (*payoutsView, int, error) {
 		v.NextURL = q.url(page.Page+1, q.History)
 	}
 	if len(page.Balances) > 0 {
-		v.First = (page.Page-1)*app.BalancesPageSize + 1
+		v.First = (page.Page-1)*views.BalancesPageSize + 1
 		v.Last = v.First + len(page.Balances) - 1
 	}
 	v.HistoryFirstURL = q.url(page.Page, "") + "#history"
@@ -151,7 +152,7 @@ func (u *UI) payoutCreate(c echo.Context) error {
 }
 
 type payoutView struct {
-	*app.PayoutDetail
+	*views.PayoutDetail
 	NextURL, FirstURL string
 }
 
@@ -215,7 +216,7 @@ func (u *UI) payoutCancel(c echo.Context) error {
 var commissionStatuses = []string{app.CommissionPending, app.CommissionApproved, app.CommissionProcessing, app.CommissionPaid, app.CommissionVoided}
 
 type commissionsView struct {
-	*app.CommissionList
+	*views.CommissionList
 	Filter   app.CommissionFilter
 	Statuses []string
 	Cursor   string
@@ -253,7 +254,7 @@ func (u *UI) commissionsPage(c echo.Context) error {
 		if v.Error, err = listError(err); err != nil {
 			return err
 		}
-		list, status = &app.CommissionList{}, http.StatusBadRequest
+		list, status = &views.CommissionList{}, http.StatusBadRequest
 	}
 	v.CommissionList = list
 	if list.Next != "" {

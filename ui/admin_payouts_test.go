@@ -14,6 +14,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
@@ -122,7 +123,7 @@ func (s *moneyScene) payouts(t *testing.T) []*app.PayoutView {
 	return ps
 }
 
-func (s *moneyScene) balances(t *testing.T) []app.BalanceRow {
+func (s *moneyScene) balances(t *testing.T) []views.BalanceRow {
 	t.Helper()
 	bs, err := s.env.App.Balances(app.BalanceFilter{})
 	if err != nil {
@@ -225,7 +226,7 @@ func TestPayoutsBalancesArePagedLargestDueFirst(t *testing.T) {
 		for _, m := range names.FindAllStringSubmatch(p.Body, -1) {
 			rows = append(rows, m[1])
 		}
-		if want := min(app.BalancesPageSize, n-len(seen)); len(rows) != want {
+		if want := min(views.BalancesPageSize, n-len(seen)); len(rows) != want {
 			t.Fatalf("page %d: %d rows, want %d", page, len(rows), want)
 		}
 		mustContain(t, p.Body, fmt.Sprintf("Page %d of 3", page), fmt.Sprintf("Showing %d–%d of 230 balances", len(seen)+1, len(seen)+len(rows)))
@@ -406,7 +407,7 @@ func TestPayoutPagesUnknownIDs(t *testing.T) {
 
 func TestPayoutItemsArePaged(t *testing.T) {
 	s := newMoneyScene(t)
-	const n = app.PayoutItemsPageSize + 20
+	const n = views.PayoutItemsPageSize + 20
 	at := s.now
 	err := s.env.DB.Update(func(tx *store.Tx) error {
 		for i := 0; i < n; i++ {
@@ -433,7 +434,7 @@ func TestPayoutItemsArePaged(t *testing.T) {
 	first := items.FindAllStringSubmatch(p.Body, -1)
 	mustContain(t, p.Body, "120 affiliates paid by PayPal")
 	m := regexp.MustCompile(`href="(/payouts/[^"]+after=[^"]+)" rel="next"`).FindStringSubmatch(p.Body)
-	if len(first) != app.PayoutItemsPageSize || m == nil {
+	if len(first) != views.PayoutItemsPageSize || m == nil {
 		t.Fatalf("first page: %d items, next link %v", len(first), m)
 	}
 	p = s.b.get(html.UnescapeString(m[1]))

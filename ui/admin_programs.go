@@ -226,7 +226,7 @@ func (u *UI) loadProgramView(id string) (*programView, error) {
 	}
 	v := &programView{ID: p.ID, Program: p, Form: programFormFrom(p), JoinURL: u.joinURL(p.ID)}
 	for _, e := range es {
-		row := enrolledRow{AffiliateID: e.AffiliateID, Code: e.Code, Coupon: e.Coupon, Link: app.ReferralLink(p, e.Code)}
+		row := enrolledRow{AffiliateID: e.AffiliateID, Code: e.Code, Coupon: e.Coupon, Link: p.ReferralLink(e.Code)}
 		if af := byID[e.AffiliateID]; af != nil {
 			row.Name, row.Email, row.Status = af.Name, af.Email, af.Status
 			delete(byID, e.AffiliateID)

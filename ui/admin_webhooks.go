@@ -60,7 +60,7 @@ func newDeliveryRow(m *app.WebhookMessage, eps map[string]*app.WebhookEndpoint, 
 	if ep := eps[m.EndpointID]; ep != nil {
 		r.EndpointURL = ep.URL
 	}
-	if a := app.LastAttempt(m); a != nil {
+	if a := m.LastAttempt(); a != nil {
 		r.Code, r.LatencyMS, r.Error, r.LastAt = a.StatusCode, a.LatencyMS, a.Error, a.At
 	}
 	if m.Status == app.MessagePending {

@@ -6,7 +6,7 @@ import (
 	"html/template"
 	"strings"
 
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The dashboard's chart: clicks, leads and purchases per day as one inline
@@ -29,19 +29,19 @@ const (
 
 type chartSeries struct {
 	name, class string
-	value       func(app.DashboardDay) int64
+	value       func(views.DashboardDay) int64
 }
 
 func dashboardSeries() [3]chartSeries {
 	return [3]chartSeries{
-		{"Clicks", "chart-clicks", func(d app.DashboardDay) int64 { return d.Clicks }},
-		{"Leads", "chart-leads", func(d app.DashboardDay) int64 { return d.Leads }},
-		{"Purchases", "chart-purchases", func(d app.DashboardDay) int64 { return d.Purchases }},
+		{"Clicks", "chart-clicks", func(d views.DashboardDay) int64 { return d.Clicks }},
+		{"Leads", "chart-leads", func(d views.DashboardDay) int64 { return d.Leads }},
+		{"Purchases", "chart-purchases", func(d views.DashboardDay) int64 { return d.Purchases }},
 	}
 }
 
 // dayChart renders the per-day chart of days (oldest first).
-func dayChart(days []app.DashboardDay) template.HTML {
+func dayChart(days []views.DashboardDay) template.HTML {
 	if len(days) == 0 {
 		return ""
 	}

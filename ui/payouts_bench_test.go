@@ -17,6 +17,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -76,7 +77,7 @@ func BenchmarkPayoutPagesScale(b *testing.B) {
 	for range 20 {
 		admin.get("/payouts")
 	}
-	pages := affs / app.BalancesPageSize
+	pages := affs / views.BalancesPageSize
 	b.Run("payouts-page", func(b *testing.B) {
 		latencies(b, 200, func(i int) { admin.get(fmt.Sprintf("/payouts?page=%d", 1+i*7%max(pages, 1))) })
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The affiliate portal: sign-in, invite and join pages (public), and the
@@ -183,13 +184,13 @@ func (u *UI) joinSubmit(c echo.Context) error {
 
 type portalHomeView struct {
 	Pending  bool
-	Programs []*app.PortalProgram
-	Range    app.PortalRange
+	Programs []*views.PortalProgram
+	Range    views.PortalRange
 }
 
 func (u *UI) portalHome(c echo.Context) error {
 	af := currentAffiliate(c)
-	rng := app.DefaultPortalRange(u.app.Now())
+	rng := views.DefaultPortalRange(u.app.Now())
 	progs, err := u.app.PortalPrograms(af.ID, rng)
 	if err != nil {
 		return err
@@ -207,7 +208,7 @@ type portalProgramQuery struct {
 }
 
 type portalProgramView struct {
-	*app.PortalReport
+	*views.PortalReport
 	Sub     string // the sub-id typed in the builder
 	SubLink string // the referral link with that sub-id
 	Chart   chartView
@@ -233,9 +234,9 @@ func (u *UI) portalProgram(c echo.Context) error {
 			return err
 		}
 		// Show the default range with the message rather than a dead end.
-		status, rng, q.Cursor = http.StatusBadRequest, app.DefaultPortalRange(u.app.Now()), ""
+		status, rng, q.Cursor = http.StatusBadRequest, views.DefaultPortalRange(u.app.Now()), ""
 	}
-	rep, err := u.app.PortalReport(af.ID, c.Param("id"), app.PortalReportQuery{Range: rng, List: q.List, Cursor: q.Cursor})
+	rep, err := u.app.PortalReport(af.ID, c.Param("id"), views.PortalReportQuery{Range: rng, List: q.List, Cursor: q.Cursor})
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The program page's per-day chart: an inline SVG drawn on the server (no
@@ -35,7 +35,7 @@ type chartBar struct {
 	Title      string
 }
 
-func newChart(days []app.PortalDay) chartView {
+func newChart(days []views.PortalDay) chartView {
 	v := chartView{Width: chartStep * float64(max(len(days), 1)), Height: chartHeight, Empty: true}
 	for _, d := range days {
 		v.Max = max(v.Max, d.Clicks, d.Leads, d.Purchases)

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The affiliate's Payouts page, /portal/payouts (contract §9): its money
@@ -20,7 +21,7 @@ type payoutDetailsForm struct {
 }
 
 type portalPayoutsView struct {
-	*app.PortalPayoutsPage
+	*views.PortalPayoutsPage
 	Form   payoutDetailsForm
 	Errors FormErrors
 	// Cursor is the history page shown ("" = the newest).

@@ -14,6 +14,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -560,7 +561,7 @@ func TestPortalProgramPageAndCSVIsolation(t *testing.T) {
 func TestPortalPagingCursorStaysWithTheAffiliate(t *testing.T) {
 	s := newPortalScene(t)
 	base := time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < app.PortalPageSize+5; i++ {
+	for i := 0; i < views.PortalPageSize+5; i++ {
 		at := base.Add(time.Duration(i) * time.Minute)
 		s.lead(t, s.shared, s.alice, fmt.Sprintf("a%02d@customers.example", i), "A", at)
 		s.lead(t, s.shared, s.bob, fmt.Sprintf("b%02d@customers.example", i), "B", at.Add(time.Second))
@@ -589,7 +590,7 @@ func TestPortalPagingCursorStaysWithTheAffiliate(t *testing.T) {
 		p = alice.get(strings.ReplaceAll(m[1], "&amp;", "&"))
 		expectBody(t, p, "Newest")
 	}
-	if len(seen) != app.PortalPageSize+5 {
+	if len(seen) != views.PortalPageSize+5 {
 		t.Fatalf("alice saw %d leads over the pages", len(seen))
 	}
 

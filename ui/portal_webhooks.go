@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/event"
 )
 
 // The affiliate's webhooks, /portal/webhooks: add an endpoint, choose its
@@ -40,12 +41,12 @@ type eventChoice struct {
 
 func eventChoices(selected []string) []eventChoice {
 	help := map[string][2]string{
-		app.EventPurchaseCreated:  {"New purchase", "a customer you referred bought (programs that share purchasers)"},
-		app.EventPurchaseRefunded: {"Refund", "a referred purchase was refunded"},
-		app.EventLeadCreated:      {"New lead", "someone you referred signed up (programs that share leads)"},
+		event.PurchaseCreated:  {"New purchase", "a customer you referred bought (programs that share purchasers)"},
+		event.PurchaseRefunded: {"Refund", "a referred purchase was refunded"},
+		event.LeadCreated:      {"New lead", "someone you referred signed up (programs that share leads)"},
 	}
 	var out []eventChoice
-	for _, e := range app.WebhookEvents() {
+	for _, e := range event.Subscribable() {
 		out = append(out, eventChoice{Value: e, Label: help[e][0], Help: help[e][1], Checked: slices.Contains(selected, e)})
 	}
 	return out
@@ -71,12 +72,12 @@ const recentDeliveries = 8
 
 func (u *UI) loadPortalWebhooks(c echo.Context) (*portalWebhooksView, error) {
 	af := currentAffiliate(c)
-	eps, err := u.app.AffiliateWebhooks(af.ID, recentDeliveries)
+	eps, err := u.app.Views().AffiliateWebhooks(af.ID, recentDeliveries)
 	if err != nil {
 		return nil, err
 	}
 	v := &portalWebhooksView{Max: app.MaxWebhookEndpoints, CanAdd: len(eps) < app.MaxWebhookEndpoints,
-		Choices: eventChoices(app.WebhookEvents()), Schedule: app.WebhookSchedule(),
+		Choices: eventChoices(event.Subscribable()), Schedule: app.WebhookSchedule(),
 		Timeout: u.app.Config().Webhooks.Timeout.String()}
 	names := map[string]string{af.ID: af.Name}
 	now := u.app.Now()

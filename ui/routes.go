@@ -4,8 +4,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The UI's route tables: one for the merchant's admin, one for the
@@ -129,8 +128,8 @@ func (u *UI) routesPortal(public, affiliate *echo.Group) {
 		{http.MethodGet, "", routePortalHome, u.portalHome},
 		{http.MethodGet, "/", "portal.home.slash", func(c echo.Context) error { return redirectTo(c, routePortalHome) }},
 		{http.MethodGet, "/programs/:id", "portal.program", u.portalProgram},
-		{http.MethodGet, "/programs/:id/leads.csv", "portal.program.leads_csv", u.portalCSV(app.PortalLeads)},
-		{http.MethodGet, "/programs/:id/purchases.csv", "portal.program.purchases_csv", u.portalCSV(app.PortalPurchases)},
+		{http.MethodGet, "/programs/:id/leads.csv", "portal.program.leads_csv", u.portalCSV(views.PortalLeads)},
+		{http.MethodGet, "/programs/:id/purchases.csv", "portal.program.purchases_csv", u.portalCSV(views.PortalPurchases)},
 
 		{http.MethodGet, "/payouts", routePortalPayouts, u.portalPayouts},
 		{http.MethodPost, "/payouts", "portal.payouts.details", u.portalPayoutDetails},

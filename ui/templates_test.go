@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/event"
+	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -148,13 +151,13 @@ const fxInstallCode = `<script src="https://aff.shop.example.com/spiffy.js" asyn
 
 func fxDeliveries() []deliveryRow {
 	return []deliveryRow{
-		{ID: "msg_ok", Event: app.EventPurchaseCreated, Status: store.MessageDelivered, EndpointURL: "https://hooks.example.com/ok",
+		{ID: "msg_ok", Event: event.PurchaseCreated, Status: store.MessageDelivered, EndpointURL: "https://hooks.example.com/ok",
 			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Attempts: 1, Code: 200, LatencyMS: 42,
 			Created: fxDay, LastAt: fxDay, Payload: "{\n  \"type\": \"purchase.created\"\n}"},
-		{ID: "msg_retry", Event: app.EventLeadCreated, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/down",
+		{ID: "msg_retry", Event: event.LeadCreated, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/down",
 			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Attempts: 2, Code: 503, Error: "503 Service Unavailable",
 			LatencyMS: 120, Created: fxDay, LastAt: fxDay, NextAt: fxDay.Add(5 * time.Minute), NextIn: "in 5 min", Payload: "{}"},
-		{ID: "msg_new", Event: app.EventPurchaseRefunded, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/ok",
+		{ID: "msg_new", Event: event.PurchaseRefunded, Status: store.MessagePending, EndpointURL: "https://hooks.example.com/ok",
 			AffiliateName: "Paula Partner", AffiliateID: "aff_paula", Created: fxDay, NextAt: fxDay, NextIn: "due now", Payload: "{}"},
 	}
 }
@@ -163,13 +166,13 @@ func fxEndpoints() []endpointRow {
 	failingSince := fxDay.Add(-2 * time.Hour)
 	disabledAt := fxDay.Add(-time.Hour)
 	failing := &store.WebhookEndpoint{ID: "wh_down", AffiliateID: "aff_paula", URL: "https://hooks.example.com/down",
-		Secret: "whsec_down", Events: []string{app.EventLeadCreated}, FailingSince: &failingSince,
+		Secret: "whsec_down", Events: []string{event.LeadCreated}, FailingSince: &failingSince,
 		LastError: "connection refused", CreatedAt: fxDay}
 	disabled := &store.WebhookEndpoint{ID: "wh_off", AffiliateID: "aff_paula", URL: "https://hooks.example.com/off",
-		Secret: "whsec_off", Events: app.WebhookEvents(), Disabled: true, DisabledAt: &disabledAt,
+		Secret: "whsec_off", Events: event.Subscribable(), Disabled: true, DisabledAt: &disabledAt,
 		DisabledBy: "merchant", DisabledReason: "Disabled by the program owner.", CreatedAt: fxDay}
 	active := &store.WebhookEndpoint{ID: "wh_ok", AffiliateID: "aff_paula", URL: "https://hooks.example.com/ok",
-		Secret: "whsec_ok", Events: []string{app.EventPurchaseCreated, app.EventPurchaseRefunded}, CreatedAt: fxDay}
+		Secret: "whsec_ok", Events: []string{event.PurchaseCreated, event.PurchaseRefunded}, CreatedAt: fxDay}
 	names := map[string]string{"aff_paula": "Paula Partner"}
 	var rows []endpointRow
 	for _, ep := range []*store.WebhookEndpoint{failing, disabled, active} {
@@ -182,27 +185,27 @@ func fxEndpoints() []endpointRow {
 	return rows
 }
 
-func fxDashboardDays() []app.DashboardDay {
-	return []app.DashboardDay{
+func fxDashboardDays() []views.DashboardDay {
+	return []views.DashboardDay{
 		{Day: fxTo.AddDate(0, 0, -2), Clicks: 120, Leads: 14, Purchases: 3},
 		{Day: fxTo.AddDate(0, 0, -1), Clicks: 98, Leads: 9, Purchases: 0},
 		{Day: fxTo, Clicks: 143, Leads: 21, Purchases: 5},
 	}
 }
 
-func fxPortalDays() []app.PortalDay {
-	var days []app.PortalDay
+func fxPortalDays() []views.PortalDay {
+	var days []views.PortalDay
 	for i := 0; i < 30; i++ {
-		days = append(days, app.PortalDay{Date: fxFrom.AddDate(0, 0, i), Clicks: int64(i % 7), Leads: int64(i % 3), Purchases: int64(i % 5 / 4)})
+		days = append(days, views.PortalDay{Date: fxFrom.AddDate(0, 0, i), Clicks: int64(i % 7), Leads: int64(i % 3), Purchases: int64(i % 5 / 4)})
 	}
 	return days
 }
 
-func fxPortalReport(list string) *app.PortalReport {
-	return &app.PortalReport{
-		PortalProgram: app.PortalProgram{Program: fxProgram(), Code: "paula", Link: "https://shop.example.com/?ref=paula", JoinedAt: fxDay},
-		Range:         app.PortalRange{From: fxFrom, To: fxTo},
-		Totals: app.PortalTotals{Clicks: 412, Leads: 37, Purchases: 9, Refunds: 1,
+func fxPortalReport(list string) *views.PortalReport {
+	return &views.PortalReport{
+		PortalProgram: views.PortalProgram{Program: fxProgram(), Code: "paula", Link: "https://shop.example.com/?ref=paula", JoinedAt: fxDay},
+		Range:         views.PortalRange{From: fxFrom, To: fxTo},
+		Totals: views.PortalTotals{Clicks: 412, Leads: 37, Purchases: 9, Refunds: 1,
 			Money: []store.RollupMoney{{Currency: "USD", Amount: 88200, Commission: 26460}}},
 		Days: fxPortalDays(),
 		List: list,
@@ -263,9 +266,9 @@ func pageFixtures() map[string][]pageFixture {
 	purchases.Statuses = purchaseStatuses
 	purchases.Count, purchases.First, purchases.Last, purchases.FirstURL = "2", 1, 2, "/purchases"
 	purchases.NextURL = "/purchases?cursor=cur_2&page=2"
-	purchases.Report = app.PurchaseReport{Count: store.Count{N: 2, Exact: true}, MoneyKnown: true,
-		Paid:     []app.MoneyTotal{{Currency: "USD", Amount: "49.00", Commission: "14.70"}},
-		Refunded: []app.MoneyTotal{{Currency: "USD", Amount: "19.00", Commission: "5.70"}}}
+	purchases.Report = views.PurchaseReport{Count: store.Count{N: 2, Exact: true}, MoneyKnown: true,
+		Paid:     []views.MoneyTotal{{Currency: "USD", Amount: "49.00", Commission: "14.70"}},
+		Refunded: []views.MoneyTotal{{Currency: "USD", Amount: "19.00", Commission: "5.70"}}}
 	purchases.Purchases = []purchaseRow{
 		{ID: "pur_1", OrderID: "ORD-1001", Email: "jane@customer.example.com", Name: "Jane Buyer", Product: "Pro plan",
 			Amount: "49.00", Commission: "14.70", Currency: "USD", Status: app.PurchasePaid, Program: "Acme Partners",
@@ -288,12 +291,12 @@ func pageFixtures() map[string][]pageFixture {
 	purchasesError.Statuses, purchasesError.Error = purchaseStatuses, "That page link is no longer valid; start again from the first page."
 
 	// Dashboard.
-	dash := &app.Dashboard{From: fxTo.AddDate(0, 0, -2), To: fxTo, Days: fxDashboardDays(), Clicks: 361, Leads: 44,
-		Purchases: 8, Refunds: 1, Paid: []app.MoneyTotal{{Currency: "USD", Amount: "392.00", Commission: "117.60"}},
+	dash := &views.Dashboard{From: fxTo.AddDate(0, 0, -2), To: fxTo, Days: fxDashboardDays(), Clicks: 361, Leads: 44,
+		Purchases: 8, Refunds: 1, Paid: []views.MoneyTotal{{Currency: "USD", Amount: "392.00", Commission: "117.60"}},
 		LeadRate: 12.19, PurchaseRate: 18.18, ClickRate: 2.22,
-		Top: []app.AffiliateStat{
+		Top: []views.AffiliateStat{
 			{AffiliateID: "aff_paula", Name: "Paula Partner", Clicks: 300, Leads: 40, Purchases: 7,
-				Paid: []app.MoneyTotal{{Currency: "USD", Amount: "343.00", Commission: "102.90"}}, LeadRate: 13.3, PurchaseRate: 17.5},
+				Paid: []views.MoneyTotal{{Currency: "USD", Amount: "343.00", Commission: "102.90"}}, LeadRate: 13.3, PurchaseRate: 17.5},
 			{AffiliateID: "aff_gone", Clicks: 61, Leads: 4},
 		}}
 	ranges := []rangeLink{
@@ -325,18 +328,18 @@ func pageFixtures() map[string][]pageFixture {
 	partial.RefundedAmount, partial.RefundedAt = 2000, fxDay
 
 	// Payouts, a payout, commissions.
-	payouts := &payoutsView{PayoutsPage: &app.PayoutsPage{
-		Currencies: []app.CurrencyDue{
+	payouts := &payoutsView{PayoutsPage: &views.PayoutsPage{
+		Currencies: []views.CurrencyDue{
 			{Currency: "EUR", Affiliates: 1, Payable: 1, Due: 1200, Pending: 300},
 			{Currency: "USD", Affiliates: 150, Payable: 120, Due: 1234500, Pending: 5000, Processing: 700, Paid: 990000},
 		},
-		Balances: []app.BalanceRow{
+		Balances: []views.BalanceRow{
 			{Balance: store.Balance{AffiliateID: "aff_paula", Currency: "USD", Approved: 4200, Pending: 1470, Paid: 9900, Name: "Paula Partner"}},
 			{Balance: store.Balance{AffiliateID: "aff_owes", Currency: "USD", Approved: -300, Name: "Owen Owes"}},
 			{Balance: store.Balance{AffiliateID: "aff_gone", Currency: "USD", Pending: 100}},
 		},
 		Rows: 151, Page: 2, Pages: 2,
-		Programs: []app.ProgramOption{{ID: "prg_acme", Name: "Acme Partners"}, {ID: "prg_flat", Name: "Flat Fee Club"}},
+		Programs: []views.ProgramOption{{ID: "prg_acme", Name: "Acme Partners"}, {ID: "prg_flat", Name: "Flat Fee Club"}},
 		Payouts: []*app.PayoutView{
 			{Payout: &store.Payout{ID: "pay_open", Currency: "USD", Status: store.PayoutOpen, Total: 125000, ItemCount: 12, CreatedAt: fxDay}},
 			{Payout: &store.Payout{ID: "pay_1", Currency: "EUR", ProgramID: "prg_flat", Status: store.PayoutPaid, Total: 5000, ItemCount: 1,
@@ -354,26 +357,26 @@ func pageFixtures() map[string][]pageFixture {
 			PayoutEmail: "wes@wise.example.com", Amount: 1000, Commissions: 1},
 		{PayoutID: "pay_open", AffiliateID: "aff_nomethod", Name: "Nina None", Email: "nina@partners.example.com", Amount: 500, Commissions: 1},
 	}
-	openPayout := payoutView{PayoutDetail: &app.PayoutDetail{PayoutView: &app.PayoutView{
+	openPayout := payoutView{PayoutDetail: &views.PayoutDetail{PayoutView: &app.PayoutView{
 		Payout: &store.Payout{ID: "pay_open", Currency: "USD", Minimum: 500, Status: store.PayoutOpen, Total: 5700, ItemCount: 103, CreatedAt: fxDay},
 		Items:  payoutItems}, PayPal: 101, Wise: 1, NoMethod: 1, Next: "aff_nomethod"},
 		NextURL: "/payouts/pay_open?after=aff_nomethod#items"}
-	paidPayout := payoutView{PayoutDetail: &app.PayoutDetail{PayoutView: &app.PayoutView{
+	paidPayout := payoutView{PayoutDetail: &views.PayoutDetail{PayoutView: &app.PayoutView{
 		Payout: &store.Payout{ID: "pay_1", Currency: "EUR", ProgramID: "prg_flat", Status: store.PayoutPaid, Total: 5000, ItemCount: 1,
 			CreatedAt: fxDay, PaidAt: fxDay.Add(time.Hour)}, ProgramName: "Flat Fee Club", Items: payoutItems[:1]}, PayPal: 1},
 		FirstURL: "/payouts/pay_1#items"}
-	canceledPayout := payoutView{PayoutDetail: &app.PayoutDetail{PayoutView: &app.PayoutView{
+	canceledPayout := payoutView{PayoutDetail: &views.PayoutDetail{PayoutView: &app.PayoutView{
 		Payout: &store.Payout{ID: "pay_x", Currency: "USD", Status: store.PayoutCanceled, Total: 500, ItemCount: 1, CreatedAt: fxDay, CanceledAt: fxDay},
 		Items:  []*store.PayoutItem{}}, After: "aff_zzz"}}
-	var commissionRows []app.CommissionRow
+	var commissionRows []views.CommissionRow
 	for _, c := range fxCommissions() {
-		commissionRows = append(commissionRows, app.CommissionRow{Commission: c, ProgramName: "Acme Partners", AffiliateName: "Paula Partner", OrderID: "ORD-1001"})
+		commissionRows = append(commissionRows, views.CommissionRow{Commission: c, ProgramName: "Acme Partners", AffiliateName: "Paula Partner", OrderID: "ORD-1001"})
 	}
 
 	// Portal webhooks.
 	endpoints := fxEndpoints()
 	portalWebhooks := &portalWebhooksView{Endpoints: endpoints, Form: endpointForm{URL: "http://not-https.example.com/"},
-		Choices: eventChoices([]string{app.EventPurchaseCreated}), Errors: FormErrors{"url": "Endpoint URL must use https."},
+		Choices: eventChoices([]string{event.PurchaseCreated}), Errors: FormErrors{"url": "Endpoint URL must use https."},
 		CanAdd: true, Max: app.MaxWebhookEndpoints, Schedule: "retried 8 times over 5 days", Timeout: "10s",
 		EditID: "wh_ok", EditForm: endpointForm{URL: "https://hooks.example.com/ok2"}, EditErrors: FormErrors{"events": "Choose at least one event."}}
 
@@ -402,7 +405,7 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/affiliates": {
 			{"rows", fxAdminView("affiliates", affiliatesView{
-				Affiliates: []app.AffiliateRow{{Affiliate: paula, Programs: []string{"Acme Partners"}}, {Affiliate: pete}},
+				Affiliates: []views.AffiliateRow{{Affiliate: paula, Programs: []string{"Acme Partners"}}, {Affiliate: pete}},
 				Tabs: []statusTab{{Label: "All", Count: 2, Active: true}, {Status: app.StatusPending, Label: "Pending", Count: 1},
 					{Status: app.StatusActive, Label: "Active", Count: 1}, {Status: app.StatusBlocked, Label: "Blocked"}},
 				Total: 2, Next: "/affiliates",
@@ -432,22 +435,22 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/exports": {
 			{"rows", fxAdminView("", exportsView{Running: true, TTL: "24 hours", Exports: []exportRow{
-				{ExportView: app.ExportView{ID: "exp_run", Kind: app.ExportLeads, Status: app.ExportRunning, Rows: 1200, Total: 3000,
+				{ExportView: views.ExportView{ID: "exp_run", Kind: app.ExportLeads, Status: app.ExportRunning, Rows: 1200, Total: 3000,
 					Percent: 40, CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "leads-2026-03-14.csv"},
 					FilterLabel: "program Acme Partners, from 2026-03-01"},
-				{ExportView: app.ExportView{ID: "exp_done", Kind: app.ExportPurchases, Status: app.ExportDone, Rows: 400, Total: 400,
+				{ExportView: views.ExportView{ID: "exp_done", Kind: app.ExportPurchases, Status: app.ExportDone, Rows: 400, Total: 400,
 					Percent: 100, CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "purchases-2026-03-14.csv"}},
-				{ExportView: app.ExportView{ID: "exp_bad", Kind: app.ExportLeads, Status: app.ExportFailed, Error: "interrupted by a restart; start it again",
+				{ExportView: views.ExportView{ID: "exp_bad", Kind: app.ExportLeads, Status: app.ExportFailed, Error: "interrupted by a restart; start it again",
 					CreatedAt: fxDay, ExpiresAt: fxDay.Add(24 * time.Hour), FileName: "leads-2026-03-13.csv"}},
 			}}), []string{`http-equiv="refresh"`, "leads-2026-03-14.csv", "1,200 of 3,000", "/exports/exp_done/download",
 				"interrupted by a restart", "everything", "Stop", "24 hours"}},
 			{"empty", fxAdminView("", exportsView{TTL: "24 hours"}), []string{"No exports", "Export leads"}},
 		},
 		"admin/lead": {
-			{"with click and purchase", fxAdminView("leads", &app.LeadDetail{Lead: lead, Click: click, Purchase: purchase,
+			{"with click and purchase", fxAdminView("leads", &views.LeadDetail{Lead: lead, Click: click, Purchase: purchase,
 				ProgramName: "Acme Partners", AffiliateName: "Paula Partner"}),
 				[]string{"jane@customer.example.com", "Jane Buyer · signed up 2026-03-14 09:30 UTC", "ORD-1001", "49.00 USD", "https://news.example.com/", "vis_1"}},
-			{"erased without click", fxAdminView("leads", &app.LeadDetail{Lead: &store.Lead{ID: "led_x", ProgramID: "prg_acme", CreatedAt: fxDay},
+			{"erased without click", fxAdminView("leads", &views.LeadDetail{Lead: &store.Lead{ID: "led_x", ProgramID: "prg_acme", CreatedAt: fxDay},
 				ProgramName: "Acme Partners"}),
 				[]string{"Erased lead", "signed up 2026-03-14 09:30 UTC", "Not yet", "The click this lead came through is not stored."}},
 		},
@@ -493,9 +496,9 @@ func pageFixtures() map[string][]pageFixture {
 					"Minimum must be a decimal.", "Showing 101–103 of 151 balances", "Paula Partner", "42.00", "-3.00", "amount-negative", "(deleted)",
 					`href="/commissions?affiliate=aff_paula"`, "Page 2 of 2", `href="/payouts?currency=USD#balances"`, `href="/payouts/pay_open"`,
 					"badge-open", "All programs", "Flat Fee Club", "2026-03-14 10:30", "history=cur_h2", "Older →", "Newest", "All currencies"}},
-			{"nothing yet", fxAdminView("payouts", &payoutsView{PayoutsPage: &app.PayoutsPage{Page: 1, Pages: 1}}),
+			{"nothing yet", fxAdminView("payouts", &payoutsView{PayoutsPage: &views.PayoutsPage{Page: 1, Pages: 1}}),
 				[]string{"Nothing is owed yet", "No balances yet", "No payouts yet"}},
-			{"bad currency", fxAdminView("payouts", &payoutsView{PayoutsPage: &app.PayoutsPage{}, Query: payoutsQuery{Currency: "DOLLARS"},
+			{"bad currency", fxAdminView("payouts", &payoutsView{PayoutsPage: &views.PayoutsPage{}, Query: payoutsQuery{Currency: "DOLLARS"},
 				Error: "currency must be an ISO 4217 code such as USD"}),
 				[]string{"currency must be an ISO 4217 code", "Show all balances"}},
 		},
@@ -512,8 +515,8 @@ func pageFixtures() map[string][]pageFixture {
 				[]string{"badge-canceled", "Canceled on 2026-03-14 09:30 UTC", "No affiliates on this page", `href="/payouts/pay_x"`}},
 		},
 		"admin/commissions": {
-			{"rows", fxAdminView("payouts", commissionsView{CommissionList: &app.CommissionList{Rows: commissionRows, Next: "cur_2",
-				Programs: []app.ProgramOption{{ID: "prg_acme", Name: "Acme Partners"}}, AffiliateName: "Paula Partner"},
+			{"rows", fxAdminView("payouts", commissionsView{CommissionList: &views.CommissionList{Rows: commissionRows, Next: "cur_2",
+				Programs: []views.ProgramOption{{ID: "prg_acme", Name: "Acme Partners"}}, AffiliateName: "Paula Partner"},
 				Filter: app.CommissionFilter{Affiliate: "aff_paula", Program: "prg_acme"}, Statuses: commissionStatuses, Cursor: "cur_1",
 				Back: "/commissions?affiliate=aff_paula&cursor=cur_1&program=prg_acme", FirstURL: "/commissions?affiliate=aff_paula&program=prg_acme",
 				NextURL: "/commissions?affiliate=aff_paula&cursor=cur_2&program=prg_acme"}),
@@ -521,10 +524,10 @@ func pageFixtures() map[string][]pageFixture {
 					"/commissions/com_approved/void", "clawback", "-3.00", "paid 2026-03-20", `href="/payouts/pay_1"`,
 					`value="/commissions?affiliate=aff_paula&amp;cursor=cur_1&amp;program=prg_acme"`, "Only", "affiliate <strong>Paula Partner</strong>",
 					`<option value="prg_acme" selected>`, "Older →", "Newest"}},
-			{"empty status", fxAdminView("payouts", commissionsView{CommissionList: &app.CommissionList{}, Filter: app.CommissionFilter{Status: "voided"},
+			{"empty status", fxAdminView("payouts", commissionsView{CommissionList: &views.CommissionList{}, Filter: app.CommissionFilter{Status: "voided"},
 				Statuses: commissionStatuses, Back: "/commissions?status=voided", FirstURL: "/commissions?status=voided"}),
 				[]string{"No voided commissions", `class="active" aria-current="page">voided`}},
-			{"bad filter", fxAdminView("payouts", commissionsView{CommissionList: &app.CommissionList{}, Filter: app.CommissionFilter{Status: "lost"},
+			{"bad filter", fxAdminView("payouts", commissionsView{CommissionList: &views.CommissionList{}, Filter: app.CommissionFilter{Status: "lost"},
 				Statuses: commissionStatuses, Error: "status must be pending, approved, processing, paid or voided"}),
 				[]string{"status must be pending, approved"}},
 		},
@@ -536,17 +539,17 @@ func pageFixtures() map[string][]pageFixture {
 			{"empty", fxAdminView("programs", programsView{Programs: []programRow{}}), []string{"Create your first program"}},
 		},
 		"admin/purchase": {
-			{"paid", fxAdminView("purchases", &purchaseView{PurchaseDetail: &app.PurchaseDetail{Purchase: purchase, Click: click, Lead: lead,
+			{"paid", fxAdminView("purchases", &purchaseView{PurchaseDetail: &views.PurchaseDetail{Purchase: purchase, Click: click, Lead: lead,
 				ProgramName: "Acme Partners", AffiliateName: "Paula Partner", Commissions: fxCommissions()[:1]}, Left: "49.00"}),
 				[]string{"ORD-1001", "49.00 USD · purchased 2026-03-14 09:30 UTC", "14.70 USD", "jane@customer.example.com", "https://news.example.com/",
 					`action="/purchases/pur_1/refund"`, `placeholder="49.00"`, "refund all that is left: 49.00 USD", "approves 2026-04-13",
 					`action="/commissions/com_pending/approve"`, `action="/commissions/com_pending/void"`, `value="/purchases/pur_1#commissions"`}},
-			{"partly refunded, refused amount", fxAdminView("purchases", &purchaseView{PurchaseDetail: &app.PurchaseDetail{Purchase: &partial,
+			{"partly refunded, refused amount", fxAdminView("purchases", &purchaseView{PurchaseDetail: &views.PurchaseDetail{Purchase: &partial,
 				ProgramName: "Acme Partners", AffiliateName: "Paula Partner", Commissions: fxCommissions()[2:]}, Left: "29.00",
 				Refund: refundForm{Amount: "30.00"}, RefundErrors: FormErrors{"amount": "Amount is more than the 29.00 left to refund."}}),
 				[]string{"20.00 USD refunded", `value="30.00"`, "Amount is more than the 29.00 left to refund.", "clawback", "-3.00",
 					"amount-negative", "paid 2026-03-20", `href="/payouts/pay_1"`}},
-			{"refunded unattributed", fxAdminView("purchases", &purchaseView{PurchaseDetail: &app.PurchaseDetail{Purchase: unattributed, ProgramName: "Acme Partners"}}),
+			{"refunded unattributed", fxAdminView("purchases", &purchaseView{PurchaseDetail: &views.PurchaseDetail{Purchase: unattributed, ProgramName: "Acme Partners"}}),
 				[]string{"ORD-1002", "badge-refunded", "Unattributed (the affiliate's own email)", "No click led to this purchase.",
 					"An unattributed purchase earns no commission.", "Fully refunded on 2026-03-14 09:30 UTC."}},
 		},
@@ -579,7 +582,7 @@ func pageFixtures() map[string][]pageFixture {
 					{Provider: "stripe", Title: "Stripe", EndpointURL: "https://aff.shop.example.com/integrations/stripe", SignatureHeader: "Stripe-Signature",
 						SecretSource: app.SecretFromSettings, Events: []*store.ProviderEvent{
 							{ID: "pev_1", Provider: "stripe", EventID: "evt_1", Type: "checkout.session.completed", Outcome: app.OutcomeSale, PurchaseID: "pur_1", ReceivedAt: fxDay},
-						}, Refused: []app.Refusal{{At: fxDay, Reason: "invalid signature"}}},
+						}, Refused: []provider.Refusal{{At: fxDay, Reason: "invalid signature"}}},
 					{Provider: "paddle", Title: "Paddle", EndpointURL: "https://aff.shop.example.com/integrations/paddle", SignatureHeader: "Paddle-Signature",
 						SecretSource: app.SecretFromConfig},
 					{Provider: "lemonsqueezy", Title: "Lemon Squeezy", EndpointURL: "https://aff.shop.example.com/integrations/lemonsqueezy", SignatureHeader: "X-Signature"},
@@ -609,16 +612,16 @@ func pageFixtures() map[string][]pageFixture {
 				[]string{"Not Found · Spiffy", "Page not found.", `href="/portal"`, "Back to Spiffy"}},
 		},
 		"portal/home": {
-			{"programs", fxPortalView("programs", portalHomeView{Range: app.PortalRange{From: fxFrom, To: fxTo}, Programs: []*app.PortalProgram{
+			{"programs", fxPortalView("programs", portalHomeView{Range: views.PortalRange{From: fxFrom, To: fxTo}, Programs: []*views.PortalProgram{
 				{Program: prog, Code: "paula", Link: "https://shop.example.com/?ref=paula", JoinedAt: fxDay,
-					Totals: app.PortalTotals{Clicks: 412, Leads: 37, Purchases: 9, Money: []store.RollupMoney{{Currency: "USD", Amount: 88200, Commission: 26460}}}},
+					Totals: views.PortalTotals{Clicks: 412, Leads: 37, Purchases: 9, Money: []store.RollupMoney{{Currency: "USD", Amount: 88200, Commission: 26460}}}},
 				{Program: flat, Code: "paula", Link: "https://club.example.com/?ref=paula", JoinedAt: fxDay},
 			}}), []string{"Hi Paula Partner", "over the last 30 days", "Acme Partners", "https://shop.example.com/?ref=paula",
 				"264.60 USD", "Statistics and referrals →", "Flat Fee Club", "data-portal-copy"}},
-			{"pending", fxPortalView("programs", portalHomeView{Pending: true, Range: app.PortalRange{From: fxFrom, To: fxTo},
-				Programs: []*app.PortalProgram{{Program: prog}, {Program: flat}}}),
+			{"pending", fxPortalView("programs", portalHomeView{Pending: true, Range: views.PortalRange{From: fxFrom, To: fxTo},
+				Programs: []*views.PortalProgram{{Program: prog}, {Program: flat}}}),
 				[]string{"Thanks for signing up.", "awaiting approval", "<strong>Acme Partners</strong>, <strong>Flat Fee Club</strong>"}},
-			{"empty", fxPortalView("programs", portalHomeView{Range: app.PortalRange{From: fxFrom, To: fxTo}}),
+			{"empty", fxPortalView("programs", portalHomeView{Range: views.PortalRange{From: fxFrom, To: fxTo}}),
 				[]string{"You are not in any program yet"}},
 		},
 		"portal/invite": {
@@ -645,10 +648,10 @@ func pageFixtures() map[string][]pageFixture {
 			{"blank", fxPublicView(credentialsView{}), []string{"Partner sign in", `autocomplete="current-password"`}},
 		},
 		"portal/payouts": {
-			{"balances and history, refused details", fxPortalView("payouts", portalPayoutsView{PortalPayoutsPage: &app.PortalPayoutsPage{
+			{"balances and history, refused details", fxPortalView("payouts", portalPayoutsView{PortalPayoutsPage: &views.PortalPayoutsPage{
 				Method: "paypal", Email: "paula-pp@partners.example.com",
-				Balances: []app.PortalBalance{{Currency: "EUR", Approved: -500}, {Currency: "USD", Pending: 1470, Approved: 4200, Processing: 300, Paid: 9900}},
-				Payouts: []app.PortalPayout{
+				Balances: []views.PortalBalance{{Currency: "EUR", Approved: -500}, {Currency: "USD", Pending: 1470, Approved: 4200, Processing: 300, Paid: 9900}},
+				Payouts: []views.PortalPayout{
 					{ID: "pay_open", Status: store.PayoutOpen, Currency: "USD", Amount: 300, Commissions: 1, Method: "paypal", PayoutEmail: "paula-pp@partners.example.com", CreatedAt: fxDay},
 					{ID: "pay_1", Status: store.PayoutPaid, Currency: "USD", Amount: 9900, Commissions: 4, Method: "wise", PayoutEmail: "paula@wise.example.com",
 						CreatedAt: fxFrom, PaidAt: fxFrom.Add(26 * time.Hour)},
@@ -659,41 +662,41 @@ func pageFixtures() map[string][]pageFixture {
 				[]string{"Your balance", "14.70", "42.00", "99.00", "-5.00", "amount-negative", `name="method" value="wise" checked`,
 					`value="not-an-email"`, "Email is not a valid email address.", "being paid", "2026-02-14", "Wise", "paula@wise.example.com",
 					"canceled; due again", "cursor=cur_2", "← Newest", "Older →"}},
-			{"nothing yet", fxPortalView("payouts", portalPayoutsView{PortalPayoutsPage: &app.PortalPayoutsPage{}}),
+			{"nothing yet", fxPortalView("payouts", portalPayoutsView{PortalPayoutsPage: &views.PortalPayoutsPage{}}),
 				[]string{"No commissions yet", "No payments yet", `name="method" value="" checked`}},
 		},
 		"portal/program": {
-			{"leads, later page", fxPortalView("programs", portalProgramView{PortalReport: func() *app.PortalReport {
-				r := fxPortalReport(app.PortalLeads)
-				r.Leads = []app.PortalLead{{CreatedAt: fxDay, Email: "jane@customer.example.com", Name: "Jane Buyer", Code: "paula", SubID: "newsletter", Purchased: true},
+			{"leads, later page", fxPortalView("programs", portalProgramView{PortalReport: func() *views.PortalReport {
+				r := fxPortalReport(views.PortalLeads)
+				r.Leads = []views.PortalLead{{CreatedAt: fxDay, Email: "jane@customer.example.com", Name: "Jane Buyer", Code: "paula", SubID: "newsletter", Purchased: true},
 					{CreatedAt: fxDay, Email: "joe@customer.example.com", Code: "paula"}}
 				r.NextCursor = "cur_3"
 				return r
 			}(), Sub: "newsletter", SubLink: "https://shop.example.com/?ref=paula&sub=newsletter", Chart: newChart(fxPortalDays()), Cursor: "cur_2"}),
 				[]string{"Acme Partners", "code <code>paula</code>", "https://shop.example.com/?ref=paula&amp;sub=newsletter", "264.60 USD", "882.00 USD",
 					"1 refunded", "2.2%", "class=\"bar\"", "jane@customer.example.com", "leads.csv", "← Newest", "cursor=cur_3", "Older →"}},
-			{"purchases", fxPortalView("programs", portalProgramView{PortalReport: func() *app.PortalReport {
-				r := fxPortalReport(app.PortalPurchases)
-				r.Purchases = []app.PortalPurchase{{PurchasedAt: fxDay, OrderID: "ORD-1001", Email: "jane@customer.example.com", Name: "Jane Buyer",
+			{"purchases", fxPortalView("programs", portalProgramView{PortalReport: func() *views.PortalReport {
+				r := fxPortalReport(views.PortalPurchases)
+				r.Purchases = []views.PortalPurchase{{PurchasedAt: fxDay, OrderID: "ORD-1001", Email: "jane@customer.example.com", Name: "Jane Buyer",
 					Product: "Pro plan", Amount: "49.00", Currency: "USD", Commission: "14.70", Status: app.PurchasePaid, SubID: "newsletter",
-					Earned: &app.PortalCommission{Status: app.CommissionPending, Amount: 1470, Currency: "USD", ApproveAt: fxDay.AddDate(0, 0, 30)}},
+					Earned: &views.PortalCommission{Status: app.CommissionPending, Amount: 1470, Currency: "USD", ApproveAt: fxDay.AddDate(0, 0, 30)}},
 					{PurchasedAt: fxDay, OrderID: "ORD-1002", Amount: "10.00", Currency: "USD", Commission: "3.00", Status: app.PurchaseRefunded,
-						Earned: &app.PortalCommission{Status: app.CommissionPaid, Amount: 300, Currency: "USD", PaidAt: fxTo, ClawedBack: -300}},
+						Earned: &views.PortalCommission{Status: app.CommissionPaid, Amount: 300, Currency: "USD", PaidAt: fxTo, ClawedBack: -300}},
 					{PurchasedAt: fxDay, OrderID: "ORD-1003", Amount: "10.00", Currency: "USD", Commission: "3.00", Status: app.PurchasePaid,
-						Earned: &app.PortalCommission{Status: app.CommissionProcessing, Amount: 300, Currency: "USD"}},
+						Earned: &views.PortalCommission{Status: app.CommissionProcessing, Amount: 300, Currency: "USD"}},
 					{PurchasedAt: fxDay, OrderID: "ORD-1004", Amount: "10.00", Currency: "USD", Commission: "0.00", Status: app.PurchasePaid}}
 				r.NextCursor = "cur_2"
 				return r
 			}(), Chart: newChart(fxPortalDays())}),
 				[]string{"ORD-1001", "Pro plan", "14.70 USD", "purchases.csv", "Older →", "Commission status", "on hold", "until 2026-04-13",
 					"-3.00 USD taken back after a refund", "being paid", `<span class="muted">—</span>`}},
-			{"no leads", fxPortalView("programs", portalProgramView{PortalReport: fxPortalReport(app.PortalLeads), Chart: newChart(nil),
+			{"no leads", fxPortalView("programs", portalProgramView{PortalReport: fxPortalReport(views.PortalLeads), Chart: newChart(nil),
 				Errors: FormErrors{"from": "from must be a date like 2026-03-01"}}),
 				[]string{"No leads in this period", "No activity in this period yet", "from must be a date"}},
-			{"no purchases on a later page", fxPortalView("programs", portalProgramView{PortalReport: fxPortalReport(app.PortalPurchases),
+			{"no purchases on a later page", fxPortalView("programs", portalProgramView{PortalReport: fxPortalReport(views.PortalPurchases),
 				Chart: newChart(fxPortalDays()), Cursor: "cur_9"}),
 				[]string{"No purchases on this page", "← Newest"}},
-			{"nothing shared", fxPortalView("programs", portalProgramView{PortalReport: func() *app.PortalReport {
+			{"nothing shared", fxPortalView("programs", portalProgramView{PortalReport: func() *views.PortalReport {
 				r := fxPortalReport("")
 				r.Program = flat
 				return r
@@ -713,7 +716,7 @@ func pageFixtures() map[string][]pageFixture {
 				[]string{"https://hooks.example.com/down", "Deliveries have been failing since 2026-03-14 07:30 UTC — last error: connection refused",
 					"Disabled by the program owner.", "whsec_ok", "Send test event", "All deliveries of this endpoint →",
 					"https://hooks.example.com/ok2", "Choose at least one event.", "Add another endpoint", "Endpoint URL must use https.", "10s"}},
-			{"none", fxPortalView("webhooks", &portalWebhooksView{Choices: eventChoices(app.WebhookEvents()), CanAdd: true,
+			{"none", fxPortalView("webhooks", &portalWebhooksView{Choices: eventChoices(event.Subscribable()), CanAdd: true,
 				Max: app.MaxWebhookEndpoints, Schedule: "retried 8 times over 5 days", Timeout: "10s"}),
 				[]string{"Add your first endpoint", "https://hooks.zapier.com/hooks/catch/"}},
 			{"full", fxPortalView("webhooks", &portalWebhooksView{Endpoints: endpoints[2:], Max: app.MaxWebhookEndpoints}),

@@ -728,7 +728,7 @@ func (g *demoGen) click(b *demoBatch, day int, dayStart time.Time, p *demoProgra
 	if len(af.subIDs) > 0 && g.rng.IntN(10) < 6 {
 		sub = af.subIDs[g.rng.IntN(len(af.subIDs))]
 	}
-	url := app.ReferralLink(p.rec, en.code)
+	url := p.rec.ReferralLink(en.code)
 	if sub != "" {
 		url += "&sub=" + sub
 	}

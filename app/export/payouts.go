@@ -34,6 +34,38 @@ func PayoutColumns(format string) []string {
 	return []string{"affiliate", "name", "email", "method", "payout_email", "amount", "currency", "commissions", "reference"}
 }
 
+// PayoutFile is a payout's file in one format, checked and ready to write.
+type PayoutFile struct {
+	Name   string // a file name for the download
+	db     *store.DB
+	payout *store.Payout
+	format string
+	note   string
+}
+
+// NewPayoutFile is payout p's file in format (one of PayoutFormats); note
+// is the PayPal note naming who pays and which payout.
+func NewPayoutFile(db *store.DB, p *store.Payout, format, note string) *PayoutFile {
+	return &PayoutFile{Name: "payout-" + p.ID + "-" + format + ".csv", db: db, payout: p, format: format, note: note}
+}
+
+// Write streams the file's rows to w, from one read transaction.
+func (f *PayoutFile) Write(w io.Writer) error {
+	return f.db.View(func(tx *store.Tx) error {
+		pw, err := NewPayoutWriter(w, f.format, f.payout, f.note)
+		if err != nil {
+			return err
+		}
+		err = tx.PayoutItems(f.payout.ID, "", func(it *store.PayoutItem) (bool, error) {
+			return true, pw.Write(it)
+		})
+		if err != nil {
+			return err
+		}
+		return pw.Flush()
+	})
+}
+
 // PayoutWriter writes one payout's items in one format.
 type PayoutWriter struct {
 	cw       *Writer

@@ -2,8 +2,10 @@
 // body and its signature header — into a normalised Event: a sale, a
 // renewal, a refund, or (Stripe only) the link between a payment intent and
 // the invoice it paid. It owns signature verification and the parsing of
-// Stripe, Paddle Billing and Lemon Squeezy events, and nothing else: it
-// stores nothing, attributes nothing and imports no other Spiffy package.
+// Stripe, Paddle Billing and Lemon Squeezy events, the providers' names and
+// headers (names.go), and nothing else: it attributes nothing, stores
+// nothing (Refusals keeps the last refused webhooks in memory,
+// refusals.go) and imports no other Spiffy package.
 //
 // Each entry point (Stripe, Paddle, LemonSqueezy) verifies the signature
 // before it reads a byte of the body as JSON, with the provider's own SDK

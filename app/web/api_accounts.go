@@ -145,7 +145,7 @@ func (s *Server) apiEnroll(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, enrollResponse{Code: e.Code, Link: app.ReferralLink(p, e.Code), Coupon: e.Coupon})
+	return c.JSON(http.StatusCreated, enrollResponse{Code: e.Code, Link: p.ReferralLink(e.Code), Coupon: e.Coupon})
 }
 
 func (s *Server) apiListAffiliates(c echo.Context) error {

@@ -5,8 +5,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // startCSV sets the headers of a streamed CSV download.
@@ -19,7 +19,7 @@ func startCSV(c echo.Context, name string) {
 }
 
 func (s *Server) apiLeadsCSV(c echo.Context) error {
-	q, err := s.App.LeadQuery(app.ListFilterFromParams(c.QueryParams()))
+	q, err := s.App.LeadQuery(views.ListFilterFromParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (s *Server) apiLeadsCSV(c echo.Context) error {
 }
 
 func (s *Server) apiPurchasesCSV(c echo.Context) error {
-	q, err := s.App.PurchaseQuery(app.ListFilterFromParams(c.QueryParams()))
+	q, err := s.App.PurchaseQuery(views.ListFilterFromParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant API for leads and purchases. The CSV exports of the same
@@ -41,7 +43,7 @@ type PurchaseJSON struct {
 	OrderID   string  `json:"order_id"`
 	Program   string  `json:"program"`
 	Affiliate *string `json:"affiliate"`
-	app.PurchaseFields
+	event.PurchaseFields
 	RefundedAmount string `json:"refunded_amount"`
 	SelfReferral   bool   `json:"self_referral"`
 	PurchasedAt    string `json:"purchased_at"`
@@ -51,7 +53,7 @@ type PurchaseJSON struct {
 // NewPurchaseJSON converts a stored purchase for the API.
 func NewPurchaseJSON(p *app.Purchase) PurchaseJSON {
 	out := PurchaseJSON{
-		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, PurchaseFields: app.NewPurchaseFields(p),
+		ID: p.ID, OrderID: p.OrderID, Program: p.ProgramID, PurchaseFields: event.NewPurchaseFields(p),
 		RefundedAmount: money.Format(p.RefundedAmount, p.Currency),
 		SelfReferral:   p.SelfReferral, PurchasedAt: app.RFC3339(p.PurchasedAt), CreatedAt: app.RFC3339(p.CreatedAt),
 	}
@@ -67,7 +69,7 @@ func (s *Server) apiListLeads(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.App.LeadQuery(app.ListFilterFromParams(c.QueryParams()))
+	q, err := s.App.LeadQuery(views.ListFilterFromParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ func (s *Server) apiListPurchases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.App.PurchaseQuery(app.ListFilterFromParams(c.QueryParams()))
+	q, err := s.App.PurchaseQuery(views.ListFilterFromParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}

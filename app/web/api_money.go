@@ -8,6 +8,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant API for commissions, balances and payouts (contract §9).
@@ -64,7 +65,7 @@ type BalanceJSON struct {
 }
 
 // NewBalanceJSON converts a balance for the API.
-func NewBalanceJSON(b app.BalanceRow) BalanceJSON {
+func NewBalanceJSON(b views.BalanceRow) BalanceJSON {
 	f := func(v int64) string { return money.Format(v, b.Currency) }
 	return BalanceJSON{Affiliate: b.AffiliateID, Name: b.Name, Currency: b.Currency,
 		Pending: f(b.Pending), Approved: f(b.Approved), Processing: f(b.Processing), Paid: f(b.Paid)}

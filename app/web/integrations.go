@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/provider"
 )
 
 // The payment providers' webhook endpoints (contract §10):
@@ -43,7 +44,7 @@ func (s *Server) providerWebhook(c echo.Context) error {
 		return app.Invalid("body", "invalid_event", "could not read the body: %v", err)
 	}
 	p := c.Param("provider")
-	out, err := s.App.ReceiveProviderWebhook(p, body, c.Request().Header.Get(app.ProviderSignatureHeader(p)))
+	out, err := s.App.ReceiveProviderWebhook(p, body, c.Request().Header.Get(provider.SignatureHeader(p)))
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/export"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
@@ -225,7 +226,7 @@ func TestMerchantLeadFilters(t *testing.T) {
 				t.Errorf("csv: got %v, want %v", emails, wantEmails)
 			}
 			// Count: exact, from the tallies or the search index.
-			list, err := a.LeadList(app.ListFilterFromParams(tt.query), "", 50)
+			list, err := a.LeadList(views.ListFilterFromParams(tt.query), "", 50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -239,29 +240,29 @@ func TestMerchantLeadFilters(t *testing.T) {
 func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 	f := newViewsFixture(t)
 	a := f.env.App
-	usd := func(amount, commission string) app.MoneyTotal {
-		return app.MoneyTotal{Currency: "USD", Amount: amount, Commission: commission}
+	usd := func(amount, commission string) views.MoneyTotal {
+		return views.MoneyTotal{Currency: "USD", Amount: amount, Commission: commission}
 	}
-	eur := app.MoneyTotal{Currency: "EUR", Amount: "50.00", Commission: "5.00"}
+	eur := views.MoneyTotal{Currency: "EUR", Amount: "50.00", Commission: "5.00"}
 	tests := []struct {
 		name           string
 		query          url.Values
 		want           []string
-		paid, refunded []app.MoneyTotal
+		paid, refunded []views.MoneyTotal
 	}{
-		{"everything", nil, []string{"U3", "U2", "U1"}, []app.MoneyTotal{usd("120.00", "10.00")}, []app.MoneyTotal{eur}},
-		{"paid", url.Values{"status": {"paid"}}, []string{"U3", "U1"}, []app.MoneyTotal{usd("120.00", "10.00")}, nil},
-		{"refunded", url.Values{"status": {"refunded"}}, []string{"U2"}, nil, []app.MoneyTotal{eur}},
-		{"program", url.Values{"program": {f.beta.ID}}, []string{"U3"}, []app.MoneyTotal{usd("20.00", "0.00")}, nil},
-		{"affiliate", url.Values{"affiliate": {f.ann.ID}}, []string{"U1"}, []app.MoneyTotal{usd("100.00", "10.00")}, nil},
-		{"affiliate refunded", url.Values{"affiliate": {f.bob.ID}, "status": {"refunded"}}, []string{"U2"}, nil, []app.MoneyTotal{eur}},
+		{"everything", nil, []string{"U3", "U2", "U1"}, []views.MoneyTotal{usd("120.00", "10.00")}, []views.MoneyTotal{eur}},
+		{"paid", url.Values{"status": {"paid"}}, []string{"U3", "U1"}, []views.MoneyTotal{usd("120.00", "10.00")}, nil},
+		{"refunded", url.Values{"status": {"refunded"}}, []string{"U2"}, nil, []views.MoneyTotal{eur}},
+		{"program", url.Values{"program": {f.beta.ID}}, []string{"U3"}, []views.MoneyTotal{usd("20.00", "0.00")}, nil},
+		{"affiliate", url.Values{"affiliate": {f.ann.ID}}, []string{"U1"}, []views.MoneyTotal{usd("100.00", "10.00")}, nil},
+		{"affiliate refunded", url.Values{"affiliate": {f.bob.ID}, "status": {"refunded"}}, []string{"U2"}, nil, []views.MoneyTotal{eur}},
 		{"affiliate paid", url.Values{"affiliate": {f.bob.ID}, "status": {"paid"}}, nil, nil, nil},
-		{"dates on purchased_at", url.Values{"from": {"2026-03-05"}, "to": {"2026-03-05"}}, []string{"U3", "U2"}, []app.MoneyTotal{usd("20.00", "0.00")}, []app.MoneyTotal{eur}},
+		{"dates on purchased_at", url.Values{"from": {"2026-03-05"}, "to": {"2026-03-05"}}, []string{"U3", "U2"}, []views.MoneyTotal{usd("20.00", "0.00")}, []views.MoneyTotal{eur}},
 		{"before the purchases", url.Values{"to": {"2026-03-03"}}, nil, nil, nil},
-		{"exact email", url.Values{"q": {"alice@example.com"}}, []string{"U1"}, []app.MoneyTotal{usd("100.00", "10.00")}, nil},
-		{"prefix", url.Values{"q": {"E"}}, []string{"U2"}, nil, []app.MoneyTotal{eur}},
+		{"exact email", url.Values{"q": {"alice@example.com"}}, []string{"U1"}, []views.MoneyTotal{usd("100.00", "10.00")}, nil},
+		{"prefix", url.Values{"q": {"E"}}, []string{"U2"}, nil, []views.MoneyTotal{eur}},
 		{"prefix and status", url.Values{"q": {"e"}, "status": {"paid"}}, nil, nil, nil},
-		{"prefix, program, dates", url.Values{"q": {"z"}, "program": {f.beta.ID}, "from": {"2026-03-05"}}, []string{"U3"}, []app.MoneyTotal{usd("20.00", "0.00")}, nil},
+		{"prefix, program, dates", url.Values{"q": {"z"}, "program": {f.beta.ID}, "from": {"2026-03-05"}}, []string{"U3"}, []views.MoneyTotal{usd("20.00", "0.00")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,7 +284,7 @@ func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 			if !slices.Equal(orders, tt.want) {
 				t.Errorf("csv: got %v, want %v", orders, tt.want)
 			}
-			list, err := a.PurchaseList(app.ListFilterFromParams(tt.query), "", 50)
+			list, err := a.PurchaseList(views.ListFilterFromParams(tt.query), "", 50)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -379,10 +380,10 @@ func TestMerchantBadFilters(t *testing.T) {
 	// Without an API key the CSV is not served.
 	apptest.Expect(t, f.env.Request(http.MethodGet, "/api/v1/leads.csv", nil), http.StatusUnauthorized)
 	// A bad filter starts no export.
-	if _, err := f.env.App.StartExport(app.Merchant, app.ExportLeads, app.ListFilter{From: "2026-13-01"}); err == nil {
+	if _, err := f.env.App.StartExport(app.Merchant, app.ExportLeads, views.ListFilter{From: "2026-13-01"}); err == nil {
 		t.Error("export with a bad date started")
 	}
-	if _, err := f.env.App.StartExport(app.Merchant, "clicks", app.ListFilter{}); err == nil {
+	if _, err := f.env.App.StartExport(app.Merchant, "clicks", views.ListFilter{}); err == nil {
 		t.Error("export of an unknown kind started")
 	}
 	if xs, _ := f.env.App.Exports(app.Merchant); len(xs) != 0 {
@@ -393,7 +394,7 @@ func TestMerchantBadFilters(t *testing.T) {
 func TestExportLifecycle(t *testing.T) {
 	f := newViewsFixture(t)
 	a := f.env.App
-	filter := app.ListFilter{Program: f.alpha.ID}
+	filter := views.ListFilter{Program: f.alpha.ID}
 	x, err := a.StartExport(app.Merchant, app.ExportLeads, filter)
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +434,7 @@ func TestExportLifecycle(t *testing.T) {
 	}
 
 	// An affiliate's export holds only its own referrals, in portal columns.
-	ax, err := a.StartExport(app.AffiliateScope(f.ann.ID), app.ExportPurchases, app.ListFilter{})
+	ax, err := a.StartExport(app.AffiliateScope(f.ann.ID), app.ExportPurchases, views.ListFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +538,7 @@ func TestDashboard(t *testing.T) {
 		d.Top[1].Name != "Bob, Partner" || d.Top[1].Purchases != 0 || d.Top[1].Leads != 2 || d.Top[1].Clicks != 3 {
 		t.Errorf("top affiliates %+v", d.Top)
 	}
-	if len(d.Top[0].Paid) != 1 || d.Top[0].Paid[0] != (app.MoneyTotal{Currency: "USD", Amount: "100.00", Commission: "10.00"}) {
+	if len(d.Top[0].Paid) != 1 || d.Top[0].Paid[0] != (views.MoneyTotal{Currency: "USD", Amount: "100.00", Commission: "10.00"}) {
 		t.Errorf("top affiliate money %+v", d.Top[0].Paid)
 	}
 

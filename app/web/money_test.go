@@ -12,6 +12,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/app/webhook/webhooktest"
 	"github.com/spiffy/spiffy/store"
@@ -316,7 +317,7 @@ func TestPayoutFlow(t *testing.T) {
 	m.WaitWebhooks()
 	var events []map[string]any
 	for _, msg := range m.WebhookMessages() {
-		if msg.EventType == app.EventPayoutPaid && msg.EndpointID == ep.ID {
+		if msg.EventType == event.PayoutPaid && msg.EndpointID == ep.ID {
 			var body struct {
 				Type string
 				Data map[string]any

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
@@ -82,7 +83,7 @@ func TestCreatePurchaseFields(t *testing.T) {
 	}, 201)
 	want := web.PurchaseJSON{
 		ID: got.ID, OrderID: "A-1", Program: prg.ID,
-		PurchaseFields: app.PurchaseFields{Email: "Jo@Example.com", Name: "Jo", Product: "Plan",
+		PurchaseFields: event.PurchaseFields{Email: "Jo@Example.com", Name: "Jo", Product: "Plan",
 			Amount: "49.50", Currency: "EUR", Commission: "0.00", Status: "paid"},
 		RefundedAmount: "0.00", PurchasedAt: "2026-02-27T08:00:00Z", CreatedAt: t0.Format(time.RFC3339),
 	}

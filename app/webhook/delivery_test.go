@@ -16,6 +16,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/app/webhook/webhooktest"
@@ -36,7 +37,7 @@ func storedEndpoint(t *testing.T, env *apptest.Env, affiliateID, url string) *st
 	t.Helper()
 	now := env.App.Now()
 	ep := &store.WebhookEndpoint{ID: store.NewID(now), AffiliateID: affiliateID, URL: url, Secret: webhook.NewSecret(),
-		Events: app.WebhookEvents(), CreatedAt: now}
+		Events: event.Subscribable(), CreatedAt: now}
 	if err := env.DB.Update(func(tx *store.Tx) error { return tx.PutWebhookEndpoint(ep) }); err != nil {
 		t.Fatal(err)
 	}
@@ -568,7 +569,7 @@ func TestWebhookManagementAPI(t *testing.T) {
 	af := env.Affiliate("Ann", "ann@example.com", "ann")
 	other := env.Affiliate("Bob", "bob@example.com", "bob")
 	ep := env.WebhookEndpoint(af.ID, map[string]any{"url": rc.URL})
-	if !strings.HasPrefix(ep.Secret, "whsec_") || !ep.Enabled || !reflect.DeepEqual(ep.Events, app.WebhookEvents()) {
+	if !strings.HasPrefix(ep.Secret, "whsec_") || !ep.Enabled || !reflect.DeepEqual(ep.Events, event.Subscribable()) {
 		t.Fatalf("new endpoint %+v", ep)
 	}
 	bad := []struct {
@@ -608,7 +609,7 @@ func TestWebhookManagementAPI(t *testing.T) {
 			t.Errorf("%s %s %v: %d %s, want %d %s", b.method, b.path, b.body, rec.Code, rec.Body.String(), b.status, b.code)
 		}
 	}
-	if e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID); !reflect.DeepEqual(e.Events, app.WebhookEvents()) || e.URL != rc.URL || e.Disabled {
+	if e, _ := env.App.WebhookEndpoint(app.Merchant, ep.ID); !reflect.DeepEqual(e.Events, event.Subscribable()) || e.URL != rc.URL || e.Disabled {
 		t.Fatalf("bad input changed the endpoint: %+v", e)
 	}
 	// Updates.

@@ -1,8 +1,10 @@
-package app
+package views
 
 import (
+	"cmp"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spiffy/spiffy/app/money"
@@ -16,21 +18,8 @@ import (
 // the edge days. Raw clicks, leads and purchases are never scanned, so a
 // 90-day dashboard costs the same at a thousand leads as at a million.
 
-// DashboardDefaultDays is the range shown when none is chosen.
-const DashboardDefaultDays = 30
-
-// DashboardMaxDays bounds a range so one request cannot ask for decades.
-const DashboardMaxDays = 731
-
 // DashboardTopN is how many affiliates the dashboard ranks.
 const DashboardTopN = 10
-
-// DashboardFilter is what the dashboard page takes: ?program=&from=&to=.
-type DashboardFilter struct {
-	Program string `query:"program" form:"program"`
-	From    string `query:"from" form:"from"`
-	To      string `query:"to" form:"to"`
-}
 
 // DashboardDay is one day of the series.
 type DashboardDay struct {
@@ -90,67 +79,30 @@ func moneyTotals(ms []store.RollupMoney) []MoneyTotal {
 	return out
 }
 
-// DashboardRange parses a dashboard filter's dates: both given, or the last
-// DashboardDefaultDays days up to today.
-func (a *App) DashboardRange(f DashboardFilter) (from, to time.Time, err error) {
-	if f.From == "" && f.To == "" {
-		to = a.Now().UTC().Truncate(24 * time.Hour)
-		return to.AddDate(0, 0, -(DashboardDefaultDays - 1)), to, nil
+// ReadDashboard computes the dashboard for the days from to to (both
+// included) and a program ("" = all), which the caller has checked.
+func ReadDashboard(tx *store.Tx, programID string, from, to time.Time) (*Dashboard, error) {
+	d := &Dashboard{From: from, To: to, ProgramID: programID}
+	lo, hi := store.DayNumber(from), store.DayNumber(to)
+	d.Days = make([]DashboardDay, hi-lo+1)
+	for i := range d.Days {
+		d.Days[i].Day = store.DayTime(lo + uint32(i))
 	}
-	from, end, err := ParseDateRange(f.From, f.To)
-	if err != nil {
-		return from, to, err
-	}
-	if from.IsZero() {
-		return from, to, Invalid("from", "invalid_from", "from is required with to")
-	}
-	if end.IsZero() {
-		end = a.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
-		if !end.After(from) {
-			return from, to, Invalid("from", "invalid_from", "from must not be in the future")
-		}
-	}
-	to = end.AddDate(0, 0, -1)
-	if to.Sub(from) >= DashboardMaxDays*24*time.Hour {
-		return from, to, Invalid("to", "invalid_range", "a range can span at most %d days", DashboardMaxDays)
-	}
-	return from, to, nil
-}
-
-// Dashboard computes the dashboard for a range and an optional program.
-func (a *App) Dashboard(f DashboardFilter) (*Dashboard, error) {
-	from, to, err := a.DashboardRange(f)
+	var sum store.Tally
+	err := tx.TallyDays(store.TallyScope{ProgramID: programID}, lo, hi, func(day uint32, t *store.Tally) {
+		dd := &d.Days[day-lo]
+		dd.Clicks, dd.Leads, dd.Purchases = t.Clicks, t.Leads, t.Purchases
+		sum.Add(t)
+	})
 	if err != nil {
 		return nil, err
 	}
-	d := &Dashboard{From: from, To: to, ProgramID: f.Program}
-	lo, hi := store.DayNumber(from), store.DayNumber(to)
-	err = a.db.View(func(tx *store.Tx) error {
-		if err := filterExists("program", f.Program, tx.Program); err != nil {
-			return err
-		}
-		d.Days = make([]DashboardDay, hi-lo+1)
-		for i := range d.Days {
-			d.Days[i].Day = store.DayTime(lo + uint32(i))
-		}
-		var sum store.Tally
-		err := tx.TallyDays(store.TallyScope{ProgramID: f.Program}, lo, hi, func(day uint32, t *store.Tally) {
-			dd := &d.Days[day-lo]
-			dd.Clicks, dd.Leads, dd.Purchases = t.Clicks, t.Leads, t.Purchases
-			sum.Add(t)
-		})
-		if err != nil {
-			return err
-		}
-		d.Clicks, d.Leads, d.Purchases, d.Refunds = sum.Clicks, sum.Leads, sum.Purchases, sum.Refunds
-		d.Paid = moneyTotals(sum.Paid)
-		d.LeadRate = percent(d.Leads, d.Clicks)
-		d.PurchaseRate = percent(d.Purchases-d.Refunds, d.Leads)
-		d.ClickRate = percent(d.Purchases-d.Refunds, d.Clicks)
-		d.Top, err = topAffiliates(tx, f.Program, lo, hi, DashboardTopN)
-		return err
-	})
-	if err != nil {
+	d.Clicks, d.Leads, d.Purchases, d.Refunds = sum.Clicks, sum.Leads, sum.Purchases, sum.Refunds
+	d.Paid = moneyTotals(sum.Paid)
+	d.LeadRate = percent(d.Leads, d.Clicks)
+	d.PurchaseRate = percent(d.Purchases-d.Refunds, d.Leads)
+	d.ClickRate = percent(d.Purchases-d.Refunds, d.Clicks)
+	if d.Top, err = topAffiliates(tx, programID, lo, hi, DashboardTopN); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -172,15 +124,8 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 			Purchases: t.Purchases - t.Refunds, Paid: moneyTotals(t.Paid)})
 	}
 	slices.SortFunc(stats, func(x, y AffiliateStat) int {
-		switch {
-		case x.Purchases != y.Purchases:
-			return cmpDesc(x.Purchases, y.Purchases)
-		case x.Leads != y.Leads:
-			return cmpDesc(x.Leads, y.Leads)
-		case x.Clicks != y.Clicks:
-			return cmpDesc(x.Clicks, y.Clicks)
-		}
-		return cmpStr(x.AffiliateID, y.AffiliateID)
+		return cmp.Or(cmp.Compare(y.Purchases, x.Purchases), cmp.Compare(y.Leads, x.Leads),
+			cmp.Compare(y.Clicks, x.Clicks), strings.Compare(x.AffiliateID, y.AffiliateID))
 	})
 	if len(stats) > n {
 		stats = stats[:n]
@@ -195,21 +140,4 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 		s.LeadRate, s.PurchaseRate = percent(s.Leads, s.Clicks), percent(s.Purchases, s.Leads)
 	}
 	return stats, nil
-}
-
-func cmpDesc(a, b int64) int {
-	if a > b {
-		return -1
-	}
-	return 1
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,4 +1,4 @@
-package app
+package accounts
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 // TestAccountCacheRevisions: the cache answers only readers at its own
 // revision; a newer reader starts it afresh and an older one cannot fill it.
 func TestAccountCacheRevisions(t *testing.T) {
-	c := newAccountCache(2)
+	c := New(2, nil)
 	old, cur := &store.Program{ID: "p", Name: "old"}, &store.Program{ID: "p", Name: "new"}
 	cachePut(c, cachedPrograms, 5, "p", cur)
 	if got, ok := cacheGet(c, cachedPrograms, 5, "p"); !ok || got != cur {

@@ -1,4 +1,4 @@
-package app
+package views
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 )
 
 // Counts and totals for the Leads and Purchases views (read with their
-// rows by LeadList and PurchaseList, lists.go), and the detail of
+// rows by ReadLeadList and ReadPurchaseList, lists.go), and the detail of
 // one lead or purchase with what it links to. Counts come from the tallies
 // (store/tally.go) and stay cheap at any size; only an email-prefix filter
 // that matches a great many rows is estimated (Count.Exact false), and its
@@ -38,27 +38,20 @@ type LeadDetail struct {
 	AffiliateName string
 }
 
-// LeadDetail returns a lead and what it links to.
-func (a *App) LeadDetail(id string) (*LeadDetail, error) {
-	if !store.ValidID(id) {
-		return nil, NotFound("lead_not_found", "lead not found")
-	}
-	d := &LeadDetail{}
-	err := a.db.View(func(tx *store.Tx) error {
-		l, err := tx.Lead(id)
-		if err != nil {
-			return notFoundAs(err, "lead_not_found", "lead")
-		}
-		d.Lead = l
-		names := tx.Names()
-		d.ProgramName, d.AffiliateName = names.Program(l.ProgramID), names.Affiliate(l.AffiliateID)
-		if d.Click, err = optional(tx.Click, l.ReferralID); err != nil {
-			return err
-		}
-		d.Purchase, err = optional(tx.Purchase, l.PurchaseID)
-		return err
-	})
+// ReadLeadDetail returns a lead and what it links to (store.ErrNotFound
+// when there is no such lead).
+func ReadLeadDetail(tx *store.Tx, id string) (*LeadDetail, error) {
+	l, err := tx.Lead(id)
 	if err != nil {
+		return nil, err
+	}
+	d := &LeadDetail{Lead: l}
+	names := tx.Names()
+	d.ProgramName, d.AffiliateName = names.Program(l.ProgramID), names.Affiliate(l.AffiliateID)
+	if d.Click, err = optional(tx.Click, l.ReferralID); err != nil {
+		return nil, err
+	}
+	if d.Purchase, err = optional(tx.Purchase, l.PurchaseID); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -77,30 +70,23 @@ type PurchaseDetail struct {
 	Commissions []*store.Commission
 }
 
-// PurchaseDetail returns a purchase and what it links to.
-func (a *App) PurchaseDetail(id string) (*PurchaseDetail, error) {
-	if !store.ValidID(id) {
-		return nil, NotFound("purchase_not_found", "purchase not found")
-	}
-	d := &PurchaseDetail{}
-	err := a.db.View(func(tx *store.Tx) error {
-		p, err := tx.Purchase(id)
-		if err != nil {
-			return notFoundAs(err, "purchase_not_found", "purchase")
-		}
-		d.Purchase = p
-		names := tx.Names()
-		d.ProgramName, d.AffiliateName = names.Program(p.ProgramID), names.Affiliate(p.AffiliateID)
-		if d.Click, err = optional(tx.Click, p.ReferralID); err != nil {
-			return err
-		}
-		if d.Lead, err = optional(tx.Lead, p.LeadID); err != nil {
-			return err
-		}
-		d.Commissions, err = tx.PurchaseCommissions(p.ID)
-		return err
-	})
+// ReadPurchaseDetail returns a purchase and what it links to
+// (store.ErrNotFound when there is no such purchase).
+func ReadPurchaseDetail(tx *store.Tx, id string) (*PurchaseDetail, error) {
+	p, err := tx.Purchase(id)
 	if err != nil {
+		return nil, err
+	}
+	d := &PurchaseDetail{Purchase: p}
+	names := tx.Names()
+	d.ProgramName, d.AffiliateName = names.Program(p.ProgramID), names.Affiliate(p.AffiliateID)
+	if d.Click, err = optional(tx.Click, p.ReferralID); err != nil {
+		return nil, err
+	}
+	if d.Lead, err = optional(tx.Lead, p.LeadID); err != nil {
+		return nil, err
+	}
+	if d.Commissions, err = tx.PurchaseCommissions(p.ID); err != nil {
 		return nil, err
 	}
 	return d, nil
