@@ -199,7 +199,8 @@ func (a *App) recordPurchase(tx *store.Tx, prg *store.Program, p *store.Purchase
 		return err
 	}
 	if p.AffiliateID != "" {
-		if err := tx.PutCommission(NewCommission(prg, p)); err != nil {
+		// A new commission: there is no stored version to read first.
+		if err := tx.ReplaceCommission(nil, NewCommission(prg, p)); err != nil {
 			return err
 		}
 	}

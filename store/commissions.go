@@ -320,16 +320,56 @@ func balanceKey(scope, aff, currency string) []byte {
 }
 
 // addBalance adds sign times c's amount to the counters of its status: the
-// affiliate's total and its program's. A counter set that drops to zero is
-// deleted, as a reindex would not write it.
+// affiliate's total and its program's. As with rollups, the deltas are
+// summed per batch and written once just before it commits (writeBalances):
+// a purchase costs no counter read, and a write operation never reads a
+// counter it changed (reads see the committed balances).
 func (tx *Tx) addBalance(c *Commission, sign int64) error {
-	if c.Status == CommissionVoided || c.Amount == 0 {
+	i := balanceSlot(c.Status)
+	if i < 0 || c.Amount == 0 {
 		return nil
 	}
+	if tx.balances == nil {
+		tx.balances = make(map[string]*[4]int64, 2)
+	}
 	for _, scope := range []string{allPrograms, c.ProgramID} {
-		k := balanceKey(scope, c.AffiliateID, c.Currency)
+		k := string(balanceKey(scope, c.AffiliateID, c.Currency))
+		d := tx.balances[k]
+		if d == nil {
+			d = &[4]int64{}
+			tx.balances[k] = d
+		}
+		d[i] += sign * c.Amount
+	}
+	return nil
+}
+
+// balanceSlot is where a status's money sits in a balance counter (-1:
+// nowhere, as for voided commissions).
+func balanceSlot(status string) int {
+	switch status {
+	case CommissionPending:
+		return 0
+	case CommissionApproved:
+		return 1
+	case CommissionProcessing:
+		return 2
+	case CommissionPaid:
+		return 3
+	}
+	return -1
+}
+
+// writeBalances applies a batch's summed balance deltas in txn. A counter
+// set that drops to zero is deleted, as a reindex would not write it.
+func writeBalances(txn *badger.Txn, sums map[string]*[4]int64) error {
+	if len(sums) == 0 {
+		return nil
+	}
+	tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, len(sums))}
+	for k, d := range sums {
 		var v [4]int64
-		b, err := tx.get(k)
+		b, err := tx.get([]byte(k))
 		switch {
 		case err == nil:
 			if len(b) != 32 {
@@ -341,27 +381,20 @@ func (tx *Tx) addBalance(c *Commission, sign int64) error {
 		case !isNotFound(err):
 			return err
 		}
-		switch c.Status {
-		case CommissionPending:
-			v[0] += sign * c.Amount
-		case CommissionApproved:
-			v[1] += sign * c.Amount
-		case CommissionProcessing:
-			v[2] += sign * c.Amount
-		case CommissionPaid:
-			v[3] += sign * c.Amount
+		for i := range v {
+			v[i] += d[i]
 		}
 		if v == [4]int64{} {
-			tx.del(k)
+			tx.del([]byte(k))
 			continue
 		}
 		out := make([]byte, 0, 32)
 		for _, n := range v {
 			out = binary.BigEndian.AppendUint64(out, uint64(n))
 		}
-		tx.set(k, out)
+		tx.set([]byte(k), out)
 	}
-	return nil
+	return tx.flush()
 }
 
 // Balance returns an affiliate's balance in a currency, over all programs

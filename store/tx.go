@@ -25,6 +25,7 @@ type Tx struct {
 	afterCommit []func()
 	accountsRev int64                // the accounts revision this operation moved to; 0 = unchanged
 	rollups     map[rollupID]*Rollup // rollup deltas, written with the batch (tracking.go)
+	balances    map[string]*[4]int64 // balance deltas by key, written with the batch (commissions.go)
 	bufBytes    int                  // bytes written to buf, overwrites included (Full)
 }
 

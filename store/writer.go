@@ -107,6 +107,7 @@ type committed struct {
 	hooks       []func()
 	accountsRev int64                // the accounts revision reached; 0 = unchanged
 	rollups     map[rollupID]*Rollup // summed rollup deltas, written before the commit
+	balances    map[string]*[4]int64 // summed balance deltas by key, likewise (commissions.go)
 }
 
 // commitSome commits a prefix of ops in one transaction and returns how many
@@ -119,8 +120,11 @@ func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 		ts := db.snaps.lastCommitted()
 		txn := db.bdb.NewTransactionAt(ts, true)
 		n, c, tooBig := applyOps(txn, ops[:limit], results)
-		if !tooBig && len(c.rollups) > 0 {
+		if !tooBig && (len(c.rollups) > 0 || len(c.balances) > 0) {
 			err := writeRollups(txn, c.rollups)
+			if err == nil {
+				err = writeBalances(txn, c.balances)
+			}
 			if errors.Is(err, badger.ErrTxnTooBig) {
 				// The operations fitted but their rollups did not: run
 				// fewer of them.
@@ -191,6 +195,18 @@ func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, c committ
 					sum.addDelta(delta)
 				} else {
 					c.rollups[id] = delta
+				}
+			}
+			for k, delta := range tx.balances {
+				if c.balances == nil {
+					c.balances = make(map[string]*[4]int64, len(tx.balances))
+				}
+				if sum := c.balances[k]; sum != nil {
+					for j := range sum {
+						sum[j] += delta[j]
+					}
+				} else {
+					c.balances[k] = delta
 				}
 			}
 		}
