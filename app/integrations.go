@@ -311,7 +311,12 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *Prov
 
 // rememberCustomer keeps the attribution of a customer's (and its
 // subscription's) first attributed sale, so renewals and refunds map to it
-// without calling the provider.
+// without calling the provider. A link already kept stays as it is. A new
+// link for the same affiliate in the same program (a Lemon Squeezy
+// subscription first seen on its first renewal, a customer's second
+// subscription) keeps the earliest first sale it knows of: recurring_months
+// count from the affiliate's first sale to the customer, and a renewal
+// must not start them again.
 func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, purchaseID string) error {
 	pur, err := tx.Purchase(purchaseID)
 	if err != nil || pur.AffiliateID == "" {
@@ -319,16 +324,26 @@ func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, purchas
 	}
 	attr := &store.ProviderAttribution{ProgramID: pur.ProgramID, AffiliateID: pur.AffiliateID, ReferralID: pur.ReferralID,
 		Code: pur.Code, SubID: pur.SubID, FirstSaleAt: pur.PurchasedAt}
-	for _, link := range []struct{ kind, id string }{{store.LinkCustomer, s.CustomerID}, {store.LinkSubscription, s.SubscriptionID}} {
-		if link.id == "" {
+	type link struct{ kind, id string }
+	var missing []link
+	for _, l := range []link{{store.LinkCustomer, s.CustomerID}, {store.LinkSubscription, s.SubscriptionID}} {
+		if l.id == "" {
 			continue
 		}
-		if _, err := tx.ProviderAttribution(p, link.kind, link.id); err == nil {
-			continue // the first sale's attribution stays
-		} else if !errors.Is(err, store.ErrNotFound) {
+		kept, err := tx.ProviderAttribution(p, l.kind, l.id)
+		if errors.Is(err, store.ErrNotFound) {
+			missing = append(missing, l)
+			continue
+		}
+		if err != nil {
 			return err
 		}
-		if err := tx.PutProviderAttribution(p, link.kind, link.id, attr); err != nil {
+		if kept.ProgramID == attr.ProgramID && kept.AffiliateID == attr.AffiliateID && kept.FirstSaleAt.Before(attr.FirstSaleAt) {
+			attr.FirstSaleAt = kept.FirstSaleAt
+		}
+	}
+	for _, l := range missing {
+		if err := tx.PutProviderAttribution(p, l.kind, l.id, attr); err != nil {
 			return err
 		}
 	}

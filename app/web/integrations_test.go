@@ -624,3 +624,487 @@ func TestIntegrationSameEventTwice(t *testing.T) {
 		})
 	}
 }
+
+// sub runs fn as a subtest with e reporting to it.
+func (e *integ) sub(name string, fn func(t *testing.T)) {
+	outer := e.t
+	outer.Helper()
+	outer.Run(name, func(t *testing.T) {
+		e.t = t
+		defer func() { e.t = outer }()
+		fn(t)
+	})
+	e.t = outer
+}
+
+// A sale carrying a referral is the referring affiliate's when the sale is
+// within the program's window of the click, and is not stored otherwise
+// (nothing else matches it).
+func TestIntegrationReferral(t *testing.T) {
+	e := newInteg(t)
+	for _, p := range providers {
+		e.sub(p, func(t *testing.T) {
+			at := t0.Add(time.Hour)
+			ref := e.click("ann")
+			order := p + "-in"
+			got := e.deliverSale(p, e.saleEvent(p, order, ref, at))
+			e.wantSale(p, got, order, e.ann, "ann", at)
+			if got.SubID != "launch" {
+				t.Fatalf("sub id %q, want the click's", got.SubID)
+			}
+
+			// The click's window is 30 days: a day later it is over.
+			r := e.deliverNothing(p, e.saleEvent(p, p+"-late", ref, t0.AddDate(0, 0, 31)))
+			if r.Outcome != app.OutcomeUnattributed {
+				t.Fatalf("outcome %q, want %q", r.Outcome, app.OutcomeUnattributed)
+			}
+			// A sale before the click is not the click's either.
+			e.deliverNothing(p, e.saleEvent(p, p+"-before", ref, t0.Add(-time.Minute)))
+			// Nor is an unknown referral, nor one that is no id at all.
+			e.deliverNothing(p, e.saleEvent(p, p+"-unknown", store.NewID(t0), at))
+			e.deliverNothing(p, e.saleEvent(p, p+"-junk", "ref'); drop table", at))
+		})
+	}
+
+	// Stripe carries the referral in client_reference_id (Payment Links,
+	// the pricing table), in the session's metadata, or in the Customer's
+	// metadata when the customer is expanded.
+	at := t0.Add(2 * time.Hour)
+	e.sub("stripe places", func(t *testing.T) {
+		ref := e.click("bob")
+		for _, tc := range []struct {
+			order string
+			edits []any
+		}{
+			{"pi_client_ref", []any{"@client_reference_id", ref}},
+			{"pi_metadata", []any{"@metadata.spiffy_referral", ref}},
+			{"pi_customer", []any{"@customer", map[string]any{"id": "cus_meta", "object": "customer", "metadata": map[string]any{"spiffy_referral": ref}}}},
+		} {
+			got := e.deliverSale("stripe", e.saleEvent("stripe", tc.order, "", at, tc.edits...))
+			e.wantSale("stripe", got, tc.order, e.bob, "bob", at)
+		}
+	})
+	// A referral of a program that was deleted, or of an affiliate blocked
+	// since, attributes nothing.
+	e.sub("blocked affiliate", func(t *testing.T) {
+		ref := e.click("bob")
+		apptest.Expect(t, e.API(http.MethodPatch, "/affiliates/"+e.bob.ID, map[string]string{"status": "blocked"}), http.StatusOK)
+		e.deliverNothing("stripe", e.saleEvent("stripe", "pi_blocked", ref, at))
+		apptest.Expect(t, e.API(http.MethodPatch, "/affiliates/"+e.bob.ID, map[string]string{"status": "active"}), http.StatusOK)
+		e.deliverSale("stripe", e.saleEvent("stripe", "pi_unblocked", ref, at))
+	})
+}
+
+// A sale that matches nothing — no referral, coupon, customer or lead — is
+// answered 200, logged, and not stored.
+func TestIntegrationUnattributed(t *testing.T) {
+	e := newInteg(t)
+	e.lead("ann", "someone.else@example.com")
+	for _, p := range providers {
+		e.sub(p, func(t *testing.T) {
+			_, events := e.counts()
+			r := e.deliverNothing(p, e.saleEvent(p, p+"-none", "", t0.Add(time.Hour)))
+			if r.Outcome != app.OutcomeUnattributed {
+				t.Fatalf("outcome %q, want %q", r.Outcome, app.OutcomeUnattributed)
+			}
+			if _, n := e.counts(); n != events+1 {
+				t.Fatalf("%d events logged, want %d", n, events+1)
+			}
+			rec := e.API(http.MethodGet, "/commissions", nil)
+			apptest.Expect(t, rec, http.StatusOK)
+			if cs := apptest.Decode[web.Page[web.CommissionJSON]](t, rec).Data; len(cs) != 0 {
+				t.Fatalf("commissions %+v", cs)
+			}
+		})
+	}
+}
+
+// A coupon or promotion code of an enrolment attributes a sale, any time,
+// cookie or not, in any case; a referral comes first.
+func TestIntegrationCoupon(t *testing.T) {
+	e := newInteg(t)
+	cy := e.Affiliate("Cy Doe", "cy@partner.example.com", "")
+	e.enroll(e.shop, cy, "cy", "promo_1R8nWzB7WZ01zgkWJANE20", http.StatusCreated)
+	dee := e.Affiliate("Dee Poe", "dee@partner.example.com", "")
+	e.enroll(e.shop, dee, "dee", "dsc_01hv6scyf7qdnzcdq01t2y8dx4", http.StatusCreated)
+	late := t0.AddDate(1, 2, 0) // no click anywhere near
+	cases := []struct {
+		name, p, order string
+		edits          []any
+		af             *store.Affiliate
+		code           string
+	}{
+		// Stripe: a session's discounts name the promotion code by id, or
+		// (expanded) with its code, or the coupon's id.
+		{"stripe promotion code id", "stripe", "pi_promo_id", []any{"@discounts", []any{map[string]any{"coupon": nil, "promotion_code": "promo_1R8nWzB7WZ01zgkWJANE20"}}}, cy, "cy"},
+		{"stripe promotion code", "stripe", "pi_promo_code", []any{"@discounts", []any{map[string]any{"coupon": nil,
+			"promotion_code": map[string]any{"id": "promo_1Other", "object": "promotion_code", "code": "ann20"}}}}, e.ann, "ann"},
+		{"stripe coupon id", "stripe", "pi_coupon", []any{"@discounts", []any{map[string]any{"coupon": "Ann20", "promotion_code": nil}}}, e.ann, "ann"},
+		// Paddle: the transaction's discount_id, or the included discount's code.
+		{"paddle discount id", "paddle", "txn_discount_id", []any{"@discount_id", "dsc_01hv6scyf7qdnzcdq01t2y8dx4"}, dee, "dee"},
+		{"paddle discount code", "paddle", "txn_discount_code", []any{"@discount_id", "dsc_other", "@discount", map[string]any{"id": "dsc_other", "code": "ANN20"}}, e.ann, "ann"},
+		// Lemon Squeezy: the included discount redemptions' codes.
+		{"lemonsqueezy discount code", "lemonsqueezy", "3300001", []any{"included", []any{map[string]any{"type": "discount-redemptions", "id": "1",
+			"attributes": map[string]any{"discount_code": "ann20"}}}}, e.ann, "ann"},
+	}
+	for _, tc := range cases {
+		e.sub(tc.name, func(t *testing.T) {
+			got := e.deliverSale(tc.p, e.saleEvent(tc.p, tc.order, "", late, tc.edits...))
+			e.wantSale(tc.p, got, tc.order, tc.af, tc.code, late)
+		})
+	}
+	e.sub("referral first", func(t *testing.T) {
+		at := t0.Add(time.Hour)
+		got := e.deliverSale("stripe", e.saleEvent("stripe", "pi_both", e.click("bob"), at,
+			"@discounts", []any{map[string]any{"promotion_code": "promo_1R8nWzB7WZ01zgkWJANE20"}}))
+		e.wantSale("stripe", got, "pi_both", e.bob, "bob", at)
+		// An expired referral falls through to the coupon.
+		got = e.deliverSale("stripe", e.saleEvent("stripe", "pi_expired_ref", e.click("bob"), t0.AddDate(0, 0, 40),
+			"@discounts", []any{map[string]any{"promotion_code": "promo_1R8nWzB7WZ01zgkWJANE20"}}))
+		e.wantSale("stripe", got, "pi_expired_ref", cy, "cy", t0.AddDate(0, 0, 40))
+	})
+	e.sub("unknown code", func(t *testing.T) {
+		e.deliverNothing("stripe", e.saleEvent("stripe", "pi_nocode", "", late,
+			"@discounts", []any{map[string]any{"promotion_code": "promo_unknown"}}))
+	})
+}
+
+// Failing the rest, a sale is the newest lead's with the buyer's email, in
+// any program, while that lead is within its program's window.
+func TestIntegrationLeadEmail(t *testing.T) {
+	e := newInteg(t)
+	other := e.Program("Other", func(in *app.ProgramInput) {
+		in.CommissionValue, in.TrackLeads, in.CookieDays = apptest.Ptr("10"), apptest.Ptr(true), apptest.Ptr(7)
+	})
+	e.enroll(other, e.bob, "bob-other", "", http.StatusCreated)
+	emails := map[string]string{"stripe": "Bea.Buyer@example.com", "paddle": "pat@example.com", "lemonsqueezy": "hana@example.jp"}
+	for i, p := range providers {
+		e.sub(p, func(t *testing.T) {
+			start := t0.AddDate(0, 0, 100*i)
+			e.Clock.Set(start)
+			email := emails[p]
+			var edits []any
+			if p == "paddle" { // Paddle sends the customer only when included
+				edits = []any{"@customer", map[string]any{"id": "ctm_x", "email": email, "name": "Pat Payer"}}
+			}
+			// Ann's lead in Shop (30 days), then Bob's in Other (7 days),
+			// with the email in another case.
+			e.lead("ann", strings.ToUpper(email))
+			e.Clock.Set(start.Add(24 * time.Hour))
+			e.lead("bob-other", email)
+
+			at := start.AddDate(0, 0, 3)
+			got := e.deliverSale(p, e.saleEvent(p, p+"-lead-1", "", at, edits...))
+			if got.Program != other.ID || affiliateOf(got) != e.bob.ID || got.ReferralCode != "bob-other" || got.Commission != "0.00" && got.Amount == "" {
+				t.Fatalf("sale within both windows: %+v, want Bob's in Other (the newest lead)", got)
+			}
+			want := map[string]string{"stripe": "4.90", "paddle": "3.19", "lemonsqueezy": "3.92"}[p]
+			if got.Commission != want {
+				t.Fatalf("commission %s, want Other's 10%% = %s", got.Commission, want)
+			}
+			// Past Other's 7 days, Ann's older lead in Shop still holds.
+			at = start.AddDate(0, 0, 10)
+			got = e.deliverSale(p, e.saleEvent(p, p+"-lead-2", "", at, edits...))
+			if got.Program != e.shop.ID || affiliateOf(got) != e.ann.ID || got.ReferralCode != "ann" {
+				t.Fatalf("sale past Other's window: %+v, want Ann's in Shop", got)
+			}
+			// Past both windows: nothing.
+			e.deliverNothing(p, e.saleEvent(p, p+"-lead-3", "", start.AddDate(0, 0, 40), edits...))
+			// A lead made after the sale does not count.
+			e.deliverNothing(p, e.saleEvent(p, p+"-lead-4", "", start.Add(-time.Hour), edits...))
+		})
+	}
+}
+
+// Enrolments take a coupon, unique across programs in any case.
+func TestEnrolmentCoupons(t *testing.T) {
+	e := newInteg(t)
+	other := e.Program("Other")
+	cy := e.Affiliate("Cy Doe", "cy@partner.example.com", "")
+	rec := e.enroll(other, cy, "cy", "Cy-Spring_25", http.StatusCreated)
+	got := apptest.Decode[map[string]string](t, rec)
+	if got["coupon"] != "Cy-Spring_25" || got["code"] != "cy" || !strings.Contains(got["link"], "cy") {
+		t.Fatalf("enrolment answer %v, want the coupon as given", got)
+	}
+	apptest.RunScenarios(t, e.APISender(), []apptest.Scenario{
+		{Name: "coupon taken in this program", Path: "/programs/" + e.shop.ID + "/affiliates", Body: map[string]string{"affiliate_id": cy.ID, "coupon": "ann20"},
+			Status: http.StatusConflict, Code: "duplicate_coupon"},
+		{Name: "coupon taken in another program, other case", Path: "/programs/" + e.shop.ID + "/affiliates", Body: map[string]string{"affiliate_id": cy.ID, "coupon": "CY-SPRING_25"},
+			Status: http.StatusConflict, Code: "duplicate_coupon"},
+		{Name: "another affiliate, same coupon", Path: "/programs/" + other.ID + "/affiliates", Body: map[string]string{"affiliate_id": e.bob.ID, "coupon": "cy-spring_25"},
+			Status: http.StatusConflict, Code: "duplicate_coupon"},
+		{Name: "spaces", Path: "/programs/" + other.ID + "/affiliates", Body: map[string]string{"affiliate_id": e.bob.ID, "coupon": "TWO WORDS"},
+			Status: http.StatusBadRequest, Code: "invalid_coupon"},
+		{Name: "one character", Path: "/programs/" + other.ID + "/affiliates", Body: map[string]string{"affiliate_id": e.bob.ID, "coupon": "X"},
+			Status: http.StatusBadRequest, Code: "invalid_coupon"},
+		{Name: "too long", Path: "/programs/" + other.ID + "/affiliates", Body: map[string]string{"affiliate_id": e.bob.ID, "coupon": strings.Repeat("a", 65)},
+			Status: http.StatusBadRequest, Code: "invalid_coupon"},
+		{Name: "not a string", Path: "/programs/" + other.ID + "/affiliates", Body: `{"affiliate_id":"` + e.bob.ID + `","coupon":42}`,
+			Status: http.StatusBadRequest},
+	})
+	// Nothing refused was kept: Bob is not in Other, Cy's coupon is Cy's.
+	pur := postPurchase(t, e.Env, map[string]string{"order_id": "c-1", "program": other.ID, "email": "x@example.com", "amount": "10.00", "coupon": "cy-spring_25"}, http.StatusCreated)
+	if affiliateOf(pur) != cy.ID {
+		t.Fatalf("purchase with Cy's coupon: %+v", pur)
+	}
+	// Enrolling again without a coupon keeps it; with another one, changes it.
+	rec = e.enroll(other, cy, "cy", "", http.StatusCreated)
+	if got := apptest.Decode[map[string]string](t, rec); got["coupon"] != "Cy-Spring_25" {
+		t.Fatalf("re-enrolment without a coupon answered %v", got)
+	}
+	e.enroll(other, cy, "cy", "CY-SUMMER", http.StatusCreated)
+	e.enroll(other, e.bob, "bob-other", "cy-spring_25", http.StatusCreated) // free again
+}
+
+// POST /api/v1/purchases takes a coupon: referral id → coupon (any time) →
+// visitor → lead email → unattributed.
+func TestPurchaseAPICoupon(t *testing.T) {
+	e := newInteg(t)
+	other := e.Program("Other")
+	cy := e.Affiliate("Cy Doe", "cy@partner.example.com", "")
+	e.enroll(other, cy, "cy", "CYOTHER", http.StatusCreated)
+	bobRef := postClick(t, e.Env, map[string]string{"ref": "bob", "vid": "visitor-bob"}).Referral
+	e.lead("bob", "lead@example.com")
+	late := t0.AddDate(2, 0, 0).Format(time.RFC3339)
+	cases := []struct {
+		name string
+		body map[string]string
+		af   *store.Affiliate
+		code string
+	}{
+		{"referral beats coupon", map[string]string{"referral": bobRef, "coupon": "ANN20"}, e.bob, "bob"},
+		{"coupon beats visitor", map[string]string{"vid": "visitor-bob", "coupon": "ann20"}, e.ann, "ann"},
+		{"coupon beats lead", map[string]string{"email": "lead@example.com", "coupon": " Ann20 "}, e.ann, "ann"},
+		{"coupon any time", map[string]string{"coupon": "ANN20", "purchased_at": late}, e.ann, "ann"},
+		{"expired referral, then coupon", map[string]string{"referral": bobRef, "coupon": "ANN20", "purchased_at": late}, e.ann, "ann"},
+		{"unknown coupon falls through to the visitor", map[string]string{"vid": "visitor-bob", "coupon": "NOPE"}, e.bob, "bob"},
+		{"another program's coupon falls through to the lead", map[string]string{"email": "lead@example.com", "coupon": "CYOTHER"}, e.bob, "bob"},
+		{"nothing", map[string]string{"coupon": "NOPE"}, nil, ""},
+	}
+	for i, tc := range cases {
+		e.sub(tc.name, func(t *testing.T) {
+			body := map[string]string{"order_id": fmt.Sprintf("api-%d", i), "program": e.shop.ID, "email": fmt.Sprintf("buyer%d@example.com", i),
+				"amount": "50.00", "currency": "usd"}
+			for k, v := range tc.body {
+				body[k] = v
+			}
+			got := postPurchase(t, e.Env, body, http.StatusCreated)
+			if tc.af == nil {
+				if got.Affiliate != nil || got.Commission != "0.00" {
+					t.Fatalf("purchase %+v, want unattributed", got)
+				}
+				return
+			}
+			if affiliateOf(got) != tc.af.ID || got.ReferralCode != tc.code || got.Commission != "10.00" || got.Currency != "USD" {
+				t.Fatalf("purchase %+v, want %s's (%s) with 10.00", got, tc.af.Name, tc.code)
+			}
+			e.oneCommission(got, "sale", "10.00", "pending")
+		})
+	}
+	apptest.RunScenarios(t, e.APISender(), []apptest.Scenario{
+		{Name: "coupon too long", Path: "/purchases", Body: map[string]string{"order_id": "long", "program": e.shop.ID, "email": "a@example.com",
+			"amount": "1.00", "currency": "USD", "coupon": strings.Repeat("c", 65)}, Status: http.StatusBadRequest, Code: "invalid_coupon"},
+	})
+	// In the program of the coupon, it attributes.
+	got := postPurchase(t, e.Env, map[string]string{"order_id": "cy-1", "program": other.ID, "email": "o@example.com", "amount": "50.00", "coupon": "cyother"}, http.StatusCreated)
+	if affiliateOf(got) != cy.ID {
+		t.Fatalf("purchase in Other with Cy's coupon: %+v", got)
+	}
+}
+
+// Stripe subscription ids of the samples.
+const (
+	subCheckoutInvoice = "in_1SDk2qB7WZ01zgkWq4a5Fh2L"
+	subCheckoutCust    = "cus_Sz1q5Hn3Jd7KpA"
+	subCheckoutSub     = "sub_1SDk2qB7WZ01zgkWc8NnA1bT"
+)
+
+// subscriptionCheckout is a subscription's Checkout Session (API
+// 2025-09-30, a Payment Link: the referral in client_reference_id), 29.00
+// EUR, for invoice inv, customer cus and subscription sub.
+func (e *integ) subscriptionCheckout(ref, inv, cus, sub string, at time.Time) []byte {
+	return e.event("stripe", "checkout.session.completed-subscription-2025-09-30.json", at,
+		"@client_reference_id", ref, "@invoice", inv, "@customer", cus, "@subscription", sub, "@discounts", []any{})
+}
+
+// firstInvoice is that subscription's first invoice.paid (API 2025-03-31:
+// subscription under parent), without a referral of its own.
+func (e *integ) firstInvoice(inv, cus, sub string, at time.Time) []byte {
+	return e.event("stripe", "invoice.paid-subscription_create-2025-03-31.json", at,
+		"@id", inv, "@customer", cus, "@parent.subscription_details.subscription", sub,
+		"@parent.subscription_details.metadata", map[string]any{}, "@amount_paid", 2900, "@currency", "eur",
+		"@customer_email", "claire@example.fr", "@customer_name", "Claire Dupont")
+}
+
+// A subscription's first payment arrives twice — checkout.session.completed
+// and invoice.paid (billing_reason subscription_create), in either order —
+// and is one purchase.
+func TestIntegrationStripeCheckoutAndFirstInvoice(t *testing.T) {
+	e := newInteg(t)
+	at := t0.Add(time.Hour)
+	wantOne := func(t *testing.T, p web.PurchaseJSON, inv string) {
+		t.Helper()
+		want := web.PurchaseJSON{OrderID: inv, Program: e.shop.ID, Affiliate: ptr(e.ann.ID), RefundedAmount: "0.00", PurchasedAt: rfc(at)}
+		want.Email, want.Name, want.Amount, want.Currency, want.Commission, want.Status, want.ReferralCode =
+			"claire@example.fr", "Claire Dupont", "29.00", "EUR", "5.80", "paid", "ann"
+		if p.Product != "" {
+			want.Product = p.Product
+		}
+		wantPurchase(t, p, want)
+		e.oneCommission(p, "sale", "5.80", "pending")
+	}
+	e.sub("checkout first", func(t *testing.T) {
+		ref := e.click("ann")
+		p := e.deliverSale("stripe", e.subscriptionCheckout(ref, "in_a", "cus_a", "sub_a", at))
+		wantOne(t, p, "in_a")
+		r := e.deliver("stripe", e.firstInvoice("in_a", "cus_a", "sub_a", at.Add(time.Second)))
+		if r.Outcome != app.OutcomeKnownOrder || r.Purchase != p.ID {
+			t.Fatalf("invoice.paid after the checkout: %+v, want the same purchase", r)
+		}
+		if n, _ := e.counts(); n != 1 {
+			t.Fatalf("%d purchases, want 1", n)
+		}
+		wantOne(t, e.purchase(p.ID), "in_a")
+	})
+	e.sub("invoice first, referral only on the session", func(t *testing.T) {
+		ref := e.click("ann")
+		e.deliverNothing("stripe", e.firstInvoice("in_b", "cus_b", "sub_b", at))
+		p := e.deliverSale("stripe", e.subscriptionCheckout(ref, "in_b", "cus_b", "sub_b", at))
+		wantOne(t, p, "in_b")
+		if n, _ := e.counts(); n != 2 {
+			t.Fatalf("%d purchases, want 2", n)
+		}
+	})
+	e.sub("invoice first, referral in the subscription's metadata", func(t *testing.T) {
+		ref := e.click("ann")
+		inv := e.event("stripe", "invoice.paid-subscription_create-2025-03-31.json", at,
+			"@id", "in_c", "@customer", "cus_c", "@parent.subscription_details.subscription", "sub_c",
+			"@parent.subscription_details.metadata.spiffy_referral", ref, "@amount_paid", 2900, "@currency", "eur",
+			"@customer_email", "claire@example.fr", "@customer_name", "Claire Dupont")
+		p := e.deliverSale("stripe", inv)
+		if p.Product != "Team plan" {
+			t.Fatalf("product %q, want the subscription metadata's", p.Product)
+		}
+		wantOne(t, p, "in_c")
+		r := e.deliver("stripe", e.subscriptionCheckout(ref, "in_c", "cus_c", "sub_c", at))
+		if r.Outcome != app.OutcomeKnownOrder || r.Purchase != p.ID {
+			t.Fatalf("checkout after its invoice: %+v, want the same purchase", r)
+		}
+		if n, _ := e.counts(); n != 3 {
+			t.Fatalf("%d purchases, want 3", n)
+		}
+	})
+}
+
+// Renewals are the customer's (or subscription's) first sale's affiliate's
+// within the program's recurring_months, as renewal purchases with renewal
+// commissions; after that, or with recurring_months 0, they are not stored.
+func TestIntegrationRenewals(t *testing.T) {
+	first := t0.Add(time.Hour)
+	within := first.AddDate(0, 11, 27)
+	after := first.AddDate(1, 0, 1)
+	type flow struct {
+		name       string
+		p          string
+		firstSale  func(e *integ, ref string) []byte
+		renewal    func(e *integ, n int, at time.Time) []byte
+		order      func(n int) string
+		amount     string // the renewal's
+		currency   string
+		commission string // 20% of it
+	}
+	flows := []flow{
+		{name: "stripe new shape (parent.subscription_details.subscription)", p: "stripe",
+			firstSale: func(e *integ, ref string) []byte {
+				return e.subscriptionCheckout(ref, subCheckoutInvoice, subCheckoutCust, subCheckoutSub, first)
+			},
+			// Another customer id: only the subscription can match.
+			renewal: func(e *integ, n int, at time.Time) []byte {
+				return e.event("stripe", "invoice.paid-subscription_cycle-2025-03-31.json", at, "@id", fmt.Sprintf("in_renew%d", n),
+					"@customer", "cus_moved", "@parent.subscription_details.subscription", subCheckoutSub)
+			},
+			order: func(n int) string { return fmt.Sprintf("in_renew%d", n) }, amount: "49.00", currency: "USD", commission: "9.80"},
+		{name: "stripe old shape (subscription)", p: "stripe",
+			firstSale: func(e *integ, ref string) []byte {
+				return e.event("stripe", "invoice.paid-subscription_create-2023-10-16.json", first,
+					"@subscription_details.metadata.spiffy_referral", ref)
+			},
+			renewal: func(e *integ, n int, at time.Time) []byte {
+				return e.event("stripe", "invoice.paid-subscription_cycle-2023-10-16.json", at, "@id", fmt.Sprintf("in_old%d", n),
+					"@customer", "cus_moved", "@payment_intent", fmt.Sprintf("pi_old%d", n))
+			},
+			order: func(n int) string { return fmt.Sprintf("in_old%d", n) }, amount: "25.00", currency: "USD", commission: "5.00"},
+		{name: "stripe by customer", p: "stripe",
+			firstSale: func(e *integ, ref string) []byte {
+				return e.subscriptionCheckout(ref, "in_cust_first", "cus_loyal", "sub_first", first)
+			},
+			renewal: func(e *integ, n int, at time.Time) []byte {
+				return e.event("stripe", "invoice.paid-subscription_cycle-2025-03-31.json", at, "@id", fmt.Sprintf("in_cust%d", n),
+					"@customer", "cus_loyal", "@parent.subscription_details.subscription", "sub_unknown")
+			},
+			order: func(n int) string { return fmt.Sprintf("in_cust%d", n) }, amount: "49.00", currency: "USD", commission: "9.80"},
+		{name: "paddle subscription_recurring", p: "paddle",
+			firstSale: func(e *integ, ref string) []byte {
+				return e.saleEvent("paddle", "txn_first", ref, first, "@customer_id", "ctm_renew", "@subscription_id", "sub_renew")
+			},
+			renewal: func(e *integ, n int, at time.Time) []byte {
+				return e.event("paddle", "transaction.completed-subscription_recurring.json", at, "@id", fmt.Sprintf("txn_renew%d", n),
+					"@customer_id", "ctm_renew", "@subscription_id", "sub_renew", "@custom_data", nil)
+			},
+			order: func(n int) string { return fmt.Sprintf("txn_renew%d", n) }, amount: "33.00", currency: "USD", commission: "6.60"},
+		{name: "lemonsqueezy subscription_payment_success", p: "lemonsqueezy",
+			firstSale: func(e *integ, ref string) []byte {
+				return e.saleEvent("lemonsqueezy", "4400001", ref, first, "@customer_id", 555001)
+			},
+			renewal: func(e *integ, n int, at time.Time) []byte {
+				return e.event("lemonsqueezy", "subscription_payment_success-renewal.json", at, "data.id", fmt.Sprint(1100000+n),
+					"@customer_id", 555001, "meta.custom_data", map[string]any{})
+			},
+			order: func(n int) string { return fmt.Sprintf("subscription-invoice-%d", 1100000+n) }, amount: "17.85", currency: "EUR", commission: "3.57"},
+	}
+	for _, f := range flows {
+		t.Run(f.name, func(t *testing.T) {
+			e := newInteg(t)
+			sale := e.deliverSale(f.p, f.firstSale(e, e.click("ann")))
+			if affiliateOf(sale) != e.ann.ID {
+				t.Fatalf("first sale %+v", sale)
+			}
+
+			for n, at := range []time.Time{first.AddDate(0, 1, 0), within} {
+				p := e.deliverSale(f.p, f.renewal(e, n, at))
+				want := web.PurchaseJSON{OrderID: f.order(n), Program: e.shop.ID, Affiliate: ptr(e.ann.ID), RefundedAmount: "0.00", PurchasedAt: rfc(at)}
+				want.Email, want.Name, want.Product, want.Amount, want.Currency, want.Commission, want.Status, want.ReferralCode =
+					p.Email, p.Name, p.Product, f.amount, f.currency, f.commission, "paid", "ann"
+				wantPurchase(t, p, want)
+				if k := e.storedKind(p.ID); k != "renewal" {
+					t.Fatalf("renewal stored as %q", k)
+				}
+				c := e.oneCommission(p, "renewal", f.commission, "pending")
+				if c.ApproveAt != rfc(at.AddDate(0, 0, 7)) {
+					t.Fatalf("renewal commission approve_at %s, want %s", c.ApproveAt, rfc(at.AddDate(0, 0, 7)))
+				}
+			}
+			if r := e.deliverNothing(f.p, f.renewal(e, 7, after)); r.Outcome != app.OutcomeUnattributed {
+				t.Fatalf("renewal after recurring_months: %+v", r)
+			}
+			// The same renewal event again is a duplicate, not a second renewal.
+			body := f.renewal(e, 8, within)
+			e.deliverSale(f.p, body)
+			if r := e.deliver(f.p, body); !r.Duplicate {
+				t.Fatalf("the same renewal again: %+v", r)
+			}
+			if n, _ := e.counts(); n != 4 {
+				t.Fatalf("%d purchases, want the sale and 3 renewals", n)
+			}
+
+			// In a program with recurring_months 0, renewals earn nothing.
+			e0 := newInteg(t, func(in *app.ProgramInput) { in.RecurringMonths = apptest.Ptr(0) })
+			if sale := e0.deliverSale(f.p, f.firstSale(e0, e0.click("ann"))); affiliateOf(sale) != e0.ann.ID {
+				t.Fatalf("first sale %+v", sale)
+			}
+			if r := e0.deliverNothing(f.p, f.renewal(e0, 0, first.AddDate(0, 1, 0))); r.Outcome != app.OutcomeUnattributed {
+				t.Fatalf("renewal with recurring_months 0: %+v", r)
+			}
+		})
+	}
+}
