@@ -994,6 +994,18 @@ func TestIntegrationStripeCheckoutAndFirstInvoice(t *testing.T) {
 			t.Fatalf("%d purchases, want 3", n)
 		}
 	})
+	e.sub("the invoice names the customer the session did not", func(t *testing.T) {
+		p := e.deliverSale("stripe", e.subscriptionCheckout(e.click("ann"), "in_d", "", "", at))
+		if r := e.deliver("stripe", e.firstInvoice("in_d", "cus_d", "sub_d", at)); r.Purchase != p.ID {
+			t.Fatalf("invoice.paid: %+v", r)
+		}
+		// So its renewals are known.
+		renewal := e.deliverSale("stripe", e.event("stripe", "invoice.paid-subscription_cycle-2025-03-31.json", at.AddDate(0, 1, 0),
+			"@id", "in_d2", "@customer", "cus_d", "@parent.subscription_details.subscription", "sub_d"))
+		if affiliateOf(renewal) != e.ann.ID || e.storedKind(renewal.ID) != "renewal" {
+			t.Fatalf("renewal %+v", renewal)
+		}
+	})
 }
 
 // Renewals are the customer's (or subscription's) first sale's affiliate's
@@ -1107,4 +1119,171 @@ func TestIntegrationRenewals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wantRefunded checks a purchase's refund and its (only) commission.
+func (e *integ) wantRefunded(id, refunded, status, commission, comStatus string) {
+	e.t.Helper()
+	p := e.purchase(id)
+	if p.RefundedAmount != refunded || p.Status != status {
+		e.t.Fatalf("purchase %s: refunded %s, status %s; want %s, %s", p.OrderID, p.RefundedAmount, p.Status, refunded, status)
+	}
+	cs := e.commissions(id)
+	if len(cs) != 1 || cs[0].Amount != commission || cs[0].Status != comStatus {
+		e.t.Fatalf("commissions %+v, want one of %s %s", cs, commission, comStatus)
+	}
+}
+
+// deliverRefund delivers an event that must refund purchase id (outcome
+// refund recorded) or, with none true, change nothing on it.
+func (e *integ) deliverRefund(p string, body []byte, id string, applied bool) {
+	e.t.Helper()
+	before := e.purchase(id)
+	r := e.deliver(p, body)
+	want := app.OutcomeNothingNew
+	if applied {
+		want = app.OutcomeRefund
+	}
+	if r.Outcome != want || r.Purchase != id {
+		e.t.Fatalf("refund event: %+v, want %q on %s", r, want, id)
+	}
+	if !applied && e.purchase(id).RefundedAmount != before.RefundedAmount {
+		e.t.Fatalf("an event with nothing new refunded %s → %s", before.RefundedAmount, e.purchase(id).RefundedAmount)
+	}
+}
+
+func (e *integ) chargeRefunded(at time.Time, edits ...any) []byte {
+	return e.event("stripe", "charge.refunded-full-2025-03-31.json", at, edits...)
+}
+
+// charge.refunded refunds up to its amount_refunded in all, finding the
+// purchase by the charge's payment intent (a one-time Checkout's own, or an
+// invoice's through invoice_payment.paid) or, on old API versions, by the
+// charge's invoice.
+func TestIntegrationStripeRefunds(t *testing.T) {
+	e := newInteg(t)
+	at := t0.Add(time.Hour)
+	refundAt := t0.AddDate(0, 0, 2)
+	e.sub("one-time payment, partial then full", func(t *testing.T) {
+		sale := e.deliverSale("stripe", e.saleEvent("stripe", "pi_one", e.click("ann"), at))
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_one", "@amount_refunded", 1000), sale.ID, true)
+		e.wantRefunded(sale.ID, "10.00", "paid", "7.80", "pending")
+		// The same cumulative amount in another event: nothing more.
+		again := e.chargeRefunded(refundAt, "@payment_intent", "pi_one", "@amount_refunded", 1000)
+		e.deliverRefund("stripe", again, sale.ID, false)
+		if r := e.deliver("stripe", again); !r.Duplicate {
+			t.Fatalf("the same event again: %+v", r)
+		}
+		e.wantRefunded(sale.ID, "10.00", "paid", "7.80", "pending")
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_one", "@amount_refunded", 2500), sale.ID, true)
+		e.wantRefunded(sale.ID, "25.00", "paid", "4.80", "pending")
+		// An older, smaller total arriving late takes nothing back.
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_one", "@amount_refunded", 1000), sale.ID, false)
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_one", "@amount_refunded", 4900), sale.ID, true)
+		e.wantRefunded(sale.ID, "49.00", "refunded", "4.80", "voided")
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_one", "@amount_refunded", 4900), sale.ID, false)
+	})
+	e.sub("new-version invoice, by invoice_payment.paid", func(t *testing.T) {
+		sale := e.deliverSale("stripe", e.subscriptionCheckout(e.click("ann"), "in_new", "cus_new", "sub_new", at))
+		link := e.event("stripe", "invoice_payment.paid-2025-03-31.json", at, "@invoice", "in_new", "@payment.payment_intent", "pi_new")
+		if r := e.deliverNothing("stripe", link); r.Outcome != app.OutcomeLinked {
+			t.Fatalf("invoice_payment.paid: %+v", r)
+		}
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_new", "@amount_refunded", 1450, "@currency", "eur"), sale.ID, true)
+		e.wantRefunded(sale.ID, "14.50", "paid", "2.90", "pending")
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_new", "@amount_refunded", 2900, "@currency", "eur"), sale.ID, true)
+		e.wantRefunded(sale.ID, "29.00", "refunded", "2.90", "voided")
+	})
+	e.sub("old-version invoice, by the charge's invoice", func(t *testing.T) {
+		sale := e.deliverSale("stripe", e.event("stripe", "invoice.paid-subscription_create-2023-10-16.json", at,
+			"@subscription_details.metadata.spiffy_referral", e.click("ann")))
+		if sale.OrderID != "in_1OVr4sB7WZ01zgkWbIqg4Qx2" || sale.Amount != "20.00" {
+			t.Fatalf("old invoice: %+v", sale)
+		}
+		e.deliverRefund("stripe", e.event("stripe", "charge.refunded-partial-2023-10-16.json", refundAt,
+			"@invoice", "in_1OVr4sB7WZ01zgkWbIqg4Qx2", "@payment_intent", nil, "@amount_refunded", 500), sale.ID, true)
+		e.wantRefunded(sale.ID, "5.00", "paid", "3.00", "pending")
+		// Its payment intent, from the old invoice, finds it too.
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_3OVr4tB7WZ01zgkW0g2Y5bHc", "@amount_refunded", 2000), sale.ID, true)
+		e.wantRefunded(sale.ID, "20.00", "refunded", "3.00", "voided")
+	})
+	e.sub("unknown charge", func(t *testing.T) {
+		if r := e.deliverNothing("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_nobody")); r.Outcome != app.OutcomeNoPurchase {
+			t.Fatalf("refund of an unknown payment: %+v", r)
+		}
+	})
+	e.sub("paid commission: clawback", func(t *testing.T) {
+		sale := e.deliverSale("stripe", e.saleEvent("stripe", "pi_paid", e.click("bob"), at))
+		com := e.oneCommission(sale, "sale", "9.80", "pending")
+		apptest.Expect(t, e.API(http.MethodPost, "/commissions/"+com.ID+"/approve", nil), http.StatusOK)
+		rec := e.API(http.MethodPost, "/payouts", map[string]string{"currency": "USD", "minimum": "1.00"})
+		apptest.Expect(t, rec, http.StatusCreated)
+		payout := apptest.Decode[web.PayoutJSON](t, rec)
+		apptest.Expect(t, e.API(http.MethodPost, "/payouts/"+payout.ID+"/paid", nil), http.StatusOK)
+		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_paid", "@amount_refunded", 1000), sale.ID, true)
+		cs := e.commissions(sale.ID)
+		if len(cs) != 2 || cs[0].Kind != "clawback" || cs[0].Amount != "-2.00" || cs[0].Status != "approved" || cs[1].Status != "paid" || cs[1].Amount != "9.80" {
+			t.Fatalf("commissions after refunding a paid one: %+v", cs)
+		}
+	})
+}
+
+// Paddle announces each refund as an adjustment, created and then updated
+// under the same adjustment id: each is applied once, when approved.
+func TestIntegrationPaddleRefunds(t *testing.T) {
+	e := newInteg(t)
+	sale := e.deliverSale("paddle", e.saleEvent("paddle", "txn_refund", e.click("ann"), t0.Add(time.Hour)))
+	refundAt := t0.AddDate(0, 0, 3)
+	adj := func(sample, id, status string, total string) []byte {
+		return e.event("paddle", sample, refundAt, "@id", id, "@status", status, "@transaction_id", "txn_refund", "@totals.total", total)
+	}
+	// Pending approval: nothing yet.
+	if r := e.deliverNothing("paddle", adj("adjustment.created-refund-pending_approval.json", "adj_1", "pending_approval", "1100")); r.Outcome != app.OutcomeIgnored {
+		t.Fatalf("a refund pending approval: %+v", r)
+	}
+	e.wantRefunded(sale.ID, "0.00", "paid", "6.38", "pending")
+	// Approved: applied, once, however many events say so.
+	e.deliverRefund("paddle", adj("adjustment.updated-refund-approved.json", "adj_1", "approved", "1100"), sale.ID, true)
+	e.wantRefunded(sale.ID, "11.00", "paid", "4.18", "pending")
+	e.deliverRefund("paddle", adj("adjustment.updated-refund-approved.json", "adj_1", "approved", "1100"), sale.ID, false)
+	// One created approved, then updated: once.
+	e.deliverRefund("paddle", adj("adjustment.created-refund-pending_approval.json", "adj_2", "approved", "1000"), sale.ID, true)
+	e.deliverRefund("paddle", adj("adjustment.updated-refund-approved.json", "adj_2", "approved", "1000"), sale.ID, false)
+	e.wantRefunded(sale.ID, "21.00", "paid", "2.18", "pending")
+	// A rejected one moves nothing; the rest refunded in full.
+	e.deliverNothing("paddle", adj("adjustment.updated-refund-approved.json", "adj_3", "rejected", "1090"))
+	e.deliverRefund("paddle", adj("adjustment.updated-refund-approved.json", "adj_4", "approved", "1090"), sale.ID, true)
+	e.wantRefunded(sale.ID, "31.90", "refunded", "2.18", "voided")
+	// Of a transaction Spiffy never stored: nothing.
+	r := e.deliverNothing("paddle", e.event("paddle", "adjustment.updated-refund-approved.json", refundAt, "@id", "adj_9", "@transaction_id", "txn_unknown"))
+	if r.Outcome != app.OutcomeNoPurchase {
+		t.Fatalf("refund of an unknown transaction: %+v", r)
+	}
+}
+
+// Lemon Squeezy's order_refunded and subscription_payment_refunded carry
+// the total refunded so far.
+func TestIntegrationLemonSqueezyRefunds(t *testing.T) {
+	e := newInteg(t)
+	at := t0.Add(time.Hour)
+	refundAt := t0.AddDate(0, 0, 5)
+	sale := e.deliverSale("lemonsqueezy", e.saleEvent("lemonsqueezy", "5500001", e.click("ann"), at, "@customer_id", 777001))
+	refund := func(amount int, status string) []byte {
+		return e.event("lemonsqueezy", "order_refunded-partial.json", refundAt, "data.id", "5500001", "@refunded_amount", amount, "@status", status)
+	}
+	e.deliverRefund("lemonsqueezy", refund(1500, "partial_refund"), sale.ID, true)
+	e.wantRefunded(sale.ID, "15.00", "paid", "4.84", "pending")
+	e.deliverRefund("lemonsqueezy", refund(1500, "partial_refund"), sale.ID, false)
+	e.deliverRefund("lemonsqueezy", refund(3920, "refunded"), sale.ID, true)
+	e.wantRefunded(sale.ID, "39.20", "refunded", "4.84", "voided")
+
+	// A renewal's refund names its subscription invoice.
+	renewal := e.deliverSale("lemonsqueezy", e.event("lemonsqueezy", "subscription_payment_success-renewal.json", at.AddDate(0, 1, 0),
+		"data.id", "1100300", "@customer_id", 777001))
+	if renewal.OrderID != "subscription-invoice-1100300" || affiliateOf(renewal) != e.ann.ID {
+		t.Fatalf("renewal %+v", renewal)
+	}
+	e.deliverRefund("lemonsqueezy", e.event("lemonsqueezy", "subscription_payment_refunded.json", refundAt.AddDate(0, 1, 0),
+		"data.id", "1100300", "@customer_id", 777001), renewal.ID, true)
+	e.wantRefunded(renewal.ID, "17.85", "refunded", "3.57", "voided")
 }
