@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -1286,4 +1288,60 @@ func TestIntegrationLemonSqueezyRefunds(t *testing.T) {
 	e.deliverRefund("lemonsqueezy", e.event("lemonsqueezy", "subscription_payment_refunded.json", refundAt.AddDate(0, 1, 0),
 		"data.id", "1100300", "@customer_id", 777001), renewal.ID, true)
 	e.wantRefunded(renewal.ID, "17.85", "refunded", "3.57", "voided")
+}
+
+// A provider retrying while its first delivery is still being handled, or
+// Stripe sending a subscription's checkout and first invoice at once,
+// still makes one purchase with one commission.
+func TestIntegrationConcurrentDeliveries(t *testing.T) {
+	e := newInteg(t)
+	at := t0.Add(time.Hour)
+	ref := e.click("ann")
+	bodies := [][]byte{
+		e.saleEvent("stripe", "pi_race", ref, at),
+		e.subscriptionCheckout(ref, "in_race", "cus_race", "sub_race", at),
+		e.firstInvoice("in_race", "cus_race", "sub_race", at),
+		e.saleEvent("paddle", "txn_race", ref, at),
+		e.saleEvent("lemonsqueezy", "6600001", ref, at),
+	}
+	ps := []string{"stripe", "stripe", "stripe", "paddle", "lemonsqueezy"}
+	type answer struct {
+		code int
+		body string
+	}
+	answers := make(chan answer, 8*len(bodies))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, body := range bodies {
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := httptest.NewRequest(http.MethodPost, "/integrations/"+ps[i], bytes.NewReader(body))
+				req.Header.Set(signatureHeader(ps[i]), sign(ps[i], body, 0))
+				rec := httptest.NewRecorder()
+				<-start
+				e.Server.Echo.ServeHTTP(rec, req)
+				answers <- answer{rec.Code, rec.Body.String()}
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(answers)
+	for a := range answers {
+		if a.code != http.StatusOK {
+			t.Fatalf("a concurrent delivery answered %d %s", a.code, a.body)
+		}
+	}
+	if n, _ := e.counts(); n != 4 {
+		t.Fatalf("%d purchases, want 4 (pi_race, in_race, txn_race, 6600001)", n)
+	}
+	ps2, _, err := e.App.PurchasesPage(store.PurchaseQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps2 {
+		e.oneCommission(e.purchase(p.ID), "sale", e.purchase(p.ID).Commission, "pending")
+	}
 }
