@@ -163,10 +163,16 @@ func TestStripeRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := build()
+	// Two factories (the warm-up's and the measured run's) send the same
+	// worker and request numbers: their events must still differ.
+	first, second := build(), build()
 	seen := map[string]bool{}
-	for n := range 3 {
-		raw := next(nil, 1, n)
+	for n := range 4 {
+		next := first
+		if n >= 2 {
+			next = second
+		}
+		raw := next(nil, 1, n%2)
 		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
 		if err != nil {
 			t.Fatal(err)

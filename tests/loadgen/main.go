@@ -29,6 +29,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -216,6 +217,15 @@ type environment struct {
 	program  string
 	refs     []string
 	failures []string
+	gens     atomic.Int64 // request factories made (generation)
+}
+
+// generation makes run unique to one request factory: every worker of
+// every load (the warm-up, then the measured run) gets a factory of its
+// own, and must not send the ids of another, which the server would answer
+// as repeats (200, idempotent) without doing the work being measured.
+func (e *environment) generation(run string) string {
+	return run + "g" + strconv.FormatInt(e.gens.Add(1), 36)
 }
 
 func (e *environment) close() {
@@ -403,6 +413,7 @@ func (e *environment) builder(target string, closeEach bool) (addr string, build
 	case "lead":
 		run := e.runID + strconv.FormatInt(time.Now().UnixNano()%1e6, 36) // emails unique across runs
 		return host, func() requestFunc {
+			run := e.generation(run) // and across the warm-up and the measured run
 			body := make([]byte, 0, 512)
 			return func(b []byte, w, n int) []byte {
 				body = append(body[:0], `{"email":"lead.`...)
@@ -423,6 +434,7 @@ func (e *environment) builder(target string, closeEach bool) (addr string, build
 		run := e.runID + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
 		auth := "Authorization: Bearer " + e.apiKey + "\r\n"
 		return host, func() requestFunc {
+			run := e.generation(run)
 			body := make([]byte, 0, 512)
 			return func(b []byte, w, n int) []byte {
 				body = append(body[:0], `{"order_id":"lg-`...)

@@ -94,6 +94,7 @@ func (e *environment) stripeBuilder(head func(b []byte, path, extra string, body
 	run := e.runID + strconv.FormatInt(time.Now().UnixNano()%1e6, 36) // event and order ids unique across runs
 	secret := e.opts.stripeSecret
 	return func() requestFunc {
+		run := e.generation(run)
 		body := make([]byte, 0, 4096)
 		extra := make([]byte, 0, 128)
 		return func(b []byte, w, n int) []byte {
