@@ -195,6 +195,34 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 		a.refused.add(p, a.Now(), "unreadable event: "+err.Error())
 		return nil, Invalid("body", "invalid_event", "%v", err)
 	}
+	// Before the single writer, in a snapshot: a retry of an event handled
+	// before is answered at once, and the accounts a sale's referral points
+	// to are brought into the account cache, which the writer then reads
+	// instead of decoding them (providerMatch).
+	rev := a.db.AccountsRevision()
+	var seen bool
+	err = a.db.View(func(tx *store.Tx) error {
+		var err error
+		if seen, err = tx.ProviderEventSeen(p, ev.ID); err != nil || seen {
+			return err
+		}
+		if ev.Sale != nil && store.ValidID(ev.Sale.Referral) {
+			c, err := tx.Click(ev.Sale.Referral)
+			if err == nil {
+				_, err = a.accountReader(tx, rev).Code(c.Code)
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if seen {
+		return &ProviderOutcome{Duplicate: true, Outcome: "already handled"}, nil
+	}
 	if ev.Kind == provider.KindRefund {
 		// A refund changes approved or paid money.
 		a.money.Lock()
@@ -202,12 +230,10 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 	}
 	out := &ProviderOutcome{}
 	err = a.db.Update(func(tx *store.Tx) error {
+		// The same event handled since the snapshot above fails the
+		// event's unique key at the end (ErrDuplicate, below), which
+		// undoes whatever this run did.
 		*out = ProviderOutcome{}
-		seen, err := tx.ProviderEventSeen(p, ev.ID)
-		if err != nil || seen {
-			out.Duplicate, out.Outcome = seen, "already handled"
-			return err
-		}
 		if err := a.handleProviderEvent(tx, p, ev, out); err != nil {
 			return err
 		}
@@ -254,14 +280,20 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *Prov
 		at = a.Now()
 	}
 	at = at.UTC()
-	if s.PaymentIntentID != "" {
+	if s.PaymentIntentID != "" && s.PaymentIntentID != s.OrderID {
+		// (A payment intent that is the order itself, a one-time
+		// Checkout's, needs no link: a refund naming it finds the order.)
 		tx.LinkProviderPurchase(p, store.LinkPaymentIntent, s.PaymentIntentID, s.OrderID)
 	}
 	// The same order again (Stripe sends a subscription's first payment as
 	// both checkout.session.completed and invoice.paid).
 	if id, err := tx.ProviderPurchase(p, store.LinkOrder, s.OrderID); err == nil {
 		out.Outcome, out.PurchaseID = OutcomeKnownOrder, id
-		return a.rememberCustomer(tx, p, s, id)
+		pur, err := tx.Purchase(id)
+		if err != nil {
+			return err
+		}
+		return a.rememberCustomer(tx, p, s, pur)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -306,7 +338,7 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *Prov
 	if pur.AffiliateID == "" {
 		return nil // a self-referral: no customer to remember
 	}
-	return a.rememberCustomer(tx, p, s, pur.ID)
+	return a.rememberCustomer(tx, p, s, pur)
 }
 
 // rememberCustomer keeps the attribution of a customer's (and its
@@ -317,10 +349,9 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *Prov
 // subscription) keeps the earliest first sale it knows of: recurring_months
 // count from the affiliate's first sale to the customer, and a renewal
 // must not start them again.
-func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, purchaseID string) error {
-	pur, err := tx.Purchase(purchaseID)
-	if err != nil || pur.AffiliateID == "" {
-		return err
+func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, pur *store.Purchase) error {
+	if pur.AffiliateID == "" || s.CustomerID == "" && s.SubscriptionID == "" {
+		return nil
 	}
 	attr := &store.ProviderAttribution{ProgramID: pur.ProgramID, AffiliateID: pur.AffiliateID, ReferralID: pur.ReferralID,
 		Code: pur.Code, SubID: pur.SubID, FirstSaleAt: pur.PurchasedAt}
@@ -362,15 +393,21 @@ func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, purchas
 // A renewal is attributed by 3 only: a coupon that keeps applying, or an
 // old lead, must not stretch the recurring period.
 func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sale, at time.Time) (*match, *store.Program, error) {
-	activeIn := func(prgID, affID string) (*store.Program, *store.Affiliate, error) {
-		prg, err := tx.Program(prgID)
+	accounts := a.writerAccounts(tx)
+	// activeIn: the program, if it is not deleted, and the affiliate, if
+	// it is active and still enrolled in it under code ("" when not known).
+	activeIn := func(prgID, affID, code string) (*store.Program, *store.Affiliate, error) {
+		if prg, af, ok := accounts.tracking(code, prgID, affID); ok {
+			return prg, af, nil
+		}
+		prg, err := accounts.program(prgID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
 			return nil, nil, nil
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		af, err := tx.Affiliate(affID)
+		af, err := accounts.affiliate(affID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && !attributable(af) {
 			return nil, nil, nil
 		}
@@ -390,7 +427,7 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 				return nil, nil, err
 			}
 			if err == nil {
-				prg, af, err := activeIn(c.ProgramID, c.AffiliateID)
+				prg, af, err := activeIn(c.ProgramID, c.AffiliateID, c.Code)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -408,7 +445,7 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 			if err != nil {
 				return nil, nil, err
 			}
-			prg, af, err := activeIn(e.ProgramID, e.AffiliateID)
+			prg, af, err := activeIn(e.ProgramID, e.AffiliateID, e.Code)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -429,7 +466,7 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 		if err != nil {
 			return nil, nil, err
 		}
-		prg, af, err := activeIn(attr.ProgramID, attr.AffiliateID)
+		prg, af, err := activeIn(attr.ProgramID, attr.AffiliateID, attr.Code)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -448,7 +485,7 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 		if l.AffiliateID == "" || l.CreatedAt.After(at) {
 			return true, nil
 		}
-		prg, af, err := activeIn(l.ProgramID, l.AffiliateID)
+		prg, af, err := activeIn(l.ProgramID, l.AffiliateID, l.Code)
 		if err != nil || af == nil {
 			return err == nil, err
 		}
@@ -459,6 +496,55 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 		return false, nil
 	})
 	return found, foundPrg, err
+}
+
+// writerAccounts reads programs and affiliates inside the writer's
+// transaction: from the account cache when it holds them at the revision
+// last committed (every account change goes through the same writer, so
+// none is newer but one earlier in this very batch, which is ordered as if
+// after), else from the transaction. It never fills the cache: the
+// transaction may hold changes not yet committed. ReceiveProviderWebhook
+// fills it beforehand, in a snapshot.
+type writerAccounts struct {
+	tx    *store.Tx
+	cache *accountCache
+	rev   int64
+}
+
+func (a *App) writerAccounts(tx *store.Tx) *writerAccounts {
+	return &writerAccounts{tx: tx, cache: a.accounts, rev: a.db.AccountsRevision()}
+}
+
+func (w *writerAccounts) program(id string) (*store.Program, error) {
+	if p, ok := cacheGet(w.cache, cachedPrograms, w.rev, id); ok {
+		return p, nil
+	}
+	return w.tx.Program(id)
+}
+
+func (w *writerAccounts) affiliate(id string) (*store.Affiliate, error) {
+	if af, ok := cacheGet(w.cache, cachedAffiliates, w.rev, id); ok {
+		return af, nil
+	}
+	return w.tx.Affiliate(id)
+}
+
+// tracking reports, from the cache alone, that code still tracks for the
+// affiliate in the program (enrolled, active, program not deleted), with
+// both; false when the cache does not know, or knows otherwise.
+func (w *writerAccounts) tracking(code, prgID, affID string) (*store.Program, *store.Affiliate, bool) {
+	if code == "" {
+		return nil, nil, false
+	}
+	t, ok := cacheGet(w.cache, cachedCodes, w.rev, store.NormCode(code))
+	if !ok || t.enr == nil || t.enr.ProgramID != prgID || t.enr.AffiliateID != affID {
+		return nil, nil, false
+	}
+	af, ok := cacheGet(w.cache, cachedAffiliates, w.rev, affID)
+	if !ok {
+		return nil, nil, false
+	}
+	return t.prg, af, true
 }
 
 // providerRefund refunds a recorded purchase: Stripe and Lemon Squeezy
