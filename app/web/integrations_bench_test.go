@@ -76,7 +76,7 @@ func BenchmarkStripeWebhook(b *testing.B) {
 	obj := doc["data"].(map[string]any)["object"].(map[string]any)
 	obj["payment_intent"], obj["client_reference_id"], obj["metadata"] = "pi_@@", click.Referral, map[string]any{"product": "Pro"}
 	doc["created"] = time.Now().Unix() + 1
-	tmpl, err := json.Marshal(doc)
+	tmpl, err := json.MarshalIndent(doc, "", "  ") // as Stripe sends them
 	if err != nil {
 		b.Fatal(err)
 	}
