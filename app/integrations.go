@@ -196,20 +196,24 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 		return nil, Invalid("body", "invalid_event", "%v", err)
 	}
 	// Before the single writer, in a snapshot: a retry of an event handled
-	// before is answered at once, and the accounts a sale's referral points
-	// to are brought into the account cache, which the writer then reads
-	// instead of decoding them (providerMatch).
+	// before is answered at once; a sale's referral (a click: never
+	// changed once written) is read, and the accounts it points to are
+	// brought into the account cache, which the writer then reads instead
+	// of decoding them (providerMatch).
 	rev := a.db.AccountsRevision()
-	var seen bool
+	var (
+		seen  bool
+		click *store.Click
+	)
 	err = a.db.View(func(tx *store.Tx) error {
 		var err error
 		if seen, err = tx.ProviderEventSeen(p, ev.ID); err != nil || seen {
 			return err
 		}
 		if ev.Sale != nil && store.ValidID(ev.Sale.Referral) {
-			c, err := tx.Click(ev.Sale.Referral)
+			click, err = tx.Click(ev.Sale.Referral)
 			if err == nil {
-				_, err = a.accountReader(tx, rev).Code(c.Code)
+				_, err = a.accountReader(tx, rev).Code(click.Code)
 			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
@@ -234,7 +238,7 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 		// event's unique key at the end (ErrDuplicate, below), which
 		// undoes whatever this run did.
 		*out = ProviderOutcome{}
-		if err := a.handleProviderEvent(tx, p, ev, out); err != nil {
+		if err := a.handleProviderEvent(tx, p, ev, click, out); err != nil {
 			return err
 		}
 		now := a.Now()
@@ -251,10 +255,12 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 	return out, nil
 }
 
-func (a *App) handleProviderEvent(tx *store.Tx, p string, ev *provider.Event, out *ProviderOutcome) error {
+// handleProviderEvent handles a verified event in the writer; click is the
+// sale's referral when it was read beforehand (nil: not read, or none).
+func (a *App) handleProviderEvent(tx *store.Tx, p string, ev *provider.Event, click *store.Click, out *ProviderOutcome) error {
 	switch ev.Kind {
 	case provider.KindSale, provider.KindRenewal:
-		return a.providerSale(tx, p, ev, out)
+		return a.providerSale(tx, p, ev, click, out)
 	case provider.KindRefund:
 		return a.providerRefund(tx, p, ev.Refund, out)
 	case provider.KindPaymentLink:
@@ -270,7 +276,7 @@ func (a *App) handleProviderEvent(tx *store.Tx, p string, ev *provider.Event, ou
 
 // providerSale records a sale or renewal: attributed as the contract says
 // (providerMatch), or not stored at all.
-func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *ProviderOutcome) error {
+func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, click *store.Click, out *ProviderOutcome) error {
 	s := ev.Sale
 	at := s.At
 	if at.IsZero() {
@@ -297,7 +303,7 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *Prov
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	m, prg, err := a.providerMatch(tx, p, ev.Kind == provider.KindRenewal, s, at)
+	m, prg, err := a.providerMatch(tx, p, ev.Kind == provider.KindRenewal, s, click, at)
 	if err != nil {
 		return err
 	}
@@ -391,8 +397,9 @@ func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, pur *st
 //     program's cookie window.
 //
 // A renewal is attributed by 3 only: a coupon that keeps applying, or an
-// old lead, must not stretch the recurring period.
-func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sale, at time.Time) (*match, *store.Program, error) {
+// old lead, must not stretch the recurring period. click is the referral's
+// click when the caller read it already.
+func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sale, click *store.Click, at time.Time) (*match, *store.Program, error) {
 	accounts := a.writerAccounts(tx)
 	// activeIn: the program, if it is not deleted, and the affiliate, if
 	// it is active and still enrolled in it under code ("" when not known).
@@ -422,7 +429,10 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 	if !renewal {
 		// 1. The referral.
 		if store.ValidID(s.Referral) {
-			c, err := tx.Click(s.Referral)
+			c, err := click, error(nil)
+			if c == nil || c.ID != s.Referral {
+				c, err = tx.Click(s.Referral)
+			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, nil, err
 			}
