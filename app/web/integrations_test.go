@@ -487,8 +487,7 @@ func TestIntegrationSignatureRefused(t *testing.T) {
 	e := newInteg(t)
 	at := t0.Add(time.Hour)
 	for i, p := range providers {
-		t.Run(p, func(t *testing.T) {
-			e.t = t
+		e.sub(p, func(t *testing.T) {
 			order := fmt.Sprintf("sig%d", i)
 			body := e.saleEvent(p, order, e.click("ann"), at)
 			tampered := append([]byte(nil), body...)
@@ -587,8 +586,7 @@ func TestIntegrationUnusedEvents(t *testing.T) {
 		{"lemonsqueezy", "subscription_payment_success-initial.json"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.p+"/"+tc.sample, func(t *testing.T) {
-			e.t = t
+		e.sub(tc.p+"/"+tc.sample, func(t *testing.T) {
 			_, events := e.counts()
 			body := e.event(tc.p, tc.sample, t0.Add(time.Hour), "meta.custom_data.spiffy_referral", ref)
 			if tc.p == "stripe" && tc.sample == "v2.thin-event.json" {
@@ -608,8 +606,7 @@ func TestIntegrationSameEventTwice(t *testing.T) {
 	e := newInteg(t)
 	at := t0.Add(time.Hour)
 	for i, p := range providers {
-		t.Run(p, func(t *testing.T) {
-			e.t = t
+		e.sub(p, func(t *testing.T) {
 			body := e.saleEvent(p, fmt.Sprintf("twice%d", i), e.click("ann"), at)
 			first := e.deliverSale(p, body)
 			purchases, events := e.counts()
@@ -797,7 +794,7 @@ func TestIntegrationLeadEmail(t *testing.T) {
 
 			at := start.AddDate(0, 0, 3)
 			got := e.deliverSale(p, e.saleEvent(p, p+"-lead-1", "", at, edits...))
-			if got.Program != other.ID || affiliateOf(got) != e.bob.ID || got.ReferralCode != "bob-other" || got.Commission != "0.00" && got.Amount == "" {
+			if got.Program != other.ID || affiliateOf(got) != e.bob.ID || got.ReferralCode != "bob-other" {
 				t.Fatalf("sale within both windows: %+v, want Bob's in Other (the newest lead)", got)
 			}
 			want := map[string]string{"stripe": "4.90", "paddle": "3.19", "lemonsqueezy": "3.92"}[p]
