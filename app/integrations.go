@@ -119,6 +119,38 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 		a.refused.Add(p, a.Now(), "unreadable event: "+err.Error())
 		return nil, Invalid("body", "invalid_event", "%v", err)
 	}
+	// Before the single writer, in a snapshot: a retry of an event handled
+	// before is answered at once; a sale's referral (a click: never
+	// changed once written) is read, and the accounts it points to are
+	// brought into the account cache, which the writer then reads instead
+	// of decoding them (providerMatch).
+	rev := a.db.AccountsRevision()
+	var (
+		seen  bool
+		click *store.Click
+	)
+	err = a.db.View(func(tx *store.Tx) error {
+		var err error
+		if seen, err = tx.ProviderEventSeen(p, ev.ID); err != nil || seen {
+			return err
+		}
+		if ev.Sale != nil && store.ValidID(ev.Sale.Referral) {
+			click, err = tx.Click(ev.Sale.Referral)
+			if err == nil {
+				_, err = a.accountReader(tx, rev).Code(click.Code)
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if seen {
+		return &ProviderOutcome{Duplicate: true, Outcome: "already handled"}, nil
+	}
 	if ev.Kind == provider.KindRefund {
 		// A refund changes approved or paid money.
 		a.money.Lock()
@@ -126,13 +158,11 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 	}
 	out := &ProviderOutcome{}
 	err = a.db.Update(func(tx *store.Tx) error {
+		// The same event handled since the snapshot above fails the
+		// event's unique key at the end (ErrDuplicate, below), which
+		// undoes whatever this run did.
 		*out = ProviderOutcome{}
-		seen, err := tx.ProviderEventSeen(p, ev.ID)
-		if err != nil || seen {
-			out.Duplicate, out.Outcome = seen, "already handled"
-			return err
-		}
-		if err := a.handleProviderEvent(tx, p, ev, out); err != nil {
+		if err := a.handleProviderEvent(tx, p, ev, click, out); err != nil {
 			return err
 		}
 		now := a.Now()
@@ -149,10 +179,12 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 	return out, nil
 }
 
-func (a *App) handleProviderEvent(tx *store.Tx, p string, ev *provider.Event, out *ProviderOutcome) error {
+// handleProviderEvent handles a verified event in the writer; click is the
+// sale's referral when it was read beforehand (nil: not read, or none).
+func (a *App) handleProviderEvent(tx *store.Tx, p string, ev *provider.Event, click *store.Click, out *ProviderOutcome) error {
 	switch ev.Kind {
 	case provider.KindSale, provider.KindRenewal:
-		return a.providerSale(tx, p, ev, out)
+		return a.providerSale(tx, p, ev, click, out)
 	case provider.KindRefund:
 		return a.providerRefund(tx, p, ev.Refund, out)
 	case provider.KindPaymentLink:
@@ -168,7 +200,7 @@ func (a *App) handleProviderEvent(tx *store.Tx, p string, ev *provider.Event, ou
 
 // providerSale records a sale or renewal: attributed as the contract says
 // (providerMatch), or not stored at all.
-func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *ProviderOutcome) error {
+func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, click *store.Click, out *ProviderOutcome) error {
 	s := ev.Sale
 	at := s.At
 	if at.IsZero() {
@@ -178,18 +210,24 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *Prov
 		at = a.Now()
 	}
 	at = at.UTC()
-	if s.PaymentIntentID != "" {
+	if s.PaymentIntentID != "" && s.PaymentIntentID != s.OrderID {
+		// (A payment intent that is the order itself, a one-time
+		// Checkout's, needs no link: a refund naming it finds the order.)
 		tx.LinkProviderPurchase(p, store.LinkPaymentIntent, s.PaymentIntentID, s.OrderID)
 	}
 	// The same order again (Stripe sends a subscription's first payment as
 	// both checkout.session.completed and invoice.paid).
 	if id, err := tx.ProviderPurchase(p, store.LinkOrder, s.OrderID); err == nil {
 		out.Outcome, out.PurchaseID = OutcomeKnownOrder, id
-		return a.rememberCustomer(tx, p, s, id)
+		pur, err := tx.Purchase(id)
+		if err != nil {
+			return err
+		}
+		return a.rememberCustomer(tx, p, s, pur)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	m, prg, err := a.providerMatch(tx, p, ev.Kind == provider.KindRenewal, s, at)
+	m, prg, err := a.providerMatch(tx, p, ev.Kind == provider.KindRenewal, s, click, at)
 	if err != nil {
 		return err
 	}
@@ -230,29 +268,43 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, out *Prov
 	if pur.AffiliateID == "" {
 		return nil // a self-referral: no customer to remember
 	}
-	return a.rememberCustomer(tx, p, s, pur.ID)
+	return a.rememberCustomer(tx, p, s, pur)
 }
 
 // rememberCustomer keeps the attribution of a customer's (and its
 // subscription's) first attributed sale, so renewals and refunds map to it
-// without calling the provider.
-func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, purchaseID string) error {
-	pur, err := tx.Purchase(purchaseID)
-	if err != nil || pur.AffiliateID == "" {
-		return err
+// without calling the provider. A link already kept stays as it is. A new
+// link for the same affiliate in the same program (a Lemon Squeezy
+// subscription first seen on its first renewal, a customer's second
+// subscription) keeps the earliest first sale it knows of: recurring_months
+// count from the affiliate's first sale to the customer, and a renewal
+// must not start them again.
+func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, pur *store.Purchase) error {
+	if pur.AffiliateID == "" || s.CustomerID == "" && s.SubscriptionID == "" {
+		return nil
 	}
 	attr := &store.ProviderAttribution{ProgramID: pur.ProgramID, AffiliateID: pur.AffiliateID, ReferralID: pur.ReferralID,
 		Code: pur.Code, SubID: pur.SubID, FirstSaleAt: pur.PurchasedAt}
-	for _, link := range []struct{ kind, id string }{{store.LinkCustomer, s.CustomerID}, {store.LinkSubscription, s.SubscriptionID}} {
-		if link.id == "" {
+	type link struct{ kind, id string }
+	var missing []link
+	for _, l := range []link{{store.LinkCustomer, s.CustomerID}, {store.LinkSubscription, s.SubscriptionID}} {
+		if l.id == "" {
 			continue
 		}
-		if _, err := tx.ProviderAttribution(p, link.kind, link.id); err == nil {
-			continue // the first sale's attribution stays
-		} else if !errors.Is(err, store.ErrNotFound) {
+		kept, err := tx.ProviderAttribution(p, l.kind, l.id)
+		if errors.Is(err, store.ErrNotFound) {
+			missing = append(missing, l)
+			continue
+		}
+		if err != nil {
 			return err
 		}
-		if err := tx.PutProviderAttribution(p, link.kind, link.id, attr); err != nil {
+		if kept.ProgramID == attr.ProgramID && kept.AffiliateID == attr.AffiliateID && kept.FirstSaleAt.Before(attr.FirstSaleAt) {
+			attr.FirstSaleAt = kept.FirstSaleAt
+		}
+	}
+	for _, l := range missing {
+		if err := tx.PutProviderAttribution(p, l.kind, l.id, attr); err != nil {
 			return err
 		}
 	}
@@ -269,17 +321,24 @@ func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, purchas
 //     program's cookie window.
 //
 // A renewal is attributed by 3 only: a coupon that keeps applying, or an
-// old lead, must not stretch the recurring period.
-func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sale, at time.Time) (*match, *store.Program, error) {
-	activeIn := func(prgID, affID string) (*store.Program, *store.Affiliate, error) {
-		prg, err := tx.Program(prgID)
+// old lead, must not stretch the recurring period. click is the referral's
+// click when the caller read it already.
+func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sale, click *store.Click, at time.Time) (*match, *store.Program, error) {
+	accounts := a.writerAccounts(tx)
+	// activeIn: the program, if it is not deleted, and the affiliate, if
+	// it is active and still enrolled in it under code ("" when not known).
+	activeIn := func(prgID, affID, code string) (*store.Program, *store.Affiliate, error) {
+		if prg, af, ok := accounts.tracking(code, prgID, affID); ok {
+			return prg, af, nil
+		}
+		prg, err := accounts.program(prgID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
 			return nil, nil, nil
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		af, err := tx.Affiliate(affID)
+		af, err := accounts.affiliate(affID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && !attributable(af) {
 			return nil, nil, nil
 		}
@@ -294,12 +353,15 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 	if !renewal {
 		// 1. The referral.
 		if store.ValidID(s.Referral) {
-			c, err := tx.Click(s.Referral)
+			c, err := click, error(nil)
+			if c == nil || c.ID != s.Referral {
+				c, err = tx.Click(s.Referral)
+			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, nil, err
 			}
 			if err == nil {
-				prg, af, err := activeIn(c.ProgramID, c.AffiliateID)
+				prg, af, err := activeIn(c.ProgramID, c.AffiliateID, c.Code)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -317,7 +379,7 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 			if err != nil {
 				return nil, nil, err
 			}
-			prg, af, err := activeIn(e.ProgramID, e.AffiliateID)
+			prg, af, err := activeIn(e.ProgramID, e.AffiliateID, e.Code)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -338,7 +400,7 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 		if err != nil {
 			return nil, nil, err
 		}
-		prg, af, err := activeIn(attr.ProgramID, attr.AffiliateID)
+		prg, af, err := activeIn(attr.ProgramID, attr.AffiliateID, attr.Code)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -357,7 +419,7 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 		if l.AffiliateID == "" || l.CreatedAt.After(at) {
 			return true, nil
 		}
-		prg, af, err := activeIn(l.ProgramID, l.AffiliateID)
+		prg, af, err := activeIn(l.ProgramID, l.AffiliateID, l.Code)
 		if err != nil || af == nil {
 			return err == nil, err
 		}
@@ -368,6 +430,55 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 		return false, nil
 	})
 	return found, foundPrg, err
+}
+
+// writerAccounts reads programs and affiliates inside the writer's
+// transaction: from the account cache when it holds them at the revision
+// last committed (every account change goes through the same writer, so
+// none is newer but one earlier in this very batch, which is ordered as if
+// after), else from the transaction. It never fills the cache: the
+// transaction may hold changes not yet committed. ReceiveProviderWebhook
+// fills it beforehand, in a snapshot.
+type writerAccounts struct {
+	tx    *store.Tx
+	cache *accountCache
+	rev   int64
+}
+
+func (a *App) writerAccounts(tx *store.Tx) *writerAccounts {
+	return &writerAccounts{tx: tx, cache: a.accounts, rev: a.db.AccountsRevision()}
+}
+
+func (w *writerAccounts) program(id string) (*store.Program, error) {
+	if p, ok := cacheGet(w.cache, cachedPrograms, w.rev, id); ok {
+		return p, nil
+	}
+	return w.tx.Program(id)
+}
+
+func (w *writerAccounts) affiliate(id string) (*store.Affiliate, error) {
+	if af, ok := cacheGet(w.cache, cachedAffiliates, w.rev, id); ok {
+		return af, nil
+	}
+	return w.tx.Affiliate(id)
+}
+
+// tracking reports, from the cache alone, that code still tracks for the
+// affiliate in the program (enrolled, active, program not deleted), with
+// both; false when the cache does not know, or knows otherwise.
+func (w *writerAccounts) tracking(code, prgID, affID string) (*store.Program, *store.Affiliate, bool) {
+	if code == "" {
+		return nil, nil, false
+	}
+	t, ok := cacheGet(w.cache, cachedCodes, w.rev, store.NormCode(code))
+	if !ok || t.enr == nil || t.enr.ProgramID != prgID || t.enr.AffiliateID != affID {
+		return nil, nil, false
+	}
+	af, ok := cacheGet(w.cache, cachedAffiliates, w.rev, affID)
+	if !ok {
+		return nil, nil, false
+	}
+	return t.prg, af, true
 }
 
 // providerRefund refunds a recorded purchase: Stripe and Lemon Squeezy

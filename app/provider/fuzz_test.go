@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,6 +25,15 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"object":"event","id":"e","type":"invoice.paid","data":{"object":{"discounts":[1,"di",{"coupon":[]}]}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// Stripe's one-pass reading and its fallback read every event alike.
+		if fast, err := parseStripe(body); err == nil {
+			slow, err := parseStripeObject(body)
+			a, _ := json.Marshal(fast)
+			b, _ := json.Marshal(slow)
+			if err != nil || !bytes.Equal(a, b) {
+				t.Fatalf("one pass %s\nfallback %s (%v)", a, b, err)
+			}
+		}
 		for name, parse := range map[string]func([]byte) (*Event, error){
 			"stripe": parseStripe, "paddle": parsePaddle, "lemonsqueezy": parseLemonSqueezy,
 		} {

@@ -41,20 +41,139 @@ func Stripe(body []byte, signatureHeader, secret string) (*Event, error) {
 	return parseStripe(body)
 }
 
+// stripeEnvelope is a snapshot event with its object read as the union of
+// the fields Spiffy reads from the objects of the types it maps (Checkout
+// Session, Invoice, Invoice Payment, Charge: their shared names mean the
+// same in each). Reading the event so, in one pass, takes half the time of
+// reading the envelope and then its object: on a 3 KB indented event, the
+// JSON scanning was most of the CPU an event cost before the store.
+type stripeEnvelope struct {
+	ID       string  `json:"id"`
+	Object   string  `json:"object"`
+	Type     string  `json:"type"`
+	Created  created `json:"created"`
+	Livemode bool    `json:"livemode"`
+	Data     struct {
+		Object stripeObject `json:"object"`
+	} `json:"data"`
+}
+
+// stripeObject: see stripeEnvelope. Fields a type does not have stay zero.
+type stripeObject struct {
+	ID       string `json:"id"`
+	Currency string `json:"currency"`
+	Customer ref    `json:"customer"`
+	Metadata meta   `json:"metadata"`
+	Status   string `json:"status"`
+	// Sessions and invoices (until 2025-02-24.acacia), charges.
+	Invoice       ref `json:"invoice"`
+	PaymentIntent ref `json:"payment_intent"`
+	Subscription  ref `json:"subscription"`
+	// Sessions and invoices.
+	CustomerEmail string     `json:"customer_email"`
+	Discounts     []discount `json:"discounts"`
+	// Invoices and invoice payments.
+	AmountPaid        minor `json:"amount_paid"`
+	StatusTransitions struct {
+		PaidAt int64 `json:"paid_at"`
+	} `json:"status_transitions"`
+
+	// Checkout Session.
+	PaymentStatus     string `json:"payment_status"`
+	AmountTotal       minor  `json:"amount_total"`
+	ClientReferenceID string `json:"client_reference_id"`
+	CustomerDetails   struct {
+		Email string `json:"email"`
+		Name  string `json:"name"`
+	} `json:"customer_details"`
+	TotalDetails struct {
+		Breakdown struct {
+			Discounts []struct {
+				Discount discount `json:"discount"`
+			} `json:"discounts"`
+		} `json:"breakdown"`
+	} `json:"total_details"`
+
+	// Invoice.
+	BillingReason string `json:"billing_reason"`
+	CustomerName  string `json:"customer_name"`
+	// Until 2025-02-24.acacia the subscription and payment intent sit on
+	// the invoice itself, the subscription's metadata beside them.
+	SubscriptionDetails subDetails `json:"subscription_details"`
+	Discount            *discount  `json:"discount"`
+	// From 2025-03-31.basil the subscription moved under parent; the
+	// payment intent is only in payments when included, and otherwise
+	// arrives in invoice_payment.paid.
+	Parent struct {
+		SubscriptionDetails subDetails `json:"subscription_details"`
+	} `json:"parent"`
+	Payments struct {
+		Data []invoicePayment `json:"data"`
+	} `json:"payments"`
+	Lines struct {
+		Data []struct {
+			Description string `json:"description"`
+		} `json:"data"`
+	} `json:"lines"`
+
+	// Invoice Payment.
+	Payment struct {
+		PaymentIntent ref `json:"payment_intent"`
+	} `json:"payment"`
+
+	// Charge.
+	AmountRefunded minor `json:"amount_refunded"`
+}
+
+type subDetails struct {
+	Subscription ref  `json:"subscription"`
+	Metadata     meta `json:"metadata"`
+}
+
+// stripeObjectTypes maps the event types Spiffy uses to their readers.
+var stripeObjectTypes = map[string]func(*Event, *stripeObject) error{
+	"checkout.session.completed":               stripeSession,
+	"checkout.session.async_payment_succeeded": stripeSession,
+	"invoice.paid":                             stripeInvoice,
+	"invoice_payment.paid":                     stripeInvoicePayment,
+	"charge.refunded":                          stripeCharge,
+}
+
 func parseStripe(body []byte) (*Event, error) {
+	var env stripeEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		// Some field of the object has a shape the union does not expect
+		// (an event type Spiffy does not use may name a field alike), or
+		// the body is no JSON: read the envelope and, for the types
+		// Spiffy uses, the object on its own, which says which.
+		return parseStripeObject(body)
+	}
+	return stripeEvent(&env, &env.Data.Object)
+}
+
+// parseStripeObject reads the envelope, then the object of the types
+// Spiffy uses: the slower way, for events the one pass refused.
+func parseStripeObject(body []byte) (*Event, error) {
 	var env struct {
-		ID       string  `json:"id"`
-		Object   string  `json:"object"`
-		Type     string  `json:"type"`
-		Created  created `json:"created"`
-		Livemode bool    `json:"livemode"`
-		Data     struct {
+		stripeEnvelope
+		Data struct {
 			Object json.RawMessage `json:"object"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, malformed("stripe", "%v", err)
 	}
+	var obj stripeObject
+	// An absent or null object reads as empty, as in the one pass.
+	if _, used := stripeObjectTypes[env.Type]; used && env.Object == "event" && len(env.Data.Object) > 0 {
+		if err := json.Unmarshal(env.Data.Object, &obj); err != nil {
+			return nil, malformed("stripe", "%s %s: %v", env.Type, env.ID, err)
+		}
+	}
+	return stripeEvent(&env.stripeEnvelope, &obj)
+}
+
+func stripeEvent(env *stripeEnvelope, obj *stripeObject) (*Event, error) {
 	ev := &Event{Provider: "stripe", ID: env.ID, Type: env.Type, Test: !env.Livemode, At: time.Time(env.Created)}
 	if env.Object != "event" {
 		// A thin event notification (v2.core.event): it carries no object
@@ -64,19 +183,10 @@ func parseStripe(body []byte) (*Event, error) {
 	if env.ID == "" || env.Type == "" {
 		return nil, malformed("stripe", "event without id or type")
 	}
-	var err error
-	switch env.Type {
-	case "checkout.session.completed", "checkout.session.async_payment_succeeded":
-		err = stripeSession(ev, env.Data.Object)
-	case "invoice.paid":
-		err = stripeInvoice(ev, env.Data.Object)
-	case "invoice_payment.paid":
-		err = stripeInvoicePayment(ev, env.Data.Object)
-	case "charge.refunded":
-		err = stripeCharge(ev, env.Data.Object)
-	}
-	if err != nil {
-		return nil, malformed("stripe", "%s %s: %v", env.Type, env.ID, err)
+	if read, used := stripeObjectTypes[env.Type]; used {
+		if err := read(ev, obj); err != nil {
+			return nil, malformed("stripe", "%s %s: %v", env.Type, env.ID, err)
+		}
 	}
 	return ev, nil
 }
@@ -155,35 +265,7 @@ func discountCodes(list []string, ds ...discount) []string {
 	return list
 }
 
-func stripeSession(ev *Event, raw json.RawMessage) error {
-	var s struct {
-		ID                string `json:"id"`
-		PaymentStatus     string `json:"payment_status"`
-		AmountTotal       minor  `json:"amount_total"`
-		Currency          string `json:"currency"`
-		ClientReferenceID string `json:"client_reference_id"`
-		Customer          ref    `json:"customer"`
-		CustomerEmail     string `json:"customer_email"`
-		CustomerDetails   struct {
-			Email string `json:"email"`
-			Name  string `json:"name"`
-		} `json:"customer_details"`
-		Invoice       ref        `json:"invoice"`
-		PaymentIntent ref        `json:"payment_intent"`
-		Subscription  ref        `json:"subscription"`
-		Metadata      meta       `json:"metadata"`
-		Discounts     []discount `json:"discounts"`
-		TotalDetails  struct {
-			Breakdown struct {
-				Discounts []struct {
-					Discount discount `json:"discount"`
-				} `json:"discounts"`
-			} `json:"breakdown"`
-		} `json:"total_details"`
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
+func stripeSession(ev *Event, s *stripeObject) error {
 	// unpaid: a delayed payment method, announced again by
 	// checkout.session.async_payment_succeeded; no_payment_required: a
 	// trial or a full discount, whose subscription invoice.paid follows.
@@ -215,48 +297,7 @@ func stripeSession(ev *Event, raw json.RawMessage) error {
 	return nil
 }
 
-func stripeInvoice(ev *Event, raw json.RawMessage) error {
-	type subDetails struct {
-		Subscription ref  `json:"subscription"`
-		Metadata     meta `json:"metadata"`
-	}
-	var in struct {
-		ID            string `json:"id"`
-		BillingReason string `json:"billing_reason"`
-		AmountPaid    minor  `json:"amount_paid"`
-		Currency      string `json:"currency"`
-		Customer      ref    `json:"customer"`
-		CustomerEmail string `json:"customer_email"`
-		CustomerName  string `json:"customer_name"`
-		Metadata      meta   `json:"metadata"`
-		// Until 2025-02-24.acacia: the subscription and payment intent sit
-		// on the invoice itself, the subscription's metadata beside them.
-		Subscription        ref        `json:"subscription"`
-		PaymentIntent       ref        `json:"payment_intent"`
-		SubscriptionDetails subDetails `json:"subscription_details"`
-		Discount            *discount  `json:"discount"`
-		// From 2025-03-31.basil: the subscription moved under parent; the
-		// payment intent is only in payments when included, and otherwise
-		// arrives in invoice_payment.paid.
-		Parent struct {
-			SubscriptionDetails subDetails `json:"subscription_details"`
-		} `json:"parent"`
-		Payments struct {
-			Data []invoicePayment `json:"data"`
-		} `json:"payments"`
-		Discounts         []discount `json:"discounts"`
-		StatusTransitions struct {
-			PaidAt int64 `json:"paid_at"`
-		} `json:"status_transitions"`
-		Lines struct {
-			Data []struct {
-				Description string `json:"description"`
-			} `json:"data"`
-		} `json:"lines"`
-	}
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return err
-	}
+func stripeInvoice(ev *Event, in *stripeObject) error {
 	subMeta := in.Parent.SubscriptionDetails.Metadata
 	if subMeta == nil {
 		subMeta = in.SubscriptionDetails.Metadata
@@ -311,11 +352,7 @@ type invoicePayment struct {
 	} `json:"status_transitions"`
 }
 
-func stripeInvoicePayment(ev *Event, raw json.RawMessage) error {
-	var p invoicePayment
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return err
-	}
+func stripeInvoicePayment(ev *Event, p *stripeObject) error {
 	// A payment by a bare charge or an out-of-band record has no payment
 	// intent for a refund to name.
 	if p.Invoice.ID == "" || p.Payment.PaymentIntent.ID == "" {
@@ -330,16 +367,7 @@ func stripeInvoicePayment(ev *Event, raw json.RawMessage) error {
 	return nil
 }
 
-func stripeCharge(ev *Event, raw json.RawMessage) error {
-	var c struct {
-		AmountRefunded minor  `json:"amount_refunded"`
-		Currency       string `json:"currency"`
-		PaymentIntent  ref    `json:"payment_intent"`
-		Invoice        ref    `json:"invoice"` // until 2025-02-24.acacia
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return err
-	}
+func stripeCharge(ev *Event, c *stripeObject) error {
 	if c.PaymentIntent.ID == "" && c.Invoice.ID == "" {
 		return nil // a bare charge no Checkout or invoice made
 	}

@@ -33,8 +33,9 @@ type result struct {
 }
 
 // runWorker sends requests on one connection (a fresh one per request when
-// closeEach) until stop is closed or max requests are sent.
-func runWorker(addr string, w int, closeEach bool, build requestFunc, stop <-chan struct{}, max int, res *result) {
+// closeEach) until stop is closed or max requests are sent. A 2xx answer
+// whose body lacks expect (when given) counts as bad.
+func runWorker(addr string, w int, closeEach bool, build requestFunc, stop <-chan struct{}, max int, expect []byte, res *result) {
 	res.statuses = map[int]int64{}
 	var c *clientConn
 	buf := make([]byte, 0, 1024)
@@ -68,7 +69,7 @@ func runWorker(addr string, w int, closeEach bool, build requestFunc, stop <-cha
 		}
 		res.hist.add(time.Since(start))
 		res.statuses[status]++
-		if status >= 200 && status < 300 {
+		if status >= 200 && status < 300 && (expect == nil || bytes.Contains(body, expect)) {
 			res.ok++
 		} else {
 			res.bad++
@@ -300,7 +301,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 
 // runLoad runs conns workers for d (or until each sent maxPerConn requests)
 // and merges their results.
-func runLoad(addr string, conns int, d time.Duration, maxPerConn int, closeEach bool, build func() requestFunc) (*result, time.Duration) {
+func runLoad(addr string, conns int, d time.Duration, maxPerConn int, closeEach bool, build func() requestFunc, expect []byte) (*result, time.Duration) {
 	stop := make(chan struct{})
 	results := make([]result, conns)
 	var wg sync.WaitGroup
@@ -309,7 +310,7 @@ func runLoad(addr string, conns int, d time.Duration, maxPerConn int, closeEach 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runWorker(addr, w, closeEach, build(), stop, maxPerConn, &results[w])
+			runWorker(addr, w, closeEach, build(), stop, maxPerConn, expect, &results[w])
 		}()
 	}
 	timer := time.AfterFunc(d, func() { close(stop) })

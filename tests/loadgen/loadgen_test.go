@@ -2,11 +2,16 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spiffy/spiffy/app/provider"
 )
 
 func TestHistogramQuantiles(t *testing.T) {
@@ -132,7 +137,7 @@ func TestRunLoadAgainstBare(t *testing.T) {
 		}
 	}
 	for _, closeEach := range []bool{false, true} {
-		res, _ := runLoad(addr, 4, 10*time.Second, 25, closeEach, build(closeEach))
+		res, _ := runLoad(addr, 4, 10*time.Second, 25, closeEach, build(closeEach), nil)
 		if res.ok != 100 || res.bad != 0 || res.netErrs != 0 || res.hist.n != 100 || res.statuses[204] != 100 {
 			t.Errorf("close=%v: ok %d bad %d net %d (first %v) statuses %v; want 100 answers 204", closeEach, res.ok, res.bad, res.netErrs, res.firstErr, res.statuses)
 		}
@@ -143,8 +148,53 @@ func TestRunLoadAgainstBare(t *testing.T) {
 			return append(b, "POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"...)
 		}
 	}
-	res, _ := runLoad(addr, 2, 10*time.Second, 5, false, notFound)
+	res, _ := runLoad(addr, 2, 10*time.Second, 5, false, notFound, nil)
 	if res.ok != 0 || res.bad != 10 || !strings.HasPrefix(res.firstBody, "404") {
 		t.Errorf("404s: ok %d bad %d first %q; want 10 counted as bad", res.ok, res.bad, res.firstBody)
+	}
+}
+
+// The stripe target's requests are events Spiffy verifies and reads as
+// sales carrying the load's referral, each with its own event and order id.
+func TestStripeRequests(t *testing.T) {
+	ref := "01JQ5Z8T3K7M2N4P6R8S0V2X4Y"
+	e := &environment{opts: options{stripeSecret: newStripeSecret()}, baseURL: "http://127.0.0.1:9", runID: "t", refs: []string{ref}}
+	_, build, err := e.builder("stripe", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two factories (the warm-up's and the measured run's) send the same
+	// worker and request numbers: their events must still differ.
+	first, second := build(), build()
+	seen := map[string]bool{}
+	for n := range 4 {
+		next := first
+		if n >= 2 {
+			next = second
+		}
+		raw := next(nil, 1, n%2)
+		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.URL.Path != "/integrations/stripe" || req.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("request %s %s, content type %q", req.Method, req.URL, req.Header.Get("Content-Type"))
+		}
+		ev, err := provider.Stripe(body, req.Header.Get("Stripe-Signature"), e.opts.stripeSecret)
+		if err != nil {
+			t.Fatalf("event %d: %v\n%s", n, err, body)
+		}
+		if ev.Kind != provider.KindSale || ev.Sale.Referral != ref || ev.Sale.Amount != 4900 || ev.Sale.Currency != "USD" ||
+			!strings.HasPrefix(ev.Sale.OrderID, "pi_lg") || seen[ev.ID] || seen[ev.Sale.OrderID] {
+			t.Fatalf("event %d: %+v, sale %+v", n, ev, ev.Sale)
+		}
+		seen[ev.ID], seen[ev.Sale.OrderID] = true, true
+		if _, err := provider.Stripe(body, req.Header.Get("Stripe-Signature"), "whsec_other"); err == nil {
+			t.Fatal("the signature holds under another secret")
+		}
 	}
 }

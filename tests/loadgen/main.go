@@ -6,8 +6,10 @@
 // runs the whole suite against a fresh server it starts (temporary data
 // dir, rate limit off) and a bare Echo server answering 204 as the
 // baseline, prints a table and checks the performance targets (exit 1 when
-// one is missed). -target click|lead|purchase|bare runs one load instead,
-// against -url (with -apikey to create its fixtures) or a -spiffy it starts.
+// one is missed). -target click|lead|purchase|stripe|bare runs one load
+// instead, against -url (with -apikey to create its fixtures) or a -spiffy
+// it starts; -target stripe (signed Stripe checkout.session.completed
+// events, issue 13) checks its own targets at 32 senders.
 // Only loopback addresses are accepted, every run is bounded in time and
 // connections. See docs/PERFORMANCE.md.
 package main
@@ -27,6 +29,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,12 +70,16 @@ type options struct {
 	repeat     int
 	serveBare  string
 	noFail     bool
+	// stripeSecret signs the stripe target's events: given with -url, made
+	// up (and passed as --integrations-stripe-webhook-secret) with -spiffy.
+	stripeSecret string
+	connsSet     bool // -c was given
 }
 
 func main() {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.StringVar(&o.target, "target", "suite", "what to load: click, lead, purchase, bare, or suite (all of them, with the targets checked)")
+	fs.StringVar(&o.target, "target", "suite", "what to load: click, lead, purchase, stripe, bare, or suite (all of them, with the targets checked)")
 	fs.StringVar(&o.baseURL, "url", "http://127.0.0.1:8080", "base URL of a running spiffy (loopback only); ignored with -spiffy")
 	fs.StringVar(&o.apiKey, "apikey", "", "API key of that spiffy, to create the program, affiliate and referrals the load uses")
 	fs.IntVar(&o.pid, "pid", 0, "PID of that spiffy, to report its CPU and memory (found automatically with -spiffy)")
@@ -81,7 +88,7 @@ func main() {
 	fs.StringVar(&o.spiffyEnv, "spiffy-env", "", "extra environment for the spiffy it starts, e.g. \"GOMEMLIMIT=160MiB GOMAXPROCS=2\"")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary data dir of the spiffy it starts")
 	fs.StringVar(&o.bareURL, "bare-url", "", "base URL of a running bare server for -target bare (default: start one)")
-	fs.IntVar(&o.conns, "c", 64, "concurrent connections (at most 1024)")
+	fs.IntVar(&o.conns, "c", 64, "concurrent connections (at most 1024; the stripe target uses 32 unless -c is given)")
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "duration of each measured run (at most 10m)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each run")
 	fs.IntVar(&o.perConn, "n", 0, "stop a connection after this many requests (0: run for -d)")
@@ -89,12 +96,14 @@ func main() {
 	fs.IntVar(&o.repeat, "repeat", 1, "run each measurement this many times (the machine is shared: look at the spread)")
 	fs.StringVar(&o.serveBare, "serve-bare", "", "run only the bare Echo 204 server on this loopback address (the baseline)")
 	fs.BoolVar(&o.noFail, "no-fail", false, "exit 0 even when a target is missed")
+	fs.StringVar(&o.stripeSecret, "stripe-secret", "", "Stripe webhook signing secret of the -url spiffy, for -target stripe")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
 		os.Exit(2)
 	}
+	fs.Visit(func(f *flag.Flag) { o.connsSet = o.connsSet || f.Name == "c" })
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		var fe *failedTargets
@@ -124,9 +133,15 @@ func run(o options) error {
 		return errors.New("-repeat must be 1..20")
 	}
 	switch o.target {
-	case "click", "lead", "purchase", "bare", "suite":
+	case "click", "lead", "purchase", "stripe", "bare", "suite":
 	default:
-		return fmt.Errorf("unknown -target %q: want click, lead, purchase, bare or suite", o.target)
+		return fmt.Errorf("unknown -target %q: want click, lead, purchase, stripe, bare or suite", o.target)
+	}
+	if o.spiffyBin != "" && o.stripeSecret == "" {
+		o.stripeSecret = newStripeSecret()
+	}
+	if o.target == "stripe" && o.stripeSecret == "" {
+		return errors.New("-stripe-secret is needed for -target stripe against -url (the server's integrations.stripe.webhook_secret)")
 	}
 	printMachine()
 
@@ -165,9 +180,20 @@ func run(o options) error {
 		}
 	}
 	if o.target != "suite" {
+		var best *measurement
 		for range o.repeat {
-			if _, err := env.measure(o.target, o.closeEach); err != nil {
+			m, err := env.measure(o.target, o.closeEach)
+			if err != nil {
 				return err
+			}
+			if best == nil || m.rps > best.rps {
+				best = m
+			}
+		}
+		if o.target == "stripe" {
+			env.checkStripe(best)
+			if len(env.failures) > 0 && !o.noFail {
+				return &failedTargets{n: len(env.failures)}
 			}
 		}
 		return nil
@@ -191,6 +217,15 @@ type environment struct {
 	program  string
 	refs     []string
 	failures []string
+	gens     atomic.Int64 // request factories made (generation)
+}
+
+// generation makes run unique to one request factory: every worker of
+// every load (the warm-up, then the measured run) gets a factory of its
+// own, and must not send the ids of another, which the server would answer
+// as repeats (200, idempotent) without doing the work being measured.
+func (e *environment) generation(run string) string {
+	return run + "g" + strconv.FormatInt(e.gens.Add(1), 36)
 }
 
 func (e *environment) close() {
@@ -232,7 +267,8 @@ func (e *environment) startSpiffy() error {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	args := []string{"serve", "--data-dir", dir, "--listen", addr, "--base-url", "http://" + addr,
-		"--tracking-rate-limit", "1000000000", "--log-level", "warn"}
+		"--tracking-rate-limit", "1000000000", "--log-level", "warn",
+		"--integrations-stripe-webhook-secret", e.opts.stripeSecret}
 	args = append(args, strings.Fields(e.opts.spiffyArgs)...)
 	cmd := exec.Command(e.opts.spiffyBin, args...)
 	cmd.Env = append(os.Environ(), strings.Fields(e.opts.spiffyEnv)...)
@@ -377,6 +413,7 @@ func (e *environment) builder(target string, closeEach bool) (addr string, build
 	case "lead":
 		run := e.runID + strconv.FormatInt(time.Now().UnixNano()%1e6, 36) // emails unique across runs
 		return host, func() requestFunc {
+			run := e.generation(run) // and across the warm-up and the measured run
 			body := make([]byte, 0, 512)
 			return func(b []byte, w, n int) []byte {
 				body = append(body[:0], `{"email":"lead.`...)
@@ -391,10 +428,13 @@ func (e *environment) builder(target string, closeEach bool) (addr string, build
 				return append(head(b, "/t/lead", "", len(body)), body...)
 			}
 		}, nil
+	case "stripe":
+		return host, e.stripeBuilder(head), nil
 	case "purchase":
 		run := e.runID + strconv.FormatInt(time.Now().UnixNano()%1e6, 36)
 		auth := "Authorization: Bearer " + e.apiKey + "\r\n"
 		return host, func() requestFunc {
+			run := e.generation(run)
 			body := make([]byte, 0, 512)
 			return func(b []byte, w, n int) []byte {
 				body = append(body[:0], `{"order_id":"lg-`...)
@@ -411,19 +451,41 @@ func (e *environment) builder(target string, closeEach bool) (addr string, build
 				body = append(body, e.refs[w%len(e.refs)]...)
 				body = append(body, `"}`...)
 				b = head(b, "/api/v1/purchases", auth, len(body))
-				// The API wants application/json: fix the content type in place.
-				b = bytes.Replace(b, []byte("text/plain;charset=UTF-8"), []byte("application/json"), 1)
-				return append(b, body...)
+				return append(replaceContentType(b), body...)
 			}
 		}, nil
 	}
 	return "", nil, fmt.Errorf("no builder for %q", target)
 }
 
+// replaceContentType makes a request head's text/plain (what sendBeacon
+// sends to the tracking endpoints) application/json, in place.
+func replaceContentType(b []byte) []byte {
+	return bytes.Replace(b, []byte("text/plain;charset=UTF-8"), []byte("application/json"), 1)
+}
+
+// conns is how many connections a target's runs use: the stripe target's
+// figure is set at 32 senders.
+func (e *environment) conns(target string) int {
+	if target == "stripe" && !e.opts.connsSet {
+		return stripeConns
+	}
+	return e.opts.conns
+}
+
+// expect is what every 2xx answer of a target must contain, or nil.
+func expect(target string) []byte {
+	if target == "stripe" {
+		return stripeRecorded
+	}
+	return nil
+}
+
 // measurement is one run's figures.
 type measurement struct {
 	target    string
 	closeEach bool
+	conns     int
 	res       *result
 	elapsed   time.Duration
 	rps       float64
@@ -449,8 +511,9 @@ func (e *environment) measure(target string, closeEach bool) (*measurement, erro
 	if err != nil {
 		return nil, err
 	}
+	conns := e.conns(target)
 	if e.opts.warmup > 0 {
-		runLoad(addr, e.opts.conns, e.opts.warmup, e.opts.perConn, closeEach, build)
+		runLoad(addr, conns, e.opts.warmup, e.opts.perConn, closeEach, build, expect(target))
 	}
 	pid := e.pid
 	if target == "bare" {
@@ -465,8 +528,8 @@ func (e *environment) measure(target string, closeEach bool) (*measurement, erro
 	}
 	s := startSampler(pid)
 	self := startSampler(os.Getpid())
-	res, elapsed := runLoad(addr, e.opts.conns, e.opts.duration, e.opts.perConn, closeEach, build)
-	m := &measurement{target: target, closeEach: closeEach, res: res, elapsed: elapsed,
+	res, elapsed := runLoad(addr, conns, e.opts.duration, e.opts.perConn, closeEach, build, expect(target))
+	m := &measurement{target: target, closeEach: closeEach, conns: conns, res: res, elapsed: elapsed,
 		rps: float64(res.ok) / elapsed.Seconds()}
 	var serr error
 	m.serverCPU, m.peak, serr = s.finish()
@@ -482,7 +545,7 @@ func (e *environment) measure(target string, closeEach bool) (*measurement, erro
 			m.batchesPerSec = db / elapsed.Seconds()
 		}
 	}
-	fmt.Println(m.line(e.opts.conns))
+	fmt.Println(m.line(conns))
 	if serr != nil {
 		fmt.Printf("  (process figures incomplete: %v)\n", serr)
 	}
@@ -523,7 +586,7 @@ func (e *environment) suite() error {
 		target    string
 		closeEach bool
 	}
-	steps := []step{{"bare", false}, {"click", false}, {"lead", false}, {"purchase", false}, {"bare", true}, {"click", true}}
+	steps := []step{{"bare", false}, {"click", false}, {"lead", false}, {"purchase", false}, {"bare", true}, {"click", true}, {"stripe", false}}
 	best := map[step]*measurement{}
 	var all []*measurement
 	for r := range e.opts.repeat {
@@ -547,7 +610,7 @@ func (e *environment) suite() error {
 		afterIdle, _ = memory(e.pid)
 	}
 
-	fmt.Printf("\n| load | mode | req/s | p50 | p99 | max | errors | server CPU | CPU/req | writes/batch | server RSS peak (anon/file) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Printf("\n| load | mode | c | req/s | p50 | p99 | max | errors | server CPU | CPU/req | writes/batch | server RSS peak (anon/file) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, m := range all {
 		rss := "—"
 		if m.peak.RSS > 0 {
@@ -557,7 +620,7 @@ func (e *environment) suite() error {
 		if m.writesPerBatch > 0 {
 			wpb = fmt.Sprintf("%.1f", m.writesPerBatch)
 		}
-		fmt.Printf("| %s | %s | %.0f | %s | %s | %s | %d | %.0f%% | %.0f µs | %s | %s |\n", m.target, m.mode(), m.rps,
+		fmt.Printf("| %s | %s | %d | %.0f | %s | %s | %s | %d | %.0f%% | %.0f µs | %s | %s |\n", m.target, m.mode(), m.conns, m.rps,
 			ms(m.res.hist.quantile(0.5)), ms(m.res.hist.quantile(0.99)), ms(m.res.hist.max), m.res.bad+m.res.netErrs, m.serverCPU,
 			float64(m.cpuPerReq)/float64(time.Microsecond), wpb, rss)
 	}
@@ -585,6 +648,7 @@ func (e *environment) suite() error {
 	ratio := clickClose.rps / bareClose.rps
 	e.check(fmt.Sprintf("clicks with Connection: close ≥ %.0f%% of bare", 100*targetCloseRatio), ratio >= targetCloseRatio,
 		fmt.Sprintf("%.0f%% (%.0f vs %.0f req/s)", 100*ratio, clickClose.rps, bareClose.rps))
+	e.checkStripe(best[step{"stripe", false}])
 	if e.pid > 0 {
 		e.check(fmt.Sprintf("RSS under load ≤ %d MiB", targetLoadRSSMiB), peak.RSS <= targetLoadRSSMiB<<10, mib(peak.RSS))
 		if e.spiffy != nil {
@@ -595,6 +659,13 @@ func (e *environment) suite() error {
 		return &failedTargets{n: len(e.failures)}
 	}
 	return nil
+}
+
+// checkStripe checks issue 13's figures on the stripe target's best run.
+func (e *environment) checkStripe(m *measurement) {
+	e.check(fmt.Sprintf("stripe events ≥ %d/s (c=%d)", targetStripeRPS, m.conns), m.rps >= targetStripeRPS, fmt.Sprintf("%.0f", m.rps))
+	e.check(fmt.Sprintf("stripe p99 ≤ %s", targetStripeP99), m.res.hist.quantile(0.99) <= targetStripeP99, ms(m.res.hist.quantile(0.99)))
+	e.check("every stripe event recorded a purchase", m.res.bad+m.res.netErrs == 0, fmt.Sprintf("%d errors", m.res.bad+m.res.netErrs))
 }
 
 func (e *environment) check(name string, ok bool, got string) {
