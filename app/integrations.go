@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/accounts"
 	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/store"
 )
@@ -137,7 +138,7 @@ func (a *App) ReceiveProviderWebhook(p string, body []byte, signature string) (*
 		if ev.Sale != nil && store.ValidID(ev.Sale.Referral) {
 			click, err = tx.Click(ev.Sale.Referral)
 			if err == nil {
-				_, err = a.accountReader(tx, rev).Code(click.Code)
+				_, err = a.accounts.Reader(tx, rev).Code(click.Code)
 			}
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
@@ -441,7 +442,7 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 // fills it beforehand, in a snapshot.
 type writerAccounts struct {
 	tx    *store.Tx
-	cache *accountCache
+	cache *accounts.Cache
 	rev   int64
 }
 
@@ -450,14 +451,14 @@ func (a *App) writerAccounts(tx *store.Tx) *writerAccounts {
 }
 
 func (w *writerAccounts) program(id string) (*store.Program, error) {
-	if p, ok := cacheGet(w.cache, cachedPrograms, w.rev, id); ok {
+	if p, ok := w.cache.PeekProgram(w.rev, id); ok {
 		return p, nil
 	}
 	return w.tx.Program(id)
 }
 
 func (w *writerAccounts) affiliate(id string) (*store.Affiliate, error) {
-	if af, ok := cacheGet(w.cache, cachedAffiliates, w.rev, id); ok {
+	if af, ok := w.cache.PeekAffiliate(w.rev, id); ok {
 		return af, nil
 	}
 	return w.tx.Affiliate(id)
@@ -470,15 +471,15 @@ func (w *writerAccounts) tracking(code, prgID, affID string) (*store.Program, *s
 	if code == "" {
 		return nil, nil, false
 	}
-	t, ok := cacheGet(w.cache, cachedCodes, w.rev, store.NormCode(code))
-	if !ok || t.enr == nil || t.enr.ProgramID != prgID || t.enr.AffiliateID != affID {
+	t, ok := w.cache.PeekCode(w.rev, code)
+	if !ok || t.Enrollment == nil || t.Enrollment.ProgramID != prgID || t.Enrollment.AffiliateID != affID {
 		return nil, nil, false
 	}
-	af, ok := cacheGet(w.cache, cachedAffiliates, w.rev, affID)
+	af, ok := w.cache.PeekAffiliate(w.rev, affID)
 	if !ok {
 		return nil, nil, false
 	}
-	return t.prg, af, true
+	return t.Program, af, true
 }
 
 // providerRefund refunds a recorded purchase: Stripe and Lemon Squeezy

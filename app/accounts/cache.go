@@ -157,3 +157,24 @@ func (r *Reader) resolveCode(code string) (*Target, error) {
 	}
 	return t, nil
 }
+
+// Peeks: what the cache holds at revision rev, without reading the store
+// or filling the cache. The writer uses them: its transaction may hold
+// changes not yet committed, so it must never fill the cache, and what the
+// cache holds at the last committed revision is what the writer would read
+// (every account change goes through the same writer).
+
+// PeekProgram returns a cached program.
+func (c *Cache) PeekProgram(rev int64, id string) (*store.Program, bool) {
+	return cacheGet(c, cachedPrograms, rev, id)
+}
+
+// PeekAffiliate returns a cached affiliate.
+func (c *Cache) PeekAffiliate(rev int64, id string) (*store.Affiliate, bool) {
+	return cacheGet(c, cachedAffiliates, rev, id)
+}
+
+// PeekCode returns what a cached referral code resolves to.
+func (c *Cache) PeekCode(rev int64, code string) (*Target, bool) {
+	return cacheGet(c, cachedCodes, rev, store.NormCode(code))
+}
