@@ -1,13 +1,12 @@
 package app
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -160,15 +159,10 @@ func (a *App) UpdateAffiliate(id string, in AffiliateInput) (*store.Affiliate, e
 
 // Invites.
 
-func hashToken(t string) string {
-	sum := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(sum[:])
-}
-
 // putInvite stores a fresh invite for the affiliate and returns its token.
 func (a *App) putInvite(tx *store.Tx, affiliateID string) string {
-	token := randomToken(24)
-	tx.PutInvite(hashToken(token), &store.Invite{AffiliateID: affiliateID, ExpiresAt: a.Now().Add(InviteTTL)})
+	token := session.Token(24)
+	tx.PutInvite(session.Hash(token), &store.Invite{AffiliateID: affiliateID, ExpiresAt: a.Now().Add(InviteTTL)})
 	return token
 }
 
@@ -200,7 +194,7 @@ func (a *App) IssueInvite(affiliateID string) (string, error) {
 func (a *App) InviteAffiliate(token string) (*store.Affiliate, error) {
 	var af *store.Affiliate
 	err := a.db.View(func(tx *store.Tx) error {
-		inv, err := tx.Invite(hashToken(token))
+		inv, err := tx.Invite(session.Hash(token))
 		if err != nil || a.Now().After(inv.ExpiresAt) {
 			return NotFound("invite_not_found", "this invite link is invalid or has expired")
 		}
@@ -218,7 +212,7 @@ func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
 	}
 	var af *store.Affiliate
 	err = a.db.Update(func(tx *store.Tx) error {
-		inv, err := tx.Invite(hashToken(token))
+		inv, err := tx.Invite(session.Hash(token))
 		if err != nil || a.Now().After(inv.ExpiresAt) {
 			return NotFound("invite_not_found", "this invite link is invalid or has expired")
 		}
@@ -226,7 +220,7 @@ func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
 			return err
 		}
 		af.PasswordHash = hash
-		tx.DeleteInvite(hashToken(token))
+		tx.DeleteInvite(session.Hash(token))
 		if err := tx.PutAffiliate(af); err != nil {
 			return err
 		}
@@ -332,7 +326,7 @@ func putGeneratedCode(tx *store.Tx, e *store.Enrollment, name string) error {
 	for i := 0; i < 50; i++ {
 		e.Code = base
 		if i > 0 {
-			e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
+			e.Code = base + strconv.Itoa(100+int(session.Uint32()%9900))
 		}
 		err := tx.PutEnrollment(e)
 		var dup *store.DuplicateError
@@ -340,7 +334,7 @@ func putGeneratedCode(tx *store.Tx, e *store.Enrollment, name string) error {
 			return err
 		}
 	}
-	e.Code = base + strings.ToLower(randomToken(6))
+	e.Code = base + strings.ToLower(session.Token(6))
 	return tx.PutEnrollment(e)
 }
 
@@ -356,7 +350,7 @@ func CodeBase(name string) string {
 		}
 	}
 	if b.Len() < 2 {
-		return "ref" + strings.ToLower(randomToken(3))
+		return "ref" + strings.ToLower(session.Token(3))
 	}
 	return b.String()
 }

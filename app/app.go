@@ -2,7 +2,6 @@ package app
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/mail"
 	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
@@ -33,7 +33,7 @@ type App struct {
 	webhooks      *webhook.Dispatcher
 	mailer        *mail.Sender      // the mail outbox's sender (mail.go)
 	forgot        forgotLimits      // the forgot-password form's limits (sessions.go)
-	sessionClock  Clock             // times sessions and reset links (sessions.go)
+	sessions      *session.Sessions // sessions and reset links, on the session clock (sessions.go)
 	exports       *export.Runner    // background CSV exports
 	accounts      *accounts.Cache   // decoded accounts for the tracking path (tracking.go)
 	money         sync.Mutex        // serialises changes of approved and paid money (commissions.go)
@@ -72,7 +72,7 @@ func New(o Options) (*App, error) {
 		loginThrottle: throttle.New(5, 15*time.Minute),
 		accounts:      accounts.New(maxCachedAccounts, tracks),
 		forgot:        newForgotLimits(),
-		sessionClock:  o.SessionClock,
+		sessions:      session.New(o.Store, o.SessionClock),
 	}
 	a.webhooks = webhook.New(o.Store, webhook.Options{
 		Timeout: o.Config.Webhooks.Timeout, AllowPrivate: o.Config.Webhooks.AllowPrivateTargets,
@@ -138,23 +138,6 @@ func (a *App) loadSessionSecret() ([]byte, error) {
 		return nil, fmt.Errorf("app: session secret: %w", err)
 	}
 	return secret, nil
-}
-
-// randomToken returns n random bytes, URL-safe base64 encoded.
-func randomToken(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("app: crypto/rand failed: " + err.Error())
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func randomUint32() uint32 {
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("app: crypto/rand failed: " + err.Error())
-	}
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // Backup streams a full, consistent backup of the store to w (the format
