@@ -82,7 +82,7 @@ func New(o Options) (*App, error) {
 	a.exports = export.NewRunner(o.Store, export.Options{
 		Dir: o.Config.ExportsDir(), TTL: o.Config.Exports.TTL, Clock: o.Clock, Log: o.Log,
 	})
-	st, err := mailSettings(o.Config)
+	st, err := mail.SettingsFrom(o.Config)
 	if err == nil {
 		a.mailer, err = mail.New(o.Store, mail.Options{Settings: st, BaseURL: o.Config.BaseURL, Clock: o.Clock, Log: o.Log})
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/mail"
 	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/store"
@@ -181,7 +182,7 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 			affID = acc.id
 		}
 		a.forgot.account.Fail(acctKey, now)
-		return a.queueMail(tx, MailPasswordReset, acc.email, affID, map[string]string{
+		return a.queueMail(tx, mail.KindPasswordReset, acc.email, affID, map[string]string{
 			"name": acc.name, "link": a.ResetURL(kind, token), "minutes": strconv.Itoa(int(ResetTTL / time.Minute)),
 		})
 	})
@@ -319,7 +320,7 @@ func (a *App) InviteAdmin(byAdminID, email string) (*store.Admin, string, error)
 			return err
 		}
 		link = a.ResetURL(SessionAdmin, token)
-		return a.queueMail(tx, MailAdminInvite, adm.Email, "", map[string]string{
+		return a.queueMail(tx, mail.KindAdminInvite, adm.Email, "", map[string]string{
 			"invited_by": by.Email, "link": link, "days": strconv.Itoa(int(AdminInviteTTL / (24 * time.Hour))),
 		})
 	})
