@@ -119,11 +119,6 @@ func getAffiliate(tx *store.Tx, id string) (*store.Affiliate, error) {
 	return af, notFoundAs(err, "affiliate_not_found", "affiliate")
 }
 
-// Affiliates lists every affiliate, newest first.
-func (a *App) Affiliates() ([]*store.Affiliate, error) {
-	return store.Read(a.db, func(tx *store.Tx) ([]*store.Affiliate, error) { return tx.Affiliates() })
-}
-
 // AffiliatesPage lists affiliates for the API's cursor pagination.
 func (a *App) AffiliatesPage(cursor string, limit int) ([]*store.Affiliate, string, error) {
 	if cursor != "" && !store.ValidID(cursor) {
@@ -353,14 +348,4 @@ func CodeBase(name string) string {
 		return "ref" + strings.ToLower(session.Token(3))
 	}
 	return b.String()
-}
-
-// EnrollmentsOfProgram lists a program's affiliates with their codes.
-func (a *App) EnrollmentsOfProgram(programID string) ([]*store.Enrollment, error) {
-	return store.Read(a.db, func(tx *store.Tx) ([]*store.Enrollment, error) { return tx.ProgramEnrollments(programID) })
-}
-
-// EnrollmentsOfAffiliate lists the programs an affiliate belongs to.
-func (a *App) EnrollmentsOfAffiliate(affiliateID string) ([]*store.Enrollment, error) {
-	return store.Read(a.db, func(tx *store.Tx) ([]*store.Enrollment, error) { return tx.AffiliateEnrollments(affiliateID) })
 }

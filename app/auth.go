@@ -161,11 +161,6 @@ func (a *App) CreateAPIKey(name string) (*store.APIKey, string, error) {
 	return k, secret, nil
 }
 
-// APIKeys lists the keys, newest first.
-func (a *App) APIKeys() ([]*store.APIKey, error) {
-	return store.Read(a.db, func(tx *store.Tx) ([]*store.APIKey, error) { return tx.APIKeys() })
-}
-
 // RevokeAPIKey stops a key from working; revoking twice is harmless.
 func (a *App) RevokeAPIKey(id string) error {
 	return a.db.Update(func(tx *store.Tx) error {

@@ -286,13 +286,6 @@ func accountEmailKey(a *App, kind, id string) string {
 
 // Admins: Settings → Admins.
 
-// Admins lists the admins, oldest first.
-func (a *App) Admins() ([]*store.Admin, error) {
-	var out []*store.Admin
-	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.Admins(); return })
-	return out, err
-}
-
 // InviteAdmin adds an admin without a password and mails them a link to set
 // one (valid AdminInviteTTL). The link is returned too, for copying when
 // mail is not set up.

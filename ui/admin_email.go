@@ -110,7 +110,7 @@ type adminsView struct {
 }
 
 func (u *UI) loadAdminsView(c echo.Context) (*adminsView, error) {
-	admins, err := u.app.Admins()
+	admins, err := u.app.Views().Admins()
 	if err != nil {
 		return nil, err
 	}

@@ -475,7 +475,7 @@ func TestRemovingAnAdminEndsItsSessions(t *testing.T) {
 
 func currentAdminID(t *testing.T, b *browser) string {
 	t.Helper()
-	admins, err := b.env.App.Admins()
+	admins, err := b.env.App.Views().Admins()
 	if err != nil {
 		t.Fatal(err)
 	}
