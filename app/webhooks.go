@@ -307,7 +307,7 @@ func (a *App) UpdateWebhookEndpoint(ctx context.Context, s Scope, id string, in 
 		if in.Disabled != nil && *in.Disabled != ep.Disabled {
 			if *in.Disabled {
 				now := a.Now()
-				ep.Disabled, ep.DisabledAt, ep.DisabledBy, ep.DisabledReason = true, &now, by, disabledReason(by, now)
+				ep.Disabled, ep.DisabledAt, ep.DisabledBy, ep.DisabledReason = true, &now, by, webhook.DisabledReason(by, now)
 			} else {
 				if ep.DisabledBy == DisabledByMerchant && by == DisabledByAffiliate {
 					return Errorf(KindForbidden, "endpoint_disabled_by_merchant", "the program owner disabled this endpoint; ask them to enable it")
@@ -323,17 +323,6 @@ func (a *App) UpdateWebhookEndpoint(ctx context.Context, s Scope, id string, in 
 	}
 	a.webhooks.Forget(id)
 	return ep, nil
-}
-
-func disabledReason(by string, at time.Time) string {
-	day := at.UTC().Format(time.DateOnly)
-	switch by {
-	case DisabledByMerchant:
-		return "Disabled by the program owner on " + day + "."
-	case DisabledByAffiliate:
-		return "Disabled by you on " + day + "."
-	}
-	return "Disabled on " + day + "."
 }
 
 // RotateWebhookSecret gives an endpoint a new signing secret. Messages not
