@@ -6,7 +6,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/spiffy/spiffy/app/views"
-	"github.com/spiffy/spiffy/store"
 )
 
 // Settings → Email (the SMTP setup in force, a test message, recent mail)
@@ -44,7 +43,7 @@ func (u *UI) loadEmailView() (*emailView, error) {
 	now := u.app.Now()
 	for _, m := range log {
 		r := mailRow{MailLogEntry: m}
-		if m.Status == store.MailQueued {
+		if m.IsQueued() {
 			r.NextIn = untilText(m.NextAttemptAt.Sub(now))
 		}
 		v.Mail = append(v.Mail, r)

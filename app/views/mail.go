@@ -35,6 +35,9 @@ type MailLogEntry struct {
 	Label string // what the mail is ("Password reset")
 }
 
+// IsQueued reports whether the mail still waits in the outbox.
+func (e MailLogEntry) IsQueued() bool { return e.Status == store.MailQueued }
+
 // ReadRecentMail lists the newest mail, queued, sent and failed: limit of
 // them, 50 when limit is not in 1–500.
 func ReadRecentMail(tx *store.Tx, limit int) ([]MailLogEntry, error) {
