@@ -81,42 +81,6 @@ func (a *App) SweepSessions(ctx context.Context) (int, error) { return a.session
 
 // Self-service password reset.
 
-// resetAccount is the account a reset is for.
-type resetAccount struct {
-	id, name, email string
-	blocked         bool
-}
-
-func (a *App) findAccount(tx *store.Tx, kind, email string) (*resetAccount, error) {
-	if kind == SessionAdmin {
-		adm, err := tx.AdminByEmail(email)
-		if err != nil {
-			return nil, err
-		}
-		return &resetAccount{id: adm.ID, name: adm.Email, email: adm.Email}, nil
-	}
-	af, err := tx.AffiliateByEmail(email)
-	if err != nil {
-		return nil, err
-	}
-	return &resetAccount{id: af.ID, name: af.Name, email: af.Email, blocked: af.Status == StatusBlocked}, nil
-}
-
-func (a *App) accountByID(tx *store.Tx, kind, id string) (*resetAccount, error) {
-	if kind == SessionAdmin {
-		adm, err := tx.Admin(id)
-		if err != nil {
-			return nil, err
-		}
-		return &resetAccount{id: adm.ID, name: adm.Email, email: adm.Email}, nil
-	}
-	af, err := tx.Affiliate(id)
-	if err != nil {
-		return nil, err
-	}
-	return &resetAccount{id: af.ID, name: af.Name, email: af.Email, blocked: af.Status == StatusBlocked}, nil
-}
-
 // ResetURL is where an emailed reset (or admin invite) link leads.
 func (a *App) ResetURL(kind, token string) string {
 	if kind == SessionAdmin {
@@ -166,24 +130,24 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 		return nil
 	}
 	return a.db.Update(func(tx *store.Tx) error {
-		acc, err := a.findAccount(tx, kind, email)
+		acc, err := session.AccountByEmail(tx, kind, email)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
-		if err != nil || acc.blocked {
+		if err != nil || acc.Blocked {
 			return err
 		}
-		token, err := a.sessions.PutToken(tx, tokenReset, kind, acc.id, ResetTTL)
+		token, err := a.sessions.PutToken(tx, tokenReset, kind, acc.ID, ResetTTL)
 		if err != nil {
 			return err
 		}
 		affID := ""
 		if kind == SessionAffiliate {
-			affID = acc.id
+			affID = acc.ID
 		}
 		a.forgot.account.Fail(acctKey, now)
-		return a.queueMail(tx, mail.KindPasswordReset, acc.email, affID, map[string]string{
-			"name": acc.name, "link": a.ResetURL(kind, token), "minutes": strconv.Itoa(int(ResetTTL / time.Minute)),
+		return a.queueMail(tx, mail.KindPasswordReset, acc.Email, affID, map[string]string{
+			"name": acc.Name, "link": a.ResetURL(kind, token), "minutes": strconv.Itoa(int(ResetTTL / time.Minute)),
 		})
 	})
 }
@@ -212,14 +176,14 @@ func (a *App) ResetLinkInfo(kind, token string) (*ResetLink, error) {
 		if err != nil {
 			return err
 		}
-		acc, err := a.accountByID(tx, kind, t.AccountID)
+		acc, err := session.AccountByID(tx, kind, t.AccountID)
 		if errors.Is(err, store.ErrNotFound) {
 			return errResetLink
 		}
 		if err != nil {
 			return err
 		}
-		out = &ResetLink{Email: acc.email, Invite: t.Purpose == tokenInvite}
+		out = &ResetLink{Email: acc.Email, Invite: t.Purpose == tokenInvite}
 		return nil
 	})
 	return out, err
@@ -275,9 +239,9 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 func accountEmailKey(a *App, kind, id string) string {
 	var email string
 	_ = a.db.View(func(tx *store.Tx) error {
-		acc, err := a.accountByID(tx, kind, id)
+		acc, err := session.AccountByID(tx, kind, id)
 		if err == nil {
-			email = store.NormEmail(acc.email)
+			email = store.NormEmail(acc.Email)
 		}
 		return nil
 	})

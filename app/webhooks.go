@@ -152,26 +152,13 @@ func (a *App) checkWebhookURL(ctx context.Context, raw string) (string, error) {
 }
 
 func checkEvents(events []string) ([]string, error) {
-	var out []string
-	for _, e := range events {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			continue
-		}
-		if !slices.Contains(event.Subscribable(), e) {
-			return nil, Invalid("events", "invalid_events", "unknown event %q; choose from %s", e, strings.Join(event.Subscribable(), ", "))
-		}
-		if !slices.Contains(out, e) {
-			out = append(out, e)
-		}
+	out, unknown := event.Subscription(events)
+	if unknown != "" {
+		return nil, Invalid("events", "invalid_events", "unknown event %q; choose from %s", unknown, strings.Join(event.Subscribable(), ", "))
 	}
 	if len(out) == 0 {
 		return nil, Invalid("events", "invalid_events", "choose at least one event")
 	}
-	// Keep the canonical order so forms and comparisons are stable.
-	slices.SortFunc(out, func(x, y string) int {
-		return slices.Index(event.Subscribable(), x) - slices.Index(event.Subscribable(), y)
-	})
 	return out, nil
 }
 

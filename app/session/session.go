@@ -200,3 +200,40 @@ func (s *Sessions) ValidToken(tx *store.Tx, kind, token string) (t *store.Accoun
 	}
 	return t, err == nil, err
 }
+
+// Account is an admin's or an affiliate's account, as reset and invite
+// links need it.
+type Account struct {
+	ID, Name, Email string
+	Blocked         bool // an affiliate the merchant blocked
+}
+
+// AccountByEmail reads the account of kind with an email.
+func AccountByEmail(tx *store.Tx, kind, email string) (*Account, error) {
+	if kind == Admin {
+		return adminAccount(tx.AdminByEmail(email))
+	}
+	return affiliateAccount(tx.AffiliateByEmail(email))
+}
+
+// AccountByID reads the account of kind with an id.
+func AccountByID(tx *store.Tx, kind, id string) (*Account, error) {
+	if kind == Admin {
+		return adminAccount(tx.Admin(id))
+	}
+	return affiliateAccount(tx.Affiliate(id))
+}
+
+func adminAccount(adm *store.Admin, err error) (*Account, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &Account{ID: adm.ID, Name: adm.Email, Email: adm.Email}, nil
+}
+
+func affiliateAccount(af *store.Affiliate, err error) (*Account, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &Account{ID: af.ID, Name: af.Name, Email: af.Email, Blocked: af.Status == store.AffiliateBlocked}, nil
+}
