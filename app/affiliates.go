@@ -1,13 +1,12 @@
 package app
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -120,11 +119,6 @@ func getAffiliate(tx *store.Tx, id string) (*store.Affiliate, error) {
 	return af, notFoundAs(err, "affiliate_not_found", "affiliate")
 }
 
-// Affiliates lists every affiliate, newest first.
-func (a *App) Affiliates() ([]*store.Affiliate, error) {
-	return store.Read(a.db, func(tx *store.Tx) ([]*store.Affiliate, error) { return tx.Affiliates() })
-}
-
 // AffiliatesPage lists affiliates for the API's cursor pagination.
 func (a *App) AffiliatesPage(cursor string, limit int) ([]*store.Affiliate, string, error) {
 	if cursor != "" && !store.ValidID(cursor) {
@@ -160,15 +154,10 @@ func (a *App) UpdateAffiliate(id string, in AffiliateInput) (*store.Affiliate, e
 
 // Invites.
 
-func hashToken(t string) string {
-	sum := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(sum[:])
-}
-
 // putInvite stores a fresh invite for the affiliate and returns its token.
 func (a *App) putInvite(tx *store.Tx, affiliateID string) string {
-	token := randomToken(24)
-	tx.PutInvite(hashToken(token), &store.Invite{AffiliateID: affiliateID, ExpiresAt: a.Now().Add(InviteTTL)})
+	token := session.Token(24)
+	tx.PutInvite(session.Hash(token), &store.Invite{AffiliateID: affiliateID, ExpiresAt: a.Now().Add(InviteTTL)})
 	return token
 }
 
@@ -200,7 +189,7 @@ func (a *App) IssueInvite(affiliateID string) (string, error) {
 func (a *App) InviteAffiliate(token string) (*store.Affiliate, error) {
 	var af *store.Affiliate
 	err := a.db.View(func(tx *store.Tx) error {
-		inv, err := tx.Invite(hashToken(token))
+		inv, err := tx.Invite(session.Hash(token))
 		if err != nil || a.Now().After(inv.ExpiresAt) {
 			return NotFound("invite_not_found", "this invite link is invalid or has expired")
 		}
@@ -218,7 +207,7 @@ func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
 	}
 	var af *store.Affiliate
 	err = a.db.Update(func(tx *store.Tx) error {
-		inv, err := tx.Invite(hashToken(token))
+		inv, err := tx.Invite(session.Hash(token))
 		if err != nil || a.Now().After(inv.ExpiresAt) {
 			return NotFound("invite_not_found", "this invite link is invalid or has expired")
 		}
@@ -226,7 +215,7 @@ func (a *App) AcceptInvite(token, password string) (*store.Affiliate, error) {
 			return err
 		}
 		af.PasswordHash = hash
-		tx.DeleteInvite(hashToken(token))
+		tx.DeleteInvite(session.Hash(token))
 		if err := tx.PutAffiliate(af); err != nil {
 			return err
 		}
@@ -332,7 +321,7 @@ func putGeneratedCode(tx *store.Tx, e *store.Enrollment, name string) error {
 	for i := 0; i < 50; i++ {
 		e.Code = base
 		if i > 0 {
-			e.Code = base + strconv.Itoa(100+int(randomUint32()%9900))
+			e.Code = base + strconv.Itoa(100+int(session.Uint32()%9900))
 		}
 		err := tx.PutEnrollment(e)
 		var dup *store.DuplicateError
@@ -340,7 +329,7 @@ func putGeneratedCode(tx *store.Tx, e *store.Enrollment, name string) error {
 			return err
 		}
 	}
-	e.Code = base + strings.ToLower(randomToken(6))
+	e.Code = base + strings.ToLower(session.Token(6))
 	return tx.PutEnrollment(e)
 }
 
@@ -356,17 +345,7 @@ func CodeBase(name string) string {
 		}
 	}
 	if b.Len() < 2 {
-		return "ref" + strings.ToLower(randomToken(3))
+		return "ref" + strings.ToLower(session.Token(3))
 	}
 	return b.String()
-}
-
-// EnrollmentsOfProgram lists a program's affiliates with their codes.
-func (a *App) EnrollmentsOfProgram(programID string) ([]*store.Enrollment, error) {
-	return store.Read(a.db, func(tx *store.Tx) ([]*store.Enrollment, error) { return tx.ProgramEnrollments(programID) })
-}
-
-// EnrollmentsOfAffiliate lists the programs an affiliate belongs to.
-func (a *App) EnrollmentsOfAffiliate(affiliateID string) ([]*store.Enrollment, error) {
-	return store.Read(a.db, func(tx *store.Tx) ([]*store.Enrollment, error) { return tx.AffiliateEnrollments(affiliateID) })
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/mail"
 	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/app/webhook"
 	"github.com/spiffy/spiffy/store"
@@ -33,7 +33,7 @@ type App struct {
 	webhooks      *webhook.Dispatcher
 	mailer        *mail.Sender      // the mail outbox's sender (mail.go)
 	forgot        forgotLimits      // the forgot-password form's limits (sessions.go)
-	sessionClock  Clock             // times sessions and reset links (sessions.go)
+	sessions      *session.Sessions // sessions and reset links, on the session clock (sessions.go)
 	exports       *export.Runner    // background CSV exports
 	accounts      *accounts.Cache   // decoded accounts for the tracking path (tracking.go)
 	money         sync.Mutex        // serialises changes of approved and paid money (commissions.go)
@@ -72,7 +72,7 @@ func New(o Options) (*App, error) {
 		loginThrottle: throttle.New(5, 15*time.Minute),
 		accounts:      accounts.New(maxCachedAccounts, tracks),
 		forgot:        newForgotLimits(),
-		sessionClock:  o.SessionClock,
+		sessions:      session.New(o.Store, o.SessionClock),
 	}
 	a.webhooks = webhook.New(o.Store, webhook.Options{
 		Timeout: o.Config.Webhooks.Timeout, AllowPrivate: o.Config.Webhooks.AllowPrivateTargets,
@@ -82,7 +82,7 @@ func New(o Options) (*App, error) {
 	a.exports = export.NewRunner(o.Store, export.Options{
 		Dir: o.Config.ExportsDir(), TTL: o.Config.Exports.TTL, Clock: o.Clock, Log: o.Log,
 	})
-	st, err := mailSettings(o.Config)
+	st, err := mail.SettingsFrom(o.Config)
 	if err == nil {
 		a.mailer, err = mail.New(o.Store, mail.Options{Settings: st, BaseURL: o.Config.BaseURL, Clock: o.Clock, Log: o.Log})
 	}
@@ -140,37 +140,9 @@ func (a *App) loadSessionSecret() ([]byte, error) {
 	return secret, nil
 }
 
-// randomToken returns n random bytes, URL-safe base64 encoded.
-func randomToken(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("app: crypto/rand failed: " + err.Error())
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func randomUint32() uint32 {
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("app: crypto/rand failed: " + err.Error())
-	}
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-
 // Backup streams a full, consistent backup of the store to w (the format
 // `spiffy restore` reads).
 func (a *App) Backup(w io.Writer) error { return a.db.Backup(w) }
 
-// StoreStats is what /metrics reports of the store.
-type StoreStats struct {
-	LSMBytes, VlogBytes    int64 // on disk
-	WriteBatches, WriteOps int64 // committed by the writer since start
-}
-
-// StoreStats reads the store's sizes and writer counters.
-func (a *App) StoreStats() StoreStats {
-	var s StoreStats
-	s.LSMBytes, s.VlogBytes = a.db.Size()
-	s.WriteBatches, s.WriteOps = a.db.WriterStats()
-	return s
-}
+// StoreStats reads the store's sizes and writer counters, for /metrics.
+func (a *App) StoreStats() store.Stats { return a.db.Stats() }

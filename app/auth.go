@@ -1,14 +1,13 @@
 package app
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -143,11 +142,6 @@ func (a *App) Admin(id string) (*store.Admin, error) {
 // apiKeyPrefix starts every key, so leaked keys are recognisable.
 const apiKeyPrefix = "spf_"
 
-func hashAPIKey(k string) string {
-	sum := sha256.Sum256([]byte(k))
-	return hex.EncodeToString(sum[:])
-}
-
 // CreateAPIKey makes a key and returns the record and the secret, which is
 // never stored and cannot be shown again.
 func (a *App) CreateAPIKey(name string) (*store.APIKey, string, error) {
@@ -158,18 +152,13 @@ func (a *App) CreateAPIKey(name string) (*store.APIKey, string, error) {
 	if len(name) > 100 {
 		return nil, "", Invalid("name", "invalid_name", "name must be at most 100 characters")
 	}
-	secret := apiKeyPrefix + randomToken(24)
+	secret := apiKeyPrefix + session.Token(24)
 	now := a.Now()
-	k := &store.APIKey{ID: store.NewID(now), Name: name, Hash: hashAPIKey(secret), Prefix: secret[:len(apiKeyPrefix)+6], CreatedAt: now}
+	k := &store.APIKey{ID: store.NewID(now), Name: name, Hash: session.Hash(secret), Prefix: secret[:len(apiKeyPrefix)+6], CreatedAt: now}
 	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutAPIKey(k) }); err != nil {
 		return nil, "", err
 	}
 	return k, secret, nil
-}
-
-// APIKeys lists the keys, newest first.
-func (a *App) APIKeys() ([]*store.APIKey, error) {
-	return store.Read(a.db, func(tx *store.Tx) ([]*store.APIKey, error) { return tx.APIKeys() })
 }
 
 // RevokeAPIKey stops a key from working; revoking twice is harmless.
@@ -194,7 +183,7 @@ func (a *App) AuthenticateAPIKey(secret string) (*store.APIKey, error) {
 		return nil, ErrUnauthorized
 	}
 	var k *store.APIKey
-	err := a.db.View(func(tx *store.Tx) (err error) { k, err = tx.APIKeyByHash(hashAPIKey(secret)); return })
+	err := a.db.View(func(tx *store.Tx) (err error) { k, err = tx.APIKeyByHash(session.Hash(secret)); return })
 	if errors.Is(err, store.ErrNotFound) || err == nil && k.RevokedAt != nil {
 		return nil, ErrUnauthorized
 	}

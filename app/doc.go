@@ -7,7 +7,8 @@
 // composite views (app/views), the webhook events' bodies (app/event) and
 // their delivery (app/webhook), payment providers' webhooks
 // (app/provider), CSV exports (app/export), the tracking path's account
-// cache (app/accounts), configuration (app/config) and the demo seeder
+// cache (app/accounts), sessions' and tokens' mechanism (app/session),
+// mail sending (app/mail), configuration (app/config) and the demo seeder
 // (app/demo).
 //
 // Domain functions take plain input structs and return records or errors

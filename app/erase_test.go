@@ -41,7 +41,7 @@ func TestErase(t *testing.T) {
 	downEP := env.WebhookEndpoint(ann.ID, map[string]any{"url": down.URL})
 	env.WebhookEndpoint(ann.ID, map[string]any{"url": up.URL})
 	otherCode := ""
-	if es, _ := env.App.EnrollmentsOfAffiliate(ann.ID); len(es) == 2 {
+	if es, _ := env.App.Views().EnrollmentsOfAffiliate(ann.ID); len(es) == 2 {
 		for _, e := range es {
 			if e.ProgramID == other.ID {
 				otherCode = e.Code

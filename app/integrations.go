@@ -7,6 +7,7 @@ import (
 
 	"github.com/spiffy/spiffy/app/accounts"
 	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -17,30 +18,17 @@ import (
 // 200 means the purchase and its commission are on disk, and the same
 // event again changes nothing.
 
-// Secret sources.
-const (
-	SecretFromConfig   = "config"
-	SecretFromSettings = "settings"
-)
-
 // IntegrationSecret returns a provider's webhook signing secret and where
 // it comes from: the config (which wins) or Settings; "" when neither.
 func (a *App) IntegrationSecret(p string) (secret, source string, err error) {
 	if s := a.configSecret(p); s != "" {
-		return s, SecretFromConfig, nil
+		return s, views.SecretFromConfig, nil
 	}
-	err = a.db.View(func(tx *store.Tx) error {
-		b, err := tx.Meta("integration_secret:" + p)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		secret = string(b)
-		return err
-	})
+	secret, err = store.Read(a.db, func(tx *store.Tx) (string, error) { return tx.IntegrationSecret(p) })
 	if secret == "" {
 		return "", "", err
 	}
-	return secret, SecretFromSettings, err
+	return secret, views.SecretFromSettings, err
 }
 
 func (a *App) configSecret(p string) string {
@@ -69,10 +57,7 @@ func (a *App) SetIntegrationSecret(p, secret string) error {
 	if len(secret) > 256 || strings.ContainsAny(secret, " \t\r\n") {
 		return Invalid("secret", "invalid_secret", "paste the signing secret exactly as the provider shows it")
 	}
-	return a.db.Update(func(tx *store.Tx) error {
-		tx.SetMeta("integration_secret:"+p, []byte(secret))
-		return nil
-	})
+	return a.db.Update(func(tx *store.Tx) error { tx.SetIntegrationSecret(p, secret); return nil })
 }
 
 // ProviderOutcome is what came of one provider webhook.
@@ -532,31 +517,10 @@ func (a *App) providerRefund(tx *store.Tx, p string, r *provider.Refund, out *Pr
 	return a.refund(tx, pur, amount)
 }
 
-// IntegrationView is one provider as Settings → Integrations shows it.
-type IntegrationView struct {
-	Provider, Title, EndpointURL string
-	SignatureHeader              string
-	SecretSource                 string // SecretFromConfig, SecretFromSettings or ""
-	Events                       []*store.ProviderEvent
-	Refused                      []provider.Refusal
-}
-
-// Integrations returns every provider with its endpoint, where its secret
-// comes from, its last events handled and refused.
-func (a *App) Integrations() ([]IntegrationView, error) {
-	var out []IntegrationView
-	for _, p := range provider.Names() {
-		_, source, err := a.IntegrationSecret(p)
-		if err != nil {
-			return nil, err
-		}
-		v := IntegrationView{Provider: p, Title: provider.Title(p), EndpointURL: a.cfg.BaseURL + "/integrations/" + p,
-			SignatureHeader: provider.SignatureHeader(p), SecretSource: source, Refused: a.refused.List(p)}
-		err = a.db.View(func(tx *store.Tx) (err error) { v.Events, err = tx.ProviderEvents(p, 20); return })
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
+// Integrations returns every provider as Settings → Integrations shows it.
+func (a *App) Integrations() ([]views.IntegrationView, error) {
+	inConfig := func(p string) bool { return a.configSecret(p) != "" }
+	return store.Read(a.db, func(tx *store.Tx) ([]views.IntegrationView, error) {
+		return views.ReadIntegrations(tx, a.cfg.BaseURL, inConfig, a.refused.List)
+	})
 }

@@ -64,24 +64,6 @@ func (a *App) PurchaseQuery(f views.ListFilter) (store.PurchaseQuery, error) {
 	}, nil
 }
 
-// LeadsPage returns one page of leads, newest first, and the next cursor
-// ("" on the last page).
-func (a *App) LeadsPage(q store.LeadQuery) ([]*store.Lead, string, error) {
-	var out []*store.Lead
-	var next string
-	err := a.db.View(func(tx *store.Tx) (err error) { out, next, err = tx.Leads(q); return })
-	return out, next, err
-}
-
-// PurchasesPage returns one page of purchases, newest purchased_at first,
-// and the next cursor ("" on the last page).
-func (a *App) PurchasesPage(q store.PurchaseQuery) ([]*store.Purchase, string, error) {
-	var out []*store.Purchase
-	var next string
-	err := a.db.View(func(tx *store.Tx) (err error) { out, next, err = tx.Purchases(q); return })
-	return out, next, err
-}
-
 // Lead returns a lead by id.
 func (a *App) Lead(id string) (*store.Lead, error) {
 	if !store.ValidID(id) {

@@ -1,19 +1,14 @@
 package app
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/mail"
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -22,53 +17,6 @@ import (
 // unsubscribe, and what Settings → Email shows. Sending lives in package
 // mail (the Sender, the templates). Without smtp.host nothing is queued:
 // the pages offer links to copy instead.
-
-// Mail kinds, as the recent-mail list names them.
-const (
-	MailInvite              = mail.KindInvite
-	MailApplicationReceived = mail.KindApplicationReceived
-	MailApproved            = mail.KindApproved
-	MailPasswordReset       = mail.KindPasswordReset
-	MailPayoutPaid          = mail.KindPayoutPaid
-	MailWebhookDisabled     = mail.KindWebhookDisabled
-	MailNewApplication      = mail.KindNewApplication
-	MailAdminInvite         = mail.KindAdminInvite
-	MailTest                = mail.KindTest
-)
-
-// Mail statuses.
-const (
-	MailQueued = store.MailQueued
-	MailSent   = store.MailSent
-	MailFailed = store.MailFailed
-)
-
-// mailSettings turns smtp.* into the engine's settings.
-func mailSettings(cfg config.Config) (mail.Settings, error) {
-	s := cfg.SMTP
-	st := mail.Settings{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password,
-		FromAddress: s.FromAddress, Owner: ownerName(cfg), TLS: s.TLS}
-	if s.Host != "" && s.CAFile != "" {
-		pool, err := mail.LoadCAFile(s.CAFile)
-		if err != nil {
-			return st, err
-		}
-		st.RootCAs = pool
-	}
-	return st, nil
-}
-
-// ownerName is the program owner's name in mail: smtp.from's name, else
-// the host of base_url.
-func ownerName(cfg config.Config) string {
-	if cfg.SMTP.FromName != "" {
-		return cfg.SMTP.FromName
-	}
-	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Hostname() != "" {
-		return u.Hostname()
-	}
-	return "Spiffy"
-}
 
 // MailEnabled reports whether Spiffy sends mail (smtp.host is set).
 func (a *App) MailEnabled() bool { return a.mailer.Enabled() }
@@ -112,20 +60,20 @@ func (a *App) portalURL(path string) string { return a.cfg.BaseURL + "/portal" +
 
 // queueInviteMail mails an affiliate its invite link.
 func (a *App) queueInviteMail(tx *store.Tx, af *store.Affiliate, token string) error {
-	return a.queueMail(tx, MailInvite, af.Email, af.ID, map[string]string{
+	return a.queueMail(tx, mail.KindInvite, af.Email, af.ID, map[string]string{
 		"name": af.Name, "link": a.InviteURL(token), "days": strconv.Itoa(int(InviteTTL / (24 * time.Hour))),
 	})
 }
 
 // queueApprovedMail tells an affiliate its account is active.
 func (a *App) queueApprovedMail(tx *store.Tx, af *store.Affiliate) error {
-	return a.queueMail(tx, MailApproved, af.Email, af.ID, map[string]string{"name": af.Name, "link": a.portalURL("/login")})
+	return a.queueMail(tx, mail.KindApproved, af.Email, af.ID, map[string]string{"name": af.Name, "link": a.portalURL("/login")})
 }
 
 // queueApplicationMails confirms a pending join to the affiliate and tells
 // every admin.
 func (a *App) queueApplicationMails(tx *store.Tx, af *store.Affiliate, p *store.Program) error {
-	err := a.queueMail(tx, MailApplicationReceived, af.Email, af.ID, map[string]string{
+	err := a.queueMail(tx, mail.KindApplicationReceived, af.Email, af.ID, map[string]string{
 		"name": af.Name, "program": p.Name, "link": a.portalURL("/login"),
 	})
 	if err != nil || !a.mailer.Enabled() {
@@ -136,7 +84,7 @@ func (a *App) queueApplicationMails(tx *store.Tx, af *store.Affiliate, p *store.
 		return err
 	}
 	for _, adm := range admins {
-		err := a.queueMail(tx, MailNewApplication, adm.Email, "", map[string]string{
+		err := a.queueMail(tx, mail.KindNewApplication, adm.Email, "", map[string]string{
 			"name": af.Name, "email": af.Email, "program": p.Name, "link": a.cfg.BaseURL + "/affiliates/" + af.ID,
 		})
 		if err != nil {
@@ -163,7 +111,7 @@ func (a *App) queuePayoutPaidMail(tx *store.Tx, p *store.Payout, it *store.Payou
 	case "wise":
 		method = "Wise"
 	}
-	return a.queueMail(tx, MailPayoutPaid, it.Email, it.AffiliateID, map[string]string{
+	return a.queueMail(tx, mail.KindPayoutPaid, it.Email, it.AffiliateID, map[string]string{
 		"name": it.Name, "amount": money.Format(it.Amount, p.Currency) + " " + p.Currency,
 		"commissions": strconv.FormatInt(it.Commissions, 10), "program": program, "method": method,
 		"link": a.portalURL(""),
@@ -183,30 +131,21 @@ func (a *App) queueWebhookDisabledMail(tx *store.Tx, ep *store.WebhookEndpoint) 
 	if err != nil {
 		return err
 	}
-	return a.queueMail(tx, MailWebhookDisabled, af.Email, af.ID, map[string]string{
+	return a.queueMail(tx, mail.KindWebhookDisabled, af.Email, af.ID, map[string]string{
 		"name": af.Name, "url": ep.URL, "reason": ep.DisabledReason, "link": a.portalURL("/webhooks"),
 	})
 }
 
-// One-click unsubscribe (RFC 8058). The link carries the affiliate's id
-// and a MAC of it, so it needs no stored token and works for as long as
-// the session secret stays the same.
-
-func (a *App) unsubscribeMAC(affiliateID string) string {
-	m := hmac.New(sha256.New, a.sessionSecret)
-	m.Write([]byte("spiffy/unsubscribe/" + affiliateID))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
-}
-
-// UnsubscribeURL is the link in an optional mail's List-Unsubscribe.
+// UnsubscribeURL is the link in an optional mail's List-Unsubscribe
+// (package mail's one-click token).
 func (a *App) UnsubscribeURL(affiliateID string) string {
-	return a.portalURL("/unsubscribe/" + affiliateID + "." + a.unsubscribeMAC(affiliateID))
+	return a.portalURL("/unsubscribe/" + mail.UnsubscribeToken(a.sessionSecret, affiliateID))
 }
 
 // unsubscribeAffiliate checks an unsubscribe token and returns its affiliate.
 func (a *App) unsubscribeAffiliate(tx *store.Tx, token string) (*store.Affiliate, error) {
-	id, mac, ok := strings.Cut(token, ".")
-	if !ok || !store.ValidID(id) || subtle.ConstantTimeCompare([]byte(mac), []byte(a.unsubscribeMAC(id))) != 1 {
+	id, ok := mail.UnsubscribeID(a.sessionSecret, token)
+	if !ok || !store.ValidID(id) {
 		return nil, NotFound("unsubscribe_link_invalid", "this unsubscribe link is not valid")
 	}
 	return getAffiliate(tx, id)
@@ -257,49 +196,12 @@ func (a *App) SetMailOptOut(token string, optOut bool) (*MailPreference, error) 
 	return out, err
 }
 
-// Settings → Email.
-
-// EmailSettings is the SMTP setup in force, without the password.
-type EmailSettings struct {
-	Enabled     bool
-	Host        string
-	Port        int
-	TLS         string
-	Username    string
-	PasswordSet bool
-	From        string
-	Owner       string
-	CAFile      string
-	Schedule    string // when failed mail is retried, in words
-}
-
-// EmailSettings reads the SMTP setup in force.
-func (a *App) EmailSettings() EmailSettings {
-	s := a.cfg.SMTP
-	return EmailSettings{Enabled: s.Enabled(), Host: s.Host, Port: s.Port, TLS: s.TLS, Username: s.Username,
-		PasswordSet: s.Password != "", From: s.From, Owner: ownerName(a.cfg), CAFile: s.CAFile, Schedule: mail.DescribeSchedule()}
-}
-
-// MailLogEntry is one row of the recent-mail list.
-type MailLogEntry struct {
-	*store.Mail
-	Label string // what the mail is ("Password reset")
-}
+// EmailSettings reads the SMTP setup in force (Settings → Email).
+func (a *App) EmailSettings() views.EmailSettings { return views.ReadEmailSettings(a.cfg) }
 
 // RecentMail lists the newest mail, queued, sent and failed.
-func (a *App) RecentMail(limit int) ([]MailLogEntry, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
-	var ms []*store.Mail
-	if err := a.db.View(func(tx *store.Tx) (err error) { ms, err = tx.RecentMails(limit); return }); err != nil {
-		return nil, err
-	}
-	out := make([]MailLogEntry, len(ms))
-	for i, m := range ms {
-		out[i] = MailLogEntry{Mail: m, Label: mail.Label(m.Kind)}
-	}
-	return out, nil
+func (a *App) RecentMail(limit int) ([]views.MailLogEntry, error) {
+	return store.Read(a.db, func(tx *store.Tx) ([]views.MailLogEntry, error) { return views.ReadRecentMail(tx, limit) })
 }
 
 // SendTestMail queues a test message to the given address (the admin's own
@@ -320,24 +222,13 @@ func (a *App) SendTestMail(adminID, to string) (string, error) {
 		if err := validateEmail("to", to); err != nil {
 			return err
 		}
-		return a.queueMail(tx, MailTest, to, "", map[string]string{"sent_by": adm.Email})
+		return a.queueMail(tx, mail.KindTest, to, "", map[string]string{"sent_by": adm.Email})
 	})
 	return to, err
 }
 
-// MailStats is what /metrics reports of mail.
-type MailStats struct {
-	Sent, Failed, GivenUp int64 // since start
-	Queued                int   // waiting in the outbox now
-}
-
-// MailStats reads the sender's counters and the outbox's size.
-func (a *App) MailStats() MailStats {
-	st := a.mailer.Stats()
-	out := MailStats{Sent: st.Sent, Failed: st.Failed, GivenUp: st.GivenUp}
-	_ = a.db.View(func(tx *store.Tx) (err error) { out.Queued, err = tx.QueuedMails(1_000_000); return })
-	return out
-}
+// MailStats reads the sender's counters and the outbox's size, for /metrics.
+func (a *App) MailStats() mail.Stats { return a.mailer.Stats() }
 
 // affiliateChanged runs in the write that updated an affiliate: becoming
 // active mails "approved"; being blocked or getting a new password ends

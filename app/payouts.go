@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -405,14 +404,7 @@ func (a *App) Balances(f BalanceFilter) ([]views.BalanceRow, error) {
 			return nil, Invalid(id.field, "invalid_"+id.field, "%s is not a valid id", id.field)
 		}
 	}
-	out := []views.BalanceRow{}
-	err := a.db.View(func(tx *store.Tx) error {
-		return tx.Balances(q, func(b *store.Balance) bool {
-			out = append(out, views.BalanceRow{Balance: *b})
-			return true
-		})
-	})
-	return out, err
+	return store.Read(a.db, func(tx *store.Tx) ([]views.BalanceRow, error) { return views.ReadBalances(tx, q) })
 }
 
 // PayoutFile prepares a payout's file in a format (export.PayoutGeneric,
@@ -431,13 +423,6 @@ func (a *App) PayoutFile(id, format string) (*export.PayoutFile, error) {
 		if err != nil {
 			return nil, err
 		}
-		owner := tx.Names().Program(p.ProgramID)
-		if owner == "" {
-			owner = "Affiliate program"
-			if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Hostname() != "" {
-				owner = u.Hostname()
-			}
-		}
-		return export.NewPayoutFile(a.db, p, format, owner+" payout "+p.ID), nil
+		return export.NewPayoutFile(a.db, p, format, export.PayoutNote(tx.Names().Program(p.ProgramID), a.cfg.BaseURL, p.ID)), nil
 	})
 }

@@ -485,7 +485,7 @@ func TestPortalJoin(t *testing.T) {
 		{"no such program", store.NewID(w.now), ok, app.KindNotFound, ""},
 	}
 	count := func() int {
-		all, err := w.env.App.Affiliates()
+		all, err := w.env.App.Views().Affiliates()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -520,7 +520,7 @@ func TestPortalJoin(t *testing.T) {
 		if _, err := w.env.App.AuthenticateAffiliate(tc.email, "long-enough", "127.0.0.1"); err != nil {
 			t.Fatalf("cannot sign in after joining: %v", err)
 		}
-		ens, _ := w.env.App.EnrollmentsOfAffiliate(af.ID)
+		ens, _ := w.env.App.Views().EnrollmentsOfAffiliate(af.ID)
 		if len(ens) != 1 {
 			t.Fatalf("enrollments %v", ens)
 		}

@@ -185,47 +185,12 @@ func liveProgram(tx *store.Tx, id string) (*store.Program, error) {
 	return p, nil
 }
 
-// Programs lists the live programs, newest first.
-func (a *App) Programs() ([]*store.Program, error) {
-	var out []*store.Program
-	err := a.db.View(func(tx *store.Tx) error {
-		all, err := tx.Programs()
-		for _, p := range all {
-			if p.DeletedAt == nil {
-				out = append(out, p)
-			}
-		}
-		return err
-	})
-	return out, err
-}
-
 // ProgramsPage lists live programs for the API's cursor pagination.
 func (a *App) ProgramsPage(cursor string, limit int) ([]*store.Program, string, error) {
 	if cursor != "" && !store.ValidID(cursor) {
 		return nil, "", Invalid("cursor", "invalid_cursor", "cursor is not valid")
 	}
-	var out []*store.Program
-	next := cursor
-	err := a.db.View(func(tx *store.Tx) error {
-		for len(out) < limit {
-			page, n, err := tx.ProgramsPage(next, limit-len(out))
-			if err != nil {
-				return err
-			}
-			for _, p := range page {
-				if p.DeletedAt == nil {
-					out = append(out, p)
-				}
-			}
-			next = n
-			if n == "" {
-				return nil
-			}
-		}
-		return nil
-	})
-	return out, next, err
+	return a.Views().ProgramsPage(cursor, limit)
 }
 
 // UpdateProgram applies a partial update to a live program.

@@ -97,20 +97,20 @@ func scaleSetup(b *testing.B) *scaleEnv {
 		b.Fatal(err)
 	}
 	env := &scaleEnv{a: a, srv: web.NewServer(a), key: key}
-	newest, _, err := a.LeadsPage(store.LeadQuery{Limit: 1})
+	newest, _, err := a.Views().LeadsPage(store.LeadQuery{Limit: 1})
 	if err != nil || len(newest) == 0 {
 		b.Fatalf("no leads in %s: %v", dir, err)
 	}
 	env.lastDay = newest[0].CreatedAt.Truncate(24 * time.Hour)
-	affs, _ := a.Affiliates()
+	affs, _ := a.Views().Affiliates()
 	active := map[string]bool{}
 	for _, af := range affs {
 		active[af.ID] = af.Status == app.StatusActive
 	}
-	programs, _ := a.Programs()
+	programs, _ := a.Views().Programs()
 	for _, p := range programs {
 		env.prgs = append(env.prgs, p.ID)
-		es, _ := a.EnrollmentsOfProgram(p.ID)
+		es, _ := a.Views().EnrollmentsOfProgram(p.ID)
 		for _, e := range es {
 			if active[e.AffiliateID] {
 				env.codes = append(env.codes, e.Code)

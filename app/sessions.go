@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/mail"
+	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/store"
 )
@@ -21,12 +23,12 @@ import (
 
 // Session kinds: the two sides sign in separately.
 const (
-	SessionAdmin     = "admin"
-	SessionAffiliate = "affiliate"
+	SessionAdmin     = session.Admin
+	SessionAffiliate = session.Affiliate
 )
 
 // SessionTTL is how long a session lasts from sign-in.
-const SessionTTL = 7 * 24 * time.Hour
+const SessionTTL = session.TTL
 
 // ResetTTL is how long a password-reset link works; AdminInviteTTL how long
 // an invited admin's link does.
@@ -41,158 +43,43 @@ const (
 	tokenInvite = "invite"
 )
 
-func validKind(kind string) bool { return kind == SessionAdmin || kind == SessionAffiliate }
-
 // StartSession records a new session for an account and returns the id
 // for the cookie.
 func (a *App) StartSession(kind, accountID string) (string, error) {
-	if !validKind(kind) {
-		return "", errors.New("app: unknown session kind " + kind)
-	}
-	id := randomToken(32)
-	now := a.sessionClock.Now()
-	s := &store.Session{ID: hashToken(id), Kind: kind, AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
-	if err := a.db.Update(func(tx *store.Tx) error { return tx.PutSession(s) }); err != nil {
-		return "", err
-	}
-	return id, nil
+	return a.sessions.Start(kind, accountID)
 }
 
 // SessionAccount returns the account a session id signs in, or
 // ErrUnauthorized for an unknown, ended or expired one.
 func (a *App) SessionAccount(kind, id string) (string, error) {
-	if id == "" || len(id) > 100 {
+	accountID, ok, err := a.sessions.Account(kind, id)
+	if err == nil && !ok {
 		return "", ErrUnauthorized
 	}
-	var s *store.Session
-	err := a.db.View(func(tx *store.Tx) (err error) { s, err = tx.Session(hashToken(id)); return })
-	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrUnauthorized
-	}
-	if err != nil {
-		return "", err
-	}
-	if s.Kind != kind || !a.sessionClock.Now().Before(s.ExpiresAt) {
-		return "", ErrUnauthorized
-	}
-	return s.AccountID, nil
+	return accountID, err
 }
 
 // EndSessions signs out: it deletes every session of the account the id
 // belongs to, on every device. An unknown id is not an error.
-func (a *App) EndSessions(kind, id string) error {
-	if id == "" {
-		return nil
-	}
-	return a.db.Update(func(tx *store.Tx) error {
-		s, err := tx.Session(hashToken(id))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if s.Kind != kind {
-			return nil
-		}
-		_, err = tx.DeleteAccountSessions(kind, s.AccountID)
-		return err
-	})
-}
+func (a *App) EndSessions(kind, id string) error { return a.sessions.End(kind, id) }
 
 // AccountSessions counts an account's sessions (for tests and the admin
 // pages).
 func (a *App) AccountSessions(kind, accountID string) (int, error) {
-	var n int
-	err := a.db.View(func(tx *store.Tx) (err error) { n, err = tx.AccountSessions(kind, accountID); return })
-	return n, err
+	return a.sessions.Count(kind, accountID)
 }
 
 // endAccount deletes an account's sessions and unused reset links in tx:
 // what every credential change does.
 func endAccount(tx *store.Tx, kind, accountID string) error {
-	if _, err := tx.DeleteAccountSessions(kind, accountID); err != nil {
-		return err
-	}
-	return tx.DeleteAccountTokens(kind, accountID)
+	return session.EndAccount(tx, kind, accountID)
 }
 
 // SweepSessions deletes expired sessions and reset links, in bounded
 // writes, and says how many.
-func (a *App) SweepSessions(ctx context.Context) (int, error) {
-	total := 0
-	for ctx.Err() == nil {
-		var sessions, tokens []string
-		now := a.sessionClock.Now()
-		err := a.db.View(func(tx *store.Tx) error {
-			var err error
-			if sessions, err = tx.ExpiredSessions(now, 500); err != nil {
-				return err
-			}
-			tokens, err = tx.ExpiredAccountTokens(now, 500)
-			return err
-		})
-		if err != nil || len(sessions)+len(tokens) == 0 {
-			return total, err
-		}
-		err = a.db.Update(func(tx *store.Tx) error {
-			for _, id := range sessions {
-				if err := tx.DeleteSession(id); err != nil {
-					return err
-				}
-			}
-			for _, id := range tokens {
-				if err := tx.DeleteAccountToken(id); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return total, err
-		}
-		total += len(sessions) + len(tokens)
-	}
-	return total, ctx.Err()
-}
+func (a *App) SweepSessions(ctx context.Context) (int, error) { return a.sessions.Sweep(ctx) }
 
 // Self-service password reset.
-
-// resetAccount is the account a reset is for.
-type resetAccount struct {
-	id, name, email string
-	blocked         bool
-}
-
-func (a *App) findAccount(tx *store.Tx, kind, email string) (*resetAccount, error) {
-	if kind == SessionAdmin {
-		adm, err := tx.AdminByEmail(email)
-		if err != nil {
-			return nil, err
-		}
-		return &resetAccount{id: adm.ID, name: adm.Email, email: adm.Email}, nil
-	}
-	af, err := tx.AffiliateByEmail(email)
-	if err != nil {
-		return nil, err
-	}
-	return &resetAccount{id: af.ID, name: af.Name, email: af.Email, blocked: af.Status == StatusBlocked}, nil
-}
-
-func (a *App) accountByID(tx *store.Tx, kind, id string) (*resetAccount, error) {
-	if kind == SessionAdmin {
-		adm, err := tx.Admin(id)
-		if err != nil {
-			return nil, err
-		}
-		return &resetAccount{id: adm.ID, name: adm.Email, email: adm.Email}, nil
-	}
-	af, err := tx.Affiliate(id)
-	if err != nil {
-		return nil, err
-	}
-	return &resetAccount{id: af.ID, name: af.Name, email: af.Email, blocked: af.Status == StatusBlocked}, nil
-}
 
 // ResetURL is where an emailed reset (or admin invite) link leads.
 func (a *App) ResetURL(kind, token string) string {
@@ -222,10 +109,10 @@ func newForgotLimits() forgotLimits {
 // either way, so the form cannot tell who has an account; only too many
 // requests from one IP get ErrThrottled.
 func (a *App) RequestPasswordReset(kind, email, ip string) error {
-	if !validKind(kind) {
+	if !session.ValidKind(kind) {
 		return errors.New("app: unknown account kind " + kind)
 	}
-	now := a.sessionClock.Now()
+	now := a.sessions.Now()
 	ipKey := "forgot:ip:" + ip
 	if a.forgot.ip.Blocked(ipKey, now) {
 		return ErrThrottled
@@ -243,35 +130,26 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 		return nil
 	}
 	return a.db.Update(func(tx *store.Tx) error {
-		acc, err := a.findAccount(tx, kind, email)
+		acc, err := session.AccountByEmail(tx, kind, email)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
-		if err != nil || acc.blocked {
+		if err != nil || acc.Blocked {
 			return err
 		}
-		token, err := a.putAccountToken(tx, tokenReset, kind, acc.id, ResetTTL)
+		token, err := a.sessions.PutToken(tx, tokenReset, kind, acc.ID, ResetTTL)
 		if err != nil {
 			return err
 		}
 		affID := ""
 		if kind == SessionAffiliate {
-			affID = acc.id
+			affID = acc.ID
 		}
 		a.forgot.account.Fail(acctKey, now)
-		return a.queueMail(tx, MailPasswordReset, acc.email, affID, map[string]string{
-			"name": acc.name, "link": a.ResetURL(kind, token), "minutes": strconv.Itoa(int(ResetTTL / time.Minute)),
+		return a.queueMail(tx, mail.KindPasswordReset, acc.Email, affID, map[string]string{
+			"name": acc.Name, "link": a.ResetURL(kind, token), "minutes": strconv.Itoa(int(ResetTTL / time.Minute)),
 		})
 	})
-}
-
-// putAccountToken stores a fresh token and returns it.
-func (a *App) putAccountToken(tx *store.Tx, purpose, kind, accountID string, ttl time.Duration) (string, error) {
-	token := randomToken(32)
-	now := a.sessionClock.Now()
-	err := tx.PutAccountToken(&store.AccountToken{ID: hashToken(token), Purpose: purpose, Kind: kind, AccountID: accountID,
-		CreatedAt: now, ExpiresAt: now.Add(ttl)})
-	return token, err
 }
 
 // ResetLink is what a reset page shows about its link.
@@ -283,11 +161,8 @@ type ResetLink struct {
 var errResetLink = NotFound("reset_link_invalid", "this link is invalid, has expired or was used already")
 
 func (a *App) validToken(tx *store.Tx, kind, token string) (*store.AccountToken, error) {
-	if token == "" || len(token) > 100 {
-		return nil, errResetLink
-	}
-	t, err := tx.AccountToken(hashToken(token))
-	if errors.Is(err, store.ErrNotFound) || err == nil && (t.Kind != kind || !a.sessionClock.Now().Before(t.ExpiresAt)) {
+	t, ok, err := a.sessions.ValidToken(tx, kind, token)
+	if err == nil && !ok {
 		return nil, errResetLink
 	}
 	return t, err
@@ -301,14 +176,14 @@ func (a *App) ResetLinkInfo(kind, token string) (*ResetLink, error) {
 		if err != nil {
 			return err
 		}
-		acc, err := a.accountByID(tx, kind, t.AccountID)
+		acc, err := session.AccountByID(tx, kind, t.AccountID)
 		if errors.Is(err, store.ErrNotFound) {
 			return errResetLink
 		}
 		if err != nil {
 			return err
 		}
-		out = &ResetLink{Email: acc.email, Invite: t.Purpose == tokenInvite}
+		out = &ResetLink{Email: acc.Email, Invite: t.Purpose == tokenInvite}
 		return nil
 	})
 	return out, err
@@ -364,9 +239,9 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 func accountEmailKey(a *App, kind, id string) string {
 	var email string
 	_ = a.db.View(func(tx *store.Tx) error {
-		acc, err := a.accountByID(tx, kind, id)
+		acc, err := session.AccountByID(tx, kind, id)
 		if err == nil {
-			email = store.NormEmail(acc.email)
+			email = store.NormEmail(acc.Email)
 		}
 		return nil
 	})
@@ -374,13 +249,6 @@ func accountEmailKey(a *App, kind, id string) string {
 }
 
 // Admins: Settings → Admins.
-
-// Admins lists the admins, oldest first.
-func (a *App) Admins() ([]*store.Admin, error) {
-	var out []*store.Admin
-	err := a.db.View(func(tx *store.Tx) (err error) { out, err = tx.Admins(); return })
-	return out, err
-}
 
 // InviteAdmin adds an admin without a password and mails them a link to set
 // one (valid AdminInviteTTL). The link is returned too, for copying when
@@ -390,7 +258,7 @@ func (a *App) InviteAdmin(byAdminID, email string) (*store.Admin, string, error)
 	if err := validateEmail("email", email); err != nil {
 		return nil, "", err
 	}
-	now := a.sessionClock.Now()
+	now := a.sessions.Now()
 	adm := &store.Admin{ID: store.NewID(now), Email: email, CreatedAt: now}
 	var link string
 	err := a.db.Update(func(tx *store.Tx) error {
@@ -404,12 +272,12 @@ func (a *App) InviteAdmin(byAdminID, email string) (*store.Admin, string, error)
 			}
 			return err
 		}
-		token, err := a.putAccountToken(tx, tokenInvite, SessionAdmin, adm.ID, AdminInviteTTL)
+		token, err := a.sessions.PutToken(tx, tokenInvite, SessionAdmin, adm.ID, AdminInviteTTL)
 		if err != nil {
 			return err
 		}
 		link = a.ResetURL(SessionAdmin, token)
-		return a.queueMail(tx, MailAdminInvite, adm.Email, "", map[string]string{
+		return a.queueMail(tx, mail.KindAdminInvite, adm.Email, "", map[string]string{
 			"invited_by": by.Email, "link": link, "days": strconv.Itoa(int(AdminInviteTTL / (24 * time.Hour))),
 		})
 	})

@@ -152,26 +152,13 @@ func (a *App) checkWebhookURL(ctx context.Context, raw string) (string, error) {
 }
 
 func checkEvents(events []string) ([]string, error) {
-	var out []string
-	for _, e := range events {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			continue
-		}
-		if !slices.Contains(event.Subscribable(), e) {
-			return nil, Invalid("events", "invalid_events", "unknown event %q; choose from %s", e, strings.Join(event.Subscribable(), ", "))
-		}
-		if !slices.Contains(out, e) {
-			out = append(out, e)
-		}
+	out, unknown := event.Subscription(events)
+	if unknown != "" {
+		return nil, Invalid("events", "invalid_events", "unknown event %q; choose from %s", unknown, strings.Join(event.Subscribable(), ", "))
 	}
 	if len(out) == 0 {
 		return nil, Invalid("events", "invalid_events", "choose at least one event")
 	}
-	// Keep the canonical order so forms and comparisons are stable.
-	slices.SortFunc(out, func(x, y string) int {
-		return slices.Index(event.Subscribable(), x) - slices.Index(event.Subscribable(), y)
-	})
 	return out, nil
 }
 
@@ -307,7 +294,7 @@ func (a *App) UpdateWebhookEndpoint(ctx context.Context, s Scope, id string, in 
 		if in.Disabled != nil && *in.Disabled != ep.Disabled {
 			if *in.Disabled {
 				now := a.Now()
-				ep.Disabled, ep.DisabledAt, ep.DisabledBy, ep.DisabledReason = true, &now, by, disabledReason(by, now)
+				ep.Disabled, ep.DisabledAt, ep.DisabledBy, ep.DisabledReason = true, &now, by, webhook.DisabledReason(by, now)
 			} else {
 				if ep.DisabledBy == DisabledByMerchant && by == DisabledByAffiliate {
 					return Errorf(KindForbidden, "endpoint_disabled_by_merchant", "the program owner disabled this endpoint; ask them to enable it")
@@ -323,17 +310,6 @@ func (a *App) UpdateWebhookEndpoint(ctx context.Context, s Scope, id string, in 
 	}
 	a.webhooks.Forget(id)
 	return ep, nil
-}
-
-func disabledReason(by string, at time.Time) string {
-	day := at.UTC().Format(time.DateOnly)
-	switch by {
-	case DisabledByMerchant:
-		return "Disabled by the program owner on " + day + "."
-	case DisabledByAffiliate:
-		return "Disabled by you on " + day + "."
-	}
-	return "Disabled on " + day + "."
 }
 
 // RotateWebhookSecret gives an endpoint a new signing secret. Messages not

@@ -101,6 +101,21 @@ func (tx *Tx) Meta(name string) ([]byte, error) { return tx.get(metaKey(name)) }
 // SetMeta stores a named meta value.
 func (tx *Tx) SetMeta(name string, v []byte) { tx.set(metaKey(name), v) }
 
+// IntegrationSecret returns a payment provider's signing secret pasted in
+// Settings ("" when none).
+func (tx *Tx) IntegrationSecret(provider string) (string, error) {
+	b, err := tx.Meta("integration_secret:" + provider)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	return string(b), err
+}
+
+// SetIntegrationSecret keeps a provider's signing secret ("" removes it).
+func (tx *Tx) SetIntegrationSecret(provider, secret string) {
+	tx.SetMeta("integration_secret:"+provider, []byte(secret))
+}
+
 // commissionsFromPurchases (migration 4) gives data written before
 // commissions existed what it would have had: programs hold commissions
 // for the default 30 days, and every attributed purchase gets a commission

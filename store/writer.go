@@ -33,6 +33,20 @@ func (db *DB) WriterStats() (batches, ops int64) {
 	return db.stats.batches.Load(), db.stats.ops.Load()
 }
 
+// Stats are the store's sizes and writer counters.
+type Stats struct {
+	LSMBytes, VlogBytes    int64 // on disk
+	WriteBatches, WriteOps int64 // committed by the writer since start
+}
+
+// Stats reads the store's sizes and writer counters.
+func (db *DB) Stats() Stats {
+	var s Stats
+	s.LSMBytes, s.VlogBytes = db.Size()
+	s.WriteBatches, s.WriteOps = db.WriterStats()
+	return s
+}
+
 // Update runs fn as one atomic operation and returns after it has been
 // committed (and synced, when SyncWrites is on). If fn returns an error none
 // of its writes are applied and that error is returned.

@@ -3,7 +3,8 @@ package ui
 import (
 	"time"
 
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/mail"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -12,15 +13,15 @@ import (
 func accountPageFixtures() map[string][]pageFixture {
 	next := fxDay.Add(5 * time.Minute)
 	sent := fxDay.Add(time.Minute)
-	settings := app.EmailSettings{Enabled: true, Host: "smtp.acme.example", Port: 587, TLS: "starttls", Username: "spiffy",
+	settings := views.EmailSettings{Enabled: true, Host: "smtp.acme.example", Port: 587, TLS: "starttls", Username: "spiffy",
 		PasswordSet: true, From: "Acme Partners <partners@acme.example>", Owner: "Acme Partners", Schedule: "retried 8 times over about 2 days"}
 	mails := []mailRow{
-		{MailLogEntry: app.MailLogEntry{Label: "Password reset", Mail: &store.Mail{ID: "m1", Kind: app.MailPasswordReset, To: "paula@partners.example.com",
-			Subject: "Reset your password", Status: app.MailSent, Tries: 1, SentAt: &sent, CreatedAt: fxDay}}},
-		{MailLogEntry: app.MailLogEntry{Label: "Affiliate invite", Mail: &store.Mail{ID: "m2", Kind: app.MailInvite, To: "pete@partners.example.com",
-			Status: app.MailQueued, Tries: 2, LastError: "connect to smtp.acme.example:587: connection refused", NextAttemptAt: next, CreatedAt: fxDay}}, NextIn: "in 5 min"},
-		{MailLogEntry: app.MailLogEntry{Label: "Payout paid", Mail: &store.Mail{ID: "m3", Kind: app.MailPayoutPaid, To: "nobody@partners.example.com",
-			Subject: "Acme Partners paid you 49.00 USD", Status: app.MailFailed, Tries: 1, LastError: "550 5.1.1 No such user here", CreatedAt: fxDay}}},
+		{MailLogEntry: views.MailLogEntry{Label: "Password reset", Mail: &store.Mail{ID: "m1", Kind: mail.KindPasswordReset, To: "paula@partners.example.com",
+			Subject: "Reset your password", Status: store.MailSent, Tries: 1, SentAt: &sent, CreatedAt: fxDay}}},
+		{MailLogEntry: views.MailLogEntry{Label: "Affiliate invite", Mail: &store.Mail{ID: "m2", Kind: mail.KindInvite, To: "pete@partners.example.com",
+			Status: store.MailQueued, Tries: 2, LastError: "connect to smtp.acme.example:587: connection refused", NextAttemptAt: next, CreatedAt: fxDay}}, NextIn: "in 5 min"},
+		{MailLogEntry: views.MailLogEntry{Label: "Payout paid", Mail: &store.Mail{ID: "m3", Kind: mail.KindPayoutPaid, To: "nobody@partners.example.com",
+			Subject: "Acme Partners paid you 49.00 USD", Status: store.MailFailed, Tries: 1, LastError: "550 5.1.1 No such user here", CreatedAt: fxDay}}},
 	}
 	forgot := func(v forgotView) forgotView { v.LoginURL, v.Action = "/portal/login", "/portal/forgot"; return v }
 	return map[string][]pageFixture{
@@ -29,7 +30,7 @@ func accountPageFixtures() map[string][]pageFixture {
 				[]string{"smtp.acme.example:587", "STARTTLS", "••••••••", "Acme Partners &lt;partners@acme.example&gt;", "Send test message",
 					"Reset your password", "Sent", "next try in 5 min", "connection refused", "550 5.1.1 No such user here", "to is not a valid email",
 					`href="/settings/email" class="active"`}},
-			{"not set up", fxAdminView("settings", &emailView{Settings: app.EmailSettings{Port: 587, TLS: "starttls"}}),
+			{"not set up", fxAdminView("settings", &emailView{Settings: views.EmailSettings{Port: 587, TLS: "starttls"}}),
 				[]string{"Not set up", "smtp.host", "No mail yet"}},
 		},
 		"admin/admins": {

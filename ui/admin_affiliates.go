@@ -138,11 +138,11 @@ func (u *UI) loadAffiliateView(id string) (*affiliateView, error) {
 	if err != nil {
 		return nil, err
 	}
-	es, err := u.app.EnrollmentsOfAffiliate(id)
+	es, err := u.app.Views().EnrollmentsOfAffiliate(id)
 	if err != nil {
 		return nil, err
 	}
-	programs, err := u.app.Programs()
+	programs, err := u.app.Views().Programs()
 	if err != nil {
 		return nil, err
 	}

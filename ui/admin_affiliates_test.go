@@ -110,7 +110,7 @@ func TestAffiliatesBadInput(t *testing.T) {
 			if pw := tc.form.Get("password"); pw != "" && strings.Contains(p.Body, pw) {
 				t.Fatal("the password is echoed back")
 			}
-			if all, _ := b.env.App.Affiliates(); len(all) != 1 {
+			if all, _ := b.env.App.Views().Affiliates(); len(all) != 1 {
 				t.Fatalf("%d affiliates after a refused add", len(all))
 			}
 		})
@@ -215,7 +215,7 @@ func TestAffiliatesEnrolAndReferralLinks(t *testing.T) {
 			p := b.submit(page, page+"/programs", tc.form)
 			expectStatus(t, p, http.StatusUnprocessableEntity)
 			mustContain(t, p.Body, `<p class="field-error">`+tc.msg, "Add to a program")
-			if es, _ := b.env.App.EnrollmentsOfAffiliate(af.ID); len(es) != 0 {
+			if es, _ := b.env.App.Views().EnrollmentsOfAffiliate(af.ID); len(es) != 0 {
 				t.Fatalf("refused enrolment stored: %+v", es[0])
 			}
 		})

@@ -82,14 +82,14 @@ type option struct {
 // filterOptions lists the programs and affiliates for the filter selects.
 // Deleted programs are not offered; their rows still show their names.
 func (u *UI) filterOptions(f listForm) (programs, affiliates []option, err error) {
-	ps, err := u.app.Programs()
+	ps, err := u.app.Views().Programs()
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, p := range ps {
 		programs = append(programs, option{Value: p.ID, Label: p.Name, Selected: p.ID == f.Program})
 	}
-	as, err := u.app.Affiliates()
+	as, err := u.app.Views().Affiliates()
 	if err != nil {
 		return nil, nil, err
 	}

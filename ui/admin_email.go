@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // Settings → Email (the SMTP setup in force, a test message, recent mail)
@@ -24,12 +23,12 @@ type testMailForm struct {
 
 // mailRow is one line of the recent-mail list.
 type mailRow struct {
-	app.MailLogEntry
+	views.MailLogEntry
 	NextIn string // "in 4 min" for queued mail
 }
 
 type emailView struct {
-	Settings app.EmailSettings
+	Settings views.EmailSettings
 	Mail     []mailRow
 	Form     testMailForm
 	Errors   FormErrors
@@ -44,7 +43,7 @@ func (u *UI) loadEmailView() (*emailView, error) {
 	now := u.app.Now()
 	for _, m := range log {
 		r := mailRow{MailLogEntry: m}
-		if m.Status == app.MailQueued {
+		if m.IsQueued() {
 			r.NextIn = untilText(m.NextAttemptAt.Sub(now))
 		}
 		v.Mail = append(v.Mail, r)
@@ -110,7 +109,7 @@ type adminsView struct {
 }
 
 func (u *UI) loadAdminsView(c echo.Context) (*adminsView, error) {
-	admins, err := u.app.Admins()
+	admins, err := u.app.Views().Admins()
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // Settings → Integrations: each payment provider's endpoint URL to paste in
@@ -19,7 +19,7 @@ type integrationSecretForm struct {
 }
 
 type integrationsView struct {
-	Providers []app.IntegrationView
+	Providers []views.IntegrationView
 	Provider  string // the provider whose form has errors
 	Errors    FormErrors
 }

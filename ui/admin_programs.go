@@ -166,13 +166,13 @@ type programView struct {
 func (u *UI) joinURL(programID string) string { return u.app.Config().BaseURL + "/join/" + programID }
 
 func (u *UI) programsList(c echo.Context) error {
-	programs, err := u.app.Programs()
+	programs, err := u.app.Views().Programs()
 	if err != nil {
 		return err
 	}
 	v := programsView{Programs: make([]programRow, 0, len(programs))}
 	for _, p := range programs {
-		es, err := u.app.EnrollmentsOfProgram(p.ID)
+		es, err := u.app.Views().EnrollmentsOfProgram(p.ID)
 		if err != nil {
 			return err
 		}
@@ -212,11 +212,11 @@ func (u *UI) loadProgramView(id string) (*programView, error) {
 	if err != nil {
 		return nil, err
 	}
-	es, err := u.app.EnrollmentsOfProgram(id)
+	es, err := u.app.Views().EnrollmentsOfProgram(id)
 	if err != nil {
 		return nil, err
 	}
-	affiliates, err := u.app.Affiliates()
+	affiliates, err := u.app.Views().Affiliates()
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func (u *UI) programDeleteConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	es, err := u.app.EnrollmentsOfProgram(p.ID)
+	es, err := u.app.Views().EnrollmentsOfProgram(p.ID)
 	if err != nil {
 		return err
 	}

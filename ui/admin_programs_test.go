@@ -297,7 +297,7 @@ func TestProgramsBadInput(t *testing.T) {
 			p = b.submit("/programs/new", "/programs", form)
 			expectStatus(t, p, http.StatusUnprocessableEntity)
 			mustContain(t, p.Body, `<p class="field-error">`+tc.msg, "Create program")
-			if ps, _ := b.env.App.Programs(); len(ps) != 1 {
+			if ps, _ := b.env.App.Views().Programs(); len(ps) != 1 {
 				t.Fatalf("%d programs after a refused create", len(ps))
 			}
 		})
@@ -352,7 +352,7 @@ func TestProgramsEnrolAffiliates(t *testing.T) {
 		refused("code too short", url.Values{"affiliate_id": {joe.ID}, "code": {"j"}}, "Referral code must be 2 to 64 characters."),
 		refused("no affiliate", url.Values{"code": {"JOE"}}, "Choose an affiliate to add."),
 	}, apptest.AsForm)
-	if es, _ := b.env.App.EnrollmentsOfAffiliate(joe.ID); len(es) != 0 {
+	if es, _ := b.env.App.Views().EnrollmentsOfAffiliate(joe.ID); len(es) != 0 {
 		t.Fatalf("refused enrolment stored: %+v", es[0])
 	}
 
@@ -398,13 +398,13 @@ func TestProgramsNeedSignIn(t *testing.T) {
 			}
 		})
 	}
-	if ps, _ := b.env.App.Programs(); len(ps) != 1 {
+	if ps, _ := b.env.App.Views().Programs(); len(ps) != 1 {
 		t.Fatalf("%d programs", len(ps))
 	}
 	if got, _ := b.env.App.Affiliate(af.ID); got.Status != app.StatusActive {
 		t.Fatalf("status changed to %s", got.Status)
 	}
-	if ks, _ := b.env.App.APIKeys(); len(ks) != 1 {
+	if ks, _ := b.env.App.Views().APIKeys(); len(ks) != 1 {
 		t.Fatalf("%d api keys", len(ks))
 	}
 }
@@ -416,7 +416,7 @@ func TestProgramsFormsNeedCSRF(t *testing.T) {
 	b.signInAdmin()
 	prog := b.env.Program("Shop")
 	af := b.env.Affiliate("Jane", "jane@example.com", "")
-	keys, _ := b.env.App.APIKeys()
+	keys, _ := b.env.App.Views().APIKeys()
 	for _, tc := range []struct {
 		action string
 		form   url.Values
@@ -445,16 +445,16 @@ func TestProgramsFormsNeedCSRF(t *testing.T) {
 	if got, err := b.env.App.Program(prog.ID); err != nil || got.Name != "Shop" {
 		t.Fatalf("program changed: %+v %v", got, err)
 	}
-	if ps, _ := b.env.App.Programs(); len(ps) != 1 {
+	if ps, _ := b.env.App.Views().Programs(); len(ps) != 1 {
 		t.Fatalf("%d programs", len(ps))
 	}
 	if got, _ := b.env.App.Affiliate(af.ID); got.Name != "Jane" || got.Status != app.StatusActive {
 		t.Fatalf("affiliate changed: %+v", got)
 	}
-	if es, _ := b.env.App.EnrollmentsOfAffiliate(af.ID); len(es) != 0 {
+	if es, _ := b.env.App.Views().EnrollmentsOfAffiliate(af.ID); len(es) != 0 {
 		t.Fatal("enrolled without a token")
 	}
-	if ks, _ := b.env.App.APIKeys(); len(ks) != 1 || ks[0].RevokedAt != nil {
+	if ks, _ := b.env.App.Views().APIKeys(); len(ks) != 1 || ks[0].RevokedAt != nil {
 		t.Fatalf("api keys changed: %+v", ks)
 	}
 }

@@ -29,7 +29,7 @@ type settingsView struct {
 
 // loadSettingsView loads the keys and the install code the page shows.
 func (u *UI) loadSettingsView() (*settingsView, error) {
-	keys, err := u.app.APIKeys()
+	keys, err := u.app.Views().APIKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (u *UI) apiKeyCreate(c echo.Context) error {
 
 // apiKey finds a key by id for the confirmation page.
 func (u *UI) apiKey(id string) (*app.APIKey, error) {
-	keys, err := u.app.APIKeys()
+	keys, err := u.app.Views().APIKeys()
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func TestSettingsCreateAndRevokeAPIKey(t *testing.T) {
 		t.Fatal("the secret is shown again")
 	}
 
-	keys, _ := b.env.App.APIKeys()
+	keys, _ := b.env.App.Views().APIKeys()
 	var id string
 	for _, k := range keys {
 		if k.Name == "Checkout server" {
@@ -90,7 +90,7 @@ func TestSettingsBadInput(t *testing.T) {
 			p := b.submit("/settings", "/settings/api-keys", url.Values{"name": {tc.value}})
 			expectStatus(t, p, http.StatusUnprocessableEntity)
 			mustContain(t, p.Body, `<p class="field-error">`+tc.msg, "Install SpiffyJS")
-			if ks, _ := b.env.App.APIKeys(); len(ks) != 1 {
+			if ks, _ := b.env.App.Views().APIKeys(); len(ks) != 1 {
 				t.Fatalf("%d keys after a refused create", len(ks))
 			}
 		})

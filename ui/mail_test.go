@@ -13,7 +13,9 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/mail"
 	"github.com/spiffy/spiffy/app/mail/mailtest"
+	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/app/webhook/webhooktest"
 	"github.com/spiffy/spiffy/store"
 )
@@ -226,7 +228,7 @@ func TestPayoutAndWebhookNoticesCanBeUnsubscribedInOneClick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := countKind(log, app.MailPayoutPaid); n != 1 {
+	if n := countKind(log, mail.KindPayoutPaid); n != 1 {
 		t.Fatalf("%d payout notices in the log after unsubscribing, want the first one only", n)
 	}
 	// An invite is not optional: it still arrives.
@@ -254,7 +256,7 @@ func TestPayoutAndWebhookNoticesCanBeUnsubscribedInOneClick(t *testing.T) {
 	}
 }
 
-func countKind(log []app.MailLogEntry, kind string) int {
+func countKind(log []views.MailLogEntry, kind string) int {
 	n := 0
 	for _, m := range log {
 		if m.Kind == kind {
@@ -473,7 +475,7 @@ func TestRemovingAnAdminEndsItsSessions(t *testing.T) {
 
 func currentAdminID(t *testing.T, b *browser) string {
 	t.Helper()
-	admins, err := b.env.App.Admins()
+	admins, err := b.env.App.Views().Admins()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -316,7 +316,7 @@ func TestPortalJoin(t *testing.T) {
 		in.CommissionType, in.CommissionValue = apptest.Ptr("flat"), apptest.Ptr("5.00")
 	})
 	affiliates := func() int {
-		all, err := s.env.App.Affiliates()
+		all, err := s.env.App.Views().Affiliates()
 		if err != nil {
 			t.Fatal(err)
 		}

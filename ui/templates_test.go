@@ -578,13 +578,13 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/integrations": {
 			{"connected, from config, refused", fxAdminView("settings", &integrationsView{
-				Providers: []app.IntegrationView{
+				Providers: []views.IntegrationView{
 					{Provider: "stripe", Title: "Stripe", EndpointURL: "https://aff.shop.example.com/integrations/stripe", SignatureHeader: "Stripe-Signature",
-						SecretSource: app.SecretFromSettings, Events: []*store.ProviderEvent{
+						SecretSource: views.SecretFromSettings, Events: []*store.ProviderEvent{
 							{ID: "pev_1", Provider: "stripe", EventID: "evt_1", Type: "checkout.session.completed", Outcome: app.OutcomeSale, PurchaseID: "pur_1", ReceivedAt: fxDay},
 						}, Refused: []provider.Refusal{{At: fxDay, Reason: "invalid signature"}}},
 					{Provider: "paddle", Title: "Paddle", EndpointURL: "https://aff.shop.example.com/integrations/paddle", SignatureHeader: "Paddle-Signature",
-						SecretSource: app.SecretFromConfig},
+						SecretSource: views.SecretFromConfig},
 					{Provider: "lemonsqueezy", Title: "Lemon Squeezy", EndpointURL: "https://aff.shop.example.com/integrations/lemonsqueezy", SignatureHeader: "X-Signature"},
 				},
 				Provider: "lemonsqueezy", Errors: FormErrors{"secret": "Paste the signing secret exactly."},

@@ -47,7 +47,7 @@ func TestSeed(t *testing.T) {
 	apptest.Expect(t, env.Request("GET", "/api/v1/programs", nil, "Authorization", "Bearer "+res.APIKey), 200)
 
 	// Programs: varied settings.
-	progs, err := env.App.Programs()
+	progs, err := env.App.Views().Programs()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestSeed(t *testing.T) {
 	}
 
 	// Affiliates: mostly active, some pending and blocked, each enrolled.
-	affs, err := env.App.Affiliates()
+	affs, err := env.App.Views().Affiliates()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSeed(t *testing.T) {
 	status := map[string]int{}
 	for _, af := range affs {
 		status[af.Status]++
-		ens, err := env.App.EnrollmentsOfAffiliate(af.ID)
+		ens, err := env.App.Views().EnrollmentsOfAffiliate(af.ID)
 		if err != nil || len(ens) == 0 || ens[0].Code == "" {
 			t.Errorf("affiliate %s has no enrollment with a code (%v)", af.Email, err)
 		}
@@ -264,7 +264,7 @@ func TestSeedRefusesNonEmptyDataDir(t *testing.T) {
 	if !errors.Is(err, demo.ErrNotEmpty) || !strings.Contains(err.Error(), "admin") {
 		t.Fatalf("demo.Seed on a data dir with an admin: %v, want ErrNotEmpty naming the admin", err)
 	}
-	progs, _ := env.App.Programs()
+	progs, _ := env.App.Views().Programs()
 	if len(progs) != 0 {
 		t.Errorf("refused demo still wrote %d programs", len(progs))
 	}

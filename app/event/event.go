@@ -8,6 +8,8 @@ package event
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spiffy/spiffy/app/money"
@@ -29,6 +31,26 @@ const (
 // Subscribable lists the events an endpoint can subscribe to, in the order
 // forms show them.
 func Subscribable() []string { return []string{PurchaseCreated, PurchaseRefunded, LeadCreated} }
+
+// Subscription trims a list of event types, drops blanks and repeats, and
+// puts it in Subscribable's order, so forms and comparisons are stable.
+// unknown is the first type that cannot be subscribed to ("" if none).
+func Subscription(events []string) (out []string, unknown string) {
+	for _, e := range events {
+		e = strings.TrimSpace(e)
+		if e == "" || slices.Contains(out, e) {
+			continue
+		}
+		if !slices.Contains(Subscribable(), e) {
+			return nil, e
+		}
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(x, y string) int {
+		return slices.Index(Subscribable(), x) - slices.Index(Subscribable(), y)
+	})
+	return out, ""
+}
 
 // RFC3339 formats a time as the API and the events do: RFC3339, UTC, whole
 // seconds.

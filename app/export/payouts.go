@@ -2,6 +2,7 @@ package export
 
 import (
 	"io"
+	"net/url"
 	"strconv"
 
 	"github.com/spiffy/spiffy/app/money"
@@ -115,4 +116,17 @@ func WiseReference(payoutID string) string {
 		payoutID = payoutID[len(payoutID)-11:]
 	}
 	return "Payout " + payoutID
+}
+
+// PayoutNote is the note a payout's file carries (PayPal shows it): who
+// pays — the program, else the host of baseURL — and which payout.
+func PayoutNote(program, baseURL, payoutID string) string {
+	owner := program
+	if owner == "" {
+		owner = "Affiliate program"
+		if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
+			owner = u.Hostname()
+		}
+	}
+	return owner + " payout " + payoutID
 }

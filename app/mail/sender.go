@@ -179,11 +179,14 @@ type Stats struct {
 	Failed   int64 // attempts that failed (retried or not)
 	GivenUp  int64 // mails that failed for good
 	Attempts int64
+	Queued   int // waiting in the outbox now
 }
 
-// Stats reads the counters.
+// Stats reads the counters and the outbox's size.
 func (s *Sender) Stats() Stats {
-	return Stats{Sent: s.sent.Load(), Failed: s.failed.Load(), GivenUp: s.given.Load(), Attempts: s.attempts.Load()}
+	st := Stats{Sent: s.sent.Load(), Failed: s.failed.Load(), GivenUp: s.given.Load(), Attempts: s.attempts.Load()}
+	_ = s.db.View(func(tx *store.Tx) (err error) { st.Queued, err = tx.QueuedMails(1_000_000); return })
+	return st
 }
 
 // retryDelays is the backoff after each failed attempt: about two days in

@@ -321,3 +321,13 @@ func orderID(tx *store.Tx, purchaseID string) (string, error) {
 	}
 	return p.OrderID, nil
 }
+
+// ReadBalances returns the balances q selects, by affiliate id.
+func ReadBalances(tx *store.Tx, q store.BalanceQuery) ([]BalanceRow, error) {
+	out := []BalanceRow{}
+	err := tx.Balances(q, func(b *store.Balance) bool {
+		out = append(out, BalanceRow{Balance: *b})
+		return true
+	})
+	return out, err
+}

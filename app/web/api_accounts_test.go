@@ -144,7 +144,7 @@ func TestProgramsAPIBadInput(t *testing.T) {
 	if err != nil || got.CookieDays != 30 || got.Name != "Keep" {
 		t.Fatalf("program changed by bad input: %+v %v", got, err)
 	}
-	all, _ := env.App.Programs()
+	all, _ := env.App.Views().Programs()
 	if len(all) != 1 {
 		t.Fatalf("%d programs after bad creates", len(all))
 	}
@@ -267,19 +267,19 @@ func TestAPIKeyLastUsedIsRecorded(t *testing.T) {
 	env := apptest.New(t)
 	move := env.SetClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	apptest.Expect(t, env.API(http.MethodGet, "/programs", nil), http.StatusOK)
-	keys, _ := env.App.APIKeys()
+	keys, _ := env.App.Views().APIKeys()
 	if keys[0].LastUsedAt == nil || !keys[0].LastUsedAt.Equal(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)) {
 		t.Fatalf("last used %v", keys[0].LastUsedAt)
 	}
 	move(30 * time.Second) // within the minute: not rewritten
 	env.API(http.MethodGet, "/programs", nil)
-	keys, _ = env.App.APIKeys()
+	keys, _ = env.App.Views().APIKeys()
 	if !keys[0].LastUsedAt.Equal(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)) {
 		t.Fatalf("touched again within a minute: %v", keys[0].LastUsedAt)
 	}
 	move(time.Minute)
 	env.API(http.MethodGet, "/programs", nil)
-	keys, _ = env.App.APIKeys()
+	keys, _ = env.App.Views().APIKeys()
 	if !keys[0].LastUsedAt.Equal(time.Date(2026, 6, 1, 12, 1, 30, 0, time.UTC)) {
 		t.Fatalf("not touched after a minute: %v", keys[0].LastUsedAt)
 	}

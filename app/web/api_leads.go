@@ -74,7 +74,7 @@ func (s *Server) apiListLeads(c echo.Context) error {
 		return err
 	}
 	q.Limit, q.Cursor = limit, cursor
-	leads, next, err := s.App.LeadsPage(q)
+	leads, next, err := s.App.Views().LeadsPage(q)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (s *Server) apiListPurchases(c echo.Context) error {
 		return err
 	}
 	q.Limit, q.Cursor = limit, cursor
-	ps, next, err := s.App.PurchasesPage(q)
+	ps, next, err := s.App.Views().PurchasesPage(q)
 	if err != nil {
 		return err
 	}

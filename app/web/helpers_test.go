@@ -103,7 +103,7 @@ func affiliateOf(p web.PurchaseJSON) string {
 
 func purchaseCount(t *testing.T, env *apptest.Env) int {
 	t.Helper()
-	ps, _, err := env.App.PurchasesPage(store.PurchaseQuery{Limit: 500})
+	ps, _, err := env.App.Views().PurchasesPage(store.PurchaseQuery{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,7 +131,7 @@ func TestPurchaseAttribution(t *testing.T) {
 	env.Affiliate("Oz", "oz@partner.example", "oz", other)
 	affByName := map[string]string{"ann": ann.ID, "bob": bob.ID, "cat": cat.ID}
 	for _, code := range []string{"annf", "bobf"} {
-		e, err := env.App.EnrollmentsOfProgram(first.ID)
+		e, err := env.App.Views().EnrollmentsOfProgram(first.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

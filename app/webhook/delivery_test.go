@@ -183,7 +183,7 @@ func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
 	env.WebhookEndpoint(bob.ID, map[string]any{"url": rc.URL + "/bob"})
 
 	code := func(prg *store.Program) string {
-		e, err := env.App.EnrollmentsOfAffiliate(ann.ID)
+		e, err := env.App.Views().EnrollmentsOfAffiliate(ann.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,3 +20,15 @@ const (
 	DisabledByMerchant  = "merchant"
 	DisabledByAuto      = "auto"
 )
+
+// DisabledReason says on an endpoint who switched it off by hand, and when.
+func DisabledReason(by string, at time.Time) string {
+	day := at.UTC().Format(time.DateOnly)
+	switch by {
+	case DisabledByMerchant:
+		return "Disabled by the program owner on " + day + "."
+	case DisabledByAffiliate:
+		return "Disabled by you on " + day + "."
+	}
+	return "Disabled on " + day + "."
+}

@@ -152,7 +152,7 @@ func TestTrackingEndToEnd(t *testing.T) {
 	// The beacon reaches Spiffy on its own schedule.
 	var lead *store.Lead
 	Eventually(t, 10*time.Second, "the lead to be stored", func() bool {
-		leads, _, err := sp.App.LeadsPage(store.LeadQuery{ProgramID: prg.ID, Limit: 10})
+		leads, _, err := sp.App.Views().LeadsPage(store.LeadQuery{ProgramID: prg.ID, Limit: 10})
 		if err != nil {
 			t.Fatalf("list leads: %v", err)
 		}
