@@ -1334,7 +1334,7 @@ func TestIntegrationConcurrentDeliveries(t *testing.T) {
 	if n, _ := e.counts(); n != 4 {
 		t.Fatalf("%d purchases, want 4 (pi_race, in_race, txn_race, 6600001)", n)
 	}
-	ps2, _, err := e.App.PurchasesPage(store.PurchaseQuery{Limit: 10})
+	ps2, _, err := e.App.Views().PurchasesPage(store.PurchaseQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
