@@ -231,10 +231,10 @@ func (a *App) AuthenticateAffiliate(email, password, ip string) (*store.Affiliat
 	err := a.checkLogin("affiliate", email, ip, func() bool {
 		err := a.db.View(func(tx *store.Tx) (err error) { af, err = tx.AffiliateByEmail(email); return })
 		if err != nil {
-			checkPassword("", password)
+			session.CheckPassword("", password)
 			return false
 		}
-		return checkPassword(af.PasswordHash, password)
+		return session.CheckPassword(af.PasswordHash, password)
 	})
 	if err != nil {
 		return nil, err

@@ -1,9 +1,6 @@
 package app
 
 import (
-	"crypto/rand"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -91,7 +88,7 @@ func New(o Options) (*App, error) {
 		a.exports.Stop()
 		return nil, err
 	}
-	secret, err := a.loadSessionSecret()
+	secret, err := session.LoadSecret(o.Store, o.Config.SessionSecret)
 	if err != nil {
 		a.Stop()
 		return nil, err
@@ -112,33 +109,6 @@ func (a *App) Log() *slog.Logger { return a.log }
 // SessionSecret is the key sessions are signed with: the configured one, or
 // one generated on first start and kept in the store.
 func (a *App) SessionSecret() []byte { return a.sessionSecret }
-
-func (a *App) loadSessionSecret() ([]byte, error) {
-	if a.cfg.SessionSecret != "" {
-		return []byte(a.cfg.SessionSecret), nil
-	}
-	var secret []byte
-	err := a.db.Update(func(tx *store.Tx) error {
-		b, err := tx.Meta("session_secret")
-		if err == nil {
-			secret = b
-			return nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		secret = make([]byte, 32)
-		if _, err := rand.Read(secret); err != nil {
-			return err
-		}
-		tx.SetMeta("session_secret", secret)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("app: session secret: %w", err)
-	}
-	return secret, nil
-}
 
 // Backup streams a full, consistent backup of the store to w (the format
 // `spiffy restore` reads).

@@ -5,21 +5,12 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/store"
 )
 
 // MinPasswordLen is the shortest password accepted for admins and affiliates.
 const MinPasswordLen = 8
-
-// bcryptCost is bcrypt's default; tests may lower it through the App.
-const bcryptCost = bcrypt.DefaultCost
-
-// dummyHash is compared against when the account does not exist, so that a
-// wrong email and a wrong password take the same time.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("spiffy-dummy-password"), bcryptCost)
 
 // HashPassword checks a new password's length and returns its bcrypt hash.
 func HashPassword(pw string) (string, error) {
@@ -29,16 +20,7 @@ func HashPassword(pw string) (string, error) {
 	if len(pw) > 72 {
 		return "", Invalid("password", "invalid_password", "password must be at most 72 bytes")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
-	return string(h), err
-}
-
-func checkPassword(hash, pw string) bool {
-	if hash == "" {
-		bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
-		return false
-	}
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
+	return session.HashPassword(pw)
 }
 
 // checkLogin applies the throttle around a credential check keyed by both
@@ -121,10 +103,10 @@ func (a *App) AuthenticateAdmin(email, password, ip string) (*store.Admin, error
 	err := a.checkLogin("admin", email, ip, func() bool {
 		err := a.db.View(func(tx *store.Tx) (err error) { adm, err = tx.AdminByEmail(email); return })
 		if err != nil {
-			checkPassword("", password)
+			session.CheckPassword("", password)
 			return false
 		}
-		return checkPassword(adm.PasswordHash, password)
+		return session.CheckPassword(adm.PasswordHash, password)
 	})
 	if err != nil {
 		return nil, err

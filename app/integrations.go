@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spiffy/spiffy/app/accounts"
 	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
@@ -66,19 +65,6 @@ type ProviderOutcome struct {
 	PurchaseID string // the purchase created or refunded, if any
 	Duplicate  bool   // the same event was handled before
 }
-
-// Outcomes of a handled event.
-const (
-	OutcomeSale         = "purchase recorded"
-	OutcomeRenewal      = "renewal recorded"
-	OutcomeRefund       = "refund recorded"
-	OutcomeKnownOrder   = "order already recorded"
-	OutcomeUnattributed = "not attributed: not stored"
-	OutcomeNoPurchase   = "no recorded purchase for it"
-	OutcomeLinked       = "payment linked to its invoice"
-	OutcomeIgnored      = "event type not used"
-	OutcomeNothingNew   = "nothing new to refund"
-)
 
 // ReceiveProviderWebhook verifies one provider webhook (the raw body and
 // its signature header) and handles it. No secret → 404
@@ -177,10 +163,10 @@ func (a *App) handleProviderEvent(tx *store.Tx, p string, ev *provider.Event, cl
 		// Which payment intent paid which invoice (order): a later refund
 		// names only the payment intent.
 		tx.LinkProviderPurchase(p, store.LinkPaymentIntent, ev.Link.PaymentIntentID, ev.Link.InvoiceID)
-		out.Outcome = OutcomeLinked
+		out.Outcome = provider.OutcomeLinked
 		return nil
 	}
-	out.Outcome = OutcomeIgnored
+	out.Outcome = provider.OutcomeIgnored
 	return nil
 }
 
@@ -204,7 +190,7 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, click *st
 	// The same order again (Stripe sends a subscription's first payment as
 	// both checkout.session.completed and invoice.paid).
 	if id, err := tx.ProviderPurchase(p, store.LinkOrder, s.OrderID); err == nil {
-		out.Outcome, out.PurchaseID = OutcomeKnownOrder, id
+		out.Outcome, out.PurchaseID = provider.OutcomeKnownOrder, id
 		pur, err := tx.Purchase(id)
 		if err != nil {
 			return err
@@ -218,12 +204,12 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, click *st
 		return err
 	}
 	if m == nil {
-		out.Outcome = OutcomeUnattributed
+		out.Outcome = provider.OutcomeUnattributed
 		return nil
 	}
 	if _, err := tx.PurchaseByOrder(prg.ID, s.OrderID); err == nil {
 		// An order id the API recorded already in this program.
-		out.Outcome = OutcomeKnownOrder
+		out.Outcome = provider.OutcomeKnownOrder
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -233,9 +219,9 @@ func (a *App) providerSale(tx *store.Tx, p string, ev *provider.Event, click *st
 		ID: store.NewID(now), OrderID: s.OrderID, ProgramID: prg.ID, Email: s.Email, Name: s.Name, Product: s.Product,
 		Amount: s.Amount, Currency: s.Currency, Status: PurchasePaid, Kind: PurchaseSale, PurchasedAt: at, CreatedAt: now,
 	}
-	out.Outcome = OutcomeSale
+	out.Outcome = provider.OutcomeSale
 	if ev.Kind == provider.KindRenewal {
-		pur.Kind, out.Outcome = PurchaseRenewal, OutcomeRenewal
+		pur.Kind, out.Outcome = PurchaseRenewal, provider.OutcomeRenewal
 	}
 	var lead *store.Lead
 	if s.Email != "" {
@@ -310,21 +296,21 @@ func (a *App) rememberCustomer(tx *store.Tx, p string, s *provider.Sale, pur *st
 // old lead, must not stretch the recurring period. click is the referral's
 // click when the caller read it already.
 func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sale, click *store.Click, at time.Time) (*match, *store.Program, error) {
-	accounts := a.writerAccounts(tx)
+	accounts := a.accounts.Writer(tx, a.db.AccountsRevision())
 	// activeIn: the program, if it is not deleted, and the affiliate, if
 	// it is active and still enrolled in it under code ("" when not known).
 	activeIn := func(prgID, affID, code string) (*store.Program, *store.Affiliate, error) {
-		if prg, af, ok := accounts.tracking(code, prgID, affID); ok {
+		if prg, af, ok := accounts.Tracking(code, prgID, affID); ok {
 			return prg, af, nil
 		}
-		prg, err := accounts.program(prgID)
+		prg, err := accounts.Program(prgID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
 			return nil, nil, nil
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		af, err := accounts.affiliate(affID)
+		af, err := accounts.Affiliate(affID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && !attributable(af) {
 			return nil, nil, nil
 		}
@@ -418,55 +404,6 @@ func (a *App) providerMatch(tx *store.Tx, p string, renewal bool, s *provider.Sa
 	return found, foundPrg, err
 }
 
-// writerAccounts reads programs and affiliates inside the writer's
-// transaction: from the account cache when it holds them at the revision
-// last committed (every account change goes through the same writer, so
-// none is newer but one earlier in this very batch, which is ordered as if
-// after), else from the transaction. It never fills the cache: the
-// transaction may hold changes not yet committed. ReceiveProviderWebhook
-// fills it beforehand, in a snapshot.
-type writerAccounts struct {
-	tx    *store.Tx
-	cache *accounts.Cache
-	rev   int64
-}
-
-func (a *App) writerAccounts(tx *store.Tx) *writerAccounts {
-	return &writerAccounts{tx: tx, cache: a.accounts, rev: a.db.AccountsRevision()}
-}
-
-func (w *writerAccounts) program(id string) (*store.Program, error) {
-	if p, ok := w.cache.PeekProgram(w.rev, id); ok {
-		return p, nil
-	}
-	return w.tx.Program(id)
-}
-
-func (w *writerAccounts) affiliate(id string) (*store.Affiliate, error) {
-	if af, ok := w.cache.PeekAffiliate(w.rev, id); ok {
-		return af, nil
-	}
-	return w.tx.Affiliate(id)
-}
-
-// tracking reports, from the cache alone, that code still tracks for the
-// affiliate in the program (enrolled, active, program not deleted), with
-// both; false when the cache does not know, or knows otherwise.
-func (w *writerAccounts) tracking(code, prgID, affID string) (*store.Program, *store.Affiliate, bool) {
-	if code == "" {
-		return nil, nil, false
-	}
-	t, ok := w.cache.PeekCode(w.rev, code)
-	if !ok || t.Enrollment == nil || t.Enrollment.ProgramID != prgID || t.Enrollment.AffiliateID != affID {
-		return nil, nil, false
-	}
-	af, ok := w.cache.PeekAffiliate(w.rev, affID)
-	if !ok {
-		return nil, nil, false
-	}
-	return t.Program, af, true
-}
-
 // providerRefund refunds a recorded purchase: Stripe and Lemon Squeezy
 // send the total refunded so far (refund up to it), Paddle each refund
 // once (by its id).
@@ -485,7 +422,7 @@ func (a *App) providerRefund(tx *store.Tx, p string, r *provider.Refund, out *Pr
 	}
 	id, err := tx.ProviderPurchase(p, store.LinkOrder, order)
 	if errors.Is(err, store.ErrNotFound) {
-		out.Outcome = OutcomeNoPurchase
+		out.Outcome = provider.OutcomeNoPurchase
 		return nil
 	}
 	if err != nil {
@@ -501,7 +438,7 @@ func (a *App) providerRefund(tx *store.Tx, p string, r *provider.Refund, out *Pr
 		amount = r.Amount - pur.RefundedAmount
 	} else if r.ID != "" {
 		if _, err := tx.ProviderPurchase(p, store.LinkRefund, r.ID); err == nil {
-			out.Outcome = OutcomeNothingNew
+			out.Outcome = provider.OutcomeNothingNew
 			return nil
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -510,10 +447,10 @@ func (a *App) providerRefund(tx *store.Tx, p string, r *provider.Refund, out *Pr
 	}
 	amount = min(amount, pur.Amount-pur.RefundedAmount)
 	if amount <= 0 {
-		out.Outcome = OutcomeNothingNew
+		out.Outcome = provider.OutcomeNothingNew
 		return nil
 	}
-	out.Outcome = OutcomeRefund
+	out.Outcome = provider.OutcomeRefund
 	return a.refund(tx, pur, amount)
 }
 

@@ -318,7 +318,7 @@ func (a *App) ChangeAdminPassword(adminID, current, next string) error {
 	if err := a.db.View(func(tx *store.Tx) (err error) { adm, err = tx.Admin(adminID); return }); err != nil {
 		return notFoundAs(err, "admin_not_found", "admin")
 	}
-	if !checkPassword(adm.PasswordHash, current) {
+	if !session.CheckPassword(adm.PasswordHash, current) {
 		return Invalid("current_password", "wrong_password", "that is not your current password")
 	}
 	hash, err := HashPassword(next)

@@ -581,7 +581,7 @@ func pageFixtures() map[string][]pageFixture {
 				Providers: []views.IntegrationView{
 					{Provider: "stripe", Title: "Stripe", EndpointURL: "https://aff.shop.example.com/integrations/stripe", SignatureHeader: "Stripe-Signature",
 						SecretSource: views.SecretFromSettings, Events: []*store.ProviderEvent{
-							{ID: "pev_1", Provider: "stripe", EventID: "evt_1", Type: "checkout.session.completed", Outcome: app.OutcomeSale, PurchaseID: "pur_1", ReceivedAt: fxDay},
+							{ID: "pev_1", Provider: "stripe", EventID: "evt_1", Type: "checkout.session.completed", Outcome: provider.OutcomeSale, PurchaseID: "pur_1", ReceivedAt: fxDay},
 						}, Refused: []provider.Refusal{{At: fxDay, Reason: "invalid signature"}}},
 					{Provider: "paddle", Title: "Paddle", EndpointURL: "https://aff.shop.example.com/integrations/paddle", SignatureHeader: "Paddle-Signature",
 						SecretSource: views.SecretFromConfig},

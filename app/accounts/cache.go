@@ -158,23 +158,55 @@ func (r *Reader) resolveCode(code string) (*Target, error) {
 	return t, nil
 }
 
-// Peeks: what the cache holds at revision rev, without reading the store
-// or filling the cache. The writer uses them: its transaction may hold
-// changes not yet committed, so it must never fill the cache, and what the
-// cache holds at the last committed revision is what the writer would read
-// (every account change goes through the same writer).
-
-// PeekProgram returns a cached program.
-func (c *Cache) PeekProgram(rev int64, id string) (*store.Program, bool) {
-	return cacheGet(c, cachedPrograms, rev, id)
+// WriterReader reads programs and affiliates inside the writer's
+// transaction: from the cache when it holds them at the revision last
+// committed (every account change goes through the same writer, so none is
+// newer but one earlier in this very batch, which is ordered as if after),
+// else from the transaction. It never fills the cache: the transaction may
+// hold changes not yet committed; the caller fills it beforehand, in a
+// snapshot (a Reader).
+type WriterReader struct {
+	tx    *store.Tx
+	cache *Cache
+	rev   int64
 }
 
-// PeekAffiliate returns a cached affiliate.
-func (c *Cache) PeekAffiliate(rev int64, id string) (*store.Affiliate, bool) {
-	return cacheGet(c, cachedAffiliates, rev, id)
+// Writer returns a WriterReader over the writer's tx at the last committed
+// accounts revision.
+func (c *Cache) Writer(tx *store.Tx, rev int64) *WriterReader {
+	return &WriterReader{tx: tx, cache: c, rev: rev}
 }
 
-// PeekCode returns what a cached referral code resolves to.
-func (c *Cache) PeekCode(rev int64, code string) (*Target, bool) {
-	return cacheGet(c, cachedCodes, rev, store.NormCode(code))
+// Program returns a program, from the cache or the transaction.
+func (w *WriterReader) Program(id string) (*store.Program, error) {
+	if p, ok := cacheGet(w.cache, cachedPrograms, w.rev, id); ok {
+		return p, nil
+	}
+	return w.tx.Program(id)
+}
+
+// Affiliate returns an affiliate, from the cache or the transaction.
+func (w *WriterReader) Affiliate(id string) (*store.Affiliate, error) {
+	if af, ok := cacheGet(w.cache, cachedAffiliates, w.rev, id); ok {
+		return af, nil
+	}
+	return w.tx.Affiliate(id)
+}
+
+// Tracking reports, from the cache alone, that code still tracks for the
+// affiliate in the program (enrolled, active, program not deleted), with
+// both; false when the cache does not know, or knows otherwise.
+func (w *WriterReader) Tracking(code, programID, affiliateID string) (*store.Program, *store.Affiliate, bool) {
+	if code == "" {
+		return nil, nil, false
+	}
+	t, ok := cacheGet(w.cache, cachedCodes, w.rev, store.NormCode(code))
+	if !ok || t.Enrollment == nil || t.Enrollment.ProgramID != programID || t.Enrollment.AffiliateID != affiliateID {
+		return nil, nil, false
+	}
+	af, ok := cacheGet(w.cache, cachedAffiliates, w.rev, affiliateID)
+	if !ok {
+		return nil, nil, false
+	}
+	return t.Program, af, true
 }

@@ -335,3 +335,17 @@ func codes(list []string, add ...string) []string {
 	}
 	return list
 }
+
+// Outcomes of a handled event, in the words the Integrations page and the
+// endpoint's answer use.
+const (
+	OutcomeSale         = "purchase recorded"
+	OutcomeRenewal      = "renewal recorded"
+	OutcomeRefund       = "refund recorded"
+	OutcomeKnownOrder   = "order already recorded"
+	OutcomeUnattributed = "not attributed: not stored"
+	OutcomeNoPurchase   = "no recorded purchase for it"
+	OutcomeLinked       = "payment linked to its invoice"
+	OutcomeIgnored      = "event type not used"
+	OutcomeNothingNew   = "nothing new to refund"
+)

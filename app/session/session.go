@@ -13,9 +13,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spiffy/spiffy/store"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Kinds: the two sides sign in separately.
@@ -236,4 +238,56 @@ func affiliateAccount(af *store.Affiliate, err error) (*Account, error) {
 		return nil, err
 	}
 	return &Account{ID: af.ID, Name: af.Name, Email: af.Email, Blocked: af.Status == store.AffiliateBlocked}, nil
+}
+
+// Passwords are kept as bcrypt hashes at bcrypt's default cost.
+
+// dummyHash is compared against when the account does not exist, so that a
+// wrong email and a wrong password take the same time.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("spiffy-dummy-password"), bcrypt.DefaultCost)
+
+// HashPassword returns a password's bcrypt hash (at most 72 bytes are
+// hashed: callers check the length first).
+func HashPassword(pw string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	return string(h), err
+}
+
+// CheckPassword reports whether pw matches hash; an empty hash (no such
+// account) costs the same time and never matches.
+func CheckPassword(hash, pw string) bool {
+	if hash == "" {
+		bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
+}
+
+// LoadSecret returns the key session cookies are signed with: configured
+// when not empty, else generated on first start and kept in the store.
+func LoadSecret(db *store.DB, configured string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	var secret []byte
+	err := db.Update(func(tx *store.Tx) error {
+		b, err := tx.Meta("session_secret")
+		if err == nil {
+			secret = b
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		tx.SetMeta("session_secret", secret)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session: secret: %w", err)
+	}
+	return secret, nil
 }

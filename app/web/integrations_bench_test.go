@@ -20,6 +20,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
@@ -96,7 +97,7 @@ func BenchmarkStripeWebhook(b *testing.B) {
 			req.Header.Set("Stripe-Signature", "t="+strconv.FormatInt(now.Unix(), 10)+",v1="+hex.EncodeToString(webhook.ComputeSignature(now, body, stripeSecret)))
 			rec := httptest.NewRecorder()
 			srv.Echo.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(app.OutcomeSale)) {
+			if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(provider.OutcomeSale)) {
 				b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
 			}
 		}

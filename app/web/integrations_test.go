@@ -22,6 +22,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
@@ -463,7 +464,7 @@ func TestIntegrationNotConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := e.event("stripe", "customer.created-2025-03-31.json", t0)
-	if r := e.deliver("stripe", body); r.Outcome != app.OutcomeIgnored {
+	if r := e.deliver("stripe", body); r.Outcome != provider.OutcomeIgnored {
 		t.Fatalf("stripe after its secret was set: %+v", r)
 	}
 	body = e.event("paddle", "subscription.created.json", t0)
@@ -592,8 +593,8 @@ func TestIntegrationUnusedEvents(t *testing.T) {
 			if tc.p == "stripe" && tc.sample == "v2.thin-event.json" {
 				body = e.event(tc.p, tc.sample, t0.Add(time.Hour)) // a thin event has no object
 			}
-			if r := e.deliverNothing(tc.p, body); r.Outcome != app.OutcomeIgnored {
-				t.Fatalf("outcome %q, want %q", r.Outcome, app.OutcomeIgnored)
+			if r := e.deliverNothing(tc.p, body); r.Outcome != provider.OutcomeIgnored {
+				t.Fatalf("outcome %q, want %q", r.Outcome, provider.OutcomeIgnored)
 			}
 			if _, n := e.counts(); n != events+1 {
 				t.Fatalf("%d events logged, want %d", n, events+1)
@@ -654,8 +655,8 @@ func TestIntegrationReferral(t *testing.T) {
 
 			// The click's window is 30 days: a day later it is over.
 			r := e.deliverNothing(p, e.saleEvent(p, p+"-late", ref, t0.AddDate(0, 0, 31)))
-			if r.Outcome != app.OutcomeUnattributed {
-				t.Fatalf("outcome %q, want %q", r.Outcome, app.OutcomeUnattributed)
+			if r.Outcome != provider.OutcomeUnattributed {
+				t.Fatalf("outcome %q, want %q", r.Outcome, provider.OutcomeUnattributed)
 			}
 			// A sale before the click is not the click's either.
 			e.deliverNothing(p, e.saleEvent(p, p+"-before", ref, t0.Add(-time.Minute)))
@@ -703,8 +704,8 @@ func TestIntegrationUnattributed(t *testing.T) {
 		e.sub(p, func(t *testing.T) {
 			_, events := e.counts()
 			r := e.deliverNothing(p, e.saleEvent(p, p+"-none", "", t0.Add(time.Hour)))
-			if r.Outcome != app.OutcomeUnattributed {
-				t.Fatalf("outcome %q, want %q", r.Outcome, app.OutcomeUnattributed)
+			if r.Outcome != provider.OutcomeUnattributed {
+				t.Fatalf("outcome %q, want %q", r.Outcome, provider.OutcomeUnattributed)
 			}
 			if _, n := e.counts(); n != events+1 {
 				t.Fatalf("%d events logged, want %d", n, events+1)
@@ -957,7 +958,7 @@ func TestIntegrationStripeCheckoutAndFirstInvoice(t *testing.T) {
 		p := e.deliverSale("stripe", e.subscriptionCheckout(ref, "in_a", "cus_a", "sub_a", at))
 		wantOne(t, p, "in_a")
 		r := e.deliver("stripe", e.firstInvoice("in_a", "cus_a", "sub_a", at.Add(time.Second)))
-		if r.Outcome != app.OutcomeKnownOrder || r.Purchase != p.ID {
+		if r.Outcome != provider.OutcomeKnownOrder || r.Purchase != p.ID {
 			t.Fatalf("invoice.paid after the checkout: %+v, want the same purchase", r)
 		}
 		if n, _ := e.counts(); n != 1 {
@@ -986,7 +987,7 @@ func TestIntegrationStripeCheckoutAndFirstInvoice(t *testing.T) {
 		}
 		wantOne(t, p, "in_c")
 		r := e.deliver("stripe", e.subscriptionCheckout(ref, "in_c", "cus_c", "sub_c", at))
-		if r.Outcome != app.OutcomeKnownOrder || r.Purchase != p.ID {
+		if r.Outcome != provider.OutcomeKnownOrder || r.Purchase != p.ID {
 			t.Fatalf("checkout after its invoice: %+v, want the same purchase", r)
 		}
 		if n, _ := e.counts(); n != 3 {
@@ -1095,7 +1096,7 @@ func TestIntegrationRenewals(t *testing.T) {
 					t.Fatalf("renewal commission approve_at %s, want %s", c.ApproveAt, rfc(at.AddDate(0, 0, 7)))
 				}
 			}
-			if r := e.deliverNothing(f.p, f.renewal(e, 7, after)); r.Outcome != app.OutcomeUnattributed {
+			if r := e.deliverNothing(f.p, f.renewal(e, 7, after)); r.Outcome != provider.OutcomeUnattributed {
 				t.Fatalf("renewal after recurring_months: %+v", r)
 			}
 			// The same renewal event again is a duplicate, not a second renewal.
@@ -1113,7 +1114,7 @@ func TestIntegrationRenewals(t *testing.T) {
 			if sale := e0.deliverSale(f.p, f.firstSale(e0, e0.click("ann"))); affiliateOf(sale) != e0.ann.ID {
 				t.Fatalf("first sale %+v", sale)
 			}
-			if r := e0.deliverNothing(f.p, f.renewal(e0, 0, first.AddDate(0, 1, 0))); r.Outcome != app.OutcomeUnattributed {
+			if r := e0.deliverNothing(f.p, f.renewal(e0, 0, first.AddDate(0, 1, 0))); r.Outcome != provider.OutcomeUnattributed {
 				t.Fatalf("renewal with recurring_months 0: %+v", r)
 			}
 		})
@@ -1139,9 +1140,9 @@ func (e *integ) deliverRefund(p string, body []byte, id string, applied bool) {
 	e.t.Helper()
 	before := e.purchase(id)
 	r := e.deliver(p, body)
-	want := app.OutcomeNothingNew
+	want := provider.OutcomeNothingNew
 	if applied {
-		want = app.OutcomeRefund
+		want = provider.OutcomeRefund
 	}
 	if r.Outcome != want || r.Purchase != id {
 		e.t.Fatalf("refund event: %+v, want %q on %s", r, want, id)
@@ -1185,7 +1186,7 @@ func TestIntegrationStripeRefunds(t *testing.T) {
 	e.sub("new-version invoice, by invoice_payment.paid", func(t *testing.T) {
 		sale := e.deliverSale("stripe", e.subscriptionCheckout(e.click("ann"), "in_new", "cus_new", "sub_new", at))
 		link := e.event("stripe", "invoice_payment.paid-2025-03-31.json", at, "@invoice", "in_new", "@payment.payment_intent", "pi_new")
-		if r := e.deliverNothing("stripe", link); r.Outcome != app.OutcomeLinked {
+		if r := e.deliverNothing("stripe", link); r.Outcome != provider.OutcomeLinked {
 			t.Fatalf("invoice_payment.paid: %+v", r)
 		}
 		e.deliverRefund("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_new", "@amount_refunded", 1450, "@currency", "eur"), sale.ID, true)
@@ -1207,7 +1208,7 @@ func TestIntegrationStripeRefunds(t *testing.T) {
 		e.wantRefunded(sale.ID, "20.00", "refunded", "3.00", "voided")
 	})
 	e.sub("unknown charge", func(t *testing.T) {
-		if r := e.deliverNothing("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_nobody")); r.Outcome != app.OutcomeNoPurchase {
+		if r := e.deliverNothing("stripe", e.chargeRefunded(refundAt, "@payment_intent", "pi_nobody")); r.Outcome != provider.OutcomeNoPurchase {
 			t.Fatalf("refund of an unknown payment: %+v", r)
 		}
 	})
@@ -1237,7 +1238,7 @@ func TestIntegrationPaddleRefunds(t *testing.T) {
 		return e.event("paddle", sample, refundAt, "@id", id, "@status", status, "@transaction_id", "txn_refund", "@totals.total", total)
 	}
 	// Pending approval: nothing yet.
-	if r := e.deliverNothing("paddle", adj("adjustment.created-refund-pending_approval.json", "adj_1", "pending_approval", "1100")); r.Outcome != app.OutcomeIgnored {
+	if r := e.deliverNothing("paddle", adj("adjustment.created-refund-pending_approval.json", "adj_1", "pending_approval", "1100")); r.Outcome != provider.OutcomeIgnored {
 		t.Fatalf("a refund pending approval: %+v", r)
 	}
 	e.wantRefunded(sale.ID, "0.00", "paid", "6.38", "pending")
@@ -1255,7 +1256,7 @@ func TestIntegrationPaddleRefunds(t *testing.T) {
 	e.wantRefunded(sale.ID, "31.90", "refunded", "2.18", "voided")
 	// Of a transaction Spiffy never stored: nothing.
 	r := e.deliverNothing("paddle", e.event("paddle", "adjustment.updated-refund-approved.json", refundAt, "@id", "adj_9", "@transaction_id", "txn_unknown"))
-	if r.Outcome != app.OutcomeNoPurchase {
+	if r.Outcome != provider.OutcomeNoPurchase {
 		t.Fatalf("refund of an unknown transaction: %+v", r)
 	}
 }
