@@ -45,11 +45,6 @@ func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
 
 // Admins.
 
-// HasAdmin reports whether setup has been done.
-func (a *App) HasAdmin() (bool, error) {
-	return store.Read(a.db, func(tx *store.Tx) (bool, error) { return tx.HasAdmin() })
-}
-
 // newAdmin validates an admin's email and password and builds the record.
 func (a *App) newAdmin(email, password string) (*store.Admin, error) {
 	email = strings.TrimSpace(email)
@@ -112,11 +107,6 @@ func (a *App) AuthenticateAdmin(email, password, ip string) (*store.Admin, error
 		return nil, err
 	}
 	return adm, nil
-}
-
-// Admin returns an admin by id (for the session middleware).
-func (a *App) Admin(id string) (*store.Admin, error) {
-	return store.Read(a.db, func(tx *store.Tx) (*store.Admin, error) { return tx.Admin(id) })
 }
 
 // API keys.

@@ -20,7 +20,7 @@ import (
 // IntegrationSecret returns a provider's webhook signing secret and where
 // it comes from: the config (which wins) or Settings; "" when neither.
 func (a *App) IntegrationSecret(p string) (secret, source string, err error) {
-	if s := a.configSecret(p); s != "" {
+	if s := a.cfg.WebhookSecret(p); s != "" {
 		return s, views.SecretFromConfig, nil
 	}
 	secret, err = store.Read(a.db, func(tx *store.Tx) (string, error) { return tx.IntegrationSecret(p) })
@@ -30,18 +30,6 @@ func (a *App) IntegrationSecret(p string) (secret, source string, err error) {
 	return secret, views.SecretFromSettings, err
 }
 
-func (a *App) configSecret(p string) string {
-	switch p {
-	case provider.NameStripe:
-		return a.cfg.Integrations.Stripe.WebhookSecret
-	case provider.NamePaddle:
-		return a.cfg.Integrations.Paddle.WebhookSecret
-	case provider.NameLemonSqueezy:
-		return a.cfg.Integrations.LemonSqueezy.WebhookSecret
-	}
-	return ""
-}
-
 // SetIntegrationSecret keeps a provider's signing secret pasted in
 // Settings ("" removes it). A secret set in the config cannot be changed
 // here.
@@ -49,7 +37,7 @@ func (a *App) SetIntegrationSecret(p, secret string) error {
 	if _, ok := provider.Verifier(p); !ok {
 		return NotFound("integration_not_found", "no integration %q", p)
 	}
-	if a.configSecret(p) != "" {
+	if a.cfg.WebhookSecret(p) != "" {
 		return Errorf(KindConflict, "secret_in_config", "the %s secret is set in the config; change it there", provider.Title(p))
 	}
 	secret = strings.TrimSpace(secret)
@@ -456,7 +444,7 @@ func (a *App) providerRefund(tx *store.Tx, p string, r *provider.Refund, out *Pr
 
 // Integrations returns every provider as Settings → Integrations shows it.
 func (a *App) Integrations() ([]views.IntegrationView, error) {
-	inConfig := func(p string) bool { return a.configSecret(p) != "" }
+	inConfig := func(p string) bool { return a.cfg.WebhookSecret(p) != "" }
 	return store.Read(a.db, func(tx *store.Tx) ([]views.IntegrationView, error) {
 		return views.ReadIntegrations(tx, a.cfg.BaseURL, inConfig, a.refused.List)
 	})

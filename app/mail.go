@@ -104,16 +104,9 @@ func (a *App) queuePayoutPaidMail(tx *store.Tx, p *store.Payout, it *store.Payou
 	if p.ProgramID != "" {
 		program = tx.Names().Program(p.ProgramID)
 	}
-	method := ""
-	switch it.Method {
-	case "paypal":
-		method = "PayPal"
-	case "wise":
-		method = "Wise"
-	}
 	return a.queueMail(tx, mail.KindPayoutPaid, it.Email, it.AffiliateID, map[string]string{
 		"name": it.Name, "amount": money.Format(it.Amount, p.Currency) + " " + p.Currency,
-		"commissions": strconv.FormatInt(it.Commissions, 10), "program": program, "method": method,
+		"commissions": strconv.FormatInt(it.Commissions, 10), "program": program, "method": mail.MethodTitle(it.Method),
 		"link": a.portalURL(""),
 	})
 }

@@ -235,11 +235,3 @@ func CommissionFor(p *store.Program, amount int64, currency string) (commission 
 	}
 	return money.PercentOf(amount, p.CommissionValue), true
 }
-
-// CommissionValueString renders the stored commission value as the API's decimal string.
-func CommissionValueString(p *store.Program) string {
-	if p.CommissionType == CommissionFlat {
-		return money.Format(p.CommissionValue, p.Currency)
-	}
-	return money.FormatPercent(p.CommissionValue)
-}

@@ -81,7 +81,7 @@ func scaleSetup(b *testing.B) *scaleEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if has, _ := a.HasAdmin(); !has {
+	if has, _ := a.Views().HasAdmin(); !has {
 		b.Logf("seeding %d leads into %s (once; kept for later runs)", leads, dir)
 		start := time.Now()
 		_, err := demo.Seed(context.Background(), a, db, demo.Options{

@@ -199,6 +199,7 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 	if err != nil {
 		return "", false, err
 	}
+	var email string // whose sign-in throttle to clear
 	err = a.db.Update(func(tx *store.Tx) error {
 		t, err := a.validToken(tx, kind, token)
 		if err != nil {
@@ -210,7 +211,7 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 			if err != nil {
 				return notFoundAs(err, "reset_link_invalid", "account")
 			}
-			adm.PasswordHash = hash
+			adm.PasswordHash, email = hash, adm.Email
 			if err := tx.PutAdmin(adm); err != nil {
 				return err
 			}
@@ -219,7 +220,7 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 			if err != nil {
 				return notFoundAs(err, "reset_link_invalid", "account")
 			}
-			af.PasswordHash = hash
+			af.PasswordHash, email = hash, af.Email
 			blocked = af.Status == StatusBlocked
 			if err := tx.PutAffiliate(af); err != nil {
 				return err
@@ -230,22 +231,8 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 	if err != nil {
 		return "", false, err
 	}
-	a.loginThrottle.Reset(kind + ":email:" + accountEmailKey(a, kind, accountID))
+	a.loginThrottle.Reset(kind + ":email:" + store.NormEmail(email))
 	return accountID, blocked, nil
-}
-
-// accountEmailKey is the normalised email of an account ("" if gone), for
-// clearing its sign-in throttle after a reset.
-func accountEmailKey(a *App, kind, id string) string {
-	var email string
-	_ = a.db.View(func(tx *store.Tx) error {
-		acc, err := session.AccountByID(tx, kind, id)
-		if err == nil {
-			email = store.NormEmail(acc.Email)
-		}
-		return nil
-	})
-	return email
 }
 
 // Admins: Settings → Admins.

@@ -26,7 +26,7 @@ type credentialsView struct {
 
 // setupClosed sends visitors away from /setup once an admin exists.
 func (u *UI) setupClosed(c echo.Context) (bool, error) {
-	has, err := u.app.HasAdmin()
+	has, err := u.app.Views().HasAdmin()
 	if err != nil || !has {
 		return false, err
 	}
@@ -67,7 +67,7 @@ func (u *UI) setupSubmit(c echo.Context) error {
 }
 
 func (u *UI) loginForm(c echo.Context) error {
-	has, err := u.app.HasAdmin()
+	has, err := u.app.Views().HasAdmin()
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (u *UI) loginForm(c echo.Context) error {
 	v := credentialsView{Next: c.QueryParam("next")}
 	// Already signed in: offer to continue or to switch accounts.
 	if id := u.admin.userID(c); id != "" {
-		if adm, err := u.app.Admin(id); err == nil {
+		if adm, err := u.app.Views().Admin(id); err == nil {
 			v.SignedInAs = adm.Email
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant's Programs pages: list, create, edit (settings, join link,
@@ -65,7 +66,7 @@ func programFormFrom(p *app.Program) programForm {
 		CookieDays:      strconv.Itoa(p.CookieDays),
 		Attribution:     p.Attribution,
 		CommissionType:  p.CommissionType,
-		CommissionValue: app.CommissionValueString(p),
+		CommissionValue: views.CommissionValue(p),
 		Currency:        p.Currency,
 		TrackLeads:      boolValue(p.TrackLeads),
 		ShareLeads:      boolValue(p.ShareLeads),

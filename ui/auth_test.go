@@ -27,7 +27,7 @@ func TestSetupThenSignInAndOut(t *testing.T) {
 	}
 	p = b.submit("/setup", "/setup", url.Values{"email": {"owner@shop.example.com"}, "password": {"short"}})
 	expectStatus(t, p, http.StatusUnprocessableEntity)
-	if has, _ := b.env.App.HasAdmin(); has {
+	if has, _ := b.env.App.Views().HasAdmin(); has {
 		t.Fatal("an invalid setup created an admin")
 	}
 

@@ -70,7 +70,7 @@ func Mount(s *web.Server) error {
 func (u *UI) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if id := u.admin.userID(c); id != "" {
-			adm, err := u.app.Admin(id)
+			adm, err := u.app.Views().Admin(id)
 			if err == nil {
 				c.Set(ctxAdmin, adm)
 				return next(c)
@@ -79,7 +79,7 @@ func (u *UI) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		has, err := u.app.HasAdmin()
+		has, err := u.app.Views().HasAdmin()
 		if err != nil {
 			return err
 		}

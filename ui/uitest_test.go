@@ -136,7 +136,7 @@ func (b *browser) sender(formPage string) apptest.Sender {
 // signInAdmin creates an admin (if needed) and signs this browser in.
 func (b *browser) signInAdmin() {
 	b.t.Helper()
-	if has, _ := b.env.App.HasAdmin(); !has {
+	if has, _ := b.env.App.Views().HasAdmin(); !has {
 		if _, err := b.env.App.CreateAdmin("owner@shop.example.com", "correct-horse"); err != nil {
 			b.t.Fatal(err)
 		}

@@ -83,6 +83,21 @@ func (c *Config) ExportsDir() string { return c.DataDir + "/exports" }
 // BackupsDir is where the scheduled backup job writes.
 func (c *Config) BackupsDir() string { return c.DataDir + "/backups" }
 
+// WebhookSecret is the signing secret the config sets for a payment
+// provider, named as its integrations.* key is ("stripe", "paddle",
+// "lemonsqueezy"); "" when none.
+func (c *Config) WebhookSecret(provider string) string {
+	switch provider {
+	case "stripe":
+		return c.Integrations.Stripe.WebhookSecret
+	case "paddle":
+		return c.Integrations.Paddle.WebhookSecret
+	case "lemonsqueezy":
+		return c.Integrations.LemonSqueezy.WebhookSecret
+	}
+	return ""
+}
+
 // Key describes one setting: its dotted name, default and parser. The
 // same table drives YAML, environment variables, flags and config.example.yaml.
 type Key struct {

@@ -294,7 +294,7 @@ func TestSeedRejectsImpossibleSizes(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("demo.Seed(%+v) = %v, want an error about %s", tc.opts, err, tc.want)
 			}
-			if has, _ := env.App.HasAdmin(); has {
+			if has, _ := env.App.Views().HasAdmin(); has {
 				t.Error("a refused demo created the admin")
 			}
 		})

@@ -141,3 +141,15 @@ func (r *renderer) render(kind string, d templateData) (Rendered, error) {
 		HTML:    html.String(),
 	}, nil
 }
+
+// MethodTitle is a payout method's name in mail ("PayPal", "Wise"; ""
+// for any other).
+func MethodTitle(method string) string {
+	switch method {
+	case "paypal":
+		return "PayPal"
+	case "wise":
+		return "Wise"
+	}
+	return ""
+}

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -158,4 +159,13 @@ func (r *Reader) AffiliateList(status string) (*AffiliateList, error) {
 		}
 		return out, nil
 	})
+}
+
+// CommissionValue renders a program's stored commission value as the API's
+// decimal string: an amount for a flat commission, else a percentage.
+func CommissionValue(p *store.Program) string {
+	if p.CommissionType == "flat" {
+		return money.Format(p.CommissionValue, p.Currency)
+	}
+	return money.FormatPercent(p.CommissionValue)
 }

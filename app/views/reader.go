@@ -86,3 +86,13 @@ func (r *Reader) APIKeys() ([]*store.APIKey, error) {
 func (r *Reader) Admins() ([]*store.Admin, error) {
 	return store.Read(r.db, func(tx *store.Tx) ([]*store.Admin, error) { return tx.Admins() })
 }
+
+// HasAdmin reports whether setup has been done.
+func (r *Reader) HasAdmin() (bool, error) {
+	return store.Read(r.db, func(tx *store.Tx) (bool, error) { return tx.HasAdmin() })
+}
+
+// Admin returns an admin by id (for the session middleware).
+func (r *Reader) Admin(id string) (*store.Admin, error) {
+	return store.Read(r.db, func(tx *store.Tx) (*store.Admin, error) { return tx.Admin(id) })
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/views"
 )
 
 // The merchant API for programs, affiliates and enrollments, and the online
@@ -37,7 +38,7 @@ func NewProgramJSON(p *app.Program) ProgramJSON {
 	return ProgramJSON{
 		ID: p.ID, Name: p.Name, Description: p.Description, LandingURL: p.LandingURL, CookieDays: p.CookieDays,
 		Attribution: p.Attribution, TrackLeads: p.TrackLeads, ShareLeads: p.ShareLeads, SharePurchasers: p.SharePurchasers,
-		AutoApprove: p.AutoApprove, CommissionType: p.CommissionType, CommissionValue: app.CommissionValueString(p),
+		AutoApprove: p.AutoApprove, CommissionType: p.CommissionType, CommissionValue: views.CommissionValue(p),
 		Currency: p.Currency, HoldDays: p.HoldDays, RecurringMonths: p.RecurringMonths, CreatedAt: app.RFC3339(p.CreatedAt),
 	}
 }
