@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/spiffy/spiffy/app/export"
-	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
@@ -69,26 +67,6 @@ func ParsePortalRange(fromS, toS string, now time.Time) (views.PortalRange, erro
 }
 
 // Programs and links.
-
-// ReferralLinkWithSub is the referral link carrying a campaign sub-id
-// (&sub=…, escaped), placed before any #fragment of the landing URL.
-func ReferralLinkWithSub(p *store.Program, code, sub string) string {
-	link := p.ReferralLink(code)
-	sub = text.Clean(sub, maxSubIDLen)
-	if sub == "" {
-		return link
-	}
-	base, frag, hasFrag := strings.Cut(link, "#")
-	link = base + "&sub=" + url.QueryEscape(sub)
-	if hasFrag {
-		link += "#" + frag
-	}
-	return link
-}
-
-// CleanSubID is a sub-id as tracking would keep it (trimmed, no control
-// characters, at most 100 bytes), so the builder shows what will be stored.
-func CleanSubID(s string) string { return text.Clean(s, maxSubIDLen) }
 
 // PortalPrograms lists the live programs the affiliate is enrolled in, by
 // name, each with its totals over r. Links are left out unless the

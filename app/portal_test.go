@@ -535,7 +535,7 @@ func TestPortalReferralLinkWithSub(t *testing.T) {
 		{"https://shop.example.com/", "  \x00  ", "https://shop.example.com/?ref=al"},
 	}
 	for _, tc := range cases {
-		got := app.ReferralLinkWithSub(&store.Program{LandingURL: tc.landing}, "al", tc.sub)
+		got := views.ReferralLinkWithSub(&store.Program{LandingURL: tc.landing}, "al", tc.sub)
 		if got != tc.want {
 			t.Errorf("ReferralLinkWithSub(%q, %q) = %q, want %q", tc.landing, tc.sub, got, tc.want)
 		}

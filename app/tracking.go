@@ -22,7 +22,6 @@ import (
 // Field size caps for tracking input. Longer values are cut rather than
 // refused: losing a click because a referrer URL is long helps nobody.
 const (
-	maxSubIDLen     = 100
 	maxURLLen       = 2048
 	maxUserAgentLen = 512
 	maxVisitorIDLen = 64
@@ -144,7 +143,7 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 		ProgramID:   prg.ID,
 		AffiliateID: enr.AffiliateID,
 		Code:        enr.Code,
-		SubID:       text.Clean(in.Sub, maxSubIDLen),
+		SubID:       text.SubID(in.Sub),
 		VisitorID:   text.VisitorID(in.VID, maxVisitorIDLen),
 		URL:         text.Clean(in.URL, maxURLLen),
 		Referrer:    text.Clean(in.Referrer, maxURLLen),

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/app/views"
 )
 
@@ -240,8 +241,8 @@ func (u *UI) portalProgram(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := portalProgramView{PortalReport: rep, Sub: app.CleanSubID(q.Sub), Chart: newChart(rep.Days), Errors: fe}
-	v.SubLink = app.ReferralLinkWithSub(rep.Program, rep.Code, v.Sub)
+	v := portalProgramView{PortalReport: rep, Sub: text.SubID(q.Sub), Chart: newChart(rep.Days), Errors: fe}
+	v.SubLink = views.ReferralLinkWithSub(rep.Program, rep.Code, v.Sub)
 	if rep.List == q.List {
 		v.Cursor = q.Cursor
 	}

@@ -1,6 +1,7 @@
 // Package text cleans the free text that browsers send before Spiffy
 // stores it: tracking's fields, cut to their caps, and visitor ids. How
-// long each field may be is package app's rule.
+// long each field may be is package app's rule, but for the sub-id, whose
+// cap the portal's link builder needs too.
 package text
 
 import (
@@ -57,3 +58,10 @@ func VisitorID(s string, max int) string {
 	}
 	return s
 }
+
+// MaxSubID caps an affiliate's campaign sub-id (?sub=).
+const MaxSubID = 100
+
+// SubID is a sub-id as tracking keeps it (trimmed, no control characters,
+// at most MaxSubID bytes), so a link builder shows what will be stored.
+func SubID(s string) string { return Clean(s, MaxSubID) }

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -450,4 +452,21 @@ func ReadPortalPayouts(tx *store.Tx, af *store.Affiliate, cursor string) (*Porta
 			CreatedAt: p.CreatedAt, PaidAt: p.PaidAt, CanceledAt: p.CanceledAt})
 	}
 	return out, nil
+}
+
+// ReferralLinkWithSub is the referral link carrying a campaign sub-id
+// (&sub=…, escaped, cleaned as tracking keeps it), placed before any
+// #fragment of the landing URL.
+func ReferralLinkWithSub(p *store.Program, code, sub string) string {
+	link := p.ReferralLink(code)
+	sub = text.SubID(sub)
+	if sub == "" {
+		return link
+	}
+	base, frag, hasFrag := strings.Cut(link, "#")
+	link = base + "&sub=" + url.QueryEscape(sub)
+	if hasFrag {
+		link += "#" + frag
+	}
+	return link
 }
