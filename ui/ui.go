@@ -120,10 +120,22 @@ func nextParam(c echo.Context) string {
 // safeNext returns next if it is a local path, else fallback: sign-in must
 // never redirect to another site.
 func safeNext(next, fallback string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") {
-		return next
+	if !strings.HasPrefix(next, "/") {
+		return fallback
 	}
-	return fallback
+	// Browsers drop tabs and newlines from URLs and read a backslash as a
+	// slash, so "/\t/evil.example" is "//evil.example": another host. A
+	// local path has no control character and no second slash or
+	// backslash right after the first.
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return fallback
+		}
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return fallback
+	}
+	return next
 }
 
 // currentAdmin is the admin set by requireAdmin.
