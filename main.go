@@ -295,7 +295,8 @@ func cmdServe(e *cmdEnv) error {
 	}
 	sched.Start()
 	e.log.Info("spiffy listening", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
-	hs := &http.Server{Handler: srv.Echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	hs := &http.Server{Handler: srv.Echo, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: e.cfg.HTTP.ReadTimeout, WriteTimeout: e.cfg.HTTP.WriteTimeout, IdleTimeout: e.cfg.HTTP.IdleTimeout}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	select {

@@ -42,6 +42,14 @@ type Config struct {
 	Exports struct {
 		TTL time.Duration
 	}
+	// HTTP bounds slow clients: a body trickled in or a response read
+	// slowly cannot hold a connection for ever.
+	HTTP struct {
+		ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	}
+	Metrics struct {
+		Token string // when set, /metrics needs "Authorization: Bearer <token>"
+	}
 	Webhooks struct {
 		Timeout             time.Duration
 		AllowPrivateTargets bool
@@ -253,6 +261,10 @@ var Keys = []Key{
 			c.Tracking.RateLimit = f
 			return nil
 		}},
+	{"http.read_timeout", "30s", "how long a client may take to send a request, body included", dur(func(c *Config) *time.Duration { return &c.HTTP.ReadTimeout })},
+	{"http.write_timeout", "5m", "how long a response may take to send (long enough for a streamed CSV of a million rows)", dur(func(c *Config) *time.Duration { return &c.HTTP.WriteTimeout })},
+	{"http.idle_timeout", "120s", "how long an idle keep-alive connection stays open", dur(func(c *Config) *time.Duration { return &c.HTTP.IdleTimeout })},
+	{"metrics.token", "", "when set, /metrics needs the header Authorization: Bearer <token>; empty = open", str(func(c *Config) *string { return &c.Metrics.Token })},
 	{"exports.ttl", "24h", "how long export files are kept", dur(func(c *Config) *time.Duration { return &c.Exports.TTL })},
 	{"webhooks.timeout", "10s", "how long a webhook receiver has to answer", dur(func(c *Config) *time.Duration { return &c.Webhooks.Timeout })},
 	{"webhooks.allow_private_targets", "false", "allow webhook URLs on loopback and private networks",

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/web"
 )
 
@@ -282,5 +283,39 @@ func TestAPIKeyLastUsedIsRecorded(t *testing.T) {
 	keys, _ = env.App.Views().APIKeys()
 	if !keys[0].LastUsedAt.Equal(time.Date(2026, 6, 1, 12, 1, 30, 0, time.UTC)) {
 		t.Fatalf("not touched after a minute: %v", keys[0].LastUsedAt)
+	}
+}
+
+// metrics.token: /metrics answers only with the token; without one it
+// stays open (contract §12).
+func TestMetricsToken(t *testing.T) {
+	env := apptest.New(t, func(c *config.Config) { c.Metrics.Token = "s3cret-token" })
+	for _, tc := range []struct {
+		header string
+		status int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer wrong", http.StatusUnauthorized},
+		{"s3cret-token", http.StatusUnauthorized},
+		{"Bearer s3cret-token", http.StatusOK},
+	} {
+		var headers []string
+		if tc.header != "" {
+			headers = []string{"Authorization", tc.header}
+		}
+		rec := env.Request(http.MethodGet, "/metrics", nil, headers...)
+		if rec.Code != tc.status {
+			t.Errorf("Authorization %q: %d, want %d", tc.header, rec.Code, tc.status)
+		}
+		if tc.status == http.StatusOK && !strings.Contains(rec.Body.String(), "spiffy_") {
+			t.Errorf("metrics body %.200s", rec.Body.String())
+		}
+		if tc.status == http.StatusUnauthorized && strings.Contains(rec.Body.String(), "spiffy_") {
+			t.Error("metrics shown without the token")
+		}
+	}
+	open := apptest.New(t)
+	if rec := open.Request(http.MethodGet, "/metrics", nil); rec.Code != http.StatusOK {
+		t.Fatalf("no token configured: %d, want 200", rec.Code)
 	}
 }

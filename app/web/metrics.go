@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/subtle"
 	"strconv"
 	"time"
 
@@ -59,6 +60,19 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
 }
 
-func (m *metrics) handler() echo.HandlerFunc {
-	return echo.WrapHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+// handler serves the metrics; with a token configured only to a request
+// that carries it (metrics.token).
+func (m *metrics) handler(token string) echo.HandlerFunc {
+	serve := echo.WrapHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	if token == "" {
+		return serve
+	}
+	want := []byte("Bearer " + token)
+	return func(c echo.Context) error {
+		if subtle.ConstantTimeCompare([]byte(c.Request().Header.Get(echo.HeaderAuthorization)), want) != 1 {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
+			return app.ErrUnauthorized
+		}
+		return serve(c)
+	}
 }

@@ -52,7 +52,7 @@ func NewServer(a *app.App) *Server {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	}).Name = "healthz"
-	e.GET("/metrics", s.metrics.handler()).Name = "metrics"
+	e.GET("/metrics", s.metrics.handler(s.cfg.Metrics.Token)).Name = "metrics"
 
 	s.API = e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAPIKey)
 	s.routesAPI(s.API)
