@@ -319,3 +319,19 @@ func TestMetricsToken(t *testing.T) {
 		t.Fatalf("no token configured: %d, want 200", rec.Code)
 	}
 }
+
+// Bad input that used to get through (contract §12): unknown fields in a
+// PATCH body and invalid UTF-8 are refused, and nothing is changed.
+func TestPatchUnknownFieldsAndInvalidUTF8(t *testing.T) {
+	env := apptest.New(t)
+	prg := env.Program("Shop")
+	apptest.RunScenarios(t, env.APISender(), []apptest.Scenario{
+		{Name: "misspelt field", Method: http.MethodPatch, Path: "/programs/" + prg.ID, Body: `{"cookie_dys": 90}`, Status: 400, Code: "unknown_field", Want: []string{`"field":"cookie_dys"`}},
+		{Name: "invalid UTF-8", Method: http.MethodPatch, Path: "/programs/" + prg.ID, Body: "{\"name\": \"Sh\xffop\"}", Status: 400, Code: "invalid_json"},
+		{Name: "invalid UTF-8 in a POST", Path: "/programs", Body: "{\"name\": \"\xc3\x28\", \"landing_url\": \"https://x.example/\"}", Status: 400, Code: "invalid_json"},
+	})
+	got, err := env.App.Program(prg.ID)
+	if err != nil || got.Name != "Shop" || got.CookieDays != 30 {
+		t.Fatalf("program changed by refused requests: %+v %v", got, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,8 +22,26 @@ func DecodeJSON(c echo.Context, v any) error {
 	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) && !strings.HasPrefix(ct, echo.MIMETextPlain) {
 		return app.Errorf(app.KindUnsupportedMedia, "unsupported_media_type", "send the body as application/json")
 	}
-	dec := json.NewDecoder(c.Request().Body)
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD and store
+	// that: refuse it instead.
+	if !utf8.Valid(body) {
+		return app.Invalid("body", "invalid_json", "body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if c.Request().Method == http.MethodPatch {
+		// A partial update names only fields it changes: a misspelt one
+		// would otherwise change nothing and answer 200.
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			name = strings.Trim(name, `"`)
+			return app.Invalid(name, "unknown_field", "%s is not a field of this object", name)
+		}
 		return jsonError(err)
 	}
 	if dec.More() {
