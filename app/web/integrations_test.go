@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/spiffy/spiffy/app"
@@ -1341,5 +1342,48 @@ func TestIntegrationConcurrentDeliveries(t *testing.T) {
 	}
 	for _, p := range ps2 {
 		e.oneCommission(e.purchase(p.ID), "sale", e.purchase(p.ID).Commission, "pending")
+	}
+}
+
+// The appliance renders HTML error pages for browsers (package ui sets
+// Server.HTMLError); a provider is no browser, and its webhook requests do
+// not ask for JSON (Stripe sends "Accept: */*; q=0.5, application/xml"),
+// yet every answer of /integrations/* is the contract's JSON.
+func TestIntegrationErrorsAreJSON(t *testing.T) {
+	e := newInteg(t)
+	e.Server.HTMLError = func(c echo.Context, status int, message string) {
+		_ = c.HTML(status, "<!doctype html><title>error</title><p>"+message)
+	}
+	unconfigured, _ := newEnv(t)
+	unconfigured.Server.HTMLError = e.Server.HTMLError
+	body := e.saleEvent("stripe", "pi_json", "", t0)
+	cases := []struct {
+		name   string
+		srv    *web.Server
+		p      string
+		body   []byte
+		sig    string
+		status int
+		code   string
+	}{
+		{"bad signature", e.Server, "stripe", body, "t=1,v1=00", http.StatusBadRequest, "invalid_signature"},
+		{"paddle bad signature", e.Server, "paddle", body, "ts=1;h1=00", http.StatusBadRequest, "invalid_signature"},
+		{"lemonsqueezy bad signature", e.Server, "lemonsqueezy", body, "00", http.StatusBadRequest, "invalid_signature"},
+		{"not configured", unconfigured.Server, "stripe", body, sign("stripe", body, 0), http.StatusNotFound, "integration_not_configured"},
+		{"unknown provider", e.Server, "paypal", body, "x", http.StatusNotFound, "integration_not_found"},
+		{"too large", e.Server, "stripe", append(body, strings.Repeat(" ", 1<<20)...), "x", http.StatusRequestEntityTooLarge, "payload_too_large"},
+		{"unreadable", e.Server, "stripe", []byte(`{"id":`), sign("stripe", []byte(`{"id":`), 0), http.StatusBadRequest, "invalid_event"},
+	}
+	for _, tc := range cases {
+		e.sub(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/integrations/"+tc.p, bytes.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json; charset=utf-8")
+			req.Header.Set("Accept", "*/*; q=0.5, application/xml")
+			req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+			req.Header.Set(signatureHeader(tc.p), tc.sig)
+			rec := httptest.NewRecorder()
+			tc.srv.Echo.ServeHTTP(rec, req)
+			wantError(t, rec, tc.status, tc.code)
+		})
 	}
 }
