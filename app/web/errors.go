@@ -14,7 +14,9 @@ import (
 // the API, tracking, and clients that ask for JSON.
 func WantsJSON(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/t/") || p == "/healthz" ||
+	// Providers posting to /integrations/ are no browsers, yet do not ask
+	// for JSON (Stripe sends "Accept: */*; q=0.5, application/xml").
+	return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/t/") || strings.HasPrefix(p, "/integrations/") || p == "/healthz" ||
 		strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "application/json")
 }
 

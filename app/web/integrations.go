@@ -34,23 +34,7 @@ func (s *Server) routesIntegrations() {
 	})
 }
 
-// providerWebhook answers every error itself, as JSON: the central handler
-// renders HTML pages for clients that do not ask for JSON, and providers do
-// not (Stripe sends "Accept: */*; q=0.5, application/xml"), while their
-// answers are the contract's {"error","message"}.
 func (s *Server) providerWebhook(c echo.Context) error {
-	err := s.receiveProviderWebhook(c)
-	if err == nil || c.Response().Committed {
-		return err
-	}
-	status, body := Classify(err)
-	if status >= 500 {
-		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-	}
-	return c.JSON(status, body)
-}
-
-func (s *Server) receiveProviderWebhook(c echo.Context) error {
 	// Sized from Content-Length (providers send it) so that a 3 KB event
 	// is read into one buffer, not grown from 512 bytes.
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(c.Request().ContentLength, 0), maxProviderBody)+bytes.MinRead))
