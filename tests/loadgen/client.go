@@ -68,19 +68,25 @@ func runWorker(addr string, w int, closeEach bool, build requestFunc, stop <-cha
 			continue
 		}
 		res.hist.add(time.Since(start))
-		res.statuses[status]++
-		if status >= 200 && status < 300 && (expect == nil || bytes.Contains(body, expect)) {
-			res.ok++
-		} else {
-			res.bad++
-			if res.firstBody == "" {
-				res.firstBody = fmt.Sprintf("%d %s", status, body)
-			}
-		}
+		res.record(status, body, expect)
 		if closeEach || serverCloses {
 			c.drainAndClose()
 			c = nil
 		}
+	}
+}
+
+// record counts one answer. A 2xx answer whose body lacks expect (when
+// given) counts as bad.
+func (r *result) record(status int, body, expect []byte) {
+	r.statuses[status]++
+	if status >= 200 && status < 300 && (expect == nil || bytes.Contains(body, expect)) {
+		r.ok++
+		return
+	}
+	r.bad++
+	if r.firstBody == "" {
+		r.firstBody = fmt.Sprintf("%d %s", status, body)
 	}
 }
 
@@ -316,7 +322,11 @@ func runLoad(addr string, conns int, d time.Duration, maxPerConn int, closeEach 
 	timer := time.AfterFunc(d, func() { close(stop) })
 	wg.Wait()
 	timer.Stop()
-	elapsed := time.Since(start)
+	return mergeResults(results), time.Since(start)
+}
+
+// mergeResults adds up the workers' tallies.
+func mergeResults(results []result) *result {
 	total := &result{statuses: map[int]int64{}}
 	for i := range results {
 		r := &results[i]
@@ -334,5 +344,5 @@ func runLoad(addr string, conns int, d time.Duration, maxPerConn int, closeEach 
 			total.firstBody = r.firstBody
 		}
 	}
-	return total, elapsed
+	return total
 }

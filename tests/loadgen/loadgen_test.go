@@ -198,3 +198,42 @@ func TestStripeRequests(t *testing.T) {
 		}
 	}
 }
+
+// Open loop: requests are due at the rate whatever the server does, and a
+// server slower than the rate shows as growing latency timed from each
+// request's due time — where a closed loop would report one service time.
+func TestRunOpenLoopTimesFromDueTime(t *testing.T) {
+	const service = 4 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(service)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	build := func() requestFunc {
+		return func(b []byte, w, n int) []byte {
+			return append(b, "POST /t/click HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"...)
+		}
+	}
+	// One connection serves at most 250 a second; 1,000 are due each second
+	// for 0.3 s, so the last of the 300 waits about 300×4 ms − 0.3 s = 0.9 s.
+	res, elapsed := runOpenLoop(addr, 1000, 300*time.Millisecond, 1, build, nil)
+	if res.ok != 300 || res.bad+res.netErrs != 0 {
+		t.Fatalf("ok %d bad %d net %d (first %v); want all 300 due requests answered", res.ok, res.bad, res.netErrs, res.firstErr)
+	}
+	if p50 := res.hist.quantile(0.5); p50 < 200*time.Millisecond {
+		t.Errorf("p50 %s: latency is not timed from the due time (each request takes %s, the queue grows to ~0.9 s)", p50, service)
+	}
+	if elapsed < 300*service {
+		t.Errorf("ran %s, less than the 300 requests' service time", elapsed)
+	}
+
+	// With connections to spare, the rate is kept and latency is the service.
+	res, elapsed = runOpenLoop(addr, 200, 500*time.Millisecond, 16, build, nil)
+	if res.ok != 100 || res.hist.quantile(0.99) > 100*time.Millisecond {
+		t.Errorf("ok %d p99 %s; want 100 answers near the service time", res.ok, res.hist.quantile(0.99))
+	}
+	if elapsed < 450*time.Millisecond {
+		t.Errorf("100 requests at 200/s sent in %s: the pacer did not wait", elapsed)
+	}
+}

@@ -9,7 +9,10 @@
 // one is missed). -target click|lead|purchase|stripe|bare runs one load
 // instead, against -url (with -apikey to create its fixtures) or a -spiffy
 // it starts; -target stripe (signed Stripe checkout.session.completed
-// events, issue 13) checks its own targets at 32 senders.
+// events, issue 13) checks its own targets at 32 senders. -rate R runs a
+// target open-loop (R requests due per second, each timed from its due
+// time); -target open measures clicks, leads and purchases open-loop at 25,
+// 50 and 75% of each one's closed-loop maximum (issue 17).
 // Only loopback addresses are accepted, every run is bounded in time and
 // connections. See docs/PERFORMANCE.md.
 package main
@@ -74,12 +77,15 @@ type options struct {
 	// up (and passed as --integrations-stripe-webhook-secret) with -spiffy.
 	stripeSecret string
 	connsSet     bool // -c was given
+	// rate, when set, runs the target open-loop at that many requests due
+	// per second instead of closed-loop (issue 17).
+	rate float64
 }
 
 func main() {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.StringVar(&o.target, "target", "suite", "what to load: click, lead, purchase, stripe, bare, or suite (all of them, with the targets checked)")
+	fs.StringVar(&o.target, "target", "suite", "what to load: click, lead, purchase, stripe, bare, suite (all of them, with the targets checked), or open (clicks, leads and purchases open-loop at 25, 50 and 75% of each one's closed-loop maximum, with the p99 goal checked)")
 	fs.StringVar(&o.baseURL, "url", "http://127.0.0.1:8080", "base URL of a running spiffy (loopback only); ignored with -spiffy")
 	fs.StringVar(&o.apiKey, "apikey", "", "API key of that spiffy, to create the program, affiliate and referrals the load uses")
 	fs.IntVar(&o.pid, "pid", 0, "PID of that spiffy, to report its CPU and memory (found automatically with -spiffy)")
@@ -96,6 +102,7 @@ func main() {
 	fs.IntVar(&o.repeat, "repeat", 1, "run each measurement this many times (the machine is shared: look at the spread)")
 	fs.StringVar(&o.serveBare, "serve-bare", "", "run only the bare Echo 204 server on this loopback address (the baseline)")
 	fs.BoolVar(&o.noFail, "no-fail", false, "exit 0 even when a target is missed")
+	fs.Float64Var(&o.rate, "rate", 0, "run the target open-loop: this many requests due per second, latency timed from each one's due time (-c is then the pool of connections, default 256)")
 	fs.StringVar(&o.stripeSecret, "stripe-secret", "", "Stripe webhook signing secret of the -url spiffy, for -target stripe")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -133,9 +140,12 @@ func run(o options) error {
 		return errors.New("-repeat must be 1..20")
 	}
 	switch o.target {
-	case "click", "lead", "purchase", "stripe", "bare", "suite":
+	case "click", "lead", "purchase", "stripe", "bare", "suite", "open":
 	default:
-		return fmt.Errorf("unknown -target %q: want click, lead, purchase, stripe, bare or suite", o.target)
+		return fmt.Errorf("unknown -target %q: want click, lead, purchase, stripe, bare, suite or open", o.target)
+	}
+	if o.rate < 0 || o.rate > 1e6 || (o.rate > 0 && (o.target == "suite" || o.target == "open")) {
+		return errors.New("-rate must be 1..1000000 requests per second, with one -target")
 	}
 	if o.spiffyBin != "" && o.stripeSecret == "" {
 		o.stripeSecret = newStripeSecret()
@@ -178,6 +188,13 @@ func run(o options) error {
 			env.bare = c
 			env.bareURL = "http://" + c.addr
 		}
+	}
+	if o.target == "open" {
+		return env.openLoopSuite([]string{"click", "lead", "purchase"})
+	}
+	if o.rate > 0 {
+		_, err := env.measureOpenLoop(o.target, o.rate, 0)
+		return err
 	}
 	if o.target != "suite" {
 		var best *measurement
