@@ -183,26 +183,22 @@ func NormCode(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // Key builders. Each returns a fresh slice.
 
-func metaKey(name string) []byte { return key(pMeta).str(name) }
-
-// retentionCursorKey holds where the privacy retention walk of a record
-// kind ("clicks", "leads") resumes: a seek position after the kind's prefix.
-func retentionCursorKey(kind string) []byte { return metaKey("retention:" + kind) }
-func counterKey(name string) []byte         { return key(pCounter).str(name) }
-func adminKey(id string) []byte             { return key(pAdmin).id(id) }
-func apiKeyKey(id string) []byte            { return key(pAPIKey).id(id) }
-func programKey(id string) []byte           { return key(pProgram).id(id) }
-func affiliateKey(id string) []byte         { return key(pAffiliate).id(id) }
-func enrollmentKey(prg, aff string) []byte  { return key(pEnrollment).id(prg).id(aff) }
-func inviteKey(tokenHash string) []byte     { return key(pInvite).str(tokenHash) }
-func clickKey(id string) []byte             { return key(pClick).id(id) }
-func leadKey(id string) []byte              { return key(pLead).id(id) }
-func purchaseKey(id string) []byte          { return key(pPurchase).id(id) }
-func endpointKey(id string) []byte          { return key(pEndpoint).id(id) }
-func messageKey(id string) []byte           { return key(pMessage).id(id) }
-func exportKey(id string) []byte            { return key(pExport).id(id) }
-func commissionKey(id string) []byte        { return key(pCommission).id(id) }
-func payoutKey(id string) []byte            { return key(pPayout).id(id) }
+func metaKey(name string) []byte           { return key(pMeta).str(name) }
+func counterKey(name string) []byte        { return key(pCounter).str(name) }
+func adminKey(id string) []byte            { return key(pAdmin).id(id) }
+func apiKeyKey(id string) []byte           { return key(pAPIKey).id(id) }
+func programKey(id string) []byte          { return key(pProgram).id(id) }
+func affiliateKey(id string) []byte        { return key(pAffiliate).id(id) }
+func enrollmentKey(prg, aff string) []byte { return key(pEnrollment).id(prg).id(aff) }
+func inviteKey(tokenHash string) []byte    { return key(pInvite).str(tokenHash) }
+func clickKey(id string) []byte            { return key(pClick).id(id) }
+func leadKey(id string) []byte             { return key(pLead).id(id) }
+func purchaseKey(id string) []byte         { return key(pPurchase).id(id) }
+func endpointKey(id string) []byte         { return key(pEndpoint).id(id) }
+func messageKey(id string) []byte          { return key(pMessage).id(id) }
+func exportKey(id string) []byte           { return key(pExport).id(id) }
+func commissionKey(id string) []byte       { return key(pCommission).id(id) }
+func payoutKey(id string) []byte           { return key(pPayout).id(id) }
 func rollupKey(day uint32, prg, aff string) []byte {
 	return key(pRollup).day(day).id(prg).id(aff)
 }
@@ -274,3 +270,8 @@ func accountTokenAccountKey(kind, account, hash string) []byte {
 func accountTokenExpiryKey(t time.Time, hash string) []byte {
 	return key(iAccountTokenExp).time(t).str(hash)
 }
+
+// retentionCursorKey holds where the privacy retention walk of a record
+// kind ("clicks", "leads") resumes: a seek position after the kind's prefix
+// (store/privacy.go).
+func retentionCursorKey(kind string) []byte { return metaKey("retention:" + kind) }
