@@ -11,20 +11,23 @@ import (
 )
 
 // Erasure (the right to be forgotten): POST /api/v1/erase {"email"} removes
-// a person's email and name (and the IP address and browser kept with
-// them) from leads and purchases, from webhook payloads still queued or kept
-// in the delivery log, and from CSV export files on disk. Counts, amounts,
+// a person's email and name (and the IP address, browser and visitor id kept
+// with them) from leads and purchases, from webhook payloads still queued or
+// kept in the delivery log, and from CSV export files on disk; the clicks of
+// their visitor ids and referrals lose IP, browser and visitor id (so
+// nothing links them to the person again, store.Click.Forget). Counts, amounts,
 // commissions and attribution stay, so the affiliate's earnings and the
 // merchant's reports do not change. Erasing twice is harmless: the second
 // time finds nothing.
 
 // EraseResult says what an erasure touched. Erased is the number of stored
-// records changed (leads + purchases + webhook messages).
+// records changed (leads + purchases + webhook messages + clicks).
 type EraseResult struct {
 	Erased          int `json:"erased"`
 	Leads           int `json:"leads"`
 	Purchases       int `json:"purchases"`
 	WebhookMessages int `json:"webhook_messages"`
+	Clicks          int `json:"clicks"`
 	ExportFiles     int `json:"export_files"` // files rewritten
 	ExportRows      int `json:"export_rows"`  // rows removed from them
 }
@@ -44,6 +47,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 	// done guards the loop: each pass handles what the email indexes still
 	// list, and a record handled once must not be found (or counted) again.
 	done := map[string]bool{}
+	var trail store.ClickTrail // the clicks that lead to the person
 	for {
 		var leads []*store.Lead
 		var purchases []*store.Purchase
@@ -84,7 +88,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 				if store.NormEmail(cur.Email) != norm {
 					continue // changed since the read
 				}
-				cur.Email, cur.Name, cur.IP, cur.UserAgent = "", "", "", ""
+				cur.Forget()
 				if err := tx.UpdateLead(cur); err != nil {
 					return err
 				}
@@ -98,7 +102,7 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 				if store.NormEmail(cur.Email) != norm {
 					continue
 				}
-				cur.Email, cur.Name = "", ""
+				cur.Forget()
 				if err := tx.UpdatePurchase(cur); err != nil {
 					return err
 				}
@@ -130,9 +134,11 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 		}
 		for _, l := range leads {
 			done[l.ID] = true
+			trail.AddLead(l)
 		}
 		for _, p := range purchases {
 			done[p.ID] = true
+			trail.AddPurchase(p)
 		}
 		for _, id := range msgIDs {
 			done[id] = true
@@ -144,7 +150,11 @@ func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 		res.Purchases += np
 		res.WebhookMessages += nm
 	}
-	res.Erased = res.Leads + res.Purchases + res.WebhookMessages
+	var err error
+	if res.Clicks, err = a.db.ForgetClicks(ctx, &trail); err != nil {
+		return nil, err
+	}
+	res.Erased = res.Leads + res.Purchases + res.WebhookMessages + res.Clicks
 	files, rows, err := a.exports.EraseEmail(ctx, norm)
 	res.ExportFiles, res.ExportRows = files, rows
 	if err != nil {

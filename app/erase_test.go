@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
@@ -49,17 +50,32 @@ func TestErase(t *testing.T) {
 		}
 	}
 
-	lead := func(code, email, name string) string {
-		rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": code})
+	// Clicks carry the visitor id, IP and browser; clicks[vid] are their ids.
+	clicks := map[string][]string{}
+	click := func(code, vid string) string {
+		rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": code, "vid": vid, "url": "https://shop.example/?ref=" + code + "&email=pat%40example.com"},
+			"User-Agent", "Firefox/1")
+		apptest.Expect(t, rec, 201)
 		ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
-		rec = env.Request(http.MethodPost, "/t/lead", map[string]string{"email": email, "name": name, "referral": ref},
+		clicks[vid] = append(clicks[vid], ref)
+		return ref
+	}
+	lead := func(code, email, name string) string {
+		vid := "vid-" + strings.ToLower(strings.TrimSpace(email[:3]))
+		rec := env.Request(http.MethodPost, "/t/lead", map[string]string{"email": email, "name": name, "referral": click(code, vid), "vid": vid},
 			"User-Agent", "Firefox/1")
 		apptest.Expect(t, rec, 201)
 		return apptest.Decode[struct{ Lead string }](t, rec).Lead
 	}
 	patLeads := []string{lead("ann", "Pat@Example.com", "Pat Buyer"), lead(otherCode, " pat@example.COM", "Pat B.")}
+	click("ann", "vid-pat") // Pat comes back through Ann's link and leaves no lead
 	keepLead := lead("ann", "keep@example.com", "Kim Keep")
 	p1 := env.AttributedPurchase(shop, "ann", "A-1", "pat@example.com")
+	if sp, err := store.Read(env.DB, func(tx *store.Tx) (*store.Purchase, error) { return tx.Purchase(p1.ID) }); err != nil || sp.ReferralID == "" {
+		t.Fatalf("purchase A-1: %+v %v", sp, err)
+	} else {
+		clicks[""] = append(clicks[""], sp.ReferralID) // that purchase's click has no visitor id
+	}
 	rec := env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "B-1", "program": other.ID, "email": "PAT@example.com", "name": "Pat", "amount": "12.00"})
 	apptest.Expect(t, rec, 201)
 	p2 := apptest.Decode[web.PurchaseJSON](t, rec)
@@ -134,7 +150,9 @@ func TestErase(t *testing.T) {
 	// and purchase.created of the shop (the other program shares nothing).
 	// Export rows: 2 leads and 2 purchases in the merchant's files, and both
 	// purchases in Ann's (B-1 is hers through her lead).
-	want := app.EraseResult{Erased: 8, Leads: 2, Purchases: 2, WebhookMessages: 4, ExportFiles: 3, ExportRows: 6}
+	// Clicks: Pat's visitor's 3 clicks in both programs, and the click of
+	// the purchase A-1.
+	want := app.EraseResult{Erased: 12, Leads: 2, Purchases: 2, WebhookMessages: 4, Clicks: 4, ExportFiles: 3, ExportRows: 6}
 	if res != want {
 		t.Fatalf("erase answered %+v, want %+v", res, want)
 	}
@@ -145,7 +163,7 @@ func TestErase(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if l.Email != "" || l.Name != "" || l.IP != "" || l.UserAgent != "" || l.AffiliateID != ann.ID {
+			if l.Email != "" || l.Name != "" || l.IP != "" || l.UserAgent != "" || l.VisitorID != "" || l.AffiliateID != ann.ID {
 				t.Errorf("lead after erasure %+v", l)
 			}
 		}
@@ -156,6 +174,33 @@ func TestErase(t *testing.T) {
 			}
 			if p.Email != "" || p.Name != "" || p.Amount == 0 {
 				t.Errorf("purchase after erasure %+v", p)
+			}
+		}
+		// The clicks that lead to Pat keep what the totals need, nothing
+		// that could single Pat out again; Kim's stay whole.
+		for _, id := range append(clicks["vid-pat"], clicks[""]...) {
+			c, err := tx.Click(id)
+			if err != nil {
+				return err
+			}
+			if c.IP != "" || c.UserAgent != "" || c.VisitorID != "" || strings.ContainsAny(c.URL, "?#") || c.AffiliateID != ann.ID {
+				t.Errorf("Pat's click after erasure %+v", c)
+			}
+		}
+		if c, err := tx.Click(clicks["vid-pat"][0]); err != nil || c.URL != "https://shop.example/" {
+			t.Errorf("the landing URL keeps its page and loses its query: %+v %v", c, err)
+		}
+		for _, id := range clicks["vid-kim"] {
+			if c, err := tx.Click(id); err != nil || c.IP == "" || c.UserAgent != "Firefox/1" || c.VisitorID != "vid-kim" || !strings.Contains(c.URL, "?ref=") {
+				t.Errorf("someone else's click changed: %+v %v", c, err)
+			}
+		}
+		for _, prg := range []string{shop.ID, other.ID} {
+			if err := tx.VisitorClicks(prg, "vid-pat", env.Clock.Now().Add(time.Hour), func(c *store.Click) bool {
+				t.Errorf("the visitor index still leads to Pat's click %s", c.ID)
+				return true
+			}); err != nil {
+				return err
 			}
 		}
 		for _, prg := range []string{shop.ID, other.ID} {

@@ -1,6 +1,7 @@
 // Package jobs runs Spiffy's background work on robfig/cron schedules:
 // webhook retries, mail, expired sessions, export cleanup, Badger value-log
-// GC and the optional scheduled backup. Each job is a Job whose Run(ctx) tests call directly.
+// GC, the privacy retention of visitors' network details and the optional
+// scheduled backup. Each job is a Job whose Run(ctx) tests call directly.
 package jobs
 
 import (
@@ -70,6 +71,7 @@ func Default(d Deps) []Entry {
 		{c.Jobs.Backup, &Backup{Store: d.Store, Dir: c.BackupsDir(), Keep: c.Backups.Keep, Clock: d.Clock}},
 		{c.Jobs.Mail, &SendMail{Send: d.SendMail}},
 		{c.Jobs.SessionSweep, &SweepSessions{Sweep: d.SweepSessions, Log: d.Log}},
+		{c.Jobs.PrivacyRetention, &PrivacyRetention{Store: d.Store, Clock: d.Clock, Retention: c.Privacy.IPRetention, Log: d.Log}},
 	}
 }
 

@@ -102,8 +102,11 @@ func TestDefaultJobsSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.cron.Entries()); n != 7 {
-		t.Fatalf("%d jobs scheduled, want 7", n)
+	if n := len(s.cron.Entries()); n != 8 {
+		t.Fatalf("%d jobs scheduled, want 8", n)
+	}
+	if s.jobs["privacy_retention"] == nil {
+		t.Fatal("the privacy_retention job is not among the defaults")
 	}
 }
 

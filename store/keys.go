@@ -270,3 +270,8 @@ func accountTokenAccountKey(kind, account, hash string) []byte {
 func accountTokenExpiryKey(t time.Time, hash string) []byte {
 	return key(iAccountTokenExp).time(t).str(hash)
 }
+
+// retentionCursorKey holds where the privacy retention walk of a record
+// kind ("clicks", "leads") resumes: a seek position after the kind's prefix
+// (store/privacy.go).
+func retentionCursorKey(kind string) []byte { return metaKey("retention:" + kind) }

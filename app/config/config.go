@@ -63,6 +63,14 @@ type Config struct {
 		Backup             string
 		Mail               string
 		SessionSweep       string
+		PrivacyRetention   string
+	}
+	// Privacy bounds how long visitors' network details stay whole.
+	Privacy struct {
+		// IPRetention is how long a click's or lead's full IP address and
+		// user agent are kept; after it the IP keeps only its network and
+		// the user agent is dropped. 0 keeps them for ever.
+		IPRetention time.Duration
 	}
 	// SMTP is where mail goes; with no Host nothing is mailed.
 	SMTP    SMTP
@@ -278,6 +286,16 @@ var Keys = []Key{
 		cronSpec(func(c *Config) *string { return &c.Jobs.Backup })},
 	{"jobs.mail", "@every 10s", "cron spec: send queued mail that is due (retries; new mail goes out at once)", cronSpec(func(c *Config) *string { return &c.Jobs.Mail })},
 	{"jobs.session_sweep", "@every 1h", "cron spec: delete expired sign-in sessions and reset links", cronSpec(func(c *Config) *string { return &c.Jobs.SessionSweep })},
+	{"jobs.privacy_retention", "@every 1h", "cron spec: truncate the IP addresses and drop the user agents of clicks and leads older than privacy.ip_retention", cronSpec(func(c *Config) *string { return &c.Jobs.PrivacyRetention })},
+	{"privacy.ip_retention", "720h", "how long clicks and leads keep the visitor's full IP address and user agent; after it the IP keeps only its network (IPv4 /24, IPv6 /48) and the user agent is dropped (docs/PRIVACY.md); 0 = keep them for ever",
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want 0 (keep for ever) or a positive duration such as 720h")
+			}
+			c.Privacy.IPRetention = d
+			return nil
+		}},
 	{"integrations.stripe.webhook_secret", "", "Stripe webhook signing secret (whsec_…); empty = as set in Settings → Integrations",
 		str(func(c *Config) *string { return &c.Integrations.Stripe.WebhookSecret })},
 	{"integrations.paddle.webhook_secret", "", "Paddle Billing notification secret (pdl_ntfset_…); empty = as set in Settings → Integrations",

@@ -35,6 +35,16 @@ func TestConfigDefaults(t *testing.T) {
 	if c, err := Load("", []string{"SPIFFY_MEMORY_LIMIT_MB=0"}, nil); err != nil || c.MemoryLimitMB != 0 {
 		t.Fatalf("memory_limit_mb 0 (no limit): %d %v", c.MemoryLimitMB, err)
 	}
+	if c.Privacy.IPRetention != 30*24*time.Hour || c.Jobs.PrivacyRetention != "@every 1h" {
+		t.Fatalf("privacy defaults: %v %q", c.Privacy.IPRetention, c.Jobs.PrivacyRetention)
+	}
+	// 0 keeps network details for ever; YAML may write it as a number.
+	if c, err := Load(writeFile(t, "privacy:\n  ip_retention: 0\n"), nil, nil); err != nil || c.Privacy.IPRetention != 0 {
+		t.Fatalf("privacy.ip_retention 0: %v %v", c.Privacy.IPRetention, err)
+	}
+	if c, err := Load("", []string{"SPIFFY_PRIVACY_IP_RETENTION=168h"}, nil); err != nil || c.Privacy.IPRetention != 7*24*time.Hour {
+		t.Fatalf("privacy.ip_retention from env: %v %v", c.Privacy.IPRetention, err)
+	}
 }
 
 func TestConfigPrecedence(t *testing.T) {
@@ -86,6 +96,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad mapped tables budget", "", []string{"SPIFFY_MAPPED_TABLES_MB=lots"}, nil, "SPIFFY_MAPPED_TABLES_MB"},
 		{"bad log level", "", []string{"SPIFFY_LOG_LEVEL=loud"}, nil, "SPIFFY_LOG_LEVEL"},
 		{"short secret", "", []string{"SPIFFY_SESSION_SECRET=short"}, nil, "SPIFFY_SESSION_SECRET"},
+		{"negative retention", "", nil, map[string]string{"privacy.ip_retention": "-1h"}, "--privacy-ip-retention"},
+		{"retention in days", "privacy:\n  ip_retention: 30d\n", nil, nil, "privacy.ip_retention"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
