@@ -23,6 +23,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/demo"
+	"github.com/spiffy/spiffy/app/https"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/jobs"
 	"github.com/spiffy/spiffy/store"
@@ -289,16 +290,11 @@ func cmdServe(e *cmdEnv) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", e.cfg.Listen)
+	servers, serveErr, err := listenAndServe(ctx, e, srv.Echo, db)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
+		return err
 	}
 	sched.Start()
-	e.log.Info("spiffy listening", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
-	hs := &http.Server{Handler: srv.Echo, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: e.cfg.HTTP.ReadTimeout, WriteTimeout: e.cfg.HTTP.WriteTimeout, IdleTimeout: e.cfg.HTTP.IdleTimeout}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
 	select {
 	case err := <-serveErr:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -311,8 +307,10 @@ func cmdServe(e *cmdEnv) error {
 	e.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		e.log.Warn("http shutdown", "err", err)
+	for _, hs := range servers {
+		if err := hs.Shutdown(sctx); err != nil {
+			e.log.Warn("http shutdown", "addr", hs.Addr, "err", err)
+		}
 	}
 	sched.Stop()
 	a.Stop()
@@ -321,6 +319,52 @@ func cmdServe(e *cmdEnv) error {
 	}
 	e.log.Info("stopped cleanly")
 	return nil
+}
+
+// listenAndServe opens the listeners and serves on them until shut down.
+// Plain: the app on listen. With tls.domains: the app over HTTPS on
+// tls.listen, with certificates from ACME, and on listen only the HTTP-01
+// challenge and redirects to HTTPS. Both listeners are opened before
+// anything is served, so a port in use fails the start.
+func listenAndServe(ctx context.Context, e *cmdEnv, handler http.Handler, db *store.DB) ([]*http.Server, <-chan error, error) {
+	newServer := func(addr string, h http.Handler) *http.Server {
+		return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: e.cfg.HTTP.ReadTimeout, WriteTimeout: e.cfg.HTTP.WriteTimeout, IdleTimeout: e.cfg.HTTP.IdleTimeout}
+	}
+	ln, err := net.Listen("tcp", e.cfg.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
+	}
+	serveErr := make(chan error, 2)
+	if !e.cfg.TLS.Enabled() {
+		e.log.Info("spiffy listening", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
+		hs := newServer(e.cfg.Listen, handler)
+		go func() { serveErr <- hs.Serve(ln) }()
+		return []*http.Server{hs}, serveErr, nil
+	}
+	certs, err := https.New(e.cfg.TLS, db, e.log)
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	tln, err := net.Listen("tcp", e.cfg.TLS.Listen)
+	if err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("listen %s (tls.listen): %w", e.cfg.TLS.Listen, err)
+	}
+	e.log.Info("spiffy listening", "https", tln.Addr().String(), "http", ln.Addr().String(), "domains", strings.Join(e.cfg.TLS.Domains, ","),
+		"base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
+	hs := newServer(e.cfg.TLS.Listen, handler)
+	hs.TLSConfig = certs.TLSConfig()
+	// Failed handshakes (scanners dialling the bare IP, old clients) are
+	// routine on a public port; a certificate that cannot be had is logged
+	// by Prefetch.
+	hs.ErrorLog = slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)
+	plain := newServer(e.cfg.Listen, certs.HTTPHandler())
+	go func() { serveErr <- hs.ServeTLS(tln, "", "") }()
+	go func() { serveErr <- plain.Serve(ln) }()
+	go certs.Prefetch(ctx)
+	return []*http.Server{hs, plain}, serveErr, nil
 }
 
 func cmdAdminCreate(e *cmdEnv) error {
