@@ -107,10 +107,10 @@ const (
 	iAccountTokenAcc = "i-tok-acc:"  // <kind>\0<account id><token hash>\0
 	iAccountTokenExp = "i-tok-exp:"  // <expires_at><token hash>\0
 
-	// Built-in HTTPS (acme.go): the ACME account key and the certificates
-	// with their keys, as autocert names them ("partners.shop.example",
-	// "partners.shop.example+rsa", "acme_account+key").
-	pACME = "acme:" // acme:<autocert cache name>\0 -> PEM bytes
+	// Built-in HTTPS (acme.go): per ACME directory, the account key and the
+	// certificates with their keys, as autocert names them
+	// ("acme_account+key", "partners.shop.example", "partners.shop.example+rsa").
+	pACME = "acme:" // acme:<directory URL>\0<autocert cache name>\0 -> PEM bytes
 )
 
 // allPrefixes lists every prefix above; keys_test.go checks that none is a
@@ -190,7 +190,7 @@ func NormCode(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 func metaKey(name string) []byte           { return key(pMeta).str(name) }
 func counterKey(name string) []byte        { return key(pCounter).str(name) }
-func acmeKey(name string) []byte           { return key(pACME).str(name) }
+func acmeKey(dir, name string) []byte      { return key(pACME).str(dir).str(name) }
 func adminKey(id string) []byte            { return key(pAdmin).id(id) }
 func apiKeyKey(id string) []byte           { return key(pAPIKey).id(id) }
 func programKey(id string) []byte          { return key(pProgram).id(id) }

@@ -58,7 +58,7 @@ func New(cfg config.TLS, db *store.DB, log *slog.Logger) (*Manager, error) {
 	}
 	m.acm = &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
-		Cache:      storeCache{db},
+		Cache:      storeCache{db: db, directory: cfg.ACMEDirectory},
 		HostPolicy: m.hostPolicy,
 		Email:      cfg.Email,
 		Client: &acme.Client{
@@ -161,11 +161,15 @@ func (m *Manager) Prefetch(ctx context.Context) {
 	}
 }
 
-// storeCache is autocert's cache in the store (see store/acme.go for why).
-type storeCache struct{ db *store.DB }
+// storeCache is autocert's cache in the store (see store/acme.go for why),
+// kept apart per ACME directory.
+type storeCache struct {
+	db        *store.DB
+	directory string
+}
 
 func (c storeCache) Get(_ context.Context, name string) ([]byte, error) {
-	b, err := store.Read(c.db, func(tx *store.Tx) ([]byte, error) { return tx.ACMEEntry(name) })
+	b, err := store.Read(c.db, func(tx *store.Tx) ([]byte, error) { return tx.ACMEEntry(c.directory, name) })
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, autocert.ErrCacheMiss
 	}
@@ -173,9 +177,9 @@ func (c storeCache) Get(_ context.Context, name string) ([]byte, error) {
 }
 
 func (c storeCache) Put(_ context.Context, name string, data []byte) error {
-	return c.db.Update(func(tx *store.Tx) error { tx.SetACMEEntry(name, data); return nil })
+	return c.db.Update(func(tx *store.Tx) error { tx.SetACMEEntry(c.directory, name, data); return nil })
 }
 
 func (c storeCache) Delete(_ context.Context, name string) error {
-	return c.db.Update(func(tx *store.Tx) error { tx.DeleteACMEEntry(name); return nil })
+	return c.db.Update(func(tx *store.Tx) error { tx.DeleteACMEEntry(c.directory, name); return nil })
 }

@@ -102,12 +102,13 @@ func TestHostPolicyAllowsOnlyTheDomains(t *testing.T) {
 }
 
 // The cache is the store: what is put survives closing and reopening it,
-// a miss is autocert's miss, and delete removes.
+// a miss is autocert's miss, delete removes, and each ACME directory has
+// its own entries.
 func TestCacheLivesInTheStore(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	db := openStore(t, dir)
-	c := storeCache{db}
+	c := storeCache{db, config.LetsEncrypt}
 	if _, err := c.Get(ctx, "partners.shop.example"); !errors.Is(err, autocert.ErrCacheMiss) {
 		t.Fatalf("empty cache: %v, want ErrCacheMiss", err)
 	}
@@ -128,12 +129,18 @@ func TestCacheLivesInTheStore(t *testing.T) {
 
 	db = openStore(t, dir)
 	defer db.Close()
-	c = storeCache{db}
+	c = storeCache{db, config.LetsEncrypt}
 	if got, err := c.Get(ctx, "acme_account+key"); err != nil || string(got) != string(pem) {
 		t.Fatalf("after reopening: %q %v", got, err)
 	}
 	if _, err := c.Get(ctx, "partners.shop.example"); !errors.Is(err, autocert.ErrCacheMiss) {
 		t.Fatalf("deleted entry: %v, want ErrCacheMiss", err)
+	}
+	// Another directory (staging, a test CA) has its own account and
+	// certificates: nothing of Let's Encrypt's is served for it, nor back.
+	staging := storeCache{db, "https://acme-staging-v02.api.letsencrypt.org/directory"}
+	if _, err := staging.Get(ctx, "acme_account+key"); !errors.Is(err, autocert.ErrCacheMiss) {
+		t.Fatalf("another directory sees the account key: %v", err)
 	}
 }
 

@@ -255,4 +255,3 @@ func (s *spiffy) waitLog(t *testing.T, want string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
