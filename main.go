@@ -290,13 +290,14 @@ func cmdServe(e *cmdEnv) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
-	servers, serveErr, err := listenAndServe(ctx, e, srv.Echo, db)
+	served, err := listenAndServe(ctx, e, srv.Echo, db)
 	if err != nil {
+		a.Stop() // its background work reads the store, which closes next
 		return err
 	}
 	sched.Start()
 	select {
-	case err := <-serveErr:
+	case err := <-served.errs:
 		if !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}
@@ -307,11 +308,7 @@ func cmdServe(e *cmdEnv) error {
 	e.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for _, hs := range servers {
-		if err := hs.Shutdown(sctx); err != nil {
-			e.log.Warn("http shutdown", "addr", hs.Addr, "err", err)
-		}
-	}
+	served.shutdown(sctx, e.log)
 	sched.Stop()
 	a.Stop()
 	if err := db.Close(); err != nil {
@@ -326,31 +323,31 @@ func cmdServe(e *cmdEnv) error {
 // tls.listen, with certificates from ACME, and on listen only the HTTP-01
 // challenge and redirects to HTTPS. Both listeners are opened before
 // anything is served, so a port in use fails the start.
-func listenAndServe(ctx context.Context, e *cmdEnv, handler http.Handler, db *store.DB) ([]*http.Server, <-chan error, error) {
+func listenAndServe(ctx context.Context, e *cmdEnv, handler http.Handler, db *store.DB) (*serving, error) {
 	newServer := func(addr string, h http.Handler) *http.Server {
 		return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout: e.cfg.HTTP.ReadTimeout, WriteTimeout: e.cfg.HTTP.WriteTimeout, IdleTimeout: e.cfg.HTTP.IdleTimeout}
 	}
 	ln, err := net.Listen("tcp", e.cfg.Listen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
+		return nil, fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
 	}
 	serveErr := make(chan error, 2)
 	if !e.cfg.TLS.Enabled() {
 		e.log.Info("spiffy listening", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
 		hs := newServer(e.cfg.Listen, handler)
 		go func() { serveErr <- hs.Serve(ln) }()
-		return []*http.Server{hs}, serveErr, nil
+		return &serving{servers: []*http.Server{hs}, errs: serveErr}, nil
 	}
 	certs, err := https.New(e.cfg.TLS, db, e.log)
 	if err != nil {
 		ln.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	tln, err := net.Listen("tcp", e.cfg.TLS.Listen)
 	if err != nil {
 		ln.Close()
-		return nil, nil, fmt.Errorf("listen %s (tls.listen): %w", e.cfg.TLS.Listen, err)
+		return nil, fmt.Errorf("listen %s (tls.listen): %w", e.cfg.TLS.Listen, err)
 	}
 	e.log.Info("spiffy listening", "https", tln.Addr().String(), "http", ln.Addr().String(), "domains", strings.Join(e.cfg.TLS.Domains, ","),
 		"base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
@@ -364,7 +361,27 @@ func listenAndServe(ctx context.Context, e *cmdEnv, handler http.Handler, db *st
 	go func() { serveErr <- hs.ServeTLS(tln, "", "") }()
 	go func() { serveErr <- plain.Serve(ln) }()
 	go certs.Prefetch(ctx)
-	return []*http.Server{hs, plain}, serveErr, nil
+	return &serving{servers: []*http.Server{hs, plain}, errs: serveErr, certs: certs}, nil
+}
+
+// serving is what listenAndServe started.
+type serving struct {
+	servers []*http.Server
+	errs    chan error     // the first server that stops unasked says why
+	certs   *https.Manager // nil without HTTPS
+}
+
+// shutdown finishes in-flight requests, then waits for the certificate
+// manager's store access to end: the store closes after this.
+func (s *serving) shutdown(ctx context.Context, log *slog.Logger) {
+	for _, hs := range s.servers {
+		if err := hs.Shutdown(ctx); err != nil {
+			log.Warn("http shutdown", "addr", hs.Addr, "err", err)
+		}
+	}
+	if s.certs != nil {
+		s.certs.Close()
+	}
 }
 
 func cmdAdminCreate(e *cmdEnv) error {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/acme"
@@ -33,6 +34,7 @@ type Manager struct {
 	// portSuffix is ":8443" when HTTPS is not on 443, so redirects land on it.
 	portSuffix string
 	log        *slog.Logger
+	cache      *storeCache
 }
 
 // New builds the manager for cfg (cfg.Enabled() must be true). The ACME
@@ -52,13 +54,13 @@ func New(cfg config.TLS, db *store.DB, log *slog.Logger) (*Manager, error) {
 			TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		}
 	}
-	m := &Manager{domains: slices.Clone(cfg.Domains), log: log}
+	m := &Manager{domains: slices.Clone(cfg.Domains), log: log, cache: &storeCache{db: db, directory: cfg.ACMEDirectory}}
 	if _, port, _ := net.SplitHostPort(cfg.Listen); port != "443" {
 		m.portSuffix = ":" + port
 	}
 	m.acm = &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
-		Cache:      storeCache{db: db, directory: cfg.ACMEDirectory},
+		Cache:      m.cache,
 		HostPolicy: m.hostPolicy,
 		Email:      cfg.Email,
 		Client: &acme.Client{
@@ -152,6 +154,9 @@ func (m *Manager) Prefetch(ctx context.Context) {
 		}
 		cert, err := m.acm.GetCertificate(hello)
 		if err != nil {
+			if ctx.Err() != nil {
+				return // stopping: not a problem to report
+			}
 			m.log.Error("https: no certificate yet", "domain", d, "err", err)
 			continue
 		}
@@ -161,25 +166,58 @@ func (m *Manager) Prefetch(ctx context.Context) {
 	}
 }
 
+// Close ends the manager's use of the store, waiting for a read or write
+// under way: a handshake or Prefetch may still be getting a certificate
+// when the server stops, and the store is closed next. Later handshakes
+// fail.
+func (m *Manager) Close() { m.cache.close() }
+
 // storeCache is autocert's cache in the store (see store/acme.go for why),
 // kept apart per ACME directory.
 type storeCache struct {
 	db        *store.DB
 	directory string
+	mu        sync.RWMutex // held for reading by each store call, for writing by close
+	closed    bool
 }
 
-func (c storeCache) Get(_ context.Context, name string) ([]byte, error) {
-	b, err := store.Read(c.db, func(tx *store.Tx) ([]byte, error) { return tx.ACMEEntry(c.directory, name) })
+var errClosed = errors.New("https: stopped")
+
+// use runs fn unless the cache is closed.
+func (c *storeCache) use(fn func() error) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return errClosed
+	}
+	return fn()
+}
+
+func (c *storeCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+}
+
+func (c *storeCache) Get(_ context.Context, name string) (b []byte, err error) {
+	err = c.use(func() error {
+		b, err = store.Read(c.db, func(tx *store.Tx) ([]byte, error) { return tx.ACMEEntry(c.directory, name) })
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, autocert.ErrCacheMiss
 	}
 	return b, err
 }
 
-func (c storeCache) Put(_ context.Context, name string, data []byte) error {
-	return c.db.Update(func(tx *store.Tx) error { tx.SetACMEEntry(c.directory, name, data); return nil })
+func (c *storeCache) Put(_ context.Context, name string, data []byte) error {
+	return c.use(func() error {
+		return c.db.Update(func(tx *store.Tx) error { tx.SetACMEEntry(c.directory, name, data); return nil })
+	})
 }
 
-func (c storeCache) Delete(_ context.Context, name string) error {
-	return c.db.Update(func(tx *store.Tx) error { tx.DeleteACMEEntry(c.directory, name); return nil })
+func (c *storeCache) Delete(_ context.Context, name string) error {
+	return c.use(func() error {
+		return c.db.Update(func(tx *store.Tx) error { tx.DeleteACMEEntry(c.directory, name); return nil })
+	})
 }

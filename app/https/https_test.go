@@ -108,7 +108,7 @@ func TestCacheLivesInTheStore(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	db := openStore(t, dir)
-	c := storeCache{db, config.LetsEncrypt}
+	c := &storeCache{db: db, directory: config.LetsEncrypt}
 	if _, err := c.Get(ctx, "partners.shop.example"); !errors.Is(err, autocert.ErrCacheMiss) {
 		t.Fatalf("empty cache: %v, want ErrCacheMiss", err)
 	}
@@ -129,7 +129,7 @@ func TestCacheLivesInTheStore(t *testing.T) {
 
 	db = openStore(t, dir)
 	defer db.Close()
-	c = storeCache{db, config.LetsEncrypt}
+	c = &storeCache{db: db, directory: config.LetsEncrypt}
 	if got, err := c.Get(ctx, "acme_account+key"); err != nil || string(got) != string(pem) {
 		t.Fatalf("after reopening: %q %v", got, err)
 	}
@@ -138,9 +138,17 @@ func TestCacheLivesInTheStore(t *testing.T) {
 	}
 	// Another directory (staging, a test CA) has its own account and
 	// certificates: nothing of Let's Encrypt's is served for it, nor back.
-	staging := storeCache{db, "https://acme-staging-v02.api.letsencrypt.org/directory"}
+	staging := &storeCache{db: db, directory: "https://acme-staging-v02.api.letsencrypt.org/directory"}
 	if _, err := staging.Get(ctx, "acme_account+key"); !errors.Is(err, autocert.ErrCacheMiss) {
 		t.Fatalf("another directory sees the account key: %v", err)
+	}
+	// Once closed (the server stopping), the store is left alone.
+	c.close()
+	if _, err := c.Get(ctx, "acme_account+key"); !errors.Is(err, errClosed) {
+		t.Fatalf("get after close: %v", err)
+	}
+	if err := c.Put(ctx, "x", []byte("y")); !errors.Is(err, errClosed) {
+		t.Fatalf("put after close: %v", err)
 	}
 }
 
