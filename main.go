@@ -46,7 +46,7 @@ commands:
   version                   print the version
 
 every command takes --config FILE, --data-dir DIR and the settings of
-config.example.yaml as flags (--listen, --base-url, --tracking-rate-limit, …)`
+config.example.yaml as flags (--listen, --base-url, --tls-domains, …)`
 
 // exitError carries an exit code; usage problems exit 2.
 type exitError struct {
