@@ -23,6 +23,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/demo"
+	"github.com/spiffy/spiffy/app/https"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/jobs"
 	"github.com/spiffy/spiffy/store"
@@ -45,7 +46,7 @@ commands:
   version                   print the version
 
 every command takes --config FILE, --data-dir DIR and the settings of
-config.example.yaml as flags (--listen, --base-url, --tracking-rate-limit, …)`
+config.example.yaml as flags (--listen, --base-url, --tls-domains, …)`
 
 // exitError carries an exit code; usage problems exit 2.
 type exitError struct {
@@ -289,18 +290,14 @@ func cmdServe(e *cmdEnv) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", e.cfg.Listen)
+	served, err := listenAndServe(ctx, e, srv.Echo, db)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
+		a.Stop() // its background work reads the store, which closes next
+		return err
 	}
 	sched.Start()
-	e.log.Info("spiffy listening", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
-	hs := &http.Server{Handler: srv.Echo, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: e.cfg.HTTP.ReadTimeout, WriteTimeout: e.cfg.HTTP.WriteTimeout, IdleTimeout: e.cfg.HTTP.IdleTimeout}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
 	select {
-	case err := <-serveErr:
+	case err := <-served.errs:
 		if !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve: %w", err)
 		}
@@ -311,9 +308,7 @@ func cmdServe(e *cmdEnv) error {
 	e.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		e.log.Warn("http shutdown", "err", err)
-	}
+	served.shutdown(sctx, e.log)
 	sched.Stop()
 	a.Stop()
 	if err := db.Close(); err != nil {
@@ -321,6 +316,72 @@ func cmdServe(e *cmdEnv) error {
 	}
 	e.log.Info("stopped cleanly")
 	return nil
+}
+
+// listenAndServe opens the listeners and serves on them until shut down.
+// Plain: the app on listen. With tls.domains: the app over HTTPS on
+// tls.listen, with certificates from ACME, and on listen only the HTTP-01
+// challenge and redirects to HTTPS. Both listeners are opened before
+// anything is served, so a port in use fails the start.
+func listenAndServe(ctx context.Context, e *cmdEnv, handler http.Handler, db *store.DB) (*serving, error) {
+	newServer := func(addr string, h http.Handler) *http.Server {
+		return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: e.cfg.HTTP.ReadTimeout, WriteTimeout: e.cfg.HTTP.WriteTimeout, IdleTimeout: e.cfg.HTTP.IdleTimeout}
+	}
+	ln, err := net.Listen("tcp", e.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", e.cfg.Listen, err)
+	}
+	serveErr := make(chan error, 2)
+	if !e.cfg.TLS.Enabled() {
+		e.log.Info("spiffy listening", "addr", ln.Addr().String(), "base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
+		hs := newServer(e.cfg.Listen, handler)
+		go func() { serveErr <- hs.Serve(ln) }()
+		return &serving{servers: []*http.Server{hs}, errs: serveErr}, nil
+	}
+	certs, err := https.New(e.cfg.TLS, db, e.log)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	tln, err := net.Listen("tcp", e.cfg.TLS.Listen)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen %s (tls.listen): %w", e.cfg.TLS.Listen, err)
+	}
+	e.log.Info("spiffy listening", "https", tln.Addr().String(), "http", ln.Addr().String(), "domains", strings.Join(e.cfg.TLS.Domains, ","),
+		"base_url", e.cfg.BaseURL, "data_dir", e.cfg.DataDir, "version", versionString())
+	hs := newServer(e.cfg.TLS.Listen, handler)
+	hs.TLSConfig = certs.TLSConfig()
+	// Failed handshakes (scanners dialling the bare IP, old clients) are
+	// routine on a public port; a certificate that cannot be had is logged
+	// by Prefetch.
+	hs.ErrorLog = slog.NewLogLogger(e.log.Handler(), slog.LevelDebug)
+	plain := newServer(e.cfg.Listen, certs.HTTPHandler())
+	go func() { serveErr <- hs.ServeTLS(tln, "", "") }()
+	go func() { serveErr <- plain.Serve(ln) }()
+	go certs.Prefetch(ctx)
+	return &serving{servers: []*http.Server{hs, plain}, errs: serveErr, certs: certs}, nil
+}
+
+// serving is what listenAndServe started.
+type serving struct {
+	servers []*http.Server
+	errs    chan error     // the first server that stops unasked says why
+	certs   *https.Manager // nil without HTTPS
+}
+
+// shutdown finishes in-flight requests, then waits for the certificate
+// manager's store access to end: the store closes after this.
+func (s *serving) shutdown(ctx context.Context, log *slog.Logger) {
+	for _, hs := range s.servers {
+		if err := hs.Shutdown(ctx); err != nil {
+			log.Warn("http shutdown", "addr", hs.Addr, "err", err)
+		}
+	}
+	if s.certs != nil {
+		s.certs.Close()
+	}
 }
 
 func cmdAdminCreate(e *cmdEnv) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -46,6 +47,8 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"serve", "--listen"}, "listen"},
 		{[]string{"serve", "--tracking-rate-limit", "lots"}, "--tracking-rate-limit"},
 		{[]string{"serve", "--exports-ttl", "1 day"}, "--exports-ttl"},
+		{[]string{"serve", "--tls-domains", "https://partners.shop.example"}, "--tls-domains"},
+		{[]string{"serve", "--tls-listen", "443"}, "--tls-listen"},
 		{[]string{"frobnicate"}, "frobnicate"},
 		{[]string{"admin", "delete"}, "admin"},
 		{[]string{"apikey", "create"}, "--name"},
@@ -65,6 +68,50 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 	if _, err := runCLI(t, dir, "", "version", "--config", bad); exitCode(err) != 2 {
 		t.Fatalf("unreadable YAML: exit %d (%v)", exitCode(err), err)
 	}
+}
+
+// A busy listen or tls.listen, or an unreadable tls.acme_ca_file, stops the
+// start with an error that names it (no panic from background work on the
+// closing store), and frees the plain listener.
+func TestServeListenErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if _, err := runCLI(t, t.TempDir(), "", "serve", "--listen", busy.Addr().String()); err == nil || !strings.Contains(err.Error(), busy.Addr().String()) {
+		t.Fatalf("busy listen: %v", err)
+	}
+	plain := freePort(t)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls-listen", busy.Addr().String()}, "tls.listen"},
+		{[]string{"--tls-listen", freePort(t), "--tls-acme-ca-file", filepath.Join(t.TempDir(), "missing.pem")}, "tls.acme_ca_file"},
+	}
+	for _, tc := range cases {
+		args := append([]string{"serve", "--listen", plain, "--tls-domains", "partners.shop.example"}, tc.args...)
+		_, err := runCLI(t, t.TempDir(), "", args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%v: %v, want an error naming %s", tc.args, err, tc.want)
+		}
+		ln, err := net.Listen("tcp", plain)
+		if err != nil {
+			t.Fatalf("plain listener left open after the failed start: %v", err)
+		}
+		ln.Close()
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func TestAdminAndAPIKeyCommands(t *testing.T) {

@@ -106,6 +106,11 @@ const (
 	pAccountToken    = "atk:"        // atk:<sha256 of the token, hex>\0 -> AccountToken (JSON)
 	iAccountTokenAcc = "i-tok-acc:"  // <kind>\0<account id><token hash>\0
 	iAccountTokenExp = "i-tok-exp:"  // <expires_at><token hash>\0
+
+	// Built-in HTTPS (acme.go): per ACME directory, the account key and the
+	// certificates with their keys, as autocert names them
+	// ("acme_account+key", "partners.shop.example", "partners.shop.example+rsa").
+	pACME = "acme:" // acme:<directory URL>\0<autocert cache name>\0 -> PEM bytes
 )
 
 // allPrefixes lists every prefix above; keys_test.go checks that none is a
@@ -127,7 +132,7 @@ var allPrefixes = []string{
 	iPayoutAll, iPayoutByAffiliate, iPayoutStep, tBalance,
 	pProviderEvent, pProviderLink, uCoupon, uProviderEvent, iProviderEventByProvider, tAffiliateName,
 	pMail, iMailDue, iMailAll, pMailOptOut, pSession, iSessionAccount, iSessionExpiry,
-	pAccountToken, iAccountTokenAcc, iAccountTokenExp,
+	pAccountToken, iAccountTokenAcc, iAccountTokenExp, pACME,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -185,6 +190,7 @@ func NormCode(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 func metaKey(name string) []byte           { return key(pMeta).str(name) }
 func counterKey(name string) []byte        { return key(pCounter).str(name) }
+func acmeKey(dir, name string) []byte      { return key(pACME).str(dir).str(name) }
 func adminKey(id string) []byte            { return key(pAdmin).id(id) }
 func apiKeyKey(id string) []byte           { return key(pAPIKey).id(id) }
 func programKey(id string) []byte          { return key(pProgram).id(id) }

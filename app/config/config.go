@@ -73,7 +73,9 @@ type Config struct {
 		IPRetention time.Duration
 	}
 	// SMTP is where mail goes; with no Host nothing is mailed.
-	SMTP    SMTP
+	SMTP SMTP
+	// TLS is built-in HTTPS with ACME certificates; off without domains.
+	TLS     TLS
 	Backups struct {
 		Keep int
 	}
@@ -312,6 +314,13 @@ var Keys = []Key{
 		oneOf(func(c *Config) *string { return &c.SMTP.TLS }, "starttls", "tls", "none")},
 	{"smtp.ca_file", "", "PEM file of extra certificate authorities to trust for the SMTP server (a relay with a private CA); empty = the system's",
 		str(func(c *Config) *string { return &c.SMTP.CAFile })},
+	{"tls.domains", "", "host names (comma-separated) to serve HTTPS for with certificates from ACME; empty = plain HTTP only. When set, listen (default then :80) answers the HTTP-01 challenge and redirects to HTTPS, and base_url defaults to https://<first domain>",
+		tlsDomains},
+	{"tls.email", "", "contact address for the ACME account (expiry and incident notices from the CA); empty = none", tlsEmail},
+	{"tls.acme_directory", LetsEncrypt, "ACME directory URL (Let's Encrypt by default; its staging directory for trials)", tlsDirectory},
+	{"tls.listen", ":443", "address the HTTPS server listens on when tls.domains is set", tlsListen},
+	{"tls.acme_ca_file", "", "PEM file of extra certificate authorities to trust for the ACME directory itself (a private ACME CA such as step-ca, or Pebble in tests); empty = the system's",
+		str(func(c *Config) *string { return &c.TLS.ACMECAFile })},
 	{"backups.keep", "7", "how many scheduled backups to keep", positiveInt(func(c *Config) *int { return &c.Backups.Keep })},
 	{"log.level", "info", "debug, info, warn or error", oneOf(func(c *Config) *string { return &c.Log.Level }, "debug", "info", "warn", "error")},
 	{"log.format", "text", "text or json", oneOf(func(c *Config) *string { return &c.Log.Format }, "text", "json")},
@@ -355,6 +364,7 @@ func Default() Config {
 // dotted name). Every error names the key and where it came from.
 func Load(file string, env []string, flags map[string]string) (Config, error) {
 	c := Default()
+	set := map[string]bool{} // keys given by the file, the environment or a flag
 	byName := map[string]Key{}
 	for _, k := range Keys {
 		byName[k.Name] = k
@@ -386,6 +396,7 @@ func Load(file string, env []string, flags map[string]string) (Config, error) {
 			if err := k.set(&c, flat[n]); err != nil {
 				return c, &Error{Source: file + ": " + n, Err: err}
 			}
+			set[n] = true
 		}
 	}
 	envMap := map[string]string{}
@@ -399,6 +410,7 @@ func Load(file string, env []string, flags map[string]string) (Config, error) {
 			if err := k.set(&c, v); err != nil {
 				return c, &Error{Source: k.EnvName(), Err: err}
 			}
+			set[k.Name] = true
 		}
 	}
 	for _, k := range Keys {
@@ -406,11 +418,13 @@ func Load(file string, env []string, flags map[string]string) (Config, error) {
 			if err := k.set(&c, v); err != nil {
 				return c, &Error{Source: "flag --" + k.FlagName(), Err: err}
 			}
+			set[k.Name] = true
 		}
 	}
 	if err := checkSMTP(&c); err != nil {
 		return c, err
 	}
+	applyTLSDefaults(&c, set)
 	return c, nil
 }
 
@@ -472,7 +486,7 @@ func ExampleYAML() string {
 }
 
 func yamlValue(k Key) string {
-	if k.Name == "tracking.allowed_origins" || k.Name == "trusted_proxies" {
+	if k.Name == "tracking.allowed_origins" || k.Name == "trusted_proxies" || k.Name == "tls.domains" {
 		return "[]"
 	}
 	if k.Default == "" {

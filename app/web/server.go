@@ -47,7 +47,7 @@ func NewServer(a *app.App) *Server {
 		ContentTypeNosniff: "nosniff",
 		XFrameOptions:      "SAMEORIGIN",
 		ReferrerPolicy:     "strict-origin-when-cross-origin",
-	}))
+	}), hsts(s.cfg.TrustedProxies))
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
