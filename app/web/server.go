@@ -51,7 +51,9 @@ func NewServer(a *app.App) *Server {
 	s := &Server{App: a, Echo: e, cfg: a.Config(), log: a.Log(), metrics: newMetrics(a)}
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(s.cfg.TrustedProxies)
-	e.Use(s.recoverPanics, s.logAndMeasure)
+	// compress wraps logAndMeasure so that the error pages and JSON errors
+	// it writes (c.Error) are compressed too.
+	e.Use(s.recoverPanics, compress(), s.logAndMeasure)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
