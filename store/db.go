@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -54,6 +55,8 @@ type DB struct {
 	accountsRev atomic.Int64
 	// snaps hands out read and commit timestamps (snapshots.go).
 	snaps *snapshots
+	// sizes measures the files on disk for Size (sizes.go).
+	sizes diskSizes
 }
 
 // Open opens (creating when needed) the database in opts.Dir, runs pending
@@ -74,6 +77,7 @@ func Open(opts Options) (*DB, error) {
 		ops:      make(chan writeOp, 4096),
 		maxBatch: opts.MaxBatch,
 		log:      log,
+		sizes:    diskSizes{dir: opts.Dir},
 	}
 	if db.maxBatch <= 0 {
 		db.maxBatch = 1024
@@ -193,8 +197,9 @@ func Read[T any](db *DB, fn func(*Tx) (T, error)) (T, error) {
 	return out, nil
 }
 
-// Size returns the on-disk size of the LSM tree and the value log in bytes.
-func (db *DB) Size() (lsm, vlog int64) { return db.bdb.Size() }
+// Size returns the disk space of the LSM tree and the value log in bytes,
+// measured from the files at most a few seconds ago (sizes.go).
+func (db *DB) Size() (lsm, vlog int64) { return db.sizes.get(time.Now()) }
 
 // RunGC runs Badger's value-log garbage collection until it finds nothing
 // more to rewrite (or an error other than "nothing to do").

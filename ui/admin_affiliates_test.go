@@ -228,7 +228,7 @@ func TestAffiliatesEnrolAndReferralLinks(t *testing.T) {
 	p = b.get(page)
 	mustContain(t, p.Body, "<code>MIA10</code>", `value="https://shop.example.com/?ref=MIA10"`,
 		"<code>miawong</code>", `value="https://learn.example.com/course?ref=miawong#pricing"`,
-		`<button class="btn btn-sm" type="button" data-copy hidden>Copy</button>`, "navigator.clipboard.writeText")
+		`<button class="btn btn-sm" type="button" data-copy hidden>Copy</button>`, `<script src="/static/ui.js?v=`)
 	mustNotContain(t, p.Body, "Not in any program yet", "Add to a program")
 
 	// The list shows the programs; the program page shows the affiliate.

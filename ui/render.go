@@ -33,17 +33,23 @@ import (
 type renderer struct {
 	pages map[string]*template.Template
 	// css is every embedded/static/*.css concatenated in name order, so each
-	// feature can keep its styles in its own file; cssHash versions its URL.
-	css     []byte
-	cssHash string
+	// feature can keep its styles in its own file; js likewise the pages'
+	// scripts (static/*.js), which are never inline: the pages' CSP allows
+	// scripts from 'self' only.
+	css, js *asset
 }
 
 func newRenderer(funcs template.FuncMap) (*renderer, error) {
 	r := &renderer{pages: map[string]*template.Template{}}
-	if err := r.loadCSS(); err != nil {
+	var err error
+	if r.css, err = loadAsset("/static/spiffy.css", "static/*.css", "text/css; charset=utf-8"); err != nil {
 		return nil, err
 	}
-	funcs["cssURL"] = func() string { return "/static/spiffy.css?v=" + r.cssHash }
+	if r.js, err = loadAsset("/static/ui.js", "static/*.js", "text/javascript; charset=utf-8"); err != nil {
+		return nil, err
+	}
+	funcs["cssURL"] = r.css.url
+	funcs["jsURL"] = r.js.url
 	layouts, err := fs.Glob(embedded.FS, "templates/layout/*.html")
 	if err != nil {
 		return nil, err
@@ -72,27 +78,40 @@ func newRenderer(funcs template.FuncMap) (*renderer, error) {
 	return r, err
 }
 
-func (r *renderer) loadCSS() error {
-	files, err := fs.Glob(embedded.FS, "static/*.css")
+// asset is one static file the pages link to, built from the embedded
+// files matching a pattern, concatenated in name order and versioned by a
+// hash of its bytes so it can be cached for good.
+type asset struct {
+	path, contentType string
+	body              []byte
+	hash              string
+}
+
+func loadAsset(urlPath, pattern, contentType string) (*asset, error) {
+	files, err := fs.Glob(embedded.FS, pattern)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("ui: no embedded %s", pattern)
 	}
 	sort.Strings(files)
 	var buf bytes.Buffer
 	for _, f := range files {
 		b, err := fs.ReadFile(embedded.FS, f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		fmt.Fprintf(&buf, "/* %s */\n", path.Base(f))
 		buf.Write(b)
 		buf.WriteByte('\n')
 	}
-	r.css = buf.Bytes()
-	sum := sha256.Sum256(r.css)
-	r.cssHash = hex.EncodeToString(sum[:4])
-	return nil
+	sum := sha256.Sum256(buf.Bytes())
+	return &asset{path: urlPath, contentType: contentType, body: buf.Bytes(), hash: hex.EncodeToString(sum[:4])}, nil
 }
+
+// url is the asset's versioned URL, for the templates.
+func (a *asset) url() string { return a.path + "?v=" + a.hash }
 
 // PageNames lists every page template, for the test that renders them all.
 func (r *renderer) pageNames() []string {
@@ -131,18 +150,20 @@ func (r *renderer) render(c echo.Context, status int, page string, v *View) erro
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-func (r *renderer) serveCSS(c echo.Context) error {
+// serve answers the asset; with its current version in the URL it may be
+// cached for good.
+func (a *asset) serve(c echo.Context) error {
 	h := c.Response().Header()
-	if c.QueryParam("v") == r.cssHash {
+	if c.QueryParam("v") == a.hash {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h.Set("Cache-Control", "no-cache")
 	}
-	h.Set("ETag", `"`+r.cssHash+`"`)
-	if c.Request().Header.Get("If-None-Match") == `"`+r.cssHash+`"` {
+	h.Set("ETag", `"`+a.hash+`"`)
+	if c.Request().Header.Get("If-None-Match") == `"`+a.hash+`"` {
 		return c.NoContent(http.StatusNotModified)
 	}
-	return c.Blob(http.StatusOK, "text/css; charset=utf-8", r.css)
+	return c.Blob(http.StatusOK, a.contentType, a.body)
 }
 
 // templateFuncs are the helpers available in every template.

@@ -2,11 +2,14 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"path"
 	"strings"
 	"testing"
 	"time"
+
+	nethtml "golang.org/x/net/html"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/event"
@@ -88,7 +91,72 @@ func renderFixture(t *testing.T, r *renderer, name string, v *View) string {
 			t.Errorf("%s in the page:\n%s", bad, html)
 		}
 	}
+	for _, bad := range inlineCode(html) {
+		t.Errorf("%s: the Content-Security-Policy (script-src 'self', style-src 'self') blocks it; "+
+			"put the behaviour in embedded/static/*.js (or the style in *.css) keyed by a data- attribute", bad)
+	}
 	return html
+}
+
+// inlineCode lists what the pages' Content-Security-Policy would block:
+// <script> without src (or with one off the site), <style> blocks, on…=
+// handler attributes, style= attributes and javascript: URLs.
+func inlineCode(page string) []string {
+	var bad []string
+	z := nethtml.NewTokenizer(strings.NewReader(page))
+	for {
+		tt := z.Next()
+		if tt == nethtml.ErrorToken {
+			return bad
+		}
+		if tt != nethtml.StartTagToken && tt != nethtml.SelfClosingTagToken {
+			continue
+		}
+		tok := z.Token()
+		src, hasSrc := "", false
+		for _, a := range tok.Attr {
+			key, val := strings.ToLower(a.Key), strings.ToLower(strings.TrimSpace(a.Val))
+			switch {
+			case strings.HasPrefix(key, "on"):
+				bad = append(bad, fmt.Sprintf("<%s %s=%q>: an inline event handler", tok.Data, a.Key, a.Val))
+			case key == "style":
+				bad = append(bad, fmt.Sprintf("<%s style=%q>: an inline style", tok.Data, a.Val))
+			case (key == "href" || key == "src" || key == "action" || key == "formaction") && strings.HasPrefix(val, "javascript:"):
+				bad = append(bad, fmt.Sprintf("<%s %s=%q>: a javascript: URL", tok.Data, a.Key, a.Val))
+			}
+			if key == "src" {
+				src, hasSrc = a.Val, true
+			}
+		}
+		switch tok.Data {
+		case "script":
+			if !hasSrc || !strings.HasPrefix(src, "/") || strings.HasPrefix(src, "//") {
+				bad = append(bad, fmt.Sprintf("<script src=%q>: an inline or off-site script", src))
+			}
+		case "style":
+			bad = append(bad, "<style>: an inline style sheet")
+		}
+	}
+}
+
+// The check above catches what it should: each of these once.
+func TestInlineCodeIsFound(t *testing.T) {
+	for _, page := range []string{
+		`<script>alert(1)</script>`,
+		`<script src="https://cdn.example/x.js"></script>`,
+		`<form onsubmit="return confirm('x')"></form>`,
+		`<input onfocus="this.select()">`,
+		`<a href=" JavaScript:alert(1)">x</a>`,
+		`<div style="color:red">x</div>`,
+		`<style>p{}</style>`,
+	} {
+		if got := inlineCode(page); len(got) != 1 {
+			t.Errorf("%s: found %q, want one", page, got)
+		}
+	}
+	if got := inlineCode(`<script src="/static/ui.js?v=1" defer></script><pre>&lt;script&gt;x&lt;/script&gt; onclick=</pre><p data-confirm="Sure?">`); len(got) != 0 {
+		t.Errorf("allowed markup flagged: %q", got)
+	}
 }
 
 // Fixture records, shared by the pages.

@@ -49,7 +49,8 @@ func Mount(s *web.Server) error {
 	}
 	s.HTMLError = u.errorPage
 	e := s.Echo
-	e.GET("/static/spiffy.css", views.serveCSS).Name = "static.css"
+	e.GET(views.css.path, views.css.serve).Name = "static.css"
+	e.GET(views.js.path, views.js.serve).Name = "static.js"
 
 	forms := middleware.BodyLimit("1M")
 	// Admin: public pages (setup, sign-in) and the signed-in area.
