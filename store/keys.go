@@ -106,6 +106,12 @@ const (
 	pAccountToken    = "atk:"        // atk:<sha256 of the token, hex>\0 -> AccountToken (JSON)
 	iAccountTokenAcc = "i-tok-acc:"  // <kind>\0<account id><token hash>\0
 	iAccountTokenExp = "i-tok-exp:"  // <expires_at><token hash>\0
+
+	// Tracking events SpiffyJS sent with a client event id (tracking.go):
+	// the first answer, so a retry gets it again and doubles nothing. Not
+	// derived from records (Reindex keeps them); each expires after
+	// EventReplyTTL by Badger's entry TTL.
+	pEventReply = "eid:" // eid:<kind>\0<event id>\0 -> EventReply (binary)
 )
 
 // allPrefixes lists every prefix above; keys_test.go checks that none is a
@@ -127,7 +133,7 @@ var allPrefixes = []string{
 	iPayoutAll, iPayoutByAffiliate, iPayoutStep, tBalance,
 	pProviderEvent, pProviderLink, uCoupon, uProviderEvent, iProviderEventByProvider, tAffiliateName,
 	pMail, iMailDue, iMailAll, pMailOptOut, pSession, iSessionAccount, iSessionExpiry,
-	pAccountToken, iAccountTokenAcc, iAccountTokenExp,
+	pAccountToken, iAccountTokenAcc, iAccountTokenExp, pEventReply,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -267,6 +273,8 @@ func accountTokenKey(hash string) []byte               { return key(pAccountToke
 func accountTokenAccountKey(kind, account, hash string) []byte {
 	return key(iAccountTokenAcc).str(kind).id(account).str(hash)
 }
+func eventReplyKey(kind, eventID string) []byte { return key(pEventReply).str(kind).str(eventID) }
+
 func accountTokenExpiryKey(t time.Time, hash string) []byte {
 	return key(iAccountTokenExp).time(t).str(hash)
 }
