@@ -414,21 +414,6 @@ func (tx *Tx) EventReply(kind, eventID string) (*EventReply, error) {
 	return &r, r.unmarshal(b)
 }
 
-// ValidEventID reports whether s may be a client event id: 1 to 64
-// characters of A–Z, a–z, 0–9, _ and -.
-func ValidEventID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // PutEventReply keeps the first answer to an event for EventReplyTTL (an
 // event without an id keeps nothing). It goes into the write that stores
 // the event, so a retry finds both or neither.
