@@ -38,14 +38,14 @@ type tracker struct {
 	// = SpiffyJS sets its cookies itself and nothing here is credentialed.
 	cookieDomain string
 	limiter      *ipLimiter
-	script  scriptAsset
-	bufs    sync.Pool
+	script       scriptAsset
+	bufs         sync.Pool
 }
 
 // newTracker builds the tracking routes' state from the config.
 func newTracker(a *app.App, cfg config.Config) *tracker {
 	t := &tracker{
-		app:     a,
+		app:          a,
 		limiter:      newIPLimiter(cfg.Tracking.RateLimit, maxTrackedIPs, time.Now),
 		cookieDomain: strings.TrimPrefix(cfg.Tracking.CookieDomain, "."),
 	}
