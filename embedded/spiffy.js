@@ -177,13 +177,13 @@
     // localStorage, at most 20 for at most 3 days, to be sent again with
     // the same eid on the next page view; the server answers a repeat with
     // its first answer and stores nothing twice.
-    var queued = function () {
+    var backlog = function () {
       var q = null;
       try { q = JSON.parse(lsGet(Q)); } catch (e) {}
       return q && q.push ? q : [];
     };
     var keep = function (ev, yes) {
-      var q = queued(), out = [], i;
+      var q = backlog(), out = [], i;
       for (i = 0; i < q.length; i++) {
         if (q[i] && q[i].b && q[i].b.eid !== ev.b.eid && q[i].at > now() - 3 * DAY) { out.push(q[i]); }
       }
@@ -251,7 +251,7 @@
       if (replayed) { return track(); }
       replayed = true;
       inflight = true;
-      resend(queued(), 0, function () {
+      resend(backlog(), 0, function () {
         inflight = false;
         track();
         flush();
