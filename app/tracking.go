@@ -157,16 +157,15 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 	if kept == nil {
 		kept = c
 	}
-	res := &ClickResult{Referral: kept.ID, Program: prg.ID, ExpiresAt: referralExpiry(prg, kept)}
-	err = a.db.Update(func(tx *store.Tx) error {
-		// Inside the write: two copies of one event racing still make one click.
-		if first, err := tx.EventReply(store.EventClick, in.EID); first != nil || err != nil {
+	res, eid := &ClickResult{Referral: kept.ID, Program: prg.ID, ExpiresAt: referralExpiry(prg, kept)}, in.EID
+	err = a.db.Update(func(tx *store.Tx) error { // the eid inside the write: racing copies make one click
+		if first, err := tx.EventReply(store.EventClick, eid); first != nil || err != nil {
 			if first != nil {
-				res = &ClickResult{first.Record, first.Program, first.ExpiresAt, true}
+				*res = ClickResult{first.Record, first.Program, first.ExpiresAt, true}
 			}
 			return err
 		}
-		tx.PutEventReply(store.EventClick, in.EID, &store.EventReply{Record: res.Referral, Program: res.Program, ExpiresAt: res.ExpiresAt})
+		tx.PutEventReply(store.EventClick, eid, &store.EventReply{Record: res.Referral, Program: res.Program, ExpiresAt: res.ExpiresAt})
 		return tx.InsertClick(c)
 	})
 	if err != nil {
@@ -245,7 +244,7 @@ func ignoreNotFound(err error) error {
 // same program returns the program's first lead (the first affiliate keeps
 // it) with Created false.
 func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
-	email := strings.TrimSpace(in.Email)
+	email, eid := strings.TrimSpace(in.Email), in.EID
 	if err := validateEmail("email", email); err != nil {
 		return nil, err
 	}
@@ -261,7 +260,7 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		acc := a.accounts.Reader(tx, rev)
 		var af *store.Affiliate
 		// A repeated event gets its first lead, even with the referral expired since.
-		first, err := tx.EventReply(store.EventLead, in.EID)
+		first, err := tx.EventReply(store.EventLead, eid)
 		if first != nil {
 			res.Lead, err = tx.Lead(first.Record)
 		}
@@ -313,7 +312,7 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 			return err
 		}
 		res.Lead, res.Created = lead, true
-		tx.PutEventReply(store.EventLead, in.EID, &store.EventReply{Record: lead.ID})
+		tx.PutEventReply(store.EventLead, eid, &store.EventReply{Record: lead.ID})
 		return a.queueLeadEvent(tx, prg, lead)
 	})
 	if err != nil {
