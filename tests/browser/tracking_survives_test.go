@@ -54,10 +54,11 @@ func (b *Browser) open(u string) {
 // TestTrackingRetriesAfterRestart: the appliance is down (an upgrade) when
 // a visitor lands through a referral link; SpiffyJS keeps the click, and on
 // the visitor's next page view, with Spiffy back, sends it again: exactly
-// one click is stored and the referral is kept.
+// one click is stored and the referral is kept. Likewise for a lead sent
+// by a form's beacon while Spiffy is down.
 func TestTrackingRetriesAfterRestart(t *testing.T) {
 	sp := StartSpiffy(t)
-	prg := sp.Program("Restart")
+	prg := sp.Program("Restart", func(in *app.ProgramInput) { in.TrackLeads = apptest.Ptr(true) })
 	sp.Affiliate("Rita", "rita@partner.example", "rita", prg)
 	site := StartSite(t, &merchant{install: web.InstallCode(sp.URL)})
 	b := NewBrowser(t, 0)
@@ -110,6 +111,43 @@ func TestTrackingRetriesAfterRestart(t *testing.T) {
 		t.Fatalf("%d clicks stored, want exactly 1", n)
 	}
 	b.Screenshot("spiffy-back")
+
+	// A sign-up while Spiffy is down: the beacon is lost, the lead kept.
+	sp.Stop(t)
+	b.open(site + "/")
+	if err := chromedp.Do(b.Ctx,
+		chromedp.SendKeys(`#name`, "Lee Later"),
+		chromedp.SendKeys(`#email`, "lee@example.com"),
+		chromedp.Click(`#submit`), chromedp.WaitVisible(`#thanks`)); err != nil {
+		t.Fatalf("sign up: %v", err)
+	}
+	if _, err := chromedp.Run(b.Ctx, chromedp.Poll[bool](`(localStorage.getItem('spiffy_q') || '').indexOf('"/t/lead"') >= 0`,
+		chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("waiting for the undelivered lead to be kept: %v", err)
+	}
+	sp.Start(t)
+	b.open(site + "/?page=4")
+	var leads []*store.Lead
+	Eventually(t, 15*time.Second, "the resent lead to be stored", func() bool {
+		var err error
+		if leads, _, err = sp.App.Views().LeadsPage(store.LeadQuery{ProgramID: prg.ID, Limit: 10}); err != nil {
+			t.Fatal(err)
+		}
+		return len(leads) > 0
+	})
+	if _, err := chromedp.Run(b.Ctx, chromedp.Poll[bool](`localStorage.getItem('spiffy_q') === null`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the queue is not emptied after the resend: %v", err)
+	}
+	b.open(site + "/?page=5")
+	time.Sleep(300 * time.Millisecond)
+	if leads, _, _ = sp.App.Views().LeadsPage(store.LeadQuery{ProgramID: prg.ID, Limit: 10}); len(leads) != 1 ||
+		leads[0].Email != "lee@example.com" || leads[0].ReferralID != ref {
+		t.Fatalf("leads %+v: want exactly Lee's, through referral %s", leads, ref)
+	}
+	if n := clickCount(t, sp, prg.ID); n != 1 {
+		t.Fatalf("%d clicks stored, want exactly 1", n)
+	}
 	if ex := b.Exceptions(); len(ex) > 0 {
 		t.Errorf("the pages threw: %v", ex)
 	}
