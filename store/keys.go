@@ -273,8 +273,8 @@ func accountTokenKey(hash string) []byte               { return key(pAccountToke
 func accountTokenAccountKey(kind, account, hash string) []byte {
 	return key(iAccountTokenAcc).str(kind).id(account).str(hash)
 }
-func eventReplyKey(kind, eventID string) []byte { return key(pEventReply).str(kind).str(eventID) }
-
 func accountTokenExpiryKey(t time.Time, hash string) []byte {
 	return key(iAccountTokenExp).time(t).str(hash)
 }
+
+func eventReplyKey(kind, eventID string) []byte { return key(pEventReply).str(kind).str(eventID) }
