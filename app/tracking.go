@@ -36,6 +36,7 @@ type ClickInput struct {
 	URL      string `json:"url"`      // the landing page
 	Referrer string `json:"referrer"` // document.referrer
 	VID      string `json:"vid"`      // the visitor id from the spiffy_vid cookie
+	EID      string `json:"eid"`      // the client event id (store.ValidEventID), sent again on a retry
 
 	IP        string `json:"-"`
 	UserAgent string `json:"-"`
@@ -46,6 +47,7 @@ type ClickResult struct {
 	Referral  string    // click id to keep in spiffy_ref
 	Program   string    // its program
 	ExpiresAt time.Time // the kept click's time + the program's cookie_days
+	Repeat    bool      // the event id was seen before: this is its first answer
 }
 
 // LeadInput is a lead posted by SpiffyJS.
@@ -58,6 +60,7 @@ type LeadInput struct {
 	// Program, when given, must be the referral's program; it lets a site
 	// that runs several programs refuse another program's referral.
 	Program string `json:"program"`
+	EID     string `json:"eid"` // as ClickInput's
 
 	IP        string `json:"-"`
 	UserAgent string `json:"-"`
@@ -151,13 +154,24 @@ func (a *App) TrackClick(in ClickInput) (*ClickResult, error) {
 		UserAgent:   text.Clean(in.UserAgent, maxUserAgentLen),
 		CreatedAt:   now,
 	}
-	if err := a.db.Update(func(tx *store.Tx) error { return tx.InsertClick(c) }); err != nil {
-		return nil, err
-	}
 	if kept == nil {
 		kept = c
 	}
-	return &ClickResult{Referral: kept.ID, Program: prg.ID, ExpiresAt: referralExpiry(prg, kept)}, nil
+	res, eid := &ClickResult{Referral: kept.ID, Program: prg.ID, ExpiresAt: referralExpiry(prg, kept)}, in.EID
+	err = a.db.Update(func(tx *store.Tx) error { // the eid inside the write: racing copies make one click
+		if first, err := tx.EventReply(store.EventClick, eid); first != nil || err != nil {
+			if first != nil {
+				*res = ClickResult{first.Record, first.Program, first.ExpiresAt, true}
+			}
+			return err
+		}
+		tx.PutEventReply(store.EventClick, eid, &store.EventReply{Record: res.Referral, Program: res.Program, ExpiresAt: res.ExpiresAt})
+		return tx.InsertClick(c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // heldReferral returns the click behind the browser's held referral when a
@@ -230,7 +244,7 @@ func ignoreNotFound(err error) error {
 // same program returns the program's first lead (the first affiliate keeps
 // it) with Created false.
 func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
-	email := strings.TrimSpace(in.Email)
+	email, eid := strings.TrimSpace(in.Email), in.EID
 	if err := validateEmail("email", email); err != nil {
 		return nil, err
 	}
@@ -239,12 +253,20 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		click *store.Click
 		prg   *store.Program
 		ok    bool
+		res   = &LeadResult{}
 	)
 	rev := a.db.AccountsRevision()
 	err := a.db.View(func(tx *store.Tx) error {
 		acc := a.accounts.Reader(tx, rev)
 		var af *store.Affiliate
-		var err error
+		// A repeated event gets its first lead, even with the referral expired since.
+		first, err := tx.EventReply(store.EventLead, eid)
+		if first != nil {
+			res.Lead, err = tx.Lead(first.Record)
+		}
+		if first != nil || err != nil {
+			return err
+		}
 		click, prg, af, ok, err = validReferral(tx, acc, in.Referral, now)
 		if err != nil || !ok {
 			return err
@@ -258,7 +280,7 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		return nil, err
 	}
 	if !ok {
-		return &LeadResult{}, nil
+		return res, nil
 	}
 	lead := &store.Lead{
 		ID:          store.NewID(now),
@@ -275,7 +297,6 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 		UserAgent:   text.Clean(in.UserAgent, maxUserAgentLen),
 		CreatedAt:   now,
 	}
-	res := &LeadResult{}
 	err = a.db.Update(func(tx *store.Tx) error {
 		// The dedupe check runs inside the write so that two submissions of
 		// the same email racing each other still make a single lead.
@@ -291,6 +312,7 @@ func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 			return err
 		}
 		res.Lead, res.Created = lead, true
+		tx.PutEventReply(store.EventLead, eid, &store.EventReply{Record: lead.ID})
 		return a.queueLeadEvent(tx, prg, lead)
 	})
 	if err != nil {

@@ -7,13 +7,20 @@
  *   spiffy('consent', true|false) -> with data-require-consent on the tag
  * Forms carrying data-spiffy-lead are captured on submit. Stripe Payment
  * Links (buy.stripe.com), <stripe-pricing-table> and <stripe-buy-button> get
- * the referral as their client_reference_id.
+ * the referral as their client_reference_id. data-api="/path" on the tag
+ * sends tracking to that first-party path instead of the script's origin.
+ * Events Spiffy did not take are kept and sent again on the next page view.
  */
 (function (w, d) {
   'use strict';
   try {
     var REF = 'spiffy_ref', VID = 'spiffy_vid', DAY = 864e5, CT = 'text/plain;charset=UTF-8';
-    var base = '', needConsent = false, consented = false, handled = false, inflight = false;
+    var base = '', needConsent = false, consented = false, handled = false, inflight = false, replayed = false;
+    // The server writes tracking.cookie_domain here. On a page under it the
+    // server sets spiffy_ref and spiffy_vid (Set-Cookie outlives Safari's
+    // 7-day cap on script-set cookies): requests carry credentials, and the
+    // script reads the cookies but never rewrites them.
+    var srvDomain = ''/*cookie_domain*/, srv = false, Q = 'spiffy_q', CLICK = '/t/click';
     var waiting = [], visitorId = null, cookieDomain = null, stamped = false, pending = false;
     var loc = w.location, own = Object.prototype.hasOwnProperty;
 
@@ -75,7 +82,7 @@
         lsSet(k + '_exp', null);
         return;
       }
-      cookieSet(k, v, exp);
+      if (!srv) { cookieSet(k, v, exp); }
       lsSet(k, v);
       lsSet(k + '_exp', String(+exp));
     };
@@ -88,7 +95,7 @@
       v = lsGet(k);
       exp = +lsGet(k + '_exp');
       if (!v || !(exp > now())) { return null; }
-      if (allowed()) { cookieSet(k, v, new Date(exp)); }
+      if (allowed() && !srv) { cookieSet(k, v, new Date(exp)); }
       return v;
     };
     var allowed = function () { return !needConsent || consented; };
@@ -114,7 +121,7 @@
     var referral = function () { return get(REF); };
 
     // Network. XHR with a text/plain body is a "simple" cross-origin request:
-    // no preflight, no credentials.
+    // no preflight; credentials only for the server's cookies.
     var answer = function (cb, status, body) {
       if (cb) { try { cb(status, body); } catch (e) {} }
     };
@@ -122,7 +129,7 @@
       try {
         var x = new w.XMLHttpRequest();
         x.open('POST', base + path, true);
-        try { x.timeout = 10000; } catch (e) {}
+        try { x.timeout = 10000; x.withCredentials = srv; } catch (e) {}
         x.setRequestHeader('Content-Type', CT);
         x.onreadystatechange = function () {
           if (x.readyState !== 4) { return; }
@@ -144,7 +151,7 @@
       } catch (e) {}
       try {
         if (w.fetch) {
-          w.fetch(base + path, { method: 'POST', body: body, keepalive: true, credentials: 'omit',
+          w.fetch(base + path, { method: 'POST', body: body, keepalive: true, credentials: srv ? 'include' : 'omit',
             headers: { 'Content-Type': CT } })['catch'](noop);
           return;
         }
@@ -165,6 +172,56 @@
       return out;
     };
 
+    // The retry queue: every event carries a client event id (eid), and one
+    // the server did not take (network error, 5xx, 429) stays in
+    // localStorage, at most 20 for at most 3 days, to be sent again with
+    // the same eid on the next page view; the server answers a repeat with
+    // its first answer and stores nothing twice.
+    var backlog = function () {
+      var q = null;
+      try { q = JSON.parse(lsGet(Q)); } catch (e) {}
+      return q && q.push ? q : [];
+    };
+    var keep = function (ev, yes) {
+      var q = backlog(), out = [], i;
+      for (i = 0; i < q.length; i++) {
+        if (q[i] && q[i].b && q[i].b.eid !== ev.b.eid && q[i].at > now() - 3 * DAY) { out.push(q[i]); }
+      }
+      if (yes && allowed()) { out.push(ev); }
+      lsSet(Q, out.length ? JSON.stringify(out.slice(-20)) : null);
+    };
+    var event = function (path, body) {
+      body.eid = randomID();
+      return { p: path, b: body, at: now() };
+    };
+    var send = function (ev, cb) {
+      post(ev.p, ev.b, function (status, r) {
+        keep(ev, !status || status === 429 || status > 499);
+        answer(cb, status, r);
+      });
+    };
+    // got keeps the referral a click's answer (new or repeated) says to keep.
+    var got = function (status, r) {
+      if ((status === 201 || status === 200) && r && r.referral && allowed()) {
+        var exp = new Date(Date.parse(r.expires_at));
+        if (isNaN(+exp)) { exp = new Date(now() + 30 * DAY); }
+        put(REF, r.referral, exp);
+        later();
+      }
+    };
+    // resend sends the queued events in order, stopping at the first the
+    // server still does not take.
+    var resend = function (list, i, done) {
+      var ev = list[i];
+      if (!ev) { return done(); }
+      if (!(ev.at > now() - 3 * DAY) || !ev.b) { return resend(list, i + 1, done); }
+      send(ev, function (status, r) {
+        if (ev.p === CLICK) { got(status, r); }
+        if (!status || status === 429 || status > 499) { return done(); }
+        resend(list, i + 1, done);
+      });
+    };
+
     var flush = function () {
       var list = waiting, i;
       waiting = [];
@@ -179,17 +236,24 @@
       if (handled || !code || !allowed()) { return; }
       handled = true;
       inflight = true;
-      post('/t/click', {
+      send(event(CLICK, {
         ref: code, sub: own.call(p, 'sub') ? p.sub : '', prev: referral() || '',
         url: loc.href, referrer: d.referrer || '', vid: visitor() || ''
-      }, function (status, r) {
+      }), function (status, r) {
         inflight = false;
-        if (status === 201 && r && r.referral && allowed()) {
-          var exp = new Date(Date.parse(r.expires_at));
-          if (isNaN(+exp)) { exp = new Date(now() + 30 * DAY); }
-          put(REF, r.referral, exp);
-          later();
-        }
+        got(status, r);
+        flush();
+      });
+    };
+    // run sends what earlier pages could not, then the page's own click.
+    var run = function () {
+      if (!allowed()) { return; }
+      if (replayed) { return track(); }
+      replayed = true;
+      inflight = true;
+      resend(backlog(), 0, function () {
+        inflight = false;
+        track();
         flush();
       });
     };
@@ -203,9 +267,13 @@
       var ref = referral();
       if (!ref) { return answer(cb, 202, { attributed: false }); }
       data = data || {};
-      var body = { email: String(data.email || ''), name: String(data.name || ''), referral: ref,
-        vid: visitor() || '', url: loc.href };
-      if (cb) { post('/t/lead', body, cb); } else { beacon('/t/lead', body); }
+      var ev = event('/t/lead', { email: String(data.email || ''), name: String(data.name || ''), referral: ref,
+        vid: visitor() || '', url: loc.href });
+      if (cb) { return send(ev, cb); }
+      // A beacon's fate is unknown: it is queued too, and the next page
+      // view's resend (a repeat, answered 200) takes it off the queue.
+      keep(ev, true);
+      beacon(ev.p, ev.b);
     };
 
     // A submit of a form marked data-spiffy-lead: read the email field and,
@@ -288,7 +356,7 @@
     var consent = function (yes) {
       if (yes) {
         consented = true;
-        track();
+        run();
         later();
         return;
       }
@@ -300,6 +368,7 @@
       waiting = [];
       put(REF, null);
       put(VID, null);
+      lsSet(Q, null);
       later();
     };
 
@@ -326,8 +395,13 @@
       }
     }
     if (me) {
-      base = me.src.replace(re, '');
+      base = (me.getAttribute('data-api') || me.src.replace(re, '')).replace(/\/+$/, '');
       needConsent = me.getAttribute('data-require-consent') !== null;
+    }
+    i = loc.hostname.toLowerCase();
+    if (srvDomain && (i === srvDomain || i.slice(-srvDomain.length - 1) === '.' + srvDomain)) {
+      srv = true;
+      cookieDomain = srvDomain;
     }
 
     var queued = w.spiffy && w.spiffy.q;
@@ -340,7 +414,7 @@
       new w.MutationObserver(later).observe(d.documentElement, { childList: true, subtree: true, attributes: true,
         attributeFilter: ['href', 'client-reference-id'] });
     } catch (e) {}
-    try { track(); } catch (e) {}
+    try { run(); } catch (e) {}
     later();
     if (queued && queued.length) {
       for (i = 0; i < queued.length; i++) { api.apply(null, queued[i]); }

@@ -111,6 +111,11 @@ const (
 	// certificates with their keys, as autocert names them
 	// ("acme_account+key", "partners.shop.example", "partners.shop.example+rsa").
 	pACME = "acme:" // acme:<directory URL>\0<autocert cache name>\0 -> PEM bytes
+	// Tracking events SpiffyJS sent with a client event id (tracking.go):
+	// the first answer, so a retry gets it again and doubles nothing. Not
+	// derived from records (Reindex keeps them); each expires after
+	// EventReplyTTL by Badger's entry TTL.
+	pEventReply = "eid:" // eid:<kind>\0<event id>\0 -> EventReply (binary)
 )
 
 // allPrefixes lists every prefix above; keys_test.go checks that none is a
@@ -132,7 +137,7 @@ var allPrefixes = []string{
 	iPayoutAll, iPayoutByAffiliate, iPayoutStep, tBalance,
 	pProviderEvent, pProviderLink, uCoupon, uProviderEvent, iProviderEventByProvider, tAffiliateName,
 	pMail, iMailDue, iMailAll, pMailOptOut, pSession, iSessionAccount, iSessionExpiry,
-	pAccountToken, iAccountTokenAcc, iAccountTokenExp, pACME,
+	pAccountToken, iAccountTokenAcc, iAccountTokenExp, pACME, pEventReply,
 }
 
 // kb builds a key. Methods append one typed field each.
@@ -281,3 +286,4 @@ func accountTokenExpiryKey(t time.Time, hash string) []byte {
 // kind ("clicks", "leads") resumes: a seek position after the kind's prefix
 // (store/privacy.go).
 func retentionCursorKey(kind string) []byte { return metaKey("retention:" + kind) }
+func eventReplyKey(kind, eventID string) []byte { return key(pEventReply).str(kind).str(eventID) }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -354,4 +355,71 @@ func RefundShare(total, refunded, amount int64) int64 {
 		n.Neg(n)
 	}
 	return n.Int64()
+}
+
+// Client event ids.
+
+// EventReplyTTL is how long the first answer to an event sent with a
+// client event id is kept. SpiffyJS drops an undelivered event after three
+// days, so a retry always finds its answer; a week leaves room for clocks
+// and stragglers while keeping the keys to about a week of tracking.
+const EventReplyTTL = 7 * 24 * time.Hour
+
+// Kinds of tracked events, each with its own event id space.
+const (
+	EventClick = "click"
+	EventLead  = "lead"
+)
+
+// EventReply is what a tracking event with a client event id was first
+// answered: for a click the kept referral, its program and its expiry, for
+// a lead the lead's id.
+type EventReply struct {
+	Record    string    // the kept referral's click id, or the lead's id
+	Program   string    // a click's program; "" for a lead
+	ExpiresAt time.Time // a click's referral expiry; zero for a lead
+}
+
+func (r *EventReply) marshal() []byte {
+	e := newEncoder(recordV1, 72)
+	e.str(r.Record)
+	e.str(r.Program)
+	e.time(r.ExpiresAt)
+	return e.b
+}
+
+func (r *EventReply) unmarshal(b []byte) error {
+	d := newDecoder(b)
+	r.Record = d.str()
+	r.Program = d.str()
+	r.ExpiresAt = d.time()
+	return d.err
+}
+
+// EventReply returns the first answer to the event of that kind and client
+// event id, or nil when there is none: no id, never sent, or sent more than
+// EventReplyTTL ago.
+func (tx *Tx) EventReply(kind, eventID string) (*EventReply, error) {
+	if eventID == "" {
+		return nil, nil
+	}
+	b, err := tx.get(eventReplyKey(kind, eventID))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r EventReply
+	return &r, r.unmarshal(b)
+}
+
+// PutEventReply keeps the first answer to an event for EventReplyTTL (an
+// event without an id keeps nothing). It goes into the write that stores
+// the event, so a retry finds both or neither.
+func (tx *Tx) PutEventReply(kind, eventID string, r *EventReply) {
+	if eventID == "" {
+		return
+	}
+	tx.setTTL(eventReplyKey(kind, eventID), r.marshal(), EventReplyTTL)
 }

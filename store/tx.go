@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -23,10 +24,11 @@ type Tx struct {
 	writable    bool
 	buf         map[string][]byte // pending writes of this operation; nil value = delete
 	afterCommit []func()
-	accountsRev int64                // the accounts revision this operation moved to; 0 = unchanged
-	rollups     map[rollupID]*Rollup // rollup deltas, written with the batch (tracking.go)
-	balances    map[string]*[4]int64 // balance deltas by key, written with the batch (commissions.go)
-	bufBytes    int                  // bytes written to buf, overwrites included (Full)
+	accountsRev int64                    // the accounts revision this operation moved to; 0 = unchanged
+	rollups     map[rollupID]*Rollup     // rollup deltas, written with the batch (tracking.go)
+	balances    map[string]*[4]int64     // balance deltas by key, written with the batch (commissions.go)
+	bufBytes    int                      // bytes written to buf, overwrites included (Full)
+	ttls        map[string]time.Duration // keys of buf that expire (setTTL); nil = none
 }
 
 // Full reports whether the operation has buffered about as much as one
@@ -79,6 +81,18 @@ func (tx *Tx) set(k, v []byte) {
 	}
 	tx.buf[string(k)] = v
 	tx.bufBytes += len(k) + len(v)
+	if tx.ttls != nil {
+		delete(tx.ttls, string(k))
+	}
+}
+
+// setTTL is set for a key Badger drops by itself ttl after the commit.
+func (tx *Tx) setTTL(k, v []byte, ttl time.Duration) {
+	tx.set(k, v)
+	if tx.ttls == nil {
+		tx.ttls = map[string]time.Duration{}
+	}
+	tx.ttls[string(k)] = ttl
 }
 
 func (tx *Tx) del(k []byte) {
@@ -99,9 +113,13 @@ func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, f
 func (tx *Tx) flush() error {
 	for k, v := range tx.buf {
 		var err error
-		if v == nil {
+		ttl, expires := tx.ttls[k]
+		switch {
+		case v == nil:
 			err = tx.txn.Delete([]byte(k))
-		} else {
+		case expires:
+			err = tx.txn.SetEntry(badger.NewEntry([]byte(k), v).WithTTL(ttl))
+		default:
 			err = tx.txn.Set([]byte(k), v)
 		}
 		if err != nil {

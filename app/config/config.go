@@ -38,6 +38,10 @@ type Config struct {
 	Tracking struct {
 		AllowedOrigins []string // empty = any origin
 		RateLimit      float64  // requests per second per IP; burst is twice this
+		// CookieDomain, when set, makes /t/click set spiffy_ref and
+		// spiffy_vid with Set-Cookie for this domain (leading dot kept as
+		// written; lower-case host name, no port).
+		CookieDomain string
 	}
 	Exports struct {
 		TTL time.Duration
@@ -269,6 +273,17 @@ var Keys = []Key{
 				return fmt.Errorf("want a positive number")
 			}
 			c.Tracking.RateLimit = f
+			return nil
+		}},
+	{"tracking.cookie_domain", "", "the merchant's domain (e.g. .shop.example with Spiffy at partners.shop.example, or behind data-api): /t/click then sets spiffy_ref and spiffy_vid with Set-Cookie for it, which Safari keeps for the program's cookie window; empty = SpiffyJS sets them itself",
+		func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			host := strings.TrimPrefix(v, ".")
+			if v != "" && (host == "" || net.ParseIP(host) != nil || strings.Trim(host, "abcdefghijklmnopqrstuvwxyz0123456789-.") != "" ||
+				strings.Contains(host, "..") || strings.HasPrefix(host, "-") || strings.HasSuffix(host, ".")) {
+				return fmt.Errorf("want a domain name such as .shop.example (no scheme, port or path)")
+			}
+			c.Tracking.CookieDomain = v
 			return nil
 		}},
 	{"http.read_timeout", "30s", "how long a client may take to send a request, body included", dur(func(c *Config) *time.Duration { return &c.HTTP.ReadTimeout })},

@@ -155,3 +155,18 @@ func TestTrustedProxies(t *testing.T) {
 		t.Fatal("bad proxy accepted")
 	}
 }
+
+func TestCookieDomain(t *testing.T) {
+	for in, want := range map[string]string{"": "", ".Shop.Example": ".shop.example", "shop.example": "shop.example", " .partners-x.shop.test ": ".partners-x.shop.test"} {
+		c, err := Load("", nil, map[string]string{"tracking.cookie_domain": in})
+		if err != nil || c.Tracking.CookieDomain != want {
+			t.Errorf("cookie_domain %q: %q, %v; want %q", in, c.Tracking.CookieDomain, err, want)
+		}
+	}
+	for _, bad := range []string{".", "https://shop.example", "shop.example:8080", "shop.example/", "127.0.0.1", "shop..example", "-shop.example", "shop example", "shop.example."} {
+		_, err := Load("", []string{"SPIFFY_TRACKING_COOKIE_DOMAIN=" + bad}, nil)
+		if err == nil || !strings.Contains(err.Error(), "SPIFFY_TRACKING_COOKIE_DOMAIN") {
+			t.Errorf("cookie_domain %q: error %v, want one naming the key", bad, err)
+		}
+	}
+}

@@ -30,7 +30,8 @@ func InstallCode(baseURL string) string {
 
 // SpiffyJS.
 
-// scriptAsset is spiffy.js with its gzipped form and ETags, computed once.
+// scriptAsset is spiffy.js as configured, with its gzipped form and ETags,
+// computed once.
 type scriptAsset struct {
 	body, gz     []byte
 	etag, gzEtag string
@@ -39,13 +40,25 @@ type scriptAsset struct {
 // ScriptContentType is the Content-Type /spiffy.js is served with.
 const ScriptContentType = "application/javascript"
 
-func loadScript() scriptAsset {
-	body, err := fs.ReadFile(embedded.FS, "spiffy.js")
+// cookieDomainMark is where spiffy.js takes tracking.cookie_domain: the
+// server writes the domain into the served script, so the script knows
+// without another request whether to send credentials and leave the
+// cookies to the server, and the ETag changes with the setting.
+const cookieDomainMark = "''/*cookie_domain*/"
+
+// loadScript renders spiffy.js for cookieDomain (without its leading dot;
+// "" for none), which config has checked to be a plain host name.
+func loadScript(cookieDomain string) scriptAsset {
+	raw, err := fs.ReadFile(embedded.FS, "spiffy.js")
 	if err != nil {
 		// The file is embedded at build time; this cannot happen in a
 		// binary that compiled.
 		panic("app: spiffy.js missing from the embedded files: " + err.Error())
 	}
+	if !bytes.Contains(raw, []byte(cookieDomainMark)) {
+		panic("app: spiffy.js lacks " + cookieDomainMark)
+	}
+	body := bytes.Replace(raw, []byte(cookieDomainMark), []byte("'"+cookieDomain+"'"), 1)
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	_, _ = zw.Write(body)
@@ -56,7 +69,7 @@ func loadScript() scriptAsset {
 }
 
 // ScriptGzipSize is the size of spiffy.js gzipped as served, for the size budget test.
-func ScriptGzipSize() int { return len(loadScript().gz) }
+func ScriptGzipSize() int { return len(loadScript("").gz) }
 
 func (t *tracker) serveScript(c echo.Context) error {
 	req := c.Request()

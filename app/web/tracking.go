@@ -12,10 +12,12 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/text"
 )
 
 // The tracking endpoints SpiffyJS calls from merchants' sites, and the
-// script itself. They are public (no credentials), cross-origin, and the
+// script itself. They are public, cross-origin (credentialed only for the
+// server-set cookies of tracking.cookie_domain, cookies.go), and the
 // busiest routes of the server, so the middleware here is hand-rolled and
 // cheap: an origin check, a per-IP token bucket and a capped body read into
 // a pooled buffer.
@@ -32,18 +34,22 @@ const maxTrackedIPs = 16384
 type tracker struct {
 	app     *app.App
 	origins map[string]bool // nil: any origin
-	limiter *ipLimiter
-	script  scriptAsset
-	bufs    sync.Pool
+	// cookieDomain is tracking.cookie_domain without its leading dot; ""
+	// = SpiffyJS sets its cookies itself and nothing here is credentialed.
+	cookieDomain string
+	limiter      *ipLimiter
+	script       scriptAsset
+	bufs         sync.Pool
 }
 
 // newTracker builds the tracking routes' state from the config.
 func newTracker(a *app.App, cfg config.Config) *tracker {
 	t := &tracker{
-		app:     a,
-		limiter: newIPLimiter(cfg.Tracking.RateLimit, maxTrackedIPs, time.Now),
-		script:  loadScript(),
+		app:          a,
+		limiter:      newIPLimiter(cfg.Tracking.RateLimit, maxTrackedIPs, time.Now),
+		cookieDomain: strings.TrimPrefix(cfg.Tracking.CookieDomain, "."),
 	}
+	t.script = loadScript(t.cookieDomain)
 	t.bufs.New = func() any { b := make([]byte, MaxTrackingBody+1); return &b }
 	if len(cfg.Tracking.AllowedOrigins) > 0 {
 		t.origins = map[string]bool{}
@@ -63,11 +69,21 @@ var errOriginNotAllowed = app.Errorf(app.KindForbidden, "origin_not_allowed", "t
 // servers or tools, not from another site's page, so they pass.
 func (t *tracker) allowOrigin(c echo.Context) bool {
 	h := c.Response().Header()
+	if t.cookieDomain != "" {
+		h.Add(echo.HeaderVary, echo.HeaderOrigin)
+		if origin := c.Request().Header.Get(echo.HeaderOrigin); t.credentialed(origin) {
+			h.Set(echo.HeaderAccessControlAllowOrigin, origin)
+			h.Set(echo.HeaderAccessControlAllowCredentials, "true")
+			return true
+		}
+	}
 	if t.origins == nil {
 		h.Set(echo.HeaderAccessControlAllowOrigin, "*")
 		return true
 	}
-	h.Add(echo.HeaderVary, echo.HeaderOrigin)
+	if t.cookieDomain == "" {
+		h.Add(echo.HeaderVary, echo.HeaderOrigin)
+	}
 	origin := c.Request().Header.Get(echo.HeaderOrigin)
 	if origin == "" {
 		return true
@@ -176,14 +192,28 @@ func stringMembers(fields []bodyField) func(key []byte, val string, isString boo
 	}
 }
 
+var errInvalidEID = app.Invalid("eid", "invalid_eid", "eid must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
+
+// checkEID refuses a client event id that is not 1–64 URL-safe characters
+// (contract §3); "" is an event sent without one.
+func checkEID(eid string) error {
+	if eid != "" && text.VisitorID(eid, 64) == "" {
+		return errInvalidEID
+	}
+	return nil
+}
+
 // Handlers.
 
 func (t *tracker) click(c echo.Context) error {
 	var in app.ClickInput
 	err := t.readBody(c, stringMembers([]bodyField{
 		{"ref", &in.Ref}, {"sub", &in.Sub}, {"prev", &in.Prev},
-		{"url", &in.URL}, {"referrer", &in.Referrer}, {"vid", &in.VID},
+		{"url", &in.URL}, {"referrer", &in.Referrer}, {"vid", &in.VID}, {"eid", &in.EID},
 	}))
+	if err == nil {
+		err = checkEID(in.EID)
+	}
 	if err != nil {
 		return err
 	}
@@ -202,7 +232,14 @@ func (t *tracker) click(c echo.Context) error {
 	b = append(b, `","expires_at":"`...)
 	b = res.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
 	b = append(b, `"}`...)
-	return c.Blob(http.StatusCreated, echo.MIMEApplicationJSON, b)
+	if t.cookieDomain != "" {
+		t.setCookies(c, res, in.VID)
+	}
+	status := http.StatusCreated
+	if res.Repeat {
+		status = http.StatusOK
+	}
+	return c.Blob(status, echo.MIMEApplicationJSON, b)
 }
 
 var notAttributed = []byte(`{"attributed":false}`)
@@ -211,8 +248,11 @@ func (t *tracker) lead(c echo.Context) error {
 	var in app.LeadInput
 	err := t.readBody(c, stringMembers([]bodyField{
 		{"email", &in.Email}, {"name", &in.Name}, {"referral", &in.Referral},
-		{"vid", &in.VID}, {"url", &in.URL}, {"program", &in.Program},
+		{"vid", &in.VID}, {"url", &in.URL}, {"program", &in.Program}, {"eid", &in.EID},
 	}))
+	if err == nil {
+		err = checkEID(in.EID)
+	}
 	if err != nil {
 		return err
 	}

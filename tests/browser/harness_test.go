@@ -45,6 +45,25 @@ type Spiffy struct {
 	*apptest.Env
 	// URL is the server's origin, http://127.0.0.1:PORT (also its base_url).
 	URL string
+
+	http *served
+}
+
+// Stop stops serving HTTP, as an appliance being upgraded does: the port
+// refuses connections until Start. The store stays as it is.
+func (s *Spiffy) Stop(t *testing.T) {
+	t.Helper()
+	s.http.stop(t)
+}
+
+// Start serves again on the same port after Stop.
+func (s *Spiffy) Start(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", s.http.addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", s.http.addr, err)
+	}
+	s.http = serve(t, ln, s.Server.Echo)
 }
 
 // StartSpiffy starts Spiffy on a random loopback port. configure may change
@@ -66,8 +85,7 @@ func StartSpiffy(t *testing.T, configure ...func(*config.Config)) *Spiffy {
 		ln.Close()
 		t.Fatalf("mount ui: %v", err)
 	}
-	serve(t, ln, env.Server.Echo)
-	return &Spiffy{Env: env, URL: origin}
+	return &Spiffy{Env: env, URL: origin, http: serve(t, ln, env.Server.Echo)}
 }
 
 // StartSite serves h as a second site, a merchant's, on its own loopback
@@ -85,18 +103,31 @@ func StartSite(t *testing.T, h http.Handler) string {
 	return "http://localhost:" + port
 }
 
-func serve(t *testing.T, ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
+// served is one HTTP server on a loopback listener, stopped when the test
+// ends unless stopped before.
+type served struct {
+	addr string
+	srv  *http.Server
+	done chan error
+	once sync.Once
+}
+
+func serve(t *testing.T, ln net.Listener, h http.Handler) *served {
+	s := &served{addr: ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, done: make(chan error, 1)}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+func (s *served) stop(t *testing.T) {
+	s.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown %s: %v", ln.Addr(), err)
+		if err := s.srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown %s: %v", s.addr, err)
 		}
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve %s: %v", ln.Addr(), err)
+		if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve %s: %v", s.addr, err)
 		}
 	})
 }
@@ -121,10 +152,12 @@ func chromiumPath() string {
 }
 
 // NewBrowser launches Chromium for the test, with the whole test limited
-// to timeout (90 s when zero). It fails the test when Chromium is missing:
-// a browser test that silently skips proves nothing. When the test fails,
-// the page's console output is logged and a last screenshot is saved.
-func NewBrowser(t *testing.T, timeout time.Duration) *Browser {
+// to timeout (90 s when zero) and any extra command-line options (such as
+// chromedp.Flag("host-resolver-rules", …)). It fails the test when
+// Chromium is missing: a browser test that silently skips proves nothing.
+// When the test fails, the page's console output is logged and a last
+// screenshot is saved.
+func NewBrowser(t *testing.T, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	path := chromiumPath()
 	if _, err := os.Stat(path); err != nil {
@@ -146,6 +179,7 @@ func NewBrowser(t *testing.T, timeout time.Duration) *Browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	base, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	actx, cancelAlloc := chromedp.NewExecAllocator(base, opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)

@@ -27,7 +27,8 @@ import (
 // action receives, to prove SpiffyJS did not stop the submission.
 type merchant struct {
 	install string
-	consent bool // tag the script with data-require-consent
+	consent bool   // tag the script with data-require-consent
+	head    string // more of the head, before the install code
 
 	mu      sync.Mutex
 	signups []url.Values
@@ -38,7 +39,7 @@ func (m *merchant) page(body string) string {
 	if m.consent {
 		code = strings.Replace(code, " async>", " async data-require-consent>", 1)
 	}
-	return `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>` + code +
+	return `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>` + m.head + code +
 		`<style>body{font:16px sans-serif;margin:2em}input,button{display:block;margin:.5em 0;font-size:16px}</style></head><body>` +
 		body + `</body></html>`
 }
