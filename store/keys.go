@@ -285,5 +285,5 @@ func accountTokenExpiryKey(t time.Time, hash string) []byte {
 // retentionCursorKey holds where the privacy retention walk of a record
 // kind ("clicks", "leads") resumes: a seek position after the kind's prefix
 // (store/privacy.go).
-func retentionCursorKey(kind string) []byte { return metaKey("retention:" + kind) }
+func retentionCursorKey(kind string) []byte     { return metaKey("retention:" + kind) }
 func eventReplyKey(kind, eventID string) []byte { return key(pEventReply).str(kind).str(eventID) }
