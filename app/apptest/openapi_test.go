@@ -1,10 +1,15 @@
 package apptest
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
 
 // The checker itself: it must catch each kind of mismatch, or the API
@@ -79,5 +84,61 @@ func TestContractCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// recordingTB keeps the errors reported to it instead of failing.
+type recordingTB struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+func (r *recordingTB) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	errs := r.errs
+	r.errs = nil
+	return errs
+}
+
+// The middleware New installs sees the live exchanges, errors and all, and
+// reports a mismatch to the test that sent the request.
+func TestCheckOpenAPIMiddleware(t *testing.T) {
+	rec := &recordingTB{TB: t}
+	env := New(rec) // not a *testing.T: New installs no checker of its own
+	env.Server.Echo.Pre(CheckOpenAPI(rec))
+
+	// True exchanges: a created program, an error from the API-key check.
+	Expect(t, env.API(http.MethodPost, "/programs", map[string]any{"name": "Shop", "landing_url": "https://shop.example/"}), http.StatusCreated)
+	Expect(t, env.Request(http.MethodGet, "/api/v1/programs", nil), http.StatusUnauthorized)
+	Expect(t, env.Request(http.MethodOptions, "/t/lead", nil), http.StatusNoContent)
+	if errs := rec.take(); len(errs) > 0 {
+		t.Fatalf("true exchanges reported: %v", errs)
+	}
+
+	// A handler that answers a field the document lacks.
+	env.Server.API.GET("/programs/:id", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "name": "Shop", "leaked": true})
+	})
+	Expect(t, env.API(http.MethodGet, "/programs/p1", nil), http.StatusOK)
+	// A route the document lacks.
+	env.Server.Echo.POST("/t/secret", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	Expect(t, env.Request(http.MethodPost, "/t/secret", nil), http.StatusOK)
+	// An answer the document does not list: a handler error becomes a 500.
+	env.Server.API.GET("/leads", func(c echo.Context) error { return errors.New("boom") })
+	Expect(t, env.API(http.MethodGet, "/leads", nil), http.StatusInternalServerError)
+
+	errs := strings.Join(rec.take(), "\n")
+	for _, want := range []string{"operation getProgram", "leaked", "POST /t/secret", "no such operation", "operation listLeads", "500"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("reports lack %q:\n%s", want, errs)
+		}
 	}
 }
