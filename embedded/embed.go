@@ -1,5 +1,5 @@
 // Package embedded holds the files built into the binary: HTML templates,
-// CSS, small scripts and SpiffyJS. It has no code beyond this declaration.
+// CSS, small scripts, SpiffyJS and the API reference. It has no code beyond this declaration.
 package embedded
 
 import "embed"
@@ -9,3 +9,9 @@ import "embed"
 //
 //go:embed templates static spiffy.js mail
 var FS embed.FS
+
+// OpenAPI is the API reference (OpenAPI 3.1, YAML), which app/web serves
+// as JSON at /api/v1/openapi.json.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte

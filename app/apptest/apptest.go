@@ -60,6 +60,11 @@ func New(t testing.TB, configure ...func(*config.Config)) *Env {
 		t.Fatalf("new app: %v", err)
 	}
 	env := &Env{T: t, Config: cfg, DB: db, Clock: clock, App: a, Server: web.NewServer(a)}
+	// Tests check every API exchange against the OpenAPI document;
+	// benchmarks measure the server alone.
+	if _, ok := t.(*testing.T); ok {
+		env.Server.Echo.Pre(CheckOpenAPI(t))
+	}
 	_, env.APIKey, err = a.CreateAPIKey("test")
 	if err != nil {
 		t.Fatalf("create api key: %v", err)

@@ -75,6 +75,11 @@ func (s *Server) routesAPI(g *echo.Group) {
 		{http.MethodPost, "/erase", "api.erase", s.apiErase, nil},
 		{http.MethodGet, "/backup", "api.backup", s.apiBackup, nil},
 	})
+	// The API reference is public (see OpenAPIPath): it goes on the server,
+	// outside the group and its API-key check.
+	addRoutes(s.Echo, []route{
+		{http.MethodGet, OpenAPIPath, "api.openapi", serveOpenAPI, nil},
+	})
 }
 
 // routesTracking is what SpiffyJS calls from merchants' sites, and the
