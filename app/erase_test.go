@@ -60,11 +60,11 @@ func TestErase(t *testing.T) {
 	patLeads := []string{lead("ann", "Pat@Example.com", "Pat Buyer"), lead(otherCode, " pat@example.COM", "Pat B.")}
 	keepLead := lead("ann", "keep@example.com", "Kim Keep")
 	p1 := env.AttributedPurchase(shop, "ann", "A-1", "pat@example.com")
-	rec := env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "B-1", "program": other.ID, "email": "PAT@example.com", "name": "Pat", "amount": "12.00"})
+	rec := env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "B-1", "program": other.ID, "email": "PAT@example.com", "name": "Pat", "amount": "12.00", "currency": "USD"})
 	apptest.Expect(t, rec, 201)
 	p2 := apptest.Decode[web.PurchaseJSON](t, rec)
 	// Kim's purchase is attributed through her lead.
-	rec = env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "A-2", "program": shop.ID, "email": "keep@example.com", "name": "Kim Keep", "amount": "20.00"})
+	rec = env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "A-2", "program": shop.ID, "email": "keep@example.com", "name": "Kim Keep", "amount": "20.00", "currency": "USD"})
 	apptest.Expect(t, rec, 201)
 	keepPurchase := apptest.Decode[web.PurchaseJSON](t, rec)
 	env.WaitWebhooks()
