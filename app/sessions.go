@@ -231,7 +231,7 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 	if err != nil {
 		return "", false, err
 	}
-	a.loginThrottle.Reset(kind + ":email:" + store.NormEmail(email))
+	a.loginThrottle.ForgetAccount(kind + ":" + store.NormEmail(email))
 	return accountID, blocked, nil
 }
 

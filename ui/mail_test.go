@@ -370,7 +370,7 @@ func TestPasswordResetEndToEnd(t *testing.T) {
 
 func TestForgotPasswordIsRateLimitedPerIP(t *testing.T) {
 	srv := mailtest.Start(t)
-	b := newMailBrowser(t, srv)
+	b := newMailBrowser(t, srv, trustLoopback)
 	var p page
 	for i := 0; i < 11; i++ {
 		p = b.submit("/portal/forgot", "/portal/forgot", url.Values{"email": {"someone@partners.example"}})
@@ -382,6 +382,10 @@ func TestForgotPasswordIsRateLimitedPerIP(t *testing.T) {
 	expectBody(t, p, "Too many requests")
 	// The admin form shares the limit: it is the same person at the same address.
 	expectStatus(t, b.submit("/forgot", "/forgot", url.Values{"email": {"owner@shop.example.com"}}), http.StatusTooManyRequests)
+	// Per address: another one is answered as usual, on both forms.
+	other := b.from("198.51.100.7")
+	expectStatus(t, other.submit("/portal/forgot", "/portal/forgot", url.Values{"email": {"someone@partners.example"}}), http.StatusOK)
+	expectStatus(t, other.submit("/forgot", "/forgot", url.Values{"email": {"owner@shop.example.com"}}), http.StatusOK)
 }
 
 func TestWithoutSMTPNothingIsMailedAndLinksAreShown(t *testing.T) {
