@@ -34,12 +34,11 @@ var signInLimits = throttle.SignInOptions{IP: throttle.Backoff{Free: 3, First: t
 // failed, so no one can lock an account's owner out (throttle.SignIns).
 func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
 	now, account := a.Now(), kind+":"+store.NormEmail(email)
-	if err := a.loginThrottle.Check(account, ip, now); err != nil {
+	if err := a.loginThrottle.Attempt(account, ip, now); err != nil {
 		return err
 	}
 	if !check() {
-		a.loginThrottle.Failed(account, ip, now)
-		return ErrUnauthorized
+		return ErrUnauthorized // Attempt counted it already
 	}
 	a.loginThrottle.Succeeded(account, ip)
 	return nil

@@ -59,9 +59,13 @@ type SignInOptions struct {
 // Forget without new ones, or at once after a password reset
 // (ForgetAccount).
 //
-// Attempts refused for waiting are not failures: they do not lengthen the
-// wait. Memory is bounded by MaxKeys per counter; under a flood of new
-// keys the least recently failed are forgotten first.
+// An attempt counts as a failure from the moment it is let through, until
+// Succeeded says otherwise: checking a password takes a while (bcrypt), and
+// counting only once it proved wrong would let a burst of concurrent
+// guesses all pass the check. Attempts refused for waiting are not
+// failures: they do not lengthen the wait. Memory is bounded by MaxKeys per
+// counter; under a flood of new keys the least recently failed are
+// forgotten first.
 type SignIns struct {
 	mu                   sync.Mutex
 	o                    SignInOptions
@@ -74,14 +78,29 @@ func NewSignIns(o SignInOptions) *SignIns {
 		ips: newTable(o.MaxKeys, o.Forget), accounts: newTable(o.MaxKeys, o.Forget), pairs: newTable(o.MaxKeys, o.Forget)}
 }
 
-// Check is nil when account may try to sign in from ip at now, or a
-// *WaitError saying how long to wait.
-func (s *SignIns) Check(account, ip string, now time.Time) error {
+// Attempt is a *WaitError saying how long to wait when account may not try
+// to sign in from ip at now. Otherwise it is nil and the attempt counts as
+// a failure until Succeeded.
+func (s *SignIns) Attempt(account, ip string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := wait(s.until(account, ip, now), now); err != nil {
+		return err
+	}
+	for _, e := range []*entry{s.ips.touch(ip, now), s.accounts.touch(account, now), s.pairs.touch(pair(account, ip), now)} {
+		e.n++
+		e.at = now
+	}
+	return nil
+}
+
+// until is when account may next try from ip: now, or later while the
+// address or (for an address that has failed) the account waits. s.mu is
+// held.
+func (s *SignIns) until(account, ip string, now time.Time) time.Time {
 	from := s.ips.get(ip, now)
 	if from == nil || from.n == 0 {
-		return nil // an address that has not failed is never refused
+		return now // an address that has not failed is never refused
 	}
 	until := from.at.Add(s.o.IP.Delay(from.n))
 	if acc := s.accounts.get(account, now); acc != nil {
@@ -89,33 +108,18 @@ func (s *SignIns) Check(account, ip string, now time.Time) error {
 			until = u
 		}
 	}
-	return wait(until, now)
+	return until
 }
 
-// Failed records a wrong password for account from ip at now.
-func (s *SignIns) Failed(account, ip string, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range []*entry{s.ips.touch(ip, now), s.accounts.touch(account, now), s.pairs.touch(pair(account, ip), now)} {
-		e.n++
-		e.at = now
-	}
-}
-
-// Succeeded records the right password for account from ip: the IP's
-// failures on this account are forgiven.
+// Succeeded says the attempt of account from ip had the right password:
+// it is no failure of the account's, and the IP's failures on this
+// account are forgiven.
 func (s *SignIns) Succeeded(account, ip string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.pairs.remove(pair(account, ip))
-	if p == nil {
-		return
-	}
-	if el := s.ips.keys[ip]; el != nil {
-		from := el.Value.(*entry)
-		if from.n -= p.n; from.n <= 0 {
-			s.ips.drop(el)
-		}
+	s.accounts.forgive(account, 1)
+	if p := s.pairs.remove(pair(account, ip)); p != nil {
+		s.ips.forgive(ip, p.n)
 	}
 }
 

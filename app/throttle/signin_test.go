@@ -3,6 +3,8 @@ package throttle
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,18 +20,28 @@ func testSignIns() *SignIns {
 	})
 }
 
-// waitOf is how long Check says to wait (0: may try now).
+// waitOf is how long an attempt would have to wait (0: it may try now),
+// without attempting.
 func waitOf(t *testing.T, s *SignIns, account, ip string, now time.Time) time.Duration {
 	t.Helper()
-	err := s.Check(account, ip, now)
-	if err == nil {
-		return 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.until(account, ip, now).Sub(now)
+}
+
+// wrong is an attempt, let through, with a wrong password.
+func wrong(t *testing.T, s *SignIns, account, ip string, now time.Time) {
+	t.Helper()
+	if err := s.Attempt(account, ip, now); err != nil {
+		t.Fatalf("attempt of %s from %s refused: %v", account, ip, err)
 	}
-	d, ok := RetryAfter(err)
-	if !ok || !errors.Is(err, ErrThrottled) || d <= 0 {
-		t.Fatalf("refusal %v is not a wait", err)
-	}
-	return d
+}
+
+// right is an attempt, let through, with the right password.
+func right(t *testing.T, s *SignIns, account, ip string, now time.Time) {
+	t.Helper()
+	wrong(t, s, account, ip, now)
+	s.Succeeded(account, ip)
 }
 
 func TestBackoffDelay(t *testing.T) {
@@ -53,7 +65,7 @@ func TestSignInsGrowingDelaysPerIP(t *testing.T) {
 			t.Fatalf("attempt %d: wait %s, want %s", i+1, got, w)
 		}
 		now = now.Add(w)
-		s.Failed(fmt.Sprintf("admin:u%d@example.com", i), "203.0.113.9", now)
+		wrong(t, s, fmt.Sprintf("admin:u%d@example.com", i), "203.0.113.9", now)
 	}
 	// Halfway through a wait, the rest of it; not a failure, so no longer.
 	if got := waitOf(t, s, "admin:x@example.com", "203.0.113.9", now.Add(8*time.Second)); got != 8*time.Second {
@@ -61,7 +73,7 @@ func TestSignInsGrowingDelaysPerIP(t *testing.T) {
 	}
 	for i := 0; i < 40; i++ {
 		now = now.Add(waitOf(t, s, "admin:x@example.com", "203.0.113.9", now))
-		s.Failed("admin:x@example.com", "203.0.113.9", now)
+		wrong(t, s, "admin:x@example.com", "203.0.113.9", now)
 	}
 	if got := waitOf(t, s, "admin:x@example.com", "203.0.113.9", now); got != 15*time.Minute {
 		t.Fatalf("wait %s, want the 15 minute cap", got)
@@ -86,7 +98,7 @@ func TestSignInsAccountUnderAttackLetsCleanAddressesIn(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		ip := fmt.Sprintf("203.0.113.%d", i%6)
 		now = now.Add(waitOf(t, s, owner, ip, now))
-		s.Failed(owner, ip, now)
+		wrong(t, s, owner, ip, now)
 	}
 	// The owner's clean address: never refused, however long the attack.
 	if got := waitOf(t, s, owner, "192.0.2.1", now); got != 0 {
@@ -102,17 +114,17 @@ func TestSignInsAccountUnderAttackLetsCleanAddressesIn(t *testing.T) {
 	if got := waitOf(t, s, owner, "198.51.100.1", now); got != 0 {
 		t.Fatalf("new address waits %s before guessing", got)
 	}
-	s.Failed(owner, "198.51.100.1", now)
+	wrong(t, s, owner, "198.51.100.1", now)
 	if got := waitOf(t, s, owner, "198.51.100.1", now); got != s.o.Account.Delay(31) {
 		t.Fatalf("after one wrong guess: wait %s, want the account's %s", got, s.o.Account.Delay(31))
 	}
 	// So does an address that failed on another account.
-	s.Failed("admin:other@shop.example", "198.51.100.2", now)
+	wrong(t, s, "admin:other@shop.example", "198.51.100.2", now)
 	if got := waitOf(t, s, owner, "198.51.100.2", now); got != s.o.Account.Delay(31) {
 		t.Fatalf("address with a failure elsewhere: wait %s, want the account's", got)
 	}
 	// The owner's sign-in does not end the attack.
-	s.Succeeded(owner, "192.0.2.1")
+	right(t, s, owner, "192.0.2.1", now)
 	if got := waitOf(t, s, owner, "203.0.113.0", now); got == 0 {
 		t.Fatal("the owner's sign-in cleared the attackers' wait")
 	}
@@ -128,27 +140,29 @@ func TestSignInsSuccessForgivesOnlyItsOwnTypos(t *testing.T) {
 	const ip = "192.0.2.1"
 	now := t0
 	// Two typos of one's own, and two guesses at someone else's account.
-	s.Failed("affiliate:me@example.com", ip, now)
-	s.Failed("affiliate:me@example.com", ip, now)
-	s.Failed("affiliate:victim@example.com", ip, now)
-	s.Failed("affiliate:victim@example.com", ip, now)
+	wrong(t, s, "affiliate:me@example.com", ip, now)
+	wrong(t, s, "affiliate:me@example.com", ip, now)
+	wrong(t, s, "affiliate:victim@example.com", ip, now)
+	now = now.Add(time.Second)
+	wrong(t, s, "affiliate:victim@example.com", ip, now)
 	if got := waitOf(t, s, "affiliate:me@example.com", ip, now); got != 2*time.Second {
 		t.Fatalf("wait %s, want 2s after 4 failures", got)
 	}
-	s.Succeeded("affiliate:me@example.com", ip)
+	now = now.Add(2 * time.Second)
+	right(t, s, "affiliate:me@example.com", ip, now)
 	// The two guesses at the victim remain: one more failure and the
 	// address waits again.
 	if got := waitOf(t, s, "affiliate:me@example.com", ip, now); got != 0 {
 		t.Fatalf("after signing in: wait %s", got)
 	}
-	s.Failed("affiliate:victim@example.com", ip, now)
+	wrong(t, s, "affiliate:victim@example.com", ip, now)
 	if got := waitOf(t, s, "affiliate:victim@example.com", ip, now); got != time.Second {
 		t.Fatalf("wait %s, want 1s: the victim's guesses were not forgiven", got)
 	}
 	// Only typos: the right password wipes the address clean.
-	s.Failed("admin:a@example.com", "192.0.2.2", now)
-	s.Failed("admin:a@example.com", "192.0.2.2", now)
-	s.Succeeded("admin:a@example.com", "192.0.2.2")
+	wrong(t, s, "admin:a@example.com", "192.0.2.2", now)
+	wrong(t, s, "admin:a@example.com", "192.0.2.2", now)
+	right(t, s, "admin:a@example.com", "192.0.2.2", now)
 	if ips, _, _ := s.Size(); ips != 1 {
 		t.Fatalf("%d addresses remembered, want 1 (the forgiven one forgotten)", ips)
 	}
@@ -159,23 +173,45 @@ func TestSignInsMemoryIsBounded(t *testing.T) {
 		Account: Backoff{Free: 5, First: time.Second, Max: time.Minute}, Forget: time.Hour, MaxKeys: 100})
 	now := t0
 	for i := 0; i < 1000; i++ {
-		s.Failed(fmt.Sprintf("admin:%d@example.com", i), fmt.Sprintf("10.0.%d.%d", i/256, i%256), now)
+		wrong(t, s, fmt.Sprintf("admin:%d@example.com", i), fmt.Sprintf("10.0.%d.%d", i/256, i%256), now)
 	}
 	if ips, accounts, pairs := s.Size(); ips != 100 || accounts != 100 || pairs != 100 {
 		t.Fatalf("remembered %d ips, %d accounts, %d pairs; want 100 each", ips, accounts, pairs)
 	}
 	// The busiest key, failing all along, is not the one forgotten.
 	for i := 0; i < 500; i++ {
-		s.Failed("admin:target@example.com", "203.0.113.1", now)
-		s.Failed(fmt.Sprintf("admin:spray%d@example.com", i), fmt.Sprintf("10.1.%d.%d", i/256, i%256), now)
+		now = now.Add(waitOf(t, s, "admin:target@example.com", "203.0.113.1", now))
+		wrong(t, s, "admin:target@example.com", "203.0.113.1", now)
+		wrong(t, s, fmt.Sprintf("admin:spray%d@example.com", i), fmt.Sprintf("10.1.%d.%d", i/256, i%256), now)
 	}
 	if got := waitOf(t, s, "admin:target@example.com", "203.0.113.1", now); got != time.Minute {
 		t.Fatalf("the attacked account's address waits %s, want the cap", got)
 	}
 	// Stale keys go when new ones come.
-	s.Failed("admin:late@example.com", "198.51.100.1", now.Add(2*time.Hour))
+	wrong(t, s, "admin:late@example.com", "198.51.100.1", now.Add(2*time.Hour))
 	if ips, accounts, pairs := s.Size(); ips != 1 || accounts != 1 || pairs != 1 {
 		t.Fatalf("after an hour: %d ips, %d accounts, %d pairs remembered; want 1 each", ips, accounts, pairs)
+	}
+}
+
+// A burst of concurrent guesses from one address: each counts from the
+// moment it is let through, so no more than the free ones pass.
+func TestSignInsConcurrentGuessesCountAtOnce(t *testing.T) {
+	s := testSignIns()
+	var wg sync.WaitGroup
+	var passed atomic.Int32
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.Attempt("admin:owner@shop.example", "203.0.113.9", t0) == nil {
+				passed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := passed.Load(); n != 3 {
+		t.Fatalf("%d concurrent guesses let through, want the 3 free ones", n)
 	}
 }
 

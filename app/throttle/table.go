@@ -98,6 +98,17 @@ func (t *table) touch(key string, now time.Time) *entry {
 	return e
 }
 
+// forgive takes n failures off key's count, forgetting the key at none.
+func (t *table) forgive(key string, n int) {
+	if el := t.keys[key]; el != nil {
+		if e := el.Value.(*entry); e.n > n {
+			e.n -= n
+		} else {
+			t.drop(el)
+		}
+	}
+}
+
 func (t *table) remove(key string) *entry {
 	el := t.keys[key]
 	if el == nil {
