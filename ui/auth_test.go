@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -212,7 +213,16 @@ func TestStylesheetIsVersioned(t *testing.T) {
 // JSON (both reach the same handler): a wrong password or an unknown email
 // gets the same message and no session.
 func TestSignInRefusals(t *testing.T) {
-	b := newBrowser(t)
+	b := newBrowser(t, trustLoopback)
+	// Each attempt from an address of its own: this is about the refusal,
+	// not the throttle (TestSignInIsThrottled).
+	n := 0
+	sender := func(formPage string) apptest.Sender {
+		return func(t testing.TB, req *http.Request) (int, string) {
+			n++
+			return b.from(fmt.Sprintf("192.0.2.%d", n)).sender(formPage)(t, req)
+		}
+	}
 	if _, err := b.env.App.CreateAdmin("owner@shop.example.com", "correct-horse"); err != nil {
 		t.Fatal(err)
 	}
@@ -221,11 +231,11 @@ func TestSignInRefusals(t *testing.T) {
 		return apptest.Scenario{Name: name, Path: path, Body: map[string]string{"email": email, "password": password},
 			Status: http.StatusUnauthorized, Want: []string{"do not match"}, NotWant: []string{"Sign out"}}
 	}
-	apptest.RunScenarios(t, b.sender("/login"), []apptest.Scenario{
+	apptest.RunScenarios(t, sender("/login"), []apptest.Scenario{
 		refused("admin wrong password", "/login", "owner@shop.example.com", "wrong-password"),
 		refused("admin unknown email", "/login", "nobody@shop.example.com", "correct-horse"),
 	}, apptest.AsForm, apptest.AsJSON)
-	apptest.RunScenarios(t, b.sender("/portal/login"), []apptest.Scenario{
+	apptest.RunScenarios(t, sender("/portal/login"), []apptest.Scenario{
 		refused("affiliate wrong password", "/portal/login", "alice@partners.example", "wrong-password"),
 		refused("affiliate unknown email", "/portal/login", "nobody@partners.example", "password123"),
 	}, apptest.AsForm, apptest.AsJSON)

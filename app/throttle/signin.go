@@ -15,7 +15,7 @@ type Backoff struct {
 
 // Delay is the wait after n failures.
 func (b Backoff) Delay(n int) time.Duration {
-	if n < b.Free || n <= 0 {
+	if n < b.Free || n <= 0 || b.First <= 0 {
 		return 0
 	}
 	d := b.First
