@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -379,7 +380,11 @@ func TestForgotPasswordIsRateLimitedPerIP(t *testing.T) {
 		}
 	}
 	expectStatus(t, p, http.StatusTooManyRequests)
-	expectBody(t, p, "Too many requests")
+	expectBody(t, p, "Too many requests from your network. Try again in 6 minutes.")
+	// One more per six minutes (sessions' real clock: a little less has passed).
+	if ra, err := strconv.Atoi(p.Header.Get("Retry-After")); err != nil || ra < 300 || ra > 360 {
+		t.Fatalf("Retry-After %q, want about 360 seconds", p.Header.Get("Retry-After"))
+	}
 	// The admin form shares the limit: it is the same person at the same address.
 	expectStatus(t, b.submit("/forgot", "/forgot", url.Values{"email": {"owner@shop.example.com"}}), http.StatusTooManyRequests)
 	// Per address: another one is answered as usual, on both forms.

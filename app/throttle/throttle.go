@@ -1,7 +1,8 @@
 // Package throttle limits attempts per key (an email, an IP) in memory:
 // SignIns gives failed sign-ins growing delays per IP and per account,
-// Rate is a token bucket per key (sign-ups), and Throttle counts failures
-// within a window (the forgot-password form). Refusals match ErrThrottled;
+// Rate is a token bucket per key (sign-ups and password-reset requests per
+// IP), and Throttle counts failures within a window (reset mails per
+// account). Refusals match ErrThrottled;
 // those that know how long to wait are a *WaitError. Package app decides
 // which keys and limits apply.
 package throttle
