@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// Rate limits requests per key: Burst at once, then one per Every (a token
-// bucket, kept as the time its next token is due: the generic cell rate
-// algorithm). It is safe for concurrent use and remembers at most MaxKeys
+// Rate limits requests per key: burst at once, then one per every (a token
+// bucket, kept as the time it is full again: the generic cell rate
+// algorithm). It is safe for concurrent use and remembers at most maxKeys
 // keys; a key whose bucket has refilled is forgotten, as a fresh bucket
 // behaves the same. Under a flood of new keys the least recently used go
 // first, which errs towards letting their next request through.

@@ -55,8 +55,8 @@ type table struct {
 
 type entry struct {
 	key string
-	n   int       // failures, for the sign-in throttle
-	at  time.Time // when n last grew, or a rate's next free slot
+	n   int       // failures (SignIns)
+	at  time.Time // when n last grew (SignIns), or when the bucket is full again (Rate)
 }
 
 func newTable(max int, stale time.Duration) *table {
