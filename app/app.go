@@ -25,7 +25,8 @@ type App struct {
 	log   *slog.Logger
 	clock Clock
 
-	loginThrottle *throttle.Throttle // failed sign-ins (auth.go)
+	loginThrottle *throttle.SignIns // failed sign-ins (auth.go)
+	joins         *throttle.Rate    // sign-ups per IP (portal.go)
 	sessionSecret []byte
 	webhooks      *webhook.Dispatcher
 	mailer        *mail.Sender      // the mail outbox's sender (mail.go)
@@ -66,7 +67,8 @@ func New(o Options) (*App, error) {
 		db:            o.Store,
 		log:           o.Log,
 		clock:         o.Clock,
-		loginThrottle: throttle.New(5, 15*time.Minute),
+		loginThrottle: throttle.NewSignIns(signInLimits),
+		joins:         throttle.NewRate(6*time.Minute, 5, 50000), // 5 sign-ups per IP at once, then 10 an hour
 		accounts:      accounts.New(maxCachedAccounts, tracks),
 		forgot:        newForgotLimits(),
 		sessions:      session.New(o.Store, o.SessionClock),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/session"
+	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -23,23 +24,23 @@ func HashPassword(pw string) (string, error) {
 	return session.HashPassword(pw)
 }
 
-// checkLogin applies the throttle around a credential check keyed by both
-// the account and the client IP.
+// signInLimits: 3 wrong passwords per IP and 5 per account are free, then
+// 1s, 2s, 4s… up to 15 minutes; failures are forgotten after a quiet day.
+var signInLimits = throttle.SignInOptions{IP: throttle.Backoff{Free: 3, First: time.Second, Max: 15 * time.Minute},
+	Account: throttle.Backoff{Free: 5, First: time.Second, Max: 15 * time.Minute}, Forget: 24 * time.Hour, MaxKeys: 50000}
+
+// checkLogin applies the sign-in throttle around a credential check: growing
+// delays per IP and per account, yet never refusing an IP that has not
+// failed, so no one can lock an account's owner out (throttle.SignIns).
 func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
-	now := a.Now()
-	keys := []string{kind + ":email:" + store.NormEmail(email), kind + ":ip:" + ip}
-	for _, k := range keys {
-		if a.loginThrottle.Blocked(k, now) {
-			return ErrThrottled
-		}
+	now, account := a.Now(), kind+":"+store.NormEmail(email)
+	if err := a.loginThrottle.Attempt(account, ip, now); err != nil {
+		return err
 	}
 	if !check() {
-		for _, k := range keys {
-			a.loginThrottle.Fail(k, now)
-		}
-		return ErrUnauthorized
+		return ErrUnauthorized // Attempt counted it already
 	}
-	a.loginThrottle.Reset(keys[0])
+	a.loginThrottle.Succeeded(account, ip)
 	return nil
 }
 

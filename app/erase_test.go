@@ -76,11 +76,11 @@ func TestErase(t *testing.T) {
 	} else {
 		clicks[""] = append(clicks[""], sp.ReferralID) // that purchase's click has no visitor id
 	}
-	rec := env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "B-1", "program": other.ID, "email": "PAT@example.com", "name": "Pat", "amount": "12.00"})
+	rec := env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "B-1", "program": other.ID, "email": "PAT@example.com", "name": "Pat", "amount": "12.00", "currency": "USD"})
 	apptest.Expect(t, rec, 201)
 	p2 := apptest.Decode[web.PurchaseJSON](t, rec)
 	// Kim's purchase is attributed through her lead.
-	rec = env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "A-2", "program": shop.ID, "email": "keep@example.com", "name": "Kim Keep", "amount": "20.00"})
+	rec = env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "A-2", "program": shop.ID, "email": "keep@example.com", "name": "Kim Keep", "amount": "20.00", "currency": "USD"})
 	apptest.Expect(t, rec, 201)
 	keepPurchase := apptest.Decode[web.PurchaseJSON](t, rec)
 	env.WaitWebhooks()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -18,8 +19,8 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrForbidden: signed in, but not allowed.
 	ErrForbidden = errors.New("forbidden")
-	// ErrThrottled: too many attempts; try later.
-	ErrThrottled = errors.New("too many attempts")
+	// ErrThrottled: too many attempts; try later (a *throttle.WaitError says when).
+	ErrThrottled = throttle.ErrThrottled
 )
 
 // DuplicateError is a unique value (an email, a referral code) already

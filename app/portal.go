@@ -216,7 +216,8 @@ type JoinInput struct {
 	Name     string
 	Email    string
 	Password string
-	Terms    bool // the program's terms were accepted
+	Terms    bool   // the program's terms were accepted
+	IP       string // the client's address: sign-ups are limited per IP
 }
 
 // JoinProgram signs a new affiliate up through a program's public page: the
@@ -236,6 +237,9 @@ func (a *App) JoinProgram(programID string, in JoinInput) (*store.Affiliate, *st
 	}
 	if !in.Terms {
 		return nil, nil, Invalid("terms", "terms_required", "please accept the program terms to join")
+	}
+	if err := a.joins.Take(in.IP, a.Now()); err != nil { // each costs a bcrypt hash and may leave a pending account
+		return nil, nil, err
 	}
 	// Hash outside the write: bcrypt is slow and the writer is shared.
 	hash, err := HashPassword(in.Password)

@@ -30,16 +30,16 @@ type PurchaseInput struct {
 	Name        string `json:"name"`
 	Product     string `json:"product"`
 	Amount      string `json:"amount"`       // decimal string, "49.00"
-	Currency    string `json:"currency"`     // ISO 4217; default the program's currency
+	Currency    string `json:"currency"`     // ISO 4217; required
 	Referral    string `json:"referral"`     // the click id SpiffyJS held, optional
 	VID         string `json:"vid"`          // the visitor id, optional
 	Coupon      string `json:"coupon"`       // a coupon code used at checkout, optional
 	PurchasedAt string `json:"purchased_at"` // RFC3339; default now
 }
 
-// validate checks and normalises the input against its program. It returns
-// the amount in minor units and the purchase time.
-func (in *PurchaseInput) validate(p *store.Program, now time.Time) (amount int64, at time.Time, err error) {
+// validate checks and normalises the input. It returns the amount in minor
+// units and the purchase time.
+func (in *PurchaseInput) validate(now time.Time) (amount int64, at time.Time, err error) {
 	in.OrderID = strings.TrimSpace(in.OrderID)
 	if err := validateText("order_id", in.OrderID, true, 200); err != nil {
 		return 0, at, err
@@ -57,8 +57,8 @@ func (in *PurchaseInput) validate(p *store.Program, now time.Time) (amount int64
 		return 0, at, err
 	}
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
-	if in.Currency == "" {
-		in.Currency = p.Currency
+	if in.Currency == "" { // no default: guessing the program's would misstate the money
+		return 0, at, Invalid("currency", "invalid_currency", "currency is required, as an ISO 4217 code such as USD")
 	}
 	if err := validateCurrency("currency", in.Currency); err != nil {
 		return 0, at, err
@@ -112,8 +112,8 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 		return nil, false, Invalid("program", "invalid_program", "program is required")
 	}
 	now := a.Now()
-	// Validation needs the program (its currency is the default) but not the
-	// writer: bad input is refused before it takes a place in a batch.
+	// The program is read and the input checked outside the writer: bad
+	// input is refused before it takes a place in a batch.
 	var prg *store.Program
 	err = a.db.View(func(tx *store.Tx) error {
 		unknown := Invalid("program", "unknown_program", "program %q does not exist", in.Program)
@@ -130,7 +130,7 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 	if err != nil {
 		return nil, false, err
 	}
-	amount, at, err := in.validate(prg, now)
+	amount, at, err := in.validate(now)
 	if err != nil {
 		return nil, false, err
 	}

@@ -98,10 +98,13 @@ const (
 	forgotLimitWindow = time.Hour
 )
 
-type forgotLimits struct{ ip, account *throttle.Throttle }
+type forgotLimits struct {
+	ip      *throttle.Rate // forgotPerIP at once, then as many per window, evenly
+	account *throttle.Throttle
+}
 
 func newForgotLimits() forgotLimits {
-	return forgotLimits{ip: throttle.New(forgotPerIP, forgotLimitWindow), account: throttle.New(forgotPerAccount, forgotLimitWindow)}
+	return forgotLimits{ip: throttle.NewRate(forgotLimitWindow/forgotPerIP, forgotPerIP, 50000), account: throttle.New(forgotPerAccount, forgotLimitWindow)}
 }
 
 // RequestPasswordReset mails a one-hour reset link to the account with
@@ -113,11 +116,9 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 		return errors.New("app: unknown account kind " + kind)
 	}
 	now := a.sessions.Now()
-	ipKey := "forgot:ip:" + ip
-	if a.forgot.ip.Blocked(ipKey, now) {
-		return ErrThrottled
+	if err := a.forgot.ip.Take(ip, now); err != nil {
+		return err
 	}
-	a.forgot.ip.Fail(ipKey, now)
 	email = strings.TrimSpace(email)
 	if err := validateEmail("email", email); err != nil {
 		return err
@@ -231,7 +232,7 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 	if err != nil {
 		return "", false, err
 	}
-	a.loginThrottle.Reset(kind + ":email:" + store.NormEmail(email))
+	a.loginThrottle.ForgetAccount(kind + ":" + store.NormEmail(email))
 	return accountID, blocked, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 // Self-service accounts: forgot-password and reset pages for both sides,
@@ -106,7 +107,8 @@ func (u *UI) forgotSubmit(kind string) echo.HandlerFunc {
 		case err == nil:
 			v.Sent = true
 		case errors.Is(err, app.ErrThrottled):
-			status, v.Errors = http.StatusTooManyRequests, FormErrors{"form": "Too many requests from your network. Wait a while and try again."}
+			web.SetRetryAfter(c, err)
+			status, v.Errors = http.StatusTooManyRequests, FormErrors{"form": "Too many requests from your network. Try again " + web.TryAgainIn(err) + "."}
 		default:
 			fe, err := formErrors(err)
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 // First-run setup, admin sign-in and sign-out.
@@ -95,7 +96,8 @@ func (u *UI) loginSubmit(c echo.Context) error {
 		status := http.StatusUnauthorized
 		switch {
 		case errors.Is(err, app.ErrThrottled):
-			msg, status = "Too many failed attempts. Wait a few minutes and try again.", http.StatusTooManyRequests
+			web.SetRetryAfter(c, err)
+			msg, status = "Too many failed attempts. Try again "+web.TryAgainIn(err)+".", http.StatusTooManyRequests
 		case !errors.Is(err, app.ErrUnauthorized):
 			return err
 		}

@@ -55,7 +55,7 @@ func newDataFixture(t *testing.T, annLeads int) *dataFixture {
 	f.leads = append(f.leads, lead(annClub, "clara@example.net", "", dataT0.AddDate(0, 0, 4)))
 	env.Clock.Func(func() time.Time { return dataT0.AddDate(0, 0, 5) })
 	rec := env.API(http.MethodPost, "/purchases", map[string]string{
-		"order_id": "A-1", "program": f.shop.ID, "email": "shopper000@example.com", "amount": "80.00",
+		"order_id": "A-1", "program": f.shop.ID, "email": "shopper000@example.com", "amount": "80.00", "currency": "USD",
 		"purchased_at": dataT0.AddDate(0, 0, 4).Format(time.RFC3339),
 	})
 	apptest.Expect(t, rec, http.StatusCreated)

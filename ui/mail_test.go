@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -370,7 +371,7 @@ func TestPasswordResetEndToEnd(t *testing.T) {
 
 func TestForgotPasswordIsRateLimitedPerIP(t *testing.T) {
 	srv := mailtest.Start(t)
-	b := newMailBrowser(t, srv)
+	b := newMailBrowser(t, srv, trustLoopback)
 	var p page
 	for i := 0; i < 11; i++ {
 		p = b.submit("/portal/forgot", "/portal/forgot", url.Values{"email": {"someone@partners.example"}})
@@ -379,9 +380,17 @@ func TestForgotPasswordIsRateLimitedPerIP(t *testing.T) {
 		}
 	}
 	expectStatus(t, p, http.StatusTooManyRequests)
-	expectBody(t, p, "Too many requests")
+	expectBody(t, p, "Too many requests from your network. Try again in 6 minutes.")
+	// One more per six minutes (sessions' real clock: a little less has passed).
+	if ra, err := strconv.Atoi(p.Header.Get("Retry-After")); err != nil || ra < 300 || ra > 360 {
+		t.Fatalf("Retry-After %q, want about 360 seconds", p.Header.Get("Retry-After"))
+	}
 	// The admin form shares the limit: it is the same person at the same address.
 	expectStatus(t, b.submit("/forgot", "/forgot", url.Values{"email": {"owner@shop.example.com"}}), http.StatusTooManyRequests)
+	// Per address: another one is answered as usual, on both forms.
+	other := b.from("198.51.100.7")
+	expectStatus(t, other.submit("/portal/forgot", "/portal/forgot", url.Values{"email": {"someone@partners.example"}}), http.StatusOK)
+	expectStatus(t, other.submit("/forgot", "/forgot", url.Values{"email": {"owner@shop.example.com"}}), http.StatusOK)
 }
 
 func TestWithoutSMTPNothingIsMailedAndLinksAreShown(t *testing.T) {

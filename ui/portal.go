@@ -10,6 +10,7 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/app/views"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 // The affiliate portal: sign-in, invite and join pages (public), and the
@@ -40,7 +41,8 @@ func (u *UI) portalLoginSubmit(c echo.Context) error {
 		status := http.StatusUnauthorized
 		switch {
 		case errors.Is(err, app.ErrThrottled):
-			msg, status = "Too many failed attempts. Wait a few minutes and try again.", http.StatusTooManyRequests
+			web.SetRetryAfter(c, err)
+			msg, status = "Too many failed attempts. Try again "+web.TryAgainIn(err)+".", http.StatusTooManyRequests
 		case errors.Is(err, app.ErrForbidden):
 			msg, status = "This partner account has been blocked. Contact the program owner if you think this is a mistake.", http.StatusForbidden
 		case !errors.Is(err, app.ErrUnauthorized):
@@ -157,10 +159,15 @@ func (u *UI) joinSubmit(c echo.Context) error {
 	}
 	af, _, err := u.app.JoinProgram(c.Param("id"), app.JoinInput{
 		Name: f.Name, Email: f.Email, Password: f.Password, Terms: f.Terms != "" && f.Terms != "false" && f.Terms != "0" && f.Terms != "off",
+		IP: c.RealIP(),
 	})
 	if err != nil {
-		fe, err := formErrors(err)
-		if err != nil {
+		status := http.StatusUnprocessableEntity
+		var fe FormErrors
+		if errors.Is(err, app.ErrThrottled) {
+			web.SetRetryAfter(c, err)
+			status, fe = http.StatusTooManyRequests, FormErrors{"form": "Too many sign-ups from your network. Try again " + web.TryAgainIn(err) + "."}
+		} else if fe, err = formErrors(err); err != nil {
 			return err
 		}
 		p, err := u.app.Program(c.Param("id"))
@@ -168,7 +175,7 @@ func (u *UI) joinSubmit(c echo.Context) error {
 			return err
 		}
 		f.Password = ""
-		return u.publicPage(c, u.portal, http.StatusUnprocessableEntity, "portal/join", "Join "+p.Name, joinView{Program: p, Form: f, Errors: fe})
+		return u.publicPage(c, u.portal, status, "portal/join", "Join "+p.Name, joinView{Program: p, Form: f, Errors: fe})
 	}
 	if err := u.portal.signIn(c, af.ID); err != nil {
 		return err

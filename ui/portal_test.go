@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,6 +252,31 @@ func TestPortalSignInIsThrottled(t *testing.T) {
 	expectBody(t, p, "Too many failed attempts")
 }
 
+// An affiliate's account is not locked out by others' wrong passwords
+// either: the attacker's address waits, a clean one signs in.
+func TestPortalWrongPasswordsDoNotLockTheOwnerOut(t *testing.T) {
+	s := newPortalScene(t, trustLoopback)
+	attacker := s.b.from("203.0.113.66")
+	for i := 0; i < 3; i++ {
+		expectStatus(t, attempt(attacker, "/portal/login", "alice@partners.example", "wrong-password"), http.StatusUnauthorized)
+	}
+	for i := 1; i <= 2; i++ {
+		expectStatus(t, attempt(s.b.from("198.51.100."+strconv.Itoa(i)), "/portal/login", "alice@partners.example", "wrong-password"), http.StatusUnauthorized)
+	}
+	// Five failures on the account: Alice still signs in from an address
+	// that has not failed.
+	p := attempt(s.b.from("192.0.2.10"), "/portal/login", "alice@partners.example", portalPassword)
+	expectStatus(t, p, http.StatusSeeOther)
+	if p.Location != "/portal" {
+		t.Fatalf("signed in to %q, want /portal", p.Location)
+	}
+	// A sixth failure: addresses that failed wait the account's 2s, longer
+	// than the attacker's own 1s.
+	expectStatus(t, attempt(s.b.from("198.51.100.3"), "/portal/login", "alice@partners.example", "wrong-password"), http.StatusUnauthorized)
+	expectWait(t, attempt(attacker, "/portal/login", "alice@partners.example", portalPassword), 2)
+	expectWait(t, attempt(s.b.from("198.51.100.1"), "/portal/login", "alice@partners.example", portalPassword), 2)
+}
+
 func TestPortalInvite(t *testing.T) {
 	s := newPortalScene(t)
 	_, inviteURL, err := s.env.App.CreateAffiliate(app.AffiliateInput{Name: apptest.Ptr("Ivy Invited"), Email: apptest.Ptr("ivy@partners.example")})
@@ -306,6 +332,58 @@ func TestPortalInvite(t *testing.T) {
 	expectStatus(t, p, http.StatusNotFound)
 	if _, err := s.env.App.AuthenticateAffiliate("bob@partners.example", "new-password-9", "10.0.0.2"); err == nil {
 		t.Fatal("an expired invite set a password")
+	}
+}
+
+// /join had no limit: each sign-up costs a bcrypt hash and leaves a pending
+// account. Five from one address at once, then one per six minutes.
+func TestJoinIsRateLimitedPerIP(t *testing.T) {
+	s := newPortalScene(t, trustLoopback)
+	advance := s.env.SetClock(s.now)
+	joinPath := "/join/" + s.shared.ID
+	join := func(b *browser, email string) page {
+		return b.submit(joinPath, joinPath, url.Values{"name": {"Sam Signup"}, "email": {email}, "password": {"sam-secret-1"}, "terms": {"on"}})
+	}
+	pending := func() int {
+		n := 0
+		all, err := s.env.App.Views().Affiliates()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, af := range all {
+			if af.Status == app.StatusPending {
+				n++
+			}
+		}
+		return n
+	}
+	before := pending()
+	for i := 0; i < 5; i++ {
+		expectRedirect(t, join(s.b.from("203.0.113.5"), fmt.Sprintf("sam%d@partners.example", i)), "/portal")
+	}
+	if got := pending(); got != before+5 {
+		t.Fatalf("%d pending affiliates, want %d", got, before+5)
+	}
+	p := join(s.b.from("203.0.113.5"), "sam5@partners.example")
+	expectStatus(t, p, http.StatusTooManyRequests)
+	expectBody(t, p, "Too many sign-ups from your network. Try again in 6 minutes.", "Shared Shop", "sam5@partners.example")
+	expectNotInBody(t, p, "sam-secret-1")
+	if ra := p.Header.Get("Retry-After"); ra != "360" {
+		t.Fatalf("Retry-After %q, want 360", ra)
+	}
+	if got := pending(); got != before+5 {
+		t.Fatalf("a refused sign-up stored an affiliate: %d pending, want %d", got, before+5)
+	}
+	if _, err := s.env.App.AuthenticateAffiliate("sam5@partners.example", "sam-secret-1", "192.0.2.99"); err == nil {
+		t.Fatal("the refused sign-up can sign in")
+	}
+	// Another address is not held up; the first one is again after six minutes.
+	expectRedirect(t, join(s.b.from("198.51.100.5"), "sam5@partners.example"), "/portal")
+	advance(6 * time.Minute)
+	expectRedirect(t, join(s.b.from("203.0.113.5"), "sam6@partners.example"), "/portal")
+	expectStatus(t, join(s.b.from("203.0.113.5"), "sam7@partners.example"), http.StatusTooManyRequests)
+	if got := pending(); got != before+7 {
+		t.Fatalf("%d pending affiliates, want %d", got, before+7)
 	}
 }
 

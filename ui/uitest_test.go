@@ -2,6 +2,7 @@ package ui
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -21,6 +22,7 @@ type browser struct {
 	env    *apptest.Env
 	srv    *httptest.Server
 	client *http.Client
+	ip     string // sent as X-Forwarded-For when set (see trustLoopback)
 }
 
 // newBrowser starts the full app (API + UI) on a loopback test server.
@@ -39,6 +41,21 @@ func newBrowser(t *testing.T, configure ...func(*config.Config)) *browser {
 	}}
 }
 
+// trustLoopback makes the server take the client IP from X-Forwarded-For
+// sent by the test client (a reverse proxy on loopback), so that a test
+// can come from several addresses: see browser.from.
+func trustLoopback(c *config.Config) {
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	c.TrustedProxies = []*net.IPNet{loopback}
+}
+
+// from is a new browser (no cookies) on the same server whose requests
+// come from ip, for a server configured with trustLoopback.
+func (b *browser) from(ip string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: b.t, env: b.env, srv: b.srv, client: &http.Client{Jar: jar, CheckRedirect: b.client.CheckRedirect}, ip: ip}
+}
+
 // page is a fetched response with its body read.
 type page struct {
 	Status   int
@@ -49,6 +66,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
+	if b.ip != "" {
+		req.Header.Set("X-Forwarded-For", b.ip)
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)

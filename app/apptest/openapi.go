@@ -130,15 +130,6 @@ func (c *Contract) Check(ex Exchange) string {
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: validationOptions}
 	ctx := context.Background()
 	err = openapi3filter.ValidateRequest(ctx, in)
-	if patched := withRequiredSoon(op, ex.RequestBody); err != nil && ex.Status < 400 && patched != nil {
-		retry := *in
-		retry.Request = req.Clone(ctx)
-		// The first validation left GetBody returning the original body,
-		// which kin-openapi prefers to Body.
-		retry.Request.Body, retry.Request.GetBody = io.NopCloser(bytes.NewReader(patched)), nil
-		retry.Request.ContentLength = int64(len(patched))
-		err = openapi3filter.ValidateRequest(ctx, &retry)
-	}
 	if err != nil && ex.Status < 400 {
 		return fmt.Sprintf("%s (operation %s): the OpenAPI document refuses this request, yet the server answered %d:\n%s",
 			call, op, ex.Status, describe(err))
@@ -150,34 +141,6 @@ func (c *Contract) Check(ex Exchange) string {
 			call, op, ex.Status, describe(err), ex.ResponseBody)
 	}
 	return ""
-}
-
-// requiredSoon lists, per operation, request fields the document requires
-// that this API still fills in by itself, with a stand-in value, so that
-// tests leaving them out are not yet mismatches. Purchases default their
-// currency to the program's (USD in tests) until the API refuses a
-// purchase without one (CONTRACT §12, issue 15, done on another branch):
-// delete the entry then, and this with it once it is empty.
-var requiredSoon = map[string]map[string]any{"createPurchase": {"currency": "USD"}}
-
-// withRequiredSoon is body with the missing fields requiredSoon lists for
-// op filled in, or nil when there are none to fill.
-func withRequiredSoon(op string, body []byte) []byte {
-	var m map[string]any
-	if len(requiredSoon[op]) == 0 || json.Unmarshal(body, &m) != nil || m == nil {
-		return nil
-	}
-	filled := false
-	for k, v := range requiredSoon[op] {
-		if _, ok := m[k]; !ok {
-			m[k], filled = v, true
-		}
-	}
-	if !filled {
-		return nil
-	}
-	b, _ := json.Marshal(m)
-	return b
 }
 
 // describe lists each problem of a validation error on its own line,

@@ -1,7 +1,10 @@
-// Package throttle counts failures per key (an email, an IP) in memory:
-// after max failures within a window, further attempts of the key fail
-// until the window passes. Package app throttles sign-ins with it; which
-// keys and limits apply is app's rule.
+// Package throttle limits attempts per key (an email, an IP) in memory:
+// SignIns gives failed sign-ins growing delays per IP and per account,
+// Rate is a token bucket per key (sign-ups and password-reset requests per
+// IP), and Throttle counts failures within a window (reset mails per
+// account). Refusals match ErrThrottled;
+// those that know how long to wait are a *WaitError. Package app decides
+// which keys and limits apply.
 package throttle
 
 import (

@@ -57,7 +57,7 @@ func newListFixture(t *testing.T) *listFixture {
 		if p.code == annClub {
 			prg = f.club.ID
 		}
-		pur := postPurchase(t, env, map[string]string{"order_id": string(rune('a' + i)), "program": prg, "email": p.email, "amount": "10", "referral": ref}, 201)
+		pur := postPurchase(t, env, map[string]string{"order_id": string(rune('a' + i)), "program": prg, "email": p.email, "amount": "10", "currency": "USD", "referral": ref}, 201)
 		f.purchases = append(f.purchases, pur.ID)
 		f.purchaseEmails = append(f.purchaseEmails, p.email)
 	}

@@ -2,12 +2,16 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/throttle"
 )
 
 // WantsJSON reports whether errors for this request are answered as JSON:
@@ -41,7 +45,7 @@ func Classify(err error) (int, ErrorBody) {
 	case errors.Is(err, app.ErrForbidden):
 		return http.StatusForbidden, ErrorBody{Error: "forbidden", Message: "you are not allowed to do this"}
 	case errors.Is(err, app.ErrThrottled):
-		return http.StatusTooManyRequests, ErrorBody{Error: "too_many_attempts", Message: "too many attempts; try again in a few minutes"}
+		return http.StatusTooManyRequests, ErrorBody{Error: "too_many_attempts", Message: "too many attempts; try again " + TryAgainIn(err)}
 	case errors.As(err, &dup):
 		return http.StatusConflict, ErrorBody{Error: "duplicate_" + dup.Field, Message: dup.Field + " is already taken", Field: dup.Field}
 	case errors.Is(err, app.ErrNotFound):
@@ -109,6 +113,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status, body := Classify(err)
+	SetRetryAfter(c, err)
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
@@ -121,4 +126,29 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	s.HTMLError(c, status, body.Message)
+}
+
+// SetRetryAfter sets the Retry-After header (whole seconds, rounded up)
+// when err says how long to wait before trying again.
+func SetRetryAfter(c echo.Context, err error) {
+	if d, ok := throttle.RetryAfter(err); ok {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
+}
+
+// TryAgainIn says when to try again after err, in words: "in 4 seconds",
+// "in 15 minutes", or "in a few minutes" when err does not say.
+func TryAgainIn(err error) string {
+	d, ok := throttle.RetryAfter(err)
+	switch {
+	case !ok:
+		return "in a few minutes"
+	case d <= time.Second:
+		return "in a second"
+	case d < time.Minute:
+		return fmt.Sprintf("in %d seconds", (d+time.Second-1)/time.Second)
+	case d <= time.Minute:
+		return "in a minute"
+	}
+	return fmt.Sprintf("in %d minutes", (d+time.Minute-1)/time.Minute)
 }

@@ -41,6 +41,7 @@ type leadResp struct {
 type errBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`
+	Field   string `json:"field"`
 }
 
 // postClick posts a click and expects 201.

@@ -844,7 +844,7 @@ func TestEnrolmentCoupons(t *testing.T) {
 			Status: http.StatusBadRequest},
 	})
 	// Nothing refused was kept: Bob is not in Other, Cy's coupon is Cy's.
-	pur := postPurchase(t, e.Env, map[string]string{"order_id": "c-1", "program": other.ID, "email": "x@example.com", "amount": "10.00", "coupon": "cy-spring_25"}, http.StatusCreated)
+	pur := postPurchase(t, e.Env, map[string]string{"order_id": "c-1", "program": other.ID, "email": "x@example.com", "amount": "10.00", "currency": "USD", "coupon": "cy-spring_25"}, http.StatusCreated)
 	if affiliateOf(pur) != cy.ID {
 		t.Fatalf("purchase with Cy's coupon: %+v", pur)
 	}
@@ -907,7 +907,7 @@ func TestPurchaseAPICoupon(t *testing.T) {
 			"amount": "1.00", "currency": "USD", "coupon": strings.Repeat("c", 65)}, Status: http.StatusBadRequest, Code: "invalid_coupon"},
 	})
 	// In the program of the coupon, it attributes.
-	got := postPurchase(t, e.Env, map[string]string{"order_id": "cy-1", "program": other.ID, "email": "o@example.com", "amount": "50.00", "coupon": "cyother"}, http.StatusCreated)
+	got := postPurchase(t, e.Env, map[string]string{"order_id": "cy-1", "program": other.ID, "email": "o@example.com", "amount": "50.00", "currency": "USD", "coupon": "cyother"}, http.StatusCreated)
 	if affiliateOf(got) != cy.ID {
 		t.Fatalf("purchase in Other with Cy's coupon: %+v", got)
 	}

@@ -22,7 +22,7 @@ func TestCreatePurchaseValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	valid := func(mut func(m map[string]string)) map[string]string {
-		m := map[string]string{"order_id": "A-1", "program": prg.ID, "email": "jo@example.com", "amount": "49.00"}
+		m := map[string]string{"order_id": "A-1", "program": prg.ID, "email": "jo@example.com", "amount": "49.00", "currency": "USD"}
 		if mut != nil {
 			mut(m)
 		}
@@ -48,12 +48,15 @@ func TestCreatePurchaseValidation(t *testing.T) {
 		{"word amount", valid(func(m map[string]string) { m["amount"] = "lots" }), 400, "invalid_amount"},
 		{"exponent amount", valid(func(m map[string]string) { m["amount"] = "1e3" }), 400, "invalid_amount"},
 		{"huge amount", valid(func(m map[string]string) { m["amount"] = "99999999999999999999" }), 400, "invalid_amount"},
+		{"no currency", valid(func(m map[string]string) { delete(m, "currency") }), 400, "invalid_currency"},
+		{"blank currency", valid(func(m map[string]string) { m["currency"] = "  " }), 400, "invalid_currency"},
+		{"null currency", map[string]any{"order_id": "A-1", "program": prg.ID, "email": "jo@example.com", "amount": "49.00", "currency": nil}, 400, "invalid_currency"},
 		{"bad currency", valid(func(m map[string]string) { m["currency"] = "US" }), 400, "invalid_currency"},
 		{"digits currency", valid(func(m map[string]string) { m["currency"] = "U5D" }), 400, "invalid_currency"},
 		{"bad purchased_at", valid(func(m map[string]string) { m["purchased_at"] = "2026-03-01" }), 400, "invalid_purchased_at"},
 		{"long name", valid(func(m map[string]string) { m["name"] = strings.Repeat("n", 201) }), 400, "invalid_name"},
 		{"product with NUL", valid(func(m map[string]string) { m["product"] = "a\x00b" }), 400, "invalid_product"},
-		{"amount as number", map[string]any{"order_id": "A-1", "program": prg.ID, "email": "jo@example.com", "amount": 49}, 400, "invalid_amount"},
+		{"amount as number", map[string]any{"order_id": "A-1", "program": prg.ID, "email": "jo@example.com", "amount": 49, "currency": "USD"}, 400, "invalid_amount"},
 		{"not JSON", "order_id=A-1", 400, "invalid_json"},
 		{"two objects", `{"order_id":"A-1"}{"order_id":"A-2"}`, 400, "invalid_json"},
 	}
@@ -79,7 +82,7 @@ func TestCreatePurchaseFields(t *testing.T) {
 	prg := env.Program("Shop", func(in *app.ProgramInput) { in.Currency = apptest.Ptr("EUR") })
 	got := postPurchase(t, env, map[string]string{
 		"order_id": " A-1 ", "program": prg.ID, "email": " Jo@Example.com ", "name": "Jo", "product": "Plan",
-		"amount": "49.5", "purchased_at": "2026-02-27T10:00:00+02:00",
+		"amount": "49.5", "currency": " eur ", "purchased_at": "2026-02-27T10:00:00+02:00",
 	}, 201)
 	want := web.PurchaseJSON{
 		ID: got.ID, OrderID: "A-1", Program: prg.ID,
@@ -105,6 +108,31 @@ func TestCreatePurchaseFields(t *testing.T) {
 	}
 	for _, id := range []string{store.NewID(t0), "nope"} {
 		wantError(t, env.API(http.MethodGet, "/purchases/"+id, nil), 404, "purchase_not_found")
+	}
+}
+
+// A purchase without a currency used to be stored in the program's
+// currency (USD by default): a merchant selling in euros who forgot the
+// field had every amount misstated. It is refused, naming the field, and
+// nothing is stored, not even for an order that would attribute.
+func TestPurchaseWithoutCurrencyIsRefused(t *testing.T) {
+	env, _ := newEnv(t)
+	prg := env.Program("Shop")
+	env.Affiliate("Ann", "ann@example.com", "ann", prg)
+	ref := postClick(t, env, map[string]string{"ref": "ann"}).Referral
+	postPurchase(t, env, map[string]string{"order_id": "kept", "program": prg.ID, "email": "a@example.com", "amount": "10.00", "currency": "EUR"}, 201)
+	before := purchaseCount(t, env)
+	rec := env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "B-1", "program": prg.ID, "email": "b@example.com", "amount": "49.00", "referral": ref})
+	wantError(t, rec, http.StatusBadRequest, "invalid_currency")
+	if e := apptest.Decode[errBody](t, rec); e.Field != "currency" || !strings.Contains(e.Message, "currency is required") {
+		t.Fatalf("error %+v, want the currency field named as required", e)
+	}
+	if n := purchaseCount(t, env); n != before {
+		t.Fatalf("%d purchases after a refused one, want %d", n, before)
+	}
+	// The same order with its currency is then stored as new.
+	if got := postPurchase(t, env, map[string]string{"order_id": "B-1", "program": prg.ID, "email": "b@example.com", "amount": "49.00", "currency": "eur", "referral": ref}, 201); got.Currency != "EUR" || got.Amount != "49.00" {
+		t.Fatalf("purchase %+v, want 49.00 EUR", got)
 	}
 }
 
@@ -189,7 +217,7 @@ func TestPurchaseAttribution(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n++
-			body := map[string]string{"order_id": "O-" + string(rune('A'+n)), "email": "buyer@example.com", "amount": "100.00"}
+			body := map[string]string{"order_id": "O-" + string(rune('A'+n)), "email": "buyer@example.com", "amount": "100.00", "currency": "USD"}
 			for k, v := range tt.body {
 				body[k] = v
 			}
@@ -218,14 +246,14 @@ func TestPurchaseAttribution(t *testing.T) {
 	if _, err := env.App.UpdateAffiliate(bob.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusBlocked)}); err != nil {
 		t.Fatal(err)
 	}
-	got := postPurchase(t, env, map[string]string{"order_id": "B-1", "program": last.ID, "email": "x@example.com", "amount": "1", "referral": bobRef, "vid": "visitor1"}, 201)
+	got := postPurchase(t, env, map[string]string{"order_id": "B-1", "program": last.ID, "email": "x@example.com", "amount": "1", "currency": "USD", "referral": bobRef, "vid": "visitor1"}, 201)
 	if affiliateOf(got) != ann.ID {
 		t.Fatalf("with Bob blocked: affiliate %q, want Ann", affiliateOf(got))
 	}
 	if _, err := env.App.UpdateAffiliate(cat.ID, app.AffiliateInput{Status: apptest.Ptr(app.StatusBlocked)}); err != nil {
 		t.Fatal(err)
 	}
-	got = postPurchase(t, env, map[string]string{"order_id": "B-2", "program": last.ID, "email": "lead@example.com", "amount": "1"}, 201)
+	got = postPurchase(t, env, map[string]string{"order_id": "B-2", "program": last.ID, "email": "lead@example.com", "amount": "1", "currency": "USD"}, 201)
 	if got.Affiliate != nil {
 		t.Fatalf("a blocked affiliate's lead still attributes: %+v", got)
 	}
@@ -253,7 +281,7 @@ func TestPurchaseMarksLeadPurchased(t *testing.T) {
 		t.Fatal("purchased before any purchase")
 	}
 	// Attributed through Bob's referral, but it is the lead's email: purchased.
-	p1 := postPurchase(t, env, map[string]string{"order_id": "1", "program": prg.ID, "email": "JO@example.com", "amount": "5", "referral": bobRef}, 201)
+	p1 := postPurchase(t, env, map[string]string{"order_id": "1", "program": prg.ID, "email": "JO@example.com", "amount": "5", "currency": "USD", "referral": bobRef}, 201)
 	if affiliateOf(p1) != bob.ID {
 		t.Fatalf("purchase %+v, want Bob's", p1)
 	}
@@ -261,7 +289,7 @@ func TestPurchaseMarksLeadPurchased(t *testing.T) {
 		t.Fatal("the lead is not purchased after a purchase with its email")
 	}
 	// A second purchase keeps the first as the lead's purchase.
-	postPurchase(t, env, map[string]string{"order_id": "2", "program": prg.ID, "email": "jo@example.com", "amount": "5"}, 201)
+	postPurchase(t, env, map[string]string{"order_id": "2", "program": prg.ID, "email": "jo@example.com", "amount": "5", "currency": "USD"}, 201)
 	l, err := env.App.Lead(leadID)
 	if err != nil || l.PurchaseID != p1.ID {
 		t.Fatalf("lead purchase %q (%v), want the first purchase %s", l.PurchaseID, err, p1.ID)
@@ -272,15 +300,15 @@ func TestPurchaseIdempotentOrder(t *testing.T) {
 	env, advance := newEnv(t)
 	prg := env.Program("Shop")
 	other := env.Program("Other")
-	first := postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": prg.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
+	first := postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": prg.ID, "email": "jo@example.com", "amount": "10.00", "currency": "USD"}, 201)
 	advance(time.Minute)
-	again := postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": prg.ID, "email": "someone@example.com", "amount": "99.00"}, 200)
+	again := postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": prg.ID, "email": "someone@example.com", "amount": "99.00", "currency": "USD"}, 200)
 	if !reflect.DeepEqual(again, first) {
 		t.Fatalf("replay answered %+v, want the first %+v", again, first)
 	}
-	postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": other.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
+	postPurchase(t, env, map[string]string{"order_id": "ORD-9", "program": other.ID, "email": "jo@example.com", "amount": "10.00", "currency": "USD"}, 201)
 	// Order ids are exact: another case is another order.
-	postPurchase(t, env, map[string]string{"order_id": "ord-9", "program": prg.ID, "email": "jo@example.com", "amount": "10.00"}, 201)
+	postPurchase(t, env, map[string]string{"order_id": "ord-9", "program": prg.ID, "email": "jo@example.com", "amount": "10.00", "currency": "USD"}, 201)
 	if n := purchaseCount(t, env); n != 3 {
 		t.Fatalf("%d purchases, want 3", n)
 	}
@@ -310,7 +338,7 @@ func TestPurchaseCommission(t *testing.T) {
 		{"flat in the program's currency", "flat", "5.00", "USD", "49.00", "USD", "5.00", "49.00"},
 		{"flat JPY", "flat", "500", "JPY", "3000", "JPY", "500", "3000"},
 		{"flat, purchase in another currency earns nothing", "flat", "5.00", "USD", "49.00", "EUR", "0.00", "49.00"},
-		{"flat, default currency is the program's", "flat", "5.00", "EUR", "49.00", "", "5.00", "49.00"},
+		{"flat EUR", "flat", "5.00", "EUR", "49.00", "eur", "5.00", "49.00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,10 +350,7 @@ func TestPurchaseCommission(t *testing.T) {
 			})
 			af := env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 			ref := postClick(t, env, map[string]string{"ref": "ann"}).Referral
-			body := map[string]string{"order_id": "1", "program": prg.ID, "email": "jo@example.com", "amount": tt.amount, "referral": ref}
-			if tt.currency != "" {
-				body["currency"] = tt.currency
-			}
+			body := map[string]string{"order_id": "1", "program": prg.ID, "email": "jo@example.com", "amount": tt.amount, "currency": tt.currency, "referral": ref}
 			got := postPurchase(t, env, body, 201)
 			if affiliateOf(got) != af.ID || got.Commission != tt.want || got.Amount != tt.wantAmount {
 				t.Fatalf("affiliate %q amount %s commission %s %s; want Ann, %s, %s", affiliateOf(got), got.Amount, got.Commission, got.Currency, tt.wantAmount, tt.want)
@@ -342,7 +367,7 @@ func TestRefundPurchase(t *testing.T) {
 	})
 	env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 	ref := postClick(t, env, map[string]string{"ref": "ann"}).Referral
-	p := postPurchase(t, env, map[string]string{"order_id": "1", "program": prg.ID, "email": "jo@example.com", "amount": "50.00", "referral": ref}, 201)
+	p := postPurchase(t, env, map[string]string{"order_id": "1", "program": prg.ID, "email": "jo@example.com", "amount": "50.00", "currency": "USD", "referral": ref}, 201)
 
 	money := func() (purchases, refunds, amount, commission int64) {
 		err := env.DB.View(func(tx *store.Tx) error {

@@ -202,15 +202,15 @@ func TestWebhookEventsOnlyWhereAllowed(t *testing.T) {
 		ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
 		apptest.Expect(t, env.Request(http.MethodPost, "/t/lead", map[string]string{"email": fmt.Sprintf("l%d@example.com", n), "referral": ref}), 201)
 		rec = env.API(http.MethodPost, "/purchases", map[string]string{"order_id": fmt.Sprint("O", n), "program": prg.ID,
-			"email": fmt.Sprintf("p%d@example.com", n), "amount": "10", "referral": ref})
+			"email": fmt.Sprintf("p%d@example.com", n), "amount": "10", "currency": "USD", "referral": ref})
 		apptest.Expect(t, rec, 201)
 		apptest.Expect(t, env.API(http.MethodPost, "/purchases/"+apptest.Decode[web.PurchaseJSON](t, rec).ID+"/refund", nil), 200)
 	}
 	// Unattributed and self-referred purchases tell nobody.
-	apptest.Expect(t, env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "U", "program": buyersOnly.ID, "email": "u@example.com", "amount": "5"}), 201)
+	apptest.Expect(t, env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "U", "program": buyersOnly.ID, "email": "u@example.com", "amount": "5", "currency": "USD"}), 201)
 	rec := env.Request(http.MethodPost, "/t/click", map[string]string{"ref": code(buyersOnly)})
 	ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
-	apptest.Expect(t, env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "S", "program": buyersOnly.ID, "email": "ann@example.com", "amount": "5", "referral": ref}), 201)
+	apptest.Expect(t, env.API(http.MethodPost, "/purchases", map[string]string{"order_id": "S", "program": buyersOnly.ID, "email": "ann@example.com", "amount": "5", "currency": "USD", "referral": ref}), 201)
 	env.WaitWebhooks()
 
 	var events []string

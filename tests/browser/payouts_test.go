@@ -31,7 +31,7 @@ func payoutSale(t *testing.T, s *Spiffy, prg *store.Program, code, order, amount
 	apptest.Expect(t, rec, http.StatusCreated)
 	ref := apptest.Decode[struct{ Referral string }](t, rec).Referral
 	rec = s.API(http.MethodPost, "/purchases", map[string]string{"order_id": order, "program": prg.ID,
-		"email": strings.ToLower(order) + "@customers.example", "amount": amount, "referral": ref})
+		"email": strings.ToLower(order) + "@customers.example", "amount": amount, "currency": prg.Currency, "referral": ref})
 	apptest.Expect(t, rec, http.StatusCreated)
 	return apptest.Decode[web.PurchaseJSON](t, rec).ID
 }

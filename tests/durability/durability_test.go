@@ -86,7 +86,7 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 				}
 				var pur struct{ ID string }
 				status, err = cl.Do(ctx, "POST", "/api/v1/purchases", map[string]any{"order_id": fmt.Sprintf("o-%d-%d", w, i),
-					"program": prg.ID, "email": email, "amount": "19.90", "referral": click.Referral}, &pur)
+					"program": prg.ID, "email": email, "amount": "19.90", "currency": "USD", "referral": click.Referral}, &pur)
 				if err != nil {
 					continue
 				}

@@ -117,7 +117,7 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 				}
 				var pur struct{ ID string }
 				status, err := cl.Do(ctx, "POST", "/api/v1/purchases", map[string]any{"order_id": fmt.Sprintf("o-%d-%d", w, i),
-					"program": prg.ID, "email": fmt.Sprintf("b%d.%d@example.com", w, i), "amount": "30.00", "referral": click.Referral}, &pur)
+					"program": prg.ID, "email": fmt.Sprintf("b%d.%d@example.com", w, i), "amount": "30.00", "currency": "USD", "referral": click.Referral}, &pur)
 				if err == nil && status == 201 {
 					mu.Lock()
 					acked = append(acked, pur.ID)

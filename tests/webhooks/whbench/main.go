@@ -376,7 +376,7 @@ func (b *bench) purchases(conns int, more func(n int64) bool) int64 {
 				i := b.orders.Add(1)
 				a := int(i) % len(b.refs)
 				body := map[string]any{"order_id": fmt.Sprint("o", i), "program": b.prg, "email": fmt.Sprintf("buyer%d@example.com", i),
-					"amount": "49.00", "referral": b.refs[a][w%len(b.refs[a])]}
+					"amount": "49.00", "currency": "USD", "referral": b.refs[a][w%len(b.refs[a])]}
 				if err := b.api("POST", "/api/v1/purchases", body, nil); err == nil {
 					acked.Add(1)
 				}
