@@ -379,13 +379,18 @@ func TestA11yEveryAdminAndPortalPage(t *testing.T) {
 
 	// Every page of the route tables was audited.
 	var missed []string
+	pages := 0
 	for _, r := range s.Server.Echo.Routes() {
 		if r.Method != http.MethodGet || !(strings.HasPrefix(r.Name, "admin.") || strings.HasPrefix(r.Name, "portal.")) {
 			continue
 		}
+		pages++
 		if !a.visited[r.Name] && a11yNotPages[r.Name] == "" {
 			missed = append(missed, r.Name+" "+r.Path)
 		}
+	}
+	if pages < 20 {
+		t.Errorf("the route tables hold only %d GET routes named admin.* or portal.*: were they renamed?", pages)
 	}
 	sort.Strings(missed)
 	if len(missed) > 0 {
