@@ -147,6 +147,31 @@ func (a *a11yAuditor) check(route, label string) {
 	}
 }
 
+// phone audits path at a phone's width, then opens the folded menu from
+// the keyboard (Tab to the toggle, Space) and audits it open; the desktop
+// width is restored afterwards.
+func (a *a11yAuditor) phone(path string) {
+	a.t.Helper()
+	mvGo(a.t, a.b, fmt.Sprintf("location.pathname === %q", path),
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(a.s.URL+path))
+	a.check("", path+" (phone)")
+	if err := chromedp.Do(a.b.Ctx, chromedp.Focus(chromedp.CSS(".brand")), chromedp.KeyEvent("\t")); err != nil {
+		a.t.Fatalf("%s (phone): tab to the menu: %v", path, err)
+	}
+	if id := mvEval[string](a.t, a.b, `document.activeElement.id`); id != "nav-toggle" {
+		a.t.Errorf("%s (phone): Tab after the logo focuses #%s, not the menu toggle", path, id)
+	} else if err := chromedp.Do(a.b.Ctx, chromedp.KeyEvent(" ")); err != nil {
+		a.t.Fatalf("%s (phone): open the menu: %v", path, err)
+	}
+	if !mvEval[bool](a.t, a.b, `getComputedStyle(document.querySelector('.mainnav')).display !== 'none'`) {
+		a.t.Errorf("%s (phone): the menu does not open from the keyboard", path)
+	}
+	a.check("", path+" (phone, menu open)")
+	if err := chromedp.Do(a.b.Ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
 // signIn posts a sign-in form in the browser and waits for home.
 func (a *a11yAuditor) signIn(loginPath, email, password, home string) {
 	a.t.Helper()
@@ -356,6 +381,10 @@ func TestA11yEveryAdminAndPortalPage(t *testing.T) {
 		a.audit(p.route, p.path, p.want)
 	}
 
+	// At a phone's width the menu folds behind a toggle, which must be
+	// reachable and usable from the keyboard.
+	a.phone("/dashboard")
+
 	// The affiliate's portal.
 	a.signIn("/portal/login", aff.Email, res.AffiliatePassword, "/portal")
 	portal := []struct{ route, path, want string }{
@@ -371,6 +400,8 @@ func TestA11yEveryAdminAndPortalPage(t *testing.T) {
 	for _, p := range portal {
 		a.audit(p.route, p.path, p.want)
 	}
+	a.phone("/portal")
+
 	// A pending applicant's portal says it awaits approval.
 	mvGo(t, b, `location.pathname === "/portal/login"`,
 		chromedp.Navigate(s.URL+"/portal"), chromedp.Click(chromedp.CSS(`form.signout button`)))
