@@ -32,7 +32,10 @@ import (
 // rules the issue named (empty table headers, skipped heading levels). It
 // also fails when a GET route of the admin or portal tables is neither
 // audited nor listed below as a file download, so a new page is audited
-// from the day it is added.
+// from the day it is added. Some pages are audited in a second state too
+// (a form with errors, a pending affiliate, a phone's width with the menu
+// opened from the keyboard), and a canary with planted faults proves axe
+// still reports what it should.
 //
 // axe-core comes from npm, never from the repository: .ci/run installs it
 // and passes its path as $SPIFFY_AXE. Without it the test fails.
@@ -116,17 +119,7 @@ func (a *a11yAuditor) check(route, label string) {
 		a.visited[route] = true
 	}
 	a.pages++
-	if _, err := chromedp.Run(a.b.Ctx, chromedp.Evaluate[bool](a.axe+"\n;true")); err != nil {
-		a.t.Fatalf("%s: inject axe-core: %v", label, err)
-	}
-	raw, err := chromedp.Run(a.b.Ctx, chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise))
-	if err != nil {
-		a.t.Fatalf("%s: axe.run: %v", label, err)
-	}
-	var vs []axeViolation
-	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
-		a.t.Fatalf("%s: axe result: %v", label, err)
-	}
+	vs := a.run(label)
 	for _, v := range vs {
 		fail := v.Impact == "serious" || v.Impact == "critical" || a11yAlsoFail[v.ID]
 		var b strings.Builder
@@ -144,6 +137,48 @@ func (a *a11yAuditor) check(route, label string) {
 		} else {
 			a.t.Log(b.String())
 		}
+	}
+}
+
+// run injects axe-core into the page and returns its violations.
+func (a *a11yAuditor) run(label string) []axeViolation {
+	a.t.Helper()
+	version, err := chromedp.Run(a.b.Ctx, chromedp.Evaluate[string](a.axe+"\n;axe.version"))
+	if err != nil {
+		a.t.Fatalf("%s: inject axe-core: %v", label, err)
+	}
+	if !strings.HasPrefix(version, "4.") {
+		a.t.Fatalf("%s: axe-core %s, want 4.x", label, version)
+	}
+	raw, err := chromedp.Run(a.b.Ctx, chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		a.t.Fatalf("%s: axe.run: %v", label, err)
+	}
+	var vs []axeViolation
+	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+		a.t.Fatalf("%s: axe result: %v", label, err)
+	}
+	return vs
+}
+
+// canary proves the audit can fail: it adds light grey text and an empty
+// table header to the page and expects axe to report both.
+func (a *a11yAuditor) canary() {
+	a.t.Helper()
+	if _, err := chromedp.Run(a.b.Ctx, chromedp.Evaluate[bool](`(() => {
+  const m = document.querySelector('main') || document.body;
+  m.insertAdjacentHTML('beforeend', '<p style="color:#b0b0b0;background:#fff">Canary text</p>' +
+    '<table><thead><tr><th>Name</th><th></th></tr></thead><tbody><tr><td>x</td><td>y</td></tr></tbody></table>');
+  return true;
+})()`)); err != nil {
+		a.t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, v := range a.run("canary") {
+		found[v.ID] = true
+	}
+	if !found["color-contrast"] || !found["empty-table-header"] {
+		a.t.Errorf("axe missed the canary's faults: it reported %v", found)
 	}
 }
 
@@ -407,6 +442,8 @@ func TestA11yEveryAdminAndPortalPage(t *testing.T) {
 		chromedp.Navigate(s.URL+"/portal"), chromedp.Click(chromedp.CSS(`form.signout button`)))
 	a.signIn("/portal/login", "penny@partners.example", "penny-password", "/portal")
 	a.check("portal.home", "/portal (pending)")
+
+	a.canary()
 
 	// Every page of the route tables was audited.
 	var missed []string
