@@ -39,7 +39,7 @@ func payoutSale(t *testing.T, s *Spiffy, prg *store.Program, code, order, amount
 // a11yBasics checks what a person with a screen reader or a keyboard needs
 // of a page: a language, one h1, a label for every field, a name for every
 // button and link, no duplicate ids, and headings that do not skip a level.
-// (Not a full audit: the repository has no axe-core to run.)
+// (Not a full audit: a11y_test.go runs axe-core over every page.)
 func a11yBasics(t *testing.T, b *Browser, page string) {
 	t.Helper()
 	problems := mvEval[[]string](t, b, `(() => {
