@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/store"
 )
@@ -35,13 +36,13 @@ func (in *AffiliateInput) apply(af *store.Affiliate) error {
 	if in.Name != nil {
 		af.Name = strings.TrimSpace(*in.Name)
 	}
-	if err := validateText("name", af.Name, true, 100); err != nil {
+	if err := check.Text("name", af.Name, true, 100); err != nil {
 		return err
 	}
 	if in.Email != nil {
 		af.Email = strings.TrimSpace(*in.Email)
 	}
-	if err := validateEmail("email", af.Email); err != nil {
+	if err := check.Email("email", af.Email); err != nil {
 		return err
 	}
 	if err := applyPayoutDetails(af, in.PayoutMethod, in.PayoutEmail); err != nil {
@@ -261,13 +262,13 @@ func (a *App) Enroll(programID, affiliateID, code string) (*store.Enrollment, *s
 func (a *App) EnrollWithCoupon(programID, affiliateID, code, coupon string) (*store.Enrollment, *store.Program, error) {
 	code = strings.TrimSpace(code)
 	if code != "" {
-		if err := validateCode("code", code); err != nil {
+		if err := check.Code("code", code); err != nil {
 			return nil, nil, err
 		}
 	}
 	coupon = strings.TrimSpace(coupon)
 	if coupon != "" {
-		if err := validateCode("coupon", coupon); err != nil {
+		if err := check.Code("coupon", coupon); err != nil {
 			return nil, nil, err
 		}
 	}

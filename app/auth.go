@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/store"
@@ -49,7 +50,7 @@ func (a *App) checkLogin(kind, email, ip string, check func() bool) error {
 // newAdmin validates an admin's email and password and builds the record.
 func (a *App) newAdmin(email, password string) (*store.Admin, error) {
 	email = strings.TrimSpace(email)
-	if err := validateEmail("email", email); err != nil {
+	if err := check.Email("email", email); err != nil {
 		return nil, err
 	}
 	hash, err := HashPassword(password)

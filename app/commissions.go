@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -108,7 +109,7 @@ func commissionQuery(f CommissionFilter, cursor string, limit int) (store.Commis
 		}
 	}
 	var err error
-	q.From, q.To, err = ParseDateRange(f.From, f.To)
+	q.From, q.To, err = check.DateRange(f.From, f.To)
 	return q, err
 }
 
@@ -258,7 +259,7 @@ func applyPayoutDetails(af *store.Affiliate, method, email *string) error {
 		af.PayoutEmail = strings.TrimSpace(*email)
 	}
 	if af.PayoutEmail != "" {
-		if err := validateEmail("payout_email", af.PayoutEmail); err != nil {
+		if err := check.Email("payout_email", af.PayoutEmail); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/store"
 )
@@ -39,7 +40,7 @@ const eraseChunk = 200
 // Erase removes a person's PII everywhere Spiffy keeps it.
 func (a *App) Erase(ctx context.Context, email string) (*EraseResult, error) {
 	email = strings.TrimSpace(email)
-	if err := validateEmail("email", email); err != nil {
+	if err := check.Email("email", email); err != nil {
 		return nil, err
 	}
 	norm := store.NormEmail(email)

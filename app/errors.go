@@ -2,7 +2,8 @@ package app
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/spiffy/spiffy/app/fault"
 
 	"github.com/spiffy/spiffy/app/throttle"
 	"github.com/spiffy/spiffy/store"
@@ -27,68 +28,24 @@ var (
 // taken; Field names it.
 type DuplicateError = store.DuplicateError
 
-// Kind says what sort of failure an Error is. The HTTP layer picks the
-// status from it; the rules never speak HTTP.
-type Kind int
-
-const (
-	// KindInvalid: the input is wrong (a field, the body, a filter).
-	KindInvalid Kind = iota + 1
-	// KindNotFound: the thing asked for does not exist, or is not the
-	// caller's to see.
-	KindNotFound
-	// KindConflict: the request clashes with what is stored (a value
-	// taken, a record in the wrong state).
-	KindConflict
-	// KindForbidden: the caller may not do this.
-	KindForbidden
-	// KindTooMany: too many requests, or too much running at once.
-	KindTooMany
-	// KindTooLarge: the body is over its limit.
-	KindTooLarge
-	// KindUnsupportedMedia: the body is not in a format this accepts.
-	KindUnsupportedMedia
-	// KindUnavailable: the server cannot do it right now (shutting down).
-	KindUnavailable
+// The kinded errors live in app/fault so that app's sub-packages can return
+// them too; these names are the ones the rules and their callers use.
+type (
+	Kind  = fault.Kind
+	Error = fault.Error
 )
 
-// Error is a client error with a kind, a stable snake_case code and a
-// human message: what the API answers as {"error","message"}.
-type Error struct {
-	Kind    Kind
-	Code    string
-	Message string
-	Field   string // the input field at fault, when there is one
-}
+// The kinds of Error (see fault.Kind).
+const (
+	KindInvalid, KindNotFound, KindConflict, KindForbidden           = fault.KindInvalid, fault.KindNotFound, fault.KindConflict, fault.KindForbidden
+	KindTooMany, KindTooLarge, KindUnsupportedMedia, KindUnavailable = fault.KindTooMany, fault.KindTooLarge, fault.KindUnsupportedMedia, fault.KindUnavailable
+)
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// Errorf is an Error of the given kind.
-func Errorf(kind Kind, code, format string, args ...any) *Error {
-	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// Invalid is bad input, naming the field.
-func Invalid(field, code, format string, args ...any) *Error {
-	return &Error{Kind: KindInvalid, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-// Conflict is a clash with what is stored, such as a unique value already
-// taken.
-func Conflict(field, code, format string, args ...any) *Error {
-	return &Error{Kind: KindConflict, Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-// NotFound is a "not found" with a specific code ("program_not_found").
-func NotFound(code, format string, args ...any) *Error {
-	return &Error{Kind: KindNotFound, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// IsKind reports whether err is (or wraps) an *Error of that kind.
-func IsKind(err error, kind Kind) bool {
-	var ae *Error
-	return errors.As(err, &ae) && ae.Kind == kind
-}
+// Constructors of Error (see package fault).
+var (
+	Errorf, Invalid, Conflict = fault.Errorf, fault.Invalid, fault.Conflict
+	NotFound, IsKind          = fault.NotFound, fault.IsKind
+)
 
 // notFoundAs turns a store "not found" into a specific one; other errors pass.
 func notFoundAs(err error, code, what string) error {

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
@@ -15,7 +16,7 @@ import (
 // included: their history stays listable); an unknown one is a 400 rather
 // than an empty list, so a typo does not look like "no data".
 func (a *App) listCommon(f views.ListFilter) (q store.LeadQuery, err error) {
-	q.From, q.To, err = ParseDateRange(f.From, f.To)
+	q.From, q.To, err = check.DateRange(f.From, f.To)
 	if err != nil {
 		return q, err
 	}
@@ -23,7 +24,7 @@ func (a *App) listCommon(f views.ListFilter) (q store.LeadQuery, err error) {
 		return q, Invalid("q", "invalid_q", "q must be at most 254 characters")
 	}
 	if f.Q != "" {
-		if validateEmail("q", f.Q) == nil {
+		if check.Email("q", f.Q) == nil {
 			q.Email = f.Q
 		} else {
 			q.EmailPrefix = f.Q

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/mail"
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/app/views"
@@ -212,7 +213,7 @@ func (a *App) SendTestMail(adminID, to string) (string, error) {
 		if to == "" {
 			to = adm.Email
 		}
-		if err := validateEmail("to", to); err != nil {
+		if err := check.Email("to", to); err != nil {
 			return err
 		}
 		return a.queueMail(tx, mail.KindTest, to, "", map[string]string{"sent_by": adm.Email})

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/export"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
@@ -20,50 +20,10 @@ import (
 // sharing flags are read in the same transaction as the data on every call,
 // so switching sharing off hides the data at once.
 
-// PortalMaxDays bounds a portal date range so a request cannot ask for
-// centuries of per-day chart points.
-const PortalMaxDays = 366
-
 // forbidden is a 403 that both matches ErrForbidden (errors.Is) and carries
 // a message for the person reading the error page (errors.As *Error).
 func forbidden(code, msg string) error {
 	return fmt.Errorf("app: %w: %w", ErrForbidden, &Error{Kind: KindForbidden, Code: code, Message: msg})
-}
-
-// ParsePortalRange reads from/to (YYYY-MM-DD, UTC, both days included). A
-// missing end is filled in: no dates at all is the last 30 days; only `to`
-// means the 30 days ending then; only `from` runs to today (or to that day
-// when it is in the future).
-func ParsePortalRange(fromS, toS string, now time.Time) (views.PortalRange, error) {
-	fromS, toS = strings.TrimSpace(fromS), strings.TrimSpace(toS)
-	from, end, err := ParseDateRange(fromS, toS)
-	if err != nil {
-		return views.PortalRange{}, err
-	}
-	def := views.DefaultPortalRange(now)
-	var r views.PortalRange
-	switch {
-	case fromS == "" && toS == "":
-		return def, nil
-	case fromS == "":
-		r.To = end.AddDate(0, 0, -1)
-		r.From = r.To.AddDate(0, 0, -(views.PortalDefaultDays - 1))
-	case toS == "":
-		r.From = from
-		r.To = def.To
-		if r.To.Before(from) {
-			r.To = from
-		}
-	default:
-		r.From, r.To = from, end.AddDate(0, 0, -1)
-	}
-	if r.From.Year() < 1970 || r.To.Year() > 9999 {
-		return views.PortalRange{}, Invalid("from", "invalid_from", "dates must be between 1970-01-01 and 9999-12-31")
-	}
-	if r.Days() > PortalMaxDays {
-		return views.PortalRange{}, Invalid("from", "invalid_range", "a date range can span at most %d days", PortalMaxDays)
-	}
-	return r, nil
 }
 
 // Programs and links.
@@ -229,10 +189,10 @@ func (a *App) JoinProgram(programID string, in JoinInput) (*store.Affiliate, *st
 		return nil, nil, err
 	}
 	in.Name, in.Email = strings.TrimSpace(in.Name), strings.TrimSpace(in.Email)
-	if err := validateText("name", in.Name, true, 100); err != nil {
+	if err := check.Text("name", in.Name, true, 100); err != nil {
 		return nil, nil, err
 	}
-	if err := validateEmail("email", in.Email); err != nil {
+	if err := check.Email("email", in.Email); err != nil {
 		return nil, nil, err
 	}
 	if !in.Terms {

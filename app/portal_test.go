@@ -132,7 +132,7 @@ func TestPortalDateRange(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := app.ParsePortalRange(tc.from, tc.to, now)
+			r, err := views.ParsePortalRange(tc.from, tc.to, now)
 			if tc.err != "" {
 				var ae *app.Error
 				if !errors.As(err, &ae) || ae.Code != tc.err || ae.Kind != app.KindInvalid {
@@ -167,7 +167,7 @@ func TestPortalReportShowsOnlyOwnReferrals(t *testing.T) {
 	w.clicks(t, w.shared, w.alice, 8, d.Add(8*time.Hour))
 	w.clicks(t, w.shared, w.bob, 3, d.Add(8*time.Hour))
 
-	rng, _ := app.ParsePortalRange("2026-03-01", "2026-03-10", w.now)
+	rng, _ := views.ParsePortalRange("2026-03-01", "2026-03-10", w.now)
 	cases := []struct {
 		name          string
 		af            *store.Affiliate
@@ -224,7 +224,7 @@ func TestPortalReportShowsOnlyOwnReferrals(t *testing.T) {
 		t.Fatalf("closed program report: list %q leads %v purchases %v totals %+v", rep.List, rep.Leads, rep.Purchases, rep.Totals)
 	}
 	// A range that ends the day before sees nothing.
-	early, _ := app.ParsePortalRange("2026-03-01", "2026-03-09", w.now)
+	early, _ := views.ParsePortalRange("2026-03-01", "2026-03-09", w.now)
 	rep, err = w.env.App.PortalReport(w.alice.ID, w.shared.ID, views.PortalReportQuery{Range: early, List: "leads"})
 	if err != nil || len(rep.Leads) != 0 || rep.Totals.Clicks != 0 {
 		t.Fatalf("range before the data: err %v leads %v totals %+v", err, rep.Leads, rep.Totals)
@@ -360,7 +360,7 @@ func TestPortalPagingNeverCrossesAffiliates(t *testing.T) {
 		want[l.Email] = true
 		w.lead(t, w.shared, w.bob, fmt.Sprintf("b%02d@customers.example", i), "B", at.Add(time.Minute))
 	}
-	rng, _ := app.ParsePortalRange("2026-03-01", "2026-03-02", w.now)
+	rng, _ := views.ParsePortalRange("2026-03-01", "2026-03-02", w.now)
 	seen := map[string]bool{}
 	cursor := ""
 	var bobCursor string
@@ -417,7 +417,7 @@ func TestPortalCSVRows(t *testing.T) {
 	w.purchase(t, w.shared, w.alice, "A-1", "ann@customers.example", 4999, d.Add(3*time.Hour))
 	w.purchase(t, w.shared, w.bob, "B-1", "ben@customers.example", 1000, d.Add(4*time.Hour))
 	w.purchase(t, w.shared, nil, "S-1", "alice@partners.example", 1000, d.Add(5*time.Hour), func(p *store.Purchase) { p.SelfReferral = true })
-	rng, _ := app.ParsePortalRange("2026-03-05", "2026-03-10", w.now)
+	rng, _ := views.ParsePortalRange("2026-03-05", "2026-03-10", w.now)
 
 	cases := []struct {
 		kind string

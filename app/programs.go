@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/store"
 )
@@ -42,7 +43,7 @@ func (in *ProgramInput) Apply(p *store.Program) error {
 	if in.Name != nil {
 		p.Name = strings.TrimSpace(*in.Name)
 	}
-	if err := validateText("name", p.Name, true, 100); err != nil {
+	if err := check.Text("name", p.Name, true, 100); err != nil {
 		return err
 	}
 	if in.Description != nil {
@@ -54,7 +55,7 @@ func (in *ProgramInput) Apply(p *store.Program) error {
 	if in.LandingURL != nil {
 		p.LandingURL = strings.TrimSpace(*in.LandingURL)
 	}
-	if err := validateHTTPURL("landing_url", p.LandingURL); err != nil {
+	if err := check.HTTPURL("landing_url", p.LandingURL); err != nil {
 		return err
 	}
 	if in.CookieDays != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/app/text"
@@ -41,19 +42,19 @@ type PurchaseInput struct {
 // units and the purchase time.
 func (in *PurchaseInput) validate(now time.Time) (amount int64, at time.Time, err error) {
 	in.OrderID = strings.TrimSpace(in.OrderID)
-	if err := validateText("order_id", in.OrderID, true, 200); err != nil {
+	if err := check.Text("order_id", in.OrderID, true, 200); err != nil {
 		return 0, at, err
 	}
 	in.Email = strings.TrimSpace(in.Email)
-	if err := validateEmail("email", in.Email); err != nil {
+	if err := check.Email("email", in.Email); err != nil {
 		return 0, at, err
 	}
 	in.Name = strings.TrimSpace(in.Name)
-	if err := validateText("name", in.Name, false, 200); err != nil {
+	if err := check.Text("name", in.Name, false, 200); err != nil {
 		return 0, at, err
 	}
 	in.Product = strings.TrimSpace(in.Product)
-	if err := validateText("product", in.Product, false, 200); err != nil {
+	if err := check.Text("product", in.Product, false, 200); err != nil {
 		return 0, at, err
 	}
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/mail"
 	"github.com/spiffy/spiffy/app/session"
 	"github.com/spiffy/spiffy/app/throttle"
@@ -120,7 +121,7 @@ func (a *App) RequestPasswordReset(kind, email, ip string) error {
 		return err
 	}
 	email = strings.TrimSpace(email)
-	if err := validateEmail("email", email); err != nil {
+	if err := check.Email("email", email); err != nil {
 		return err
 	}
 	if !a.mailer.Enabled() {
@@ -243,7 +244,7 @@ func (a *App) ResetPassword(kind, token, password string) (accountID string, blo
 // mail is not set up.
 func (a *App) InviteAdmin(byAdminID, email string) (*store.Admin, string, error) {
 	email = strings.TrimSpace(email)
-	if err := validateEmail("email", email); err != nil {
+	if err := check.Email("email", email); err != nil {
 		return nil, "", err
 	}
 	now := a.sessions.Now()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/accounts"
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/store"
 )
@@ -245,7 +246,7 @@ func ignoreNotFound(err error) error {
 // it) with Created false.
 func (a *App) TrackLead(in LeadInput) (*LeadResult, error) {
 	email, eid := strings.TrimSpace(in.Email), in.EID
-	if err := validateEmail("email", email); err != nil {
+	if err := check.Email("email", email); err != nil {
 		return nil, err
 	}
 	now := a.Now()

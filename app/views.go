@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
@@ -36,7 +37,7 @@ func (a *App) DashboardRange(f DashboardFilter) (from, to time.Time, err error) 
 		to = a.Now().UTC().Truncate(24 * time.Hour)
 		return to.AddDate(0, 0, -(DashboardDefaultDays - 1)), to, nil
 	}
-	from, end, err := ParseDateRange(f.From, f.To)
+	from, end, err := check.DateRange(f.From, f.To)
 	if err != nil {
 		return from, to, err
 	}

@@ -236,7 +236,7 @@ func (u *UI) portalProgram(c echo.Context) error {
 	}
 	status := http.StatusOK
 	var fe FormErrors
-	rng, err := app.ParsePortalRange(q.From, q.To, u.app.Now())
+	rng, err := views.ParsePortalRange(q.From, q.To, u.app.Now())
 	if err != nil {
 		if fe, err = formErrors(err); err != nil {
 			return err
@@ -261,7 +261,7 @@ func (u *UI) portalProgram(c echo.Context) error {
 // before the first byte.
 func (u *UI) portalCSV(kind string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		rng, err := app.ParsePortalRange(c.QueryParam("from"), c.QueryParam("to"), u.app.Now())
+		rng, err := views.ParsePortalRange(c.QueryParam("from"), c.QueryParam("to"), u.app.Now())
 		if err != nil {
 			return err
 		}

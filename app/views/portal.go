@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffy/spiffy/app/check"
+	"github.com/spiffy/spiffy/app/fault"
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/store"
@@ -58,6 +60,46 @@ func (r PortalRange) ToParam() string { return r.To.Format(time.DateOnly) }
 func DefaultPortalRange(now time.Time) PortalRange {
 	today := now.UTC().Truncate(24 * time.Hour)
 	return PortalRange{From: today.AddDate(0, 0, -(PortalDefaultDays - 1)), To: today}
+}
+
+// PortalMaxDays bounds a portal date range so a request cannot ask for
+// centuries of per-day chart points.
+const PortalMaxDays = 366
+
+// ParsePortalRange reads from/to (YYYY-MM-DD, UTC, both days included). A
+// missing end is filled in: no dates at all is the last 30 days; only `to`
+// means the 30 days ending then; only `from` runs to today (or to that day
+// when it is in the future).
+func ParsePortalRange(fromS, toS string, now time.Time) (PortalRange, error) {
+	fromS, toS = strings.TrimSpace(fromS), strings.TrimSpace(toS)
+	from, end, err := check.DateRange(fromS, toS)
+	if err != nil {
+		return PortalRange{}, err
+	}
+	def := DefaultPortalRange(now)
+	var r PortalRange
+	switch {
+	case fromS == "" && toS == "":
+		return def, nil
+	case fromS == "":
+		r.To = end.AddDate(0, 0, -1)
+		r.From = r.To.AddDate(0, 0, -(PortalDefaultDays - 1))
+	case toS == "":
+		r.From = from
+		r.To = def.To
+		if r.To.Before(from) {
+			r.To = from
+		}
+	default:
+		r.From, r.To = from, end.AddDate(0, 0, -1)
+	}
+	if r.From.Year() < 1970 || r.To.Year() > 9999 {
+		return PortalRange{}, fault.Invalid("from", "invalid_from", "dates must be between 1970-01-01 and 9999-12-31")
+	}
+	if r.Days() > PortalMaxDays {
+		return PortalRange{}, fault.Invalid("from", "invalid_range", "a date range can span at most %d days", PortalMaxDays)
+	}
+	return r, nil
 }
 
 // Programs and links.
