@@ -36,6 +36,7 @@ type renderer struct {
 	// feature can keep its styles in its own file; cssHash versions its URL.
 	css     []byte
 	cssHash string
+	scripts map[string]script // embedded/static/*.js by file name (scripts.go)
 }
 
 func newRenderer(funcs template.FuncMap) (*renderer, error) {
@@ -44,6 +45,11 @@ func newRenderer(funcs template.FuncMap) (*renderer, error) {
 		return nil, err
 	}
 	funcs["cssURL"] = func() string { return "/static/spiffy.css?v=" + r.cssHash }
+	var err error
+	if r.scripts, err = loadScripts(); err != nil {
+		return nil, err
+	}
+	funcs["jsURL"] = r.scriptURL
 	layouts, err := fs.Glob(embedded.FS, "templates/layout/*.html")
 	if err != nil {
 		return nil, err

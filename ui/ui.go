@@ -50,6 +50,7 @@ func Mount(s *web.Server) error {
 	s.HTMLError = u.errorPage
 	e := s.Echo
 	e.GET("/static/spiffy.css", views.serveCSS).Name = "static.css"
+	e.GET("/static/js/:name", views.serveScript).Name = "static.js"
 
 	forms := middleware.BodyLimit("1M")
 	// Admin: public pages (setup, sign-in) and the signed-in area.
