@@ -141,12 +141,12 @@ type enrollForm struct {
 }
 
 type programView struct {
-	New          bool
-	ID           string
-	Form         programForm
-	Errors       FormErrors
-	Program      *app.Program
-	JoinURL      string
+	New     bool
+	ID      string
+	Form    programForm
+	Errors  FormErrors
+	Program *app.Program
+	JoinURL string
 	// Enrolled is the page of the program's affiliates the query asks
 	// for, with their results in the program.
 	Enrolled      *views.AffiliatesPage
@@ -154,7 +154,7 @@ type programView struct {
 	EnrolledError string
 	Pager         affiliatePager
 	Enroll        enrollForm
-	EnrollErrors FormErrors
+	EnrollErrors  FormErrors
 }
 
 func (u *UI) joinURL(programID string) string { return u.app.Config().BaseURL + "/join/" + programID }

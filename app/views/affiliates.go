@@ -136,7 +136,6 @@ func readAffiliateRow(tx *store.Tx, id, programID string, live map[string]string
 				row.Programs = append(row.Programs, name)
 			}
 		}
-		slices.SortFunc(row.Programs, func(x, y string) int { return strings.Compare(strings.ToLower(x), strings.ToLower(y)) })
 	}
 	ts, err := tx.AffiliateResults(id, programID)
 	if err != nil {
