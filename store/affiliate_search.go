@@ -328,6 +328,21 @@ func (tx *Tx) walkIDKeys(prefix []byte, cursor string, older bool, visit func(st
 	})
 }
 
+// AffiliateProgramIDs lists the programs an affiliate is enrolled in, from
+// the index keys alone (no enrolment record read), in program id order.
+func (tx *Tx) AffiliateProgramIDs(affiliateID string) ([]string, error) {
+	prefix := key(iEnrollmentByAffiliate).id(affiliateID)
+	var out []string
+	err := tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
+		if len(k) != len(prefix)+IDLen {
+			return false, errCorrupt
+		}
+		out = append(out, string(k[len(prefix):]))
+		return true, nil
+	})
+	return out, err
+}
+
 // FindAffiliate resolves what a person typed to pick an affiliate: an id,
 // an email or a referral code (any case). ErrNotFound when none matches.
 func (tx *Tx) FindAffiliate(text string) (*Affiliate, error) {

@@ -127,12 +127,12 @@ func readAffiliateRow(tx *store.Tx, id, programID string, live map[string]string
 			return row, err
 		}
 	} else {
-		es, err := tx.AffiliateEnrollments(id)
+		programs, err := tx.AffiliateProgramIDs(id)
 		if err != nil {
 			return row, err
 		}
-		for _, e := range es {
-			if name, ok := live[e.ProgramID]; ok {
+		for _, p := range programs {
+			if name, ok := live[p]; ok {
 				row.Programs = append(row.Programs, name)
 			}
 		}
