@@ -287,3 +287,59 @@ func TestAffiliateKeysRebuildIdentically(t *testing.T) {
 		}
 	}
 }
+
+// TestMigration6AddsAffiliateKeysToOldData: a data dir written before
+// migration 6 (schema 5, none of its keys) gets them at Open.
+func TestMigration6AddsAffiliateKeysToOldData(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	a := &Affiliate{ID: NewID(now), Name: "Old Timer", Email: "old@example.com", Status: "active", CreatedAt: now}
+	prg := NewID(now)
+	l := &Lead{ID: NewID(now), ProgramID: prg, AffiliateID: a.ID, Email: "x@example.com", CreatedAt: now}
+	if err := db.Update(func(tx *Tx) error {
+		if err := tx.PutAffiliate(a); err != nil {
+			return err
+		}
+		if err := tx.PutEnrollment(&Enrollment{ProgramID: prg, AffiliateID: a.ID, Code: "OLDIE", CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.InsertLead(l)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := dumpDerived(t, db)
+	for _, p := range []string{iAffiliateSearch, iAffiliateStatus, tAffiliateStatus, tProgramEnrolled, tAffiliateResults} {
+		if err := db.bdb.DropPrefix([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.setSchemaVersion(5); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err = Open(Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := dumpDerived(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("migrated keys differ from the live path's")
+	}
+	err = db.View(func(tx *Tx) error {
+		p, err := tx.AffiliatePage(AffiliatePageQuery{Q: "oldi"})
+		if err != nil || !slices.Equal(p.IDs, []string{a.ID}) {
+			t.Errorf("search by code after migration: %v %v", p, err)
+		}
+		res, err := tx.AffiliateResults(a.ID, "")
+		if err != nil || res[prg] == nil || res[prg].Leads != 1 {
+			t.Errorf("results after migration: %v %v", res, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
