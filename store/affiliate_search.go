@@ -66,7 +66,18 @@ func affiliateTerms(a *Affiliate) []string {
 	terms := strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	terms = append(terms, name, NormSearch(NormEmail(a.Email)))
 	slices.Sort(terms)
-	return slices.Compact(slices.DeleteFunc(terms, func(t string) bool { return t == "" }))
+	terms = slices.Compact(slices.DeleteFunc(terms, func(t string) bool { return t == "" }))
+	// A term that starts another one adds no match (the first word of the
+	// name starts the whole name) but one more key for a broad query to
+	// read: drop it. Sorted, such a term comes right before one it starts.
+	out := terms[:0]
+	for i, t := range terms {
+		if i+1 < len(terms) && strings.HasPrefix(terms[i+1], t) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func affiliateSearchKey(term, affiliateID string, source byte) []byte {
@@ -249,11 +260,7 @@ func (tx *Tx) affiliateWalk(q AffiliatePageQuery, cursor string, older bool, n i
 	var err error
 	switch {
 	case q.Q != "":
-		var ids []string
-		if ids, err = tx.affiliateSearch(q.Q); err != nil {
-			return nil, err
-		}
-		err = walkSorted(ids, cursor, older, visit)
+		err = tx.walkSearch(q.Q, cursor, older, n, visit)
 	case q.ProgramID != "":
 		checkProgram = false
 		err = tx.walkIDKeys(key(pEnrollment).id(q.ProgramID), cursor, older, visit)
@@ -266,47 +273,88 @@ func (tx *Tx) affiliateWalk(q AffiliatePageQuery, cursor string, older bool, n i
 	return out, err
 }
 
-// affiliateSearch returns the ids of the affiliates with a term starting
-// with the normalised query, in increasing id order, each once.
-func (tx *Tx) affiliateSearch(q string) ([]string, error) {
-	prefix := append(key(iAffiliateSearch), q...)
-	var ids []string
-	err := tx.scan(prefix, nil, false, false, func(k []byte, _ *badger.Item) (bool, error) {
-		if len(k) < len(prefix)+2+IDLen {
-			return false, errCorrupt
+// walkSearch visits the affiliates with a term starting with the
+// normalised query q, each once, from just past cursor, newest first when
+// older. Matches come in term order, not id order, so each round scans
+// every key of the prefix and keeps only the k ids nearest the cursor (a
+// bounded selection: no string per key, no sort of every match); a round
+// whose ids the filters mostly refuse is followed by a wider one from
+// where it ended.
+func (tx *Tx) walkSearch(q, cursor string, older bool, want int, visit func(string) (bool, error)) error {
+	k := max(2*want, 64)
+	for {
+		ids, more, err := tx.searchNearest(q, cursor, older, k)
+		if err != nil {
+			return err
 		}
-		ids = append(ids, string(k[len(k)-1-IDLen:len(k)-1]))
-		return true, nil
-	})
-	slices.Sort(ids)
-	return slices.Compact(ids), err
-}
-
-// walkSorted visits ids (increasing) from just past cursor, downwards when
-// older.
-func walkSorted(ids []string, cursor string, older bool, visit func(string) (bool, error)) error {
-	if older {
-		i := len(ids)
-		if cursor != "" {
-			i, _ = slices.BinarySearch(ids, cursor)
-		}
-		for i--; i >= 0; i-- {
-			if more, err := visit(ids[i]); err != nil || !more {
+		for _, id := range ids {
+			if cont, err := visit(id); err != nil || !cont {
 				return err
 			}
 		}
-		return nil
-	}
-	i, found := slices.BinarySearch(ids, cursor)
-	if found {
-		i++
-	}
-	for ; i < len(ids); i++ {
-		if more, err := visit(ids[i]); err != nil || !more {
-			return err
+		if !more || len(ids) == 0 {
+			return nil
 		}
+		cursor, k = ids[len(ids)-1], 2*k
 	}
-	return nil
+}
+
+// searchNearest returns the k ids nearest past cursor (below it when
+// older, above it otherwise; "" = from the end) among the affiliates with
+// a term starting with q, nearest first, and whether there are more.
+func (tx *Tx) searchNearest(q, cursor string, older bool, k int) ([]string, bool, error) {
+	prefix := append(key(iAffiliateSearch), q...)
+	kept := make([][IDLen]byte, 0, k) // sorted: nearest the cursor first
+	var cur [IDLen]byte
+	copy(cur[:], cursor)
+	// nearer reports whether a lies nearer the cursor than b.
+	nearer := func(a, b []byte) bool {
+		if older {
+			return bytes.Compare(a, b) > 0
+		}
+		return bytes.Compare(a, b) < 0
+	}
+	more := false
+	err := tx.scan(prefix, nil, false, false, func(key []byte, _ *badger.Item) (bool, error) {
+		if len(key) < len(prefix)+2+IDLen {
+			return false, errCorrupt
+		}
+		id := key[len(key)-1-IDLen : len(key)-1]
+		if cursor != "" && !nearer(cur[:], id) { // at or before the cursor's side
+			return true, nil
+		}
+		if len(kept) == k && !nearer(id, kept[k-1][:]) {
+			if !bytes.Equal(id, kept[k-1][:]) {
+				more = true
+			}
+			return true, nil
+		}
+		i, found := slices.BinarySearchFunc(kept, id, func(e [IDLen]byte, t []byte) int {
+			switch {
+			case bytes.Equal(e[:], t):
+				return 0
+			case nearer(e[:], t):
+				return -1
+			}
+			return 1
+		})
+		if found {
+			return true, nil
+		}
+		if len(kept) == k {
+			kept = kept[:k-1]
+			more = true
+		}
+		var e [IDLen]byte
+		copy(e[:], id)
+		kept = slices.Insert(kept, i, e)
+		return true, nil
+	})
+	out := make([]string, len(kept))
+	for i := range kept {
+		out[i] = string(kept[i][:])
+	}
+	return out, more, err
 }
 
 // walkIDKeys visits the ids that end the keys directly under prefix
