@@ -228,9 +228,18 @@ func TestAffiliateSuggestAndTypedFilters(t *testing.T) {
 			Want: []string{`data-suggest="/affiliates/suggest"`, `<datalist id="f-affiliate-list">`}, NotWant: []string{`<option value="` + f.zoe.ID}},
 	})
 
-	// The picker's script is served, versioned.
-	p = b.get("/static/js/suggest.js")
-	expectStatus(t, p, http.StatusOK)
-	mustContain(t, p.Body, "data-suggest")
-	expectStatus(t, b.get("/static/js/nothing.js"), http.StatusNotFound)
+	// The page links the picker's script as a file (no inline code), and
+	// it is served.
+	page := b.get("/leads").Body
+	var found bool
+	for _, m := range scriptSrc.FindAllStringSubmatch(page, -1) {
+		if js := b.get(html.UnescapeString(m[1])); js.Status == http.StatusOK && strings.Contains(js.Body, "input[data-suggest][list]") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no script of the page wires the affiliate picker")
+	}
 }
+
+var scriptSrc = regexp.MustCompile(`<script src="([^"]+)"`)

@@ -335,7 +335,7 @@ func TestProgramsEnrolAffiliates(t *testing.T) {
 	// The affiliate is typed (an id, an email or a referral code) with the
 	// server's suggestions, never a select of every affiliate.
 	p := b.get(page)
-	mustContain(t, p.Body, `name="affiliate_id"`, `data-suggest="/affiliates/suggest"`, "/static/js/suggest.js?v=")
+	mustContain(t, p.Body, `name="affiliate_id"`, `data-suggest="/affiliates/suggest"`, `list="enroll-affiliate-list"`)
 	mustNotContain(t, p.Body, `<option value="`+jane.ID+`"`)
 
 	p = b.submit(page, page+"/affiliates", url.Values{"affiliate_id": {jane.ID}, "code": {"JANE10"}})

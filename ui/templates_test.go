@@ -506,7 +506,7 @@ func pageFixtures() map[string][]pageFixture {
 				Enroll:        enrollForm{AffiliateID: "pete@partners.example.com"},
 				EnrollErrors:  FormErrors{"code": "Referral code is taken."}}),
 				[]string{"Acme Partners", "30-day cookie · 1 affiliate</p>", "View join page", "Save Settings", "Paula Partner",
-					`value="pete@partners.example.com"`, `data-suggest="/affiliates/suggest"`, "/static/js/suggest.js?v=", "Referral code is taken.",
+					`value="pete@partners.example.com"`, `data-suggest="/affiliates/suggest"`, "Referral code is taken.",
 					"https://shop.example.com/?ref=paula", "PAULA10", `value="pau"`, "Next →", "Landing page URL must be", "/programs/prg_acme/delete",
 					"Hold period must be between 0 and 365.", "Recurring commissions"}},
 			{"edit without affiliates", fxAdminView("programs", &programView{ID: flat.ID, Program: flat, Form: programFormFrom(flat),
