@@ -14,8 +14,21 @@ func init() {
 	reindexers = append(reindexers,
 		jsonReindexer("admin", pAdmin, func(a *Admin) []derivedKey { return a.derived() }),
 		jsonReindexer("api key", pAPIKey, func(k *APIKey) []derivedKey { return k.derived() }),
-		jsonReindexer("affiliate", pAffiliate, func(a *Affiliate) []derivedKey { return a.derived() }),
-		jsonReindexer("enrollment", pEnrollment, func(e *Enrollment) []derivedKey { return e.derived() }),
+		// Affiliates and enrolments also count (per status, per program).
+		reindexer{kind: "affiliate", prefix: pAffiliate, derive: func(tx *Tx, v []byte) ([]derivedKey, error) {
+			var a Affiliate
+			if err := jsonUnmarshal(v, &a); err != nil {
+				return nil, err
+			}
+			return a.derived(), tx.countAffiliate(nil, &a)
+		}},
+		reindexer{kind: "enrollment", prefix: pEnrollment, derive: func(tx *Tx, v []byte) ([]derivedKey, error) {
+			var e Enrollment
+			if err := jsonUnmarshal(v, &e); err != nil {
+				return nil, err
+			}
+			return e.derived(), tx.addCount(programEnrolledKey(e.ProgramID), 1)
+		}},
 	)
 }
 
@@ -162,12 +175,13 @@ func (tx *Tx) PutProgram(p *Program) error {
 // Affiliates.
 
 func (a *Affiliate) derived() []derivedKey {
-	return []derivedKey{
+	d := []derivedKey{
 		uniqueEntry("email", affiliateEmailKey(a.Email), a.ID),
 		// A copy of the name: lists of thousands of affiliates' balances
 		// or rows read it without decoding each affiliate's JSON.
 		{k: affiliateNameKey(a.ID), v: []byte(a.Name)},
 	}
+	return append(d, a.searchKeys()...) // affiliate_search.go
 }
 
 func affiliateNameKey(id string) []byte { return key(tAffiliateName).id(id) }
@@ -244,10 +258,19 @@ func pageRecords[T any](tx *Tx, prefix, cursor string, limit int, idOf func(*T) 
 // same email fails with ErrDuplicate.
 func (tx *Tx) PutAffiliate(a *Affiliate) error {
 	var oldKeys []derivedKey
-	if old, err := tx.Affiliate(a.ID); err == nil {
+	old, err := tx.Affiliate(a.ID)
+	switch {
+	case err == nil:
 		oldKeys = old.derived()
+	case isNotFound(err):
+		old = nil
+	default:
+		return err
 	}
 	if err := tx.putDerived(oldKeys, a.derived()); err != nil {
+		return err
+	}
+	if err := tx.countAffiliate(old, a); err != nil {
 		return err
 	}
 	if err := tx.bumpAccountsRevision(); err != nil {
@@ -262,6 +285,7 @@ func (e *Enrollment) derived() []derivedKey {
 	d := []derivedKey{
 		uniqueEntry("code", codeKey(e.Code), e.ProgramID+e.AffiliateID),
 		indexEntry(key(iEnrollmentByAffiliate).id(e.AffiliateID).id(e.ProgramID)),
+		indexEntry(affiliateSearchKey(NormSearch(NormCode(e.Code)), e.AffiliateID, termOfEnrollment)),
 	}
 	if e.Coupon != "" {
 		d = append(d, uniqueEntry("coupon", couponKey(e.Coupon), e.ProgramID+e.AffiliateID))
@@ -328,11 +352,20 @@ func (tx *Tx) AffiliateEnrollments(affiliateID string) ([]*Enrollment, error) {
 // another enrollment (in any program, any case) fails with ErrDuplicate.
 func (tx *Tx) PutEnrollment(e *Enrollment) error {
 	var oldKeys []derivedKey
-	if old, err := tx.Enrollment(e.ProgramID, e.AffiliateID); err == nil {
+	old, err := tx.Enrollment(e.ProgramID, e.AffiliateID)
+	switch {
+	case err == nil:
 		oldKeys = old.derived()
+	case !isNotFound(err):
+		return err
 	}
 	if err := tx.putDerived(oldKeys, e.derived()); err != nil {
 		return err
+	}
+	if old == nil {
+		if err := tx.addCount(programEnrolledKey(e.ProgramID), 1); err != nil {
+			return err
+		}
 	}
 	if err := tx.bumpAccountsRevision(); err != nil {
 		return err

@@ -94,6 +94,13 @@ const (
 
 	tAffiliateName = "t-afn:" // <affiliate id> -> the affiliate's name (a derived copy)
 
+	// The Affiliates pages at scale (affiliate_search.go).
+	iAffiliateSearch  = "i-aff-q:"  // <search term>\0<affiliate id>: name words, name, email, referral codes
+	iAffiliateStatus  = "i-aff-st:" // <status>\0<affiliate id>
+	tAffiliateStatus  = "t-afs:"    // <status>\0 -> int64 big-endian: affiliates of that status
+	tProgramEnrolled  = "t-enc:"    // <program id> -> int64 big-endian: affiliates enrolled
+	tAffiliateResults = "t-aft:"    // <affiliate id><program id> -> Tally of all time
+
 	// Mail outbox, opt-outs, sessions and account tokens (mail.go, sessions.go).
 	// (Record prefixes must not start with u, i or t: Reindex drops those.)
 	pMail            = "mail:"       // mail:<id> -> Mail (JSON)
@@ -136,6 +143,7 @@ var allPrefixes = []string{
 	iCommissionByPurchase, iCommissionByPayout, iCommissionDue, iCommissionApproved,
 	iPayoutAll, iPayoutByAffiliate, iPayoutStep, tBalance,
 	pProviderEvent, pProviderLink, uCoupon, uProviderEvent, iProviderEventByProvider, tAffiliateName,
+	iAffiliateSearch, iAffiliateStatus, tAffiliateStatus, tProgramEnrolled, tAffiliateResults,
 	pMail, iMailDue, iMailAll, pMailOptOut, pSession, iSessionAccount, iSessionExpiry,
 	pAccountToken, iAccountTokenAcc, iAccountTokenExp, pACME, pEventReply,
 }

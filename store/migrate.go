@@ -28,6 +28,7 @@ var migrations = []migration{
 	{3, "search indexes and tallies", rebuildTallies},
 	{4, "commissions of existing purchases", commissionsFromPurchases},
 	{5, "affiliate names for lists", affiliateNames},
+	{6, "affiliate search, status counts and results of all time", affiliateSearchMigration},
 }
 
 // SchemaVersion is the version this binary writes.

@@ -158,7 +158,12 @@ func (tx *Tx) addTallies(day uint32, programID, affiliateID string, delta *Rollu
 			return err
 		}
 	}
-	return nil
+	if affiliateID == NoAffiliate {
+		return nil
+	}
+	// The affiliate's results of all time in the program, for the
+	// Affiliates pages (affiliate_search.go): one key per row there.
+	return tx.addTally(affiliateResultsKey(affiliateID, programID), d)
 }
 
 func (tx *Tx) addTally(k []byte, d *Tally) error {

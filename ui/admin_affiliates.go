@@ -1,8 +1,12 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,40 +46,148 @@ type statusForm struct {
 // statusTab is a filter tab of the Affiliates list with its count.
 type statusTab struct {
 	Status, Label string
-	Count         int
+	Count         int64
 	Active        bool
+	URL           string
+}
+
+// affiliatesPageSize is how many affiliates a page of the Affiliates list
+// or of a program's affiliates shows.
+const affiliatesPageSize = 50
+
+// maxSearchLen bounds a search's characters (a name, an email, a code).
+const maxSearchLen = 100
+
+// affiliatesQuery is the query string of the Affiliates list and of a
+// program's affiliates: ?q=&status=&after=&before=.
+type affiliatesQuery struct {
+	Q, Status, After, Before string
+}
+
+// bindAffiliatesQuery reads and checks the list's query string. A problem
+// is said on the page (problem), and the list shows from its start.
+func bindAffiliatesQuery(c echo.Context, withStatus bool) (q affiliatesQuery, problem string) {
+	p := c.QueryParams()
+	q = affiliatesQuery{Q: strings.TrimSpace(p.Get("q")), After: p.Get("after"), Before: p.Get("before")}
+	if withStatus {
+		switch s := p.Get("status"); s {
+		case "", app.StatusPending, app.StatusActive, app.StatusBlocked:
+			q.Status = s
+		default:
+			problem = "There is no such status; showing every affiliate."
+		}
+	}
+	if utf8.RuneCountInString(q.Q) > maxSearchLen {
+		q.Q, problem = "", fmt.Sprintf("Search for at most %d characters: a name, an email or a referral code.", maxSearchLen)
+	}
+	if q.After != "" && !app.ValidID(q.After) || q.Before != "" && !app.ValidID(q.Before) {
+		q.After, q.Before, problem = "", "", "That page link is no longer valid; here is the first page."
+	}
+	return q, problem
+}
+
+// storeQuery is the query for one page of a program's affiliates ("" = all).
+func (q affiliatesQuery) storeQuery(programID string) views.AffiliateQuery {
+	return views.AffiliateQuery{Q: q.Q, Status: q.Status, ProgramID: programID, After: q.After, Before: q.Before, Limit: affiliatesPageSize}
+}
+
+// url is the list at path with this query and one more pair (a cursor).
+func (q affiliatesQuery) url(path string, pairs ...string) string {
+	v := url.Values{}
+	for k, s := range map[string]string{"q": q.Q, "status": q.Status} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		v.Set(pairs[i], pairs[i+1])
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// affiliatePager is the Previous/Next links of a page of affiliates.
+type affiliatePager struct {
+	PrevURL, NextURL string
+}
+
+func newAffiliatePager(path, anchor string, q affiliatesQuery, page *views.AffiliatesPage) affiliatePager {
+	var p affiliatePager
+	if page.Prev != "" {
+		p.PrevURL = q.url(path, "before", page.Prev) + anchor
+	}
+	if page.Next != "" {
+		p.NextURL = q.url(path, "after", page.Next) + anchor
+	}
+	return p
 }
 
 type affiliatesView struct {
-	Affiliates []views.AffiliateRow
-	Tabs       []statusTab
-	Status     string
-	Total      int
-	Next       string // this list's URL, to come back to after a quick action
+	Page   *views.AffiliatesPage
+	Tabs   []statusTab
+	Query  affiliatesQuery
+	Error  string
+	Pager  affiliatePager
+	Next   string // this list's URL, to come back to after a quick action
+	Status string
 }
 
 func (u *UI) affiliatesList(c echo.Context) error {
-	status := c.QueryParam("status")
-	switch status {
-	case "", app.StatusPending, app.StatusActive, app.StatusBlocked:
-	default:
-		status = ""
-	}
-	list, err := u.app.Views().AffiliateList(status)
+	q, problem := bindAffiliatesQuery(c, true)
+	page, err := u.app.Views().AffiliatesPage(q.storeQuery(""))
 	if err != nil {
 		return err
 	}
-	v := affiliatesView{Status: status, Total: list.Total, Next: c.Request().URL.RequestURI()}
-	v.Affiliates = list.Rows
-	for _, t := range []statusTab{{Label: "All", Count: list.Total},
+	v := affiliatesView{Page: page, Query: q, Error: problem, Status: q.Status, Next: c.Request().URL.RequestURI(),
+		Pager: newAffiliatePager(c.Request().URL.Path, "", q, page)}
+	for _, t := range []statusTab{{Label: "All", Count: page.Total},
 		{Status: app.StatusPending, Label: "Pending"}, {Status: app.StatusActive, Label: "Active"}, {Status: app.StatusBlocked, Label: "Blocked"}} {
 		if t.Status != "" {
-			t.Count = list.ByStatus[t.Status]
+			t.Count = page.ByStatus[t.Status]
 		}
-		t.Active = t.Status == status
+		t.Active = t.Status == q.Status
+		t.URL = affiliatesQuery{Q: q.Q, Status: t.Status}.url(c.Request().URL.Path)
 		v.Tabs = append(v.Tabs, t)
 	}
-	return u.adminPage(c, http.StatusOK, "admin/affiliates", "Affiliates", "affiliates", v)
+	status := http.StatusOK
+	if problem != "" {
+		status = http.StatusBadRequest
+	}
+	return u.adminPage(c, status, "admin/affiliates", "Affiliates", "affiliates", v)
+}
+
+// suggestLimit is how many affiliates the picker offers at once.
+const suggestLimit = 10
+
+// affiliateSuggest answers the affiliate picker (embedded/static/suggest.js):
+// GET /affiliates/suggest?q= → {"data":[{"id","name","email","code"}]}.
+func (u *UI) affiliateSuggest(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("q"))
+	if utf8.RuneCountInString(q) > maxSearchLen {
+		return c.JSON(http.StatusBadRequest, map[string]string{"error": "invalid_q",
+			"message": fmt.Sprintf("q must be at most %d characters", maxSearchLen)})
+	}
+	out := []views.Suggestion{}
+	if q != "" {
+		var err error
+		if out, err = u.app.Views().SuggestAffiliates(q, suggestLimit); err != nil {
+			return err
+		}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"data": out})
+}
+
+// findAffiliate resolves a typed affiliate field (id, email, referral code,
+// or text only one affiliate matches); a friendly sentence when none does.
+func (u *UI) findAffiliate(text string) (*app.Affiliate, string, error) {
+	a, err := u.app.Views().FindAffiliate(text)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, "No affiliate matches “" + text + "”: type their email or referral code, or pick one of the suggestions.", nil
+	}
+	return a, "", err
 }
 
 type affiliateNewView struct {
@@ -122,7 +234,10 @@ type affiliateProgram struct {
 }
 
 type affiliateView struct {
-	Affiliate    *app.Affiliate
+	Affiliate *app.Affiliate
+	// Overview is the affiliate's results of all time by program and its
+	// commission balances per currency.
+	Overview     *views.AffiliateOverview
 	Form         affiliateForm
 	Errors       FormErrors
 	InviteURL    string
@@ -150,7 +265,11 @@ func (u *UI) loadAffiliateView(id string) (*affiliateView, error) {
 	for _, e := range es {
 		enrolled[e.ProgramID] = e
 	}
-	v := &affiliateView{Affiliate: af, Form: affiliateForm{Name: af.Name, Email: af.Email, Status: af.Status}}
+	overview, err := u.app.Views().AffiliateOverview(id)
+	if err != nil {
+		return nil, err
+	}
+	v := &affiliateView{Affiliate: af, Overview: overview, Form: affiliateForm{Name: af.Name, Email: af.Email, Status: af.Status}}
 	for _, p := range programs {
 		if e := enrolled[p.ID]; e != nil {
 			v.Programs = append(v.Programs, affiliateProgram{ProgramID: p.ID, Name: p.Name, Code: e.Code, Coupon: e.Coupon, Link: p.ReferralLink(e.Code)})

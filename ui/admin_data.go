@@ -79,35 +79,30 @@ type option struct {
 	Selected     bool
 }
 
-// filterOptions lists the programs and affiliates for the filter selects.
-// Deleted programs are not offered; their rows still show their names.
-func (u *UI) filterOptions(f listForm) (programs, affiliates []option, err error) {
+// programOptions lists the programs for the filter select. Deleted
+// programs are not offered; their rows still show their names. Affiliates,
+// thousands of them, are typed in a field the server resolves instead
+// (resolveAffiliate).
+func (u *UI) programOptions(f listForm) (programs []option, err error) {
 	ps, err := u.app.Views().Programs()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, p := range ps {
 		programs = append(programs, option{Value: p.ID, Label: p.Name, Selected: p.ID == f.Program})
 	}
-	as, err := u.app.Views().Affiliates()
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, a := range as {
-		affiliates = append(affiliates, option{Value: a.ID, Label: a.Name + " (" + a.Email + ")", Selected: a.ID == f.Affiliate})
-	}
-	byLabel := func(a, b option) int { return strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)) }
-	slices.SortFunc(programs, byLabel)
-	slices.SortFunc(affiliates, byLabel)
-	return programs, affiliates, nil
+	slices.SortFunc(programs, func(a, b option) int { return strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)) })
+	return programs, nil
 }
 
 // listView is what the Leads and Purchases templates get.
 type listView struct {
-	Form       listForm
-	Programs   []option
-	Affiliates []option
-	Statuses   []option
+	Form     listForm
+	Programs []option
+	// AffiliateText is what the affiliate field shows: what was typed,
+	// or the email of the affiliate a link's id names.
+	AffiliateText string
+	Statuses      []option
 	// Error is a bad filter or cursor, shown above the empty table.
 	Error     string
 	Count     string // "1,234" or "about 12,000"
@@ -147,11 +142,30 @@ func listError(err error) (string, error) {
 	return "", err
 }
 
-func (u *UI) newListView(c echo.Context, f listForm) (*listView, error) {
-	v := &listView{Form: f, Filtered: len(f.query()) > 0}
-	var err error
-	if v.Programs, v.Affiliates, err = u.filterOptions(f); err != nil {
-		return nil, err
+// newListView starts a Leads or Purchases page. The affiliate field takes
+// what was typed (an email, a referral code, an id from a link) and the
+// filter goes on with the id it resolves to; one that matches no affiliate
+// is said on the page (problem) instead of listing rows.
+func (u *UI) newListView(c echo.Context, f listForm) (v *listView, problem string, err error) {
+	v = &listView{Form: f, AffiliateText: strings.TrimSpace(f.Affiliate)}
+	if v.AffiliateText != "" {
+		af, msg, err := u.findAffiliate(v.AffiliateText)
+		if err != nil {
+			return nil, "", err
+		}
+		if af == nil {
+			problem = msg
+		} else {
+			v.Form.Affiliate = af.ID
+			if v.AffiliateText == af.ID {
+				v.AffiliateText = af.Email
+			}
+		}
+	}
+	f = v.Form
+	v.Filtered = len(f.query()) > 0
+	if v.Programs, err = u.programOptions(f); err != nil {
+		return nil, "", err
 	}
 	base := c.Request().URL.Path
 	if q := f.query(); len(q) > 0 {
@@ -159,7 +173,7 @@ func (u *UI) newListView(c echo.Context, f listForm) (*listView, error) {
 	} else {
 		v.FirstURL = base
 	}
-	return v, nil
+	return v, problem, nil
 }
 
 // page sets the row numbers and the next page's link.
@@ -212,12 +226,16 @@ func (u *UI) leadsPage(c echo.Context) error {
 	var f listForm
 	bindQuery(c, &f)
 	f.Status = ""
-	v, err := u.newListView(c, f)
+	v, problem, err := u.newListView(c, f)
 	if err != nil {
 		return err
 	}
+	f = v.Form
 	status := http.StatusOK
 	err = func() error {
+		if problem != "" {
+			return app.Invalid("affiliate", "unknown_affiliate", "%s", problem)
+		}
 		list, err := u.app.LeadList(f.filter(), f.Cursor, listPageSize)
 		if err != nil {
 			return err
@@ -245,15 +263,19 @@ func (u *UI) leadsPage(c echo.Context) error {
 func (u *UI) purchasesPage(c echo.Context) error {
 	var f listForm
 	bindQuery(c, &f)
-	v, err := u.newListView(c, f)
+	v, problem, err := u.newListView(c, f)
 	if err != nil {
 		return err
 	}
+	f = v.Form
 	for _, s := range []string{app.PurchasePaid, app.PurchaseRefunded} {
 		v.Statuses = append(v.Statuses, option{Value: s, Label: strings.ToUpper(s[:1]) + s[1:], Selected: s == f.Status})
 	}
 	status := http.StatusOK
 	err = func() error {
+		if problem != "" {
+			return app.Invalid("affiliate", "unknown_affiliate", "%s", problem)
+		}
 		list, err := u.app.PurchaseList(f.filter(), f.Cursor, listPageSize)
 		if err != nil {
 			return err
@@ -372,7 +394,7 @@ func (u *UI) dashboardPage(c echo.Context) error {
 		To:      strings.TrimSpace(c.QueryParam("to")),
 	}
 	v := dashboardView{Form: f}
-	programs, _, err := u.filterOptions(listForm{Program: f.Program})
+	programs, err := u.programOptions(listForm{Program: f.Program})
 	if err != nil {
 		return err
 	}

@@ -132,17 +132,6 @@ type programsView struct {
 	Programs []programRow
 }
 
-// enrolledRow is an affiliate of a program with its code and link.
-type enrolledRow struct {
-	AffiliateID string
-	Name        string
-	Email       string
-	Status      string
-	Code        string
-	Coupon      string
-	Link        string
-}
-
 // enrollForm enrols an affiliate in a program; a blank code is generated.
 type enrollForm struct {
 	AffiliateID string `form:"affiliate_id"`
@@ -152,16 +141,20 @@ type enrollForm struct {
 }
 
 type programView struct {
-	New          bool
-	ID           string
-	Form         programForm
-	Errors       FormErrors
-	Program      *app.Program
-	JoinURL      string
-	Enrolled     []enrolledRow
-	Candidates   []*app.Affiliate // affiliates not yet in the program
-	Enroll       enrollForm
-	EnrollErrors FormErrors
+	New     bool
+	ID      string
+	Form    programForm
+	Errors  FormErrors
+	Program *app.Program
+	JoinURL string
+	// Enrolled is the page of the program's affiliates the query asks
+	// for, with their results in the program.
+	Enrolled      *views.AffiliatesPage
+	EnrolledQuery affiliatesQuery
+	EnrolledError string
+	Pager         affiliatePager
+	Enroll        enrollForm
+	EnrollErrors  FormErrors
 }
 
 func (u *UI) joinURL(programID string) string { return u.app.Config().BaseURL + "/join/" + programID }
@@ -173,11 +166,11 @@ func (u *UI) programsList(c echo.Context) error {
 	}
 	v := programsView{Programs: make([]programRow, 0, len(programs))}
 	for _, p := range programs {
-		es, err := u.app.Views().EnrollmentsOfProgram(p.ID)
+		n, err := u.app.Views().EnrolledCount(p.ID)
 		if err != nil {
 			return err
 		}
-		v.Programs = append(v.Programs, programRow{Program: p, Affiliates: len(es), JoinURL: u.joinURL(p.ID)})
+		v.Programs = append(v.Programs, programRow{Program: p, Affiliates: n, JoinURL: u.joinURL(p.ID)})
 	}
 	return u.adminPage(c, http.StatusOK, "admin/programs", "Programs", "programs", v)
 }
@@ -207,47 +200,33 @@ func (u *UI) programCreate(c echo.Context) error {
 		&programView{New: true, Form: f, Errors: friendlyErrors(fe)})
 }
 
-// loadProgramView loads what the edit page shows besides the form.
-func (u *UI) loadProgramView(id string) (*programView, error) {
+// loadProgramView loads what the edit page shows besides the form: a page
+// of its affiliates (q) with their results in the program.
+func (u *UI) loadProgramView(c echo.Context, id string, q affiliatesQuery) (*programView, error) {
 	p, err := u.app.Program(id)
 	if err != nil {
 		return nil, err
 	}
-	es, err := u.app.Views().EnrollmentsOfProgram(id)
+	page, err := u.app.Views().AffiliatesPage(q.storeQuery(id))
 	if err != nil {
 		return nil, err
 	}
-	affiliates, err := u.app.Views().Affiliates()
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[string]*app.Affiliate, len(affiliates))
-	for _, af := range affiliates {
-		byID[af.ID] = af
-	}
-	v := &programView{ID: p.ID, Program: p, Form: programFormFrom(p), JoinURL: u.joinURL(p.ID)}
-	for _, e := range es {
-		row := enrolledRow{AffiliateID: e.AffiliateID, Code: e.Code, Coupon: e.Coupon, Link: p.ReferralLink(e.Code)}
-		if af := byID[e.AffiliateID]; af != nil {
-			row.Name, row.Email, row.Status = af.Name, af.Email, af.Status
-			delete(byID, e.AffiliateID)
-		}
-		v.Enrolled = append(v.Enrolled, row)
-	}
-	for _, af := range affiliates {
-		if byID[af.ID] != nil {
-			v.Candidates = append(v.Candidates, af)
-		}
-	}
+	v := &programView{ID: p.ID, Program: p, Form: programFormFrom(p), JoinURL: u.joinURL(p.ID), Enrolled: page, EnrolledQuery: q,
+		Pager: newAffiliatePager(pathTo(c, routeProgram, p.ID), "#affiliates", q, page)}
 	return v, nil
 }
 
 func (u *UI) programEditForm(c echo.Context) error {
-	v, err := u.loadProgramView(c.Param("id"))
+	q, problem := bindAffiliatesQuery(c, false)
+	v, err := u.loadProgramView(c, c.Param("id"), q)
 	if err != nil {
 		return err
 	}
-	return u.adminPage(c, http.StatusOK, "admin/program_form", v.Program.Name, "programs", v)
+	status := http.StatusOK
+	if v.EnrolledError = problem; problem != "" {
+		status = http.StatusBadRequest
+	}
+	return u.adminPage(c, status, "admin/program_form", v.Program.Name, "programs", v)
 }
 
 func (u *UI) programUpdate(c echo.Context) error {
@@ -268,7 +247,7 @@ func (u *UI) programUpdate(c echo.Context) error {
 			return err
 		}
 	}
-	v, err := u.loadProgramView(id)
+	v, err := u.loadProgramView(c, id, affiliatesQuery{})
 	if err != nil {
 		return err
 	}
@@ -283,19 +262,24 @@ func (u *UI) programEnroll(c echo.Context) error {
 	}
 	id := c.Param("id")
 	var fe FormErrors
-	if strings.TrimSpace(f.AffiliateID) == "" {
+	f.AffiliateID = strings.TrimSpace(f.AffiliateID)
+	if f.AffiliateID == "" {
 		fe = FormErrors{"affiliate_id": "Choose an affiliate to add."}
+	} else if af, problem, err := u.findAffiliate(f.AffiliateID); err != nil {
+		return err
+	} else if af == nil {
+		fe = FormErrors{"affiliate_id": problem}
 	} else {
-		e, p, err := u.app.EnrollWithCoupon(id, f.AffiliateID, f.Code, f.Coupon)
+		e, p, err := u.app.EnrollWithCoupon(id, af.ID, f.Code, f.Coupon)
 		if err == nil {
-			u.admin.flash(c, "success", "Affiliate added to “"+p.Name+"” with referral code "+e.Code+".")
+			u.admin.flash(c, "success", af.Name+" added to “"+p.Name+"” with referral code "+e.Code+".")
 			return redirectToAnchor(c, "affiliates", routeProgram, id)
 		}
 		if fe, err = formErrors(err); err != nil {
 			return err
 		}
 	}
-	v, err := u.loadProgramView(id)
+	v, err := u.loadProgramView(c, id, affiliatesQuery{})
 	if err != nil {
 		return err
 	}
@@ -313,11 +297,11 @@ func (u *UI) programDeleteConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	es, err := u.app.Views().EnrollmentsOfProgram(p.ID)
+	n, err := u.app.Views().EnrolledCount(p.ID)
 	if err != nil {
 		return err
 	}
-	return u.adminPage(c, http.StatusOK, "admin/program_delete", "Delete "+p.Name, "programs", programDeleteView{Program: p, Affiliates: len(es)})
+	return u.adminPage(c, http.StatusOK, "admin/program_delete", "Delete "+p.Name, "programs", programDeleteView{Program: p, Affiliates: n})
 }
 
 func (u *UI) programDelete(c echo.Context) error {

@@ -332,8 +332,11 @@ func TestProgramsEnrolAffiliates(t *testing.T) {
 	joe := b.env.Affiliate("Joe Bloggs", "joe@example.com", "")
 	page := "/programs/" + prog.ID
 
+	// The affiliate is typed (an id, an email or a referral code) with the
+	// server's suggestions, never a select of every affiliate.
 	p := b.get(page)
-	mustContain(t, p.Body, `<option value="`+jane.ID+`"`, "Jane Doe — jane@example.com")
+	mustContain(t, p.Body, `name="affiliate_id"`, `data-suggest="/affiliates/suggest"`, `list="enroll-affiliate-list"`)
+	mustNotContain(t, p.Body, `<option value="`+jane.ID+`"`)
 
 	p = b.submit(page, page+"/affiliates", url.Values{"affiliate_id": {jane.ID}, "code": {"JANE10"}})
 	expectStatus(t, p, http.StatusSeeOther)
@@ -351,23 +354,25 @@ func TestProgramsEnrolAffiliates(t *testing.T) {
 		refused("code with spaces", url.Values{"affiliate_id": {joe.ID}, "code": {"joe 10"}}, "Referral code may contain only letters, digits"),
 		refused("code too short", url.Values{"affiliate_id": {joe.ID}, "code": {"j"}}, "Referral code must be 2 to 64 characters."),
 		refused("no affiliate", url.Values{"code": {"JOE"}}, "Choose an affiliate to add."),
+		refused("unknown affiliate", url.Values{"affiliate_id": {"nobody@example.com"}}, "No affiliate matches “nobody@example.com”"),
 	}, apptest.AsForm)
 	if es, _ := b.env.App.Views().EnrollmentsOfAffiliate(joe.ID); len(es) != 0 {
 		t.Fatalf("refused enrolment stored: %+v", es[0])
 	}
 
-	// Without a code one is made from the name.
-	p = b.submit(page, page+"/affiliates", url.Values{"affiliate_id": {joe.ID}})
+	// Without a code one is made from the name; the affiliate typed as an
+	// email, in any case.
+	p = b.submit(page, page+"/affiliates", url.Values{"affiliate_id": {" JOE@example.com "}})
 	expectStatus(t, p, http.StatusSeeOther)
 	p = b.get(page)
 	mustContain(t, p.Body, "<code>joebloggs</code>", "&amp;ref=joebloggs")
 	p = b.get("/programs")
 	mustContain(t, p.Body, `<td class="num" data-label="Affiliates">2</td>`)
 
-	// Unknown affiliate: a friendly 404.
+	// An id that names no affiliate: said on the form.
 	p = b.submit(page, page+"/affiliates", url.Values{"affiliate_id": {"01J0000000000000000000ZZZZ"}})
-	expectStatus(t, p, http.StatusNotFound)
-	mustContain(t, p.Body, "affiliate not found")
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	mustContain(t, p.Body, "No affiliate matches “01J0000000000000000000ZZZZ”")
 }
 
 // TestProgramsNeedSignIn also covers the other admin pages of this area.

@@ -72,6 +72,7 @@ func (u *UI) routesAdmin(public, admin *echo.Group) {
 
 		{http.MethodGet, "/affiliates", "admin.affiliates", u.affiliatesList},
 		{http.MethodGet, "/affiliates/new", "admin.affiliates.new", u.affiliateNewForm},
+		{http.MethodGet, "/affiliates/suggest", "admin.affiliates.suggest", u.affiliateSuggest},
 		{http.MethodPost, "/affiliates", "admin.affiliates.create", u.affiliateCreate},
 		{http.MethodGet, "/affiliates/:id", routeAffiliate, u.affiliatePage},
 		{http.MethodPost, "/affiliates/:id", "admin.affiliate.update", u.affiliateUpdate},

@@ -296,10 +296,10 @@ func fxCommissions() []*store.Commission {
 
 func fxListView() *listView {
 	return &listView{
-		Form:       listForm{Page: 1},
-		Programs:   []option{{Value: "prg_acme", Label: "Acme Partners"}, {Value: "prg_flat", Label: "Flat Fee Club"}},
-		Affiliates: []option{{Value: "aff_paula", Label: "Paula Partner (paula@partners.example.com)"}},
-		Count:      "0", Exact: true, FirstURL: "/leads",
+		Form:          listForm{Page: 1},
+		Programs:      []option{{Value: "prg_acme", Label: "Acme Partners"}, {Value: "prg_flat", Label: "Flat Fee Club"}},
+		AffiliateText: "paula@partners.example.com",
+		Count:         "0", Exact: true, FirstURL: "/leads",
 	}
 }
 
@@ -451,19 +451,26 @@ func pageFixtures() map[string][]pageFixture {
 	return map[string][]pageFixture{
 		"admin/affiliate": {
 			{"pending with programs", fxAdminView("affiliates", &affiliateView{
-				Affiliate:    pete,
-				Form:         affiliateForm{Name: pete.Name, Email: pete.Email, Status: pete.Status},
-				Errors:       FormErrors{"name": "Name is required."},
-				InviteURL:    "https://aff.shop.example.com/portal/invite/tok_1",
-				Programs:     []affiliateProgram{{ProgramID: "prg_acme", Name: "Acme Partners", Code: "pete", Link: "https://shop.example.com/?ref=pete"}},
-				Candidates:   []*store.Program{flat},
+				Affiliate:  pete,
+				Form:       affiliateForm{Name: pete.Name, Email: pete.Email, Status: pete.Status},
+				Errors:     FormErrors{"name": "Name is required."},
+				InviteURL:  "https://aff.shop.example.com/portal/invite/tok_1",
+				Programs:   []affiliateProgram{{ProgramID: "prg_acme", Name: "Acme Partners", Code: "pete", Link: "https://shop.example.com/?ref=pete"}},
+				Candidates: []*store.Program{flat},
+				Overview: &views.AffiliateOverview{
+					Total:    views.Results{Clicks: 1234, Leads: 56, Purchases: 7, Money: []views.MoneyTotal{{Currency: "USD", Amount: "490.00", Commission: "147.00"}}},
+					Programs: []views.ProgramResults{{ProgramID: "prg_acme", Name: "Acme Partners", Results: views.Results{Clicks: 1234, Leads: 56, Purchases: 7}}},
+					Balances: []views.BalanceView{{Currency: "USD", Pending: "100.00", Approved: "47.00", Processing: "0.00", Paid: "0.00"}},
+				},
 				Enroll:       enrollForm{ProgramID: "prg_flat", Code: "bad code"},
 				EnrollErrors: FormErrors{"code": "Referral code may use letters, digits, - and _."},
 			}), []string{"Pete Pending", "is waiting for approval", "Approve", "Invite link for Pete Pending",
+				"1,234", "490.00", "147.00 USD commission", "Commission balances", "47.00", "/commissions?affiliate=aff_pete",
 				"https://shop.example.com/?ref=pete", "Flat Fee Club", "Name is required.", "Referral code may use letters"}},
 			{"blocked in no program", fxAdminView("affiliates", &affiliateView{
 				Affiliate: blocked, Form: affiliateForm{Name: blocked.Name, Email: blocked.Email, Status: blocked.Status},
-			}), []string{"Paula Partner is blocked", "Unblock", "Not in any program yet", "Add Paula Partner to a program", "Create your first program"}},
+				Overview: &views.AffiliateOverview{},
+			}), []string{"Paula Partner is blocked", "No clicks, leads or purchases yet.", "No commission yet.", "Unblock", "Not in any program yet", "Add Paula Partner to a program", "Create your first program"}},
 		},
 		"admin/affiliate_new": {
 			{"with errors", fxAdminView("affiliates", affiliateNewView{
@@ -473,16 +480,29 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/affiliates": {
 			{"rows", fxAdminView("affiliates", affiliatesView{
-				Affiliates: []views.AffiliateRow{{Affiliate: paula, Programs: []string{"Acme Partners"}}, {Affiliate: pete}},
-				Tabs: []statusTab{{Label: "All", Count: 2, Active: true}, {Status: app.StatusPending, Label: "Pending", Count: 1},
+				Page: &views.AffiliatesPage{Rows: []views.AffiliateRow{
+					{Affiliate: paula, Programs: []string{"Acme Partners"}, Results: views.Results{Clicks: 12000, Leads: 3, Purchases: 2,
+						Money: []views.MoneyTotal{{Currency: "EUR", Amount: "98.00", Commission: "9.80"}}},
+						Due: []views.Due{{Currency: "EUR", Total: "9.80", Pending: "4.80", Approved: "5.00"}}},
+					{Affiliate: pete}}, Total: 2, All: 2, Prev: "aff_paula", Next: "aff_pete"},
+				Tabs: []statusTab{{Label: "All", Count: 2, Active: true, URL: "/affiliates?q=pa"}, {Status: app.StatusPending, Label: "Pending", Count: 1, URL: "/affiliates?q=pa&status=pending"},
 					{Status: app.StatusActive, Label: "Active", Count: 1}, {Status: app.StatusBlocked, Label: "Blocked"}},
-				Total: 2, Next: "/affiliates",
-			}), []string{"Paula Partner", "Pete Pending", "Acme Partners", "No program yet", "Approve", "/affiliates?status=pending", "Add affiliate"}},
+				Query: affiliatesQuery{Q: "pa"}, Next: "/affiliates?q=pa",
+				Pager: affiliatePager{PrevURL: "/affiliates?before=aff_paula&q=pa", NextURL: "/affiliates?after=aff_pete&q=pa"},
+			}), []string{"Paula Partner", "Pete Pending", "Acme Partners", "No program yet", "Approve", "/affiliates?q=pa&amp;status=pending", "Add affiliate",
+				`value="pa"`, "12,000", "98.00", "9.80", "4.80 pending", "← Previous", "/affiliates?after=aff_pete&amp;q=pa"}},
+			{"no match", fxAdminView("affiliates", affiliatesView{
+				Page:  &views.AffiliatesPage{Total: 2, All: 2},
+				Tabs:  []statusTab{{Label: "All", Count: 2, Active: true}},
+				Query: affiliatesQuery{Q: "zz"}, Error: "That page link is no longer valid; here is the first page.", Next: "/affiliates?q=zz",
+			}), []string{"No affiliates match “zz”", "Show all affiliates", "That page link is no longer valid"}},
 			{"empty tab", fxAdminView("affiliates", affiliatesView{
+				Page:   &views.AffiliatesPage{Total: 2, All: 2},
 				Tabs:   []statusTab{{Label: "All", Count: 2}, {Status: app.StatusBlocked, Label: "Blocked", Active: true}},
-				Status: app.StatusBlocked, Total: 2, Next: "/affiliates?status=blocked",
+				Query:  affiliatesQuery{Status: app.StatusBlocked},
+				Status: app.StatusBlocked, Next: "/affiliates?status=blocked",
 			}), []string{"No blocked affiliates", "Show all affiliates"}},
-			{"none", fxAdminView("affiliates", affiliatesView{Next: "/affiliates"}),
+			{"none", fxAdminView("affiliates", affiliatesView{Page: &views.AffiliatesPage{}, Next: "/affiliates"}),
 				[]string{"Add your first affiliate", "Find a join link"}},
 		},
 		"admin/apikey_revoke": {
@@ -546,15 +566,19 @@ func pageFixtures() map[string][]pageFixture {
 			{"edit", fxAdminView("programs", &programView{ID: prog.ID, Program: prog, Form: programFormFrom(prog),
 				Errors:  FormErrors{"landing_url": "Landing page URL must be an http(s) URL.", "hold_days": "Hold period must be between 0 and 365."},
 				JoinURL: "https://aff.shop.example.com/join/prg_acme",
-				Enrolled: []enrolledRow{{AffiliateID: "aff_paula", Name: "Paula Partner", Email: "paula@partners.example.com",
-					Status: app.StatusActive, Code: "paula", Link: "https://shop.example.com/?ref=paula"}},
-				Candidates: []*store.Affiliate{pete}, Enroll: enrollForm{AffiliateID: "aff_pete"},
-				EnrollErrors: FormErrors{"code": "Referral code is taken."}}),
+				Enrolled: &views.AffiliatesPage{Rows: []views.AffiliateRow{{Affiliate: paula,
+					Enrollment: &store.Enrollment{ProgramID: prog.ID, AffiliateID: paula.ID, Code: "paula", Coupon: "PAULA10"},
+					Results:    views.Results{Clicks: 5, Leads: 2, Purchases: 1}}}, Total: 1, All: 2, Next: "aff_paula"},
+				EnrolledQuery: affiliatesQuery{Q: "pau"},
+				Pager:         affiliatePager{NextURL: "/programs/prg_acme?after=aff_paula&q=pau#affiliates"},
+				Enroll:        enrollForm{AffiliateID: "pete@partners.example.com"},
+				EnrollErrors:  FormErrors{"code": "Referral code is taken."}}),
 				[]string{"Acme Partners", "30-day cookie · 1 affiliate</p>", "View join page", "Save Settings", "Paula Partner",
-					"Pete Pending — pete@partners.example.com", "Referral code is taken.", "Landing page URL must be", "/programs/prg_acme/delete",
+					`value="pete@partners.example.com"`, `data-suggest="/affiliates/suggest"`, "Referral code is taken.",
+					"https://shop.example.com/?ref=paula", "PAULA10", `value="pau"`, "Next →", "Landing page URL must be", "/programs/prg_acme/delete",
 					"Hold period must be between 0 and 365.", "Recurring commissions"}},
 			{"edit without affiliates", fxAdminView("programs", &programView{ID: flat.ID, Program: flat, Form: programFormFrom(flat),
-				JoinURL: "https://aff.shop.example.com/join/prg_flat"}),
+				JoinURL: "https://aff.shop.example.com/join/prg_flat", Enrolled: &views.AffiliatesPage{}}),
 				[]string{"Flat Fee Club", "0 affiliates", "No affiliates in this program yet", "Add your first affiliate", "They are approved automatically."}},
 		},
 		"admin/payouts": {

@@ -8,7 +8,7 @@ import (
 	"github.com/spiffy/spiffy/store"
 )
 
-// The merchant's Leads, Purchases and Affiliates pages, each read as one
+// The merchant's Leads and Purchases pages, each read as one
 // call: a page of rows with the names of their program and affiliate, the
 // count (and, for purchases, the totals) of everything the filter matches,
 // and the cursor of the next page — in one read transaction, so the parts
@@ -103,62 +103,6 @@ func ReadPurchaseList(tx *store.Tx, q store.PurchaseQuery) (*PurchaseList, error
 		out.Rows = append(out.Rows, PurchaseRow{Purchase: p, ProgramName: names.Program(p.ProgramID), AffiliateName: names.Affiliate(p.AffiliateID)})
 	}
 	return out, nil
-}
-
-// AffiliateRow is an affiliate with the names of the live programs it is
-// enrolled in.
-type AffiliateRow struct {
-	*store.Affiliate
-	Programs []string
-}
-
-// AffiliateList is the merchant's Affiliates page: the affiliates of one
-// status ("" = all) with their programs, and how many there are of each
-// status.
-type AffiliateList struct {
-	Rows     []AffiliateRow
-	Total    int            // all affiliates
-	ByStatus map[string]int // pending, active, blocked
-}
-
-// AffiliateList reads the Affiliates page in one read: affiliates,
-// programs and enrolments are each one scan, whatever the number of
-// affiliates.
-func (r *Reader) AffiliateList(status string) (*AffiliateList, error) {
-	return store.Read(r.db, func(tx *store.Tx) (*AffiliateList, error) {
-		all, err := tx.Affiliates()
-		if err != nil {
-			return nil, err
-		}
-		programs, err := tx.Programs()
-		if err != nil {
-			return nil, err
-		}
-		enrollments, err := tx.Enrollments()
-		if err != nil {
-			return nil, err
-		}
-		live := make(map[string]string, len(programs))
-		for _, p := range programs {
-			if p.DeletedAt == nil {
-				live[p.ID] = p.Name
-			}
-		}
-		inPrograms := map[string][]string{}
-		for _, e := range enrollments {
-			if name, ok := live[e.ProgramID]; ok {
-				inPrograms[e.AffiliateID] = append(inPrograms[e.AffiliateID], name)
-			}
-		}
-		out := &AffiliateList{Total: len(all), ByStatus: map[string]int{}}
-		for _, af := range all {
-			out.ByStatus[af.Status]++
-			if status == "" || af.Status == status {
-				out.Rows = append(out.Rows, AffiliateRow{Affiliate: af, Programs: inPrograms[af.ID]})
-			}
-		}
-		return out, nil
-	})
 }
 
 // CommissionValue renders a program's stored commission value as the API's
