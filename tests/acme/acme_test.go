@@ -14,12 +14,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -43,11 +40,11 @@ func TestHTTPSWithACME(t *testing.T) {
 	start := time.Now()
 	pebbleBin := buildPebble(t)
 	t.Logf("pebble built in %s", time.Since(start))
-	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
+	httpAddr, httpsAddr := binary.FreeAddr(t), binary.FreeAddr(t)
 	// Nothing listens on the tls-alpn-01 port pebble is given, so the only
 	// way to a certificate is the HTTP-01 challenge on Spiffy's plain
 	// listener (autocert tries tls-alpn-01 first, then HTTP-01).
-	closedPort := portOf(t, freeAddr(t))
+	closedPort := portOf(t, binary.FreeAddr(t))
 	p := startPebble(t, pebbleBin, startDNS(t, domain), portOf(t, httpAddr), closedPort)
 	root, intermediate := p.Issuer(t)
 	roots := x509.NewCertPool()
@@ -125,7 +122,7 @@ func TestHTTPSWithACME(t *testing.T) {
 	orders := strings.Count(p.Log(), "Added order")
 	s.Signal(syscall.SIGTERM)
 	if code := s.Wait(30 * time.Second); code != 0 {
-		t.Fatalf("spiffy exited %d on SIGTERM\n%s", code, s.out.String())
+		t.Fatalf("spiffy exited %d on SIGTERM\n%s", code, s.Output())
 	}
 	client.CloseIdleConnections()
 	s = startSpiffy(t, args, client, httpsURL)
@@ -135,7 +132,7 @@ func TestHTTPSWithACME(t *testing.T) {
 	if again.SerialNumber.Cmp(leaf.SerialNumber) != 0 {
 		t.Fatalf("after a restart the certificate changed: serial %x, was %x", again.SerialNumber, leaf.SerialNumber)
 	}
-	s.waitLog(t, "https: certificate ready")
+	s.WaitOutput(t, "https: certificate ready")
 	if n := strings.Count(p.Log(), "Added order"); n != orders {
 		t.Fatalf("a restart ordered again: %d orders at pebble, were %d", n, orders)
 	}
@@ -174,84 +171,9 @@ func portString(addr string) string {
 	return p
 }
 
-// spiffy is one running `spiffy serve`.
-type spiffy struct {
-	cmd    *exec.Cmd
-	out    *lockedBuffer
-	exited chan struct{}
-	err    error
-}
-
 // startSpiffy starts the binary and waits until /healthz answers over HTTPS
 // (the first answer waits for the certificate).
-func startSpiffy(t *testing.T, args []string, client *http.Client, httpsURL string) *spiffy {
+func startSpiffy(t *testing.T, args []string, client *http.Client, httpsURL string) *binary.Server {
 	t.Helper()
-	s := &spiffy{out: &lockedBuffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(spiffyBin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start spiffy: %v", err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-s.exited:
-		default:
-			_ = s.cmd.Process.Kill()
-			<-s.exited
-		}
-		if t.Failed() {
-			t.Logf("spiffy's log:\n%s", s.out.String())
-		}
-	})
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		resp, err := client.Get(httpsURL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		select {
-		case <-s.exited:
-			t.Fatalf("spiffy exited before serving HTTPS: %v\n%s", s.err, s.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no HTTPS answer after 90s: %v\n%s", err, s.out.String())
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func (s *spiffy) Signal(sig os.Signal) { _ = s.cmd.Process.Signal(sig) }
-
-// Wait returns the exit code, killing the process after timeout.
-func (s *spiffy) Wait(timeout time.Duration) int {
-	select {
-	case <-s.exited:
-	case <-time.After(timeout):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-		return -1
-	}
-	var ee *exec.ExitError
-	if errors.As(s.err, &ee) {
-		return ee.ExitCode()
-	}
-	return 0
-}
-
-// waitLog waits until the server has logged want.
-func (s *spiffy) waitLog(t *testing.T, want string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(s.out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("spiffy never logged %q:\n%s", want, s.out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return binary.Run(t, spiffyBin, args, 90*time.Second, func() bool { return binary.Healthy(client, httpsURL) })
 }

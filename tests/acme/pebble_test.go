@@ -23,10 +23,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	testbin "github.com/spiffy/spiffy/tests/internal/binary"
 )
 
 // pebbleModule is Let's Encrypt's test ACME server, built from the module
@@ -40,7 +41,7 @@ type Pebble struct {
 	CAFile    string // PEM of the CA that signed Pebble's HTTPS certificate
 	mgmt      string // https://127.0.0.1:M
 	client    *http.Client
-	out       *lockedBuffer
+	out       *testbin.LockedBuffer
 }
 
 // buildPebble installs pebble into a temporary directory and returns its
@@ -65,11 +66,11 @@ func startPebble(t *testing.T, bin, dnsAddr string, httpPort, tlsPort int) *Pebb
 	t.Helper()
 	dir := t.TempDir()
 	caPEM, certFile, keyFile := pebbleServingCert(t, dir)
-	p := &Pebble{CAFile: filepath.Join(dir, "pebble-ca.pem"), out: &lockedBuffer{}}
+	p := &Pebble{CAFile: filepath.Join(dir, "pebble-ca.pem"), out: &testbin.LockedBuffer{}}
 	if err := os.WriteFile(p.CAFile, caPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	listen, mgmt := freeAddr(t), freeAddr(t)
+	listen, mgmt := testbin.FreeAddr(t), testbin.FreeAddr(t)
 	p.Directory, p.mgmt = "https://"+listen+"/dir", "https://"+mgmt
 	var cfg struct {
 		Pebble map[string]any `json:"pebble"`
@@ -291,16 +292,6 @@ func dnsReply(q []byte, domain string) ([]byte, error) {
 	return r.Bytes(), nil
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func portOf(t *testing.T, addr string) int {
 	t.Helper()
 	_, p, err := net.SplitHostPort(addr)
@@ -310,21 +301,4 @@ func portOf(t *testing.T, addr string) int {
 	var n int
 	fmt.Sscan(p, &n)
 	return n
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -60,7 +60,7 @@ type Server struct {
 
 	t      *testing.T
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *LockedBuffer
 	exited chan struct{}
 	err    error // Wait's result, once exited is closed
 }
@@ -70,10 +70,22 @@ type Server struct {
 // process is killed when the test ends.
 func Start(t *testing.T, bin, dataDir string, extra ...string) *Server {
 	t.Helper()
-	addr := freeAddr(t)
-	s := &Server{Base: "http://" + addr, t: t, out: &lockedBuffer{}, exited: make(chan struct{})}
-	args := append([]string{"serve", "--data-dir", dataDir, "--listen", addr, "--base-url", s.Base,
+	addr := FreeAddr(t)
+	base := "http://" + addr
+	args := append([]string{"serve", "--data-dir", dataDir, "--listen", addr, "--base-url", base,
 		"--tracking-rate-limit", "1000000", "--log-level", "warn"}, extra...)
+	s := Run(t, bin, args, 20*time.Second, func() bool { return Healthy(http.DefaultClient, base) })
+	s.Base = base
+	return s
+}
+
+// Run starts bin with args and waits until ready reports true (polled),
+// failing the test when the process exits first or timeout passes. The
+// process is killed when the test ends, and its output logged if the test
+// failed.
+func Run(t *testing.T, bin string, args []string, timeout time.Duration, ready func() bool) *Server {
+	t.Helper()
+	s := &Server{t: t, out: &LockedBuffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -91,29 +103,35 @@ func Start(t *testing.T, bin, dataDir string, extra ...string) *Server {
 			_ = s.cmd.Process.Kill()
 			<-s.exited
 		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(s.Base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
+		if t.Failed() {
+			t.Logf("spiffy's output:\n%s", s.out.String())
 		}
+	})
+	deadline := time.Now().Add(timeout)
+	for !ready() {
 		select {
 		case <-s.exited:
-			t.Fatalf("spiffy exited before answering: %v\n%s", s.err, s.out.String())
+			t.Fatalf("spiffy exited before it was ready: %v\n%s", s.err, s.out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("spiffy not healthy after 20s: %v\n%s", err, s.out.String())
+			t.Fatalf("spiffy not ready after %s:\n%s", timeout, s.out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return s
 }
 
-// Signal sends sig to the process.
+// Healthy reports whether base/healthz answers 200 through c.
+func Healthy(c *http.Client, base string) bool {
+	resp, err := c.Get(base + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
 func (s *Server) Signal(sig os.Signal) {
 	s.t.Helper()
 	if err := s.cmd.Process.Signal(sig); err != nil {
@@ -144,7 +162,20 @@ func (s *Server) Wait(timeout time.Duration) int {
 // Output is what the process wrote to stdout and stderr so far.
 func (s *Server) Output() string { return s.out.String() }
 
-func freeAddr(t *testing.T) string {
+// WaitOutput waits until the process has written want.
+func (s *Server) WaitOutput(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(s.out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("spiffy never wrote %q:\n%s", want, s.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// FreeAddr is a free loopback address (127.0.0.1:port) to listen on.
+func FreeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -154,18 +185,19 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-type lockedBuffer struct {
+// LockedBuffer collects a process's output while tests read it.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
