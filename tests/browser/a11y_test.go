@@ -40,8 +40,9 @@ import (
 // axe-core comes from npm, never from the repository: .ci/run installs it
 // and passes its path as $SPIFFY_AXE. Without it the test fails.
 
-// a11yNotPages are the GET routes that answer a file, not a page.
+// a11yNotPages are the GET routes that answer a file or JSON, not a page.
 var a11yNotPages = map[string]string{
+	"admin.affiliates.suggest":     "the affiliate picker's JSON suggestions",
 	"admin.export.download":        "a CSV download",
 	"admin.payout.file":            "a payout file download",
 	"portal.program.leads_csv":     "a CSV download",
