@@ -2,7 +2,6 @@ package web
 
 import (
 	"compress/gzip"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -29,7 +28,7 @@ func compress() echo.MiddlewareFunc {
 		Skipper: func(c echo.Context) bool {
 			req := c.Request()
 			p := req.URL.Path
-			if p == "/spiffy.js" || strings.HasPrefix(p, "/t/") || p == "/metrics" || p == "/api/v1/backup" ||
+			if p == "/spiffy.js" || isTracking(c) || p == "/metrics" || p == "/api/v1/backup" ||
 				req.Header.Get("Range") != "" {
 				return true
 			}
