@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/brand"
 	"github.com/spiffy/spiffy/app/web"
 )
 
@@ -48,8 +49,13 @@ func Mount(s *web.Server) error {
 		portal: newSessionKind(s.App, portalCookie, app.SessionAffiliate, s.App.SessionSecret(), secure),
 	}
 	s.HTMLError = u.errorPage
+	views.brand = u.brandView
 	e := s.Echo
 	e.GET("/static/spiffy.css", views.serveCSS).Name = "static.css"
+	// The brand's logo and accent stylesheet: public, for pages, sign-in
+	// and mail clients alike.
+	e.GET(brand.LogoPath, u.brandLogo).Name = "brand.logo"
+	e.GET(brand.CSSPath, u.brandCSS).Name = "brand.css"
 
 	forms := middleware.BodyLimit("1M")
 	// Admin: public pages (setup, sign-in) and the signed-in area.

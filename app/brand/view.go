@@ -67,6 +67,10 @@ func NewView(b *store.Brand, defaultName string) View {
 	return v
 }
 
+// Default is the brand before the owner sets one: Spiffy's colours and
+// defaultName.
+func Default(defaultName string) View { return NewView(&store.Brand{}, defaultName) }
+
 // CSSETag is the accent stylesheet's ETag (quoted); "" without an accent.
 func (v View) CSSETag() string {
 	if v.cssHash == "" {
@@ -88,6 +92,7 @@ func (v View) CSS() []byte {
 :root { --primary: %s; --primary-600: %s; --primary-50: %s; --accent: %s; --on-accent: %s; }
 .btn-primary { background: %[4]s; border-color: %[4]s; color: %[5]s; }
 .btn-primary:hover { background: %s; border-color: %[6]s; color: %s; }
+.brand-mark { background: %[4]s; color: %[5]s; }
 `, c.Text, c.Strong, c.Tint, c.Accent, c.OnAccent, c.Hover, c.OnHover))
 }
 
