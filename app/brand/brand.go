@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"image"
 	_ "image/gif" // registers the decoders DecodeConfig checks logos with
 	_ "image/jpeg"
@@ -168,11 +167,4 @@ func DefaultName(cfg config.Config) string {
 		return u.Hostname()
 	}
 	return "Spiffy"
-}
-
-// IsFieldError reports whether err is input refused (a *FieldError).
-func IsFieldError(err error) (*FieldError, bool) {
-	var fe *FieldError
-	ok := errors.As(err, &fe)
-	return fe, ok
 }

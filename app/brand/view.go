@@ -93,6 +93,7 @@ func (v View) CSS() []byte {
 .btn-primary { background: %[4]s; border-color: %[4]s; color: %[5]s; }
 .btn-primary:hover { background: %s; border-color: %[6]s; color: %s; }
 .brand-mark { background: %[4]s; color: %[5]s; }
+.public { background: radial-gradient(1200px 600px at 10%% -10%%, %[3]s 0, transparent 60%%), var(--bg); }
 `, c.Text, c.Strong, c.Tint, c.Accent, c.OnAccent, c.Hover, c.OnHover))
 }
 
