@@ -32,14 +32,14 @@ import (
 // boot, so a broken template stops the server from starting, not a visitor.
 
 type renderer struct {
+	// brand reads the owner's brand that every page carries (ui.brandView;
+	// nil: Spiffy's defaults).
+	brand func() brand.View
 	pages map[string]*template.Template
 	// css is every embedded/static/*.css concatenated in name order, so each
 	// feature can keep its styles in its own file; cssHash versions its URL.
 	css     []byte
 	cssHash string
-	// brand reads the owner's brand that every page carries (ui.brandView;
-	// nil: Spiffy's defaults).
-	brand func() brand.View
 }
 
 func newRenderer(funcs template.FuncMap) (*renderer, error) {
@@ -124,6 +124,17 @@ type View struct {
 	Data any
 }
 
+// fillBrand gives the page the owner's brand (Spiffy's defaults without a
+// reader, as in template tests).
+func (r *renderer) fillBrand(v *View) {
+	switch {
+	case r.brand != nil:
+		v.Brand = r.brand()
+	case v.Brand.Name == "":
+		v.Brand = brand.Default("Spiffy")
+	}
+}
+
 func (r *renderer) render(c echo.Context, status int, page string, v *View) error {
 	t, ok := r.pages[page]
 	if !ok {
@@ -136,17 +147,6 @@ func (r *renderer) render(c echo.Context, status int, page string, v *View) erro
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.HTMLBlob(status, buf.Bytes())
-}
-
-// fillBrand gives the page the owner's brand (Spiffy's defaults without a
-// reader, as in template tests).
-func (r *renderer) fillBrand(v *View) {
-	switch {
-	case r.brand != nil:
-		v.Brand = r.brand()
-	case v.Brand.Name == "":
-		v.Brand = brand.Default("Spiffy")
-	}
 }
 
 func (r *renderer) serveCSS(c echo.Context) error {

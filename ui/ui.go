@@ -50,12 +50,12 @@ func Mount(s *web.Server) error {
 	}
 	s.HTMLError = u.errorPage
 	views.brand = u.brandView
-	e := s.Echo
-	e.GET("/static/spiffy.css", views.serveCSS).Name = "static.css"
 	// The brand's logo and accent stylesheet: public, for pages, sign-in
 	// and mail clients alike.
-	e.GET(brand.LogoPath, u.brandLogo).Name = "brand.logo"
-	e.GET(brand.CSSPath, u.brandCSS).Name = "brand.css"
+	s.Echo.GET(brand.LogoPath, u.brandLogo).Name = "brand.logo"
+	s.Echo.GET(brand.CSSPath, u.brandCSS).Name = "brand.css"
+	e := s.Echo
+	e.GET("/static/spiffy.css", views.serveCSS).Name = "static.css"
 
 	forms := middleware.BodyLimit("1M")
 	// Admin: public pages (setup, sign-in) and the signed-in area.
