@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/check"
+	"github.com/spiffy/spiffy/app/brand"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
@@ -16,6 +17,14 @@ import (
 
 // Views reads the views that need no checking.
 func (a *App) Views() *views.Reader { return views.NewReader(a.db) }
+
+// SetBrand checks and keeps the owner's brand (Settings → Brand; package brand has the rules).
+func (a *App) SetBrand(in brand.Input) error {
+	if e := brand.Check(&in); e != nil {
+		return Invalid(e.Field, e.Code, "%s", e.Message)
+	}
+	return a.db.Update(func(tx *store.Tx) error { return brand.Put(tx, &in, a.Now()) })
+}
 
 // DashboardDefaultDays is the range shown when none is chosen.
 const DashboardDefaultDays = 30

@@ -290,6 +290,12 @@ func accountTokenExpiryKey(t time.Time, hash string) []byte {
 	return key(iAccountTokenExp).time(t).str(hash)
 }
 
+// The program owner's brand (store/brand.go): its settings, and the logo's
+// bytes apart from them so the pages that show the name do not read the
+// image. Both are meta keys, so a backup carries them.
+func brandKey() []byte     { return metaKey("brand") }
+func brandLogoKey() []byte { return metaKey("brand_logo") }
+
 // retentionCursorKey holds where the privacy retention walk of a record
 // kind ("clicks", "leads") resumes: a seek position after the kind's prefix
 // (store/privacy.go).

@@ -20,7 +20,8 @@ const (
 	routePortalForgot = "portal.forgot"
 )
 
-// routesAccounts registers the pages of this file and of admin_email.go:
+// routesAccounts registers the pages of this file, of admin_email.go and
+// of brand.go (Settings → Brand):
 // the admin's public reset pages, its signed-in Settings → Email and
 // Admins, the portal's reset pages, and the unsubscribe endpoint, which
 // mail clients post to without a session or a CSRF token (RFC 8058): the
@@ -39,6 +40,8 @@ func (u *UI) routesAccounts(adminPublic, admin, portalPublic, noCSRF *echo.Group
 		{http.MethodPost, "/settings/admins", "admin.settings.admins.invite", u.adminInvite},
 		{http.MethodPost, "/settings/admins/:id/remove", "admin.settings.admin.remove", u.adminRemove},
 		{http.MethodPost, "/settings/password", "admin.settings.password", u.passwordChange},
+		{http.MethodGet, "/settings/brand", routeSettingsBrand, u.brandSettingsPage},
+		{http.MethodPost, "/settings/brand", "admin.settings.brand.save", u.brandSave},
 	})
 	addRoutes(portalPublic, []route{
 		{http.MethodGet, "/portal/forgot", routePortalForgot, u.forgotForm(app.SessionAffiliate)},

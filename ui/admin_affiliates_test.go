@@ -82,7 +82,7 @@ func TestAffiliatesAddWithInviteLink(t *testing.T) {
 	for _, path := range []string{"/affiliates/01J0000000000000000000ZZZZ", "/affiliates/nope"} {
 		p = b.get(path)
 		expectStatus(t, p, http.StatusNotFound)
-		mustContain(t, p.Body, "affiliate not found", "Back to Spiffy")
+		mustContain(t, p.Body, "affiliate not found", "Back to spiffy.test")
 	}
 	p = b.submit("/affiliates", "/affiliates/nope/invite", nil)
 	expectStatus(t, p, http.StatusNotFound)
@@ -176,7 +176,7 @@ func TestAffiliatesStatusChanges(t *testing.T) {
 	// A made-up status: a friendly page, nothing changed.
 	p = b.submit(page, page+"/status", url.Values{"status": {"superuser"}})
 	expectStatus(t, p, http.StatusBadRequest)
-	mustContain(t, p.Body, "status must be pending, active or blocked", "Back to Spiffy")
+	mustContain(t, p.Body, "status must be pending, active or blocked", "Back to spiffy.test")
 	if got, _ := b.env.App.Affiliate(af.ID); got.Status != app.StatusActive {
 		t.Fatalf("status %s after a refused change", got.Status)
 	}

@@ -40,6 +40,7 @@ func (u *UI) loadEmailView() (*emailView, error) {
 		return nil, err
 	}
 	v := &emailView{Settings: u.app.EmailSettings()}
+	v.Settings.Owner = u.brandView().Name // Settings → Brand's name wins over smtp.from's
 	now := u.app.Now()
 	for _, m := range log {
 		r := mailRow{MailLogEntry: m}

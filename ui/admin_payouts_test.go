@@ -333,7 +333,7 @@ func TestPayoutCreateDownloadMarkPaid(t *testing.T) {
 	}
 	p = s.b.get("/payouts/" + id + "/file?format=excel")
 	expectStatus(t, p, http.StatusBadRequest)
-	mustContain(t, p.Body, "format must be generic, paypal or wise", "Back to Spiffy")
+	mustContain(t, p.Body, "format must be generic, paypal or wise", "Back to spiffy.test")
 
 	// Mark paid: the commissions are paid, the page says so, the buttons go.
 	p = s.b.submit("/payouts/"+id, "/payouts/"+id+"/paid", nil)
@@ -355,7 +355,7 @@ func TestPayoutCreateDownloadMarkPaid(t *testing.T) {
 	for _, action := range []string{"paid", "cancel"} {
 		p = s.b.submit("/payouts/"+id, "/payouts/"+id+"/"+action, nil)
 		expectStatus(t, p, http.StatusConflict)
-		mustContain(t, p.Body, "only an open payout can be marked paid or canceled; this one is paid", "Back to Spiffy")
+		mustContain(t, p.Body, "only an open payout can be marked paid or canceled; this one is paid", "Back to spiffy.test")
 	}
 	if after := s.balances(t); !reflect.DeepEqual(before, after) {
 		t.Fatal("a refused action changed the balances")

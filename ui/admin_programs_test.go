@@ -312,14 +312,14 @@ func TestProgramsUnknownID(t *testing.T) {
 		t.Run("GET "+path, func(t *testing.T) {
 			p := b.get(path)
 			expectStatus(t, p, http.StatusNotFound)
-			mustContain(t, p.Body, "program not found", "Back to Spiffy")
+			mustContain(t, p.Body, "program not found", "Back to spiffy.test")
 		})
 	}
 	for _, path := range []string{"/programs/not-an-id", "/programs/not-an-id/delete", "/programs/not-an-id/affiliates"} {
 		t.Run("POST "+path, func(t *testing.T) {
 			p := b.submit("/programs/"+id, path, programValues("affiliate_id", "x"))
 			expectStatus(t, p, http.StatusNotFound)
-			mustContain(t, p.Body, "not found", "Back to Spiffy")
+			mustContain(t, p.Body, "not found", "Back to spiffy.test")
 		})
 	}
 }

@@ -98,7 +98,7 @@ func TestSettingsBadInput(t *testing.T) {
 	for _, path := range []string{"/settings/api-keys/01J0000000000000000000ZZZZ/revoke", "/settings/api-keys/nope/revoke"} {
 		p := b.get(path)
 		expectStatus(t, p, http.StatusNotFound)
-		mustContain(t, p.Body, "API key not found", "Back to Spiffy")
+		mustContain(t, p.Body, "API key not found", "Back to spiffy.test")
 		p = b.submit("/settings", path, nil)
 		expectStatus(t, p, http.StatusNotFound)
 	}

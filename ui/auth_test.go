@@ -182,7 +182,7 @@ func TestFriendlyErrorPage(t *testing.T) {
 	b := newBrowser(t)
 	p := b.get("/no-such-page")
 	expectStatus(t, p, http.StatusNotFound)
-	if !strings.Contains(p.Header.Get("Content-Type"), "text/html") || !strings.Contains(p.Body, "Back to Spiffy") {
+	if !strings.Contains(p.Header.Get("Content-Type"), "text/html") || !strings.Contains(p.Body, "Back to spiffy.test") {
 		t.Fatalf("not the friendly page: %.300s", p.Body)
 	}
 	// The API keeps JSON errors.

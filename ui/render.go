@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/brand"
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/embedded"
 )
@@ -31,6 +32,9 @@ import (
 // boot, so a broken template stops the server from starting, not a visitor.
 
 type renderer struct {
+	// brand reads the owner's brand that every page carries (ui.brandView;
+	// nil: Spiffy's defaults).
+	brand func() brand.View
 	pages map[string]*template.Template
 	// css is every embedded/static/*.css concatenated in name order, so each
 	// feature can keep its styles in its own file; js likewise the pages'
@@ -133,8 +137,21 @@ type View struct {
 	Affiliate *app.Affiliate
 	BaseURL   string
 	Path      string
+	// Brand is the program owner's brand (Settings → Brand), set by render.
+	Brand brand.View
 	// Data is the page's own view model.
 	Data any
+}
+
+// fillBrand gives the page the owner's brand (Spiffy's defaults without a
+// reader, as in template tests).
+func (r *renderer) fillBrand(v *View) {
+	switch {
+	case r.brand != nil:
+		v.Brand = r.brand()
+	case v.Brand.Name == "":
+		v.Brand = brand.Default("Spiffy")
+	}
 }
 
 func (r *renderer) render(c echo.Context, status int, page string, v *View) error {
@@ -142,6 +159,7 @@ func (r *renderer) render(c echo.Context, status int, page string, v *View) erro
 	if !ok {
 		return fmt.Errorf("ui: no template %q", page)
 	}
+	r.fillBrand(v)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, path.Base(page)+".html", v); err != nil {
 		return fmt.Errorf("ui: render %s: %w", page, err)
@@ -203,6 +221,14 @@ func templateFuncs() template.FuncMap {
 			return template.URL("?" + q.Encode())
 		},
 		"add": func(a, b int) int { return a + b },
+		// initial is a name's first letter, capitalised: the mark shown
+		// when the owner has no logo.
+		"initial": func(name string) string {
+			for _, r := range name {
+				return strings.ToUpper(string(r))
+			}
+			return ""
+		},
 		"num": thousands, // 1234567 -> "1,234,567" (admin_data.go)
 		// count is a number of things: "1 affiliate", "1,200 affiliates".
 		"count": func(n int, word string) string { return countWord(int64(n), word) },

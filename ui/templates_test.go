@@ -12,6 +12,7 @@ import (
 	nethtml "golang.org/x/net/html"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/brand"
 	"github.com/spiffy/spiffy/app/event"
 	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/app/views"
@@ -79,6 +80,7 @@ func TestEveryPageRendersItsFixtures(t *testing.T) {
 func renderFixture(t *testing.T, r *renderer, name string, v *View) string {
 	t.Helper()
 	var buf bytes.Buffer
+	r.fillBrand(v)
 	if err := r.pages[name].ExecuteTemplate(&buf, path.Base(name)+".html", v); err != nil {
 		t.Fatalf("execute: %v", err)
 	}
@@ -207,6 +209,13 @@ func fxPortalView(nav string, data any) *View {
 		Affiliate: fxAffiliate(),
 		BaseURL:   "https://aff.shop.example.com", Path: "/portal",
 	}
+}
+
+// fxBranded gives a page an owner's brand with every part set.
+func fxBranded(v *View) *View {
+	v.Brand = brand.NewView(&store.Brand{Name: "Acme Inc", Accent: "#0b7285", TermsURL: "https://acme.example/terms",
+		SupportEmail: "help@acme.example", LogoType: "image/png", LogoETag: "abc123"}, "shop.example.com")
+	return v
 }
 
 func fxPublicView(data any) *View {
@@ -684,6 +693,18 @@ func pageFixtures() map[string][]pageFixture {
 				"/purchases/pur_1", "invalid signature", "integrations.paddle.webhook_secret", "Not connected",
 				`action="/settings/integrations/lemonsqueezy"`, "Paste the signing secret exactly.", "No events yet"}},
 		},
+		"admin/brand": {
+			{"set, with errors", fxAdminView("settings", &brandSettingsView{
+				Saved: brand.NewView(&store.Brand{Name: "Acme", LogoType: "image/png", LogoETag: "abc123"}, "shop.example.com"), HasLogo: true,
+				DefaultName: "shop.example.com", AccentValue: "#0b7285",
+				Form:   brandForm{Name: "Acme", Accent: "#0b7285", TermsURL: "http://acme.example/terms", SupportEmail: "help@acme.example"},
+				Errors: FormErrors{"terms_url": "Give the full address of your terms, starting with https://."},
+			}), []string{`enctype="multipart/form-data"`, `value="Acme"`, `src="/brand/logo?v=abc123"`, "Remove the logo",
+				`type="color" name="accent" value="#0b7285"`, "starting with https://.", `value="help@acme.example"`, `href="/settings/brand" class="active"`}},
+			{"unset", fxAdminView("settings", &brandSettingsView{Saved: brand.Default("shop.example.com"), DefaultName: "shop.example.com",
+				AccentValue: "#4f46e5", Form: brandForm{NoAccent: "yes"}}),
+				[]string{"No logo yet", `name="no_accent" value="yes" checked`, `placeholder="shop.example.com"`}},
+		},
 		"admin/setup": {
 			{"with errors", fxPublicView(credentialsView{Email: "owner@shop.example.com", Errors: FormErrors{"password": "Password must be at least 8 characters."}}),
 				[]string{"Welcome to Spiffy", `value="owner@shop.example.com"`, "Password must be at least 8 characters.", "Create admin"}},
@@ -731,6 +752,10 @@ func pageFixtures() map[string][]pageFixture {
 				[]string{"Join Acme Partners", "Earn 30% on every order you refer.", "of every sale", "30 days", "/join/prg_acme",
 					`value="Nora"`, "checked", "Accept the terms to join.", "Apply to join"}},
 			{"auto approve", fxPublicView(joinView{Program: flat}), []string{"Flat Fee Club", "5.00 EUR", "per sale", "Join and get my link"}},
+			{"branded", fxBranded(fxPublicView(joinView{Program: prog})), []string{
+				`<a href="https://acme.example/terms" target="_blank" rel="noopener noreferrer">terms</a>`,
+				`<img class="brand-logo" src="/brand/logo?v=abc123" alt="">`, `<span class="brand-name">Acme Inc</span>`,
+				`<link rel="stylesheet" href="/brand.css?v=`, `href="mailto:help@acme.example"`, "Powered by Spiffy", "· Acme Inc</title>"}},
 		},
 		"portal/login": {
 			{"signed in", fxPublicView(credentialsView{Email: "paula@partners.example.com", Next: "/portal/webhooks", SignedInAs: "paula@partners.example.com",

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/spiffy/spiffy/app"
+	"github.com/spiffy/spiffy/app/brand"
 	"github.com/spiffy/spiffy/app/web"
 )
 
@@ -48,6 +49,11 @@ func Mount(s *web.Server) error {
 		portal: newSessionKind(s.App, portalCookie, app.SessionAffiliate, s.App.SessionSecret(), secure),
 	}
 	s.HTMLError = u.errorPage
+	views.brand = u.brandView
+	// The brand's logo and accent stylesheet: public, for pages, sign-in
+	// and mail clients alike.
+	s.Echo.GET(brand.LogoPath, u.brandLogo).Name = "brand.logo"
+	s.Echo.GET(brand.CSSPath, u.brandCSS).Name = "brand.css"
 	e := s.Echo
 	e.GET(views.css.path, views.css.serve).Name = "static.css"
 	e.GET(views.js.path, views.js.serve).Name = "static.js"

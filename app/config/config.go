@@ -324,7 +324,7 @@ var Keys = []Key{
 	{"smtp.port", "587", "SMTP server port", smtpPort},
 	{"smtp.username", "", "SMTP user name; empty = no authentication", str(func(c *Config) *string { return &c.SMTP.Username })},
 	{"smtp.password", "", "SMTP password", str(func(c *Config) *string { return &c.SMTP.Password })},
-	{"smtp.from", "", "sender of every mail, with the program owner's name shown to recipients, e.g. \"Acme Partners <partners@acme.example>\"", smtpFrom},
+	{"smtp.from", "", "sender of every mail, with the program owner's name shown to recipients (Settings → Brand's name wins when set), e.g. \"Acme Partners <partners@acme.example>\"", smtpFrom},
 	{"smtp.tls", "starttls", "starttls (upgrade a plain connection; required), tls (implicit TLS, usually port 465) or none",
 		oneOf(func(c *Config) *string { return &c.SMTP.TLS }, "starttls", "tls", "none")},
 	{"smtp.ca_file", "", "PEM file of extra certificate authorities to trust for the SMTP server (a relay with a private CA); empty = the system's",

@@ -64,13 +64,19 @@ func Label(kind string) string {
 
 // Rendered is a mail ready to send.
 type Rendered struct {
+	From                string // the sender's display name: the owner's
 	Subject, Text, HTML string
 }
 
 // templateData is what every template receives.
 type templateData struct {
-	Owner       string            // the program owner's name (smtp.from's name)
+	Owner       string            // the program owner's name (Settings → Brand, else smtp.from's name)
 	BaseURL     string            // Spiffy's public URL
+	Logo        string            // the owner's logo, an absolute URL ("" = none)
+	Support     string            // the owner's support email ("" = none)
+	Accent      string            // buttons' background: the owner's accent
+	OnAccent    string            // buttons' text, readable on Accent
+	Link        string            // links' colour, readable on white
 	To          string            // the recipient
 	Unsubscribe string            // the one-click unsubscribe URL, when the kind is optional
 	D           map[string]string // the mail's own fields
@@ -135,7 +141,14 @@ func (r *renderer) render(kind string, d templateData) (Rendered, error) {
 	if err := r.html[kind].ExecuteTemplate(&html, "layout", d); err != nil {
 		return Rendered{}, fmt.Errorf("mail: render %s html: %w", kind, err)
 	}
+	// Every text part ends alike: who sent it and where to write.
+	text.WriteString("\n\n-- \n" + d.Owner)
+	if d.Support != "" {
+		text.WriteString("\nQuestions? Write to " + d.Support)
+	}
+	text.WriteString("\nPowered by Spiffy")
 	return Rendered{
+		From:    d.Owner,
 		Subject: strings.Join(strings.Fields(subj.String()), " "),
 		Text:    strings.TrimSpace(text.String()) + "\n",
 		HTML:    html.String(),

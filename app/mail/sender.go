@@ -15,6 +15,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/spiffy/spiffy/app/brand"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -367,7 +368,7 @@ func (s *Sender) message(m *store.Mail) (*gomail.Msg, string, error) {
 		return nil, "", err
 	}
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	if err := msg.FromFormat(s.settings.Owner, s.settings.FromAddress); err != nil {
+	if err := msg.FromFormat(r.From, s.settings.FromAddress); err != nil {
 		return nil, r.Subject, fmt.Errorf("mail: from address: %w", err)
 	}
 	if err := msg.To(m.To); err != nil {
@@ -389,11 +390,24 @@ func (s *Sender) message(m *store.Mail) (*gomail.Msg, string, error) {
 	return msg, r.Subject, nil
 }
 
-// Render renders a stored mail with the owner's name.
+// Render renders a stored mail with the owner's brand as it is now
+// (Settings → Brand; its name wins over smtp.from's).
 func (s *Sender) Render(m *store.Mail) (Rendered, error) {
-	return s.views.render(m.Kind, templateData{
-		Owner: s.settings.Owner, BaseURL: s.baseURL, To: m.To, Unsubscribe: m.Unsubscribe, D: m.Data,
-	})
+	b, err := store.Read(s.db, func(tx *store.Tx) (*store.Brand, error) { return tx.Brand() })
+	if err != nil {
+		// Spiffy's defaults rather than no mail.
+		s.log.Warn("mail: read the brand", "err", err)
+		b = &store.Brand{}
+	}
+	v := brand.NewView(b, s.settings.Owner)
+	d := templateData{
+		Owner: v.Name, BaseURL: s.baseURL, Support: v.SupportEmail, To: m.To, Unsubscribe: m.Unsubscribe, D: m.Data,
+		Accent: v.Colours.Accent, OnAccent: v.Colours.OnAccent, Link: v.Colours.Text,
+	}
+	if v.LogoURL != "" {
+		d.Logo = s.baseURL + v.LogoURL
+	}
+	return s.views.render(m.Kind, d)
 }
 
 // record writes a pass's attempts in one write: sent (the data, which may

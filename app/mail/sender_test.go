@@ -224,3 +224,53 @@ func BenchmarkSendDue(b *testing.B) {
 	b.StopTimer()
 	srv.Wait(b.N, time.Minute)
 }
+
+// Every kind carries the owner's brand from Settings → Brand (read when
+// the mail is rendered): name, logo as an absolute URL, the accent on its
+// buttons, the support address in both parts; Spiffy only as "Powered by".
+func TestEveryKindCarriesTheBrand(t *testing.T) {
+	s, db, _ := newSender(t, mailtest.Down(t))
+	data := map[string]string{"name": "Paula", "link": "https://aff.acme.example/x", "days": "7", "minutes": "60",
+		"program": "Acme", "amount": "49.00 USD", "commissions": "2", "method": "PayPal", "url": "https://hooks.example/x",
+		"reason": "Last error: 503.", "email": "paula@example.com", "invited_by": "owner@acme.example", "sent_by": "owner@acme.example"}
+	plain, err := s.Render(&store.Mail{Kind: mail.KindInvite, To: "paula@example.com", Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.From != "Acme Partners" || strings.Contains(plain.HTML, "<img") || strings.Contains(plain.Text, "Questions?") {
+		t.Fatalf("without a brand: from %q\n%s\n%s", plain.From, plain.Text, plain.HTML)
+	}
+
+	b := &store.Brand{Name: "Acme Outdoor", Accent: "#ffd43b", SupportEmail: "partners@acme.example", LogoType: "image/png", LogoETag: "abc123"}
+	if err := db.Update(func(tx *store.Tx) error { return tx.PutBrand(b, []byte{1}) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range mail.Kinds() {
+		r, err := s.Render(&store.Mail{Kind: kind, To: "paula@example.com", Data: data})
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if r.From != "Acme Outdoor" {
+			t.Errorf("%s: from %q", kind, r.From)
+		}
+		for _, want := range []string{`<img src="https://aff.acme.example/brand/logo?v=abc123" alt="Acme Outdoor"`,
+			`href="mailto:partners@acme.example"`, "Powered by Spiffy"} {
+			if !strings.Contains(r.HTML, want) {
+				t.Errorf("%s: the HTML part lacks %q", kind, want)
+			}
+		}
+		if strings.Contains(r.HTML, "background:") && strings.Contains(r.HTML, "padding:12px 20px") && !strings.Contains(r.HTML, "background:#ffd43b;color:#000000;") {
+			t.Errorf("%s: a button not in the accent:\n%s", kind, r.HTML)
+		}
+		for _, want := range []string{"Acme Outdoor", "Questions? Write to partners@acme.example", "Powered by Spiffy"} {
+			if !strings.Contains(r.Text, want) {
+				t.Errorf("%s: the text part lacks %q:\n%s", kind, want, r.Text)
+			}
+		}
+		for _, part := range []string{r.Subject, r.Text, r.HTML} {
+			if strings.Contains(strings.ReplaceAll(part, "Powered by Spiffy", ""), "Spiffy") {
+				t.Errorf("%s names Spiffy outside \"Powered by\":\n%s", kind, part)
+			}
+		}
+	}
+}

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"net/url"
 	"strings"
 
+	"github.com/spiffy/spiffy/app/brand"
 	"github.com/spiffy/spiffy/app/config"
 )
 
@@ -26,17 +26,9 @@ func SettingsFrom(cfg config.Config) (Settings, error) {
 	return st, nil
 }
 
-// OwnerName is the program owner's name in mail: smtp.from's name, else
-// the host of base_url.
-func OwnerName(cfg config.Config) string {
-	if cfg.SMTP.FromName != "" {
-		return cfg.SMTP.FromName
-	}
-	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Hostname() != "" {
-		return u.Hostname()
-	}
-	return "Spiffy"
-}
+// OwnerName is the program owner's name in mail before Settings → Brand
+// sets one: smtp.from's name, else the host of base_url.
+func OwnerName(cfg config.Config) string { return brand.DefaultName(cfg) }
 
 // One-click unsubscribe (RFC 8058). The token carries the affiliate's id
 // and a MAC of it under the session secret, so it needs no stored record
