@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/brand"
+	"github.com/spiffy/spiffy/app/check"
 	"github.com/spiffy/spiffy/app/views"
 	"github.com/spiffy/spiffy/store"
 )
@@ -20,8 +20,8 @@ func (a *App) Views() *views.Reader { return views.NewReader(a.db) }
 
 // SetBrand checks and keeps the owner's brand (Settings → Brand; package brand has the rules).
 func (a *App) SetBrand(in brand.Input) error {
-	if e := brand.Check(&in); e != nil {
-		return Invalid(e.Field, e.Code, "%s", e.Message)
+	if err := brand.Check(&in); err != nil {
+		return err
 	}
 	return a.db.Update(func(tx *store.Tx) error { return brand.Put(tx, &in, a.Now()) })
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/config"
+	"github.com/spiffy/spiffy/app/fault"
 	"github.com/spiffy/spiffy/app/text"
 	"github.com/spiffy/spiffy/store"
 )
@@ -42,21 +43,13 @@ type Input struct {
 	RemoveLogo   bool
 }
 
-// FieldError is input refused, naming the form field at fault.
-type FieldError struct {
-	Field, Code, Message string
-}
-
-func (e *FieldError) Error() string { return e.Code + ": " + e.Message }
-
-func refuse(field, code, msg string) *FieldError {
-	return &FieldError{Field: field, Code: code, Message: msg}
-}
+// refuse is input refused, naming the form field at fault.
+func refuse(field, code, msg string) *fault.Error { return fault.Invalid(field, code, "%s", msg) }
 
 // Check cleans in (trims, lower-cases the colour) and reports the first
 // field that is wrong, or nil. Every field may be empty: empty means "use
 // the default".
-func Check(in *Input) *FieldError {
+func Check(in *Input) *fault.Error {
 	raw := strings.TrimSpace(in.Name)
 	in.Name = text.Clean(in.Name, 4*MaxName)
 	if in.Name != raw || len([]rune(in.Name)) > MaxName {
@@ -90,7 +83,7 @@ func Check(in *Input) *FieldError {
 
 // logoType sniffs the logo's media type from its bytes (what the browser
 // said is ignored) and checks that it decodes as that image.
-func logoType(b []byte) (string, *FieldError) {
+func logoType(b []byte) (string, *fault.Error) {
 	if len(b) == 0 {
 		return "", refuse("logo", "invalid_logo", "The file is empty.")
 	}
