@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -295,6 +296,15 @@ func cmdServe(e *cmdEnv) error {
 		a.Stop() // its background work reads the store, which closes next
 		return err
 	}
+	if e.cfg.Debug.PprofListen != "" {
+		dbg, err := serveProfiles(e.cfg.Debug.PprofListen, e.log)
+		if err != nil {
+			served.shutdown(ctx, e.log)
+			a.Stop()
+			return err
+		}
+		served.servers = append(served.servers, dbg)
+	}
 	sched.Start()
 	select {
 	case err := <-served.errs:
@@ -362,6 +372,26 @@ func listenAndServe(ctx context.Context, e *cmdEnv, handler http.Handler, db *st
 	go func() { serveErr <- plain.Serve(ln) }()
 	go certs.Prefetch(ctx)
 	return &serving{servers: []*http.Server{hs, plain}, errs: serveErr, certs: certs}, nil
+}
+
+// serveProfiles serves net/http/pprof (CPU and heap profiles, execution
+// traces) on a loopback address (debug.pprof_listen), never on the app's
+// listener.
+func serveProfiles(addr string, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s (debug.pprof_listen): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("profiles served", "addr", ln.Addr().String())
+	go func() { _ = hs.Serve(ln) }()
+	return hs, nil
 }
 
 // serving is what listenAndServe started.

@@ -49,6 +49,7 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"serve", "--exports-ttl", "1 day"}, "--exports-ttl"},
 		{[]string{"serve", "--tls-domains", "https://partners.shop.example"}, "--tls-domains"},
 		{[]string{"serve", "--tls-listen", "443"}, "--tls-listen"},
+		{[]string{"serve", "--debug-pprof-listen", "0.0.0.0:6060"}, "--debug-pprof-listen"},
 		{[]string{"frobnicate"}, "frobnicate"},
 		{[]string{"admin", "delete"}, "admin"},
 		{[]string{"apikey", "create"}, "--name"},

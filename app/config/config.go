@@ -54,6 +54,12 @@ type Config struct {
 	Metrics struct {
 		Token string // when set, /metrics needs "Authorization: Bearer <token>"
 	}
+	Debug struct {
+		// PprofListen, when set, serves Go's profiles and execution traces
+		// (net/http/pprof) on this loopback address, to find where the
+		// time of a measured run goes (docs/PERFORMANCE.md).
+		PprofListen string
+	}
 	Webhooks struct {
 		Timeout             time.Duration
 		AllowPrivateTargets bool
@@ -337,8 +343,23 @@ var Keys = []Key{
 	{"tls.acme_ca_file", "", "PEM file of extra certificate authorities to trust for the ACME directory itself (a private ACME CA such as step-ca, or Pebble in tests); empty = the system's",
 		str(func(c *Config) *string { return &c.TLS.ACMECAFile })},
 	{"backups.keep", "7", "how many scheduled backups to keep", positiveInt(func(c *Config) *int { return &c.Backups.Keep })},
+	{"debug.pprof_listen", "", "loopback address (127.0.0.1:6060) serving Go's profiles and execution traces at /debug/pprof/ for measuring; empty = off", pprofListen},
 	{"log.level", "info", "debug, info, warn or error", oneOf(func(c *Config) *string { return &c.Log.Level }, "debug", "info", "warn", "error")},
 	{"log.format", "text", "text or json", oneOf(func(c *Config) *string { return &c.Log.Format }, "text", "json")},
+}
+
+// pprofListen accepts only a loopback address: profiles show the
+// program's insides and a trace stops the world, nothing for the network.
+func pprofListen(c *Config, v string) error {
+	if v != "" {
+		host, _, err := net.SplitHostPort(v)
+		ip := net.ParseIP(host)
+		if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return fmt.Errorf("want a loopback address such as 127.0.0.1:6060")
+		}
+	}
+	c.Debug.PprofListen = v
+	return nil
 }
 
 // cronSpec checks a spec with the same parser the scheduler uses.

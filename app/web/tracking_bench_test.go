@@ -26,7 +26,7 @@ func BenchmarkTrackClick(b *testing.B) {
 	for _, bc := range []struct {
 		sync    bool
 		clients int // concurrent requests per core
-	}{{false, 64}, {true, 64}, {true, 512}} {
+	}{{false, 64}, {true, 1}, {true, 64}, {true, 512}} {
 		sync := bc.sync
 		b.Run("sync="+strconv.FormatBool(sync)+"/clients="+strconv.Itoa(bc.clients), func(b *testing.B) {
 			cfg := config.Default()
