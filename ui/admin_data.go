@@ -285,7 +285,7 @@ func (u *UI) purchasesPage(c echo.Context) error {
 		for _, p := range list.Rows {
 			v.Purchases = append(v.Purchases, purchaseRow{
 				ID: p.ID, OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
-				Amount: money.Format(p.Amount, p.Currency), Commission: money.Format(p.Commission, p.Currency),
+				Amount: money.Display(p.Amount, p.Currency), Commission: money.Display(p.Commission, p.Currency),
 				Currency: p.Currency, Status: p.Status, ProgramID: p.ProgramID, Program: p.ProgramName,
 				AffiliateID: p.AffiliateID, Affiliate: p.AffiliateName, Code: p.Code, SubID: p.SubID,
 				LeadID: p.LeadID, PurchasedAt: p.PurchasedAt, SelfReferral: p.SelfReferral,
@@ -317,8 +317,9 @@ type purchaseView struct {
 	*views.PurchaseDetail
 	Refund       refundForm
 	RefundErrors FormErrors
-	// Left is what is left to refund, as a decimal string.
-	Left string
+	// Left is what is left to refund, as a decimal string (the field's
+	// placeholder), and LeftText the same as people read money.
+	Left, LeftText string
 }
 
 // refundForm refunds a purchase: an amount, or everything left when blank.
@@ -328,7 +329,8 @@ type refundForm struct {
 
 func newPurchaseView(d *views.PurchaseDetail) *purchaseView {
 	p := d.Purchase
-	return &purchaseView{PurchaseDetail: d, Left: money.Format(p.Amount-p.RefundedAmount, p.Currency)}
+	left := p.Amount - p.RefundedAmount
+	return &purchaseView{PurchaseDetail: d, Left: money.Format(left, p.Currency), LeftText: money.Display(left, p.Currency)}
 }
 
 func (u *UI) purchasePage(c echo.Context) error {
@@ -360,8 +362,8 @@ func (u *UI) purchaseRefund(c echo.Context) error {
 	}
 	msg := "Purchase " + p.OrderID + " is refunded; its commission no longer counts."
 	if p.Status != app.PurchaseRefunded {
-		msg = fmt.Sprintf("Refunded %s %s of purchase %s; %s %s is left. Its commission is lowered by the refunded share.",
-			money.Format(p.RefundedAmount, p.Currency), p.Currency, p.OrderID, money.Format(p.Amount-p.RefundedAmount, p.Currency), p.Currency)
+		msg = fmt.Sprintf("Refunded %s of purchase %s; %s is left. Its commission is lowered by the refunded share.",
+			money.Display(p.RefundedAmount, p.Currency), p.OrderID, money.Display(p.Amount-p.RefundedAmount, p.Currency))
 	}
 	u.admin.flash(c, "success", msg)
 	return redirectTo(c, routePurchase, p.ID)

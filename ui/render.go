@@ -187,7 +187,7 @@ func (a *asset) serve(c echo.Context) error {
 // templateFuncs are the helpers available in every template.
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"money": money.Format,
+		"money": money.Display, // "$1,234.50": HTML only; files and the API keep decimals
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -203,7 +203,7 @@ func templateFuncs() template.FuncMap {
 		"rfc3339": app.RFC3339,
 		"commission": func(p *app.Program) string {
 			if p.CommissionType == app.CommissionFlat {
-				return money.Format(p.CommissionValue, p.Currency) + " " + p.Currency
+				return money.Display(p.CommissionValue, p.Currency)
 			}
 			return money.FormatPercent(p.CommissionValue) + "%"
 		},

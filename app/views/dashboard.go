@@ -74,7 +74,7 @@ func percent(a, b int64) float64 {
 func moneyTotals(ms []store.RollupMoney) []MoneyTotal {
 	out := make([]MoneyTotal, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, MoneyTotal{Currency: m.Currency, Amount: money.Format(m.Amount, m.Currency), Commission: money.Format(m.Commission, m.Currency)})
+		out = append(out, MoneyTotal{Currency: m.Currency, Amount: money.Display(m.Amount, m.Currency), Commission: money.Display(m.Commission, m.Currency)})
 	}
 	return out
 }
