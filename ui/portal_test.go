@@ -738,7 +738,7 @@ func TestPortalProgramPageTools(t *testing.T) {
 		{"sub-id with markup", "?sub=%3Cscript%3E", 200, []string{"sub=%3Cscript%3E", `value="&lt;script&gt;"`}},
 		{"bad date: message and the default range", "?from=tomorrow", 400, []string{"from must be a date", `value="2026-02-14"`}},
 		{"range too long", "?from=2020-01-01&to=2026-01-01", 400, []string{"at most 366 days"}},
-		{"chart", "?from=2026-03-01&to=2026-03-03", 200, []string{"<svg", "<rect", "2026-03-01: 0 clicks, 0 leads, 0 purchases", "1 Mar", "3 Mar"}},
+		{"chart", "?from=2026-03-01&to=2026-03-03", 200, []string{"<svg", "<rect", "2026-03-01: 0 clicks, 0 leads, 0 purchases", ">03-01<", ">03-03<"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
