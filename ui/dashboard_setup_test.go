@@ -81,3 +81,22 @@ func TestDashboardChecklistEndsWithFirstPurchase(t *testing.T) {
 }
 
 func itoa(n int) string { return string(rune('0' + n)) }
+
+// The portal's Export CSV is a disabled button, saying why, for a range
+// without rows; with rows it is the download link.
+func TestPortalExportDisabledWithoutRows(t *testing.T) {
+	s := newPortalScene(t)
+	s.populate(t)
+	alice := s.signIn(t, "alice@partners.example")
+	page := "/portal/programs/" + s.shared.ID
+	for _, list := range []string{"leads", "purchases"} {
+		p := alice.get(page + "?from=2025-01-01&to=2025-01-31&list=" + list)
+		expectStatus(t, p, http.StatusOK)
+		mustContain(t, p.Body, `disabled title="Nothing to export: no `+list+` in this period">Export CSV`)
+		if strings.Contains(p.Body, list+".csv?") {
+			t.Errorf("%s: an empty range still links its CSV", list)
+		}
+		p = alice.get(page + "?from=2026-03-01&to=2026-03-10&list=" + list)
+		mustContain(t, p.Body, list+".csv?from=2026-03-01&amp;to=2026-03-10")
+	}
+}
