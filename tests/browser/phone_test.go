@@ -32,6 +32,7 @@ import (
 
 // phoneNotPages are the GET routes that answer no page of their own.
 var phoneNotPages = map[string]string{
+	"admin.affiliates.suggest":     "the affiliate picker's JSON suggestions",
 	"admin.export.download":        "a CSV download",
 	"admin.payout.file":            "a payout file download",
 	"portal.program.leads_csv":     "a CSV download",
@@ -241,6 +242,7 @@ func TestPhoneWidthEveryAdminAndPortalPage(t *testing.T) {
 		{"admin.settings", "/settings", ""},
 		{"admin.apikey.revoke.confirm", "/settings/api-keys/" + d.apiKey + "/revoke", ""},
 		{"admin.integrations", "/settings/integrations", ""},
+		{"admin.settings.brand", "/settings/brand", ""},
 		{"admin.settings.email", "/settings/email", ""},
 		{"admin.settings.admins", "/settings/admins", ""},
 		{"", "/programs/no-such-program", ""},
