@@ -513,6 +513,9 @@ func cmdDemo(e *cmdEnv) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "\nsign in at %s/login as %s with password %s\nAPI key: %s\n", e.cfg.BaseURL, res.AdminEmail, res.AdminPassword, res.APIKey)
+		if res.AffiliateEmail != "" {
+			fmt.Fprintf(e.stdout, "an affiliate: sign in at %s/portal/login as %s with password %s\n", e.cfg.BaseURL, res.AffiliateEmail, res.AffiliatePassword)
+		}
 		return nil
 	})
 }

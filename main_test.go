@@ -213,3 +213,37 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %v %q", err, out)
 	}
 }
+
+// spiffy demo prints an admin's sign-in, an API key and one affiliate's
+// portal sign-in, and that affiliate can sign in with it.
+func TestDemoPrintsAnAffiliateSignIn(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, dir, "", "demo", "--affiliates", "6", "--clicks", "200", "--leads", "30", "--purchases", "10")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	var email, password string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); strings.HasPrefix(line, "an affiliate: sign in at ") && len(f) == 11 && strings.HasSuffix(f[5], "/portal/login") {
+			email, password = f[7], f[10]
+		}
+	}
+	if email == "" {
+		t.Fatalf("no affiliate sign-in printed:\n%s", out)
+	}
+	cfg := config.Default()
+	cfg.DataDir = dir
+	db, err := store.Open(store.Options{Dir: cfg.DBDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, err := app.New(app.Options{Config: cfg, Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	if _, err := a.AuthenticateAffiliate(email, password, "127.0.0.1"); err != nil {
+		t.Fatalf("the printed affiliate %s / %s cannot sign in: %v\n%s", email, password, err, out)
+	}
+}

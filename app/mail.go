@@ -106,7 +106,7 @@ func (a *App) queuePayoutPaidMail(tx *store.Tx, p *store.Payout, it *store.Payou
 		program = tx.Names().Program(p.ProgramID)
 	}
 	return a.queueMail(tx, mail.KindPayoutPaid, it.Email, it.AffiliateID, map[string]string{
-		"name": it.Name, "amount": money.Format(it.Amount, p.Currency) + " " + p.Currency,
+		"name": it.Name, "amount": money.Display(it.Amount, p.Currency),
 		"commissions": strconv.FormatInt(it.Commissions, 10), "program": program, "method": mail.MethodTitle(it.Method),
 		"link": a.portalURL(""),
 	})

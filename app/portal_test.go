@@ -178,11 +178,11 @@ func TestPortalReportShowsOnlyOwnReferrals(t *testing.T) {
 		purchases     int64
 		commission    []string
 	}{
-		{"alice leads", w.alice, "leads", "leads", []string{aliceLead.Email}, 8, 1, 2, []string{"30.00 USD"}},
-		{"bob leads", w.bob, "leads", "leads", []string{bobLead.Email}, 3, 1, 1, []string{"15.00 USD"}},
-		{"alice purchases", w.alice, "purchases", "purchases", []string{"amy@customers.example", "ann@customers.example"}, 8, 1, 2, []string{"30.00 USD"}},
-		{"bob purchases", w.bob, "purchases", "purchases", []string{"ben@customers.example"}, 3, 1, 1, []string{"15.00 USD"}},
-		{"unknown list falls back to leads", w.alice, "clicks", "leads", []string{aliceLead.Email}, 8, 1, 2, []string{"30.00 USD"}},
+		{"alice leads", w.alice, "leads", "leads", []string{aliceLead.Email}, 8, 1, 2, []string{"$30.00"}},
+		{"bob leads", w.bob, "leads", "leads", []string{bobLead.Email}, 3, 1, 1, []string{"$15.00"}},
+		{"alice purchases", w.alice, "purchases", "purchases", []string{"amy@customers.example", "ann@customers.example"}, 8, 1, 2, []string{"$30.00"}},
+		{"bob purchases", w.bob, "purchases", "purchases", []string{"ben@customers.example"}, 3, 1, 1, []string{"$15.00"}},
+		{"unknown list falls back to leads", w.alice, "clicks", "leads", []string{aliceLead.Email}, 8, 1, 2, []string{"$30.00"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -76,7 +76,7 @@ func (a *App) Dashboard(f DashboardFilter) (*views.Dashboard, error) {
 		if err := filterExists("program", f.Program, tx.Program); err != nil {
 			return nil, err
 		}
-		return views.ReadDashboard(tx, f.Program, from, to)
+		return views.ReadDashboard(tx, f.Program, from, to, func(p string) bool { return a.cfg.WebhookSecret(p) != "" })
 	})
 }
 

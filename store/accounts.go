@@ -333,6 +333,17 @@ func (tx *Tx) Enrollments() ([]*Enrollment, error) {
 	return scanRecords[Enrollment](tx, pEnrollment, false)
 }
 
+// HasEnrollment reports whether any affiliate is enrolled in any program,
+// reading one key.
+func (tx *Tx) HasEnrollment() (bool, error) {
+	found := false
+	err := tx.scan([]byte(pEnrollment), nil, false, false, func([]byte, *badger.Item) (bool, error) {
+		found = true
+		return false, nil
+	})
+	return found, err
+}
+
 // AffiliateEnrollments lists the programs an affiliate belongs to.
 func (tx *Tx) AffiliateEnrollments(affiliateID string) ([]*Enrollment, error) {
 	prefix := key(iEnrollmentByAffiliate).id(affiliateID)

@@ -117,6 +117,12 @@ type listView struct {
 	Filtered  bool
 }
 
+// NoRows reports that the filters match nothing at all (not just an empty
+// later page): Export CSV has nothing to write then.
+func (v listView) NoRows() bool {
+	return v.Error == "" && v.Form.Cursor == "" && len(v.Leads) == 0 && len(v.Purchases) == 0
+}
+
 type leadRow struct {
 	ID, Email, Name, Program, ProgramID, Affiliate, AffiliateID, Code, SubID, ClickID, PurchaseID string
 	CreatedAt                                                                                     time.Time
@@ -285,7 +291,7 @@ func (u *UI) purchasesPage(c echo.Context) error {
 		for _, p := range list.Rows {
 			v.Purchases = append(v.Purchases, purchaseRow{
 				ID: p.ID, OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
-				Amount: money.Format(p.Amount, p.Currency), Commission: money.Format(p.Commission, p.Currency),
+				Amount: money.Display(p.Amount, p.Currency), Commission: money.Display(p.Commission, p.Currency),
 				Currency: p.Currency, Status: p.Status, ProgramID: p.ProgramID, Program: p.ProgramName,
 				AffiliateID: p.AffiliateID, Affiliate: p.AffiliateName, Code: p.Code, SubID: p.SubID,
 				LeadID: p.LeadID, PurchasedAt: p.PurchasedAt, SelfReferral: p.SelfReferral,
@@ -317,8 +323,9 @@ type purchaseView struct {
 	*views.PurchaseDetail
 	Refund       refundForm
 	RefundErrors FormErrors
-	// Left is what is left to refund, as a decimal string.
-	Left string
+	// Left is what is left to refund, as a decimal string (the field's
+	// placeholder), and LeftText the same as people read money.
+	Left, LeftText string
 }
 
 // refundForm refunds a purchase: an amount, or everything left when blank.
@@ -328,7 +335,8 @@ type refundForm struct {
 
 func newPurchaseView(d *views.PurchaseDetail) *purchaseView {
 	p := d.Purchase
-	return &purchaseView{PurchaseDetail: d, Left: money.Format(p.Amount-p.RefundedAmount, p.Currency)}
+	left := p.Amount - p.RefundedAmount
+	return &purchaseView{PurchaseDetail: d, Left: money.Format(left, p.Currency), LeftText: money.Display(left, p.Currency)}
 }
 
 func (u *UI) purchasePage(c echo.Context) error {
@@ -360,8 +368,8 @@ func (u *UI) purchaseRefund(c echo.Context) error {
 	}
 	msg := "Purchase " + p.OrderID + " is refunded; its commission no longer counts."
 	if p.Status != app.PurchaseRefunded {
-		msg = fmt.Sprintf("Refunded %s %s of purchase %s; %s %s is left. Its commission is lowered by the refunded share.",
-			money.Format(p.RefundedAmount, p.Currency), p.Currency, p.OrderID, money.Format(p.Amount-p.RefundedAmount, p.Currency), p.Currency)
+		msg = fmt.Sprintf("Refunded %s of purchase %s; %s is left. Its commission is lowered by the refunded share.",
+			money.Display(p.RefundedAmount, p.Currency), p.OrderID, money.Display(p.Amount-p.RefundedAmount, p.Currency))
 	}
 	u.admin.flash(c, "success", msg)
 	return redirectTo(c, routePurchase, p.ID)
@@ -379,6 +387,33 @@ type dashboardView struct {
 	Error    string
 	// Export links for the range shown.
 	LeadsURL, PurchasesURL string
+	// Steps is the getting-started checklist, empty once it is no help
+	// (views.GettingStarted.Show); Fresh hides the charts until a first
+	// click gives them something to plot.
+	Steps []setupStep
+	Fresh bool
+}
+
+// setupStep is one item of the getting-started checklist: what to do,
+// where to do it, and whether the install shows it done.
+type setupStep struct {
+	Title, Text, URL, Action string
+	Done                     bool
+}
+
+// setupSteps turns the install's state into the checklist, in the order a
+// merchant goes through it.
+func setupSteps(g views.GettingStarted) []setupStep {
+	if !g.Show() {
+		return nil
+	}
+	return []setupStep{
+		{"Create a program", "Its commission, cookie window and landing page.", "/programs/new", "New program", g.Program},
+		{"Install the code on your site", "Paste the script tag from Settings; this turns done with the first click on a referral link.", "/settings#install", "Get the code", g.FirstClick},
+		{"Enroll an affiliate", "Add one yourself, or share a program's join page.", "/affiliates/new", "Add affiliate", g.Enrolled},
+		{"Record a first lead", "Turn on Track Leads in a program and mark your sign-up form with data-spiffy-lead.", "/settings#install", "See how", g.FirstLead},
+		{"Connect a payment provider", "Paste Stripe's, Paddle's or Lemon Squeezy's signing secret so sales arrive by themselves.", "/settings/integrations", "Integrations", g.Provider},
+	}
 }
 
 // rangeLink is a quick range ("Last 7 days") for the dashboard.
@@ -420,6 +455,7 @@ func (u *UI) dashboardPage(c echo.Context) error {
 	} else {
 		v.D = d
 		v.Chart = dayChart(d.Days)
+		v.Steps, v.Fresh = setupSteps(d.Setup), !d.Setup.FirstClick
 		v.Form.From, v.Form.To = d.From.Format(time.DateOnly), d.To.Format(time.DateOnly)
 		q := url.Values{"from": {v.Form.From}, "to": {v.Form.To}}
 		if f.Program != "" {

@@ -128,8 +128,8 @@ func (u *UI) payoutCreate(c echo.Context) error {
 	}
 	p, err := u.app.CreatePayout(app.PayoutInput{Currency: f.Currency, Minimum: f.Minimum, Program: f.Program})
 	if err == nil {
-		u.admin.flash(c, "success", fmt.Sprintf("Payout of %s %s to %s created. Download its file, pay it with PayPal or Wise, then mark it paid.",
-			money.Format(p.Total, p.Currency), p.Currency, countWord(int64(p.Payout.ItemCount), "affiliate")))
+		u.admin.flash(c, "success", fmt.Sprintf("Payout of %s to %s created. Download its file, pay it with PayPal or Wise, then mark it paid.",
+			money.Display(p.Total, p.Currency), countWord(int64(p.Payout.ItemCount), "affiliate")))
 		return redirectTo(c, routePayout, p.ID)
 	}
 	status := http.StatusUnprocessableEntity
@@ -196,8 +196,8 @@ func (u *UI) payoutPaid(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u.admin.flash(c, "success", fmt.Sprintf("Payout marked paid: %s %s to %s. Each affiliate sees it in the partner portal.",
-		money.Format(p.Total, p.Currency), p.Currency, countWord(int64(p.Payout.ItemCount), "affiliate")))
+	u.admin.flash(c, "success", fmt.Sprintf("Payout marked paid: %s to %s. Each affiliate sees it in the partner portal.",
+		money.Display(p.Total, p.Currency), countWord(int64(p.Payout.ItemCount), "affiliate")))
 	return redirectTo(c, routePayout, p.ID)
 }
 

@@ -161,17 +161,17 @@ func TestPayoutsPageShowsBalancesDue(t *testing.T) {
 	expectStatus(t, p, http.StatusOK)
 	text := textOf(p.Body)
 	for _, want := range []string{
-		"Due in EUR 5.00 EUR to 1 affiliate", "Due in USD 108.00 USD to 3 affiliates · 6.00 on hold",
+		"Due in EUR €5.00 to 1 affiliate", "Due in USD $108.00 to 3 affiliates · $6.00 on hold",
 		"Showing 1–4 of 4 balances",
 		// EUR first, then USD by amount due, largest first.
-		"Ann Partner 0.00 EUR 5.00 EUR 0.00 EUR 0.00 EUR Commissions Bob Partner 6.00 USD 60.00 USD 0.00 USD 0.00 USD Commissions Ann Partner 0.00 USD 45.00 USD",
-		"Cid Partner 0.00 USD 3.00 USD",
+		"Ann Partner €0.00 €5.00 €0.00 €0.00 Commissions Bob Partner $6.00 $60.00 $0.00 $0.00 Commissions Ann Partner $0.00 $45.00",
+		"Cid Partner $0.00 $3.00",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("page lacks %q:\n%s", want, text)
 		}
 	}
-	mustContain(t, p.Body, `<option value="USD" selected>USD — 108.00 due to 3 affiliates</option>`, `<option value="EUR" >EUR — 5.00 due to 1 affiliate</option>`,
+	mustContain(t, p.Body, `<option value="USD" selected>USD — $108.00 due to 3 affiliates</option>`, `<option value="EUR" >EUR — €5.00 due to 1 affiliate</option>`,
 		`<option value="`+s.club.ID+`" >Club</option>`, `href="/commissions?affiliate=`+s.bob.ID+`"`, `href="/payouts?currency=EUR#balances"`)
 
 	// The currency filter keeps one currency's rows and preselects it.
@@ -291,11 +291,11 @@ func TestPayoutCreateDownloadMarkPaid(t *testing.T) {
 	p := s.b.get("/payouts/" + id)
 	expectStatus(t, p, http.StatusOK)
 	text := textOf(p.Body)
-	for _, want := range []string{"Payout created.", "Payout of 105.00 USD open", "2 affiliates · all programs",
+	for _, want := range []string{"Payout created.", "Payout of $105.00 open", "2 affiliates · all programs",
 		"1 affiliate paid by PayPal", "1 affiliate paid by Wise", "All 2 affiliates",
-		"Ann Partner ann@partners.example PayPal ann-pp@partners.example 45.00 USD 2",
-		"Bob Partner bob@partners.example Wise bob-wise@partners.example 60.00 USD 1"} {
-		if !strings.Contains(strings.Replace(text, "Payout of 105.00 USD to 2 affiliates created.", "Payout created.", 1), want) {
+		"Ann Partner ann@partners.example PayPal ann-pp@partners.example $45.00 2",
+		"Bob Partner bob@partners.example Wise bob-wise@partners.example $60.00 1"} {
+		if !strings.Contains(strings.Replace(text, "Payout of $105.00 to 2 affiliates created.", "Payout created.", 1), want) {
 			t.Errorf("payout page lacks %q:\n%s", want, text)
 		}
 	}
@@ -304,7 +304,7 @@ func TestPayoutCreateDownloadMarkPaid(t *testing.T) {
 
 	// The balances page shows the money in the payout, and the history the payout.
 	p = s.b.get("/payouts")
-	mustContain(t, textOf(p.Body), "Cid Partner 0.00 USD 3.00 USD 0.00 USD", "Bob Partner 0.00 USD 0.00 USD 60.00 USD 0.00 USD")
+	mustContain(t, textOf(p.Body), "Cid Partner $0.00 $3.00 $0.00", "Bob Partner $0.00 $0.00 $60.00 $0.00")
 	mustContain(t, p.Body, `href="/payouts/`+id+`"`, `<span class="badge badge-open">open</span>`)
 
 	// The files, served by the UI.
@@ -342,7 +342,7 @@ func TestPayoutCreateDownloadMarkPaid(t *testing.T) {
 		t.Fatalf("paid redirects to %q", p.Location)
 	}
 	p = s.b.get("/payouts/" + id)
-	mustContain(t, p.Body, "Payout marked paid: 105.00 USD to 2 affiliates.", `<span class="badge badge-paid">paid</span>`, "Paid on ")
+	mustContain(t, p.Body, "Payout marked paid: $105.00 to 2 affiliates.", `<span class="badge badge-paid">paid</span>`, "Paid on ")
 	mustNotContain(t, p.Body, `action="/payouts/`+id+`/paid"`, `action="/payouts/`+id+`/cancel"`)
 	for _, b := range s.balances(t) {
 		if b.Currency == "USD" && b.AffiliateID != s.cid.ID && (b.Paid == 0 || b.Processing != 0) {
@@ -371,7 +371,7 @@ func TestPayoutCancelMakesItDueAgain(t *testing.T) {
 	before := s.balances(t)
 	id := s.createPayout(t, url.Values{"currency": {"EUR"}, "program": {s.club.ID}})
 	p := s.b.get("/payouts/" + id)
-	mustContain(t, textOf(p.Body), "Payout of 5.00 EUR open", "1 affiliate · Club", "1 affiliate paid by PayPal", "0 affiliates paid by Wise")
+	mustContain(t, textOf(p.Body), "Payout of €5.00 open", "1 affiliate · Club", "1 affiliate paid by PayPal", "0 affiliates paid by Wise")
 
 	p = s.b.submit("/payouts/"+id, "/payouts/"+id+"/cancel", nil)
 	expectStatus(t, p, http.StatusSeeOther)
@@ -520,7 +520,7 @@ func TestPurchaseRefundForm(t *testing.T) {
 	com := s.commissionOf(t, id)
 	p := s.b.get("/purchases/" + id)
 	expectStatus(t, p, http.StatusOK)
-	mustContain(t, p.Body, `action="/purchases/`+id+`/refund"`, `name="amount"`, "refund all that is left: 100.00 USD")
+	mustContain(t, p.Body, `action="/purchases/`+id+`/refund"`, `name="amount"`, "refund all that is left: $100.00")
 
 	// Refused amounts: the form again with the message, nothing refunded.
 	for _, tc := range []struct{ amount, msg string }{
@@ -540,7 +540,7 @@ func TestPurchaseRefundForm(t *testing.T) {
 	p = s.b.submit("/purchases/"+id, "/purchases/"+id+"/refund", url.Values{"amount": {"40.00"}})
 	expectStatus(t, p, http.StatusSeeOther)
 	p = s.b.get("/purchases/" + id)
-	mustContain(t, p.Body, "Refunded 40.00 USD of purchase A-1; 60.00 USD is left.", "40.00 USD refunded", "refund all that is left: 60.00 USD")
+	mustContain(t, p.Body, "Refunded $40.00 of purchase A-1; $60.00 is left.", "$40.00 refunded", "refund all that is left: $60.00")
 	if c, _ := s.env.App.Commission(com.ID); c.Amount != 1800 || c.Status != app.CommissionPending {
 		t.Fatalf("after a 40%% refund the commission is %+v", c)
 	}

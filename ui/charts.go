@@ -52,7 +52,7 @@ func dayChart(days []views.DashboardDay) template.HTML {
 	series := dashboardSeries()
 	height := chartTopPad + float64(len(series))*(chartPanelH+chartGap) - chartGap + chartAxisH
 	var b strings.Builder
-	first, last := days[0].Day.Format("2 Jan 2006"), days[len(days)-1].Day.Format("2 Jan 2006")
+	first, last := days[0].Day.Format(isoDate), days[len(days)-1].Day.Format(isoDate)
 	fmt.Fprintf(&b, `<svg class="day-chart" viewBox="0 0 %.0f %.0f" width="100%%" role="img" aria-labelledby="day-chart-title" xmlns="http://www.w3.org/2000/svg">`, chartW, height)
 	fmt.Fprintf(&b, `<title id="day-chart-title">Clicks, leads and purchases per day, %s to %s</title>`, html.EscapeString(first), html.EscapeString(last))
 	for si, s := range series {
@@ -88,7 +88,7 @@ func dayChart(days []views.DashboardDay) template.HTML {
 				word = strings.TrimSuffix(word, "s")
 			}
 			fmt.Fprintf(&b, `<g><title>%s: %s %s</title><rect class="chart-hit" x="%.2f" y="%.1f" width="%.2f" height="%.1f"/>`,
-				d.Day.Format("Mon 2 Jan 2006"), thousands(v), word, x, top, step, chartPanelH)
+				d.Day.Format(isoDate), thousands(v), word, x, top, step, chartPanelH)
 			if h > 0 {
 				fmt.Fprintf(&b, `<rect class="chart-bar" x="%.2f" y="%.2f" width="%.2f" height="%.2f"/>`, x+gap/2, base-h, step-gap, h)
 			}
@@ -117,7 +117,7 @@ func dayChart(days []views.DashboardDay) template.HTML {
 		} else if anchor == "end" {
 			x = chartW - chartRight
 		}
-		fmt.Fprintf(&b, `<text class="chart-day" x="%.1f" y="%.1f" text-anchor="%s">%s</text>`, x, axisY, anchor, days[i].Day.Format("2 Jan"))
+		fmt.Fprintf(&b, `<text class="chart-day" x="%.1f" y="%.1f" text-anchor="%s">%s</text>`, x, axisY, anchor, days[i].Day.Format(isoMonthDay))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // every dynamic string above is a number, a fixed name or a formatted date

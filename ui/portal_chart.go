@@ -54,7 +54,7 @@ func newChart(days []views.PortalDay) chartView {
 		h := float64(d.Clicks) * scale
 		v.Bars = append(v.Bars, chartBar{
 			X: x + 1.5, W: chartStep - 3, Y: chartHeight - h, H: h,
-			Title: fmt.Sprintf("%s: %s, %s, %s", d.Date.Format("Mon 2 Jan 2006"),
+			Title: fmt.Sprintf("%s: %s, %s, %s", d.Date.Format(isoDate),
 				plural(d.Clicks, "click"), plural(d.Leads, "lead"), plural(d.Purchases, "purchase")),
 		})
 		mid := x + chartStep/2
@@ -62,7 +62,7 @@ func newChart(days []views.PortalDay) chartView {
 		fmt.Fprintf(&purchases, "%.1f,%.1f ", mid, chartHeight-float64(d.Purchases)*scale)
 	}
 	v.LeadsLine, v.PurchasesLine = strings.TrimSpace(leads.String()), strings.TrimSpace(purchases.String())
-	label := func(i int) string { return days[i].Date.Format("2 Jan") }
+	label := func(i int) string { return days[i].Date.Format(isoMonthDay) }
 	v.FirstDay, v.LastDay = label(0), label(len(days)-1)
 	if len(days) > 4 {
 		v.MidDay = label(len(days) / 2)

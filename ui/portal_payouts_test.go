@@ -34,8 +34,8 @@ func TestPortalPayoutsPage(t *testing.T) {
 	mustContain(t, p.Body, `href="/portal/payouts" class="active" aria-current="page">Payouts</a>`)
 	text := textOf(p.Body)
 	for _, want := range []string{
-		"EUR 0.00 EUR 5.00 EUR 0.00 EUR 0.00 EUR", "USD 3.00 USD 0.00 USD 45.00 USD 0.00 USD",
-		"being paid 45.00 USD 2 PayPal ann-pp@partners.example —",
+		"EUR €0.00 €5.00 €0.00 €0.00", "USD $3.00 $0.00 $45.00 $0.00",
+		"being paid $45.00 2 PayPal ann-pp@partners.example —",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Ann's page lacks %q:\n%s", want, text)
@@ -56,12 +56,12 @@ func TestPortalPayoutsPage(t *testing.T) {
 	p = s.b.submit("/payouts/"+id, "/payouts/"+id+"/paid", nil)
 	expectStatus(t, p, http.StatusSeeOther)
 	p = ann.get("/portal/payouts")
-	mustContain(t, textOf(p.Body), "paid 45.00 USD 2 PayPal ann-pp@partners.example 2026-04-01", "USD 3.00 USD 0.00 USD 0.00 USD 45.00 USD")
+	mustContain(t, textOf(p.Body), "paid $45.00 2 PayPal ann-pp@partners.example 2026-04-01", "USD $3.00 $0.00 $0.00 $45.00")
 
 	// Bob sees his own, paid by Wise.
 	bob := s.partner(t, "bob@partners.example")
 	p = bob.get("/portal/payouts")
-	mustContain(t, textOf(p.Body), "paid 60.00 USD 1 Wise bob-wise@partners.example")
+	mustContain(t, textOf(p.Body), "paid $60.00 1 Wise bob-wise@partners.example")
 	mustNotContain(t, p.Body, "Ann", "45.00")
 
 	// A bad history link is a friendly 400.
@@ -170,7 +170,7 @@ func TestPortalProgramShowsCommissionStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = ann.get(page)
-	mustContain(t, p.Body, `<span class="badge badge-paid">paid</span>`, "-15.00 USD taken back after a refund")
+	mustContain(t, p.Body, `<span class="badge badge-paid">paid</span>`, "-$15.00 taken back after a refund")
 
 	// A program that does not share purchasers shows no rows at all.
 	p = ann.get("/portal/programs/" + s.club.ID + "?list=purchases")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/event"
+	"github.com/spiffy/spiffy/app/web"
 )
 
 // The affiliate's webhooks, /portal/webhooks: add an endpoint, choose its
@@ -179,12 +180,54 @@ func (u *UI) portalAction(c echo.Context, anchor, success string, do func(s app.
 	return c.Redirect(http.StatusSeeOther, pathTo(c, routePortalWebhooks)+anchor)
 }
 
+// testDeliveryJSON is a message's delivery as the "Send test event"
+// button's script shows it in place (webhooks.js): the page asks with
+// Accept: application/json and polls StatusURL while Status is pending and
+// nothing was tried yet. Without the script the form posts and redirects.
+type testDeliveryJSON struct {
+	Message    string `json:"message"`
+	Status     string `json:"status"` // pending | delivered | failed
+	Attempts   int    `json:"attempts"`
+	StatusCode int    `json:"status_code,omitempty"` // the last attempt's answer
+	LatencyMS  int64  `json:"latency_ms"`
+	Error      string `json:"error,omitempty"`
+	StatusURL  string `json:"status_url"`
+}
+
+func newTestDeliveryJSON(c echo.Context, m *app.WebhookMessage) testDeliveryJSON {
+	out := testDeliveryJSON{Message: m.ID, Status: m.Status, Attempts: len(m.Attempts), StatusURL: pathTo(c, routePortalMessage, m.ID)}
+	if a := m.LastAttempt(); a != nil {
+		out.StatusCode, out.LatencyMS, out.Error = a.StatusCode, a.LatencyMS, a.Error
+	}
+	return out
+}
+
 func (u *UI) portalWebhookTest(c echo.Context) error {
 	id := c.Param("id")
+	if web.WantsJSON(c) {
+		m, err := u.app.SendTestWebhook(app.AffiliateScope(currentAffiliate(c).ID), id)
+		if err != nil {
+			return err // the error handler answers {"error","message"}
+		}
+		return c.JSON(http.StatusAccepted, newTestDeliveryJSON(c, m))
+	}
 	return u.portalAction(c, "#ep-"+id, "Test event sent. Its delivery shows below in a moment.", func(s app.Scope) error {
 		_, err := u.app.SendTestWebhook(s, id)
 		return err
 	})
+}
+
+// portalWebhookMessage is one of the affiliate's messages: its delivery as
+// JSON for the test button's polling, else its endpoint's log page.
+func (u *UI) portalWebhookMessage(c echo.Context) error {
+	m, err := u.app.WebhookMessage(app.AffiliateScope(currentAffiliate(c).ID), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !web.WantsJSON(c) {
+		return redirectTo(c, routePortalEndpoint, m.EndpointID)
+	}
+	return c.JSON(http.StatusOK, newTestDeliveryJSON(c, m))
 }
 
 func (u *UI) portalWebhookRotate(c echo.Context) error {

@@ -184,26 +184,35 @@ func (a *asset) serve(c echo.Context) error {
 	return c.Blob(http.StatusOK, a.contentType, a.body)
 }
 
+// Every page writes dates one way, ISO 8601 in UTC: isoDate, and
+// isoDateTime where the time matters; chart axes, short of room, drop the
+// year (isoMonthDay).
+const (
+	isoDate     = "2006-01-02"
+	isoDateTime = "2006-01-02 15:04"
+	isoMonthDay = "01-02"
+)
+
 // templateFuncs are the helpers available in every template.
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		"money": money.Format,
+		"money": money.Display, // "$1,234.50": HTML only; files and the API keep decimals
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
 			}
-			return t.UTC().Format("2006-01-02")
+			return t.UTC().Format(isoDate)
 		},
 		"datetime": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
 			}
-			return t.UTC().Format("2006-01-02 15:04")
+			return t.UTC().Format(isoDateTime)
 		},
 		"rfc3339": app.RFC3339,
 		"commission": func(p *app.Program) string {
 			if p.CommissionType == app.CommissionFlat {
-				return money.Format(p.CommissionValue, p.Currency) + " " + p.Currency
+				return money.Display(p.CommissionValue, p.Currency)
 			}
 			return money.FormatPercent(p.CommissionValue) + "%"
 		},

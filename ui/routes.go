@@ -33,6 +33,7 @@ const (
 	routePortalHome     = "portal.home"
 	routePortalWebhooks = "portal.webhooks"
 	routePortalEndpoint = "portal.webhook"
+	routePortalMessage  = "portal.webhook_message"
 	routePortalPayouts  = "portal.payouts"
 )
 
@@ -143,6 +144,7 @@ func (u *UI) routesPortal(public, affiliate *echo.Group) {
 		{http.MethodPost, "/webhooks/:id/rotate", "portal.webhook.rotate", u.portalWebhookRotate},
 		{http.MethodPost, "/webhooks/:id/state", "portal.webhook.state", u.portalWebhookState},
 		{http.MethodPost, "/webhooks/:id/delete", "portal.webhook.delete", u.portalWebhookDelete},
+		{http.MethodGet, "/webhooks/messages/:id", routePortalMessage, u.portalWebhookMessage},
 		{http.MethodPost, "/webhooks/messages/:id/resend", "portal.webhook_message.resend", u.portalWebhookResend},
 	})
 }

@@ -344,14 +344,14 @@ func pageFixtures() map[string][]pageFixture {
 	purchases.Count, purchases.First, purchases.Last, purchases.FirstURL = "2", 1, 2, "/purchases"
 	purchases.NextURL = "/purchases?cursor=cur_2&page=2"
 	purchases.Report = views.PurchaseReport{Count: store.Count{N: 2, Exact: true}, MoneyKnown: true,
-		Paid:     []views.MoneyTotal{{Currency: "USD", Amount: "49.00", Commission: "14.70"}},
-		Refunded: []views.MoneyTotal{{Currency: "USD", Amount: "19.00", Commission: "5.70"}}}
+		Paid:     []views.MoneyTotal{{Currency: "USD", Amount: "$49.00", Commission: "$14.70"}},
+		Refunded: []views.MoneyTotal{{Currency: "USD", Amount: "$19.00", Commission: "$5.70"}}}
 	purchases.Purchases = []purchaseRow{
 		{ID: "pur_1", OrderID: "ORD-1001", Email: "jane@customer.example.com", Name: "Jane Buyer", Product: "Pro plan",
-			Amount: "49.00", Commission: "14.70", Currency: "USD", Status: app.PurchasePaid, Program: "Acme Partners",
+			Amount: "$49.00", Commission: "$14.70", Currency: "USD", Status: app.PurchasePaid, Program: "Acme Partners",
 			ProgramID: "prg_acme", Affiliate: "Paula Partner", AffiliateID: "aff_paula", Code: "paula", SubID: "newsletter",
 			LeadID: "led_jane", PurchasedAt: fxDay},
-		{ID: "pur_2", OrderID: "ORD-1002", Amount: "19.00", Commission: "5.70", Currency: "USD", Status: app.PurchaseRefunded,
+		{ID: "pur_2", OrderID: "ORD-1002", Amount: "$19.00", Commission: "$5.70", Currency: "USD", Status: app.PurchaseRefunded,
 			Program: "Acme Partners", ProgramID: "prg_acme", SelfReferral: true, PurchasedAt: fxDay},
 	}
 	purchasesEstimated := fxListView()
@@ -369,11 +369,11 @@ func pageFixtures() map[string][]pageFixture {
 
 	// Dashboard.
 	dash := &views.Dashboard{From: fxTo.AddDate(0, 0, -2), To: fxTo, Days: fxDashboardDays(), Clicks: 361, Leads: 44,
-		Purchases: 8, Refunds: 1, Paid: []views.MoneyTotal{{Currency: "USD", Amount: "392.00", Commission: "117.60"}},
+		Purchases: 8, Refunds: 1, Paid: []views.MoneyTotal{{Currency: "USD", Amount: "$392.00", Commission: "$117.60"}},
 		LeadRate: 12.19, PurchaseRate: 18.18, ClickRate: 2.22,
 		Top: []views.AffiliateStat{
 			{AffiliateID: "aff_paula", Name: "Paula Partner", Clicks: 300, Leads: 40, Purchases: 7,
-				Paid: []views.MoneyTotal{{Currency: "USD", Amount: "343.00", Commission: "102.90"}}, LeadRate: 13.3, PurchaseRate: 17.5},
+				Paid: []views.MoneyTotal{{Currency: "USD", Amount: "$343.00", Commission: "$102.90"}}, LeadRate: 13.3, PurchaseRate: 17.5},
 			{AffiliateID: "aff_gone", Clicks: 61, Leads: 4},
 		}}
 	ranges := []rangeLink{
@@ -546,7 +546,7 @@ func pageFixtures() map[string][]pageFixture {
 		"admin/lead": {
 			{"with click and purchase", fxAdminView("leads", &views.LeadDetail{Lead: lead, Click: click, Purchase: purchase,
 				ProgramName: "Acme Partners", AffiliateName: "Paula Partner"}),
-				[]string{"jane@customer.example.com", "Jane Buyer · signed up 2026-03-14 09:30 UTC", "ORD-1001", "49.00 USD", "https://news.example.com/", "vis_1"}},
+				[]string{"jane@customer.example.com", "Jane Buyer · signed up 2026-03-14 09:30 UTC", "ORD-1001", "$49.00", "https://news.example.com/", "vis_1"}},
 			{"erased without click", fxAdminView("leads", &views.LeadDetail{Lead: &store.Lead{ID: "led_x", ProgramID: "prg_acme", CreatedAt: fxDay},
 				ProgramName: "Acme Partners"}),
 				[]string{"Erased lead", "signed up 2026-03-14 09:30 UTC", "Not yet", "The click this lead came through is not stored."}},
@@ -592,9 +592,9 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/payouts": {
 			{"balances, refused form, history", fxAdminView("payouts", payouts),
-				[]string{"Due in USD", "12345.00", "to 120 affiliates", "to 1 affiliate", `<option value="USD" selected>USD — 12345.00 due to 120 affiliates</option>`,
+				[]string{"Due in USD", "$12,345.00", "to 120 affiliates", "to 1 affiliate", `<option value="USD" selected>USD — $12,345.00 due to 120 affiliates</option>`,
 					`value="5000.00"`, `<option value="prg_flat" selected>Flat Fee Club</option>`, "No affiliate has at least 5000.00 USD",
-					"Minimum must be a decimal.", "Showing 101–103 of 151 balances", "Paula Partner", "42.00", "-3.00", "amount-negative", "(deleted)",
+					"Minimum must be a decimal.", "Showing 101–103 of 151 balances", "Paula Partner", "42.00", "-$3.00", "amount-negative", "(deleted)",
 					`href="/commissions?affiliate=aff_paula"`, "Page 2 of 2", `href="/payouts?currency=USD#balances"`, `href="/payouts/pay_open"`,
 					"badge-open", "All programs", "Flat Fee Club", "2026-03-14 10:30", "history=cur_h2", "Older →", "Newest", "All currencies"}},
 			{"nothing yet", fxAdminView("payouts", &payoutsView{PayoutsPage: &views.PayoutsPage{Page: 1, Pages: 1}}),
@@ -605,13 +605,13 @@ func pageFixtures() map[string][]pageFixture {
 		},
 		"admin/payout": {
 			{"open", fxAdminView("payouts", openPayout),
-				[]string{"Payout of 57.00 USD", "badge-open", "103 affiliates · all programs", `action="/payouts/pay_open/paid"`, "Mark paid",
+				[]string{"Payout of $57.00", "badge-open", "103 affiliates · all programs", `action="/payouts/pay_open/paid"`, "Mark paid",
 					`action="/payouts/pay_open/cancel"`, "Cancel payout", `href="/payouts/pay_open/file?format=paypal"`, `href="/payouts/pay_open/file?format=wise"`,
 					`href="/payouts/pay_open/file?format=generic"`, "101 affiliates paid by PayPal", "1 affiliate paid by Wise",
 					"1 affiliate has no payout method: it is only in the generic CSV", "paula-pp@partners.example.com", "Wes Wise", "badge-warning",
 					"after=aff_nomethod", "Next page →"}},
 			{"paid", fxAdminView("payouts", paidPayout),
-				[]string{"Payout of 50.00 EUR", "badge-paid", "Paid on 2026-03-14 10:30 UTC", "Flat Fee Club", `href="/programs/prg_flat"`, "First page"}},
+				[]string{"Payout of €50.00", "badge-paid", "Paid on 2026-03-14 10:30 UTC", "Flat Fee Club", `href="/programs/prg_flat"`, "First page"}},
 			{"canceled, past the last item", fxAdminView("payouts", canceledPayout),
 				[]string{"badge-canceled", "Canceled on 2026-03-14 09:30 UTC", "No affiliates on this page", `href="/payouts/pay_x"`}},
 		},
@@ -622,7 +622,7 @@ func pageFixtures() map[string][]pageFixture {
 				Back: "/commissions?affiliate=aff_paula&cursor=cur_1&program=prg_acme", FirstURL: "/commissions?affiliate=aff_paula&program=prg_acme",
 				NextURL: "/commissions?affiliate=aff_paula&cursor=cur_2&program=prg_acme"}),
 				[]string{"ORD-1001", `href="/purchases/pur_1"`, "Paula Partner", "14.70", "approves 2026-04-13", "/commissions/com_pending/approve",
-					"/commissions/com_approved/void", "clawback", "-3.00", "paid 2026-03-20", `href="/payouts/pay_1"`,
+					"/commissions/com_approved/void", "clawback", "-$3.00", "paid 2026-03-20", `href="/payouts/pay_1"`,
 					`value="/commissions?affiliate=aff_paula&amp;cursor=cur_1&amp;program=prg_acme"`, "Only", "affiliate <strong>Paula Partner</strong>",
 					`<option value="prg_acme" selected>`, "Older →", "Newest"}},
 			{"empty status", fxAdminView("payouts", commissionsView{CommissionList: &views.CommissionList{}, Filter: app.CommissionFilter{Status: "voided"},
@@ -636,26 +636,26 @@ func pageFixtures() map[string][]pageFixture {
 			{"rows", fxAdminView("programs", programsView{Programs: []programRow{
 				{Program: prog, Affiliates: 2, JoinURL: "https://aff.shop.example.com/join/prg_acme"},
 				{Program: flat, JoinURL: "https://aff.shop.example.com/join/prg_flat"}}}),
-				[]string{"Acme Partners", "Flat Fee Club", "Track Leads is on", "5.00 EUR", "30 days", "New program"}},
+				[]string{"Acme Partners", "Flat Fee Club", "Track Leads is on", "€5.00", "30 days", "New program"}},
 			{"empty", fxAdminView("programs", programsView{Programs: []programRow{}}), []string{"Create your first program"}},
 		},
 		"admin/purchase": {
 			{"paid", fxAdminView("purchases", &purchaseView{PurchaseDetail: &views.PurchaseDetail{Purchase: purchase, Click: click, Lead: lead,
-				ProgramName: "Acme Partners", AffiliateName: "Paula Partner", Commissions: fxCommissions()[:1]}, Left: "49.00"}),
-				[]string{"ORD-1001", "49.00 USD · purchased 2026-03-14 09:30 UTC", "14.70 USD", "jane@customer.example.com", "https://news.example.com/",
-					`action="/purchases/pur_1/refund"`, `placeholder="49.00"`, "refund all that is left: 49.00 USD", "approves 2026-04-13",
+				ProgramName: "Acme Partners", AffiliateName: "Paula Partner", Commissions: fxCommissions()[:1]}, Left: "49.00", LeftText: "$49.00"}),
+				[]string{"ORD-1001", "$49.00 · purchased 2026-03-14 09:30 UTC", "$14.70", "jane@customer.example.com", "https://news.example.com/",
+					`action="/purchases/pur_1/refund"`, `placeholder="49.00"`, "refund all that is left: $49.00", "approves 2026-04-13",
 					`action="/commissions/com_pending/approve"`, `action="/commissions/com_pending/void"`, `value="/purchases/pur_1#commissions"`}},
 			{"partly refunded, refused amount", fxAdminView("purchases", &purchaseView{PurchaseDetail: &views.PurchaseDetail{Purchase: &partial,
-				ProgramName: "Acme Partners", AffiliateName: "Paula Partner", Commissions: fxCommissions()[2:]}, Left: "29.00",
+				ProgramName: "Acme Partners", AffiliateName: "Paula Partner", Commissions: fxCommissions()[2:]}, Left: "29.00", LeftText: "$29.00",
 				Refund: refundForm{Amount: "30.00"}, RefundErrors: FormErrors{"amount": "Amount is more than the 29.00 left to refund."}}),
-				[]string{"20.00 USD refunded", `value="30.00"`, "Amount is more than the 29.00 left to refund.", "clawback", "-3.00",
+				[]string{"$20.00 refunded", `value="30.00"`, "Amount is more than the 29.00 left to refund.", "clawback", "-$3.00",
 					"amount-negative", "paid 2026-03-20", `href="/payouts/pay_1"`}},
 			{"refunded unattributed", fxAdminView("purchases", &purchaseView{PurchaseDetail: &views.PurchaseDetail{Purchase: unattributed, ProgramName: "Acme Partners"}}),
 				[]string{"ORD-1002", "badge-refunded", "Unattributed (the affiliate's own email)", "No click led to this purchase.",
 					"An unattributed purchase earns no commission.", "Fully refunded on 2026-03-14 09:30 UTC."}},
 		},
 		"admin/purchases": {
-			{"rows", fxAdminView("purchases", purchases), []string{"ORD-1001", "ORD-1002", "Showing 1–2 of 2", "49.00", "Refunded: 19.00 USD",
+			{"rows", fxAdminView("purchases", purchases), []string{"ORD-1001", "ORD-1002", "Showing 1–2 of 2", "49.00", "Refunded: $19.00",
 				"self", "Unattributed", "Next page", `<option value="refunded" selected>`}},
 			{"estimated", fxAdminView("purchases", purchasesEstimated), []string{"Estimated", "Narrow the email filter"}},
 			{"empty", fxAdminView("purchases", purchasesEmpty), []string{"No purchases yet", "POST /api/v1/purchases"}},
@@ -730,7 +730,7 @@ func pageFixtures() map[string][]pageFixture {
 					Totals: views.PortalTotals{Clicks: 412, Leads: 37, Purchases: 9, Money: []store.RollupMoney{{Currency: "USD", Amount: 88200, Commission: 26460}}}},
 				{Program: flat, Code: "paula", Link: "https://club.example.com/?ref=paula", JoinedAt: fxDay},
 			}}), []string{"Hi Paula Partner", "over the last 30 days", "Acme Partners", "https://shop.example.com/?ref=paula",
-				"264.60 USD", "Statistics and referrals →", "Flat Fee Club", "data-portal-copy"}},
+				"$264.60", "Statistics and referrals →", "Flat Fee Club", "data-portal-copy"}},
 			{"pending", fxPortalView("programs", portalHomeView{Pending: true, Range: views.PortalRange{From: fxFrom, To: fxTo},
 				Programs: []*views.PortalProgram{{Program: prog}, {Program: flat}}}),
 				[]string{"Thanks for signing up.", "awaiting approval", "<strong>Acme Partners</strong>, <strong>Flat Fee Club</strong>"}},
@@ -751,7 +751,7 @@ func pageFixtures() map[string][]pageFixture {
 				Errors: FormErrors{"terms": "Accept the terms to join."}}),
 				[]string{"Join Acme Partners", "Earn 30% on every order you refer.", "of every sale", "30 days", "/join/prg_acme",
 					`value="Nora"`, "checked", "Accept the terms to join.", "Apply to join"}},
-			{"auto approve", fxPublicView(joinView{Program: flat}), []string{"Flat Fee Club", "5.00 EUR", "per sale", "Join and get my link"}},
+			{"auto approve", fxPublicView(joinView{Program: flat}), []string{"Flat Fee Club", "€5.00", "per sale", "Join and get my link"}},
 			{"branded", fxBranded(fxPublicView(joinView{Program: prog})), []string{
 				`<a href="https://acme.example/terms" target="_blank" rel="noopener noreferrer">terms</a>`,
 				`<img class="brand-logo" src="/brand/logo?v=abc123" alt="">`, `<span class="brand-name">Acme Inc</span>`,
@@ -776,7 +776,7 @@ func pageFixtures() map[string][]pageFixture {
 				},
 				Next: "cur_2"}, Form: payoutDetailsForm{Method: "wise", Email: "not-an-email"},
 				Errors: FormErrors{"email": "Email is not a valid email address."}, Cursor: "cur_1"}),
-				[]string{"Your balance", "14.70", "42.00", "99.00", "-5.00", "amount-negative", `name="method" value="wise" checked`,
+				[]string{"Your balance", "14.70", "42.00", "99.00", "-€5.00", "amount-negative", `name="method" value="wise" checked`,
 					`value="not-an-email"`, "Email is not a valid email address.", "being paid", "2026-02-14", "Wise", "paula@wise.example.com",
 					"canceled; due again", "cursor=cur_2", "← Newest", "Older →"}},
 			{"nothing yet", fxPortalView("payouts", portalPayoutsView{PortalPayoutsPage: &views.PortalPayoutsPage{}}),
@@ -790,23 +790,23 @@ func pageFixtures() map[string][]pageFixture {
 				r.NextCursor = "cur_3"
 				return r
 			}(), Sub: "newsletter", SubLink: "https://shop.example.com/?ref=paula&sub=newsletter", Chart: newChart(fxPortalDays()), Cursor: "cur_2"}),
-				[]string{"Acme Partners", "code <code>paula</code>", "https://shop.example.com/?ref=paula&amp;sub=newsletter", "264.60 USD", "882.00 USD",
+				[]string{"Acme Partners", "code <code>paula</code>", "https://shop.example.com/?ref=paula&amp;sub=newsletter", "$264.60", "$882.00",
 					"1 refunded", "2.2%", "class=\"bar\"", "jane@customer.example.com", "leads.csv", "← Newest", "cursor=cur_3", "Older →"}},
 			{"purchases", fxPortalView("programs", portalProgramView{PortalReport: func() *views.PortalReport {
 				r := fxPortalReport(views.PortalPurchases)
 				r.Purchases = []views.PortalPurchase{{PurchasedAt: fxDay, OrderID: "ORD-1001", Email: "jane@customer.example.com", Name: "Jane Buyer",
-					Product: "Pro plan", Amount: "49.00", Currency: "USD", Commission: "14.70", Status: app.PurchasePaid, SubID: "newsletter",
+					Product: "Pro plan", Amount: "$49.00", Currency: "USD", Commission: "$14.70", Status: app.PurchasePaid, SubID: "newsletter",
 					Earned: &views.PortalCommission{Status: app.CommissionPending, Amount: 1470, Currency: "USD", ApproveAt: fxDay.AddDate(0, 0, 30)}},
-					{PurchasedAt: fxDay, OrderID: "ORD-1002", Amount: "10.00", Currency: "USD", Commission: "3.00", Status: app.PurchaseRefunded,
+					{PurchasedAt: fxDay, OrderID: "ORD-1002", Amount: "$10.00", Currency: "USD", Commission: "$3.00", Status: app.PurchaseRefunded,
 						Earned: &views.PortalCommission{Status: app.CommissionPaid, Amount: 300, Currency: "USD", PaidAt: fxTo, ClawedBack: -300}},
-					{PurchasedAt: fxDay, OrderID: "ORD-1003", Amount: "10.00", Currency: "USD", Commission: "3.00", Status: app.PurchasePaid,
+					{PurchasedAt: fxDay, OrderID: "ORD-1003", Amount: "$10.00", Currency: "USD", Commission: "$3.00", Status: app.PurchasePaid,
 						Earned: &views.PortalCommission{Status: app.CommissionProcessing, Amount: 300, Currency: "USD"}},
-					{PurchasedAt: fxDay, OrderID: "ORD-1004", Amount: "10.00", Currency: "USD", Commission: "0.00", Status: app.PurchasePaid}}
+					{PurchasedAt: fxDay, OrderID: "ORD-1004", Amount: "$10.00", Currency: "USD", Commission: "$0.00", Status: app.PurchasePaid}}
 				r.NextCursor = "cur_2"
 				return r
 			}(), Chart: newChart(fxPortalDays())}),
-				[]string{"ORD-1001", "Pro plan", "14.70 USD", "purchases.csv", "Older →", "Commission status", "on hold", "until 2026-04-13",
-					"-3.00 USD taken back after a refund", "being paid", `<span class="muted">—</span>`}},
+				[]string{"ORD-1001", "Pro plan", "$14.70", "purchases.csv", "Older →", "Commission status", "on hold", "until 2026-04-13",
+					"-$3.00 taken back after a refund", "being paid", `<span class="muted">—</span>`}},
 			{"no leads", fxPortalView("programs", portalProgramView{PortalReport: fxPortalReport(views.PortalLeads), Chart: newChart(nil),
 				Errors: FormErrors{"from": "from must be a date like 2026-03-01"}}),
 				[]string{"No leads in this period", "No activity in this period yet", "from must be a date"}},

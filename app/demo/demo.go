@@ -12,10 +12,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/store"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // The demo account (spiffy demo): programs, affiliates and 90 days of
@@ -37,8 +41,9 @@ type Options struct {
 // Result is what the demo command prints.
 type Result struct {
 	AdminEmail, AdminPassword, APIKey string
-	// AffiliatePassword signs every demo affiliate in to the portal.
-	AffiliatePassword string
+	// AffiliatePassword signs every demo affiliate in to the portal;
+	// AffiliateEmail is one of them worth a look (active, the busiest).
+	AffiliatePassword, AffiliateEmail string
 	// What was written and how long it took.
 	Programs, Affiliates, Clicks, Leads, Purchases int
 	Elapsed                                        time.Duration
@@ -108,6 +113,7 @@ func Seed(ctx context.Context, a *app.App, db *store.DB, opts Options, progress 
 		return nil, err
 	}
 	res.Programs, res.Affiliates = len(g.programs), len(g.affs)
+	res.AffiliateEmail = g.busiestActive()
 	res.Clicks, res.Leads, res.Purchases = g.nClicks, g.nLeads, g.nPurchases
 	res.Elapsed = time.Since(start)
 	fmt.Fprintf(progress, "demo: wrote %d clicks, %d leads, %d purchases in %s\n",
@@ -468,8 +474,41 @@ func (g *demoGen) planAccounts() error {
 }
 
 func demoEmail(first, last, suffix, domain string) string {
-	local := strings.ToLower(app.CodeBase(first) + "." + app.CodeBase(last) + suffix)
+	local := strings.ToLower(app.CodeBase(asciiFold(first)) + "." + app.CodeBase(asciiFold(last)) + suffix)
 	return local + "@" + domain
+}
+
+// foldLetters are the letters that carry no combining mark to strip, so
+// decomposition alone would drop them: written out as English mail
+// providers spell them.
+var foldLetters = strings.NewReplacer("ß", "ss", "ẞ", "SS", "Ø", "O", "ø", "o", "Æ", "AE", "æ", "ae",
+	"Œ", "OE", "œ", "oe", "Ł", "L", "ł", "l", "Đ", "D", "đ", "d", "Ð", "D", "ð", "d", "Þ", "Th", "þ", "th", "ı", "i")
+
+// asciiFold transliterates a name for an email address: accents go, the
+// letters stay ("José Müller" -> "Jose Muller", "Søren" -> "Soren"); an
+// email that dropped them ("jos.mller@") reads as a typo.
+func asciiFold(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, foldLetters.Replace(s))
+	if err != nil {
+		return s
+	}
+	return out
+}
+
+// busiestActive is the email of the active affiliate with the most
+// traffic: the one whose portal the demo's sign-in shows.
+func (g *demoGen) busiestActive() string {
+	var best *demoAff
+	for _, af := range g.affs {
+		if af.rec.Status == app.StatusActive && (best == nil || af.weight > best.weight) {
+			best = af
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.rec.Email
 }
 
 func (g *demoGen) activeAffiliates() int {

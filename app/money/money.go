@@ -9,6 +9,13 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // exponents lists the currencies whose minor unit is not 1/100.
@@ -121,4 +128,60 @@ func roundHalfUp(r *big.Rat) (int64, bool) {
 		return 0, false
 	}
 	return q.Int64(), true
+}
+
+// Display renders minor units for people: the currency's English symbol, a
+// thousands separator and the currency's own decimals — 123450 USD ->
+// "$1,234.50", 1235 JPY -> "¥1,235", 1234500 KWD -> "KWD 1,234.500",
+// -1250 USD -> "-$12.50". One fixed locale (en) so every page, the portal
+// and the emails read alike. Files and the API keep Format's plain decimals.
+func Display(minor int64, cur string) string {
+	plain := Format(minor, cur)
+	neg := strings.HasPrefix(plain, "-")
+	plain = strings.TrimPrefix(plain, "-")
+	intPart, frac, hasFrac := strings.Cut(plain, ".")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	sym := Symbol(cur)
+	b.WriteString(sym)
+	// A symbol ending in a letter ("KWD", "CHF") needs a space before the
+	// digits; "$" and "CA$" do not.
+	if r, _ := utf8.DecodeLastRuneInString(sym); unicode.IsLetter(r) {
+		b.WriteByte(' ')
+	}
+	for i, d := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	if hasFrac {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return b.String()
+}
+
+// symbols caches each currency's English symbol: the lookup formats
+// through x/text, too slow for every cell of a long table.
+var symbols sync.Map
+
+// Symbol is the currency's symbol in English: "$" for USD, "€" for EUR,
+// "CA$" for CAD, the code itself where English has no symbol ("KWD") or
+// the code is not ISO 4217.
+func Symbol(cur string) string {
+	if s, ok := symbols.Load(cur); ok {
+		return s.(string)
+	}
+	sym := cur
+	if u, err := currency.ParseISO(cur); err == nil && ValidCurrency(cur) {
+		sym = message.NewPrinter(language.English).Sprint(currency.Symbol(u))
+	}
+	if sym == "" {
+		sym = cur
+	}
+	symbols.Store(cur, sym)
+	return sym
 }

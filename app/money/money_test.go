@@ -65,3 +65,29 @@ func TestValidCurrency(t *testing.T) {
 		}
 	}
 }
+
+func TestDisplay(t *testing.T) {
+	for _, tc := range []struct {
+		minor int64
+		cur   string
+		want  string
+	}{
+		{123450, "USD", "$1,234.50"},
+		{5, "USD", "$0.05"},
+		{0, "USD", "$0.00"},
+		{99999, "USD", "$999.99"},
+		{123450, "EUR", "€1,234.50"},
+		{1235, "JPY", "¥1,235"},
+		{1234500, "KWD", "KWD 1,234.500"},
+		{-1250, "USD", "-$12.50"}, // a clawback
+		{-1000000, "JPY", "-¥1,000,000"},
+		{123456789012345, "USD", "$1,234,567,890,123.45"},
+		{100, "CAD", "CA$1.00"}, // not to be read as US dollars
+		{100, "CHF", "CHF 1.00"},
+		{100, "ZZZ", "ZZZ 1.00"}, // not ISO 4217: the code itself
+	} {
+		if got := Display(tc.minor, tc.cur); got != tc.want {
+			t.Errorf("Display(%d, %s) = %q, want %q", tc.minor, tc.cur, got, tc.want)
+		}
+	}
+}

@@ -3,11 +3,13 @@ package views
 import (
 	"cmp"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spiffy/spiffy/app/money"
+	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -61,6 +63,8 @@ type Dashboard struct {
 	// Conversion rates in percent: clicks→leads, leads→purchases, clicks→purchases.
 	LeadRate, PurchaseRate, ClickRate float64
 	Top                               []AffiliateStat
+	// Setup is the getting-started checklist's state (whole install).
+	Setup GettingStarted
 }
 
 // percent is a/b as a percentage (0 when b is 0).
@@ -74,22 +78,78 @@ func percent(a, b int64) float64 {
 func moneyTotals(ms []store.RollupMoney) []MoneyTotal {
 	out := make([]MoneyTotal, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, MoneyTotal{Currency: m.Currency, Amount: money.Format(m.Amount, m.Currency), Commission: money.Format(m.Commission, m.Currency)})
+		out = append(out, MoneyTotal{Currency: m.Currency, Amount: money.Display(m.Amount, m.Currency), Commission: money.Display(m.Commission, m.Currency)})
 	}
 	return out
 }
 
+// GettingStarted is how far a new install has come, each step read from
+// what is stored: the dashboard shows it as a checklist until the first
+// purchase, when the install has proved itself end to end.
+type GettingStarted struct {
+	Program    bool // a live program exists
+	FirstClick bool // the install code ran on a site: a click was tracked
+	Enrolled   bool // an affiliate is enrolled in a program
+	FirstLead  bool
+	Provider   bool // a payment provider's signing secret is set (config or Settings)
+	// FirstPurchase: a purchase was recorded, by a provider or the API.
+	FirstPurchase bool
+}
+
+// Show reports whether the checklist still helps: a step is open and no
+// purchase has been recorded yet (a merchant who reports sales by API
+// never needs a provider).
+func (g GettingStarted) Show() bool {
+	return !g.FirstPurchase && !(g.Program && g.FirstClick && g.Enrolled && g.FirstLead && g.Provider)
+}
+
+// readGettingStarted reads each step: the all-time tallies (one key per
+// day with traffic), the programs, one enrollment key and the providers'
+// secrets. inConfig says whether the config sets a provider's secret.
+func readGettingStarted(tx *store.Tx, inConfig func(provider string) bool) (GettingStarted, error) {
+	var g GettingStarted
+	all, err := tx.TallySum(store.TallyScope{}, 0, math.MaxUint32)
+	if err != nil {
+		return g, err
+	}
+	g.FirstClick, g.FirstLead, g.FirstPurchase = all.Clicks > 0, all.Leads > 0, all.Purchases > 0
+	progs, err := tx.Programs()
+	if err != nil {
+		return g, err
+	}
+	for _, p := range progs {
+		g.Program = g.Program || p.DeletedAt == nil
+	}
+	if g.Enrolled, err = tx.HasEnrollment(); err != nil {
+		return g, err
+	}
+	for _, p := range provider.Names() {
+		s, err := tx.IntegrationSecret(p)
+		if err != nil {
+			return g, err
+		}
+		g.Provider = g.Provider || s != "" || inConfig(p)
+	}
+	return g, nil
+}
+
 // ReadDashboard computes the dashboard for the days from to to (both
-// included) and a program ("" = all), which the caller has checked.
-func ReadDashboard(tx *store.Tx, programID string, from, to time.Time) (*Dashboard, error) {
+// included) and a program ("" = all), which the caller has checked, and
+// the install's getting-started steps (inConfig: see readGettingStarted).
+func ReadDashboard(tx *store.Tx, programID string, from, to time.Time, inConfig func(provider string) bool) (*Dashboard, error) {
 	d := &Dashboard{From: from, To: to, ProgramID: programID}
+	setup, err := readGettingStarted(tx, inConfig)
+	if err != nil {
+		return nil, err
+	}
+	d.Setup = setup
 	lo, hi := store.DayNumber(from), store.DayNumber(to)
 	d.Days = make([]DashboardDay, hi-lo+1)
 	for i := range d.Days {
 		d.Days[i].Day = store.DayTime(lo + uint32(i))
 	}
 	var sum store.Tally
-	err := tx.TallyDays(store.TallyScope{ProgramID: programID}, lo, hi, func(day uint32, t *store.Tally) {
+	err = tx.TallyDays(store.TallyScope{ProgramID: programID}, lo, hi, func(day uint32, t *store.Tally) {
 		dd := &d.Days[day-lo]
 		dd.Clicks, dd.Leads, dd.Purchases = t.Clicks, t.Leads, t.Purchases
 		sum.Add(t)

@@ -209,20 +209,20 @@ func (t PortalTotals) Conversion() string {
 	return strconv.FormatFloat(pct, 'f', 1, 64) + "%"
 }
 
-// Commission is the paid commission, one "12.00 USD" per currency.
+// Commission is the paid commission, one "$12.00" per currency.
 func (t PortalTotals) Commission() []string {
 	out := make([]string, 0, len(t.Money))
 	for _, m := range t.Money {
-		out = append(out, money.Format(m.Commission, m.Currency)+" "+m.Currency)
+		out = append(out, money.Display(m.Commission, m.Currency))
 	}
 	return out
 }
 
-// Sales is the paid purchase amount, one "49.00 USD" per currency.
+// Sales is the paid purchase amount, one "$49.00" per currency.
 func (t PortalTotals) Sales() []string {
 	out := make([]string, 0, len(t.Money))
 	for _, m := range t.Money {
-		out = append(out, money.Format(m.Amount, m.Currency)+" "+m.Currency)
+		out = append(out, money.Display(m.Amount, m.Currency))
 	}
 	return out
 }
@@ -256,9 +256,9 @@ type PortalPurchase struct {
 	Email       string
 	Name        string
 	Product     string
-	Amount      string // decimal string in Currency
+	Amount      string // as people read it: "$49.00"
 	Currency    string
-	Commission  string // decimal string in Currency
+	Commission  string // as people read it
 	Status      string // paid | refunded
 	SubID       string
 	// Earned is where the purchase's commission stands (nil when it has
@@ -275,7 +275,7 @@ func portalLead(l *store.Lead) PortalLead {
 func portalPurchase(p *store.Purchase) PortalPurchase {
 	return PortalPurchase{
 		PurchasedAt: p.PurchasedAt, OrderID: p.OrderID, Email: p.Email, Name: p.Name, Product: p.Product,
-		Amount: money.Format(p.Amount, p.Currency), Currency: p.Currency, Commission: money.Format(p.Commission, p.Currency),
+		Amount: money.Display(p.Amount, p.Currency), Currency: p.Currency, Commission: money.Display(p.Commission, p.Currency),
 		Status: p.Status, SubID: p.SubID, id: p.ID,
 	}
 }

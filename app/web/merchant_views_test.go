@@ -241,9 +241,9 @@ func TestMerchantPurchaseFiltersAndTotals(t *testing.T) {
 	f := newViewsFixture(t)
 	a := f.env.App
 	usd := func(amount, commission string) views.MoneyTotal {
-		return views.MoneyTotal{Currency: "USD", Amount: amount, Commission: commission}
+		return views.MoneyTotal{Currency: "USD", Amount: "$" + amount, Commission: "$" + commission}
 	}
-	eur := views.MoneyTotal{Currency: "EUR", Amount: "50.00", Commission: "5.00"}
+	eur := views.MoneyTotal{Currency: "EUR", Amount: "€50.00", Commission: "€5.00"}
 	tests := []struct {
 		name           string
 		query          url.Values
@@ -538,7 +538,7 @@ func TestDashboard(t *testing.T) {
 		d.Top[1].Name != "Bob, Partner" || d.Top[1].Purchases != 0 || d.Top[1].Leads != 2 || d.Top[1].Clicks != 3 {
 		t.Errorf("top affiliates %+v", d.Top)
 	}
-	if len(d.Top[0].Paid) != 1 || d.Top[0].Paid[0] != (views.MoneyTotal{Currency: "USD", Amount: "100.00", Commission: "10.00"}) {
+	if len(d.Top[0].Paid) != 1 || d.Top[0].Paid[0] != (views.MoneyTotal{Currency: "USD", Amount: "$100.00", Commission: "$10.00"}) {
 		t.Errorf("top affiliate money %+v", d.Top[0].Paid)
 	}
 

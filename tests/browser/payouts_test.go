@@ -151,7 +151,7 @@ func TestPayoutMerchantPaysAffiliateSeesIt(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`)))
 	mvGo(t, b, `location.pathname === "/payouts"`, chromedp.Click(chromedp.CSS(`nav.mainnav a[href="/payouts"]`)))
 	rows := mvEval[[]string](t, b, `Array.from(document.querySelectorAll("table.balances-table tbody tr")).map(tr => tr.cells[0].innerText + " " + tr.cells[2].innerText)`)
-	if strings.Join(rows, "|") != "Wes Wise 60.00 USD|Paula Partner 45.00 USD|Rita Small 3.00 USD" {
+	if strings.Join(rows, "|") != "Wes Wise $60.00|Paula Partner $45.00|Rita Small $3.00" {
 		t.Fatalf("balances, largest due first: %q", rows)
 	}
 	a11yBasics(t, b, "/payouts")
@@ -162,11 +162,11 @@ func TestPayoutMerchantPaysAffiliateSeesIt(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name="minimum"]`), "5.00"),
 		chromedp.Click(chromedp.CSS(`form.payout-form button[type="submit"]`)))
 	payoutID := strings.TrimPrefix(mvEval[string](t, b, `location.pathname`), "/payouts/")
-	if h1 := mvEval[string](t, b, `document.querySelector("h1").innerText`); !strings.Contains(h1, "105.00 USD") {
+	if h1 := mvEval[string](t, b, `document.querySelector("h1").innerText`); !strings.Contains(h1, "$105.00") {
 		t.Fatalf("payout heading %q", h1)
 	}
 	items := mvEval[[]string](t, b, `Array.from(document.querySelectorAll("#items tbody tr")).map(tr => tr.innerText.replace(/\s+/g, " ").trim())`)
-	if len(items) != 2 || !strings.Contains(items[0]+items[1], "paula-pp@partners.example 45.00 USD") || strings.Contains(strings.Join(items, ""), "Rita") {
+	if len(items) != 2 || !strings.Contains(items[0]+items[1], "paula-pp@partners.example $45.00") || strings.Contains(strings.Join(items, ""), "Rita") {
 		t.Fatalf("payout items %q", items)
 	}
 	a11yBasics(t, b, "/payouts/{id}")
@@ -203,7 +203,7 @@ func TestPayoutMerchantPaysAffiliateSeesIt(t *testing.T) {
 	mvGo(t, b, `location.pathname === "/portal/payouts"`, chromedp.Navigate(s.URL+"/portal/payouts"))
 	history := mvEval[[]string](t, b, `Array.from(document.querySelectorAll("table.portal-payouts tbody tr")).map(tr => tr.innerText.replace(/\s+/g, " ").trim())`)
 	today := time.Now().UTC().Format(time.DateOnly)
-	if len(history) != 1 || !strings.Contains(history[0], "paid 45.00 USD 2 PayPal paula-pp@partners.example "+today) {
+	if len(history) != 1 || !strings.Contains(history[0], "paid $45.00 2 PayPal paula-pp@partners.example "+today) {
 		t.Fatalf("payout history %q", history)
 	}
 	if page := mvEval[string](t, b, `document.querySelector("main").innerText`); strings.Contains(page, "Wes") || strings.Contains(page, "105.00") {

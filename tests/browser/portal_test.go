@@ -12,6 +12,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/store"
 )
 
@@ -214,6 +215,14 @@ func TestPortalInvitedAffiliateExportsWhatItSees(t *testing.T) {
 	if len(table) != 5 || len(file)-1 != len(table) {
 		t.Fatalf("%d rows on screen, %d in the file (want 5 each):\n%q\n%q", len(table), len(file)-1, table, file)
 	}
+	// shown is a file's decimal amount as the page shows it ("$120.00").
+	shown := func(amount, cur string) string {
+		v, ok := money.Parse(amount, cur)
+		if !ok {
+			t.Fatalf("amount %q in the file", amount)
+		}
+		return money.Display(v, cur)
+	}
 	for i, row := range file[1:] {
 		screen := table[i] // Date, Name, Email, Sub-ID, Purchased
 		got := []string{strings.Replace(row[0][:16], "T", " ", 1), unguard(row[2]), unguard(row[1]), row[5], row[6]}
@@ -242,7 +251,7 @@ func TestPortalInvitedAffiliateExportsWhatItSees(t *testing.T) {
 	for i, row := range file[1:] {
 		screen := table[i] // Date, Order, Customer (name, email), Product, Amount, Commission, Status, Sub-ID, Commission status
 		got := []string{strings.Replace(row[0][:16], "T", " ", 1), row[1], unguard(row[3]) + "\n" + row[2], row[4],
-			row[5] + " " + row[6], row[7] + " " + row[6], row[8], row[9]}
+			shown(row[5], row[6]), shown(row[7], row[6]), row[8], row[9]}
 		// The commission status is the screen's only (these purchases were
 		// stored without commission records: "—").
 		if len(screen) != 9 || screen[8] != "—" {

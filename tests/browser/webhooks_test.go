@@ -56,8 +56,16 @@ func TestWebhooksPortalAndAdmin(t *testing.T) {
 	}
 	b.Screenshot("added")
 
-	portalGo(t, b, `document.body.innerText.includes('Test event sent')`,
+	// "Send test event" shows the delivery in place: no reload (a mark set
+	// on the window survives), the receiver's status code on the card.
+	if _, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`window.noReload = true`)); err != nil {
+		t.Fatal(err)
+	}
+	portalGo(t, b, `document.querySelector('.wh-test-result').textContent.startsWith('Delivered: 204 in ')`,
 		chromedp.Click(chromedp.CSS(`form[action$="/test"] button`)))
+	if kept, _ := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`window.noReload === true && !document.body.innerText.includes('Test event sent')`)); !kept {
+		t.Errorf("sending the test event reloaded the page")
+	}
 	Eventually(t, 10*time.Second, "the test event", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 1 })
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
