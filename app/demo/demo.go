@@ -989,8 +989,11 @@ func (g *demoGen) payouts(ctx context.Context, progress io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("demo: approve: %w", err)
 	}
-	var paid []*app.PayoutView
-	for i, p := range g.programs {
+	// Which programs have money due depends on today's date (purchases are
+	// spread over the last months, holds end at fixed ages), so the payout
+	// that stays open is the last one made, not the last program's.
+	var created []*app.PayoutView
+	for _, p := range g.programs {
 		po, err := g.a.CreatePayout(app.PayoutInput{Currency: p.rec.Currency, Minimum: "0", Program: p.rec.ID})
 		if app.IsKind(err, app.KindConflict) {
 			continue // nothing due in this program
@@ -998,10 +1001,15 @@ func (g *demoGen) payouts(ctx context.Context, progress io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("demo: payout: %w", err)
 		}
-		if i == len(g.programs)-1 {
+		created = append(created, po)
+	}
+	var paid []*app.PayoutView
+	for i, po := range created {
+		if i == len(created)-1 {
 			break // the last stays open
 		}
-		if po, err = g.a.MarkPayoutPaid(po.ID); err != nil {
+		po, err := g.a.MarkPayoutPaid(po.ID)
+		if err != nil {
 			return fmt.Errorf("demo: pay: %w", err)
 		}
 		paid = append(paid, po)
