@@ -135,18 +135,7 @@ func TestAdminAndAPIKeyCommands(t *testing.T) {
 	}
 
 	// The key works against a server over the same data dir.
-	cfg := config.Default()
-	cfg.DataDir = dir
-	db, err := store.Open(store.Options{Dir: cfg.DBDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	a, err := app.New(app.Options{Config: cfg, Store: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
+	a := openApp(t, dir)
 	if _, err := a.AuthenticateAdmin("owner@shop.example.com", "correct-horse", "127.0.0.1"); err != nil {
 		t.Fatalf("admin cannot sign in: %v", err)
 	}
@@ -231,19 +220,27 @@ func TestDemoPrintsAnAffiliateSignIn(t *testing.T) {
 	if email == "" {
 		t.Fatalf("no affiliate sign-in printed:\n%s", out)
 	}
+	a := openApp(t, dir)
+	if _, err := a.AuthenticateAffiliate(email, password, "127.0.0.1"); err != nil {
+		t.Fatalf("the printed affiliate %s / %s cannot sign in: %v\n%s", email, password, err, out)
+	}
+}
+
+// openApp opens the App over a data dir the commands wrote (the CLI has
+// let go of it), closed when the test ends.
+func openApp(t *testing.T, dir string) *app.App {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dir
 	db, err := store.Open(store.Options{Dir: cfg.DBDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	a, err := app.New(app.Options{Config: cfg, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Stop()
-	if _, err := a.AuthenticateAffiliate(email, password, "127.0.0.1"); err != nil {
-		t.Fatalf("the printed affiliate %s / %s cannot sign in: %v\n%s", email, password, err, out)
-	}
+	t.Cleanup(a.Stop)
+	return a
 }

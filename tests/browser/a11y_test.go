@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -39,16 +38,6 @@ import (
 //
 // axe-core comes from npm, never from the repository: .ci/run installs it
 // and passes its path as $SPIFFY_AXE. Without it the test fails.
-
-// a11yNotPages are the GET routes that answer a file or JSON, not a page.
-var a11yNotPages = map[string]string{
-	"admin.affiliates.suggest":     "the affiliate picker's JSON suggestions",
-	"admin.export.download":        "a CSV download",
-	"admin.payout.file":            "a payout file download",
-	"portal.program.leads_csv":     "a CSV download",
-	"portal.program.purchases_csv": "a CSV download",
-	"portal.webhook_message":       "JSON for the test button (else a redirect to the endpoint's log)",
-}
 
 // a11yAlsoFail are rules below "serious" that the issue reported and that
 // must stay fixed.
@@ -448,23 +437,8 @@ func TestA11yEveryAdminAndPortalPage(t *testing.T) {
 	a.canary()
 
 	// Every page of the route tables was audited.
-	var missed []string
-	pages := 0
-	for _, r := range s.Server.Echo.Routes() {
-		if r.Method != http.MethodGet || !(strings.HasPrefix(r.Name, "admin.") || strings.HasPrefix(r.Name, "portal.")) {
-			continue
-		}
-		pages++
-		if !a.visited[r.Name] && a11yNotPages[r.Name] == "" {
-			missed = append(missed, r.Name+" "+r.Path)
-		}
-	}
-	if pages < 20 {
-		t.Errorf("the route tables hold only %d GET routes named admin.* or portal.*: were they renamed?", pages)
-	}
-	sort.Strings(missed)
-	if len(missed) > 0 {
-		t.Errorf("GET routes not audited (add them to this test, or to a11yNotPages if they answer a file):\n  %s", strings.Join(missed, "\n  "))
+	if missed := unvisitedPages(t, s.Server.Echo, a.visited); len(missed) > 0 {
+		t.Errorf("GET routes not audited (add them to this test, or to notPages if they answer no page):\n  %s", strings.Join(missed, "\n  "))
 	}
 	t.Logf("audited %d page views in %s", a.pages, time.Since(started).Round(time.Millisecond))
 	if ex := b.Exceptions(); len(ex) > 0 {

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/labstack/echo/v4"
 
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
@@ -359,4 +361,38 @@ func Eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// notPages are the GET routes of the admin and portal tables that answer a
+// file or JSON, not a page to look at.
+var notPages = map[string]string{
+	"admin.affiliates.suggest":     "the affiliate picker's JSON suggestions",
+	"admin.export.download":        "a CSV download",
+	"admin.payout.file":            "a payout file download",
+	"portal.program.leads_csv":     "a CSV download",
+	"portal.program.purchases_csv": "a CSV download",
+	"portal.webhook_message":       "JSON for the test button (else a redirect to the endpoint's log)",
+}
+
+// unvisitedPages lists ("name path", sorted) the GET pages of the admin and
+// portal route tables a page-by-page test did not visit, so that a new page
+// is checked too (the accessibility audit, the phone width).
+func unvisitedPages(t *testing.T, e *echo.Echo, visited map[string]bool) []string {
+	t.Helper()
+	var missed []string
+	pages := 0
+	for _, r := range e.Routes() {
+		if r.Method != http.MethodGet || !(strings.HasPrefix(r.Name, "admin.") || strings.HasPrefix(r.Name, "portal.")) {
+			continue
+		}
+		pages++
+		if !visited[r.Name] && notPages[r.Name] == "" {
+			missed = append(missed, r.Name+" "+r.Path)
+		}
+	}
+	if pages < 20 {
+		t.Errorf("the route tables hold only %d GET routes named admin.* or portal.*: were they renamed?", pages)
+	}
+	sort.Strings(missed)
+	return missed
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -29,16 +28,6 @@ import (
 // sideways (tables scroll inside their own box). The test lists every
 // offender with the elements that stick out, and fails when a GET route
 // of the route tables was not visited, so a new page is checked too.
-
-// phoneNotPages are the GET routes that answer no page of their own.
-var phoneNotPages = map[string]string{
-	"admin.affiliates.suggest":     "the affiliate picker's JSON suggestions",
-	"admin.export.download":        "a CSV download",
-	"admin.payout.file":            "a payout file download",
-	"portal.program.leads_csv":     "a CSV download",
-	"portal.program.purchases_csv": "a CSV download",
-	"portal.webhook_message":       "JSON for the test button (else a redirect to the endpoint's log)",
-}
 
 // longEmail is an address as long as real ones get, with no place to
 // break but its dots and dashes.
@@ -280,23 +269,8 @@ func TestPhoneWidthEveryAdminAndPortalPage(t *testing.T) {
 	check("portal.home", "/portal", "")
 	check("portal.program", "/portal/programs/"+d.prg.ID, "")
 
-	var missed []string
-	pages := 0
-	for _, r := range s.Server.Echo.Routes() {
-		if r.Method != http.MethodGet || !(strings.HasPrefix(r.Name, "admin.") || strings.HasPrefix(r.Name, "portal.")) {
-			continue
-		}
-		pages++
-		if !visited[r.Name] && phoneNotPages[r.Name] == "" {
-			missed = append(missed, r.Name+" "+r.Path)
-		}
-	}
-	if pages < 20 {
-		t.Errorf("the route tables hold only %d GET routes named admin.* or portal.*: were they renamed?", pages)
-	}
-	sort.Strings(missed)
-	if len(missed) > 0 {
-		t.Errorf("GET routes not visited (add them here, or to phoneNotPages if they answer no page):\n  %s", strings.Join(missed, "\n  "))
+	if missed := unvisitedPages(t, s.Server.Echo, visited); len(missed) > 0 {
+		t.Errorf("GET routes not visited (add them here, or to notPages if they answer no page):\n  %s", strings.Join(missed, "\n  "))
 	}
 	if len(offenders) > 0 {
 		t.Errorf("pages wider than a 390 px phone:\n  %s", strings.Join(offenders, "\n  "))
