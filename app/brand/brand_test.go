@@ -36,8 +36,8 @@ func TestDerivedColoursKeepContrast(t *testing.T) {
 	}
 	// Known answers: a dark accent keeps itself and takes white text; a
 	// light one takes black text and is darkened for links.
-	if c := Derive("#0b7285"); c.Text != "#0b7285" || c.OnAccent != "#ffffff" {
-		t.Errorf("#0b7285: %+v", c)
+	if c := Derive("#1b4f72"); c.Text != "#1b4f72" || c.OnAccent != "#ffffff" {
+		t.Errorf("#1b4f72: %+v", c)
 	}
 	if c := Derive("#ffd43b"); c.OnAccent != "#000000" || c.Text == "#ffd43b" {
 		t.Errorf("#ffd43b: %+v", c)

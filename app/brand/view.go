@@ -101,9 +101,12 @@ func (v View) CSS() []byte {
 func Derive(accent string) Colours {
 	a := parseHex(accent)
 	tint := a.mix(white, 0.9)
+	// The darkest background accent text sits on: a tab's counter, the
+	// tint under admin.css's 6% black (.tab-count).
+	counter := tint.mix(black, 0.06)
 	txt := a
-	// Darken until it reads on the tint (and so on white, which is lighter).
-	for i := 0; contrast(txt, tint) < 4.5 && i < 40; i++ {
+	// Darken until it reads there (and so on the tint and white, lighter).
+	for i := 0; contrast(txt, counter) < 4.5 && i < 40; i++ {
 		txt = txt.mix(black, 0.08)
 	}
 	strong := txt.mix(black, 0.2)

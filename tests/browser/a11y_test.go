@@ -18,6 +18,7 @@ import (
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
+	"github.com/spiffy/spiffy/app/brand"
 	"github.com/spiffy/spiffy/app/demo"
 	"github.com/spiffy/spiffy/app/mail/mailtest"
 	"github.com/spiffy/spiffy/app/views"
@@ -348,6 +349,11 @@ func TestA11yEveryAdminAndPortalPage(t *testing.T) {
 		}
 		return strings.TrimPrefix(u, s.URL)
 	}
+	// A light accent, so that the brand's derived colours are audited where
+	// contrast is hardest to keep.
+	if err := s.App.SetBrand(brand.Input{Name: "Acme Partners", Accent: "#f59f00", TermsURL: "https://shop.example/terms", SupportEmail: "help@shop.example"}); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("seeded in %s", time.Since(started).Round(time.Millisecond))
 
 	// Signed out.
@@ -401,6 +407,7 @@ func TestA11yEveryAdminAndPortalPage(t *testing.T) {
 		{"admin.integrations", "/settings/integrations", ""},
 		{"admin.settings.email", "/settings/email", ""},
 		{"admin.settings.admins", "/settings/admins", ""},
+		{"admin.settings.brand", "/settings/brand", ""},
 		{"", "/programs/no-such-program", ""}, // the error page
 	}
 	for _, p := range admin {
