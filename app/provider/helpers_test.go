@@ -1,18 +1,12 @@
 package provider_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/spiffy/spiffy/app/provider"
 )
@@ -34,29 +28,6 @@ func sample(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// signStripe signs body as Stripe does at time at, with stripe-go's own
-// test helper.
-func signStripe(body []byte, secret string, at time.Time) string {
-	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at}).Header
-}
-
-// signPaddle signs body by Paddle's documented scheme (paddle-go-sdk has a
-// verifier but no signer): h1 = hex HMAC-SHA256(secret, ts + ":" + body).
-func signPaddle(body []byte, secret string, at time.Time) string {
-	ts := fmt.Sprint(at.Unix())
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + ":"))
-	mac.Write(body)
-	return "ts=" + ts + ";h1=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// signLS signs body as Lemon Squeezy does: hex HMAC-SHA256(secret, body).
-func signLS(body []byte, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // patch decodes a sample, lets change edit it (the Stripe event's

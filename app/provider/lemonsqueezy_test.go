@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/provider/providertest"
 )
 
 func lsEvent(t *testing.T, body []byte) *provider.Event {
 	t.Helper()
-	ev, err := provider.LemonSqueezy(body, signLS(body, lsSecret), lsSecret)
+	ev, err := provider.LemonSqueezy(body, providertest.LemonSqueezy(body, lsSecret), lsSecret)
 	if err != nil {
 		t.Fatalf("LemonSqueezy: %v", err)
 	}
@@ -99,7 +100,7 @@ func TestLemonSqueezyFields(t *testing.T) {
 
 func TestLemonSqueezySignature(t *testing.T) {
 	body := sample(t, "lemonsqueezy/order_created.json")
-	good := signLS(body, lsSecret)
+	good := providertest.LemonSqueezy(body, lsSecret)
 	if _, err := provider.LemonSqueezy(body, " "+strings.ToUpper(good)+"\n", lsSecret); err != nil {
 		t.Errorf("upper-case hex with spaces: %v", err)
 	}
@@ -110,13 +111,13 @@ func TestLemonSqueezySignature(t *testing.T) {
 		body           []byte
 		header, secret string
 	}{
-		{"wrong secret", body, signLS(body, "other"), lsSecret},
+		{"wrong secret", body, providertest.LemonSqueezy(body, "other"), lsSecret},
 		{"no header", body, "", lsSecret},
 		{"not hex", body, "sha256=" + good, lsSecret},
 		{"truncated", body, good[:32], lsSecret},
 		{"tampered body", tampered, good, lsSecret},
-		{"no secret", body, signLS(body, ""), ""},
-		{"malformed body, wrong secret", []byte(`{"meta":`), signLS([]byte(`{"meta":`), "other"), lsSecret},
+		{"no secret", body, providertest.LemonSqueezy(body, ""), ""},
+		{"malformed body, wrong secret", []byte(`{"meta":`), providertest.LemonSqueezy([]byte(`{"meta":`), "other"), lsSecret},
 	}
 	for _, b := range bad {
 		ev, err := provider.LemonSqueezy(b.body, b.header, b.secret)
@@ -130,7 +131,7 @@ func TestLemonSqueezySignature(t *testing.T) {
 		{"sale without currency", `{"meta":{"event_name":"order_created"},"data":{"type":"orders","id":"1","attributes":{"total":100}}}`},
 	} {
 		b := []byte(m.body)
-		ev, err := provider.LemonSqueezy(b, signLS(b, lsSecret), lsSecret)
+		ev, err := provider.LemonSqueezy(b, providertest.LemonSqueezy(b, lsSecret), lsSecret)
 		wantMalformed(t, m.what, ev, err)
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/provider/providertest"
 )
 
 func paddleEvent(t *testing.T, body []byte) *provider.Event {
 	t.Helper()
-	ev, err := provider.Paddle(body, signPaddle(body, paddleSecret, time.Now()), paddleSecret)
+	ev, err := provider.Paddle(body, providertest.Paddle(body, paddleSecret, time.Now()), paddleSecret)
 	if err != nil {
 		t.Fatalf("Paddle: %v", err)
 	}
@@ -91,8 +92,8 @@ func TestPaddleFields(t *testing.T) {
 func TestPaddleSignature(t *testing.T) {
 	body := sample(t, "paddle/transaction.completed.json")
 	now := time.Now()
-	good := signPaddle(body, paddleSecret, now)
-	if _, err := provider.Paddle(body, signPaddle(body, paddleSecret, now.Add(-provider.Tolerance+10*time.Second)), paddleSecret); err != nil {
+	good := providertest.Paddle(body, paddleSecret, now)
+	if _, err := provider.Paddle(body, providertest.Paddle(body, paddleSecret, now.Add(-provider.Tolerance+10*time.Second)), paddleSecret); err != nil {
 		t.Errorf("signed within the tolerance: %v", err)
 	}
 
@@ -103,14 +104,14 @@ func TestPaddleSignature(t *testing.T) {
 		body           []byte
 		header, secret string
 	}{
-		{"wrong secret", body, signPaddle(body, "pdl_ntfset_other", now), paddleSecret},
+		{"wrong secret", body, providertest.Paddle(body, "pdl_ntfset_other", now), paddleSecret},
 		{"no header", body, "", paddleSecret},
 		{"garbage header", body, "ts=x;h1=y", paddleSecret},
-		{"stale", body, signPaddle(body, paddleSecret, now.Add(-provider.Tolerance-2*time.Second)), paddleSecret},
-		{"from the future", body, signPaddle(body, paddleSecret, now.Add(provider.Tolerance+2*time.Second)), paddleSecret},
+		{"stale", body, providertest.Paddle(body, paddleSecret, now.Add(-provider.Tolerance-2*time.Second)), paddleSecret},
+		{"from the future", body, providertest.Paddle(body, paddleSecret, now.Add(provider.Tolerance+2*time.Second)), paddleSecret},
 		{"tampered body", tampered, good, paddleSecret},
-		{"no secret", body, signPaddle(body, "", now), ""},
-		{"malformed body, wrong secret", []byte(`{"event_id":`), signPaddle([]byte(`{"event_id":`), "other", now), paddleSecret},
+		{"no secret", body, providertest.Paddle(body, "", now), ""},
+		{"malformed body, wrong secret", []byte(`{"event_id":`), providertest.Paddle([]byte(`{"event_id":`), "other", now), paddleSecret},
 	}
 	for _, b := range bad {
 		ev, err := provider.Paddle(b.body, b.header, b.secret)
@@ -125,7 +126,7 @@ func TestPaddleSignature(t *testing.T) {
 		{"refund without transaction", `{"event_id":"evt_1","event_type":"adjustment.updated","data":{"id":"adj_1","action":"refund","status":"approved"}}`},
 	} {
 		b := []byte(m.body)
-		ev, err := provider.Paddle(b, signPaddle(b, paddleSecret, now), paddleSecret)
+		ev, err := provider.Paddle(b, providertest.Paddle(b, paddleSecret, now), paddleSecret)
 		wantMalformed(t, m.what, ev, err)
 	}
 }

@@ -9,12 +9,13 @@ import (
 	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/provider/providertest"
 )
 
 // stripeEvent signs a sample now and reads it.
 func stripeEvent(t *testing.T, body []byte) *provider.Event {
 	t.Helper()
-	ev, err := provider.Stripe(body, signStripe(body, stripeSecret, time.Now()), stripeSecret)
+	ev, err := provider.Stripe(body, providertest.Stripe(body, stripeSecret, time.Now()), stripeSecret)
 	if err != nil {
 		t.Fatalf("Stripe: %v", err)
 	}
@@ -260,7 +261,7 @@ func TestStripeMovedFields(t *testing.T) {
 		// stripe-go's typed Event (ConstructEvent) cannot decode; Spiffy
 		// checks the signature alone and reads the event all the same.
 		body := sample(t, "stripe/charge.refunded-2017-02-14.json")
-		if _, err := webhook.ConstructEventWithOptions(body, signStripe(body, stripeSecret, time.Now()), stripeSecret,
+		if _, err := webhook.ConstructEventWithOptions(body, providertest.Stripe(body, stripeSecret, time.Now()), stripeSecret,
 			webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true}); err == nil {
 			t.Fatal("stripe-go decodes the 2017 event after all: this case tests nothing")
 		}
@@ -321,9 +322,9 @@ func TestStripeOrderID(t *testing.T) {
 func TestStripeSignature(t *testing.T) {
 	body := sample(t, "stripe/checkout.session.completed-payment-2025-03-31.json")
 	now := time.Now()
-	good := signStripe(body, stripeSecret, now)
+	good := providertest.Stripe(body, stripeSecret, now)
 
-	if _, err := provider.Stripe(body, signStripe(body, stripeSecret, now.Add(-provider.Tolerance+10*time.Second)), stripeSecret); err != nil {
+	if _, err := provider.Stripe(body, providertest.Stripe(body, stripeSecret, now.Add(-provider.Tolerance+10*time.Second)), stripeSecret); err != nil {
 		t.Errorf("signed within the tolerance: %v", err)
 	}
 	// While a secret is rolled, Stripe signs with both; either verifies.
@@ -339,14 +340,14 @@ func TestStripeSignature(t *testing.T) {
 		body           []byte
 		header, secret string
 	}{
-		{"wrong secret", body, signStripe(body, "whsec_other", now), stripeSecret},
+		{"wrong secret", body, providertest.Stripe(body, "whsec_other", now), stripeSecret},
 		{"no header", body, "", stripeSecret},
 		{"garbage header", body, "nonsense", stripeSecret},
 		{"no v1 signature", body, strings.Replace(good, "v1=", "v0=", 1), stripeSecret},
-		{"stale", body, signStripe(body, stripeSecret, now.Add(-provider.Tolerance-time.Second)), stripeSecret},
+		{"stale", body, providertest.Stripe(body, stripeSecret, now.Add(-provider.Tolerance-time.Second)), stripeSecret},
 		{"tampered body", tampered, good, stripeSecret},
-		{"no secret", body, signStripe(body, "", now), ""},
-		{"malformed body, wrong secret", []byte(`{"id":`), signStripe([]byte(`{"id":`), "whsec_other", now), stripeSecret},
+		{"no secret", body, providertest.Stripe(body, "", now), ""},
+		{"malformed body, wrong secret", []byte(`{"id":`), providertest.Stripe([]byte(`{"id":`), "whsec_other", now), stripeSecret},
 	}
 	for _, b := range bad {
 		ev, err := provider.Stripe(b.body, b.header, b.secret)
@@ -361,7 +362,7 @@ func TestStripeSignature(t *testing.T) {
 		{"sale without currency", `{"id":"evt_1","object":"event","type":"checkout.session.completed","data":{"object":{"id":"cs_1","payment_status":"paid","amount_total":100}}}`},
 	} {
 		b := []byte(m.body)
-		ev, err := provider.Stripe(b, signStripe(b, stripeSecret, now), stripeSecret)
+		ev, err := provider.Stripe(b, providertest.Stripe(b, stripeSecret, now), stripeSecret)
 		wantMalformed(t, m.what, ev, err)
 	}
 }
@@ -373,7 +374,7 @@ func BenchmarkStripe(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	header := signStripe(body, stripeSecret, time.Now())
+	header := providertest.Stripe(body, stripeSecret, time.Now())
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		if ev, err := provider.Stripe(body, header, stripeSecret); err != nil || ev.Kind != provider.KindSale {

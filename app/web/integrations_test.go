@@ -2,28 +2,24 @@ package web_test
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/apptest"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/provider"
+	"github.com/spiffy/spiffy/app/provider/providertest"
 	"github.com/spiffy/spiffy/app/web"
 	"github.com/spiffy/spiffy/store"
 )
@@ -50,29 +46,6 @@ func withSecrets(c *config.Config) {
 	c.Integrations.LemonSqueezy.WebhookSecret = lsSecret
 }
 
-// signStripe makes a Stripe-Signature header for body at time at with
-// stripe-go's helper.
-func signStripe(body []byte, secret string, at time.Time) string {
-	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at}).Header
-}
-
-// signPaddle makes a Paddle-Signature header by Paddle's documented scheme:
-// ts=<unix>;h1=<hex HMAC-SHA256(secret, ts + ":" + body)>.
-func signPaddle(body []byte, secret string, at time.Time) string {
-	ts := strconv.FormatInt(at.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + ":"))
-	mac.Write(body)
-	return "ts=" + ts + ";h1=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// signLS makes an X-Signature header: hex HMAC-SHA256(secret, body).
-func signLS(body []byte, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
 func signatureHeader(p string) string {
 	switch p {
 	case "stripe":
@@ -90,11 +63,11 @@ func sign(p string, body []byte, age time.Duration) string {
 	at := time.Now().Add(-age)
 	switch p {
 	case "stripe":
-		return signStripe(body, stripeSecret, at)
+		return providertest.Stripe(body, stripeSecret, at)
 	case "paddle":
-		return signPaddle(body, paddleSecret, at)
+		return providertest.Paddle(body, paddleSecret, at)
 	}
-	return signLS(body, lsSecret)
+	return providertest.LemonSqueezy(body, lsSecret)
 }
 
 // integ is an appliance with every provider connected, a program "Shop"
@@ -502,9 +475,9 @@ func TestIntegrationSignatureRefused(t *testing.T) {
 				{"missing", ""},
 				{"garbage", "not-a-signature"},
 				{"signed with another secret", map[string]string{
-					"stripe":       signStripe(body, "whsec_wrong", time.Now()),
-					"paddle":       signPaddle(body, "pdl_ntfset_wrong", time.Now()),
-					"lemonsqueezy": signLS(body, "wrong")}[p]},
+					"stripe":       providertest.Stripe(body, "whsec_wrong", time.Now()),
+					"paddle":       providertest.Paddle(body, "pdl_ntfset_wrong", time.Now()),
+					"lemonsqueezy": providertest.LemonSqueezy(body, "wrong")}[p]},
 				{"another body's signature", sign(p, tampered, 0)},
 			}
 			if p != "lemonsqueezy" { // Lemon Squeezy signs no time
@@ -551,8 +524,8 @@ func TestIntegrationStripeSecretRoll(t *testing.T) {
 	e := newInteg(t)
 	at := time.Now()
 	body := e.saleEvent("stripe", "pi_roll", e.click("ann"), t0.Add(time.Hour))
-	old := signStripe(body, "whsec_old_secret", at)
-	cur := signStripe(body, stripeSecret, at)
+	old := providertest.Stripe(body, "whsec_old_secret", at)
+	cur := providertest.Stripe(body, stripeSecret, at)
 	header := old + "," + cur[strings.Index(cur, "v1="):]
 	apptest.Expect(t, e.post("stripe", body, header), http.StatusOK)
 	if n, _ := e.counts(); n != 1 {

@@ -14,8 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stripe/stripe-go/v85/webhook"
-
+	"github.com/spiffy/spiffy/app/provider/providertest"
 	"github.com/spiffy/spiffy/tests/internal/binary"
 )
 
@@ -73,7 +72,7 @@ type stripeAnswer struct {
 // whole 200 answer: the sender will retry.
 func deliverStripe(ctx context.Context, hc *http.Client, base string, body []byte) (stripeAnswer, error) {
 	var a stripeAnswer
-	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: stripeSecret, Timestamp: time.Now()}).Header
+	sig := providertest.Stripe(body, stripeSecret, time.Now())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/integrations/stripe", bytes.NewReader(body))
 	if err != nil {
 		return a, err
