@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,8 +19,6 @@ import (
 	"github.com/spiffy/spiffy/app"
 	"github.com/spiffy/spiffy/app/config"
 	"github.com/spiffy/spiffy/app/provider"
-	"github.com/spiffy/spiffy/app/web"
-	"github.com/spiffy/spiffy/store"
 )
 
 // BenchmarkStripeWebhook measures POST /integrations/stripe through the
@@ -34,31 +30,7 @@ import (
 //
 //	go test ./app/web/ -run '^$' -bench StripeWebhook -benchmem -cpu 2 -cpuprofile /tmp/stripe.prof
 func BenchmarkStripeWebhook(b *testing.B) {
-	cfg := config.Default()
-	cfg.DataDir = b.TempDir()
-	cfg.Integrations.Stripe.WebhookSecret = stripeSecret
-	db, err := store.Open(store.Options{Dir: cfg.DBDir(), SyncWrites: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	a, err := app.New(app.Options{Config: cfg, Store: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(a.Stop)
-	srv := web.NewServer(a)
-	prg, err := a.CreateProgram(app.ProgramInput{Name: new("Shop"), LandingURL: new("https://shop.example.com/"), CommissionValue: new("20")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	af, _, err := a.CreateAffiliate(app.AffiliateInput{Name: new("Ann"), Email: new("ann@partner.example")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, _, err := a.Enroll(prg.ID, af.ID, "ann"); err != nil {
-		b.Fatal(err)
-	}
+	a, db, srv := benchServer(b, true, func(c *config.Config) { c.Integrations.Stripe.WebhookSecret = stripeSecret })
 	click, err := a.TrackClick(app.ClickInput{Ref: "ann"})
 	if err != nil {
 		b.Fatal(err)

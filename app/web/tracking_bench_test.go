@@ -29,31 +29,7 @@ func BenchmarkTrackClick(b *testing.B) {
 	}{{false, 64}, {true, 1}, {true, 64}, {true, 512}} {
 		sync := bc.sync
 		b.Run("sync="+strconv.FormatBool(sync)+"/clients="+strconv.Itoa(bc.clients), func(b *testing.B) {
-			cfg := config.Default()
-			cfg.DataDir = b.TempDir()
-			cfg.Tracking.RateLimit = 1e9
-			db, err := store.Open(store.Options{Dir: cfg.DBDir(), SyncWrites: sync})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-			a, err := app.New(app.Options{Config: cfg, Store: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(a.Stop)
-			srv := web.NewServer(a)
-			prg, err := a.CreateProgram(app.ProgramInput{Name: new("Shop"), LandingURL: new("https://shop.example.com/")})
-			if err != nil {
-				b.Fatal(err)
-			}
-			af, _, err := a.CreateAffiliate(app.AffiliateInput{Name: new("Ann"), Email: new("ann@partner.example")})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, _, err := a.Enroll(prg.ID, af.ID, "ann"); err != nil {
-				b.Fatal(err)
-			}
+			_, db, srv := benchServer(b, sync, nil)
 
 			var n atomic.Int64
 			batches0, ops0 := db.WriterStats()
@@ -83,4 +59,39 @@ func BenchmarkTrackClick(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "clicks/s")
 		})
 	}
+}
+
+// benchServer is an App and its server over a fresh store (fsynced when
+// sync), the tracking rate limit off, with a program "Shop" (20%) and Ann
+// enrolled under the code "ann": the fixture of the web benchmarks.
+func benchServer(b *testing.B, sync bool, configure func(*config.Config)) (*app.App, *store.DB, *web.Server) {
+	b.Helper()
+	cfg := config.Default()
+	cfg.DataDir = b.TempDir()
+	cfg.Tracking.RateLimit = 1e9
+	if configure != nil {
+		configure(&cfg)
+	}
+	db, err := store.Open(store.Options{Dir: cfg.DBDir(), SyncWrites: sync})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	a, err := app.New(app.Options{Config: cfg, Store: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Stop)
+	prg, err := a.CreateProgram(app.ProgramInput{Name: new("Shop"), LandingURL: new("https://shop.example.com/"), CommissionValue: new("20")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	af, _, err := a.CreateAffiliate(app.AffiliateInput{Name: new("Ann"), Email: new("ann@partner.example")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := a.Enroll(prg.ID, af.ID, "ann"); err != nil {
+		b.Fatal(err)
+	}
+	return a, db, web.NewServer(a)
 }
