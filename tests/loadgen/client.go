@@ -37,13 +37,9 @@ type result struct {
 // whose body lacks expect (when given) counts as bad.
 func runWorker(addr string, w int, closeEach bool, build requestFunc, stop <-chan struct{}, max int, expect []byte, res *result) {
 	res.statuses = map[int]int64{}
-	var c *clientConn
+	snd := &sender{addr: addr, res: res, expect: expect}
+	defer snd.close()
 	buf := make([]byte, 0, 1024)
-	defer func() {
-		if c != nil {
-			c.close()
-		}
-	}()
 	for n := 0; max <= 0 || n < max; n++ {
 		select {
 		case <-stop:
@@ -51,28 +47,52 @@ func runWorker(addr string, w int, closeEach bool, build requestFunc, stop <-cha
 		default:
 		}
 		buf = build(buf[:0], w, n)
-		start := time.Now()
-		if c == nil {
-			var err error
-			if c, err = dial(addr); err != nil {
-				res.noteErr(err)
-				time.Sleep(10 * time.Millisecond) // do not spin on a dead server
-				continue
-			}
+		if !snd.send(buf, time.Now(), closeEach) {
+			time.Sleep(10 * time.Millisecond) // do not spin on a dead server
 		}
-		status, body, serverCloses, err := c.roundTrip(buf)
+	}
+}
+
+// sender sends requests on one connection, dialling again after an error,
+// and tallies the answers in res.
+type sender struct {
+	addr   string
+	c      *clientConn
+	res    *result
+	expect []byte
+}
+
+// send sends req and records its answer, its latency timed from start;
+// closeAfter closes the connection after the answer. It reports false
+// when it could not connect.
+func (s *sender) send(req []byte, start time.Time, closeAfter bool) bool {
+	if s.c == nil {
+		c, err := dial(s.addr)
 		if err != nil {
-			res.noteErr(err)
-			c.close()
-			c = nil
-			continue
+			s.res.noteErr(err)
+			return false
 		}
-		res.hist.add(time.Since(start))
-		res.record(status, body, expect)
-		if closeEach || serverCloses {
-			c.drainAndClose()
-			c = nil
-		}
+		s.c = c
+	}
+	status, body, serverCloses, err := s.c.roundTrip(req)
+	if err != nil {
+		s.res.noteErr(err)
+		s.c.close()
+		s.c = nil
+		return true
+	}
+	s.res.hist.add(time.Since(start))
+	s.res.record(status, body, s.expect)
+	if closeAfter || serverCloses {
+		s.c.drainAndClose()
+		s.c = nil
+	}
+	return true
+}
+
+func (s *sender) close() {
+	if s.c != nil {
+		s.c.close()
 	}
 }
 

@@ -60,37 +60,14 @@ func runOpenLoop(addr string, rate float64, d time.Duration, conns int, build fu
 // after an error) until the pacer closes due.
 func openLoopWorker(addr string, w int, build requestFunc, due <-chan time.Time, expect []byte, res *result) {
 	res.statuses = map[int]int64{}
-	var c *clientConn
+	snd := &sender{addr: addr, res: res, expect: expect}
+	defer snd.close()
 	buf := make([]byte, 0, 1024)
-	defer func() {
-		if c != nil {
-			c.close()
-		}
-	}()
 	n := 0
 	for at := range due {
 		buf = build(buf[:0], w, n)
 		n++
-		if c == nil {
-			var err error
-			if c, err = dial(addr); err != nil {
-				res.noteErr(err)
-				continue
-			}
-		}
-		status, body, serverCloses, err := c.roundTrip(buf)
-		if err != nil {
-			res.noteErr(err)
-			c.close()
-			c = nil
-			continue
-		}
-		res.hist.add(time.Since(at))
-		res.record(status, body, expect)
-		if serverCloses {
-			c.drainAndClose()
-			c = nil
-		}
+		snd.send(buf, at, false)
 	}
 }
 
