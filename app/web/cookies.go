@@ -54,7 +54,8 @@ func (t *tracker) credentialed(origin string) bool {
 // the click carried a well-formed visitor id, spiffy_vid (a year) to a
 // click's answer. Not HttpOnly: SpiffyJS reads them.
 func (t *tracker) setCookies(c echo.Context, res *app.ClickResult, vid string) {
-	secure := c.Scheme() == "https"
+	// The same test as HSTS's: TLS here, or a trusted proxy's word for it.
+	secure := servedOverHTTPS(c.Request(), t.trusted)
 	if age := int64(res.ExpiresAt.Sub(t.app.Now()) / time.Second); age > 0 {
 		c.Response().Header().Add(echo.HeaderSetCookie, t.cookie("spiffy_ref", res.Referral, age, secure))
 	}

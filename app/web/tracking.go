@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ type tracker struct {
 	// cookieDomain is tracking.cookie_domain without its leading dot; ""
 	// = SpiffyJS sets its cookies itself and nothing here is credentialed.
 	cookieDomain string
+	trusted      []*net.IPNet // trusted_proxies: whose X-Forwarded-Proto says https
 	limiter      *ipLimiter
 	script       scriptAsset
 	bufs         sync.Pool
@@ -46,6 +48,7 @@ type tracker struct {
 func newTracker(a *app.App, cfg config.Config) *tracker {
 	t := &tracker{
 		app:          a,
+		trusted:      cfg.TrustedProxies,
 		limiter:      newIPLimiter(cfg.Tracking.RateLimit, maxTrackedIPs, time.Now),
 		cookieDomain: strings.TrimPrefix(cfg.Tracking.CookieDomain, "."),
 	}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -154,7 +155,10 @@ func TestTrackingCookieDomain(t *testing.T) {
 		return rec
 	}
 	setup := func(domain string) *apptest.Env {
-		env, _ := newEnv(t, func(c *config.Config) { c.Tracking.CookieDomain = domain })
+		env, _ := newEnv(t, func(c *config.Config) {
+			c.Tracking.CookieDomain = domain
+			c.TrustedProxies = []*net.IPNet{{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}
+		})
 		prg := env.Program("Shop", func(in *app.ProgramInput) { in.CookieDays = apptest.Ptr(60) })
 		env.Affiliate("Ann", "ann@partner.example", "ann", prg)
 		return env
@@ -187,8 +191,8 @@ func TestTrackingCookieDomain(t *testing.T) {
 	}
 
 	// A repeat sets them again (the retry is when they matter); https
-	// (here through a proxy on loopback, whose X-Forwarded-Proto Echo
-	// trusts) makes them Secure; a malformed visitor id gets no spiffy_vid.
+	// (here through a proxy on loopback, listed in trusted_proxies) makes
+	// them Secure; a malformed visitor id gets no spiffy_vid.
 	rec = post(env, `{"ref":"ann","vid":"x","eid":"e1"}`, "Origin", "https://www.shop.example", "X-Forwarded-Proto", "https")
 	if sc := rec.Header().Values("Set-Cookie"); len(sc) != 2 || strings.Contains(sc[0], "Secure") {
 		t.Fatalf("X-Forwarded-Proto from a public peer must not count: Set-Cookie %q", sc)
@@ -280,7 +284,10 @@ func TestTrackingCredentialedCORS(t *testing.T) {
 // domain, and its ETag changes with it so caches do not keep the old one.
 func TestScriptCarriesCookieDomain(t *testing.T) {
 	get := func(domain string) *httptest.ResponseRecorder {
-		env, _ := newEnv(t, func(c *config.Config) { c.Tracking.CookieDomain = domain })
+		env, _ := newEnv(t, func(c *config.Config) {
+			c.Tracking.CookieDomain = domain
+			c.TrustedProxies = []*net.IPNet{{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}
+		})
 		rec := env.Request(http.MethodGet, "/spiffy.js", nil)
 		apptest.Expect(t, rec, 200)
 		return rec
