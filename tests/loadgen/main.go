@@ -12,7 +12,9 @@
 // events, issue 13) checks its own targets at 32 senders. -rate R runs a
 // target open-loop (R requests due per second, each timed from its due
 // time); -target open measures clicks, leads and purchases open-loop at 25,
-// 50 and 75% of each one's closed-loop maximum (issue 17).
+// 50 and 75% of each one's closed-loop maximum (issue 17); -target views
+// seeds a store through HTTP (-leads, -affiliates) and times the
+// merchant's views, the leads CSV and purchases at that size (views.go).
 // Only loopback addresses are accepted, every run is bounded in time and
 // connections. See docs/PERFORMANCE.md.
 package main
@@ -29,6 +31,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -80,6 +83,10 @@ type options struct {
 	// rate, when set, runs the target open-loop at that many requests due
 	// per second instead of closed-loop (issue 17).
 	rate float64
+	// The views target's seed (issue 17, part 3), and where the spiffy it
+	// starts keeps its data ("" = a temporary dir).
+	leads, affiliates int
+	dataDir           string
 }
 
 func main() {
@@ -103,6 +110,9 @@ func main() {
 	fs.StringVar(&o.serveBare, "serve-bare", "", "run only the bare Echo 204 server on this loopback address (the baseline)")
 	fs.BoolVar(&o.noFail, "no-fail", false, "exit 0 even when a target is missed")
 	fs.Float64Var(&o.rate, "rate", 0, "run the target open-loop: this many requests due per second, latency timed from each one's due time (-c is then the pool of connections, default 256)")
+	fs.IntVar(&o.leads, "leads", 1_000_000, "leads the views target seeds through /t/lead")
+	fs.IntVar(&o.affiliates, "affiliates", 10_000, "affiliates the views target seeds through the API")
+	fs.StringVar(&o.dataDir, "data-dir", "", "data dir for the spiffy it starts, kept afterwards (default: a temporary one, removed); the views target seeds it once and reuses it on later runs")
 	fs.StringVar(&o.stripeSecret, "stripe-secret", "", "Stripe webhook signing secret of the -url spiffy, for -target stripe")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -140,9 +150,12 @@ func run(o options) error {
 		return errors.New("-repeat must be 1..20")
 	}
 	switch o.target {
-	case "click", "lead", "purchase", "stripe", "bare", "suite", "open":
+	case "click", "lead", "purchase", "stripe", "bare", "suite", "open", "views":
 	default:
-		return fmt.Errorf("unknown -target %q: want click, lead, purchase, stripe, bare, suite or open", o.target)
+		return fmt.Errorf("unknown -target %q: want click, lead, purchase, stripe, bare, suite, open or views", o.target)
+	}
+	if o.target == "views" && (o.leads < 1 || o.leads > 10_000_000 || o.affiliates < 1 || o.affiliates > 100_000) {
+		return errors.New("-leads must be 1..10000000 and -affiliates 1..100000")
 	}
 	if o.rate < 0 || o.rate > 1e6 || (o.rate > 0 && (o.target == "suite" || o.target == "open")) {
 		return errors.New("-rate must be 1..1000000 requests per second, with one -target")
@@ -188,6 +201,9 @@ func run(o options) error {
 			env.bare = c
 			env.bareURL = "http://" + c.addr
 		}
+	}
+	if o.target == "views" {
+		return env.viewsRun()
 	}
 	if o.target == "open" {
 		return env.openLoopSuite([]string{"click", "lead", "purchase"})
@@ -253,7 +269,7 @@ func (e *environment) close() {
 		if err := e.spiffy.stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "loadgen: spiffy did not exit cleanly: %v\n", err)
 		}
-		if !e.opts.keep {
+		if !e.opts.keep && e.opts.dataDir == "" {
 			_ = os.RemoveAll(e.dataDir)
 		} else {
 			fmt.Printf("data dir kept: %s\n", e.dataDir)
@@ -264,11 +280,20 @@ func (e *environment) close() {
 // startSpiffy runs the given binary on a fresh data dir: an API key first
 // (the CLI needs the data dir to itself), then the server.
 func (e *environment) startSpiffy() error {
-	dir, err := os.MkdirTemp("", "spiffy-loadgen-")
-	if err != nil {
-		return err
+	dir := e.opts.dataDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "spiffy-loadgen-")
+		if err != nil {
+			return err
+		}
+		dir = d
 	}
 	e.dataDir = dir
+	if _, err := os.Stat(filepath.Join(dir, viewsFixtureFile)); e.opts.target == "views" && err != nil {
+		if err := createAdmin(e.opts.spiffyBin, dir); err != nil {
+			return err
+		}
+	}
 	out, err := exec.Command(e.opts.spiffyBin, "apikey", "create", "--name", "loadgen", "--data-dir", dir).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("spiffy apikey create: %v: %s", err, out)
