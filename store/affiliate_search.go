@@ -417,7 +417,7 @@ func (tx *Tx) FindAffiliate(text string) (*Affiliate, error) {
 // as once.
 func affiliateSearchMigration(db *DB) error {
 	for _, p := range []string{iAffiliateSearch, iAffiliateStatus, tAffiliateStatus, tProgramEnrolled, tAffiliateResults} {
-		if err := db.bdb.DropPrefix([]byte(p)); err != nil {
+		if err := db.dropPrefix(p); err != nil {
 			return err
 		}
 	}

@@ -362,24 +362,25 @@ func balanceSlot(status string) int {
 
 // writeBalances applies a batch's summed balance deltas in txn. A counter
 // set that drops to zero is deleted, as a reindex would not write it.
-func writeBalances(txn *badger.Txn, sums map[string]*[4]int64) error {
+// Like writeRollups it returns the values written, for the counter cache.
+func writeBalances(txn *badger.Txn, sums map[string]*[4]int64, cache *counterCache) (map[string][]byte, error) {
 	if len(sums) == 0 {
-		return nil
+		return nil, nil
 	}
-	tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, len(sums))}
+	tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, len(sums)), counters: cache}
 	for k, d := range sums {
 		var v [4]int64
-		b, err := tx.get([]byte(k))
+		b, err := tx.getCounter([]byte(k))
 		switch {
 		case err == nil:
 			if len(b) != 32 {
-				return errCorrupt
+				return nil, errCorrupt
 			}
 			for i := range v {
 				v[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
 			}
 		case !isNotFound(err):
-			return err
+			return nil, err
 		}
 		for i := range v {
 			v[i] += d[i]
@@ -394,7 +395,7 @@ func writeBalances(txn *badger.Txn, sums map[string]*[4]int64) error {
 		}
 		tx.set([]byte(k), out)
 	}
-	return tx.flush()
+	return tx.buf, tx.flush()
 }
 
 // Balance returns an affiliate's balance in a currency, over all programs

@@ -57,6 +57,8 @@ type DB struct {
 	snaps *snapshots
 	// sizes measures the files on disk for Size (sizes.go).
 	sizes diskSizes
+	// counters is the writer's cache of counter keys (counters.go).
+	counters *counterCache
 }
 
 // Open opens (creating when needed) the database in opts.Dir, runs pending
@@ -78,6 +80,7 @@ func Open(opts Options) (*DB, error) {
 		maxBatch: opts.MaxBatch,
 		log:      log,
 		sizes:    diskSizes{dir: opts.Dir},
+		counters: newCounterCache(),
 	}
 	if db.maxBatch <= 0 {
 		db.maxBatch = 1024
@@ -231,7 +234,9 @@ func (db *DB) Backup(w io.Writer) error {
 
 // Restore loads a backup written by Backup into this (normally empty) database.
 func (db *DB) Restore(r io.Reader) error {
-	if err := db.bdb.Load(r, 256); err != nil {
+	err := db.bdb.Load(r, 256)
+	db.counters.invalidate()
+	if err != nil {
 		return fmt.Errorf("store: restore: %w", err)
 	}
 	// The loaded entries keep their versions, which may be above the last
@@ -239,6 +244,14 @@ func (db *DB) Restore(r io.Reader) error {
 	// invisible.
 	db.snaps.committed(db.bdb.MaxVersion())
 	return db.loadAccountsRevision()
+}
+
+// dropPrefix removes every key with prefix p, behind the writer's back:
+// the writer's counter cache is told.
+func (db *DB) dropPrefix(p string) error {
+	err := db.bdb.DropPrefix([]byte(p))
+	db.counters.invalidate()
+	return err
 }
 
 // IsEmpty reports whether the database holds no keys at all.

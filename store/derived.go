@@ -74,7 +74,7 @@ func (db *DB) Reindex(progress func(kind string, done int)) error {
 		if p[0] != 'u' && p[0] != 'i' && p[0] != 't' && p != pRollup {
 			continue
 		}
-		if err := db.bdb.DropPrefix([]byte(p)); err != nil {
+		if err := db.dropPrefix(p); err != nil {
 			return fmt.Errorf("store: reindex: drop %s: %w", p, err)
 		}
 	}

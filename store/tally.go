@@ -168,7 +168,7 @@ func (tx *Tx) addTallies(day uint32, programID, affiliateID string, delta *Rollu
 
 func (tx *Tx) addTally(k []byte, d *Tally) error {
 	var t Tally
-	if err := tx.getDecoded(k, t.unmarshal); err != nil {
+	if err := tx.getCounterDecoded(k, t.unmarshal); err != nil {
 		return err
 	}
 	t.Add(d)
@@ -452,7 +452,7 @@ func (tx *Tx) scanValues(prefix, start []byte, fn func(k []byte, item *badger.It
 // records.
 func rebuildTallies(db *DB) error {
 	for _, p := range []string{"t-aff:", "t-da:"} {
-		if err := db.bdb.DropPrefix([]byte(p)); err != nil {
+		if err := db.dropPrefix(p); err != nil {
 			return err
 		}
 	}

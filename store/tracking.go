@@ -278,20 +278,22 @@ func (tx *Tx) addRollup(t time.Time, programID, affiliateID string, delta *Rollu
 
 // writeRollups applies a batch's summed rollup deltas to the stored rollups
 // and tallies, in txn.
-func writeRollups(txn *badger.Txn, sums map[rollupID]*Rollup) error {
-	tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, 5*len(sums))}
+// It returns the counter values written (the Tx's buffer), for the
+// writer's counter cache once the batch is committed.
+func writeRollups(txn *badger.Txn, sums map[rollupID]*Rollup, cache *counterCache) (map[string][]byte, error) {
+	tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, 5*len(sums)), counters: cache}
 	for id, delta := range sums {
 		if err := tx.writeRollup(id, delta); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return tx.flush()
+	return tx.buf, tx.flush()
 }
 
 func (tx *Tx) writeRollup(id rollupID, delta *Rollup) error {
 	k := rollupKey(id.day, id.prg, id.aff)
 	var r Rollup
-	if err := tx.getDecoded(k, r.unmarshal); err != nil {
+	if err := tx.getCounterDecoded(k, r.unmarshal); err != nil {
 		return err
 	}
 	r.Add(delta)

@@ -29,6 +29,7 @@ type Tx struct {
 	balances    map[string]*[4]int64     // balance deltas by key, written with the batch (commissions.go)
 	bufBytes    int                      // bytes written to buf, overwrites included (Full)
 	ttls        map[string]time.Duration // keys of buf that expire (setTTL); nil = none
+	counters    *counterCache            // the writer's counter cache, for getCounter; nil = read Badger
 }
 
 // Full reports whether the operation has buffered about as much as one

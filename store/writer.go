@@ -131,13 +131,16 @@ type committed struct {
 func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 	limit := len(ops)
 	for {
+		db.counters.startBatch()
 		ts := db.snaps.lastCommitted()
 		txn := db.bdb.NewTransactionAt(ts, true)
-		n, c, tooBig := applyOps(txn, ops[:limit], results)
+		n, c, tooBig := applyOps(txn, ops[:limit], results, db.counters)
+		var rollupVals, balanceVals map[string][]byte
 		if !tooBig && (len(c.rollups) > 0 || len(c.balances) > 0) {
-			err := writeRollups(txn, c.rollups)
+			var err error
+			rollupVals, err = writeRollups(txn, c.rollups, db.counters)
 			if err == nil {
-				err = writeBalances(txn, c.balances)
+				balanceVals, err = writeBalances(txn, c.balances, db.counters)
 			}
 			if errors.Is(err, badger.ErrTxnTooBig) {
 				// The operations fitted but their rollups did not: run
@@ -174,20 +177,24 @@ func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 		// part of it, and the next commit must not reuse the timestamp.
 		db.snaps.committed(ts + 1)
 		if err != nil {
+			db.counters.reset() // what Badger holds now is not known
 			c = committed{}
 			for i := 0; i < n; i++ {
 				if results[i] == nil {
 					results[i] = fmt.Errorf("store: commit: %w", err)
 				}
 			}
+			return n, c
 		}
+		db.counters.committed(rollupVals)
+		db.counters.committed(balanceVals)
 		return n, c
 	}
 }
 
 // applyOps runs ops against txn. It returns how many ran and whether it
 // stopped because the transaction is full (the op at index n did not fit).
-func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, c committed, tooBig bool) {
+func applyOps(txn *badger.Txn, ops []writeOp, results []error, counters *counterCache) (n int, c committed, tooBig bool) {
 	for i, op := range ops {
 		tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, 8)}
 		err := runOp(op.fn, tx)
@@ -199,6 +206,9 @@ func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, c committ
 		}
 		results[i] = err
 		if err == nil {
+			for k := range tx.buf {
+				counters.written(k) // not a counter update the cache follows
+			}
 			c.hooks = append(c.hooks, tx.afterCommit...)
 			c.accountsRev = max(c.accountsRev, tx.accountsRev)
 			for id, delta := range tx.rollups {

@@ -92,7 +92,7 @@ type options struct {
 func main() {
 	var o options
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.StringVar(&o.target, "target", "suite", "what to load: click, lead, purchase, stripe, bare, suite (all of them, with the targets checked), or open (clicks, leads and purchases open-loop at 25, 50 and 75% of each one's closed-loop maximum, with the p99 goal checked)")
+	fs.StringVar(&o.target, "target", "suite", "what to load: click, lead, purchase, stripe, bare, suite (all of them, with the targets checked), open (clicks, leads and purchases open-loop at 25, 50 and 75% of each one's closed-loop maximum, with the p99 goal checked), views (seed -leads through HTTP and time the merchant's views) or fsync (the disk's latency for one small durable append, in -data-dir or the temp dir)")
 	fs.StringVar(&o.baseURL, "url", "http://127.0.0.1:8080", "base URL of a running spiffy (loopback only); ignored with -spiffy")
 	fs.StringVar(&o.apiKey, "apikey", "", "API key of that spiffy, to create the program, affiliate and referrals the load uses")
 	fs.IntVar(&o.pid, "pid", 0, "PID of that spiffy, to report its CPU and memory (found automatically with -spiffy)")
@@ -151,8 +151,14 @@ func run(o options) error {
 	}
 	switch o.target {
 	case "click", "lead", "purchase", "stripe", "bare", "suite", "open", "views":
+	case "fsync":
+		dir := o.dataDir
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		return measureFsync(dir, o.duration)
 	default:
-		return fmt.Errorf("unknown -target %q: want click, lead, purchase, stripe, bare, suite, open or views", o.target)
+		return fmt.Errorf("unknown -target %q: want click, lead, purchase, stripe, bare, suite, open, views or fsync", o.target)
 	}
 	if o.target == "views" && (o.leads < 1 || o.leads > 10_000_000 || o.affiliates < 1 || o.affiliates > 100_000) {
 		return errors.New("-leads must be 1..10000000 and -affiliates 1..100000")
