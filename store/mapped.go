@@ -31,7 +31,7 @@ func (db *DB) startTrimming(dir string, budget int64) {
 				return
 			case <-t.C:
 				if !trimMappedTables(abs, budget) {
-					db.log.Warn("store: the kernel refused MADV_PAGEOUT: mapped tables stay resident")
+					db.log.Warn("store: the kernel refused MADV_DONTNEED: mapped tables stay resident")
 					return
 				}
 			}

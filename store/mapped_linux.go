@@ -19,21 +19,26 @@ import (
 // the server by 300+ MiB of page cache counted as its own memory. Nothing in
 // Badger's options changes that, so the store hands the pages back itself:
 // when the file-backed resident memory passes the budget, the older tables'
-// mappings get MADV_PAGEOUT and the newest ones (half the budget) stay, as
+// mappings get MADV_DONTNEED and the newest ones (half the budget) stay, as
 // they are the next compaction's inputs and the most read.
 //
-// MADV_PAGEOUT is advice, never a loss of data: the pages are clean (Badger
-// syncs a table once written), and a page read again is read from the file.
-// Should a table be unmapped between reading /proc/self/maps and the advice,
-// whatever now lives at that address loses cached pages at worst. Kernels
-// before 5.4 refuse the advice, and trimming stops.
+// On a shared file mapping MADV_DONTNEED only unmaps the pages from this
+// process: they stay in the kernel's page cache (dirty ones are still
+// written back), so nothing is lost and a page read again costs a minor
+// fault, not a disk read. The first version used MADV_PAGEOUT, which also
+// evicts the pages from the page cache: at a million leads every search
+// and attribution read that reached an older table went back to the disk
+// (docs/PERFORMANCE.md, issue 17). Should a table be unmapped between
+// reading /proc/self/maps and the advice, whatever now lives at that
+// address is a mapping Badger made the same way, and loses resident pages
+// at worst.
 
 // trimSupported reports whether trimming can work on this system.
 const trimSupported = true
 
-// trimMappedTables pages out mapped table files of dir when the process's
-// file-backed resident memory is above budget. It reports false when the
-// kernel refuses the advice.
+// trimMappedTables unmaps the resident pages of dir's older table files
+// when the process's file-backed resident memory is above budget. It
+// reports false when the kernel refuses the advice.
 func trimMappedTables(dir string, budget int64) bool {
 	if residentFileBytes() <= budget {
 		return true
@@ -46,7 +51,7 @@ func trimMappedTables(dir string, budget int64) bool {
 			kept += m.size
 			continue
 		}
-		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, m.addr, uintptr(m.size), unix.MADV_PAGEOUT)
+		_, _, errno := syscall.Syscall(syscall.SYS_MADVISE, m.addr, uintptr(m.size), unix.MADV_DONTNEED)
 		if errno == syscall.EINVAL {
 			return false
 		}
