@@ -87,6 +87,9 @@ type options struct {
 	// starts keeps its data ("" = a temporary dir).
 	leads, affiliates int
 	dataDir           string
+	// pgo, when set, is where the merged CPU profile of the spiffy it
+	// starts is written (pgo.go).
+	pgo string
 }
 
 func main() {
@@ -113,6 +116,7 @@ func main() {
 	fs.IntVar(&o.leads, "leads", 1_000_000, "leads the views target seeds through /t/lead")
 	fs.IntVar(&o.affiliates, "affiliates", 10_000, "affiliates the views target seeds through the API")
 	fs.StringVar(&o.dataDir, "data-dir", "", "data dir for the spiffy it starts, kept afterwards (default: a temporary one, removed); the views target seeds it once and reuses it on later runs")
+	fs.StringVar(&o.pgo, "pgo", "", "write the CPU profile of the whole run of the spiffy it starts to this file (the main package's default.pgo); needs -spiffy and the go command")
 	fs.StringVar(&o.stripeSecret, "stripe-secret", "", "Stripe webhook signing secret of the -url spiffy, for -target stripe")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -172,6 +176,9 @@ func run(o options) error {
 	if o.target == "stripe" && o.stripeSecret == "" {
 		return errors.New("-stripe-secret is needed for -target stripe against -url (the server's integrations.stripe.webhook_secret)")
 	}
+	if o.pgo != "" && o.spiffyBin == "" {
+		return errors.New("-pgo needs -spiffy")
+	}
 	printMachine()
 
 	env := &environment{opts: o, baseURL: o.baseURL, apiKey: o.apiKey, pid: o.pid}
@@ -208,20 +215,37 @@ func run(o options) error {
 			env.bareURL = "http://" + c.addr
 		}
 	}
+	if env.pprofAddr != "" {
+		prof, err := startProfiler(env.pprofAddr)
+		if err != nil {
+			return err
+		}
+		err = env.runTarget()
+		if perr := prof.finish(o.pgo); err == nil {
+			err = perr
+		}
+		return err
+	}
+	return env.runTarget()
+}
+
+// runTarget runs what -target asks for, once the servers and fixtures are up.
+func (e *environment) runTarget() error {
+	o := e.opts
 	if o.target == "views" {
-		return env.viewsRun()
+		return e.viewsRun()
 	}
 	if o.target == "open" {
-		return env.openLoopSuite([]string{"click", "lead", "purchase"})
+		return e.openLoopSuite([]string{"click", "lead", "purchase"})
 	}
 	if o.rate > 0 {
-		_, err := env.measureOpenLoop(o.target, o.rate, 0)
+		_, err := e.measureOpenLoop(o.target, o.rate, 0)
 		return err
 	}
 	if o.target != "suite" {
 		var best *measurement
 		for range o.repeat {
-			m, err := env.measure(o.target, o.closeEach)
+			m, err := e.measure(o.target, o.closeEach)
 			if err != nil {
 				return err
 			}
@@ -230,14 +254,14 @@ func run(o options) error {
 			}
 		}
 		if o.target == "stripe" {
-			env.checkStripe(best)
-			if len(env.failures) > 0 && !o.noFail {
-				return &failedTargets{n: len(env.failures)}
+			e.checkStripe(best)
+			if len(e.failures) > 0 && !o.noFail {
+				return &failedTargets{n: len(e.failures)}
 			}
 		}
 		return nil
 	}
-	return env.suite()
+	return e.suite()
 }
 
 // environment is what the runs share: the servers and the fixtures.
@@ -257,6 +281,8 @@ type environment struct {
 	refs     []string
 	failures []string
 	gens     atomic.Int64 // request factories made (generation)
+	// pprofAddr is the started spiffy's profiling listener (-pgo).
+	pprofAddr string
 }
 
 // generation makes run unique to one request factory: every worker of
@@ -317,6 +343,14 @@ func (e *environment) startSpiffy() error {
 	args := []string{"serve", "--data-dir", dir, "--listen", addr, "--base-url", "http://" + addr,
 		"--tracking-rate-limit", "1000000000", "--log-level", "warn",
 		"--integrations-stripe-webhook-secret", e.opts.stripeSecret}
+	if e.opts.pgo != "" {
+		pport, err := freePort()
+		if err != nil {
+			return err
+		}
+		e.pprofAddr = "127.0.0.1:" + strconv.Itoa(pport)
+		args = append(args, "--debug-pprof-listen", e.pprofAddr)
+	}
 	args = append(args, strings.Fields(e.opts.spiffyArgs)...)
 	cmd := exec.Command(e.opts.spiffyBin, args...)
 	cmd.Env = append(os.Environ(), strings.Fields(e.opts.spiffyEnv)...)
