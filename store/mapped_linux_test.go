@@ -2,8 +2,11 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -116,4 +119,92 @@ func TestStoreTrimsItsTables(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestTrimKeepsTableIndexes: trimming a real Badger table unmaps its data
+// blocks but keeps its index and bloom filter, which every read of the
+// table goes through, in the process.
+func TestTrimKeepsTableIndexes(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	val := bytes.Repeat([]byte("v"), 200)
+	for i := 0; i < 20000; i += 2000 {
+		if err := db.Update(func(tx *Tx) error {
+			for j := i; j < i+2000; j++ {
+				tx.set(fmt.Appendf(nil, "test-key-%06d", j), val)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil { // the memtable into a table file
+		t.Fatal(err)
+	}
+	if db, err = Open(Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	readAll := func() {
+		t.Helper()
+		if err := db.View(func(tx *Tx) error {
+			for j := 0; j < 20000; j += 97 {
+				if v, err := tx.get(fmt.Appendf(nil, "test-key-%06d", j)); err != nil || !bytes.Equal(v, val) {
+					return fmt.Errorf("key %d: %q %v", j, v, err)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readAll()
+	abs, _ := filepath.Abs(dir)
+	maps := tableMappings(abs)
+	if len(maps) == 0 {
+		t.Fatal("no table mapped")
+	}
+	m := maps[0]
+	end := tableDataEnd(m.path)
+	if end <= 0 || end >= m.size {
+		t.Fatalf("data of %s ends at %d of %d bytes", m.path, end, m.size)
+	}
+	before := mappingRSS(t, m.addr)
+	trimMappedTables(abs, 1)
+	after := mappingRSS(t, m.addr)
+	index := m.size - end
+	if after < index/2 || after > index+int64(os.Getpagesize()) {
+		t.Errorf("table %s (%d bytes, index and filter %d): resident %d before the trim, %d after; want the index and filter to stay", m.path, m.size, index, before, after)
+	}
+	if before-after < end/2 {
+		t.Errorf("resident %d -> %d: the data blocks (%d bytes) were not unmapped", before, after, end)
+	}
+	readAll()
+}
+
+// mappingRSS is the resident size of the mapping starting at addr, from
+// /proc/self/smaps.
+func mappingRSS(t *testing.T, addr uintptr) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := fmt.Sprintf("%x-", addr)
+	found := false
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if strings.HasPrefix(line, head) {
+			found = true
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "Rss:"); ok && found {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatalf("no mapping at %x", addr)
+	return 0
 }
