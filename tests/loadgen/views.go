@@ -41,6 +41,7 @@ const (
 	viewsSeedConns     = 64
 	viewsPurchaseConns = 48
 	viewsRepeats       = 25 // timings per view
+	viewsSeedLimit     = time.Hour
 )
 
 // viewsGoals are issue 17's goals for this run.
@@ -174,7 +175,10 @@ func (e *environment) viewsSeed() (*viewsFixture, error) {
 		}
 	}
 	start = time.Now()
-	res, elapsed := runLoad(addr, viewsSeedConns, maxDuration, perConn, false, build, nil)
+	res, elapsed := runLoad(addr, viewsSeedConns, viewsSeedLimit, perConn, false, build, nil)
+	if res.ok < int64(fx.Leads) {
+		return nil, fmt.Errorf("seeding leads: %d of %d stored in %s", res.ok, fx.Leads, elapsed.Round(time.Second))
+	}
 	if res.bad > 0 || res.netErrs > 0 {
 		return nil, fmt.Errorf("seeding leads: %d non-2xx, %d network errors; first: %v %s", res.bad, res.netErrs, res.firstErr, res.firstBody)
 	}
