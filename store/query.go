@@ -146,6 +146,51 @@ func (tx *Tx) Leads(q LeadQuery) ([]*Lead, string, error) {
 	return recs, next, err
 }
 
+// LeadsAndCount is Leads and CountLeads in one read. An email-prefix
+// search walks the same index keys for its page as for its count (a prefix
+// common on one busy day means thousands of keys), so one walk serves
+// both; other queries read each as Leads and CountLeads do.
+func (tx *Tx) LeadsAndCount(q LeadQuery) ([]*Lead, string, Count, error) {
+	b := newBounds(q.From, q.To)
+	if q.Email != "" || q.EmailPrefix == "" || b.empty() {
+		leads, next, err := tx.Leads(q)
+		if err != nil {
+			return nil, "", Count{}, err
+		}
+		c, err := tx.CountLeads(q)
+		return leads, next, c, err
+	}
+	limit := limitOf(q.Limit)
+	after, err := parseCursor(q.Cursor)
+	if err != nil {
+		return nil, "", Count{}, err
+	}
+	var hits []searchHit
+	c, err := tx.searchCount(leadSearchSpec(&q, b), TallyScope{q.ProgramID, q.AffiliateID}, b,
+		func(t *Tally) int64 { return t.Leads }, func(h searchHit) {
+			// The count's walk hands out hits newest first, as a page needs.
+			if len(hits) <= limit && (after == nil || bytes.Compare(h.suffix, after) < 0) {
+				hits = append(hits, h)
+			}
+		})
+	if err != nil {
+		return nil, "", Count{}, err
+	}
+	if len(hits) <= limit && !c.Exact {
+		// The count stopped at its budget before the page filled: the
+		// page walks on by itself.
+		leads, next, err := tx.Leads(q)
+		return leads, next, c, err
+	}
+	next := ""
+	if len(hits) > limit {
+		hits = hits[:limit]
+		next = encodeCursor(hits[limit-1].suffix)
+	}
+	recs, err := bulkLoad(tx, pLead, hits, decodeLead)
+	return recs, next, c, err
+}
+
 // Purchases is Leads for purchases.
 func (tx *Tx) Purchases(q PurchaseQuery) ([]*Purchase, string, error) {
 	hits, next, err := pageOfHits(q.Cursor, q.Limit, func(after []byte, n int) ([]searchHit, error) {

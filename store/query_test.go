@@ -611,3 +611,84 @@ func TestMigrationRebuildsSearchKeys(t *testing.T) {
 		t.Errorf("schema version %d, want %d", v, SchemaVersion())
 	}
 }
+
+// TestLeadsAndCountMatchesLeadsThenCount: the one-walk page and count of an
+// email-prefix search is what Leads and CountLeads give separately, on
+// every page, with filters, and when the count stops at its budget before
+// the page is full.
+func TestLeadsAndCountMatchesLeadsThenCount(t *testing.T) {
+	inexact := false
+	check := func(t *testing.T, db *DB, q LeadQuery) (pages int) {
+		t.Helper()
+		for {
+			var leads, want []*Lead
+			var next, wantNext string
+			var c, wantC Count
+			if err := db.View(func(tx *Tx) (err error) {
+				if leads, next, c, err = tx.LeadsAndCount(q); err != nil {
+					return err
+				}
+				if want, wantNext, err = tx.Leads(q); err != nil {
+					return err
+				}
+				wantC, err = tx.CountLeads(q)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ids := func(ls []*Lead) (s []string) {
+				for _, l := range ls {
+					s = append(s, l.ID)
+				}
+				return s
+			}
+			if !slices.Equal(ids(leads), ids(want)) || next != wantNext || c != wantC {
+				t.Fatalf("query %+v page %d: got %d leads, next %q, count %+v; want %d, %q, %+v",
+					q, pages, len(leads), next, c, len(want), wantNext, wantC)
+			}
+			pages++
+			inexact = inexact || !c.Exact
+			if next == "" {
+				return pages
+			}
+			q.Cursor = next
+		}
+	}
+	f := newFixture(t, 7)
+	for _, q := range []LeadQuery{
+		{EmailPrefix: "a", Limit: 7},
+		{EmailPrefix: "b", ProgramID: f.programs[1], Limit: 5},
+		{EmailPrefix: "c", AffiliateID: f.affs[2], Limit: 3},
+		{EmailPrefix: "a", From: f.base.AddDate(0, 0, 3), To: f.base.AddDate(0, 0, 9).Add(-time.Hour), Limit: 4},
+		{EmailPrefix: "zzz"},
+		{Limit: 50},
+	} {
+		check(t, f.db, q)
+	}
+
+	// Past the count's budget in one busy day: the count estimates, and the
+	// pages still hand out every lead once.
+	db := openTest(t)
+	day := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	prg := NewID(day)
+	n := 2 * CountBudget
+	for i := 0; i < n; i += 1000 {
+		if err := db.Update(func(tx *Tx) error {
+			for j := i; j < min(i+1000, n); j++ {
+				at := day.Add(-time.Duration(j%8) * 24 * time.Hour).Add(time.Duration(j) * time.Second)
+				if err := tx.InsertLead(&Lead{ID: NewID(at), ProgramID: prg, AffiliateID: NoAffiliate, Email: fmt.Sprintf("busy%05d@example.com", j), CreatedAt: at}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pages := check(t, db, LeadQuery{EmailPrefix: "busy", Limit: 500}); pages != (n+499)/500 {
+		t.Errorf("%d pages of 500 for %d leads", pages, n)
+	}
+	if !inexact {
+		t.Error("the count never stopped at its budget: the fixture does not test that case")
+	}
+}

@@ -57,14 +57,11 @@ type LeadList struct {
 // ReadLeadList reads one page of the leads q matches (its cursor and
 // limit), newest first, with their count.
 func ReadLeadList(tx *store.Tx, q store.LeadQuery) (*LeadList, error) {
-	leads, next, err := tx.Leads(q)
+	leads, next, count, err := tx.LeadsAndCount(q)
 	if err != nil {
 		return nil, err
 	}
-	out := &LeadList{Next: next, Rows: make([]LeadRow, 0, len(leads))}
-	if out.Count, err = tx.CountLeads(q); err != nil {
-		return nil, err
-	}
+	out := &LeadList{Next: next, Count: count, Rows: make([]LeadRow, 0, len(leads))}
 	names := tx.Names()
 	for _, l := range leads {
 		out.Rows = append(out.Rows, LeadRow{Lead: l, ProgramName: names.Program(l.ProgramID), AffiliateName: names.Affiliate(l.AffiliateID)})
