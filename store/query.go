@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"math"
+	"runtime"
 	"slices"
 	"time"
 
@@ -748,6 +749,7 @@ func stream[T any](ctx context.Context, db *DB, chunk func(*Tx, []byte) ([]searc
 			if r.err != nil || r.last {
 				return
 			}
+			runtime.Gosched() // let tracking requests in between chunks (export.writeCSVRows says why)
 		}
 	}()
 	err := func() error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -294,12 +295,22 @@ type csvRowWriter[T any] interface {
 
 // writeCSVRows writes every chunk the stream yields, reporting progress
 // after each chunk, and flushes at the end.
+//
+// It yields the processor every yieldEvery rows. An export keeps both
+// cores of a small server busy (reading and formatting overlap), and Go's
+// scheduler lets a busy goroutine run for 10 ms before it preempts it, so
+// each step of a tracking request (read, handle, commit, answer) could wait
+// that long behind it: clicks during a 1M-row export had a p99 of 100+ ms
+// (docs/PERFORMANCE.md, issue 17). A yield costs well under a microsecond.
 func writeCSVRows[T any](x csvRowWriter[T], stream func(func([]T) error) error, progress func(rows int64)) (int64, error) {
 	var rows int64
 	err := stream(func(chunk []T) error {
-		for _, r := range chunk {
+		for i, r := range chunk {
 			if err := x.Write(r); err != nil {
 				return err
+			}
+			if i%yieldEvery == yieldEvery-1 {
+				runtime.Gosched()
 			}
 		}
 		rows += int64(len(chunk))
@@ -313,6 +324,10 @@ func writeCSVRows[T any](x csvRowWriter[T], stream func(func([]T) error) error, 
 	}
 	return rows, err
 }
+
+// yieldEvery is how many rows an export writes between yields: about
+// half a millisecond of work.
+const yieldEvery = 256
 
 // rfc3339 formats a time as every CSV does: RFC3339, UTC, whole seconds.
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
