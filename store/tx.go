@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -114,13 +115,18 @@ func (tx *Tx) flush() error {
 	for k, v := range tx.buf {
 		var err error
 		ttl, expires := tx.ttls[k]
+		// Badger only reads the key it is given (it hashes it, copies it
+		// into its own pending-writes map and, at commit, into the
+		// versioned key), so the map's own string serves as the key's
+		// bytes instead of a copy per key.
+		kb := unsafe.Slice(unsafe.StringData(k), len(k))
 		switch {
 		case v == nil:
-			err = tx.txn.Delete([]byte(k))
+			err = tx.txn.Delete(kb)
 		case expires:
-			err = tx.txn.SetEntry(badger.NewEntry([]byte(k), v).WithTTL(ttl))
+			err = tx.txn.SetEntry(badger.NewEntry(kb, v).WithTTL(ttl))
 		default:
-			err = tx.txn.Set([]byte(k), v)
+			err = tx.txn.Set(kb, v)
 		}
 		if err != nil {
 			return err
