@@ -22,6 +22,30 @@ type writeOp struct {
 	done chan error
 }
 
+// doneChan is a channel for the writer's answer to one Update, from the
+// free list when it has one. The writer sends on each exactly once and the
+// caller receives that one value, so a received channel is empty again and
+// can serve the next operation. A list rather than a sync.Pool: the pool is
+// emptied by every garbage collection, which under load comes every few
+// hundred operations while as many are in flight.
+func (db *DB) doneChan() chan error {
+	select {
+	case ch := <-db.freeDone:
+		return ch
+	default:
+		return make(chan error, 1)
+	}
+}
+
+// recycleDone puts an emptied answer channel back on the free list, or
+// leaves it to the collector when the list is full.
+func (db *DB) recycleDone(ch chan error) {
+	select {
+	case db.freeDone <- ch:
+	default:
+	}
+}
+
 type writerStats struct {
 	batches atomic.Int64
 	ops     atomic.Int64
@@ -51,15 +75,17 @@ func (db *DB) Stats() Stats {
 // committed (and synced, when SyncWrites is on). If fn returns an error none
 // of its writes are applied and that error is returned.
 func (db *DB) Update(fn func(*Tx) error) error {
-	op := writeOp{fn: fn, done: make(chan error, 1)}
 	db.closeMu.RLock()
 	if db.closed {
 		db.closeMu.RUnlock()
 		return ErrClosed
 	}
+	op := writeOp{fn: fn, done: db.doneChan()}
 	db.ops <- op
 	db.closeMu.RUnlock()
-	return <-op.done
+	err := <-op.done
+	db.recycleDone(op.done)
+	return err
 }
 
 func (db *DB) runWriter() {
