@@ -264,16 +264,22 @@ func (tx *Tx) addRollup(t time.Time, programID, affiliateID string, delta *Rollu
 		affiliateID = NoAffiliate
 	}
 	id := rollupID{DayNumber(t), programID, affiliateID}
-	if tx.rollups == nil {
-		tx.rollups = make(map[rollupID]*Rollup, 1)
+	// An operation touches one or two rollups: a short list, searched.
+	for i := range tx.rollups {
+		if tx.rollups[i].id == id {
+			tx.rollups[i].sum.addDelta(delta)
+			return nil
+		}
 	}
-	sum := tx.rollups[id]
-	if sum == nil {
-		sum = &Rollup{}
-		tx.rollups[id] = sum
-	}
-	sum.addDelta(delta)
+	tx.rollups = append(tx.rollups, rollupDelta{id: id})
+	tx.rollups[len(tx.rollups)-1].sum.addDelta(delta)
 	return nil
+}
+
+// rollupDelta is what one write operation adds to one rollup.
+type rollupDelta struct {
+	id  rollupID
+	sum Rollup
 }
 
 // writeRollups applies a batch's summed rollup deltas to the stored rollups

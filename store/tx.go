@@ -26,10 +26,21 @@ type Tx struct {
 	buf         map[string][]byte // pending writes of this operation; nil value = delete
 	afterCommit []func()
 	accountsRev int64                    // the accounts revision this operation moved to; 0 = unchanged
-	rollups     map[rollupID]*Rollup     // rollup deltas, written with the batch (tracking.go)
-	balances    map[string]*[4]int64     // balance deltas by key, written with the batch (commissions.go)
+	rollups     []rollupDelta            // rollup deltas, written with the batch (tracking.go)
+	balances    []balanceDelta           // balance deltas by key, written with the batch (commissions.go)
 	bufBytes    int                      // bytes written to buf, overwrites included (Full)
 	ttls        map[string]time.Duration // keys of buf that expire (setTTL); nil = none
+}
+
+// reset makes tx a fresh writable Tx on txn for the writer's next
+// operation, keeping the room of its buffer and delta slices.
+func (tx *Tx) reset(txn *badger.Txn) {
+	clear(tx.buf)
+	clear(tx.afterCommit) // let the previous operation's hooks go
+	*tx = Tx{
+		txn: txn, writable: true, buf: tx.buf, afterCommit: tx.afterCommit[:0],
+		rollups: tx.rollups[:0], balances: tx.balances[:0],
+	}
 }
 
 // Full reports whether the operation has buffered about as much as one

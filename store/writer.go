@@ -214,8 +214,13 @@ func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 // applyOps runs ops against txn. It returns how many ran and whether it
 // stopped because the transaction is full (the op at index n did not fit).
 func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, c committed, tooBig bool) {
+	// One Tx serves the batch's operations in turn, emptied between them:
+	// its buffer map and delta slices keep their room instead of being
+	// made again for every operation. What an operation leaves (hooks,
+	// deltas) is copied out below before the next one starts.
+	tx := &Tx{buf: make(map[string][]byte, 8)}
 	for i, op := range ops {
-		tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, 8)}
+		tx.reset(txn)
 		err := runOp(op.fn, tx)
 		if err == nil {
 			err = tx.flush()
@@ -227,26 +232,32 @@ func applyOps(txn *badger.Txn, ops []writeOp, results []error) (n int, c committ
 		if err == nil {
 			c.hooks = append(c.hooks, tx.afterCommit...)
 			c.accountsRev = max(c.accountsRev, tx.accountsRev)
-			for id, delta := range tx.rollups {
+			for j := range tx.rollups {
+				d := &tx.rollups[j]
 				if c.rollups == nil {
 					c.rollups = make(map[rollupID]*Rollup, len(tx.rollups))
 				}
-				if sum := c.rollups[id]; sum != nil {
-					sum.addDelta(delta)
+				if sum := c.rollups[d.id]; sum != nil {
+					sum.addDelta(&d.sum)
 				} else {
-					c.rollups[id] = delta
+					// A copy: the slot is reused by the next operation.
+					// Its slices stay with the copy, as reset zeroes the
+					// slot rather than writing into them.
+					sum := d.sum
+					c.rollups[d.id] = &sum
 				}
 			}
-			for k, delta := range tx.balances {
+			for _, d := range tx.balances {
 				if c.balances == nil {
 					c.balances = make(map[string]*[4]int64, len(tx.balances))
 				}
-				if sum := c.balances[k]; sum != nil {
+				if sum := c.balances[d.key]; sum != nil {
 					for j := range sum {
-						sum[j] += delta[j]
+						sum[j] += d.sum[j]
 					}
 				} else {
-					c.balances[k] = delta
+					sum := d.sum
+					c.balances[d.key] = &sum
 				}
 			}
 		}
