@@ -60,17 +60,7 @@ func NewServer(a *app.App) *Server {
 	// compress wraps logAndMeasure so that the error pages and JSON errors
 	// it writes (c.Error) are compressed too.
 	s.pages = []echo.MiddlewareFunc{s.recoverPanics, compress(), s.logAndMeasure,
-		middleware.SecureWithConfig(middleware.SecureConfig{
-			// The tracking answers are a few bytes of JSON read by SpiffyJS's
-			// fetch, never rendered nor framed: the page headers would only
-			// cost the hot path (seven header writes, their allocations).
-			Skipper:               isTracking,
-			XSSProtection:         "0",
-			ContentTypeNosniff:    "nosniff",
-			XFrameOptions:         "DENY", // as frame-ancestors 'none', for browsers without CSP
-			ReferrerPolicy:        "strict-origin-when-cross-origin",
-			ContentSecurityPolicy: ContentSecurityPolicy,
-		}), hsts(s.cfg.TrustedProxies)}
+		pageHeaders(), hsts(s.cfg.TrustedProxies)}
 	e.Use(s.aroundUnlessComposed)
 
 	e.GET("/healthz", func(c echo.Context) error {

@@ -73,7 +73,7 @@ var errOriginNotAllowed = app.Errorf(app.KindForbidden, "origin_not_allowed", "t
 func (t *tracker) allowOrigin(c echo.Context) bool {
 	h := c.Response().Header()
 	if t.cookieDomain != "" {
-		h.Add(echo.HeaderVary, echo.HeaderOrigin)
+		addVary(c, headerVaryOrigin)
 		if origin := c.Request().Header.Get(echo.HeaderOrigin); t.credentialed(origin) {
 			h.Set(echo.HeaderAccessControlAllowOrigin, origin)
 			h.Set(echo.HeaderAccessControlAllowCredentials, "true")
@@ -85,7 +85,7 @@ func (t *tracker) allowOrigin(c echo.Context) bool {
 		return true
 	}
 	if t.cookieDomain == "" {
-		h.Add(echo.HeaderVary, echo.HeaderOrigin)
+		addVary(c, headerVaryOrigin)
 	}
 	origin := c.Request().Header.Get(echo.HeaderOrigin)
 	if origin == "" {
@@ -253,17 +253,6 @@ func (t *tracker) click(c echo.Context) error {
 	}
 	return answerJSON(c, status, b)
 }
-
-// headerJSON is the Content-Type of every tracking answer, one slice for
-// all of them: Header.Set would allocate a new one per answer. Nothing
-// changes a header value in place (Set and Add replace or copy the slice),
-// and its capacity is its length, so an Add copies rather than writes into
-// it.
-var headerJSON = []string{echo.MIMEApplicationJSON}[:1:1]
-
-// headerAnyOrigin is Access-Control-Allow-Origin for any origin, shared as
-// headerJSON is.
-var headerAnyOrigin = []string{"*"}[:1:1]
 
 // answerJSON sends b, a JSON answer, with status.
 func answerJSON(c echo.Context, status int, b []byte) error {
