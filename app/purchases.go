@@ -114,15 +114,17 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 	}
 	now := a.Now()
 	// The program is read and the input checked outside the writer: bad
-	// input is refused before it takes a place in a batch.
+	// input is refused before it takes a place in a batch. Through the
+	// accounts cache, as clicks and leads read theirs (read-only).
 	var prg *store.Program
+	rev := a.db.AccountsRevision()
 	err = a.db.View(func(tx *store.Tx) error {
 		unknown := Invalid("program", "unknown_program", "program %q does not exist", in.Program)
 		if !store.ValidID(in.Program) {
 			return unknown
 		}
 		var err error
-		prg, err = tx.Program(in.Program)
+		prg, err = a.accounts.Reader(tx, rev).Program(in.Program)
 		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
 			return unknown
 		}
