@@ -120,7 +120,8 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 	// writer (docs/PERFORMANCE.md, issue 17). Bad input is refused before
 	// it takes a place in a batch. What the reads found is what a purchase
 	// arriving a moment earlier would find: clicks never change, and a
-	// lead's attribution never does either.
+	// lead's attribution never does either. The program comes through the
+	// accounts cache, as clicks and leads read theirs (read-only).
 	var (
 		prg    *store.Program
 		lead   *store.Lead
@@ -128,13 +129,14 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 		amount int64
 		at     time.Time
 	)
+	rev := a.db.AccountsRevision()
 	err = a.db.View(func(tx *store.Tx) error {
 		unknown := Invalid("program", "unknown_program", "program %q does not exist", in.Program)
 		if !store.ValidID(in.Program) {
 			return unknown
 		}
 		var err error
-		prg, err = tx.Program(in.Program)
+		prg, err = a.accounts.Reader(tx, rev).Program(in.Program)
 		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
 			return unknown
 		}

@@ -329,19 +329,28 @@ func (tx *Tx) addBalance(c *Commission, sign int64) error {
 	if i < 0 || c.Amount == 0 {
 		return nil
 	}
-	if tx.balances == nil {
-		tx.balances = make(map[string]*[4]int64, 2)
-	}
-	for _, scope := range []string{allPrograms, c.ProgramID} {
-		k := string(balanceKey(scope, c.AffiliateID, c.Currency))
-		d := tx.balances[k]
-		if d == nil {
-			d = &[4]int64{}
-			tx.balances[k] = d
-		}
-		d[i] += sign * c.Amount
+	for _, scope := range [...]string{allPrograms, c.ProgramID} {
+		tx.balanceDelta(balanceKey(scope, c.AffiliateID, c.Currency))[i] += sign * c.Amount
 	}
 	return nil
+}
+
+// balanceDelta is the operation's delta to the balance counter at k. An
+// operation touches a few counters: a short list, searched.
+func (tx *Tx) balanceDelta(k []byte) *[4]int64 {
+	for i := range tx.balances {
+		if tx.balances[i].key == string(k) {
+			return &tx.balances[i].sum
+		}
+	}
+	tx.balances = append(tx.balances, balanceDelta{key: string(k)})
+	return &tx.balances[len(tx.balances)-1].sum
+}
+
+// balanceDelta is what one write operation adds to one balance counter.
+type balanceDelta struct {
+	key string
+	sum [4]int64
 }
 
 // balanceSlot is where a status's money sits in a balance counter (-1:

@@ -43,6 +43,7 @@ type Options struct {
 type DB struct {
 	bdb      *badger.DB
 	ops      chan writeOp
+	freeDone chan chan error // answer channels to reuse (writer.go)
 	closeMu  sync.RWMutex
 	closed   bool
 	writerWG sync.WaitGroup
@@ -77,6 +78,7 @@ func Open(opts Options) (*DB, error) {
 		bdb:      bdb,
 		snaps:    newSnapshots(bdb.MaxVersion()),
 		ops:      make(chan writeOp, 4096),
+		freeDone: make(chan chan error, 1024),
 		maxBatch: opts.MaxBatch,
 		log:      log,
 		sizes:    diskSizes{dir: opts.Dir},

@@ -49,12 +49,11 @@ func (tx *Tx) putDerived(old, new []derivedKey) error {
 			return &DuplicateError{Field: d.unique}
 		}
 	}
-	keep := make(map[string]bool, len(new))
-	for _, d := range new {
-		keep[string(d.k)] = true
-	}
+	// A record has a few dozen derived keys at most: comparing the lists
+	// pairwise costs less than a set of string copies of them, and a new
+	// record (old nil) compares nothing.
 	for _, d := range old {
-		if !keep[string(d.k)] {
+		if !containsKey(new, d.k) {
 			tx.del(d.k)
 		}
 	}
@@ -62,6 +61,15 @@ func (tx *Tx) putDerived(old, new []derivedKey) error {
 		tx.set(d.k, d.v)
 	}
 	return nil
+}
+
+func containsKey(ds []derivedKey, k []byte) bool {
+	for _, d := range ds {
+		if bytes.Equal(d.k, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // Reindex rebuilds every secondary index and unique key from the records,

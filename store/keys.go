@@ -151,7 +151,10 @@ var allPrefixes = []string{
 // kb builds a key. Methods append one typed field each.
 type kb []byte
 
-func key(prefix string) kb { return append(make(kb, 0, 64), prefix...) }
+// key starts a key with room for the longest common ones: an index entry
+// with a program id, an email or a name, a time and a record id is about
+// 90 bytes, and one that outgrew 64 was allocated twice.
+func key(prefix string) kb { return append(make(kb, 0, 128), prefix...) }
 
 // id appends a fixed-length record id (no terminator needed).
 func (k kb) id(id string) kb { return append(k, id...) }

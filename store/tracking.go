@@ -143,6 +143,11 @@ func (tx *Tx) Lead(id string) (*Lead, error) {
 // LeadByEmail returns the program's lead with that email (compared normalised).
 func (tx *Tx) LeadByEmail(programID, email string) (*Lead, error) {
 	id, err := tx.get(leadEmailKey(programID, email))
+	if errors.Is(err, ErrNotFound) {
+		// Every new lead asks and gets this: the bare sentinel, with no
+		// message built for it.
+		return nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: lead %q: %w", email, err)
 	}
@@ -239,6 +244,9 @@ func (tx *Tx) Purchase(id string) (*Purchase, error) {
 // PurchaseByOrder returns the program's purchase with that order id.
 func (tx *Tx) PurchaseByOrder(programID, orderID string) (*Purchase, error) {
 	id, err := tx.get(orderKey(programID, orderID))
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotFound // every new order asks: as LeadByEmail
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: order %q: %w", orderID, err)
 	}
@@ -264,16 +272,22 @@ func (tx *Tx) addRollup(t time.Time, programID, affiliateID string, delta *Rollu
 		affiliateID = NoAffiliate
 	}
 	id := rollupID{DayNumber(t), programID, affiliateID}
-	if tx.rollups == nil {
-		tx.rollups = make(map[rollupID]*Rollup, 1)
+	// An operation touches one or two rollups: a short list, searched.
+	for i := range tx.rollups {
+		if tx.rollups[i].id == id {
+			tx.rollups[i].sum.addDelta(delta)
+			return nil
+		}
 	}
-	sum := tx.rollups[id]
-	if sum == nil {
-		sum = &Rollup{}
-		tx.rollups[id] = sum
-	}
-	sum.addDelta(delta)
+	tx.rollups = append(tx.rollups, rollupDelta{id: id})
+	tx.rollups[len(tx.rollups)-1].sum.addDelta(delta)
 	return nil
+}
+
+// rollupDelta is what one write operation adds to one rollup.
+type rollupDelta struct {
+	id  rollupID
+	sum Rollup
 }
 
 // writeRollups applies a batch's summed rollup deltas to the stored rollups

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -25,11 +26,22 @@ type Tx struct {
 	buf         map[string][]byte // pending writes of this operation; nil value = delete
 	afterCommit []func()
 	accountsRev int64                    // the accounts revision this operation moved to; 0 = unchanged
-	rollups     map[rollupID]*Rollup     // rollup deltas, written with the batch (tracking.go)
-	balances    map[string]*[4]int64     // balance deltas by key, written with the batch (commissions.go)
+	rollups     []rollupDelta            // rollup deltas, written with the batch (tracking.go)
+	balances    []balanceDelta           // balance deltas by key, written with the batch (commissions.go)
 	bufBytes    int                      // bytes written to buf, overwrites included (Full)
 	ttls        map[string]time.Duration // keys of buf that expire (setTTL); nil = none
 	counters    *counterCache            // the writer's counter cache, for getCounter; nil = read Badger
+}
+
+// reset makes tx a fresh writable Tx on txn for the writer's next
+// operation, keeping the room of its buffer and delta slices.
+func (tx *Tx) reset(txn *badger.Txn) {
+	clear(tx.buf)
+	clear(tx.afterCommit) // let the previous operation's hooks go
+	*tx = Tx{
+		txn: txn, writable: true, buf: tx.buf, afterCommit: tx.afterCommit[:0],
+		rollups: tx.rollups[:0], balances: tx.balances[:0],
+	}
 }
 
 // Full reports whether the operation has buffered about as much as one
@@ -115,13 +127,18 @@ func (tx *Tx) flush() error {
 	for k, v := range tx.buf {
 		var err error
 		ttl, expires := tx.ttls[k]
+		// Badger only reads the key it is given (it hashes it, copies it
+		// into its own pending-writes map and, at commit, into the
+		// versioned key), so the map's own string serves as the key's
+		// bytes instead of a copy per key.
+		kb := unsafe.Slice(unsafe.StringData(k), len(k))
 		switch {
 		case v == nil:
-			err = tx.txn.Delete([]byte(k))
+			err = tx.txn.Delete(kb)
 		case expires:
-			err = tx.txn.SetEntry(badger.NewEntry([]byte(k), v).WithTTL(ttl))
+			err = tx.txn.SetEntry(badger.NewEntry(kb, v).WithTTL(ttl))
 		default:
-			err = tx.txn.Set([]byte(k), v)
+			err = tx.txn.Set(kb, v)
 		}
 		if err != nil {
 			return err

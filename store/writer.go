@@ -22,6 +22,30 @@ type writeOp struct {
 	done chan error
 }
 
+// doneChan is a channel for the writer's answer to one Update, from the
+// free list when it has one. The writer sends on each exactly once and the
+// caller receives that one value, so a received channel is empty again and
+// can serve the next operation. A list rather than a sync.Pool: the pool is
+// emptied by every garbage collection, which under load comes every few
+// hundred operations while as many are in flight.
+func (db *DB) doneChan() chan error {
+	select {
+	case ch := <-db.freeDone:
+		return ch
+	default:
+		return make(chan error, 1)
+	}
+}
+
+// recycleDone puts an emptied answer channel back on the free list, or
+// leaves it to the collector when the list is full.
+func (db *DB) recycleDone(ch chan error) {
+	select {
+	case db.freeDone <- ch:
+	default:
+	}
+}
+
 type writerStats struct {
 	batches atomic.Int64
 	ops     atomic.Int64
@@ -51,15 +75,17 @@ func (db *DB) Stats() Stats {
 // committed (and synced, when SyncWrites is on). If fn returns an error none
 // of its writes are applied and that error is returned.
 func (db *DB) Update(fn func(*Tx) error) error {
-	op := writeOp{fn: fn, done: make(chan error, 1)}
 	db.closeMu.RLock()
 	if db.closed {
 		db.closeMu.RUnlock()
 		return ErrClosed
 	}
+	op := writeOp{fn: fn, done: db.doneChan()}
 	db.ops <- op
 	db.closeMu.RUnlock()
-	return <-op.done
+	err := <-op.done
+	db.recycleDone(op.done)
+	return err
 }
 
 func (db *DB) runWriter() {
@@ -195,8 +221,13 @@ func (db *DB) commitSome(ops []writeOp, results []error) (int, committed) {
 // applyOps runs ops against txn. It returns how many ran and whether it
 // stopped because the transaction is full (the op at index n did not fit).
 func applyOps(txn *badger.Txn, ops []writeOp, results []error, counters *counterCache) (n int, c committed, tooBig bool) {
+	// One Tx serves the batch's operations in turn, emptied between them:
+	// its buffer map and delta slices keep their room instead of being
+	// made again for every operation. What an operation leaves (hooks,
+	// deltas) is copied out below before the next one starts.
+	tx := &Tx{buf: make(map[string][]byte, 8)}
 	for i, op := range ops {
-		tx := &Tx{txn: txn, writable: true, buf: make(map[string][]byte, 8)}
+		tx.reset(txn)
 		err := runOp(op.fn, tx)
 		if err == nil {
 			err = tx.flush()
@@ -211,26 +242,32 @@ func applyOps(txn *badger.Txn, ops []writeOp, results []error, counters *counter
 			}
 			c.hooks = append(c.hooks, tx.afterCommit...)
 			c.accountsRev = max(c.accountsRev, tx.accountsRev)
-			for id, delta := range tx.rollups {
+			for j := range tx.rollups {
+				d := &tx.rollups[j]
 				if c.rollups == nil {
 					c.rollups = make(map[rollupID]*Rollup, len(tx.rollups))
 				}
-				if sum := c.rollups[id]; sum != nil {
-					sum.addDelta(delta)
+				if sum := c.rollups[d.id]; sum != nil {
+					sum.addDelta(&d.sum)
 				} else {
-					c.rollups[id] = delta
+					// A copy: the slot is reused by the next operation.
+					// Its slices stay with the copy, as reset zeroes the
+					// slot rather than writing into them.
+					sum := d.sum
+					c.rollups[d.id] = &sum
 				}
 			}
-			for k, delta := range tx.balances {
+			for _, d := range tx.balances {
 				if c.balances == nil {
 					c.balances = make(map[string]*[4]int64, len(tx.balances))
 				}
-				if sum := c.balances[k]; sum != nil {
+				if sum := c.balances[d.key]; sum != nil {
 					for j := range sum {
-						sum[j] += delta[j]
+						sum[j] += d.sum[j]
 					}
 				} else {
-					c.balances[k] = delta
+					sum := d.sum
+					c.balances[d.key] = &sum
 				}
 			}
 		}

@@ -2,6 +2,9 @@ package check
 
 import (
 	"errors"
+	"math/rand/v2"
+	"net/mail"
+	"strings"
 	"testing"
 
 	"github.com/spiffy/spiffy/app/fault"
@@ -52,5 +55,46 @@ func TestDateRange(t *testing.T) {
 		if _, _, err := DateRange(bad[0], bad[1]); !fault.IsKind(err, fault.KindInvalid) {
 			t.Errorf("DateRange(%q, %q): %v, want invalid", bad[0], bad[1], err)
 		}
+	}
+}
+
+// TestPlainAddressAgreesWithParser: every address the fast path accepts,
+// mail.ParseAddress accepts as it is (with a dot in the domain), over edge
+// cases and random strings of the characters that matter.
+func TestPlainAddressAgreesWithParser(t *testing.T) {
+	parserAccepts := func(s string) bool {
+		addr, err := mail.ParseAddress(s)
+		return err == nil && addr.Address == s && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
+	}
+	inputs := []string{"a@b.c", "pat@mail.example", "first.last+tag@sub.shop-x.example", "a@b", "a@.b", "a@b.", "a..b@c.d",
+		".a@b.c", "a.@b.c", "a@b..c", "@b.c", "a@", "a@@b.c", "a@b@c.d", "a_b%c@d-e.f", "-@-.-", "+@+.+", "A@B.C", "a b@c.d", "a@b.c "}
+	rng := rand.New(rand.NewPCG(3, 4))
+	// Mostly the fast path's own characters around one "@", some others.
+	common, rare := []rune("ab.._%+-9Z"), []rune("@ \"(),:;<>[]\\é!#")
+	word := func() string {
+		var b strings.Builder
+		for range 1 + rng.IntN(6) {
+			if rng.IntN(20) == 0 {
+				b.WriteRune(rare[rng.IntN(len(rare))])
+			} else {
+				b.WriteRune(common[rng.IntN(len(common))])
+			}
+		}
+		return b.String()
+	}
+	for range 200000 {
+		inputs = append(inputs, word()+"@"+word()+"."+word())
+	}
+	accepted := 0
+	for _, s := range inputs {
+		if plainAddress(s) {
+			accepted++
+			if !parserAccepts(s) {
+				t.Fatalf("plainAddress(%q) = true, but mail.ParseAddress refuses it or changes it", s)
+			}
+		}
+	}
+	if accepted < 1000 {
+		t.Fatalf("only %d inputs took the fast path: the test would not show a disagreement", accepted)
 	}
 }

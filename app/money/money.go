@@ -84,13 +84,52 @@ func FormatPercent(v int64) string {
 // PercentOf is amount × basis/10000 (basis in hundredths of a percent),
 // rounded half-up to the minor unit.
 func PercentOf(amount, basis int64) int64 {
+	// In int64 when the product fits, as it does for any amount Parse
+	// accepts and any percentage; big numbers only beyond that.
+	if p, ok := mulFits(amount, basis); ok {
+		q, r := p/10000, p%10000
+		if r >= 5000 || r <= -5000 {
+			q += sign(p)
+		}
+		if q > maxParsed { // as roundHalfUp refuses it
+			return 0
+		}
+		return q
+	}
 	r := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(amount), big.NewInt(basis)), big.NewInt(10000))
 	v, _ := roundHalfUp(r)
 	return v
 }
 
+// mulFits is a × b and whether it fits in an int64.
+func mulFits(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	if (a == -1 && b == math.MinInt64) || (b == -1 && a == math.MinInt64) {
+		return 0, false
+	}
+	p := a * b
+	return p, p/b == a
+}
+
+func sign(v int64) int64 {
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return 0
+}
+
+// maxParsed is the largest value parseDecimal returns, in units of its
+// scale: room for sums and percentages of amounts without overflow.
+const maxParsed = math.MaxInt64 / 10000
+
 // parseDecimal parses a non-negative decimal string into units of 10^-scale,
-// rounding half-up.
+// rounding half-up. Plain integer arithmetic: it runs for every purchase's
+// amount, and the digits it keeps fit an int64 or are refused.
 func parseDecimal(s string, scale int) (int64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" || len(s) > 32 {
@@ -100,22 +139,41 @@ func parseDecimal(s string, scale int) (int64, bool) {
 	if intPart == "" && frac == "" {
 		return 0, false
 	}
-	for _, part := range []string{intPart, frac} {
-		for _, r := range part {
-			if r < '0' || r > '9' {
+	for _, part := range [...]string{intPart, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
 				return 0, false
 			}
 		}
 	}
-	if intPart == "" {
-		intPart = "0"
+	var q int64
+	push := func(d byte) bool {
+		q = q*10 + int64(d-'0')
+		return q <= maxParsed
 	}
-	r, ok := new(big.Rat).SetString(intPart + "." + frac + "0")
-	if !ok {
+	for i := 0; i < len(intPart); i++ {
+		if !push(intPart[i]) {
+			return 0, false
+		}
+	}
+	for i := 0; i < scale; i++ {
+		d := byte('0')
+		if i < len(frac) {
+			d = frac[i]
+		}
+		if !push(d) {
+			return 0, false
+		}
+	}
+	// Half-up: the first dropped digit alone decides (5 or more is at
+	// least half a unit, whatever follows).
+	if len(frac) > scale && frac[scale] >= '5' {
+		q++
+	}
+	if q > maxParsed {
 		return 0, false
 	}
-	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
-	return roundHalfUp(r)
+	return q, true
 }
 
 func roundHalfUp(r *big.Rat) (int64, bool) {

@@ -36,7 +36,7 @@ func compress() echo.MiddlewareFunc {
 				// Echo's check is a substring match, which takes
 				// "gzip;q=0" for a yes. The answer still depends on
 				// the header, so caches must know.
-				c.Response().Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+				addVary(c, headerVaryAcceptEncoding)
 				return true
 			}
 			return false

@@ -19,6 +19,10 @@ var errBadJSON = app.Invalid("body", "invalid_json", "body is not valid JSON")
 // have no escapes; an escaped key simply matches nothing). Like
 // encoding/json, invalid UTF-8 in strings becomes U+FFFD.
 func parseFlatJSON(b []byte, set func(key []byte, val string, isString bool) error) error {
+	// src is b as a string, made at the first string value: the values
+	// without escapes are slices of it, one allocation for the body rather
+	// than one per member.
+	var src string
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return app.Invalid("body", "invalid_json", "body must be a JSON object")
@@ -60,7 +64,10 @@ func parseFlatJSON(b []byte, set func(key []byte, val string, isString bool) err
 							return errBadJSON
 						}
 					} else {
-						val = string(b[vs:ve])
+						if src == "" {
+							src = string(b)
+						}
+						val = src[vs:ve]
 					}
 					if !utf8.ValidString(val) {
 						val = validUTF8(val)

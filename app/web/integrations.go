@@ -29,7 +29,7 @@ type providerResponse struct {
 }
 
 func (s *Server) routesIntegrations() {
-	addRoutes(s.Echo, []route{
+	s.addRoutes("", nil, []route{
 		{http.MethodPost, "/integrations/:provider", "integrations.webhook", s.providerWebhook, nil},
 	})
 }

@@ -16,19 +16,21 @@ type route struct {
 	middleware         []echo.MiddlewareFunc
 }
 
-type router interface {
-	Add(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route
-}
-
-func addRoutes(r router, table []route) {
+// addRoutes registers table under prefix with the page chain, then the
+// extra middleware, then each route's own wrapped around its handler once,
+// here, rather than by Echo on every request (see aroundUnlessComposed).
+func (s *Server) addRoutes(prefix string, extra []echo.MiddlewareFunc, table []route) {
 	for _, rt := range table {
-		r.Add(rt.method, rt.path, rt.handler, rt.middleware...).Name = rt.name
+		chain := append(append(append([]echo.MiddlewareFunc(nil), s.pages...), extra...), rt.middleware...)
+		r := s.Echo.Add(rt.method, prefix+rt.path, applyChain(rt.handler, chain))
+		r.Name = rt.name
+		s.composed[routeKey{r.Method, r.Path}] = true
 	}
 }
 
 // routesAPI is the merchant REST API under /api/v1 (contract §4).
-func (s *Server) routesAPI(g *echo.Group) {
-	addRoutes(g, []route{
+func (s *Server) routesAPI() {
+	s.addRoutes(apiPrefix, s.apiMiddleware(), []route{
 		{http.MethodGet, "/programs", "api.programs", s.apiListPrograms, nil},
 		{http.MethodPost, "/programs", "api.programs.create", s.apiCreateProgram, nil},
 		{http.MethodGet, "/programs/:id", "api.program", s.apiGetProgram, nil},
@@ -77,7 +79,7 @@ func (s *Server) routesAPI(g *echo.Group) {
 	})
 	// The API reference is public (see OpenAPIPath): it goes on the server,
 	// outside the group and its API-key check.
-	addRoutes(s.Echo, []route{
+	s.addRoutes("", nil, []route{
 		{http.MethodGet, OpenAPIPath, "api.openapi", serveOpenAPI, nil},
 	})
 }
@@ -86,7 +88,7 @@ func (s *Server) routesAPI(g *echo.Group) {
 // script itself (contract §2–3): public, cross-origin, rate-limited.
 func (s *Server) routesTracking(t *tracker) {
 	guarded := []echo.MiddlewareFunc{t.cors, t.rateLimit}
-	addRoutes(s.Echo, []route{
+	s.addRoutes("", nil, []route{
 		{http.MethodGet, "/spiffy.js", "spiffy.js", t.serveScript, nil},
 		{http.MethodHead, "/spiffy.js", "spiffy.js.head", t.serveScript, nil},
 		{http.MethodOptions, "/t/click", "track.click.preflight", t.preflight, nil},

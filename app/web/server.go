@@ -40,6 +40,12 @@ type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
 	metrics *metrics
+	// pages is the middleware every request runs in, outermost first.
+	pages []echo.MiddlewareFunc
+	// composed are the routes registered with their chain already wrapped
+	// around the handler (addRoutes). Written only while NewServer builds
+	// the routes, read-only afterwards.
+	composed map[routeKey]bool
 }
 
 // NewServer builds the Echo server with middleware, the error handler and
@@ -48,34 +54,63 @@ func NewServer(a *app.App) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{App: a, Echo: e, cfg: a.Config(), log: a.Log(), metrics: newMetrics(a)}
+	s := &Server{App: a, Echo: e, cfg: a.Config(), log: a.Log(), metrics: newMetrics(a), composed: map[routeKey]bool{}}
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(s.cfg.TrustedProxies)
 	// compress wraps logAndMeasure so that the error pages and JSON errors
 	// it writes (c.Error) are compressed too.
-	e.Use(s.recoverPanics, compress(), s.logAndMeasure)
-	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
-		// The tracking answers are a few bytes of JSON read by SpiffyJS's
-		// fetch, never rendered nor framed: the page headers would only
-		// cost the hot path (seven header writes, their allocations).
-		Skipper:               isTracking,
-		XSSProtection:         "0",
-		ContentTypeNosniff:    "nosniff",
-		XFrameOptions:         "DENY", // as frame-ancestors 'none', for browsers without CSP
-		ReferrerPolicy:        "strict-origin-when-cross-origin",
-		ContentSecurityPolicy: ContentSecurityPolicy,
-	}), hsts(s.cfg.TrustedProxies))
+	s.pages = []echo.MiddlewareFunc{s.recoverPanics, compress(), s.logAndMeasure,
+		pageHeaders(), hsts(s.cfg.TrustedProxies)}
+	e.Use(s.aroundUnlessComposed)
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	}).Name = "healthz"
 	e.GET("/metrics", s.metrics.handler(s.cfg.Metrics.Token)).Name = "metrics"
 
-	s.API = e.Group("/api/v1", middleware.BodyLimit("1M"), s.requireAPIKey)
-	s.routesAPI(s.API)
+	// The group's catch-all answers unknown /api/v1 paths behind the key
+	// check; its routes are added with the same middleware, composed once
+	// (routesAPI).
+	s.API = e.Group(apiPrefix, s.apiMiddleware()...)
+	s.routesAPI()
 	s.routesTracking(newTracker(a, s.cfg))
 	s.routesIntegrations()
 	return s
+}
+
+// apiPrefix is where the merchant API lives.
+const apiPrefix = "/api/v1"
+
+// apiMiddleware is what every /api/v1 route runs inside the page chain.
+func (s *Server) apiMiddleware() []echo.MiddlewareFunc {
+	return []echo.MiddlewareFunc{middleware.BodyLimit("1M"), s.requireAPIKey}
+}
+
+// aroundUnlessComposed is the one global middleware. Echo wraps global and
+// route middleware around the handler again on every request (a closure
+// allocation per middleware per request); the routes of our own tables
+// (addRoutes) have their whole chain composed once when registered, so for
+// them this passes straight through. Every other request (the admin's and
+// the portal's pages, unknown paths, wrong methods) gets the page chain,
+// composed per request as Echo would.
+func (s *Server) aroundUnlessComposed(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.composed[routeKey{c.Request().Method, c.Path()}] {
+			return next(c)
+		}
+		return applyChain(next, s.pages)(c)
+	}
+}
+
+// routeKey names a registered route.
+type routeKey struct{ method, path string }
+
+// applyChain wraps h in chain, chain[0] outermost, as Echo does.
+func applyChain(h echo.HandlerFunc, chain []echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(chain) - 1; i >= 0; i-- {
+		h = chain[i](h)
+	}
+	return h
 }
 
 // isTracking reports whether the request is for the tracking endpoints

@@ -73,7 +73,7 @@ var errOriginNotAllowed = app.Errorf(app.KindForbidden, "origin_not_allowed", "t
 func (t *tracker) allowOrigin(c echo.Context) bool {
 	h := c.Response().Header()
 	if t.cookieDomain != "" {
-		h.Add(echo.HeaderVary, echo.HeaderOrigin)
+		addVary(c, headerVaryOrigin)
 		if origin := c.Request().Header.Get(echo.HeaderOrigin); t.credentialed(origin) {
 			h.Set(echo.HeaderAccessControlAllowOrigin, origin)
 			h.Set(echo.HeaderAccessControlAllowCredentials, "true")
@@ -81,11 +81,11 @@ func (t *tracker) allowOrigin(c echo.Context) bool {
 		}
 	}
 	if t.origins == nil {
-		h.Set(echo.HeaderAccessControlAllowOrigin, "*")
+		h[echo.HeaderAccessControlAllowOrigin] = headerAnyOrigin
 		return true
 	}
 	if t.cookieDomain == "" {
-		h.Add(echo.HeaderVary, echo.HeaderOrigin)
+		addVary(c, headerVaryOrigin)
 	}
 	origin := c.Request().Header.Get(echo.HeaderOrigin)
 	if origin == "" {
@@ -171,28 +171,19 @@ func notString(key string) error {
 	return app.Invalid(key, "invalid_"+key, "%s must be a string", key)
 }
 
-// bodyField names a string member of a tracking body and where it goes.
-type bodyField struct {
-	name string
-	dst  *string
-}
-
-// stringMembers is a readBody callback that stores the listed members,
-// refuses a listed member that is not a string and ignores the rest.
-func stringMembers(fields []bodyField) func(key []byte, val string, isString bool) error {
-	return func(key []byte, val string, isString bool) error {
-		for _, f := range fields {
-			if string(key) != f.name {
-				continue
-			}
-			if !isString {
-				return notString(f.name)
-			}
-			*f.dst = val
-			return nil
-		}
+// setMember stores a tracking body's member in dst, refusing a value that
+// is not a string; a nil dst is a member we do not read, ignored. The
+// handlers pick dst with a switch on the key rather than a table of
+// pointers, which would move their input struct to the heap.
+func setMember(dst *string, key []byte, val string, isString bool) error {
+	switch {
+	case dst == nil:
 		return nil
+	case !isString:
+		return notString(string(key))
 	}
+	*dst = val
+	return nil
 }
 
 var errInvalidEID = app.Invalid("eid", "invalid_eid", "eid must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
@@ -210,10 +201,26 @@ func checkEID(eid string) error {
 
 func (t *tracker) click(c echo.Context) error {
 	var in app.ClickInput
-	err := t.readBody(c, stringMembers([]bodyField{
-		{"ref", &in.Ref}, {"sub", &in.Sub}, {"prev", &in.Prev},
-		{"url", &in.URL}, {"referrer", &in.Referrer}, {"vid", &in.VID}, {"eid", &in.EID},
-	}))
+	err := t.readBody(c, func(key []byte, val string, isString bool) error {
+		var dst *string
+		switch string(key) {
+		case "ref":
+			dst = &in.Ref
+		case "sub":
+			dst = &in.Sub
+		case "prev":
+			dst = &in.Prev
+		case "url":
+			dst = &in.URL
+		case "referrer":
+			dst = &in.Referrer
+		case "vid":
+			dst = &in.VID
+		case "eid":
+			dst = &in.EID
+		}
+		return setMember(dst, key, val, isString)
+	})
 	if err == nil {
 		err = checkEID(in.EID)
 	}
@@ -226,9 +233,11 @@ func (t *tracker) click(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Ids and app.RFC3339 times need no escaping: build the answer by hand.
-	b := make([]byte, 0, 128)
-	b = append(b, `{"referral":"`...)
+	// Ids and app.RFC3339 times need no escaping: build the answer by hand,
+	// in a pooled buffer (the response writer copies it).
+	bp := t.bufs.Get().(*[]byte)
+	defer t.bufs.Put(bp)
+	b := append((*bp)[:0], `{"referral":"`...)
 	b = append(b, res.Referral...)
 	b = append(b, `","program":"`...)
 	b = append(b, res.Program...)
@@ -242,6 +251,12 @@ func (t *tracker) click(c echo.Context) error {
 	if res.Repeat {
 		status = http.StatusOK
 	}
+	return answerJSON(c, status, b)
+}
+
+// answerJSON sends b, a JSON answer, with status.
+func answerJSON(c echo.Context, status int, b []byte) error {
+	c.Response().Header()[echo.HeaderContentType] = headerJSON
 	return c.Blob(status, echo.MIMEApplicationJSON, b)
 }
 
@@ -249,10 +264,26 @@ var notAttributed = []byte(`{"attributed":false}`)
 
 func (t *tracker) lead(c echo.Context) error {
 	var in app.LeadInput
-	err := t.readBody(c, stringMembers([]bodyField{
-		{"email", &in.Email}, {"name", &in.Name}, {"referral", &in.Referral},
-		{"vid", &in.VID}, {"url", &in.URL}, {"program", &in.Program}, {"eid", &in.EID},
-	}))
+	err := t.readBody(c, func(key []byte, val string, isString bool) error {
+		var dst *string
+		switch string(key) {
+		case "email":
+			dst = &in.Email
+		case "name":
+			dst = &in.Name
+		case "referral":
+			dst = &in.Referral
+		case "vid":
+			dst = &in.VID
+		case "url":
+			dst = &in.URL
+		case "program":
+			dst = &in.Program
+		case "eid":
+			dst = &in.EID
+		}
+		return setMember(dst, key, val, isString)
+	})
 	if err == nil {
 		err = checkEID(in.EID)
 	}
@@ -266,11 +297,14 @@ func (t *tracker) lead(c echo.Context) error {
 		return err
 	}
 	if res.Lead == nil {
-		return c.Blob(http.StatusAccepted, echo.MIMEApplicationJSON, notAttributed)
+		return answerJSON(c, http.StatusAccepted, notAttributed)
 	}
 	status := http.StatusOK
 	if res.Created {
 		status = http.StatusCreated
 	}
-	return c.Blob(status, echo.MIMEApplicationJSON, []byte(`{"lead":"`+res.Lead.ID+`","attributed":true}`))
+	bp := t.bufs.Get().(*[]byte)
+	defer t.bufs.Put(bp)
+	b := append(append(append((*bp)[:0], `{"lead":"`...), res.Lead.ID...), `","attributed":true}`...)
+	return answerJSON(c, status, b)
 }
