@@ -37,7 +37,7 @@ import (
 // at worst.
 //
 // Only a table's data blocks are unmapped: its index and bloom filter, at
-// the end of the file, stay. Badger reads them in place through the
+// the end of the file, stay, as long as they fit in the budget. Badger reads them in place through the
 // mapping on every point read and every seek, so unmapping them made each
 // read of an older table fault its filter and index back in (a point read
 // cost ~40 µs at a million leads).
@@ -60,7 +60,14 @@ func trimMappedTables(dir string, budget int64) bool {
 			kept += m.size
 			continue
 		}
+		// The data blocks go; the index and filter stay while the budget
+		// has room for them, newest tables first, and go too past it.
 		n := min(m.size, tableDataEnd(m.path))
+		if index := m.size - n; kept+index <= budget {
+			kept += index
+		} else {
+			n = m.size
+		}
 		if n <= 0 {
 			continue
 		}

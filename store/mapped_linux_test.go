@@ -173,7 +173,10 @@ func TestTrimKeepsTableIndexes(t *testing.T) {
 		t.Fatalf("data of %s ends at %d of %d bytes", m.path, end, m.size)
 	}
 	before := mappingRSS(t, m.addr)
-	trimMappedTables(abs, 1)
+	trimMappedTables(abs, 1<<20) // room for the index, not for the table
+	if m.size <= 1<<20 {
+		t.Fatalf("table of %d bytes: too small for this test", m.size)
+	}
 	after := mappingRSS(t, m.addr)
 	index := m.size - end
 	if after < index/2 || after > index+int64(os.Getpagesize()) {
@@ -207,4 +210,45 @@ func mappingRSS(t *testing.T, addr uintptr) int64 {
 	}
 	t.Fatalf("no mapping at %x", addr)
 	return 0
+}
+
+// TestTrimIndexesWithinBudget: when the budget has no room for a table's
+// index, the whole table is unmapped.
+func TestTrimIndexesWithinBudget(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *Tx) error {
+		for j := 0; j < 2000; j++ {
+			tx.set(fmt.Appendf(nil, "test-key-%06d", j), bytes.Repeat([]byte("v"), 200))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.View(func(tx *Tx) error {
+		_, err := tx.get([]byte("test-key-000007"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	maps := tableMappings(abs)
+	if len(maps) == 0 {
+		t.Fatal("no table mapped")
+	}
+	// A budget of one byte holds no index: nothing of the table stays.
+	trimMappedTables(abs, 1)
+	if got := mappingRSS(t, maps[0].addr); got != 0 {
+		t.Errorf("%d bytes of the table resident past a budget with no room", got)
+	}
 }
