@@ -323,7 +323,7 @@ func (tx *Tx) timeHits(prefix []byte, b bounds, after []byte, n int) ([]searchHi
 		if be64(suffix) < b.fromKey {
 			return false, nil
 		}
-		hits = append(hits, searchHit{suffix: bytes.Clone(suffix), id: string(suffix[8:])})
+		hits = append(hits, searchHit{suffix: bytes.Clone(suffix)})
 		return len(hits) < n, nil
 	})
 	return hits, err
@@ -366,7 +366,7 @@ func filterHits[T any](tx *Tx, recPrefix string, prefix []byte, b bounds, after 
 // loadHit reads and decodes the record behind a hit with a point read; nil
 // when the record is gone.
 func loadHit[T any](tx *Tx, recPrefix string, h searchHit, decode func([]byte) (*T, error)) (*T, error) {
-	v, err := tx.get(key(recPrefix).id(h.id))
+	v, err := tx.get(key(recPrefix).id(h.id()))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -442,7 +442,7 @@ func bulkLoad[T any](tx *Tx, recPrefix string, hits []searchHit, decode func([]b
 	}
 	ids := make([]string, len(hits))
 	for i, h := range hits {
-		ids[i] = h.id
+		ids[i] = h.id()
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -478,7 +478,7 @@ func bulkLoad[T any](tx *Tx, recPrefix string, hits []searchHit, decode func([]b
 	}
 	out := make([]*T, 0, len(hits))
 	for _, h := range hits {
-		if r := found[h.id]; r != nil {
+		if r := found[string(h.suffix[8:])]; r != nil { // no allocation for a lookup
 			out = append(out, r)
 		}
 	}

@@ -98,8 +98,10 @@ type searchSpec struct {
 // searchHit is one entry that passed the filters.
 type searchHit struct {
 	suffix []byte // time + id: the cursor form
-	id     string
 }
+
+// id is the record id of the hit.
+func (h searchHit) id() string { return string(h.suffix[8:]) }
 
 // walk hands out hits newest first, starting strictly after the cursor
 // suffix `after` when it is not nil, until fn returns false. maxKeys > 0
@@ -122,6 +124,7 @@ func (tx *Tx) searchWalk(sp *searchSpec, after []byte, maxKeys int, fn func(sear
 	dayStart := len(sp.base)
 	read := 0
 	var hits []searchHit
+	var arena []byte // the hits' suffixes, a chunk at a time (match)
 	day := hi
 	for {
 		seek := prefixEnd(append(append(bytes.Clone(sp.base), be32(day)...), prefix...))
@@ -144,7 +147,7 @@ func (tx *Tx) searchWalk(sp *searchSpec, after []byte, maxKeys int, fn func(sear
 				break
 			}
 			read++
-			if h, ok := sp.match(k[len(k)-sp.tail:]); ok {
+			if h, ok := sp.match(k[len(k)-sp.tail:], &arena); ok {
 				hits = append(hits, h)
 			}
 		}
@@ -168,8 +171,11 @@ func (tx *Tx) searchWalk(sp *searchSpec, after []byte, maxKeys int, fn func(sear
 	}
 }
 
-// match checks a key's tail against the filters.
-func (sp *searchSpec) match(tail []byte) (searchHit, bool) {
+// match checks a key's tail against the filters. A hit's suffix is copied
+// into arena, a chunk shared by many hits: a common prefix on a busy day
+// matches tens of thousands of keys per walk, and two allocations per hit
+// were a fifth of such a search's time.
+func (sp *searchSpec) match(tail []byte, arena *[]byte) (searchHit, bool) {
 	t := be64(tail)
 	if t < sp.fromKey || sp.toKey != 0 && t >= sp.toKey {
 		return searchHit{}, false
@@ -191,10 +197,13 @@ func (sp *searchSpec) match(tail []byte) (searchHit, bool) {
 		}
 		rest = rest[1:]
 	}
-	id := string(rest)
-	suffix := make([]byte, 0, 8+IDLen)
-	suffix = append(append(suffix, tail[:8]...), id...)
-	return searchHit{suffix: suffix, id: id}, true
+	n := 8 + len(rest)
+	if cap(*arena)-len(*arena) < n {
+		*arena = make([]byte, 0, max(64<<10, n)) // earlier chunks stay with the hits that point into them
+	}
+	start := len(*arena)
+	*arena = append(append(*arena, tail[:8]...), rest...)
+	return searchHit{suffix: (*arena)[start : start+n : start+n]}, true
 }
 
 // leadSearchSpec builds the walk for a lead query with an email prefix.
