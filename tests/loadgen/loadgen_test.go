@@ -237,3 +237,36 @@ func TestRunOpenLoopTimesFromDueTime(t *testing.T) {
 		t.Errorf("100 requests at 200/s sent in %s: the pacer did not wait", elapsed)
 	}
 }
+
+// TestNextPageLink finds a page's rel="next" link whatever the attribute
+// order, unescaped, and nothing on a last page.
+func TestNextPageLink(t *testing.T) {
+	for _, tc := range []struct{ page, want string }{
+		{`<a class="btn btn-sm" href="/leads?q=ada&amp;cursor=abc&amp;page=2" rel="next">Next page →</a>`, "/leads?q=ada&cursor=abc&page=2"},
+		{`<a rel="next" href="/affiliates?after=01ABC">Next →</a>`, "/affiliates?after=01ABC"},
+		{`<a href="/leads">← First page</a><span>Page 3</span>`, ""},
+	} {
+		if got := nextPage([]byte(tc.page)); got != tc.want {
+			t.Errorf("nextPage(%q) = %q, want %q", tc.page, got, tc.want)
+		}
+	}
+}
+
+// TestSeedEmailsShareWords: each of the 100 words starts 1% of the seeded
+// leads' emails, which is what the views' searches rely on.
+func TestSeedEmailsShareWords(t *testing.T) {
+	if len(firstNames) != 100 {
+		t.Fatalf("%d words, want 100", len(firstNames))
+	}
+	fx := &viewsFixture{Run: "r1"}
+	n := map[string]int{}
+	for i := range 10_000 {
+		word, _, _ := strings.Cut(fx.leadEmail(i), ".")
+		n[word]++
+	}
+	for _, w := range firstNames {
+		if n[w] != 100 {
+			t.Errorf("%q starts %d of 10,000 emails, want 100", w, n[w])
+		}
+	}
+}
