@@ -29,8 +29,20 @@ type result struct {
 	statuses  map[int]int64
 	hist      histogram
 	firstErr  error
-	firstBody string // body of the first non-2xx answer, for the report
+	firstBody string        // body of the first non-2xx answer, for the report
+	slow      []slowRequest // open-loop only: requests slower than slowAfter
 }
+
+// slowRequest is one request of an open-loop run that took longer than
+// slowAfter, kept to show when the tail happened (stallSpans).
+type slowRequest struct {
+	due     time.Time
+	latency time.Duration
+}
+
+// slowAfter is the latency past which an open-loop request is kept in
+// result.slow: the open-loop goal.
+const slowAfter = openLoopGoalP99
 
 // runWorker sends requests on one connection (a fresh one per request when
 // closeEach) until stop is closed or max requests are sent. A 2xx answer
@@ -60,6 +72,9 @@ type sender struct {
 	c      *clientConn
 	res    *result
 	expect []byte
+	// keepSlow records the requests slower than slowAfter (open loop,
+	// where start is the request's due time).
+	keepSlow bool
 }
 
 // send sends req and records its answer, its latency timed from start;
@@ -81,7 +96,11 @@ func (s *sender) send(req []byte, start time.Time, closeAfter bool) bool {
 		s.c = nil
 		return true
 	}
-	s.res.hist.add(time.Since(start))
+	latency := time.Since(start)
+	s.res.hist.add(latency)
+	if s.keepSlow && latency > slowAfter {
+		s.res.slow = append(s.res.slow, slowRequest{due: start, latency: latency})
+	}
 	s.res.record(status, body, s.expect)
 	if closeAfter || serverCloses {
 		s.c.drainAndClose()
@@ -357,6 +376,7 @@ func mergeResults(results []result) *result {
 			total.statuses[s] += c
 		}
 		total.hist.merge(&r.hist)
+		total.slow = append(total.slow, r.slow...)
 		if total.firstErr == nil {
 			total.firstErr = r.firstErr
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -227,6 +228,9 @@ func TestRunOpenLoopTimesFromDueTime(t *testing.T) {
 	if elapsed < 300*service {
 		t.Errorf("ran %s, less than the 300 requests' service time", elapsed)
 	}
+	if spans := stallSpans(res.slow, stallGap); len(spans) != 1 || spans[0].n < 250 || spans[0].worst < 800*time.Millisecond {
+		t.Errorf("slow spans %v; want one holding nearly all 300 requests, worst about 0.9 s", spans)
+	}
 
 	// With connections to spare, the rate is kept and latency is the service.
 	res, elapsed = runOpenLoop(addr, 200, 500*time.Millisecond, 16, build, nil)
@@ -235,6 +239,41 @@ func TestRunOpenLoopTimesFromDueTime(t *testing.T) {
 	}
 	if elapsed < 450*time.Millisecond {
 		t.Errorf("100 requests at 200/s sent in %s: the pacer did not wait", elapsed)
+	}
+}
+
+// TestStallSpans joins slow requests due close together into one span and
+// keeps the five spans with the most of them, in time order.
+func TestStallSpans(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 5, 0, 0, 0, time.UTC)
+	var slow []slowRequest
+	add := func(at time.Duration, n int, latency time.Duration) {
+		for i := range n {
+			slow = append(slow, slowRequest{due: t0.Add(at + time.Duration(i)*time.Millisecond), latency: latency})
+		}
+	}
+	add(0, 1, 20*time.Millisecond)                      // a span of one: dropped
+	add(time.Second, 50, 90*time.Millisecond)           // 50 due 1 ms apart
+	add(1099*time.Millisecond, 1, 400*time.Millisecond) // 50 ms after the last: joined
+	for i := range 5 {
+		add(time.Duration(3+i)*time.Second, 2+i, 30*time.Millisecond)
+	}
+	slices.Reverse(slow) // workers' results arrive in any order
+	spans := stallSpans(slow, stallGap)
+	if len(spans) != 5 {
+		t.Fatalf("%d spans, want the 5 largest: %v", len(spans), spans)
+	}
+	first := spans[0]
+	if !first.from.Equal(t0.Add(time.Second)) || first.n != 51 || first.worst != 400*time.Millisecond {
+		t.Errorf("first span %v; want the 51 requests from +1 s, worst 400 ms", first)
+	}
+	for i := 1; i < 5; i++ {
+		if !spans[i-1].from.Before(spans[i].from) {
+			t.Errorf("spans out of time order: %v", spans)
+		}
+		if spans[i].n < 3 { // the spans of one and of two are dropped
+			t.Errorf("span %v kept over larger ones", spans[i])
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -60,7 +62,7 @@ func runOpenLoop(addr string, rate float64, d time.Duration, conns int, build fu
 // after an error) until the pacer closes due.
 func openLoopWorker(addr string, w int, build requestFunc, due <-chan time.Time, expect []byte, res *result) {
 	res.statuses = map[int]int64{}
-	snd := &sender{addr: addr, res: res, expect: expect}
+	snd := &sender{addr: addr, res: res, expect: expect, keepSlow: true}
 	defer snd.close()
 	buf := make([]byte, 0, 1024)
 	n := 0
@@ -110,6 +112,9 @@ func (e *environment) measureOpenLoop(target string, rate, fraction float64) (*o
 		r.cpuPerReq = s.cpuUsed / time.Duration(res.ok)
 	}
 	fmt.Println(r.line())
+	for _, sp := range stallSpans(res.slow, stallGap) {
+		fmt.Println("  " + sp.String())
+	}
 	if res.bad > 0 || res.netErrs > 0 {
 		fmt.Printf("  statuses %v; first error: %v; first bad answer: %s\n", res.statuses, res.firstErr, res.firstBody)
 	}
@@ -169,4 +174,43 @@ func (e *environment) openLoopSuite(targets []string) error {
 		return &failedTargets{n: len(e.failures)}
 	}
 	return nil
+}
+
+// stallSpan is a stretch of an open-loop run in which the requests due were
+// slower than slowAfter: when it began (wall clock, to set beside the
+// server's log), how long requests kept being late, and the worst of them.
+type stallSpan struct {
+	from, to time.Time // due times of the first and last slow request
+	n        int
+	worst    time.Duration
+}
+
+func (s stallSpan) String() string {
+	return fmt.Sprintf("slow from %s for %s: %d requests over %s, worst %s",
+		s.from.Format("15:04:05.000"), s.to.Sub(s.from).Round(time.Millisecond), s.n, ms(slowAfter), ms(s.worst))
+}
+
+// stallGap joins slow requests due less than this apart into one span.
+const stallGap = 100 * time.Millisecond
+
+// stallSpans groups slow requests by due time into spans, joining those due
+// less than gap apart; the five with the most slow requests are returned, in time order.
+func stallSpans(slow []slowRequest, gap time.Duration) []stallSpan {
+	sorted := slices.Clone(slow)
+	slices.SortFunc(sorted, func(a, b slowRequest) int { return a.due.Compare(b.due) })
+	var spans []stallSpan
+	for _, r := range sorted {
+		if n := len(spans); n > 0 && r.due.Sub(spans[n-1].to) < gap {
+			sp := &spans[n-1]
+			sp.to, sp.n, sp.worst = r.due, sp.n+1, max(sp.worst, r.latency)
+			continue
+		}
+		spans = append(spans, stallSpan{from: r.due, to: r.due, n: 1, worst: r.latency})
+	}
+	if len(spans) > 5 {
+		slices.SortStableFunc(spans, func(a, b stallSpan) int { return cmp.Compare(b.n, a.n) })
+		spans = spans[:5]
+		slices.SortFunc(spans, func(a, b stallSpan) int { return a.from.Compare(b.from) })
+	}
+	return spans
 }
