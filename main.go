@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -264,6 +265,7 @@ func withApp(e *cmdEnv, fn func(a *app.App, db *store.DB) error) error {
 
 func cmdServe(e *cmdEnv) error {
 	setMemoryLimit(e.cfg.MemoryLimitMB, e.log)
+	oversubscribeProcs(e.log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	db, err := openStore(e.cfg, e.log)
@@ -541,6 +543,30 @@ func describe(err error) error {
 		return &exitError{code: 1, err: errors.New(ae.Message)}
 	}
 	return err
+}
+
+// procsPerCore is how many Go processors the server runs per core on a
+// small machine (oversubscribeProcs).
+const procsPerCore = 4
+
+// oversubscribeProcs runs procsPerCore Go processors per core on machines
+// with at most 4 cores, unless GOMAXPROCS is set. Go's scheduler has no
+// priorities and lets a busy goroutine run 10 ms before it preempts it;
+// when Badger flushes a memtable or compacts (one goroutine per flush, up to
+// a dozen per compaction, all CPU-bound), a request woken on 2 processors
+// waits in line behind them, and the open-loop tail grew to hundreds of ms.
+// With more processors than cores the kernel shares the cores, and it runs a
+// thread that wakes for a request ahead of one that has been computing. On
+// 2 cores at half the lead path's maximum, p99 fell from 135–181 ms to
+// 59–69 ms for about 5% more CPU per lead (docs/PERFORMANCE.md, issue 17).
+func oversubscribeProcs(log *slog.Logger) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if n := runtime.GOMAXPROCS(0); n <= 4 {
+		runtime.GOMAXPROCS(procsPerCore * n)
+		log.Debug("go processors", "n", procsPerCore*n, "cores", n)
+	}
 }
 
 // setMemoryLimit applies memory_limit_mb as the Go heap's soft limit,

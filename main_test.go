@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -243,4 +245,30 @@ func openApp(t *testing.T, dir string) *app.App {
 	}
 	t.Cleanup(a.Stop)
 	return a
+}
+
+// The server oversubscribes small machines' cores with Go processors, and
+// leaves GOMAXPROCS to whoever sets it.
+func TestOversubscribeProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	log := slog.New(slog.DiscardHandler)
+
+	runtime.GOMAXPROCS(2)
+	t.Setenv("GOMAXPROCS", "2")
+	oversubscribeProcs(log)
+	if n := runtime.GOMAXPROCS(0); n != 2 {
+		t.Fatalf("with GOMAXPROCS set: %d processors, want 2", n)
+	}
+
+	os.Unsetenv("GOMAXPROCS")
+	oversubscribeProcs(log)
+	if n := runtime.GOMAXPROCS(0); n != 2*procsPerCore {
+		t.Fatalf("on 2 cores: %d processors, want %d", n, 2*procsPerCore)
+	}
+
+	runtime.GOMAXPROCS(8)
+	oversubscribeProcs(log)
+	if n := runtime.GOMAXPROCS(0); n != 8 {
+		t.Fatalf("on 8 cores: %d processors, want 8 (left alone)", n)
+	}
 }
