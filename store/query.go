@@ -166,17 +166,19 @@ func (tx *Tx) LeadsAndCount(q LeadQuery) ([]*Lead, string, Count, error) {
 	if err != nil {
 		return nil, "", Count{}, err
 	}
-	var hits []searchHit
+	// The count's walk hands out a day's hits in key order (by email); the
+	// page keeps the newest limit+1 before the cursor.
+	page := newestHits{n: limit + 1}
 	c, err := tx.searchCount(leadSearchSpec(&q, b), TallyScope{q.ProgramID, q.AffiliateID}, b,
 		func(t *Tally) int64 { return t.Leads }, func(h searchHit) {
-			// The count's walk hands out hits newest first, as a page needs.
-			if len(hits) <= limit && (after == nil || bytes.Compare(h.suffix, after) < 0) {
-				hits = append(hits, h)
+			if after == nil || bytes.Compare(h.suffix, after) < 0 {
+				page.offer(h)
 			}
 		})
 	if err != nil {
 		return nil, "", Count{}, err
 	}
+	hits := page.hits
 	if len(hits) <= limit && !c.Exact {
 		// The count stopped at its budget before the page filled: the
 		// page walks on by itself.
@@ -332,7 +334,7 @@ func (tx *Tx) timeHits(prefix []byte, b bounds, after []byte, n int) ([]searchHi
 // searchHits collects up to n hits of a search walk.
 func (tx *Tx) searchHits(sp *searchSpec, after []byte, n int) ([]searchHit, error) {
 	var hits []searchHit
-	_, _, err := tx.searchWalk(sp, after, 0, func(h searchHit) (bool, error) {
+	_, _, err := tx.searchWalk(sp, after, 0, newestFirst, func(h searchHit) (bool, error) {
 		hits = append(hits, h)
 		return len(hits) < n, nil
 	})
@@ -544,16 +546,35 @@ func (tx *Tx) tallyCount(s TallyScope, b bounds, field func(*Tally) int64, parti
 	return n, err
 }
 
+// newestHits keeps the n newest hits offered, newest first: a page taken
+// from a walk that hands out hits in any order.
+type newestHits struct {
+	n    int
+	hits []searchHit
+}
+
+func (p *newestHits) offer(h searchHit) {
+	if len(p.hits) == p.n && bytes.Compare(h.suffix, p.hits[p.n-1].suffix) <= 0 {
+		return // most hits of a busy day stop here
+	}
+	i, _ := slices.BinarySearchFunc(p.hits, h, func(e, t searchHit) int { return bytes.Compare(t.suffix, e.suffix) })
+	if len(p.hits) == p.n {
+		p.hits = p.hits[:p.n-1]
+	}
+	p.hits = slices.Insert(p.hits, i, h)
+}
+
 // searchCount counts a search walk's hits, reading at most CountBudget keys;
 // past that it scales what it counted by the tallies of the days it did
-// not reach.
+// not reach. each, when given, sees every hit counted: days newest first,
+// a day's hits in any order.
 func (tx *Tx) searchCount(sp *searchSpec, s TallyScope, b bounds, field func(*Tally) int64, each func(searchHit)) (Count, error) {
 	return tx.searchCountBudget(sp, s, b, field, each, CountBudget)
 }
 
 func (tx *Tx) searchCountBudget(sp *searchSpec, s TallyScope, b bounds, field func(*Tally) int64, each func(searchHit), budget int) (Count, error) {
 	var n int64
-	done, lastDay, err := tx.searchWalk(sp, nil, budget, func(h searchHit) (bool, error) {
+	done, lastDay, err := tx.searchWalk(sp, nil, budget, anyOrder, func(h searchHit) (bool, error) {
 		n++
 		if each != nil {
 			each(h)

@@ -103,12 +103,21 @@ type searchHit struct {
 // id is the record id of the hit.
 func (h searchHit) id() string { return string(h.suffix[8:]) }
 
-// walk hands out hits newest first, starting strictly after the cursor
-// suffix `after` when it is not nil, until fn returns false. maxKeys > 0
-// stops the walk at the end of the first day after which more than maxKeys
-// keys were read; walk then reports done=false and the oldest day it
-// finished.
-func (tx *Tx) searchWalk(sp *searchSpec, after []byte, maxKeys int, fn func(searchHit) (bool, error)) (done bool, lastDay uint32, err error) {
+// walkOrder says how a search walk hands out one day's hits.
+type walkOrder bool
+
+const (
+	newestFirst walkOrder = true  // a page's order
+	anyOrder    walkOrder = false // enough for a count, which then skips sorting a day's hits
+)
+
+// walk hands out hits day by day, newest day first, and within a day
+// newest first when order is newestFirst, starting strictly after the
+// cursor suffix `after` when it is not nil, until fn returns false.
+// maxKeys > 0 stops the walk at the end of the first day after which more
+// than maxKeys keys were read; walk then reports done=false and the oldest
+// day it finished.
+func (tx *Tx) searchWalk(sp *searchSpec, after []byte, maxKeys int, order walkOrder, fn func(searchHit) (bool, error)) (done bool, lastDay uint32, err error) {
 	hi := sp.hiDay
 	if after != nil {
 		if d := DayNumber(timeFromKey(be64(after))); d < hi {
@@ -151,7 +160,9 @@ func (tx *Tx) searchWalk(sp *searchSpec, after []byte, maxKeys int, fn func(sear
 				hits = append(hits, h)
 			}
 		}
-		slices.SortFunc(hits, func(a, b searchHit) int { return bytes.Compare(b.suffix, a.suffix) })
+		if order == newestFirst {
+			slices.SortFunc(hits, func(a, b searchHit) int { return bytes.Compare(b.suffix, a.suffix) })
+		}
 		for _, h := range hits {
 			if after != nil && bytes.Compare(h.suffix, after) >= 0 {
 				continue
