@@ -184,17 +184,19 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 		clicks, leads, purchases int64
 		tally                    *store.Tally
 	}
-	rank := make([]entry, 0, len(per))
-	for id, t := range per {
-		if id != store.NoAffiliate {
-			rank = append(rank, entry{id: id, clicks: t.Clicks, leads: t.Leads, purchases: t.Purchases - t.Refunds, tally: t})
-		}
-	}
-	slices.SortFunc(rank, func(x, y entry) int {
+	// Most affiliates lose to the last of the n best in one comparison,
+	// where sorting all of them was a fifth of the dashboard's time with
+	// 10,000 active.
+	best := newTopN(n, func(x, y *entry) int {
 		return cmp.Or(cmp.Compare(y.purchases, x.purchases), cmp.Compare(y.leads, x.leads),
 			cmp.Compare(y.clicks, x.clicks), strings.Compare(x.id, y.id))
 	})
-	rank = rank[:min(len(rank), n)]
+	for id, t := range per {
+		if id != store.NoAffiliate {
+			best.offer(entry{id: id, clicks: t.Clicks, leads: t.Leads, purchases: t.Purchases - t.Refunds, tally: t})
+		}
+	}
+	rank := best.items
 	stats := make([]AffiliateStat, 0, len(rank))
 	for _, e := range rank {
 		stats = append(stats, AffiliateStat{AffiliateID: e.id, Clicks: e.clicks, Leads: e.leads,
@@ -210,4 +212,27 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 		s.LeadRate, s.PurchaseRate = percent(s.Leads, s.Clicks), percent(s.Purchases, s.Leads)
 	}
 	return stats, nil
+}
+
+// topN keeps the n best values offered, best first; cmp(a, b) < 0 when a
+// is better, and it never returns 0 for different values.
+type topN[T any] struct {
+	n     int
+	cmp   func(a, b *T) int
+	items []T
+}
+
+func newTopN[T any](n int, cmp func(a, b *T) int) *topN[T] {
+	return &topN[T]{n: n, cmp: cmp, items: make([]T, 0, max(n, 0)+1)}
+}
+
+func (t *topN[T]) offer(v T) {
+	if t.n <= 0 || len(t.items) == t.n && t.cmp(&v, &t.items[t.n-1]) >= 0 {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(t.items, &v, func(e T, v *T) int { return t.cmp(&e, v) })
+	t.items = slices.Insert(t.items, i, v)
+	if len(t.items) > t.n {
+		t.items = t.items[:t.n]
+	}
 }
