@@ -68,6 +68,7 @@ const (
 	iPurchaseByAffiliate   = "i-pur-aff:"  // <affiliate id><purchased_at><purchase id>
 	iPurchaseByAffProgram  = "i-pur-ap:"   // <affiliate id><program id><purchased_at><purchase id>
 	iPurchaseByEmail       = "i-pur-em:"   // <email>\0<purchased_at><purchase id>
+	iPurchaseByStatus      = "i-pur-st:"   // <status byte><purchased_at><purchase id>
 	iEndpointByAffiliate   = "i-whe-aff:"  // <affiliate id><endpoint id>
 	iMessageDue            = "i-whm-due:"  // <next attempt time><message id><endpoint id> (pending only)
 	iMessageByEndpoint     = "i-whm-ep:"   // <endpoint id><time><message id>
@@ -133,7 +134,7 @@ var allPrefixes = []string{
 	uAdminEmail, uAPIKeyHash, uAffiliateEmail, uCode, uLeadEmail, uOrder,
 	iEnrollmentByAffiliate, iClickByVisitor, iLeadAll, iLeadByProgram, iLeadByAffiliate,
 	iLeadByAffProgram, iLeadByEmail, iPurchaseAll, iPurchaseByProgram, iPurchaseByAffiliate,
-	iPurchaseByAffProgram, iPurchaseByEmail, iEndpointByAffiliate, iMessageDue,
+	iPurchaseByAffProgram, iPurchaseByEmail, iPurchaseByStatus, iEndpointByAffiliate, iMessageDue,
 	iMessageByEndpoint, iMessageAll, iExportByOwner, iExportByExpiry,
 	iMessageByEmail, pPayload,
 	iLeadSearch, iLeadAffSearch, iPurchaseSearch, iPurchaseAffSearch,

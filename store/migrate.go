@@ -29,6 +29,7 @@ var migrations = []migration{
 	{4, "commissions of existing purchases", commissionsFromPurchases},
 	{5, "affiliate names for lists", affiliateNames},
 	{6, "affiliate search, status counts and results of all time", affiliateSearchMigration},
+	{7, "purchases by status", purchaseStatusIndex},
 }
 
 // SchemaVersion is the version this binary writes.
@@ -220,4 +221,42 @@ func affiliateNames(db *DB) error {
 		}
 	}
 	return nil
+}
+
+// purchaseStatusIndex (migration 7) writes every stored purchase's entry in
+// the status index (purchaseStatusKey), a chunk of purchases per write.
+func purchaseStatusIndex(db *DB) error {
+	const chunk = 2000
+	var after []byte
+	for {
+		var keys []kb
+		err := db.View(func(tx *Tx) error {
+			start := []byte(pPurchase)
+			if after != nil {
+				start = append(bytes.Clone(after), 0)
+			}
+			return tx.scan([]byte(pPurchase), start, false, true, func(k []byte, item *badger.Item) (bool, error) {
+				var p *Purchase
+				err := item.Value(func(v []byte) (err error) { p, err = decodePurchase(v); return err })
+				if err != nil {
+					return false, fmt.Errorf("purchase %q: %w", k, err)
+				}
+				keys = append(keys, purchaseStatusKey(p))
+				after = bytes.Clone(k)
+				return len(keys) < chunk, nil
+			})
+		})
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		err = db.Update(func(tx *Tx) error {
+			for _, k := range keys {
+				tx.set(k, nil)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 }

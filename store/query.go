@@ -22,8 +22,9 @@ import (
 //     affiliate+program) is walked backwards from the cursor; every entry
 //     matches, so a page reads limit+1 keys and limit records;
 //   - an exact email: the email index (a handful of entries per person);
-//   - an email prefix, or a purchase status: the search indexes (search.go),
-//     answered from keys, one seek per day visited;
+//   - an email prefix, or a purchase status with other filters: the search
+//     indexes (search.go), answered from keys, one seek per day visited;
+//   - a purchase status alone: the status index, walked as a time index;
 //   - total counts come from the per-day tallies (tally.go), one key per day,
 //     except with an email prefix, where matching keys are counted up to
 //     CountBudget and the rest is estimated from the tallies (Count.Exact
@@ -257,6 +258,8 @@ func (tx *Tx) purchaseHits(q *PurchaseQuery, after []byte, n int) ([]searchHit, 
 	case q.Email != "":
 		prefix := key(iPurchaseByEmail).str(NormEmail(q.Email))
 		return filterHits(tx, pPurchase, prefix, b, after, n, decodePurchase, purchaseFilter(q))
+	case q.Status != "" && q.EmailPrefix == "" && q.ProgramID == "" && q.AffiliateID == "":
+		return tx.timeHits(append(key(iPurchaseByStatus), statusByte(q.Status)), b, after, n)
 	case q.EmailPrefix != "" || q.Status != "" || q.AffiliateID == NoAffiliate:
 		return tx.searchHits(purchaseSearchSpec(q, b), after, n)
 	}

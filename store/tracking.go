@@ -175,6 +175,7 @@ func (p *Purchase) derived() []derivedKey {
 		uniqueEntry("order_id", orderKey(p.ProgramID, p.OrderID), p.ID),
 		indexEntry(key(iPurchaseAll).time(t).id(p.ID)),
 		indexEntry(key(iPurchaseByProgram).id(p.ProgramID).time(t).id(p.ID)),
+		indexEntry(purchaseStatusKey(p)),
 	}
 	if p.Email != "" {
 		d = append(d, indexEntry(key(iPurchaseByEmail).str(NormEmail(p.Email)).time(t).id(p.ID)))
@@ -185,6 +186,14 @@ func (p *Purchase) derived() []derivedKey {
 			indexEntry(key(iPurchaseByAffProgram).id(p.AffiliateID).id(p.ProgramID).time(t).id(p.ID)))
 	}
 	return append(d, p.searchKeys()...) // search.go
+}
+
+// purchaseStatusKey is the purchase's entry in the status index: the
+// Purchases list filtered by status alone walks it newest first. Without
+// it that filter read the search index, every purchase of each day
+// visited, to find the few refunded ones (docs/PERFORMANCE.md, issue 17).
+func purchaseStatusKey(p *Purchase) kb {
+	return append(key(iPurchaseByStatus), statusByte(p.Status)).time(p.PurchasedAt).id(p.ID)
 }
 
 // contribution is what the purchase adds to its day's rollup, times sign.
