@@ -79,21 +79,7 @@ func TestPurchaseStatusIndexMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := dumpDerived(t, db)
-	if err := db.bdb.DropPrefix([]byte(iPurchaseByStatus)); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.setSchemaVersion(6); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	if db, err = Open(Options{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if got := dumpDerived(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("migrated keys differ from the live path's (%d keys, want %d)", len(got), len(want))
-	}
+	db = remigrate(t, db, dir, 6, iPurchaseByStatus)
 	err = db.View(func(tx *Tx) error {
 		ps, next, err := tx.Purchases(PurchaseQuery{Status: "refunded"})
 		if err != nil || len(ps) != 1 || ps[0].ID != refunded || next != "" {
@@ -104,4 +90,31 @@ func TestPurchaseStatusIndexMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// remigrate takes db (open on dir) back to schema version `from` by
+// dropping the derived keys under prefixes that later migrations write,
+// reopens it so they run, and checks that they wrote exactly the keys the
+// live path had. It returns the reopened store, closed with the test.
+func remigrate(t *testing.T, db *DB, dir string, from int, prefixes ...string) *DB {
+	t.Helper()
+	want := dumpDerived(t, db)
+	for _, p := range prefixes {
+		if err := db.bdb.DropPrefix([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.setSchemaVersion(from); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if got := dumpDerived(t, db); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("migrated keys differ from the live path's (%d keys, want %d)", len(got), len(want))
+	}
+	return db
 }
