@@ -304,57 +304,32 @@ func (tx *Tx) walkSearch(q, cursor string, older bool, want int, visit func(stri
 // a term starting with q, nearest first, and whether there are more.
 func (tx *Tx) searchNearest(q, cursor string, older bool, k int) ([]string, bool, error) {
 	prefix := append(key(iAffiliateSearch), q...)
-	kept := make([][IDLen]byte, 0, k) // sorted: nearest the cursor first
+	// Nearest the cursor first: the greater id first when older.
+	kept := newBestK(k, func(a, b [IDLen]byte) int {
+		if older {
+			return bytes.Compare(b[:], a[:])
+		}
+		return bytes.Compare(a[:], b[:])
+	})
 	var cur [IDLen]byte
 	copy(cur[:], cursor)
-	// nearer reports whether a lies nearer the cursor than b.
-	nearer := func(a, b []byte) bool {
-		if older {
-			return bytes.Compare(a, b) > 0
-		}
-		return bytes.Compare(a, b) < 0
-	}
-	more := false
 	err := tx.scan(prefix, nil, false, false, func(key []byte, _ *badger.Item) (bool, error) {
 		if len(key) < len(prefix)+2+IDLen {
 			return false, errCorrupt
 		}
-		id := key[len(key)-1-IDLen : len(key)-1]
-		if cursor != "" && !nearer(cur[:], id) { // at or before the cursor's side
+		var id [IDLen]byte
+		copy(id[:], key[len(key)-1-IDLen:len(key)-1])
+		if cursor != "" && kept.cmp(cur, id) >= 0 { // at or before the cursor's side
 			return true, nil
 		}
-		if len(kept) == k && !nearer(id, kept[k-1][:]) {
-			if !bytes.Equal(id, kept[k-1][:]) {
-				more = true
-			}
-			return true, nil
-		}
-		i, found := slices.BinarySearchFunc(kept, id, func(e [IDLen]byte, t []byte) int {
-			switch {
-			case bytes.Equal(e[:], t):
-				return 0
-			case nearer(e[:], t):
-				return -1
-			}
-			return 1
-		})
-		if found {
-			return true, nil
-		}
-		if len(kept) == k {
-			kept = kept[:k-1]
-			more = true
-		}
-		var e [IDLen]byte
-		copy(e[:], id)
-		kept = slices.Insert(kept, i, e)
+		kept.offer(id)
 		return true, nil
 	})
-	out := make([]string, len(kept))
-	for i := range kept {
-		out[i] = string(kept[i][:])
+	out := make([]string, len(kept.items))
+	for i := range kept.items {
+		out[i] = string(kept.items[i][:])
 	}
-	return out, more, err
+	return out, kept.dropped, err
 }
 
 // walkIDKeys visits the ids that end the keys directly under prefix

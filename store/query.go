@@ -169,7 +169,7 @@ func (tx *Tx) LeadsAndCount(q LeadQuery) ([]*Lead, string, Count, error) {
 	}
 	// The count's walk hands out a day's hits in key order (by email); the
 	// page keeps the newest limit+1 before the cursor.
-	page := newestHits{n: limit + 1}
+	page := newestHits(limit + 1)
 	c, err := tx.searchCount(leadSearchSpec(&q, b), TallyScope{q.ProgramID, q.AffiliateID}, b,
 		func(t *Tally) int64 { return t.Leads }, func(h searchHit) {
 			if after == nil || bytes.Compare(h.suffix, after) < 0 {
@@ -179,7 +179,7 @@ func (tx *Tx) LeadsAndCount(q LeadQuery) ([]*Lead, string, Count, error) {
 	if err != nil {
 		return nil, "", Count{}, err
 	}
-	hits := page.hits
+	hits := page.items
 	if len(hits) <= limit && !c.Exact {
 		// The count stopped at its budget before the page filled: the
 		// page walks on by itself.
@@ -551,20 +551,8 @@ func (tx *Tx) tallyCount(s TallyScope, b bounds, field func(*Tally) int64, parti
 
 // newestHits keeps the n newest hits offered, newest first: a page taken
 // from a walk that hands out hits in any order.
-type newestHits struct {
-	n    int
-	hits []searchHit
-}
-
-func (p *newestHits) offer(h searchHit) {
-	if len(p.hits) == p.n && bytes.Compare(h.suffix, p.hits[p.n-1].suffix) <= 0 {
-		return // most hits of a busy day stop here
-	}
-	i, _ := slices.BinarySearchFunc(p.hits, h, func(e, t searchHit) int { return bytes.Compare(t.suffix, e.suffix) })
-	if len(p.hits) == p.n {
-		p.hits = p.hits[:p.n-1]
-	}
-	p.hits = slices.Insert(p.hits, i, h)
+func newestHits(n int) *bestK[searchHit] {
+	return newBestK(n, func(a, b searchHit) int { return bytes.Compare(b.suffix, a.suffix) })
 }
 
 // searchCount counts a search walk's hits, reading at most CountBudget keys;

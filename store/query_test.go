@@ -627,18 +627,18 @@ func TestNewestHitsKeepsTheNewest(t *testing.T) {
 			for i := range total {
 				all = append(all, searchHit{suffix: append(be64b(uint64(rng.Intn(total/2+1))), fmt.Sprintf("%026d", i)...)})
 			}
-			page := newestHits{n: n}
+			page := newestHits(n)
 			for _, h := range all {
 				page.offer(h)
 			}
 			slices.SortFunc(all, func(a, b searchHit) int { return bytes.Compare(b.suffix, a.suffix) })
 			want := all[:min(n, len(all))]
-			if len(page.hits) != len(want) {
-				t.Fatalf("n %d of %d: kept %d, want %d", n, total, len(page.hits), len(want))
+			if len(page.items) != len(want) {
+				t.Fatalf("n %d of %d: kept %d, want %d", n, total, len(page.items), len(want))
 			}
 			for i := range want {
-				if !bytes.Equal(page.hits[i].suffix, want[i].suffix) {
-					t.Fatalf("n %d of %d: hit %d is %x, want %x", n, total, i, page.hits[i].suffix, want[i].suffix)
+				if !bytes.Equal(page.items[i].suffix, want[i].suffix) {
+					t.Fatalf("n %d of %d: hit %d is %x, want %x", n, total, i, page.items[i].suffix, want[i].suffix)
 				}
 			}
 		}
