@@ -242,8 +242,11 @@ func purchaseStatusIndex(db *DB) error {
 					return false, fmt.Errorf("purchase %q: %w", k, err)
 				}
 				keys = append(keys, purchaseStatusKey(p))
-				after = bytes.Clone(k)
-				return len(keys) < chunk, nil
+				if len(keys) == chunk {
+					after = bytes.Clone(k) // the next chunk starts past it
+					return false, nil
+				}
+				return true, nil
 			})
 		})
 		if err != nil || len(keys) == 0 {
@@ -255,7 +258,7 @@ func purchaseStatusIndex(db *DB) error {
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil || len(keys) < chunk {
 			return err
 		}
 	}
