@@ -319,8 +319,7 @@ func BenchmarkEngine(b *testing.B) {
 				if _, err := tx.TallySum(TallyScope{ProgramID: prg}, lo, hi); err != nil {
 					return err
 				}
-				_, err := tx.AffiliateTallies(prg, lo, hi)
-				return err
+				return tx.WalkAffiliateTallies(prg, lo, hi, func([]byte, *Tally) error { return nil })
 			})
 		})
 	})

@@ -277,91 +277,14 @@ func (tx *Tx) TallySum(s TallyScope, from, to uint32) (*Tally, error) {
 	return &sum, err
 }
 
-// AffiliateTallies returns each affiliate's totals over the days from..to
-// (both included) in one program, or in all programs when programID is "".
-// Unattributed purchases come under NoAffiliate. Refunded money is not
-// filled in (the per-day edges come from r: rollups, which do not keep it).
-//
-// Cost: whole BlockDays-day blocks of the range read one t-blk key per
-// active affiliate and program; the at most 2×(BlockDays-1) edge days read
-// one r: rollup per active affiliate and program and day. A 90-day
-// dashboard reads about 18 keys per active affiliate and program instead
-// of 90. Keys are decoded straight into the sums, and one iterator serves
-// all blocks and one all edge days.
-func (tx *Tx) AffiliateTallies(programID string, from, to uint32) (map[string]*Tally, error) {
-	out := map[string]*Tally{}
-	if from > to {
-		return out, nil
-	}
-	// A key under prefix holds the affiliate id last, after the program id
-	// when the prefix does not name the program.
-	rest := IDLen
-	if programID == "" {
-		rest = 2 * IDLen
-	}
-	add := func(prefix, k, v []byte) error {
-		if len(k) != len(prefix)+rest {
-			return errCorrupt
-		}
-		aff := k[len(k)-IDLen:]
-		sum := out[string(aff)] // no allocation for a lookup
-		if sum == nil {
-			sum = &Tally{}
-			out[string(aff)] = sum
-		}
-		return sum.addEncoded(v)
-	}
-	var edges [][2]uint32
-	firstBlock := (from + BlockDays - 1) / BlockDays // first block starting at or after from
-	endBlock := (to + 1) / BlockDays                 // blocks before this one end at or before to
-	if firstBlock >= endBlock {
-		edges = append(edges, [2]uint32{from, to})
-	} else {
-		if from < firstBlock*BlockDays {
-			edges = append(edges, [2]uint32{from, firstBlock*BlockDays - 1})
-		}
-		if endBlock*BlockDays <= to {
-			edges = append(edges, [2]uint32{endBlock * BlockDays, to})
-		}
-	}
-	var dayPrefixes [][]byte
-	for _, e := range edges {
-		for day := e[0]; day <= e[1] && day >= e[0]; day++ { // day >= e[0] stops a wrap at MaxUint32
-			p := key(pRollup).day(day)
-			if programID != "" {
-				p = p.id(programID)
-			}
-			dayPrefixes = append(dayPrefixes, p)
-		}
-	}
-	err := tx.scanPrefixes([]byte(pRollup), dayPrefixes, add)
-	if err != nil {
-		return nil, err
-	}
-	var blockPrefixes [][]byte
-	for b := firstBlock; b < endBlock; b++ {
-		p := key(tBlock).day(b)
-		if programID != "" {
-			p = p.id(programID)
-		}
-		blockPrefixes = append(blockPrefixes, p)
-	}
-	err = tx.scanPrefixes([]byte(tBlock), blockPrefixes, add)
-	if err != nil {
-		return nil, err
-	}
-	for _, sum := range out {
-		sum.Paid = mergeMoney(sum.Paid, nil)
-	}
-	return out, nil
-}
-
 // addEncoded decodes a stored Tally or Rollup (both encodings start with
 // the counts and the paid money; the refunded money after them is not
 // needed here) and adds its counts and paid money to t without allocating,
-// except for a currency t has not seen. t.Paid is left unsorted: callers
-// normalise at the end.
-func (t *Tally) addEncoded(b []byte) error {
+// except when t.Paid grows. Currency names come from currencies, the names
+// seen so far in the walk, which only grows for a currency never seen:
+// without it every affiliate's sum made its own copy of "USD". t.Paid is
+// left unsorted: callers normalise at the end.
+func (t *Tally) addEncoded(b []byte, currencies *[]string) error {
 	d := newDecoder(b)
 	t.Clicks += d.int()
 	t.Leads += d.int()
@@ -384,10 +307,22 @@ func (t *Tally) addEncoded(b []byte) error {
 			}
 		}
 		if !found {
-			t.Paid = append(t.Paid, RollupMoney{Currency: string(cur), Amount: amount, Commission: commission})
+			t.Paid = append(t.Paid, RollupMoney{Currency: intern(currencies, cur), Amount: amount, Commission: commission})
 		}
 	}
 	return d.err
+}
+
+// intern returns the string in names equal to b, adding it if there is none.
+func intern(names *[]string, b []byte) string {
+	for _, s := range *names {
+		if s == string(b) {
+			return s
+		}
+	}
+	s := string(b)
+	*names = append(*names, s)
+	return s
 }
 
 // strBytes is str without the copy: the bytes are only valid while b is.
