@@ -33,7 +33,8 @@ type App struct {
 	forgot        forgotLimits      // the forgot-password form's limits (sessions.go)
 	sessions      *session.Sessions // sessions and reset links, on the session clock (sessions.go)
 	exports       *export.Runner    // background CSV exports
-	accounts      *accounts.Cache   // decoded accounts for the tracking path (tracking.go)
+	accounts      *accounts.Cache   // decoded accounts for the tracking path (tracking.go) and API keys (auth.go)
+	keysUsed      sync.Map          // API key id -> time.Time its use was last recorded (auth.go)
 	money         sync.Mutex        // serialises changes of approved and paid money (commissions.go)
 	refused       provider.Refusals // provider webhooks refused lately (integrations.go)
 }

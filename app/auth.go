@@ -156,8 +156,15 @@ func (a *App) AuthenticateAPIKey(secret string) (*store.APIKey, error) {
 	if !strings.HasPrefix(secret, apiKeyPrefix) {
 		return nil, ErrUnauthorized
 	}
+	// Through the accounts cache: a key is created and revoked with a new
+	// accounts revision, which a request takes before its snapshot, so a
+	// revoked key is refused from the first request after the revocation.
 	var k *store.APIKey
-	err := a.db.View(func(tx *store.Tx) (err error) { k, err = tx.APIKeyByHash(session.Hash(secret)); return })
+	rev := a.db.AccountsRevision()
+	err := a.db.View(func(tx *store.Tx) (err error) {
+		k, err = a.accounts.Reader(tx, rev).APIKeyByHash(session.Hash(secret))
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) || err == nil && k.RevokedAt != nil {
 		return nil, ErrUnauthorized
 	}
@@ -173,11 +180,19 @@ func (a *App) AuthenticateAPIKey(secret string) (*store.APIKey, error) {
 // live key from a forgotten one.
 const apiKeyTouchEvery = time.Minute
 
+// touchAPIKey records that k was used, at most once per apiKeyTouchEvery.
+// When it last did is kept in memory: k comes from the cache, which a use
+// does not refresh (recording one does not move the accounts revision).
 func (a *App) touchAPIKey(k *store.APIKey) {
 	now := a.Now()
-	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < apiKeyTouchEvery {
+	last := k.LastUsedAt
+	if t, ok := a.keysUsed.Load(k.ID); ok {
+		last = new(t.(time.Time))
+	}
+	if last != nil && now.Sub(*last) < apiKeyTouchEvery {
 		return
 	}
+	a.keysUsed.Store(k.ID, now)
 	err := a.db.Update(func(tx *store.Tx) error {
 		cur, err := tx.APIKey(k.ID)
 		if err != nil {

@@ -120,8 +120,9 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 	// writer (docs/PERFORMANCE.md, issue 17). Bad input is refused before
 	// it takes a place in a batch. What the reads found is what a purchase
 	// arriving a moment earlier would find: clicks never change, and a
-	// lead's attribution never does either. The program comes through the
-	// accounts cache, as clicks and leads read theirs (read-only).
+	// lead's attribution never does either. The program and the
+	// affiliates come through the accounts cache, as clicks and leads read
+	// theirs (read-only).
 	var (
 		prg    *store.Program
 		lead   *store.Lead
@@ -136,7 +137,8 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 			return unknown
 		}
 		var err error
-		prg, err = a.accounts.Reader(tx, rev).Program(in.Program)
+		accounts := a.accounts.Reader(tx, rev)
+		prg, err = accounts.Program(in.Program)
 		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
 			return unknown
 		}
@@ -149,7 +151,7 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 		if lead, err = tx.LeadByEmail(prg.ID, in.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		m, err = attribute(tx, prg, in.Referral, in.Coupon, in.VID, lead, at)
+		m, err = attribute(tx, accounts.Affiliate, prg, in.Referral, in.Coupon, in.VID, lead, at)
 		return err
 	})
 	if err != nil {
@@ -201,7 +203,9 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 // recordPurchase stores a new purchase credited to m (nil: unattributed)
 // with its commission, its link to the buyer's lead and its
 // purchase.created event, in the caller's write. When the buyer is the
-// affiliate itself it is stored unattributed with SelfReferral.
+// affiliate itself it is stored unattributed with SelfReferral. lead, the
+// buyer's lead or nil, gets the purchase as its first when it has none: it
+// must then be the lead as read in tx.
 func (a *App) recordPurchase(tx *store.Tx, prg *store.Program, p *store.Purchase, m *match, lead *store.Lead) error {
 	if m != nil {
 		if p.Email != "" && store.NormEmail(m.affiliate.Email) == store.NormEmail(p.Email) {
@@ -228,10 +232,7 @@ func (a *App) recordPurchase(tx *store.Tx, prg *store.Program, p *store.Purchase
 		}
 	}
 	if lead != nil && lead.PurchaseID == "" {
-		lead.PurchaseID = p.ID
-		if err := tx.UpdateLead(lead); err != nil {
-			return err
-		}
+		tx.LinkLeadPurchase(lead, p.ID)
 	}
 	return a.queuePurchaseEvent(tx, prg, p, event.PurchaseCreated)
 }
@@ -245,14 +246,15 @@ type match struct {
 }
 
 // attribute walks the attribution paths (see CreatePurchase) and returns the
-// first match, or nil.
-func attribute(tx *store.Tx, p *store.Program, referral, coupon, vid string, lead *store.Lead, at time.Time) (*match, error) {
+// first match, or nil. Affiliates come from affiliate (the accounts cache's
+// reader: read-only records), the rest from tx.
+func attribute(tx *store.Tx, affiliate func(id string) (*store.Affiliate, error), p *store.Program, referral, coupon, vid string, lead *store.Lead, at time.Time) (*match, error) {
 	affs := map[string]*store.Affiliate{}
 	active := func(id string) (*store.Affiliate, error) {
 		if af, ok := affs[id]; ok {
 			return af, nil
 		}
-		af, err := tx.Affiliate(id)
+		af, err := affiliate(id)
 		if errors.Is(err, store.ErrNotFound) {
 			affs[id] = nil
 			return nil, nil

@@ -142,14 +142,26 @@ func (tx *Tx) APIKeyByHash(hash string) (*APIKey, error) {
 // APIKeys lists all keys, newest first.
 func (tx *Tx) APIKeys() ([]*APIKey, error) { return listRecords[APIKey](tx, pAPIKey) }
 
-// PutAPIKey creates or replaces an API key.
+// PutAPIKey creates or replaces an API key. A new key, or a change to
+// whether it is revoked, bumps the accounts revision: the API's
+// authentication caches keys by it. Recording when a key was last used
+// does not.
 func (tx *Tx) PutAPIKey(k *APIKey) error {
 	var oldKeys []derivedKey
-	if old, err := tx.APIKey(k.ID); err == nil {
+	old, err := tx.APIKey(k.ID)
+	switch {
+	case err == nil:
 		oldKeys = old.derived()
+	case !errors.Is(err, ErrNotFound):
+		return err
 	}
 	if err := tx.putDerived(oldKeys, k.derived()); err != nil {
 		return err
+	}
+	if old == nil || (old.RevokedAt == nil) != (k.RevokedAt == nil) {
+		if err := tx.bumpAccountsRevision(); err != nil {
+			return err
+		}
 	}
 	return tx.setJSON(apiKeyKey(k.ID), k)
 }

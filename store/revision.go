@@ -1,8 +1,9 @@
 package store
 
 // The accounts revision: a counter that every write of a program, an
-// affiliate or an enrollment bumps in the same operation. Readers that keep
-// decoded copies of those records (the tracking path caches them) check
+// affiliate or an enrollment bumps in the same operation, and so do a new
+// API key and a key's revocation. Readers that keep decoded copies of those
+// records (the tracking path and the API's authentication cache them) check
 // this one number instead of reading the records, and refetch when it has
 // moved.
 //

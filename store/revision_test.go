@@ -12,6 +12,7 @@ func TestAccountsRevisionMovesWithAccountWrites(t *testing.T) {
 	prg := &Program{ID: NewID(now), Name: "P"}
 	af := &Affiliate{ID: NewID(now), Name: "A", Email: "a@example.com"}
 	other := &Affiliate{ID: NewID(now), Name: "B", Email: "b@example.com"}
+	key := &APIKey{ID: NewID(now), Name: "checkout", Hash: "5e1f", CreatedAt: now}
 	rev := func() int64 {
 		t.Helper()
 		var r int64
@@ -47,6 +48,9 @@ func TestAccountsRevisionMovesWithAccountWrites(t *testing.T) {
 		{"a click", func(tx *Tx) error {
 			return tx.InsertClick(&Click{ID: NewID(now), ProgramID: prg.ID, AffiliateID: af.ID, CreatedAt: now})
 		}, false},
+		{"new api key", func(tx *Tx) error { return tx.PutAPIKey(key) }, true},
+		{"api key used", func(tx *Tx) error { key.LastUsedAt = &now; return tx.PutAPIKey(key) }, false},
+		{"api key revoked", func(tx *Tx) error { key.RevokedAt = &now; return tx.PutAPIKey(key) }, true},
 	}
 	for _, s := range steps {
 		before := rev()

@@ -130,6 +130,16 @@ func (tx *Tx) UpdateLead(l *Lead) error {
 	return nil
 }
 
+// LinkLeadPurchase records purchaseID as the lead's first purchase. l must
+// be the lead as stored in this transaction (read in it). No derived key
+// depends on the purchase, so only the record is rewritten: UpdateLead
+// would read the stored lead again to compare its keys, a point read that
+// at a million leads costs a purchase more than the write.
+func (tx *Tx) LinkLeadPurchase(l *Lead, purchaseID string) {
+	l.PurchaseID = purchaseID
+	tx.set(leadKey(l.ID), l.marshal())
+}
+
 // Lead returns a lead by id.
 func (tx *Tx) Lead(id string) (*Lead, error) {
 	b, err := tx.get(leadKey(id))
