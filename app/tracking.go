@@ -101,8 +101,12 @@ func inWindow(p *store.Program, c *store.Click, at time.Time) bool {
 // referrals are ignored as if they did not exist.
 func attributable(af *store.Affiliate) bool { return af.Status == StatusActive }
 
-// maxCachedAccounts bounds each of the account cache's maps.
-const maxCachedAccounts = 8192
+// maxCachedAccounts bounds each of the account cache's maps. A full map is
+// cleared, so the bound must hold every affiliate of a large program: at
+// 8,192 with 10,000 affiliates buying, the map was cleared every few
+// thousand purchases and most affiliate reads missed it (docs/PERFORMANCE.md,
+// issue 17). A decoded affiliate is about 400 bytes: 6.5 MB at most.
+const maxCachedAccounts = 16384
 
 // tracks reports whether a referral code of the program and the affiliate
 // still counts: the program is live and the affiliate attributable.
