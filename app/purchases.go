@@ -137,8 +137,8 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 			return unknown
 		}
 		var err error
-		accounts := a.accounts.Reader(tx, rev)
-		prg, err = accounts.Program(in.Program)
+		cache := a.accounts.Reader(tx, rev)
+		prg, err = cache.Program(in.Program)
 		if errors.Is(err, store.ErrNotFound) || err == nil && prg.DeletedAt != nil {
 			return unknown
 		}
@@ -151,7 +151,7 @@ func (a *App) CreatePurchase(in PurchaseInput) (pur *store.Purchase, created boo
 		if lead, err = tx.LeadByEmail(prg.ID, in.Email); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		m, err = attribute(tx, accounts.Affiliate, prg, in.Referral, in.Coupon, in.VID, lead, at)
+		m, err = attribute(tx, cache.Affiliate, prg, in.Referral, in.Coupon, in.VID, lead, at)
 		return err
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"container/heap"
-	"slices"
 )
 
 // WalkAffiliateTallies calls fn with each affiliate's totals over the days
@@ -154,14 +153,10 @@ func (rs *tallyRuns) merge(fn func(id []byte, t *Tally) error) error {
 		currencies []string
 	)
 	emit := func() error {
-		sum.Paid = slices.DeleteFunc(sum.Paid, func(m RollupMoney) bool { return m.Amount == 0 && m.Commission == 0 })
-		slices.SortFunc(sum.Paid, func(x, y RollupMoney) int { return cmpString(x.Currency, y.Currency) })
-		paid := sum.Paid
-		if len(sum.Paid) == 0 {
-			sum.Paid = nil
-		}
+		room := sum.Paid // kept for the next affiliate's money
+		sum.Paid = normaliseMoney(sum.Paid)
 		err := fn(cur[:], &sum)
-		sum = Tally{Paid: paid[:0]}
+		sum = Tally{Paid: room[:0]}
 		return err
 	}
 	for h.Len() > 0 {

@@ -72,6 +72,12 @@ func mergeMoney(a, b []RollupMoney) []RollupMoney {
 			a = append(a, m)
 		}
 	}
+	return normaliseMoney(a)
+}
+
+// normaliseMoney drops a's zero entries and sorts the rest by currency, in
+// place; nil when none is left.
+func normaliseMoney(a []RollupMoney) []RollupMoney {
 	a = slices.DeleteFunc(a, func(m RollupMoney) bool { return m.Amount == 0 && m.Commission == 0 })
 	slices.SortFunc(a, func(x, y RollupMoney) int { return cmpString(x.Currency, y.Currency) })
 	if len(a) == 0 {

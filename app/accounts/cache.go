@@ -94,8 +94,8 @@ func cachedPrograms(c *Cache) map[string]*store.Program     { return c.programs 
 func cachedAffiliates(c *Cache) map[string]*store.Affiliate { return c.affiliates }
 func cachedKeys(c *Cache) map[string]*store.APIKey          { return c.keys }
 
-// Reader reads programs, affiliates and referral codes in one snapshot,
-// through the cache.
+// Reader reads programs, affiliates, referral codes and API keys in one
+// snapshot, through the cache.
 type Reader struct {
 	tx    *store.Tx
 	cache *Cache
