@@ -43,6 +43,11 @@ func (tx *Tx) WalkAffiliateTallies(programID string, from, to uint32, fn func(id
 		if len(k) != len(prefix)+rest {
 			return errCorrupt
 		}
+		if rs.n >= tallyRowsBeforeCollapse {
+			if err := rs.collapse(); err != nil {
+				return err
+			}
+		}
 		rs.add(k[len(k)-IDLen:], v)
 		return nil
 	}
@@ -97,6 +102,13 @@ const (
 	tallyValueChunk   = 64 << 10
 )
 
+// tallyRowsBeforeCollapse bounds the rows a walk holds (~5 MB): past it, what
+// was read so far is summed into one run of one row per affiliate. A long
+// range with many programs and affiliates active every day reads up to
+// (edge days + blocks) × programs × affiliates keys, and holding them all
+// would take memory in proportion. A variable for tests.
+var tallyRowsBeforeCollapse = 64 << 10
+
 // tallyRow is one stored tally or rollup: whose it is, and its value.
 type tallyRow struct {
 	id  [IDLen]byte
@@ -137,6 +149,17 @@ func (rs *tallyRuns) add(id, val []byte) {
 	r.val = rs.vals[start:len(rs.vals):len(rs.vals)]
 	rs.n++
 	rs.runs[len(rs.runs)-1].end = rs.n
+}
+
+// collapse replaces the rows by one run of their sums, one per id.
+func (rs *tallyRuns) collapse() error {
+	var sums tallyRuns
+	err := rs.merge(func(id []byte, t *Tally) error {
+		sums.add(id, t.marshal())
+		return nil
+	})
+	*rs = sums
+	return err
 }
 
 // merge hands fn each id's sum over all runs, in id order.

@@ -367,6 +367,8 @@ func affiliateTallies(tx *Tx, programID string, from, to uint32) (map[string]*Ta
 }
 
 func TestTalliesAndAffiliateTallies(t *testing.T) {
+	collapseDefault := tallyRowsBeforeCollapse
+	t.Cleanup(func() { tallyRowsBeforeCollapse = collapseDefault })
 	f := newFixture(t, 5)
 	from, to := DayNumber(f.base.AddDate(0, 0, 2)), DayNumber(f.base.AddDate(0, 0, 17))
 	for _, prg := range []string{"", f.programs[2]} {
@@ -397,6 +399,17 @@ func TestTalliesAndAffiliateTallies(t *testing.T) {
 			var got map[string]*Tally
 			if err := f.db.View(func(tx *Tx) (err error) { got, err = affiliateTallies(tx, prg, span[0], span[1]); return }); err != nil {
 				t.Fatal(err)
+			}
+			// The same with the rows summed every few keys read, as a long
+			// range with many affiliates has them.
+			tallyRowsBeforeCollapse = 5
+			var collapsed map[string]*Tally
+			if err := f.db.View(func(tx *Tx) (err error) { collapsed, err = affiliateTallies(tx, prg, span[0], span[1]); return }); err != nil {
+				t.Fatal(err)
+			}
+			tallyRowsBeforeCollapse = collapseDefault
+			if fmtTallies(collapsed) != fmtTallies(got) {
+				t.Errorf("program %q, days %v: summed every 5 keys\n got %v\nwant %v", prg, span, fmtTallies(collapsed), fmtTallies(got))
 			}
 			if span == [2]uint32{from, to} && fmtTallies(got) != fmtTallies(want) {
 				t.Errorf("program %q: affiliate tallies\n got %v\nwant %v", prg, fmtTallies(got), fmtTallies(want))
