@@ -638,10 +638,6 @@ func TestMigrationRebuildsSearchKeys(t *testing.T) {
 	}
 }
 
-// TestLeadsAndCountMatchesLeadsThenCount: the one-walk page and count of an
-// email-prefix search is what Leads and CountLeads give separately, on
-// every page, with filters, and when the count stops at its budget before
-// the page is full.
 // TestNewestHitsKeepsTheNewest offers hits in any order and keeps the n
 // newest, newest first, as a sort of all of them would.
 func TestNewestHitsKeepsTheNewest(t *testing.T) {
@@ -672,6 +668,10 @@ func TestNewestHitsKeepsTheNewest(t *testing.T) {
 
 func be64b(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
+// TestLeadsAndCountMatchesLeadsThenCount: the one-walk page and count of an
+// email-prefix search is what Leads and CountLeads give separately, on
+// every page, with filters, and when the count stops at its budget before
+// the page is full.
 func TestLeadsAndCountMatchesLeadsThenCount(t *testing.T) {
 	inexact := false
 	check := func(t *testing.T, db *DB, q LeadQuery) (pages int) {
