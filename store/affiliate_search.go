@@ -11,6 +11,8 @@ import (
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/spiffy/spiffy/store/best"
 )
 
 // The merchant's Affiliates pages at thousands of affiliates: search by
@@ -305,12 +307,13 @@ func (tx *Tx) walkSearch(q, cursor string, older bool, want int, visit func(stri
 func (tx *Tx) searchNearest(q, cursor string, older bool, k int) ([]string, bool, error) {
 	prefix := append(key(iAffiliateSearch), q...)
 	// Nearest the cursor first: the greater id first when older.
-	kept := newBestK(k, func(a, b [IDLen]byte) int {
+	nearer := func(a, b [IDLen]byte) int {
 		if older {
 			return bytes.Compare(b[:], a[:])
 		}
 		return bytes.Compare(a[:], b[:])
-	})
+	}
+	kept := best.New(k, nearer)
 	var cur [IDLen]byte
 	copy(cur[:], cursor)
 	err := tx.scan(prefix, nil, false, false, func(key []byte, _ *badger.Item) (bool, error) {
@@ -319,17 +322,17 @@ func (tx *Tx) searchNearest(q, cursor string, older bool, k int) ([]string, bool
 		}
 		var id [IDLen]byte
 		copy(id[:], key[len(key)-1-IDLen:len(key)-1])
-		if cursor != "" && kept.cmp(cur, id) >= 0 { // at or before the cursor's side
+		if cursor != "" && nearer(cur, id) >= 0 { // at or before the cursor's side
 			return true, nil
 		}
-		kept.offer(id)
+		kept.Offer(id)
 		return true, nil
 	})
-	out := make([]string, len(kept.items))
-	for i := range kept.items {
-		out[i] = string(kept.items[i][:])
+	out := make([]string, len(kept.Items()))
+	for i, id := range kept.Items() {
+		out[i] = string(id[:])
 	}
-	return out, kept.dropped, err
+	return out, kept.Dropped(), err
 }
 
 // walkIDKeys visits the ids that end the keys directly under prefix

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/spiffy/spiffy/store/best"
 )
 
 // The list engine behind the merchant's Leads and Purchases views, the API
@@ -173,13 +175,13 @@ func (tx *Tx) LeadsAndCount(q LeadQuery) ([]*Lead, string, Count, error) {
 	c, err := tx.searchCount(leadSearchSpec(&q, b), TallyScope{q.ProgramID, q.AffiliateID}, b,
 		func(t *Tally) int64 { return t.Leads }, func(h searchHit) {
 			if after == nil || bytes.Compare(h.suffix, after) < 0 {
-				page.offer(h)
+				page.Offer(h)
 			}
 		})
 	if err != nil {
 		return nil, "", Count{}, err
 	}
-	hits := page.items
+	hits := page.Items()
 	if len(hits) <= limit && !c.Exact {
 		// The count stopped at its budget before the page filled: the
 		// page walks on by itself.
@@ -551,8 +553,8 @@ func (tx *Tx) tallyCount(s TallyScope, b bounds, field func(*Tally) int64, parti
 
 // newestHits keeps the n newest hits offered, newest first: a page taken
 // from a walk that hands out hits in any order.
-func newestHits(n int) *bestK[searchHit] {
-	return newBestK(n, func(a, b searchHit) int { return bytes.Compare(b.suffix, a.suffix) })
+func newestHits(n int) *best.K[searchHit] {
+	return best.New(n, func(a, b searchHit) int { return bytes.Compare(b.suffix, a.suffix) })
 }
 
 // searchCount counts a search walk's hits, reading at most CountBudget keys;

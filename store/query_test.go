@@ -650,16 +650,16 @@ func TestNewestHitsKeepsTheNewest(t *testing.T) {
 			}
 			page := newestHits(n)
 			for _, h := range all {
-				page.offer(h)
+				page.Offer(h)
 			}
 			slices.SortFunc(all, func(a, b searchHit) int { return bytes.Compare(b.suffix, a.suffix) })
 			want := all[:min(n, len(all))]
-			if len(page.items) != len(want) {
-				t.Fatalf("n %d of %d: kept %d, want %d", n, total, len(page.items), len(want))
+			if len(page.Items()) != len(want) {
+				t.Fatalf("n %d of %d: kept %d, want %d", n, total, len(page.Items()), len(want))
 			}
 			for i := range want {
-				if !bytes.Equal(page.items[i].suffix, want[i].suffix) {
-					t.Fatalf("n %d of %d: hit %d is %x, want %x", n, total, i, page.items[i].suffix, want[i].suffix)
+				if !bytes.Equal(page.Items()[i].suffix, want[i].suffix) {
+					t.Fatalf("n %d of %d: hit %d is %x, want %x", n, total, i, page.Items()[i].suffix, want[i].suffix)
 				}
 			}
 		}

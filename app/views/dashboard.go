@@ -11,6 +11,7 @@ import (
 	"github.com/spiffy/spiffy/app/money"
 	"github.com/spiffy/spiffy/app/provider"
 	"github.com/spiffy/spiffy/store"
+	"github.com/spiffy/spiffy/store/best"
 )
 
 // The merchant dashboard: clicks, leads and purchases per day for a range
@@ -183,7 +184,7 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 	// Most affiliates lose to the last of the n best in one comparison,
 	// where sorting all of them was a fifth of the dashboard's time with
 	// 10,000 active.
-	best := newTopN(n, func(x, y entry) int {
+	top := best.New(n, func(x, y entry) int {
 		return cmp.Or(cmp.Compare(y.purchases, x.purchases), cmp.Compare(y.leads, x.leads),
 			cmp.Compare(y.clicks, x.clicks), bytes.Compare(x.id[:], y.id[:]))
 	})
@@ -194,16 +195,16 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 		}
 		e := entry{clicks: t.Clicks, leads: t.Leads, purchases: t.Purchases - t.Refunds}
 		copy(e.id[:], id)
-		if best.admits(e) {
+		if top.Admits(e) {
 			e.paid = slices.Clone(t.Paid) // t is the walk's, reused for the next affiliate
-			best.offer(e)
+			top.Offer(e)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	rank := best.items
+	rank := top.Items()
 	stats := make([]AffiliateStat, 0, len(rank))
 	for _, e := range rank {
 		stats = append(stats, AffiliateStat{AffiliateID: string(e.id[:]), Clicks: e.clicks, Leads: e.leads,
@@ -219,35 +220,4 @@ func topAffiliates(tx *store.Tx, programID string, lo, hi uint32, n int) ([]Affi
 		s.LeadRate, s.PurchaseRate = percent(s.Leads, s.Clicks), percent(s.Purchases, s.Leads)
 	}
 	return stats, nil
-}
-
-// topN keeps the n best values offered, best first; cmp(a, b) < 0 when a
-// is better, and it never returns 0 for different values. cmp takes values,
-// not pointers: a pointer to offer's argument handed to a func value made
-// every offered value escape to the heap (half a megabyte per dashboard with
-// 10,000 active affiliates).
-type topN[T any] struct {
-	n     int
-	cmp   func(a, b T) int
-	items []T
-}
-
-func newTopN[T any](n int, cmp func(a, b T) int) *topN[T] {
-	return &topN[T]{n: n, cmp: cmp, items: make([]T, 0, max(n, 0)+1)}
-}
-
-// admits reports whether offer(v) would keep v.
-func (t *topN[T]) admits(v T) bool {
-	return t.n > 0 && (len(t.items) < t.n || t.cmp(v, t.items[t.n-1]) < 0)
-}
-
-func (t *topN[T]) offer(v T) {
-	if !t.admits(v) {
-		return
-	}
-	i, _ := slices.BinarySearchFunc(t.items, v, t.cmp)
-	t.items = slices.Insert(t.items, i, v)
-	if len(t.items) > t.n {
-		t.items = t.items[:t.n]
-	}
 }

@@ -1,4 +1,4 @@
-package views
+package best
 
 import (
 	"cmp"
@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestTopNKeepsWhatASortWould offers values in random order, with many
+// TestKeepsWhatASortWould offers values in random order, with many
 // ties on the first key, and keeps what sorting all of them would.
-func TestTopNKeepsWhatASortWould(t *testing.T) {
+func TestKeepsWhatASortWould(t *testing.T) {
 	type row struct{ score, id int }
 	better := func(a, b row) int { return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(a.id, b.id)) }
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -20,13 +20,13 @@ func TestTopNKeepsWhatASortWould(t *testing.T) {
 				all = append(all, row{score: rng.IntN(20), id: i})
 			}
 			rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-			top := newTopN(n, better)
+			top := New(n, better)
 			for _, r := range all {
-				top.offer(r)
+				top.Offer(r)
 			}
 			slices.SortFunc(all, better)
-			if want := all[:min(n, len(all))]; !slices.Equal(top.items, want) {
-				t.Errorf("n %d of %d: kept %v, want %v", n, total, top.items, want)
+			if want := all[:min(n, len(all))]; !slices.Equal(top.Items(), want) {
+				t.Errorf("n %d of %d: kept %v, want %v", n, total, top.Items(), want)
 			}
 		}
 	}
