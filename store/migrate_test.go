@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -117,4 +118,86 @@ func remigrate(t *testing.T, db *DB, dir string, from int, prefixes ...string) *
 		t.Errorf("migrated keys differ from the live path's (%d keys, want %d)", len(got), len(want))
 	}
 	return db
+}
+
+// TestCommissionsMigration: data written before commissions (schema 3)
+// gets, at Open, a sale commission for every attributed purchase (voided
+// for a refunded one, pending until the default 30-day hold ends), across
+// more than one chunk of the migration, and a second run adds none.
+func TestCommissionsMigration(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	prg := &Program{ID: NewID(now), Name: "Shop"}
+	if err := db.Update(func(tx *Tx) error { return tx.PutProgram(prg) }); err != nil {
+		t.Fatal(err)
+	}
+	var purs []*Purchase
+	for i := range 450 {
+		at := now.Add(-time.Duration(i) * time.Minute)
+		p := &Purchase{ID: NewID(at), OrderID: fmt.Sprint("o", i), ProgramID: prg.ID, Amount: 1000, Currency: "USD",
+			Status: "paid", PurchasedAt: at, CreatedAt: at}
+		if i%3 > 0 {
+			p.AffiliateID, p.Commission = NewID(at), 100
+		}
+		if i%5 == 0 {
+			p.Status, p.RefundedAt, p.RefundedAmount = "refunded", now, p.Amount
+		}
+		purs = append(purs, p)
+		if err := db.Update(func(tx *Tx) error { return tx.InsertPurchase(p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reopenAt := func(version int) {
+		t.Helper()
+		if err := db.setSchemaVersion(version); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if db, err = Open(Options{Dir: dir}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for run := range 2 {
+		reopenAt(3)
+		err := db.View(func(tx *Tx) error {
+			p, err := tx.Program(prg.ID)
+			if err != nil || p.HoldDays != 30 {
+				t.Errorf("run %d: program hold %v (%v), want 30 days", run, p, err)
+			}
+			for _, p := range purs {
+				cs, err := tx.PurchaseCommissions(p.ID)
+				if err != nil {
+					return err
+				}
+				if p.AffiliateID == "" {
+					if len(cs) != 0 {
+						t.Errorf("run %d: unattributed purchase %s has %d commissions", run, p.OrderID, len(cs))
+					}
+					continue
+				}
+				want := Commission{PurchaseID: p.ID, ProgramID: prg.ID, AffiliateID: p.AffiliateID, Kind: CommissionSale,
+					Amount: 100, Currency: "USD", Status: CommissionPending, ApproveAt: p.PurchasedAt.AddDate(0, 0, 30), CreatedAt: p.CreatedAt}
+				if p.Status == "refunded" {
+					want.Status = CommissionVoided
+				}
+				if len(cs) != 1 {
+					t.Fatalf("run %d: purchase %s has %d commissions, want 1", run, p.OrderID, len(cs))
+				}
+				got := *cs[0]
+				got.ID = ""
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("run %d: purchase %s: commission %+v, want %+v", run, p.OrderID, got, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
 }
