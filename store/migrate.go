@@ -145,6 +145,38 @@ func commissionsFromPurchases(db *DB) error {
 	if err != nil {
 		return err
 	}
+	return eachPurchaseChunk(db, 200, func(tx *Tx, purs []*Purchase) error {
+		for _, p := range purs {
+			if p.AffiliateID == "" {
+				continue
+			}
+			done, err := tx.PurchaseCommissions(p.ID)
+			if err != nil {
+				return err
+			}
+			if len(done) > 0 {
+				continue // an interrupted run already did this one
+			}
+			c := &Commission{
+				ID: NewID(p.CreatedAt), PurchaseID: p.ID, ProgramID: p.ProgramID, AffiliateID: p.AffiliateID,
+				Kind: CommissionSale, Amount: p.Commission - RefundShare(p.Commission, p.RefundedAmount, p.Amount),
+				Currency: p.Currency, Status: CommissionPending, ApproveAt: p.PurchasedAt.AddDate(0, 0, 30), CreatedAt: p.CreatedAt,
+			}
+			if p.Status == "refunded" {
+				c.Status, c.Amount = CommissionVoided, p.Commission
+			}
+			if err := tx.PutCommission(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// eachPurchaseChunk reads the stored purchases size at a time, in key
+// order, each chunk in its own snapshot, and hands each chunk to fn in its
+// own write, for migrations too big for one transaction.
+func eachPurchaseChunk(db *DB, size int, fn func(tx *Tx, purs []*Purchase) error) error {
 	var after []byte
 	for {
 		var purs []*Purchase
@@ -154,47 +186,23 @@ func commissionsFromPurchases(db *DB) error {
 				start = append(bytes.Clone(after), 0)
 			}
 			return tx.scan([]byte(pPurchase), start, false, true, func(k []byte, item *badger.Item) (bool, error) {
-				after = bytes.Clone(k)
-				var p Purchase
-				if err := item.Value(p.unmarshal); err != nil {
-					return false, err
+				var p *Purchase
+				err := item.Value(func(v []byte) (err error) { p, err = decodePurchase(v); return err })
+				if err != nil {
+					return false, fmt.Errorf("purchase %q: %w", k, err)
 				}
-				if p.AffiliateID != "" {
-					purs = append(purs, &p)
+				purs = append(purs, p)
+				if len(purs) == size {
+					after = bytes.Clone(k) // the next chunk starts past it
+					return false, nil
 				}
-				return len(purs) < 200, nil
+				return true, nil
 			})
 		})
-		if err != nil {
+		if err != nil || len(purs) == 0 {
 			return err
 		}
-		if len(purs) == 0 {
-			return nil
-		}
-		err = db.Update(func(tx *Tx) error {
-			for _, p := range purs {
-				done, err := tx.PurchaseCommissions(p.ID)
-				if err != nil {
-					return err
-				}
-				if len(done) > 0 {
-					continue // an interrupted run already did this one
-				}
-				c := &Commission{
-					ID: NewID(p.CreatedAt), PurchaseID: p.ID, ProgramID: p.ProgramID, AffiliateID: p.AffiliateID,
-					Kind: CommissionSale, Amount: p.Commission - RefundShare(p.Commission, p.RefundedAmount, p.Amount),
-					Currency: p.Currency, Status: CommissionPending, ApproveAt: p.PurchasedAt.AddDate(0, 0, 30), CreatedAt: p.CreatedAt,
-				}
-				if p.Status == "refunded" {
-					c.Status, c.Amount = CommissionVoided, p.Commission
-				}
-				if err := tx.PutCommission(c); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := db.Update(func(tx *Tx) error { return fn(tx, purs) }); err != nil || len(purs) < size {
 			return err
 		}
 	}
@@ -226,40 +234,10 @@ func affiliateNames(db *DB) error {
 // purchaseStatusIndex (migration 7) writes every stored purchase's entry in
 // the status index (purchaseStatusKey), a chunk of purchases per write.
 func purchaseStatusIndex(db *DB) error {
-	const chunk = 2000
-	var after []byte
-	for {
-		var keys []kb
-		err := db.View(func(tx *Tx) error {
-			start := []byte(pPurchase)
-			if after != nil {
-				start = append(bytes.Clone(after), 0)
-			}
-			return tx.scan([]byte(pPurchase), start, false, true, func(k []byte, item *badger.Item) (bool, error) {
-				var p *Purchase
-				err := item.Value(func(v []byte) (err error) { p, err = decodePurchase(v); return err })
-				if err != nil {
-					return false, fmt.Errorf("purchase %q: %w", k, err)
-				}
-				keys = append(keys, purchaseStatusKey(p))
-				if len(keys) == chunk {
-					after = bytes.Clone(k) // the next chunk starts past it
-					return false, nil
-				}
-				return true, nil
-			})
-		})
-		if err != nil || len(keys) == 0 {
-			return err
+	return eachPurchaseChunk(db, 2000, func(tx *Tx, purs []*Purchase) error {
+		for _, p := range purs {
+			tx.set(purchaseStatusKey(p), nil)
 		}
-		err = db.Update(func(tx *Tx) error {
-			for _, k := range keys {
-				tx.set(k, nil)
-			}
-			return nil
-		})
-		if err != nil || len(keys) < chunk {
-			return err
-		}
-	}
+		return nil
+	})
 }
